@@ -1,0 +1,214 @@
+//! Knowledge-base rows and folders.
+
+use rusqlite::{OptionalExtension, Row, params};
+use uuid::Uuid;
+
+use super::{Catalog, NewAudit, db_error, from_json, is_unique_violation, name_key, parse_uuid, to_json};
+use crate::error::{Error, Result};
+use crate::model::Overrides;
+
+/// A KB as stored.
+#[derive(Debug, Clone)]
+pub struct KbRecord {
+    pub id: Uuid,
+    pub tenant_id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub config: Overrides,
+    pub is_active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    pub created_by: Option<String>,
+    pub stats: KbStats,
+}
+
+/// The statistics the KB engine maintains.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KbStats {
+    pub document_count: u64,
+    pub entity_count: u64,
+    pub relation_count: u64,
+    pub storage_bytes: u64,
+}
+
+const SELECT: &str = "SELECT kb_id, tenant_id, name, description, config, is_active, created_at, updated_at,
+        created_by, document_count, entity_count, relation_count, storage_bytes
+    FROM knowledge_bases";
+
+type RawKb = (String, String, KbRecord);
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<RawKb> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        KbRecord {
+            id: Uuid::nil(),
+            tenant_id: Uuid::nil(),
+            name: r.get(2)?,
+            description: r.get(3)?,
+            config: from_json(&r.get::<_, String>(4)?)?,
+            is_active: r.get(5)?,
+            created_at: r.get(6)?,
+            updated_at: r.get(7)?,
+            created_by: r.get(8)?,
+            stats: KbStats {
+                document_count: r.get::<_, i64>(9)? as u64,
+                entity_count: r.get::<_, i64>(10)? as u64,
+                relation_count: r.get::<_, i64>(11)? as u64,
+                storage_bytes: r.get::<_, i64>(12)? as u64,
+            },
+        },
+    ))
+}
+
+fn finish((id, tenant, mut rec): RawKb) -> Result<KbRecord> {
+    rec.id = parse_uuid(&id)?;
+    rec.tenant_id = parse_uuid(&tenant)?;
+    Ok(rec)
+}
+
+fn name_conflict(name: &str) -> Error {
+    Error::Conflict(format!(
+        "a knowledge base named '{name}' already exists in this tenant (names are case-insensitive)"
+    ))
+}
+
+impl Catalog {
+    /// Finds a KB by id, always within its tenant (never a global lookup by id).
+    pub fn kb(&self, tenant: Uuid, id: Uuid) -> Result<Option<KbRecord>> {
+        self.conn
+            .query_row(
+                &format!("{SELECT} WHERE tenant_id = ?1 AND kb_id = ?2"),
+                [tenant.to_string(), id.to_string()],
+                from_row,
+            )
+            .optional()
+            .map_err(|e| db_error("cannot read knowledge base", e))?
+            .map(finish)
+            .transpose()
+    }
+
+    /// Finds a KB by name within a tenant, case-insensitively.
+    pub fn kb_by_name(&self, tenant: Uuid, name: &str) -> Result<Option<KbRecord>> {
+        self.conn
+            .query_row(
+                &format!("{SELECT} WHERE tenant_id = ?1 AND name_key = ?2"),
+                [tenant.to_string(), name_key(name)],
+                from_row,
+            )
+            .optional()
+            .map_err(|e| db_error("cannot read knowledge base", e))?
+            .map(finish)
+            .transpose()
+    }
+
+    /// All KBs of a tenant, by name.
+    pub fn kbs(&self, tenant: Uuid) -> Result<Vec<KbRecord>> {
+        let read = |e| db_error("cannot list knowledge bases", e);
+        let mut stmt = self.conn.prepare_cached(&format!("{SELECT} WHERE tenant_id = ?1 ORDER BY name_key")).map_err(read)?;
+        let rows = stmt
+            .query_map([tenant.to_string()], from_row)
+            .map_err(read)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(read)?;
+        rows.into_iter().map(finish).collect()
+    }
+
+    /// Inserts a KB and creates its folder, refusing when the tenant already has `max_kbs`.
+    /// The count and the insert share one write transaction, so racing creates cannot both
+    /// slip under the quota.
+    pub fn create_kb(&mut self, rec: &KbRecord, max_kbs: u64, audit: &NewAudit) -> Result<()> {
+        let result = self.write(|tx, layout| {
+            let count: i64 = tx
+                .query_row("SELECT count(*) FROM knowledge_bases WHERE tenant_id = ?1", [rec.tenant_id.to_string()], |r| {
+                    r.get(0)
+                })
+                .map_err(|e| db_error("cannot count knowledge bases", e))?;
+            if count as u64 >= max_kbs {
+                return Err(Error::Quota(format!(
+                    "quota exceeded: the tenant already has {count} knowledge base(s) and max_kb_per_tenant is {max_kbs}; \
+                     delete one or ask a super-admin to raise the quota (lrt tenant update T --set max_kb_per_tenant=N)"
+                )));
+            }
+            tx.execute(
+                "INSERT INTO knowledge_bases (kb_id, tenant_id, name, name_key, description, config, is_active,
+                    created_at, updated_at, created_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
+                params![
+                    rec.id.to_string(),
+                    rec.tenant_id.to_string(),
+                    rec.name,
+                    name_key(&rec.name),
+                    rec.description,
+                    to_json(&rec.config),
+                    rec.is_active,
+                    rec.created_at,
+                    rec.created_by,
+                ],
+            )
+            .map_err(|e| if is_unique_violation(&e) { name_conflict(&rec.name) } else { db_error("cannot create knowledge base", e) })?;
+            audit.insert(tx)?;
+            layout.create_kb_dir(rec.tenant_id, rec.id)?;
+            Ok(())
+        });
+        if result.is_err() && self.kb(rec.tenant_id, rec.id).ok().flatten().is_none() {
+            let _ = self.layout.remove_dir(&self.layout.kb_dir(rec.tenant_id, rec.id));
+        }
+        result
+    }
+
+    /// Changes a KB inside one transaction: `change` sees the current row and edits it.
+    pub fn update_kb(
+        &mut self,
+        tenant: Uuid,
+        id: Uuid,
+        audit: &NewAudit,
+        change: impl FnOnce(&mut KbRecord) -> Result<()>,
+    ) -> Result<KbRecord> {
+        let now = crate::time::now();
+        self.write(|tx, _| {
+            let mut rec = tx
+                .query_row(
+                    &format!("{SELECT} WHERE tenant_id = ?1 AND kb_id = ?2"),
+                    [tenant.to_string(), id.to_string()],
+                    from_row,
+                )
+                .optional()
+                .map_err(|e| db_error("cannot read knowledge base", e))?
+                .map(finish)
+                .transpose()?
+                .ok_or_else(|| Error::NotFound("the knowledge base no longer exists".into()))?;
+            change(&mut rec)?;
+            rec.updated_at = now.clone();
+            tx.execute(
+                "UPDATE knowledge_bases SET name = ?3, name_key = ?4, description = ?5, config = ?6, updated_at = ?7
+                 WHERE tenant_id = ?1 AND kb_id = ?2",
+                params![
+                    tenant.to_string(),
+                    id.to_string(),
+                    rec.name,
+                    name_key(&rec.name),
+                    rec.description,
+                    to_json(&rec.config),
+                    now,
+                ],
+            )
+            .map_err(|e| if is_unique_violation(&e) { name_conflict(&rec.name) } else { db_error("cannot update knowledge base", e) })?;
+            audit.insert(tx)?;
+            Ok(rec)
+        })
+    }
+
+    /// Deletes a KB row, then its folder.
+    pub fn delete_kb(&mut self, tenant: Uuid, id: Uuid, audit: &NewAudit) -> Result<()> {
+        self.write(|tx, _| {
+            tx.execute(
+                "DELETE FROM knowledge_bases WHERE tenant_id = ?1 AND kb_id = ?2",
+                [tenant.to_string(), id.to_string()],
+            )
+            .map_err(|e| db_error("cannot delete knowledge base", e))?;
+            audit.insert(tx)
+        })?;
+        self.layout.remove_dir(&self.layout.kb_dir(tenant, id))
+    }
+}

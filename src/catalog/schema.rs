@@ -1,0 +1,143 @@
+//! Versioned schema migrations, tracked in `PRAGMA user_version`. Each migration runs in its
+//! own immediate transaction that re-reads the version, so two processes opening a fresh
+//! catalog at once apply it exactly once.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use super::db_error;
+use crate::error::{Error, Result};
+
+/// Migration `i` brings the schema from version `i` to `i + 1`. Append only; never edit one
+/// that has shipped.
+const MIGRATIONS: &[&str] = &[
+    // 1: the multi-tenancy guide's tables, plus what its data models need.
+    r#"
+    CREATE TABLE tenants (
+        tenant_id   TEXT PRIMARY KEY,
+        name        TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 255),
+        name_key    TEXT NOT NULL UNIQUE,
+        description TEXT,
+        config      TEXT NOT NULL DEFAULT '{}',
+        quota       TEXT NOT NULL DEFAULT '{}',
+        metadata    TEXT NOT NULL DEFAULT '{}',
+        is_active   INTEGER NOT NULL DEFAULT 1,
+        is_builtin  INTEGER NOT NULL DEFAULT 0,
+        created_at  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        created_by  TEXT
+    );
+    CREATE TABLE knowledge_bases (
+        kb_id          TEXT PRIMARY KEY,
+        tenant_id      TEXT NOT NULL REFERENCES tenants(tenant_id) ON DELETE CASCADE,
+        name           TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 255),
+        name_key       TEXT NOT NULL,
+        description    TEXT,
+        config         TEXT NOT NULL DEFAULT '{}',
+        metadata       TEXT NOT NULL DEFAULT '{}',
+        is_active      INTEGER NOT NULL DEFAULT 1,
+        created_at     TEXT NOT NULL,
+        updated_at     TEXT NOT NULL,
+        created_by     TEXT,
+        document_count INTEGER NOT NULL DEFAULT 0,
+        entity_count   INTEGER NOT NULL DEFAULT 0,
+        relation_count INTEGER NOT NULL DEFAULT 0,
+        storage_bytes  INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (tenant_id, name_key)
+    );
+    CREATE INDEX idx_kb_tenant ON knowledge_bases(tenant_id);
+    CREATE TABLE tenant_memberships (
+        id         TEXT PRIMARY KEY,
+        tenant_id  TEXT NOT NULL REFERENCES tenants(tenant_id) ON DELETE CASCADE,
+        user_id    TEXT NOT NULL,
+        role       TEXT NOT NULL CHECK (role IN ('admin', 'editor', 'viewer', 'viewer_readonly')),
+        created_at TEXT NOT NULL,
+        created_by TEXT,
+        updated_at TEXT NOT NULL,
+        UNIQUE (tenant_id, user_id)
+    );
+    CREATE INDEX idx_membership_tenant ON tenant_memberships(tenant_id);
+    CREATE INDEX idx_membership_user ON tenant_memberships(user_id);
+    -- No foreign keys: the audit trail outlives the tenants and KBs it mentions.
+    CREATE TABLE audit_log (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        at        TEXT NOT NULL,
+        user_id   TEXT NOT NULL,
+        real_user TEXT,
+        action    TEXT NOT NULL,
+        tenant_id TEXT,
+        kb_id     TEXT,
+        outcome   TEXT NOT NULL CHECK (outcome IN ('ok', 'denied')),
+        detail    TEXT
+    );
+    CREATE INDEX idx_audit_tenant ON audit_log(tenant_id, id);
+    CREATE INDEX idx_audit_user ON audit_log(user_id, id);
+    -- Per-tenant usage per calendar month (UTC), for the monthly API-call quota.
+    CREATE TABLE tenant_usage (
+        tenant_id TEXT NOT NULL REFERENCES tenants(tenant_id) ON DELETE CASCADE,
+        period    TEXT NOT NULL,
+        api_calls INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (tenant_id, period)
+    );
+    -- `lrt use`: each user's current tenant and KB.
+    CREATE TABLE user_contexts (
+        user_id    TEXT PRIMARY KEY,
+        tenant_id  TEXT REFERENCES tenants(tenant_id) ON DELETE CASCADE,
+        kb_id      TEXT REFERENCES knowledge_bases(kb_id) ON DELETE SET NULL,
+        updated_at TEXT NOT NULL
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
+
+pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+    let current = version(conn)?;
+    if current == SCHEMA_VERSION {
+        return Ok(());
+    }
+    for target in current + 1..=SCHEMA_VERSION {
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| db_error("cannot start the catalog migration", e))?;
+        let found = version(&tx)?;
+        if found >= target {
+            continue;
+        }
+        tx.execute_batch(MIGRATIONS[target - 1])
+            .map_err(|e| db_error(format!("catalog migration {target} failed"), e))?;
+        tx.pragma_update(None, "user_version", target as i64)
+            .map_err(|e| db_error("cannot record the catalog version", e))?;
+        tx.commit().map_err(|e| db_error("cannot commit the catalog migration", e))?;
+    }
+    Ok(())
+}
+
+fn version(conn: &Connection) -> Result<usize> {
+    let v: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(|e| db_error("cannot read the catalog version", e))?;
+    let v = usize::try_from(v).unwrap_or(usize::MAX);
+    if v > SCHEMA_VERSION {
+        return Err(Error::storage(
+            "the catalog was written by a newer lrt",
+            format!("schema version {v}, this lrt knows up to {SCHEMA_VERSION}; upgrade lrt"),
+        ));
+    }
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrating_twice_is_a_no_op_and_newer_schemas_are_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        assert!(migrate(&mut conn).is_err());
+    }
+}

@@ -1,0 +1,46 @@
+//! Confirmation of destructive commands: `--yes`, or a prompt on a terminal; never a hang.
+
+use std::io::IsTerminal;
+
+use super::Ctx;
+use crate::error::{Error, Result};
+
+/// Asks before `what`. With `type_name`, the user must type that name (the GitHub
+/// repo-delete pattern); otherwise a yes/no question. Without a terminal, or with
+/// `--no-input`, only `--yes` proceeds.
+pub fn destructive(ctx: &Ctx, yes: bool, what: &str, type_name: Option<&str>) -> Result<()> {
+    if yes {
+        return Ok(());
+    }
+    let interactive = !ctx.no_input() && std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+    if !interactive {
+        return Err(Error::ConfirmationRequired(format!(
+            "refusing to {what} without confirmation: re-run with --yes (or --dry-run to see what would be deleted)"
+        )));
+    }
+    let cancelled = || Error::ConfirmationRequired("cancelled; nothing was changed".into());
+    let prompt_error = |e: dialoguer::Error| Error::ConfirmationRequired(format!("cannot prompt: {e}"));
+    match type_name {
+        Some(name) => {
+            let typed: String = dialoguer::Input::new()
+                .with_prompt(format!("This will {what}. Type '{name}' to confirm"))
+                .allow_empty(true)
+                .interact_text()
+                .map_err(prompt_error)?;
+            if typed != name {
+                return Err(cancelled());
+            }
+        }
+        None => {
+            let ok = dialoguer::Confirm::new()
+                .with_prompt(format!("{what}?"))
+                .default(false)
+                .interact()
+                .map_err(prompt_error)?;
+            if !ok {
+                return Err(cancelled());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,165 @@
+//! `lrt kb …`
+
+use clap::{Args, Subcommand};
+
+use super::output::{self, list_table, opt, yes_no};
+use super::tenant::{assignments, delete_report};
+use super::{Ctx, TenantArg, confirm, kb_or_env};
+use crate::error::Result;
+use crate::model::KnowledgeBase;
+use crate::service::{KbUpdate, NewKb};
+
+#[derive(Debug, Subcommand)]
+pub enum KbCmd {
+    /// Create a knowledge base (needs kb:create)
+    #[command(after_help = "Examples:\n  lrt kb create --tenant acme docs --description \"Product docs\"\n  lrt kb create -t acme support --set chunk_size=800 --set top_k=20")]
+    Create(CreateArgs),
+    /// List the knowledge bases of a tenant
+    #[command(after_help = "Example:\n  lrt kb list --tenant acme --json")]
+    List(TenantArg),
+    /// Show a knowledge base, its statistics and effective configuration
+    #[command(after_help = "Example:\n  lrt kb show --tenant acme docs")]
+    Show(KbIdent),
+    /// Rename, describe or reconfigure a knowledge base (needs kb:create)
+    #[command(after_help = "Example:\n  lrt kb update --tenant acme docs --set top_k=10 --unset chunk_size")]
+    Update(UpdateArgs),
+    /// Delete a knowledge base and its folder (needs kb:delete)
+    #[command(after_help = "Examples:\n  lrt kb delete --tenant acme docs --dry-run\n  lrt kb delete --tenant acme docs --yes")]
+    Delete(DeleteArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    #[command(flatten)]
+    pub tenant: TenantArg,
+    /// Knowledge base name (unique within the tenant, case-insensitive)
+    pub name: String,
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Configuration override (repeatable), e.g. top_k=20
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct KbIdent {
+    #[command(flatten)]
+    pub tenant: TenantArg,
+    /// Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]
+    #[arg(value_name = "KB")]
+    pub kb: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub ident: KbIdent,
+    #[arg(long)]
+    pub name: Option<String>,
+    /// New description ("" clears it)
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Configuration override (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Drop an override so the tenant's value applies again (repeatable)
+    #[arg(long = "unset", value_name = "KEY")]
+    pub unset: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub ident: KbIdent,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Say what would be deleted, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
+    let mut svc = ctx.service()?;
+    let actor = ctx.actor(&svc)?;
+    let out = ctx.out;
+    match cmd {
+        KbCmd::Create(args) => {
+            let new = NewKb { name: args.name, description: args.description, set: assignments("--set", &args.set)? };
+            show(&out, &svc.create_kb(&actor, args.tenant.resolved().as_deref(), new)?);
+        }
+        KbCmd::List(tenant) => {
+            let kbs = svc.list_kbs(&actor, tenant.resolved().as_deref())?;
+            let rows = kbs
+                .iter()
+                .map(|k| {
+                    vec![
+                        k.kb_id.clone(),
+                        k.kb_name.clone(),
+                        k.document_count.to_string(),
+                        k.entity_count.to_string(),
+                        k.relation_count.to_string(),
+                        k.created_at.clone(),
+                    ]
+                })
+                .collect();
+            out.emit(&kbs, || kbs.iter().map(|k| k.kb_id.clone()).collect(), || {
+                list_table(&["ID", "NAME", "DOCUMENTS", "ENTITIES", "RELATIONS", "CREATED"], rows)
+            });
+        }
+        KbCmd::Show(ident) => {
+            let kb = svc.show_kb(&actor, ident.tenant.resolved().as_deref(), kb_or_env(&ident.kb).as_deref())?;
+            show(&out, &kb);
+        }
+        KbCmd::Update(args) => {
+            let update = KbUpdate {
+                name: args.name,
+                description: args.description,
+                set: assignments("--set", &args.set)?,
+                unset: args.unset,
+            };
+            let ident = args.ident;
+            let kb = svc.update_kb(&actor, ident.tenant.resolved().as_deref(), kb_or_env(&ident.kb).as_deref(), update)?;
+            show(&out, &kb);
+        }
+        KbCmd::Delete(args) => {
+            let (tenant, kb) = (args.ident.tenant.resolved(), kb_or_env(&args.ident.kb));
+            let plan = svc.plan_kb_delete(&actor, tenant.as_deref(), kb.as_deref())?;
+            if args.dry_run {
+                delete_report(&out, &plan);
+                return Ok(0);
+            }
+            let name = plan.kb_name.clone().unwrap_or_default();
+            let what = format!("delete knowledge base '{name}' of tenant '{}' ({} documents)", plan.tenant_name, plan.document_count);
+            confirm::destructive(ctx, args.yes, &what, None)?;
+            delete_report(&out, &svc.delete_kb(&actor, Some(&plan.tenant_id), plan.kb_id.as_deref())?);
+        }
+    }
+    Ok(0)
+}
+
+fn show(out: &output::Out, kb: &KnowledgeBase) {
+    out.emit(kb, || vec![kb.kb_id.clone()], || {
+        let mut rows = vec![
+            ("kb_id".to_string(), kb.kb_id.clone()),
+            ("tenant_id".to_string(), kb.tenant_id.clone()),
+            ("kb_name".to_string(), kb.kb_name.clone()),
+            ("description".to_string(), opt(&kb.description)),
+            ("is_active".to_string(), yes_no(kb.is_active)),
+            ("created_at".to_string(), kb.created_at.clone()),
+            ("created_by".to_string(), opt(&kb.created_by)),
+            ("updated_at".to_string(), kb.updated_at.clone()),
+            ("document_count".to_string(), kb.document_count.to_string()),
+            ("entity_count".to_string(), kb.entity_count.to_string()),
+            ("relation_count".to_string(), kb.relation_count.to_string()),
+            ("storage_size_mb".to_string(), kb.storage_size_mb.to_string()),
+        ];
+        if let Some(eff) = &kb.effective_config {
+            for (key, value) in output::rows_of(eff, "") {
+                let marker = if kb.config.contains_key(&key) { " (kb override)" } else { "" };
+                rows.push((format!("config.{key}"), format!("{value}{marker}")));
+            }
+        }
+        output::kv_table(rows)
+    });
+}

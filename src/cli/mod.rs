@@ -1,0 +1,234 @@
+//! The command line: clap definitions, and a thin `exec` per command that parses its
+//! arguments, calls one service function and renders the result. No business rules here.
+
+mod admin;
+mod confirm;
+mod docs;
+mod kb;
+mod member;
+pub mod output;
+mod setup;
+mod tenant;
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, CommandFactory, Parser, Subcommand};
+
+use crate::authz::Actor;
+use crate::config::{self, Env, ProcessEnv, Settings};
+use crate::error::{ErrorKind, Result};
+use crate::service::Service;
+use output::{Format, Out};
+
+pub use docs::exit_codes_text;
+
+/// lrt: multi-tenant graph-RAG (LightRAG) — tenants, knowledge bases, members, roles.
+#[derive(Debug, Parser)]
+#[command(
+    name = "lrt",
+    version,
+    disable_help_subcommand = true,
+    after_long_help = docs::exit_codes_text(),
+    after_help = "Run `lrt help exit-codes` for the exit codes, `lrt <command> --help` for examples."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command accepts.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Output format
+    #[arg(short = 'o', long, global = true, value_enum, value_name = "FORMAT")]
+    pub output: Option<Format>,
+    /// Print only ids, one per line
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// Say more on stderr (repeat for more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Act as another user (super-admins only; audited)
+    #[arg(long = "as", global = true, value_name = "USER")]
+    pub as_user: Option<String>,
+    /// Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]
+    #[arg(long, global = true)]
+    pub no_input: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write config.toml and create the data directory
+    Init(setup::InitArgs),
+    /// Show the effective configuration
+    #[command(subcommand)]
+    Config(setup::ConfigCmd),
+    /// Show who you are, whether super-admin, and your memberships
+    Whoami,
+    /// Remember a current tenant (and KB) for later commands
+    Use(admin::UseArgs),
+    /// Create, list, show, update, (de)activate and delete tenants
+    #[command(subcommand)]
+    Tenant(tenant::TenantCmd),
+    /// Create, list, show, update and delete knowledge bases
+    #[command(subcommand)]
+    Kb(kb::KbCmd),
+    /// Add, list, update and remove tenant members
+    #[command(subcommand)]
+    Member(member::MemberCmd),
+    /// Read the audit log
+    #[command(subcommand)]
+    Audit(admin::AuditCmd),
+    /// Check permissions
+    #[command(subcommand)]
+    Auth(admin::AuthCmd),
+    /// Set up a demo tenant, knowledge base and member, and show them
+    Quickstart,
+    /// Print shell completions (or write all of them with --dir)
+    Completions(docs::CompletionsArgs),
+    /// Print the man page (or write all pages with --dir)
+    Man(docs::ManArgs),
+    /// Help on a command, or a topic: `lrt help exit-codes`
+    Help(docs::HelpArgs),
+}
+
+/// What every command's `exec` gets.
+pub struct Ctx {
+    pub out: Out,
+    pub global: GlobalArgs,
+}
+
+impl Ctx {
+    pub fn overrides(&self) -> config::Overrides {
+        config::Overrides { config: self.global.config.clone(), data_dir: self.global.data_dir.clone() }
+    }
+
+    pub fn settings(&self) -> Result<Settings> {
+        let settings = Settings::load(&self.overrides(), &ProcessEnv)?;
+        if self.global.verbose > 0 {
+            eprintln!(
+                "lrt: config {} ({}), data dir {} ({})",
+                settings.config_path.value.display(),
+                if settings.config_file_found { "found" } else { "not found" },
+                settings.data_dir.value.display(),
+                settings.data_dir.source
+            );
+        }
+        Ok(settings)
+    }
+
+    pub fn service(&self) -> Result<Service> {
+        Service::open(self.settings()?)
+    }
+
+    /// The acting user, honouring `--as`.
+    pub fn actor(&self, svc: &Service) -> Result<Actor> {
+        svc.local_actor(self.global.as_user.as_deref())
+    }
+
+    pub fn no_input(&self) -> bool {
+        self.global.no_input || ProcessEnv.get("LRT_NO_INPUT").is_some_and(|v| v != "0" && v != "false")
+    }
+}
+
+/// `--tenant` if given, else `LRT_TENANT`.
+pub fn tenant_or_env(flag: &Option<String>) -> Option<String> {
+    flag.clone().or_else(|| ProcessEnv.get("LRT_TENANT"))
+}
+
+/// `--kb` (or the KB argument) if given, else `LRT_KB`.
+pub fn kb_or_env(flag: &Option<String>) -> Option<String> {
+    flag.clone().or_else(|| ProcessEnv.get("LRT_KB"))
+}
+
+/// `--tenant T`, shared by the commands that work inside a tenant.
+#[derive(Debug, Clone, Args)]
+pub struct TenantArg {
+    /// Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]
+    #[arg(long, short = 't', value_name = "TENANT")]
+    pub tenant: Option<String>,
+}
+
+impl TenantArg {
+    pub fn resolved(&self) -> Option<String> {
+        tenant_or_env(&self.tenant)
+    }
+}
+
+fn wants_json(args: &[OsString]) -> bool {
+    let env_json = ProcessEnv.get("LRT_OUTPUT").is_some_and(|v| v.eq_ignore_ascii_case("json"));
+    let mut prev_is_o = false;
+    let mut json = env_json;
+    for arg in args.iter().map(|a| a.to_string_lossy()) {
+        match arg.as_ref() {
+            "--json" | "--output=json" | "-ojson" => json = true,
+            "--output=table" | "-otable" => json = false,
+            "json" if prev_is_o => json = true,
+            "table" if prev_is_o => json = false,
+            _ => {}
+        }
+        prev_is_o = arg == "-o" || arg == "--output";
+    }
+    json
+}
+
+/// Parses the command line, runs the command and returns the process exit code.
+pub fn run(args: Vec<OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(&args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind as Clap;
+            if matches!(e.kind(), Clap::DisplayHelp | Clap::DisplayVersion) || !wants_json(&args) {
+                let _ = e.print();
+                return e.exit_code();
+            }
+            let message = e.kind().as_str().map(str::to_string).unwrap_or_else(|| e.to_string());
+            let detail = e.to_string();
+            let first = detail.lines().next().unwrap_or(&message).trim_start_matches("error: ");
+            return output::report_error(true, ErrorKind::Usage, first);
+        }
+    };
+    let json = cli.global.json
+        || match cli.global.output {
+            Some(f) => f == Format::Json,
+            None => ProcessEnv.get("LRT_OUTPUT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
+        };
+    let out = Out { format: if json { Format::Json } else { Format::Table }, quiet: cli.global.quiet };
+    let ctx = Ctx { out, global: cli.global };
+    let result = match cli.command {
+        Command::Init(args) => setup::init(&ctx, args),
+        Command::Config(cmd) => setup::config(&ctx, cmd),
+        Command::Quickstart => setup::quickstart(&ctx),
+        Command::Whoami => admin::whoami(&ctx),
+        Command::Use(args) => admin::use_context(&ctx, args),
+        Command::Audit(cmd) => admin::audit(&ctx, cmd),
+        Command::Auth(cmd) => admin::auth(&ctx, cmd),
+        Command::Tenant(cmd) => tenant::exec(&ctx, cmd),
+        Command::Kb(cmd) => kb::exec(&ctx, cmd),
+        Command::Member(cmd) => member::exec(&ctx, cmd),
+        Command::Completions(args) => docs::completions(args),
+        Command::Man(args) => docs::man(args),
+        Command::Help(args) => docs::help(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => ctx.out.error(&err),
+    }
+}
+
+/// The clap command tree (for completions, man pages and tests).
+pub fn command() -> clap::Command {
+    Cli::command()
+}

@@ -1,0 +1,468 @@
+//! Effective settings: command-line flag > environment > config file > default, with the
+//! origin of every value kept so `lrt config show` can say where it came from.
+//!
+//! Environment names are the multi-tenancy guide's (`ENABLE_MULTI_TENANTS`,
+//! `LIGHTRAG_SUPER_ADMIN_USERS`, `TOKEN_SECRET`, …) plus `LRT_*` for lrt's own settings.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result, StorageContext};
+
+/// Where a setting's value came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    Default,
+    File,
+    Env(&'static str),
+    Flag(&'static str),
+    /// Super-admins: the union of the config file's list and the environment's.
+    FileAndEnv(&'static str),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => f.write_str("default"),
+            Source::File => f.write_str("config file"),
+            Source::Env(name) => write!(f, "env {name}"),
+            Source::Flag(name) => write!(f, "flag {name}"),
+            Source::FileAndEnv(name) => write!(f, "config file + env {name}"),
+        }
+    }
+}
+
+/// A value and its origin.
+#[derive(Debug, Clone)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+impl<T> Sourced<T> {
+    fn new(value: T, source: Source) -> Self {
+        Sourced { value, source }
+    }
+}
+
+/// The TOML file written by `lrt init`. Unknown keys are refused so that a typo never
+/// silently falls back to a default.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FileConfig {
+    pub identity: IdentitySection,
+    pub storage: StorageSection,
+    pub multi_tenancy: MultiTenancySection,
+    pub auth: AuthSection,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentitySection {
+    pub user: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageSection {
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MultiTenancySection {
+    pub enabled: Option<bool>,
+    pub strict: Option<bool>,
+    pub require_user_auth: Option<bool>,
+    pub super_admins: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSection {
+    pub token_secret: Option<String>,
+    pub jwt_algorithm: Option<String>,
+    pub token_expire_hours: Option<u32>,
+}
+
+/// What the command line says about configuration (the global flags).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The effective settings of one invocation.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub config_path: Sourced<PathBuf>,
+    pub config_file_found: bool,
+    pub data_dir: Sourced<PathBuf>,
+    pub user: Sourced<Option<String>>,
+    pub multi_tenant: Sourced<bool>,
+    pub strict: Sourced<bool>,
+    pub require_user_auth: Sourced<bool>,
+    pub super_admins: Sourced<Vec<String>>,
+    pub token_secret: Sourced<Option<String>>,
+    pub jwt_algorithm: Sourced<String>,
+    pub token_expire_hours: Sourced<u32>,
+}
+
+/// Reads environment variables; a seam so tests can load settings without touching the
+/// process environment.
+pub trait Env {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The real process environment. Empty values count as unset.
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("dev", "lrt", "lrt")
+}
+
+/// `~/.config/lrt/config.toml` on Linux.
+pub fn default_config_path() -> PathBuf {
+    project_dirs()
+        .map(|d| d.config_dir().join("config.toml"))
+        .unwrap_or_else(|| PathBuf::from("lrt-config.toml"))
+}
+
+/// `~/.local/share/lrt` on Linux.
+pub fn default_data_dir() -> PathBuf {
+    project_dirs()
+        .map(|d| d.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from("lrt-data"))
+}
+
+fn parse_bool(name: &str, raw: &str) -> Result<bool> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(Error::Usage(format!("{name}: expected true or false, got {raw:?}"))),
+    }
+}
+
+/// Splits a comma-separated user list, dropping blanks.
+pub fn split_users(raw: &str) -> Vec<String> {
+    raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+fn absolute(path: PathBuf) -> PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
+}
+
+impl Settings {
+    /// Resolves every setting from flags, the environment, the config file and defaults.
+    pub fn load(flags: &Overrides, env: &dyn Env) -> Result<Settings> {
+        let config_path = config_path(flags, env);
+        let explicit = config_path.source != Source::Default;
+        let (file, found) = read_file_config(&config_path.value, explicit)?;
+
+        let from_env_or_file = |var: &'static str, file_value: Option<bool>, default: bool| -> Result<Sourced<bool>> {
+            Ok(match (env.get(var), file_value) {
+                (Some(raw), _) => Sourced::new(parse_bool(var, &raw)?, Source::Env(var)),
+                (None, Some(v)) => Sourced::new(v, Source::File),
+                (None, None) => Sourced::new(default, Source::Default),
+            })
+        };
+
+        let data_dir = match (&flags.data_dir, env.get("LRT_DATA_DIR"), &file.storage.data_dir) {
+            (Some(p), _, _) => Sourced::new(p.clone(), Source::Flag("--data-dir")),
+            (None, Some(p), _) => Sourced::new(PathBuf::from(p), Source::Env("LRT_DATA_DIR")),
+            (None, None, Some(p)) => Sourced::new(p.clone(), Source::File),
+            (None, None, None) => Sourced::new(default_data_dir(), Source::Default),
+        };
+        let data_dir = Sourced::new(absolute(data_dir.value), data_dir.source);
+
+        let user = match (env.get("LRT_USER"), &file.identity.user) {
+            (Some(u), _) => Sourced::new(Some(u), Source::Env("LRT_USER")),
+            (None, Some(u)) => Sourced::new(Some(u.clone()), Source::File),
+            (None, None) => Sourced::new(os_user(env), Source::Default),
+        };
+
+        // The fork's alias is honoured when the guide's name is absent.
+        let mt_var = if env.get("ENABLE_MULTI_TENANTS").is_some() || env.get("LIGHTRAG_MULTI_TENANT").is_none() {
+            "ENABLE_MULTI_TENANTS"
+        } else {
+            "LIGHTRAG_MULTI_TENANT"
+        };
+        let multi_tenant = from_env_or_file(mt_var, file.multi_tenancy.enabled, false)?;
+        let strict = from_env_or_file("LIGHTRAG_MULTI_TENANT_STRICT", file.multi_tenancy.strict, true)?;
+        let require_user_auth =
+            from_env_or_file("LIGHTRAG_REQUIRE_USER_AUTH", file.multi_tenancy.require_user_auth, true)?;
+
+        const SA: &str = "LIGHTRAG_SUPER_ADMIN_USERS";
+        let env_admins = env.get(SA).map(|raw| split_users(&raw));
+        let file_admins = file.multi_tenancy.super_admins.clone();
+        let super_admins = match (file_admins, env_admins) {
+            (Some(mut f), Some(e)) => {
+                for u in e {
+                    if !f.contains(&u) {
+                        f.push(u);
+                    }
+                }
+                Sourced::new(f, Source::FileAndEnv(SA))
+            }
+            (Some(f), None) => Sourced::new(f, Source::File),
+            (None, Some(e)) => Sourced::new(e, Source::Env(SA)),
+            (None, None) => Sourced::new(vec!["admin".to_string()], Source::Default),
+        };
+
+        let token_secret = match (env.get("TOKEN_SECRET"), &file.auth.token_secret) {
+            (Some(s), _) => Sourced::new(Some(s), Source::Env("TOKEN_SECRET")),
+            (None, Some(s)) => Sourced::new(Some(s.clone()), Source::File),
+            (None, None) => Sourced::new(None, Source::Default),
+        };
+        let jwt_algorithm = match (env.get("JWT_ALGORITHM"), &file.auth.jwt_algorithm) {
+            (Some(s), _) => Sourced::new(s, Source::Env("JWT_ALGORITHM")),
+            (None, Some(s)) => Sourced::new(s.clone(), Source::File),
+            (None, None) => Sourced::new("HS256".to_string(), Source::Default),
+        };
+        let token_expire_hours = match (env.get("TOKEN_EXPIRE_HOURS"), file.auth.token_expire_hours) {
+            (Some(raw), _) => Sourced::new(
+                raw.trim().parse().map_err(|_| {
+                    Error::Usage(format!("TOKEN_EXPIRE_HOURS: expected a whole number of hours, got {raw:?}"))
+                })?,
+                Source::Env("TOKEN_EXPIRE_HOURS"),
+            ),
+            (None, Some(h)) => Sourced::new(h, Source::File),
+            (None, None) => Sourced::new(24, Source::Default),
+        };
+
+        Ok(Settings {
+            config_path,
+            config_file_found: found,
+            data_dir,
+            user,
+            multi_tenant,
+            strict,
+            require_user_auth,
+            super_admins,
+            token_secret,
+            jwt_algorithm,
+            token_expire_hours,
+        })
+    }
+
+    /// Every setting as (key, display value, source), secrets masked.
+    pub fn entries(&self) -> Vec<(&'static str, serde_json::Value, String)> {
+        use serde_json::json;
+        let secret = match &self.token_secret.value {
+            Some(s) => json!(format!("set ({} bytes, hidden)", s.len())),
+            None => serde_json::Value::Null,
+        };
+        let config_file = if self.config_file_found {
+            self.config_path.value.display().to_string()
+        } else {
+            format!("{} (not found)", self.config_path.value.display())
+        };
+        vec![
+            ("config_file", json!(config_file), self.config_path.source.to_string()),
+            ("identity.user", json!(self.user.value), self.user.source.to_string()),
+            ("storage.data_dir", json!(self.data_dir.value), self.data_dir.source.to_string()),
+            ("multi_tenancy.enabled", json!(self.multi_tenant.value), self.multi_tenant.source.to_string()),
+            ("multi_tenancy.strict", json!(self.strict.value), self.strict.source.to_string()),
+            (
+                "multi_tenancy.require_user_auth",
+                json!(self.require_user_auth.value),
+                self.require_user_auth.source.to_string(),
+            ),
+            ("multi_tenancy.super_admins", json!(self.super_admins.value), self.super_admins.source.to_string()),
+            ("auth.token_secret", secret, self.token_secret.source.to_string()),
+            ("auth.jwt_algorithm", json!(self.jwt_algorithm.value), self.jwt_algorithm.source.to_string()),
+            (
+                "auth.token_expire_hours",
+                json!(self.token_expire_hours.value),
+                self.token_expire_hours.source.to_string(),
+            ),
+        ]
+    }
+}
+
+/// The config file: `--config` > `LRT_CONFIG` > the platform default.
+pub fn config_path(flags: &Overrides, env: &dyn Env) -> Sourced<PathBuf> {
+    match (&flags.config, env.get("LRT_CONFIG")) {
+        (Some(p), _) => Sourced::new(p.clone(), Source::Flag("--config")),
+        (None, Some(p)) => Sourced::new(PathBuf::from(p), Source::Env("LRT_CONFIG")),
+        (None, None) => Sourced::new(default_config_path(), Source::Default),
+    }
+}
+
+/// The login name of the OS user, the identity of last resort.
+pub fn os_user(env: &dyn Env) -> Option<String> {
+    env.get("USER").or_else(|| env.get("USERNAME")).or_else(|| env.get("LOGNAME"))
+}
+
+fn read_file_config(path: &Path, explicit: bool) -> Result<(FileConfig, bool)> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let config = toml::from_str(&text)
+                .map_err(|e| Error::Usage(format!("invalid config file {}: {e}", path.display())))?;
+            Ok((config, true))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !explicit => Ok((FileConfig::default(), false)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::Usage(format!(
+            "config file {} does not exist (run `lrt init --config {}` to create it)",
+            path.display(),
+            path.display()
+        ))),
+        Err(e) => Err(Error::storage(format!("cannot read config file {}", path.display()), e)),
+    }
+}
+
+/// What `lrt init` writes.
+#[derive(Debug, Clone)]
+pub struct InitValues {
+    pub user: String,
+    pub super_admins: Vec<String>,
+    pub data_dir: PathBuf,
+    pub multi_tenant: bool,
+}
+
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// The commented config file `lrt init` writes.
+pub fn render_config(values: &InitValues) -> String {
+    let admins: Vec<String> = values.super_admins.iter().map(|u| toml_str(u)).collect();
+    format!(
+        r#"# lrt configuration, written by `lrt init`.
+# Precedence: command-line flag > environment variable > this file > built-in default.
+# `lrt config show` prints the effective value of every setting and where it came from.
+
+[identity]
+# The user lrt acts as on this machine; LRT_USER overrides it. On a local machine the data
+# directory's file permissions are the real security boundary: anyone who can write it can
+# edit the catalog. `lrt serve` authenticates every request with a JWT instead.
+user = {user}
+
+[storage]
+# catalog.db and every knowledge base live here (LRT_DATA_DIR, --data-dir). Mode 0700.
+data_dir = {data_dir}
+
+[multi_tenancy]
+# ENABLE_MULTI_TENANTS. false: commands that need a knowledge base and name none use the
+# built-in `default` tenant and KB, like a plain single-workspace LightRAG. true: every such
+# command must name a tenant and KB (--tenant/--kb, LRT_TENANT/LRT_KB, or `lrt use`).
+enabled = {enabled}
+# LIGHTRAG_MULTI_TENANT_STRICT: `lrt serve` requires X-Tenant-ID/X-KB-ID headers matching the path.
+strict = true
+# LIGHTRAG_REQUIRE_USER_AUTH: `lrt serve` requires a token on every request.
+require_user_auth = true
+# Super-admins may do everything, and only they create tenants.
+# LIGHTRAG_SUPER_ADMIN_USERS (comma-separated) adds to this list.
+super_admins = [{admins}]
+
+[auth]
+# Used by `lrt serve`. Prefer the TOKEN_SECRET environment variable to a secret in this file;
+# it must be at least 32 bytes.
+# token_secret = ""
+jwt_algorithm = "HS256"
+token_expire_hours = 24
+"#,
+        user = toml_str(&values.user),
+        data_dir = toml_str(&values.data_dir.display().to_string()),
+        enabled = values.multi_tenant,
+        admins = admins.join(", "),
+    )
+}
+
+/// Writes the config file atomically (temp file + rename), mode 0600 as it may hold a secret.
+pub fn write_config(path: &Path, contents: &str) -> Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).storage_ctx(|| format!("cannot create {}", dir.display()))?;
+    let tmp = dir.join(format!(".config.toml.{}.tmp", std::process::id()));
+    std::fs::write(&tmp, contents).storage_ctx(|| format!("cannot write {}", tmp.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o600))
+            .storage_ctx(|| format!("cannot set permissions of {}", tmp.display()))?;
+    }
+    std::fs::rename(&tmp, path).storage_ctx(|| format!("cannot write {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    struct MapEnv(HashMap<&'static str, &'static str>);
+    impl Env for MapEnv {
+        fn get(&self, name: &str) -> Option<String> {
+            self.0.get(name).map(|s| s.to_string())
+        }
+    }
+
+    fn load(file: Option<&str>, env: &[(&'static str, &'static str)], data_dir_flag: Option<&str>) -> Result<Settings> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        if let Some(text) = file {
+            std::fs::write(&path, text).unwrap();
+        }
+        let flags = Overrides { config: Some(path), data_dir: data_dir_flag.map(PathBuf::from) };
+        Settings::load(&flags, &MapEnv(env.iter().cloned().collect()))
+    }
+
+    #[test]
+    fn precedence_is_flag_env_file_default() {
+        let file = "[storage]\ndata_dir = \"/from/file\"\n[identity]\nuser = \"filer\"\n";
+        let s = load(Some(file), &[], None).unwrap();
+        assert_eq!(s.data_dir.value, PathBuf::from("/from/file"));
+        assert_eq!(s.user.value.as_deref(), Some("filer"));
+        let s = load(Some(file), &[("LRT_DATA_DIR", "/from/env"), ("LRT_USER", "envy")], None).unwrap();
+        assert_eq!(s.data_dir.value, PathBuf::from("/from/env"));
+        assert_eq!(s.user.value.as_deref(), Some("envy"));
+        let s = load(Some(file), &[("LRT_DATA_DIR", "/from/env")], Some("/from/flag")).unwrap();
+        assert_eq!(s.data_dir.value, PathBuf::from("/from/flag"));
+        assert_eq!(s.data_dir.source, Source::Flag("--data-dir"));
+    }
+
+    #[test]
+    fn guide_defaults_and_env_names() {
+        let s = load(Some(""), &[], None).unwrap();
+        assert!(!s.multi_tenant.value && s.strict.value && s.require_user_auth.value);
+        assert_eq!(s.super_admins.value, vec!["admin"]);
+        assert_eq!((s.jwt_algorithm.value.as_str(), s.token_expire_hours.value), ("HS256", 24));
+        let s = load(
+            Some("[multi_tenancy]\nsuper_admins = [\"root\"]\n"),
+            &[("ENABLE_MULTI_TENANTS", "true"), ("LIGHTRAG_SUPER_ADMIN_USERS", "a, b,,root")],
+            None,
+        )
+        .unwrap();
+        assert!(s.multi_tenant.value);
+        assert_eq!(s.super_admins.value, vec!["root", "a", "b"]);
+        assert!(load(Some(""), &[("ENABLE_MULTI_TENANTS", "maybe")], None).is_err());
+        assert!(load(Some(""), &[("LIGHTRAG_MULTI_TENANT", "1")], None).unwrap().multi_tenant.value);
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_explicit_file_are_errors() {
+        assert!(load(Some("[identity]\nusr = \"x\"\n"), &[], None).is_err());
+        assert!(load(None, &[], None).is_err());
+    }
+
+    #[test]
+    fn rendered_config_parses_back() {
+        let v = InitValues {
+            user: "al\"ice".into(),
+            super_admins: vec!["al\"ice".into(), "bob".into()],
+            data_dir: PathBuf::from("/tmp/x y"),
+            multi_tenant: true,
+        };
+        let parsed: FileConfig = toml::from_str(&render_config(&v)).unwrap();
+        assert_eq!(parsed.identity.user.as_deref(), Some("al\"ice"));
+        assert_eq!(parsed.multi_tenancy.super_admins.unwrap().len(), 2);
+        assert_eq!(parsed.multi_tenancy.enabled, Some(true));
+    }
+}

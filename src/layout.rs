@@ -1,0 +1,172 @@
+//! The data directory's layout. Every path below `tenants/` is built from parsed UUIDs
+//! only: no user-supplied text ever becomes part of a path.
+//!
+//! ```text
+//! <data_dir>/catalog.db
+//! <data_dir>/tenants/<tenant_uuid>/kbs/<kb_uuid>/
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use uuid::Uuid;
+
+use crate::error::{Error, Result, StorageContext};
+
+/// The data directory, and the paths inside it.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    root: PathBuf,
+}
+
+impl Layout {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Layout { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn catalog_path(&self) -> PathBuf {
+        self.root.join("catalog.db")
+    }
+
+    pub fn tenant_dir(&self, tenant: Uuid) -> PathBuf {
+        self.root.join("tenants").join(tenant.hyphenated().to_string())
+    }
+
+    pub fn kb_dir(&self, tenant: Uuid, kb: Uuid) -> PathBuf {
+        self.tenant_dir(tenant).join("kbs").join(kb.hyphenated().to_string())
+    }
+
+    /// Creates the data directory (mode 0700) if it does not exist.
+    pub fn ensure_root(&self) -> Result<()> {
+        create_private_dir(&self.root)
+    }
+
+    /// Creates a tenant's folder, refusing to follow symlinks inside the data directory.
+    pub fn create_tenant_dir(&self, tenant: Uuid) -> Result<PathBuf> {
+        let dir = self.tenant_dir(tenant);
+        self.create_below_root(&dir)?;
+        Ok(dir)
+    }
+
+    /// Creates a KB's folder, refusing to follow symlinks inside the data directory.
+    pub fn create_kb_dir(&self, tenant: Uuid, kb: Uuid) -> Result<PathBuf> {
+        let dir = self.kb_dir(tenant, kb);
+        self.create_below_root(&dir)?;
+        Ok(dir)
+    }
+
+    /// Removes a folder made by this layout. A folder that is already gone is fine.
+    pub fn remove_dir(&self, dir: &Path) -> Result<()> {
+        self.check_no_symlinks(dir)?;
+        match std::fs::remove_dir_all(dir) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::storage(format!("cannot remove {}", dir.display()), e)),
+        }
+    }
+
+    fn create_below_root(&self, dir: &Path) -> Result<()> {
+        self.ensure_root()?;
+        let rel = dir.strip_prefix(&self.root).map_err(|_| Error::Internal("path outside data dir".into()))?;
+        let mut current = self.root.clone();
+        for part in rel.components() {
+            current.push(part);
+            match std::fs::symlink_metadata(&current) {
+                Ok(meta) if meta.file_type().is_symlink() => return Err(symlink_error(&current)),
+                Ok(meta) if meta.is_dir() => {}
+                Ok(_) => {
+                    return Err(Error::storage(
+                        format!("cannot create {}", current.display()),
+                        "a file is in the way",
+                    ));
+                }
+                Err(_) => create_private_dir(&current)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn check_no_symlinks(&self, dir: &Path) -> Result<()> {
+        let rel = dir.strip_prefix(&self.root).map_err(|_| Error::Internal("path outside data dir".into()))?;
+        let mut current = self.root.clone();
+        for part in rel.components() {
+            current.push(part);
+            if let Ok(meta) = std::fs::symlink_metadata(&current)
+                && meta.file_type().is_symlink()
+            {
+                return Err(symlink_error(&current));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn symlink_error(path: &Path) -> Error {
+    Error::storage(
+        format!("refusing to follow the symbolic link {}", path.display()),
+        "symbolic links are not allowed inside the data directory",
+    )
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).storage_ctx(|| format!("cannot create directory {}", dir.display()))
+}
+
+/// Total size in bytes of the files below `dir` (symlinks are not followed).
+pub fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .flatten()
+        .map(|entry| match entry.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&entry.path()),
+            Ok(t) if t.is_file() => entry.metadata().map(|m| m.len()).unwrap_or(0),
+            _ => 0,
+        })
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kb_dir_is_built_from_uuids_and_created_private() {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = Layout::new(tmp.path().join("data"));
+        let (t, k) = (Uuid::new_v4(), Uuid::new_v4());
+        let dir = layout.create_kb_dir(t, k).unwrap();
+        assert_eq!(dir, tmp.path().join("data/tenants").join(t.to_string()).join("kbs").join(k.to_string()));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700);
+        }
+        layout.remove_dir(&layout.tenant_dir(t)).unwrap();
+        assert!(!dir.exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_tenant_folder_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let layout = Layout::new(tmp.path().join("data"));
+        let t = Uuid::new_v4();
+        std::fs::create_dir_all(tmp.path().join("data/tenants")).unwrap();
+        std::fs::create_dir_all(tmp.path().join("elsewhere")).unwrap();
+        std::os::unix::fs::symlink(tmp.path().join("elsewhere"), layout.tenant_dir(t)).unwrap();
+        assert!(layout.create_kb_dir(t, Uuid::new_v4()).is_err());
+        assert!(layout.remove_dir(&layout.tenant_dir(t)).is_err());
+        assert!(tmp.path().join("elsewhere").exists());
+    }
+}

@@ -1,0 +1,17 @@
+//! lrt: a multi-tenant graph-RAG tool. The library holds all logic; the `lrt` binary is a
+//! thin wrapper around [`cli::run`].
+//!
+//! Layers, top to bottom (data flows down, never up): `cli` (adapter) → `service`
+//! (use-cases; the only caller of `authz::decide`) → `catalog` (SQLite + folders).
+
+pub mod authz;
+pub mod catalog;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod layout;
+pub mod model;
+pub mod service;
+pub mod time;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,51 @@
+//! Reading the audit log: tenant admins see their tenants' rows, super-admins see all.
+
+use super::Service;
+use crate::authz::{Actor, Need, OnInactive, Permission, Role};
+use crate::catalog::AuditFilter;
+use crate::error::{Error, Result};
+use crate::model::AuditEntry;
+
+/// `lrt audit list` options.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub tenant: Option<String>,
+    pub user: Option<String>,
+    /// Already parsed to RFC 3339.
+    pub since: Option<String>,
+    pub limit: u64,
+}
+
+impl Service {
+    pub fn list_audit(&mut self, actor: &Actor, query: AuditQuery) -> Result<Vec<AuditEntry>> {
+        if query.limit == 0 || query.limit > 10_000 {
+            return Err(Error::Usage("--limit must be between 1 and 10000".into()));
+        }
+        let tenants = match &query.tenant {
+            Some(ident) => {
+                let need = Need::Permission(Permission::TenantManage);
+                Some(vec![self.tenant_for(actor, Some(ident), need, OnInactive::Allow, "audit.list")?.id])
+            }
+            None if actor.super_admin => None,
+            None => {
+                let mine: Vec<_> = self
+                    .catalog
+                    .memberships(&actor.user)?
+                    .into_iter()
+                    .filter(|(_, _, role)| *role == Role::Admin)
+                    .map(|(id, _, _)| id)
+                    .collect();
+                if mine.is_empty() {
+                    let err = Error::Forbidden(format!(
+                        "permission denied: reading the audit log needs tenant:manage on a tenant, and '{}' is admin of none",
+                        actor.user
+                    ));
+                    self.audit_denial(actor, "audit.list", None, None, &err);
+                    return Err(err);
+                }
+                Some(mine)
+            }
+        };
+        self.catalog.audit_entries(&AuditFilter { tenants, user: query.user, since: query.since, limit: query.limit })
+    }
+}

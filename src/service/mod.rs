@@ -1,0 +1,245 @@
+//! Use-cases shared by the CLI and (later) the HTTP server. Every public method takes the
+//! acting `Actor`, resolves what it names *through* `authorize`, and returns the guide's
+//! models. This is the only layer that calls `authz::decide`.
+
+mod audit;
+mod identity;
+mod kbs;
+mod members;
+mod quickstart;
+mod tenants;
+pub mod validate;
+
+use uuid::Uuid;
+
+pub use audit::AuditQuery;
+pub use identity::{CanI, ContextView, MembershipView, WhoAmI};
+pub use kbs::{KbUpdate, NewKb};
+pub use quickstart::Quickstart;
+pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};
+
+use crate::authz::{self, Actor, Need, OnInactive, Role, TenantFacts};
+use crate::catalog::{Catalog, KbRecord, NewAudit, TenantRecord};
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::layout::Layout;
+use crate::model::Outcome;
+
+/// The name of the built-in tenant and KB of single-workspace mode.
+pub const BUILTIN_NAME: &str = "default";
+
+/// The application: settings plus an open catalog.
+pub struct Service {
+    settings: Settings,
+    catalog: Catalog,
+}
+
+impl Service {
+    /// Opens the catalog of the configured data directory (creating it, mode 0700).
+    pub fn open(settings: Settings) -> Result<Service> {
+        let catalog = Catalog::open(Layout::new(settings.data_dir.value.clone()))?;
+        Ok(Service { settings, catalog })
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    fn is_super_admin(&self, user: &str) -> bool {
+        self.settings.super_admins.value.iter().any(|u| u == user)
+    }
+
+    /// The local actor: the configured user, or with `--as`, the user a super-admin acts as.
+    pub fn local_actor(&self, as_user: Option<&str>) -> Result<Actor> {
+        let me = self.settings.user.value.clone().ok_or_else(|| {
+            Error::Unauthenticated(
+                "no user identity: run `lrt init`, set identity.user in the config file, or set LRT_USER".into(),
+            )
+        })?;
+        validate::user_id(&me)?;
+        let actor = Actor { super_admin: self.is_super_admin(&me), user: me, real_user: None };
+        let Some(other) = as_user else { return Ok(actor) };
+        validate::user_id(other)?;
+        if !actor.super_admin {
+            let err = Error::Forbidden(format!("permission denied: only super-admins can use --as (you are '{}')", actor.user));
+            self.audit_denial(&actor, "as", None, None, &err);
+            return Err(err);
+        }
+        Ok(Actor { super_admin: self.is_super_admin(other), user: other.to_string(), real_user: Some(actor.user) })
+    }
+
+    fn audit_entry(&self, actor: &Actor, action: &str, tenant: Option<Uuid>, kb: Option<Uuid>) -> NewAudit {
+        NewAudit {
+            user: actor.user.clone(),
+            real_user: actor.real_user.clone(),
+            action: action.to_string(),
+            tenant_id: tenant,
+            kb_id: kb,
+            outcome: Outcome::Ok,
+            detail: None,
+        }
+    }
+
+    fn audit_denial(&self, actor: &Actor, action: &str, tenant: Option<Uuid>, kb: Option<Uuid>, err: &Error) {
+        let mut entry = self.audit_entry(actor, action, tenant, kb);
+        entry.outcome = Outcome::Denied;
+        entry.detail = Some(err.to_string());
+        // A failure to record a denial must not turn the denial into a different error.
+        let _ = self.catalog.audit(&entry);
+    }
+
+    /// The actor's role in a tenant. In single-workspace mode the built-in tenant is open
+    /// to every local user as admin, like a plain LightRAG working directory.
+    fn role_of(&self, user: &str, tenant: &TenantRecord) -> Result<Option<Role>> {
+        let role = self.catalog.role(tenant.id, user)?;
+        if role.is_none() && tenant.is_builtin && !self.settings.multi_tenant.value {
+            return Ok(Some(Role::Admin));
+        }
+        Ok(role)
+    }
+
+    /// The one authorization path: gathers the facts, decides, audits a denial.
+    fn authorize(
+        &self,
+        actor: &Actor,
+        tenant: &TenantRecord,
+        kb: Option<Uuid>,
+        need: Need,
+        on_inactive: OnInactive,
+        action: &str,
+    ) -> Result<()> {
+        let facts = TenantFacts { name: &tenant.name, is_active: tenant.is_active, role: self.role_of(&actor.user, tenant)? };
+        authz::decide(actor, facts, need, on_inactive).inspect_err(|err| {
+            self.audit_denial(actor, action, Some(tenant.id), kb, err);
+        })
+    }
+
+    /// Finds a tenant by UUID or name and checks that the actor may do `need` there. A tenant
+    /// the actor cannot see is "not found", exactly like one that does not exist.
+    fn tenant_for(
+        &mut self,
+        actor: &Actor,
+        ident: Option<&str>,
+        need: Need,
+        on_inactive: OnInactive,
+        action: &str,
+    ) -> Result<TenantRecord> {
+        let tenant = match ident {
+            Some(ident) => self.find_tenant(ident)?.ok_or_else(|| not_found_tenant(ident))?,
+            None => self.default_tenant(actor)?,
+        };
+        self.authorize(actor, &tenant, None, need, on_inactive, action)?;
+        Ok(tenant)
+    }
+
+    fn find_tenant(&self, ident: &str) -> Result<Option<TenantRecord>> {
+        if ident.trim().is_empty() {
+            return Err(Error::Usage("the tenant must be named by its id or its name, not an empty string".into()));
+        }
+        match Uuid::parse_str(ident) {
+            Ok(id) => self.catalog.tenant(id),
+            Err(_) => self.catalog.tenant_by_name(ident),
+        }
+    }
+
+    /// With no tenant named: the actor's `lrt use` context, else (single-workspace mode) the
+    /// built-in tenant.
+    fn default_tenant(&mut self, actor: &Actor) -> Result<TenantRecord> {
+        if let (Some(id), _) = self.catalog.context(&actor.user)? {
+            return self.catalog.tenant(id)?.ok_or_else(|| not_found_tenant(&id.to_string()));
+        }
+        if !self.settings.multi_tenant.value {
+            return self.builtin_tenant(actor);
+        }
+        Err(Error::Usage(
+            "no tenant selected: pass --tenant, set LRT_TENANT, or run `lrt use TENANT`".into(),
+        ))
+    }
+
+    /// The built-in `default` tenant and KB, created on first use.
+    fn builtin_tenant(&mut self, actor: &Actor) -> Result<TenantRecord> {
+        if let Some(t) = self.catalog.builtin_tenant()? {
+            return Ok(t);
+        }
+        let mut rec = tenants::new_record(actor, BUILTIN_NAME, Some("Built-in single-workspace tenant".into()));
+        rec.is_builtin = true;
+        let audit = self.audit_entry(actor, "tenant.create", Some(rec.id), None);
+        match self.catalog.create_tenant(&rec, None, &audit) {
+            Ok(()) => {
+                let kb = kbs::new_record(actor, rec.id, BUILTIN_NAME, Some("Built-in knowledge base".into()));
+                let audit = self.audit_entry(actor, "kb.create", Some(rec.id), Some(kb.id));
+                self.catalog.create_kb(&kb, u64::MAX, &audit)?;
+            }
+            // Another process created it first.
+            Err(Error::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+        self.catalog.builtin_tenant()?.ok_or_else(|| {
+            Error::Conflict(format!("a tenant named '{BUILTIN_NAME}' exists but is not the built-in workspace"))
+        })
+    }
+
+    /// Finds a KB of a tenant by UUID or name; with none named, the actor's context KB or the
+    /// built-in KB.
+    fn kb_in(&self, actor: &Actor, tenant: &TenantRecord, ident: Option<&str>) -> Result<KbRecord> {
+        let found = match ident {
+            Some(ident) if ident.trim().is_empty() => {
+                return Err(Error::Usage("the knowledge base must be named by its id or name".into()));
+            }
+            Some(ident) => match Uuid::parse_str(ident) {
+                Ok(id) => self.catalog.kb(tenant.id, id)?,
+                Err(_) => self.catalog.kb_by_name(tenant.id, ident)?,
+            },
+            None => match self.catalog.context(&actor.user)? {
+                (Some(t), Some(k)) if t == tenant.id => self.catalog.kb(tenant.id, k)?,
+                _ if tenant.is_builtin => self.catalog.kb_by_name(tenant.id, BUILTIN_NAME)?,
+                _ => {
+                    return Err(Error::Usage(
+                        "no knowledge base selected: pass --kb (or the KB argument), set LRT_KB, or run `lrt use TENANT KB`"
+                            .into(),
+                    ));
+                }
+            },
+        };
+        found.ok_or_else(|| {
+            Error::NotFound(format!(
+                "knowledge base '{}' not found in tenant '{}'",
+                ident.unwrap_or(BUILTIN_NAME),
+                tenant.name
+            ))
+        })
+    }
+}
+
+fn not_found_tenant(ident: &str) -> Error {
+    Error::NotFound(format!("tenant '{ident}' not found"))
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+    use crate::config::{Env, Overrides};
+
+    pub struct NoEnv(pub Vec<(&'static str, String)>);
+    impl Env for NoEnv {
+        fn get(&self, name: &str) -> Option<String> {
+            self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+        }
+    }
+
+    /// A service on a temporary data dir with `root` as super-admin.
+    pub fn service(dir: &std::path::Path, multi_tenant: bool) -> Service {
+        let env = NoEnv(vec![
+            ("LRT_USER", "root".into()),
+            ("LIGHTRAG_SUPER_ADMIN_USERS", "root".into()),
+            ("ENABLE_MULTI_TENANTS", multi_tenant.to_string()),
+        ]);
+        let flags = Overrides { config: Some(dir.join("none.toml")), data_dir: Some(dir.join("data")) };
+        std::fs::write(dir.join("none.toml"), "").unwrap();
+        Service::open(Settings::load(&flags, &env).unwrap()).unwrap()
+    }
+
+    pub fn user(name: &str) -> Actor {
+        Actor { user: name.into(), super_admin: name == "root", real_user: None }
+    }
+}

@@ -1,0 +1,69 @@
+//! Timestamps: RFC 3339 UTC with millisecond precision everywhere, so that stored text sorts
+//! in time order and JSON output is stable.
+
+use jiff::{SignedDuration, Timestamp, civil::Date, tz::TimeZone};
+
+use crate::error::{Error, Result};
+
+/// Formats a timestamp the one way lrt stores and prints them.
+pub fn format(ts: Timestamp) -> String {
+    format!("{ts:.3}")
+}
+
+/// Now, formatted.
+pub fn now() -> String {
+    format(Timestamp::now())
+}
+
+/// Parses `--since`: an RFC 3339 timestamp, a date (midnight UTC), or an age such as `30m`,
+/// `24h`, `7d`, `2w` counted back from now.
+pub fn parse_since(raw: &str) -> Result<String> {
+    let s = raw.trim();
+    if let Ok(ts) = s.parse::<Timestamp>() {
+        return Ok(format(ts));
+    }
+    if let Ok(date) = s.parse::<Date>()
+        && let Ok(zoned) = date.to_zoned_datetime(TimeZone::UTC)
+    {
+        return Ok(format(zoned.timestamp()));
+    }
+    let bad = || {
+        Error::Usage(format!(
+            "invalid --since {raw:?}: use a timestamp (2026-11-01T09:00:00Z), a date (2026-11-01) or an age (30m, 24h, 7d, 2w)"
+        ))
+    };
+    let split = s.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = s.split_at(split);
+    let n: i64 = number.parse().map_err(|_| bad())?;
+    let seconds_per_unit = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 604_800,
+        _ => return Err(bad()),
+    };
+    let age = SignedDuration::from_secs(n.checked_mul(seconds_per_unit).ok_or_else(bad)?);
+    Timestamp::now().checked_sub(age).map(format).map_err(|_| bad())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_accepts_timestamps_dates_and_ages() {
+        assert_eq!(parse_since("2026-11-01T09:00:00Z").unwrap(), "2026-11-01T09:00:00.000Z");
+        assert_eq!(parse_since("2026-11-01").unwrap(), "2026-11-01T00:00:00.000Z");
+        let day_ago = parse_since("1d").unwrap();
+        assert!(day_ago < now());
+        for bad in ["", "yesterday", "5y", "-3h", "h"] {
+            assert!(parse_since(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn format_has_fixed_width() {
+        assert_eq!(now().len(), "2026-11-26T19:31:19.123Z".len());
+    }
+}
