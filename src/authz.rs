@@ -39,7 +39,15 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => &Permission::ALL,
-            Role::Editor => &[KbCreate, KbDelete, DocumentCreate, DocumentUpdate, DocumentDelete, DocumentRead, QueryRun],
+            Role::Editor => &[
+                KbCreate,
+                KbDelete,
+                DocumentCreate,
+                DocumentUpdate,
+                DocumentDelete,
+                DocumentRead,
+                QueryRun,
+            ],
             Role::Viewer => &[DocumentRead, QueryRun],
             Role::ViewerReadonly => &[QueryRun],
         }
@@ -60,7 +68,9 @@ impl FromStr for Role {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         Role::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
-            Error::Usage(format!("unknown role {s:?}; roles are admin, editor, viewer, viewer_readonly"))
+            Error::Usage(format!(
+                "unknown role {s:?}; roles are admin, editor, viewer, viewer_readonly"
+            ))
         })
     }
 }
@@ -221,11 +231,19 @@ mod tests {
     use super::*;
 
     fn actor(super_admin: bool) -> Actor {
-        Actor { user: "u".into(), super_admin, real_user: None }
+        Actor {
+            user: "u".into(),
+            super_admin,
+            real_user: None,
+        }
     }
 
     fn facts(role: Option<Role>, is_active: bool) -> TenantFacts<'static> {
-        TenantFacts { name: "acme", is_active, role }
+        TenantFacts {
+            name: "acme",
+            is_active,
+            role,
+        }
     }
 
     #[test]
@@ -260,6 +278,14 @@ mod tests {
         let e = decide(&actor(false), facts(Some(Role::Viewer), true), need, OnInactive::Refuse).unwrap_err();
         assert!(e.to_string().contains("kb:create"), "{e}");
         assert!(decide(&actor(false), facts(Some(Role::Editor), true), need, OnInactive::Refuse).is_ok());
-        assert!(decide(&actor(false), facts(Some(Role::Admin), true), Need::SuperAdmin, OnInactive::Refuse).is_err());
+        assert!(
+            decide(
+                &actor(false),
+                facts(Some(Role::Admin), true),
+                Need::SuperAdmin,
+                OnInactive::Refuse
+            )
+            .is_err()
+        );
     }
 }

@@ -153,7 +153,11 @@ fn parse_bool(name: &str, raw: &str) -> Result<bool> {
 
 /// Splits a comma-separated user list, dropping blanks.
 pub fn split_users(raw: &str) -> Vec<String> {
-    raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 fn absolute(path: PathBuf) -> PathBuf {
@@ -230,7 +234,9 @@ impl Settings {
         let token_expire_hours = match (env.get("TOKEN_EXPIRE_HOURS"), file.auth.token_expire_hours) {
             (Some(raw), _) => Sourced::new(
                 raw.trim().parse().map_err(|_| {
-                    Error::Usage(format!("TOKEN_EXPIRE_HOURS: expected a whole number of hours, got {raw:?}"))
+                    Error::Usage(format!(
+                        "TOKEN_EXPIRE_HOURS: expected a whole number of hours, got {raw:?}"
+                    ))
                 })?,
                 Source::Env("TOKEN_EXPIRE_HOURS"),
             ),
@@ -268,17 +274,37 @@ impl Settings {
         vec![
             ("config_file", json!(config_file), self.config_path.source.to_string()),
             ("identity.user", json!(self.user.value), self.user.source.to_string()),
-            ("storage.data_dir", json!(self.data_dir.value), self.data_dir.source.to_string()),
-            ("multi_tenancy.enabled", json!(self.multi_tenant.value), self.multi_tenant.source.to_string()),
-            ("multi_tenancy.strict", json!(self.strict.value), self.strict.source.to_string()),
+            (
+                "storage.data_dir",
+                json!(self.data_dir.value),
+                self.data_dir.source.to_string(),
+            ),
+            (
+                "multi_tenancy.enabled",
+                json!(self.multi_tenant.value),
+                self.multi_tenant.source.to_string(),
+            ),
+            (
+                "multi_tenancy.strict",
+                json!(self.strict.value),
+                self.strict.source.to_string(),
+            ),
             (
                 "multi_tenancy.require_user_auth",
                 json!(self.require_user_auth.value),
                 self.require_user_auth.source.to_string(),
             ),
-            ("multi_tenancy.super_admins", json!(self.super_admins.value), self.super_admins.source.to_string()),
+            (
+                "multi_tenancy.super_admins",
+                json!(self.super_admins.value),
+                self.super_admins.source.to_string(),
+            ),
             ("auth.token_secret", secret, self.token_secret.source.to_string()),
-            ("auth.jwt_algorithm", json!(self.jwt_algorithm.value), self.jwt_algorithm.source.to_string()),
+            (
+                "auth.jwt_algorithm",
+                json!(self.jwt_algorithm.value),
+                self.jwt_algorithm.source.to_string(),
+            ),
             (
                 "auth.token_expire_hours",
                 json!(self.token_expire_hours.value),
@@ -299,7 +325,9 @@ pub fn config_path(flags: &Overrides, env: &dyn Env) -> Sourced<PathBuf> {
 
 /// The login name of the OS user, the identity of last resort.
 pub fn os_user(env: &dyn Env) -> Option<String> {
-    env.get("USER").or_else(|| env.get("USERNAME")).or_else(|| env.get("LOGNAME"))
+    env.get("USER")
+        .or_else(|| env.get("USERNAME"))
+        .or_else(|| env.get("LOGNAME"))
 }
 
 fn read_file_config(path: &Path, explicit: bool) -> Result<(FileConfig, bool)> {
@@ -379,7 +407,10 @@ token_expire_hours = 24
 
 /// Writes the config file atomically (temp file + rename), mode 0600 as it may hold a secret.
 pub fn write_config(path: &Path, contents: &str) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).storage_ctx(|| format!("cannot create {}", dir.display()))?;
     let tmp = dir.join(format!(".config.toml.{}.tmp", std::process::id()));
     std::fs::write(&tmp, contents).storage_ctx(|| format!("cannot write {}", tmp.display()))?;
@@ -410,7 +441,10 @@ mod tests {
         if let Some(text) = file {
             std::fs::write(&path, text).unwrap();
         }
-        let flags = Overrides { config: Some(path), data_dir: data_dir_flag.map(PathBuf::from) };
+        let flags = Overrides {
+            config: Some(path),
+            data_dir: data_dir_flag.map(PathBuf::from),
+        };
         Settings::load(&flags, &MapEnv(env.iter().cloned().collect()))
     }
 
@@ -433,17 +467,28 @@ mod tests {
         let s = load(Some(""), &[], None).unwrap();
         assert!(!s.multi_tenant.value && s.strict.value && s.require_user_auth.value);
         assert_eq!(s.super_admins.value, vec!["admin"]);
-        assert_eq!((s.jwt_algorithm.value.as_str(), s.token_expire_hours.value), ("HS256", 24));
+        assert_eq!(
+            (s.jwt_algorithm.value.as_str(), s.token_expire_hours.value),
+            ("HS256", 24)
+        );
         let s = load(
             Some("[multi_tenancy]\nsuper_admins = [\"root\"]\n"),
-            &[("ENABLE_MULTI_TENANTS", "true"), ("LIGHTRAG_SUPER_ADMIN_USERS", "a, b,,root")],
+            &[
+                ("ENABLE_MULTI_TENANTS", "true"),
+                ("LIGHTRAG_SUPER_ADMIN_USERS", "a, b,,root"),
+            ],
             None,
         )
         .unwrap();
         assert!(s.multi_tenant.value);
         assert_eq!(s.super_admins.value, vec!["root", "a", "b"]);
         assert!(load(Some(""), &[("ENABLE_MULTI_TENANTS", "maybe")], None).is_err());
-        assert!(load(Some(""), &[("LIGHTRAG_MULTI_TENANT", "1")], None).unwrap().multi_tenant.value);
+        assert!(
+            load(Some(""), &[("LIGHTRAG_MULTI_TENANT", "1")], None)
+                .unwrap()
+                .multi_tenant
+                .value
+        );
     }
 
     #[test]

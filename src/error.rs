@@ -156,11 +156,11 @@ impl Error {
     }
 
     /// Wraps an I/O or database failure with what lrt was doing when it happened.
-    pub fn storage(
-        context: impl Into<String>,
-        source: impl Into<Box<dyn std::error::Error + Send + Sync>>,
-    ) -> Self {
-        Error::Storage { context: context.into(), source: source.into() }
+    pub fn storage(context: impl Into<String>, source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Error::Storage {
+            context: context.into(),
+            source: source.into(),
+        }
     }
 }
 

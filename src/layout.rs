@@ -70,7 +70,9 @@ impl Layout {
 
     fn create_below_root(&self, dir: &Path) -> Result<()> {
         self.ensure_root()?;
-        let rel = dir.strip_prefix(&self.root).map_err(|_| Error::Internal("path outside data dir".into()))?;
+        let rel = dir
+            .strip_prefix(&self.root)
+            .map_err(|_| Error::Internal("path outside data dir".into()))?;
         let mut current = self.root.clone();
         for part in rel.components() {
             current.push(part);
@@ -90,7 +92,9 @@ impl Layout {
     }
 
     fn check_no_symlinks(&self, dir: &Path) -> Result<()> {
-        let rel = dir.strip_prefix(&self.root).map_err(|_| Error::Internal("path outside data dir".into()))?;
+        let rel = dir
+            .strip_prefix(&self.root)
+            .map_err(|_| Error::Internal("path outside data dir".into()))?;
         let mut current = self.root.clone();
         for part in rel.components() {
             current.push(part);
@@ -119,7 +123,9 @@ fn create_private_dir(dir: &Path) -> Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(dir).storage_ctx(|| format!("cannot create directory {}", dir.display()))
+    builder
+        .create(dir)
+        .storage_ctx(|| format!("cannot create directory {}", dir.display()))
 }
 
 /// Total size in bytes of the files below `dir` (symlinks are not followed).
@@ -145,7 +151,14 @@ mod tests {
         let layout = Layout::new(tmp.path().join("data"));
         let (t, k) = (Uuid::new_v4(), Uuid::new_v4());
         let dir = layout.create_kb_dir(t, k).unwrap();
-        assert_eq!(dir, tmp.path().join("data/tenants").join(t.to_string()).join("kbs").join(k.to_string()));
+        assert_eq!(
+            dir,
+            tmp.path()
+                .join("data/tenants")
+                .join(t.to_string())
+                .join("kbs")
+                .join(k.to_string())
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -62,7 +62,10 @@ impl Default for TenantConfig {
 impl TenantConfig {
     fn validate(&self) -> Result<()> {
         let mut problems = Vec::new();
-        for (name, value) in [("llm_model", &self.llm_model), ("embedding_model", &self.embedding_model)] {
+        for (name, value) in [
+            ("llm_model", &self.llm_model),
+            ("embedding_model", &self.embedding_model),
+        ] {
             if value.trim().is_empty() {
                 problems.push(format!("{name} must not be empty"));
             }
@@ -351,14 +354,20 @@ mod tests {
 
     #[test]
     fn settings_parse_by_type_of_default() {
-        assert_eq!(parse_setting(SettingsSection::Config, "top_k", "50").unwrap(), Value::from(50u64));
+        assert_eq!(
+            parse_setting(SettingsSection::Config, "top_k", "50").unwrap(),
+            Value::from(50u64)
+        );
         assert!(parse_setting(SettingsSection::Config, "top_k", "-1").is_err());
         assert!(parse_setting(SettingsSection::Config, "top_k", "abc").is_err());
         assert_eq!(
             parse_setting(SettingsSection::Config, "enable_rerank", "false").unwrap(),
             Value::Bool(false)
         );
-        assert_eq!(parse_setting(SettingsSection::Config, "rerank_model", "none").unwrap(), Value::Null);
+        assert_eq!(
+            parse_setting(SettingsSection::Config, "rerank_model", "none").unwrap(),
+            Value::Null
+        );
         assert!(parse_setting(SettingsSection::Config, "llm_model_kwargs", "[1]").is_err());
         assert!(parse_setting(SettingsSection::Config, "nope", "1").is_err());
         assert_eq!(section_of("max_kb_per_tenant"), Some(SettingsSection::Quota));

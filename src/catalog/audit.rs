@@ -77,8 +77,9 @@ impl Catalog {
     }
 
     pub fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        let mut sql =
-            String::from("SELECT id, at, user_id, real_user, action, tenant_id, kb_id, outcome, detail FROM audit_log WHERE 1 = 1");
+        let mut sql = String::from(
+            "SELECT id, at, user_id, real_user, action, tenant_id, kb_id, outcome, detail FROM audit_log WHERE 1 = 1",
+        );
         let mut args: Vec<Box<dyn ToSql>> = Vec::new();
         if let Some(tenants) = &filter.tenants {
             let marks: Vec<String> = tenants

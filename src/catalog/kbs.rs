@@ -105,7 +105,10 @@ impl Catalog {
     /// All KBs of a tenant, by name.
     pub fn kbs(&self, tenant: Uuid) -> Result<Vec<KbRecord>> {
         let read = |e| db_error("cannot list knowledge bases", e);
-        let mut stmt = self.conn.prepare_cached(&format!("{SELECT} WHERE tenant_id = ?1 ORDER BY name_key")).map_err(read)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{SELECT} WHERE tenant_id = ?1 ORDER BY name_key"))
+            .map_err(read)?;
         let rows = stmt
             .query_map([tenant.to_string()], from_row)
             .map_err(read)?
@@ -193,7 +196,13 @@ impl Catalog {
                     now,
                 ],
             )
-            .map_err(|e| if is_unique_violation(&e) { name_conflict(&rec.name) } else { db_error("cannot update knowledge base", e) })?;
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    name_conflict(&rec.name)
+                } else {
+                    db_error("cannot update knowledge base", e)
+                }
+            })?;
             audit.insert(tx)?;
             Ok(rec)
         })

@@ -13,12 +13,21 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(String, String, String, String, Op
 }
 
 fn finish(
-    (tenant, user_id, role, created_at, created_by, updated_at): (String, String, String, String, Option<String>, String),
+    (tenant, user_id, role, created_at, created_by, updated_at): (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+    ),
 ) -> Result<Member> {
     Ok(Member {
         tenant_id: parse_uuid(&tenant)?.to_string(),
         user_id,
-        role: role.parse().map_err(|_| Error::Internal(format!("catalog holds an unknown role {role:?}")))?,
+        role: role
+            .parse()
+            .map_err(|_| Error::Internal(format!("catalog holds an unknown role {role:?}")))?,
         created_at,
         created_by,
         updated_at,
@@ -27,7 +36,14 @@ fn finish(
 
 const SELECT: &str = "SELECT tenant_id, user_id, role, created_at, created_by, updated_at FROM tenant_memberships";
 
-pub(super) fn insert(tx: &Transaction<'_>, tenant: Uuid, user: &str, role: Role, by: Option<&str>, now: &str) -> Result<()> {
+pub(super) fn insert(
+    tx: &Transaction<'_>,
+    tenant: Uuid,
+    user: &str,
+    role: Role,
+    by: Option<&str>,
+    now: &str,
+) -> Result<()> {
     tx.execute(
         "INSERT INTO tenant_memberships (id, tenant_id, user_id, role, created_at, created_by, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
@@ -54,7 +70,8 @@ fn role_in(tx: &Transaction<'_>, tenant: Uuid, user: &str) -> Result<Role> {
         )
         .optional()
         .map_err(|e| db_error("cannot read member", e))?;
-    role.ok_or_else(|| Error::NotFound(format!("'{user}' is not a member of this tenant")))?.parse()
+    role.ok_or_else(|| Error::NotFound(format!("'{user}' is not a member of this tenant")))?
+        .parse()
 }
 
 /// Refuses a change that would leave a tenant that has admins with none.
@@ -92,7 +109,10 @@ impl Catalog {
     /// The members of a tenant, by user id.
     pub fn members(&self, tenant: Uuid) -> Result<Vec<Member>> {
         let read = |e| db_error("cannot list members", e);
-        let mut stmt = self.conn.prepare_cached(&format!("{SELECT} WHERE tenant_id = ?1 ORDER BY user_id")).map_err(read)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(&format!("{SELECT} WHERE tenant_id = ?1 ORDER BY user_id"))
+            .map_err(read)?;
         let rows = stmt
             .query_map([tenant.to_string()], from_row)
             .map_err(read)?
@@ -112,11 +132,15 @@ impl Catalog {
             )
             .map_err(read)?;
         let rows = stmt
-            .query_map([user], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))
+            .query_map([user], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+            })
             .map_err(read)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(read)?;
-        rows.into_iter().map(|(id, name, role)| Ok((parse_uuid(&id)?, name, role.parse()?))).collect()
+        rows.into_iter()
+            .map(|(id, name, role)| Ok((parse_uuid(&id)?, name, role.parse()?)))
+            .collect()
     }
 
     pub fn add_member(&mut self, tenant: Uuid, user: &str, role: Role, by: &str, audit: &NewAudit) -> Result<Member> {
@@ -149,9 +173,13 @@ impl Catalog {
             )
             .map_err(|e| db_error("cannot update member", e))?;
             audit.insert(tx)?;
-            tx.query_row(&format!("{SELECT} WHERE tenant_id = ?1 AND user_id = ?2"), params![tenant.to_string(), user], from_row)
-                .map_err(|e| db_error("cannot read member", e))
-                .and_then(finish)
+            tx.query_row(
+                &format!("{SELECT} WHERE tenant_id = ?1 AND user_id = ?2"),
+                params![tenant.to_string(), user],
+                from_row,
+            )
+            .map_err(|e| db_error("cannot read member", e))
+            .and_then(finish)
         })
     }
 

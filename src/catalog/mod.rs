@@ -39,7 +39,8 @@ impl Catalog {
         layout.ensure_root()?;
         let path = layout.catalog_path();
         let conn = Connection::open(&path).map_err(|e| db_error(format!("cannot open {}", path.display()), e))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| db_error("cannot configure catalog", e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| db_error("cannot configure catalog", e))?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")
             .map_err(|e| db_error("cannot configure catalog", e))?;
         let mut catalog = Catalog { conn, layout };
@@ -66,13 +67,18 @@ impl Catalog {
     pub fn context(&self, user: &str) -> Result<(Option<Uuid>, Option<Uuid>)> {
         let row: Option<(Option<String>, Option<String>)> = self
             .conn
-            .query_row("SELECT tenant_id, kb_id FROM user_contexts WHERE user_id = ?1", [user], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row(
+                "SELECT tenant_id, kb_id FROM user_contexts WHERE user_id = ?1",
+                [user],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()
             .map_err(|e| db_error("cannot read the current context", e))?;
         let (t, k) = row.unwrap_or_default();
-        Ok((t.as_deref().map(parse_uuid).transpose()?, k.as_deref().map(parse_uuid).transpose()?))
+        Ok((
+            t.as_deref().map(parse_uuid).transpose()?,
+            k.as_deref().map(parse_uuid).transpose()?,
+        ))
     }
 
     /// Remembers (or with `None`, forgets) a user's current tenant/KB.
@@ -96,7 +102,10 @@ impl Catalog {
 /// Maps a SQLite error to a storage error with context.
 pub(crate) fn db_error(context: impl Into<String>, e: rusqlite::Error) -> Error {
     if let rusqlite::Error::SqliteFailure(f, _) = &e
-        && matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        && matches!(
+            f.code,
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+        )
     {
         return Error::storage(context, "the catalog is locked by another lrt process; try again");
     }
@@ -122,7 +131,11 @@ pub(crate) fn from_json(text: &str) -> rusqlite::Result<Map<String, Value>> {
     match serde_json::from_str(text) {
         Ok(Value::Object(map)) => Ok(map),
         Ok(_) => Ok(Map::new()),
-        Err(e) => Err(rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))),
+        Err(e) => Err(rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            Box::new(e),
+        )),
     }
 }
 
@@ -138,4 +151,3 @@ pub(crate) fn with_temp_catalog<T>(f: impl FnOnce(&mut Catalog) -> T) -> T {
     let mut catalog = Catalog::open(Layout::new(dir.path().join("data"))).unwrap();
     f(&mut catalog)
 }
-

@@ -108,7 +108,8 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
             .map_err(|e| db_error(format!("catalog migration {target} failed"), e))?;
         tx.pragma_update(None, "user_version", target as i64)
             .map_err(|e| db_error("cannot record the catalog version", e))?;
-        tx.commit().map_err(|e| db_error("cannot commit the catalog migration", e))?;
+        tx.commit()
+            .map_err(|e| db_error("cannot commit the catalog migration", e))?;
     }
     Ok(())
 }

@@ -73,7 +73,9 @@ fn finish((id, mut rec): (String, TenantRecord)) -> Result<TenantRecord> {
 }
 
 fn name_conflict(name: &str) -> Error {
-    Error::Conflict(format!("a tenant named '{name}' already exists (names are case-insensitive)"))
+    Error::Conflict(format!(
+        "a tenant named '{name}' already exists (names are case-insensitive)"
+    ))
 }
 
 impl Catalog {
@@ -125,7 +127,10 @@ impl Catalog {
             .map_err(read)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(read)?;
-        let total: i64 = self.conn.query_row(total_sql, [filter.member], |r| r.get(0)).map_err(read)?;
+        let total: i64 = self
+            .conn
+            .query_row(total_sql, [filter.member], |r| r.get(0))
+            .map_err(read)?;
         Ok((rows.into_iter().map(finish).collect::<Result<_>>()?, total as u64))
     }
 
@@ -152,7 +157,13 @@ impl Catalog {
                     rec.created_by,
                 ],
             )
-            .map_err(|e| if is_unique_violation(&e) { name_conflict(&rec.name) } else { db_error("cannot create tenant", e) })?;
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    name_conflict(&rec.name)
+                } else {
+                    db_error("cannot create tenant", e)
+                }
+            })?;
             if let Some(user) = admin {
                 super::members::insert(tx, id, user, Role::Admin, rec.created_by.as_deref(), &now)?;
             }
@@ -200,7 +211,13 @@ impl Catalog {
                     now,
                 ],
             )
-            .map_err(|e| if is_unique_violation(&e) { name_conflict(&rec.name) } else { db_error("cannot update tenant", e) })?;
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    name_conflict(&rec.name)
+                } else {
+                    db_error("cannot update tenant", e)
+                }
+            })?;
             audit.insert(tx)?;
             Ok(rec)
         })
@@ -274,12 +291,26 @@ mod tests {
                 let admin = (name != "b").then_some("alice");
                 c.create_tenant(&record(name), admin, &audit()).unwrap();
             }
-            let all = TenantListFilter { member: None, page: 1, page_size: 2 };
+            let all = TenantListFilter {
+                member: None,
+                page: 1,
+                page_size: 2,
+            };
             let (page, total) = c.tenants(&all).unwrap();
-            assert_eq!((page.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), total), (vec!["a", "b"], 3));
-            let mine = TenantListFilter { member: Some("alice"), page: 1, page_size: 10 };
+            assert_eq!(
+                (page.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), total),
+                (vec!["a", "b"], 3)
+            );
+            let mine = TenantListFilter {
+                member: Some("alice"),
+                page: 1,
+                page_size: 10,
+            };
             let (page, total) = c.tenants(&mine).unwrap();
-            assert_eq!((page.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), total), (vec!["a", "c"], 2));
+            assert_eq!(
+                (page.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), total),
+                (vec!["a", "c"], 2)
+            );
         });
     }
 }

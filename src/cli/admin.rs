@@ -9,7 +9,9 @@ use crate::error::{Error, Result};
 use crate::service::{AuditQuery, ContextView};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  lrt use acme docs\n  lrt use            # show the current context\n  lrt use --clear")]
+#[command(
+    after_help = "Examples:\n  lrt use acme docs\n  lrt use            # show the current context\n  lrt use --clear"
+)]
 pub struct UseArgs {
     /// Tenant id or name
     pub tenant: Option<String>,
@@ -23,7 +25,9 @@ pub struct UseArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditCmd {
     /// List audit entries, newest first (tenant admins: their tenants; super-admins: all)
-    #[command(after_help = "Examples:\n  lrt audit list --tenant acme --since 24h\n  lrt audit list --user bob --limit 100 --json")]
+    #[command(
+        after_help = "Examples:\n  lrt audit list --tenant acme --since 24h\n  lrt audit list --user bob --limit 100 --json"
+    )]
     List(AuditArgs),
 }
 
@@ -45,9 +49,11 @@ pub struct AuditArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuthCmd {
     /// May this user do PERMISSION in the tenant? Prints yes/no; exit 0 for yes, 1 for no
-    #[command(after_help = "Permissions: tenant:manage, tenant:manage_members, tenant:manage_billing, kb:create, kb:delete,\n\
+    #[command(
+        after_help = "Permissions: tenant:manage, tenant:manage_members, tenant:manage_billing, kb:create, kb:delete,\n\
         document:create, document:update, document:delete, document:read, query:run\n\n\
-        Examples:\n  lrt auth can-i kb:create --tenant acme\n  lrt auth can-i document:read --tenant acme --as bob@acme.com\n  lrt auth can-i --list --tenant acme --as bob@acme.com")]
+        Examples:\n  lrt auth can-i kb:create --tenant acme\n  lrt auth can-i document:read --tenant acme --as bob@acme.com\n  lrt auth can-i --list --tenant acme --as bob@acme.com"
+    )]
     CanI(CanIArgs),
 }
 
@@ -70,19 +76,30 @@ pub fn whoami(ctx: &Ctx) -> Result<i32> {
     let svc = ctx.service()?;
     let actor = ctx.actor(&svc)?;
     let me = svc.whoami(&actor)?;
-    ctx.out.emit(&me, || vec![me.user.clone()], || {
-        let mut text = kv_table(vec![
-            ("user".into(), me.user.clone()),
-            ("acting for".into(), opt(&me.real_user)),
-            ("super-admin".into(), yes_no(me.super_admin)),
-            ("multi-tenant".into(), yes_no(me.multi_tenant)),
-            ("context".into(), me.context.as_ref().map(context_text).unwrap_or_else(|| "-".into())),
-        ]);
-        let rows = me.memberships.iter().map(|m| vec![m.tenant_name.clone(), m.tenant_id.clone(), m.role.to_string()]).collect();
-        text.push_str("\nMemberships:\n");
-        text.push_str(&list_table(&["TENANT", "ID", "ROLE"], rows));
-        text
-    });
+    ctx.out.emit(
+        &me,
+        || vec![me.user.clone()],
+        || {
+            let mut text = kv_table(vec![
+                ("user".into(), me.user.clone()),
+                ("acting for".into(), opt(&me.real_user)),
+                ("super-admin".into(), yes_no(me.super_admin)),
+                ("multi-tenant".into(), yes_no(me.multi_tenant)),
+                (
+                    "context".into(),
+                    me.context.as_ref().map(context_text).unwrap_or_else(|| "-".into()),
+                ),
+            ]);
+            let rows = me
+                .memberships
+                .iter()
+                .map(|m| vec![m.tenant_name.clone(), m.tenant_id.clone(), m.role.to_string()])
+                .collect();
+            text.push_str("\nMemberships:\n");
+            text.push_str(&list_table(&["TENANT", "ID", "ROLE"], rows));
+            text
+        },
+    );
     Ok(0)
 }
 
@@ -106,7 +123,11 @@ pub fn use_context(ctx: &Ctx, args: UseArgs) -> Result<i32> {
         Some(t) => Some(svc.use_context(&actor, t, args.kb.as_deref())?),
         None => svc.context(&actor)?,
     };
-    let ids = || view.iter().map(|c| c.kb_id.clone().unwrap_or_else(|| c.tenant_id.clone())).collect();
+    let ids = || {
+        view.iter()
+            .map(|c| c.kb_id.clone().unwrap_or_else(|| c.tenant_id.clone()))
+            .collect()
+    };
     out.emit(&view, ids, || match &view {
         Some(c) => format!("Current context: {}", context_text(c)),
         None => "No current context (commands use --tenant/--kb or LRT_TENANT/LRT_KB).".into(),
@@ -132,12 +153,21 @@ pub fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<i32> {
                 Some(real) => format!("{} (as, by {real})", e.user_id),
                 None => e.user_id.clone(),
             };
-            vec![e.at.clone(), user, e.action.clone(), e.outcome.as_str().into(), opt(&e.tenant_id), opt(&e.detail)]
+            vec![
+                e.at.clone(),
+                user,
+                e.action.clone(),
+                e.outcome.as_str().into(),
+                opt(&e.tenant_id),
+                opt(&e.detail),
+            ]
         })
         .collect();
-    ctx.out.emit(&entries, || entries.iter().map(|e| e.id.to_string()).collect(), || {
-        list_table(&["TIME", "USER", "ACTION", "OUTCOME", "TENANT", "DETAIL"], rows)
-    });
+    ctx.out.emit(
+        &entries,
+        || entries.iter().map(|e| e.id.to_string()).collect(),
+        || list_table(&["TIME", "USER", "ACTION", "OUTCOME", "TENANT", "DETAIL"], rows),
+    );
     Ok(0)
 }
 
@@ -154,17 +184,39 @@ pub fn auth(ctx: &Ctx, cmd: AuthCmd) -> Result<i32> {
     let kb = kb_or_env(&args.kb);
     let answers = permissions
         .into_iter()
-        .map(|p| svc.can_i(&asker, ctx.global.as_user.as_deref(), p, tenant.as_deref(), kb.as_deref()))
+        .map(|p| {
+            svc.can_i(
+                &asker,
+                ctx.global.as_user.as_deref(),
+                p,
+                tenant.as_deref(),
+                kb.as_deref(),
+            )
+        })
         .collect::<Result<Vec<_>>>()?;
     let out = ctx.out;
     if args.list {
-        let rows = answers.iter().map(|a| vec![a.permission.clone(), yes_no(a.allowed), a.reason.clone()]).collect();
-        out.emit(&answers, || answers.iter().filter(|a| a.allowed).map(|a| a.permission.clone()).collect(), || {
-            list_table(&["PERMISSION", "ALLOWED", "WHY"], rows)
-        });
+        let rows = answers
+            .iter()
+            .map(|a| vec![a.permission.clone(), yes_no(a.allowed), a.reason.clone()])
+            .collect();
+        out.emit(
+            &answers,
+            || {
+                answers
+                    .iter()
+                    .filter(|a| a.allowed)
+                    .map(|a| a.permission.clone())
+                    .collect()
+            },
+            || list_table(&["PERMISSION", "ALLOWED", "WHY"], rows),
+        );
         return Ok(0);
     }
-    let answer = answers.into_iter().next().ok_or_else(|| Error::Internal("no answer".into()))?;
+    let answer = answers
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::Internal("no answer".into()))?;
     if out.is_json() {
         out.emit(&answer, Vec::new, String::new);
     } else if !out.quiet {

@@ -8,7 +8,9 @@ use clap_complete::Shell;
 use crate::error::{Error, ErrorKind, Result, StorageContext};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  lrt completions bash > ~/.local/share/bash-completion/completions/lrt\n  lrt completions zsh > ~/.zfunc/_lrt\n  lrt completions --dir completions")]
+#[command(
+    after_help = "Examples:\n  lrt completions bash > ~/.local/share/bash-completion/completions/lrt\n  lrt completions zsh > ~/.zfunc/_lrt\n  lrt completions --dir completions"
+)]
 pub struct CompletionsArgs {
     #[arg(value_enum, required_unless_present = "dir")]
     pub shell: Option<Shell>,
@@ -38,10 +40,17 @@ pub const SHELLS: [Shell; 5] = [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::Pow
 pub fn exit_codes_text() -> String {
     let mut text = String::from("EXIT CODES:\n    0    success (`auth can-i`: yes)\n");
     for kind in ErrorKind::ALL {
-        text.push_str(&format!("    {:<4} {} [{}]\n", kind.exit_code(), kind.description(), kind.as_str()));
+        text.push_str(&format!(
+            "    {:<4} {} [{}]\n",
+            kind.exit_code(),
+            kind.description(),
+            kind.as_str()
+        ));
     }
     text.push_str("    `lrt auth can-i` exits 1 for \"no\".\n");
-    text.push_str("\nWith --json, errors are printed on stderr as {\"error\": {\"kind\", \"message\", \"exit_code\"}}.");
+    text.push_str(
+        "\nWith --json, errors are printed on stderr as {\"error\": {\"kind\", \"message\", \"exit_code\"}}.",
+    );
     text
 }
 
@@ -66,7 +75,8 @@ pub fn man(args: ManArgs) -> Result<i32> {
     match args.dir {
         Some(dir) => {
             std::fs::create_dir_all(&dir).storage_ctx(|| format!("cannot create {}", dir.display()))?;
-            clap_mangen::generate_to(cmd, &dir).storage_ctx(|| format!("cannot write man pages into {}", dir.display()))?;
+            clap_mangen::generate_to(cmd, &dir)
+                .storage_ctx(|| format!("cannot write man pages into {}", dir.display()))?;
         }
         None => clap_mangen::Man::new(cmd)
             .render(&mut std::io::stdout())
@@ -85,7 +95,10 @@ pub fn help(args: HelpArgs) -> Result<i32> {
     let mut current = &mut cmd;
     for word in &args.topic {
         current = current.find_subcommand_mut(word).ok_or_else(|| {
-            Error::Usage(format!("no help topic or command {:?}; try `lrt help` or `lrt help exit-codes`", args.topic.join(" ")))
+            Error::Usage(format!(
+                "no help topic or command {:?}; try `lrt help` or `lrt help exit-codes`",
+                args.topic.join(" ")
+            ))
         })?;
     }
     current.print_long_help().storage_ctx(|| "cannot print help")?;

@@ -12,7 +12,9 @@ use crate::service::{KbUpdate, NewKb};
 #[derive(Debug, Subcommand)]
 pub enum KbCmd {
     /// Create a knowledge base (needs kb:create)
-    #[command(after_help = "Examples:\n  lrt kb create --tenant acme docs --description \"Product docs\"\n  lrt kb create -t acme support --set chunk_size=800 --set top_k=20")]
+    #[command(
+        after_help = "Examples:\n  lrt kb create --tenant acme docs --description \"Product docs\"\n  lrt kb create -t acme support --set chunk_size=800 --set top_k=20"
+    )]
     Create(CreateArgs),
     /// List the knowledge bases of a tenant
     #[command(after_help = "Example:\n  lrt kb list --tenant acme --json")]
@@ -24,7 +26,9 @@ pub enum KbCmd {
     #[command(after_help = "Example:\n  lrt kb update --tenant acme docs --set top_k=10 --unset chunk_size")]
     Update(UpdateArgs),
     /// Delete a knowledge base and its folder (needs kb:delete)
-    #[command(after_help = "Examples:\n  lrt kb delete --tenant acme docs --dry-run\n  lrt kb delete --tenant acme docs --yes")]
+    #[command(
+        after_help = "Examples:\n  lrt kb delete --tenant acme docs --dry-run\n  lrt kb delete --tenant acme docs --yes"
+    )]
     Delete(DeleteArgs),
 }
 
@@ -85,7 +89,11 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
     let out = ctx.out;
     match cmd {
         KbCmd::Create(args) => {
-            let new = NewKb { name: args.name, description: args.description, set: assignments("--set", &args.set)? };
+            let new = NewKb {
+                name: args.name,
+                description: args.description,
+                set: assignments("--set", &args.set)?,
+            };
             show(&out, &svc.create_kb(&actor, args.tenant.resolved().as_deref(), new)?);
         }
         KbCmd::List(tenant) => {
@@ -103,12 +111,18 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
                     ]
                 })
                 .collect();
-            out.emit(&kbs, || kbs.iter().map(|k| k.kb_id.clone()).collect(), || {
-                list_table(&["ID", "NAME", "DOCUMENTS", "ENTITIES", "RELATIONS", "CREATED"], rows)
-            });
+            out.emit(
+                &kbs,
+                || kbs.iter().map(|k| k.kb_id.clone()).collect(),
+                || list_table(&["ID", "NAME", "DOCUMENTS", "ENTITIES", "RELATIONS", "CREATED"], rows),
+            );
         }
         KbCmd::Show(ident) => {
-            let kb = svc.show_kb(&actor, ident.tenant.resolved().as_deref(), kb_or_env(&ident.kb).as_deref())?;
+            let kb = svc.show_kb(
+                &actor,
+                ident.tenant.resolved().as_deref(),
+                kb_or_env(&ident.kb).as_deref(),
+            )?;
             show(&out, &kb);
         }
         KbCmd::Update(args) => {
@@ -119,7 +133,12 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
                 unset: args.unset,
             };
             let ident = args.ident;
-            let kb = svc.update_kb(&actor, ident.tenant.resolved().as_deref(), kb_or_env(&ident.kb).as_deref(), update)?;
+            let kb = svc.update_kb(
+                &actor,
+                ident.tenant.resolved().as_deref(),
+                kb_or_env(&ident.kb).as_deref(),
+                update,
+            )?;
             show(&out, &kb);
         }
         KbCmd::Delete(args) => {
@@ -130,36 +149,50 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
                 return Ok(0);
             }
             let name = plan.kb_name.clone().unwrap_or_default();
-            let what = format!("delete knowledge base '{name}' of tenant '{}' ({} documents)", plan.tenant_name, plan.document_count);
+            let what = format!(
+                "delete knowledge base '{name}' of tenant '{}' ({} documents)",
+                plan.tenant_name, plan.document_count
+            );
             confirm::destructive(ctx, args.yes, &what, None)?;
-            delete_report(&out, &svc.delete_kb(&actor, Some(&plan.tenant_id), plan.kb_id.as_deref())?);
+            delete_report(
+                &out,
+                &svc.delete_kb(&actor, Some(&plan.tenant_id), plan.kb_id.as_deref())?,
+            );
         }
     }
     Ok(0)
 }
 
 fn show(out: &output::Out, kb: &KnowledgeBase) {
-    out.emit(kb, || vec![kb.kb_id.clone()], || {
-        let mut rows = vec![
-            ("kb_id".to_string(), kb.kb_id.clone()),
-            ("tenant_id".to_string(), kb.tenant_id.clone()),
-            ("kb_name".to_string(), kb.kb_name.clone()),
-            ("description".to_string(), opt(&kb.description)),
-            ("is_active".to_string(), yes_no(kb.is_active)),
-            ("created_at".to_string(), kb.created_at.clone()),
-            ("created_by".to_string(), opt(&kb.created_by)),
-            ("updated_at".to_string(), kb.updated_at.clone()),
-            ("document_count".to_string(), kb.document_count.to_string()),
-            ("entity_count".to_string(), kb.entity_count.to_string()),
-            ("relation_count".to_string(), kb.relation_count.to_string()),
-            ("storage_size_mb".to_string(), kb.storage_size_mb.to_string()),
-        ];
-        if let Some(eff) = &kb.effective_config {
-            for (key, value) in output::rows_of(eff, "") {
-                let marker = if kb.config.contains_key(&key) { " (kb override)" } else { "" };
-                rows.push((format!("config.{key}"), format!("{value}{marker}")));
+    out.emit(
+        kb,
+        || vec![kb.kb_id.clone()],
+        || {
+            let mut rows = vec![
+                ("kb_id".to_string(), kb.kb_id.clone()),
+                ("tenant_id".to_string(), kb.tenant_id.clone()),
+                ("kb_name".to_string(), kb.kb_name.clone()),
+                ("description".to_string(), opt(&kb.description)),
+                ("is_active".to_string(), yes_no(kb.is_active)),
+                ("created_at".to_string(), kb.created_at.clone()),
+                ("created_by".to_string(), opt(&kb.created_by)),
+                ("updated_at".to_string(), kb.updated_at.clone()),
+                ("document_count".to_string(), kb.document_count.to_string()),
+                ("entity_count".to_string(), kb.entity_count.to_string()),
+                ("relation_count".to_string(), kb.relation_count.to_string()),
+                ("storage_size_mb".to_string(), kb.storage_size_mb.to_string()),
+            ];
+            if let Some(eff) = &kb.effective_config {
+                for (key, value) in output::rows_of(eff, "") {
+                    let marker = if kb.config.contains_key(&key) {
+                        " (kb override)"
+                    } else {
+                        ""
+                    };
+                    rows.push((format!("config.{key}"), format!("{value}{marker}")));
+                }
             }
-        }
-        output::kv_table(rows)
-    });
+            output::kv_table(rows)
+        },
+    );
 }

@@ -52,39 +52,65 @@ pub fn exec(ctx: &Ctx, cmd: MemberCmd) -> Result<i32> {
     let actor = ctx.actor(&svc)?;
     let out = ctx.out;
     match cmd {
-        MemberCmd::Add(args) => show(&out, &svc.add_member(&actor, args.tenant.resolved().as_deref(), &args.user, args.role)?),
-        MemberCmd::Update(args) => {
-            show(&out, &svc.update_member(&actor, args.tenant.resolved().as_deref(), &args.user, args.role)?)
-        }
+        MemberCmd::Add(args) => show(
+            &out,
+            &svc.add_member(&actor, args.tenant.resolved().as_deref(), &args.user, args.role)?,
+        ),
+        MemberCmd::Update(args) => show(
+            &out,
+            &svc.update_member(&actor, args.tenant.resolved().as_deref(), &args.user, args.role)?,
+        ),
         MemberCmd::List(tenant) => {
             let members = svc.list_members(&actor, tenant.resolved().as_deref())?;
             let rows = members
                 .iter()
-                .map(|m| vec![m.user_id.clone(), m.role.to_string(), m.created_at.clone(), opt(&m.created_by)])
+                .map(|m| {
+                    vec![
+                        m.user_id.clone(),
+                        m.role.to_string(),
+                        m.created_at.clone(),
+                        opt(&m.created_by),
+                    ]
+                })
                 .collect();
-            out.emit(&members, || members.iter().map(|m| m.user_id.clone()).collect(), || {
-                list_table(&["USER", "ROLE", "SINCE", "ADDED BY"], rows)
-            });
+            out.emit(
+                &members,
+                || members.iter().map(|m| m.user_id.clone()).collect(),
+                || list_table(&["USER", "ROLE", "SINCE", "ADDED BY"], rows),
+            );
         }
         MemberCmd::Remove(args) => {
             let tenant = args.tenant.resolved();
             let member = svc.plan_member_remove(&actor, tenant.as_deref(), &args.user)?;
             if args.dry_run {
-                out.emit(&serde_json::json!({"dry_run": true, "member": member}), || vec![member.user_id.clone()], || {
-                    format!("Would remove '{}' ({}) from the tenant", member.user_id, member.role)
-                });
+                out.emit(
+                    &serde_json::json!({"dry_run": true, "member": member}),
+                    || vec![member.user_id.clone()],
+                    || format!("Would remove '{}' ({}) from the tenant", member.user_id, member.role),
+                );
                 return Ok(0);
             }
-            confirm::destructive(ctx, args.yes, &format!("remove '{}' ({}) from the tenant", member.user_id, member.role), None)?;
+            confirm::destructive(
+                ctx,
+                args.yes,
+                &format!("remove '{}' ({}) from the tenant", member.user_id, member.role),
+                None,
+            )?;
             let removed = svc.remove_member(&actor, Some(&member.tenant_id), &args.user)?;
-            out.emit(&serde_json::json!({"dry_run": false, "member": removed}), || vec![removed.user_id.clone()], || {
-                format!("Removed '{}' ({}) from the tenant", removed.user_id, removed.role)
-            });
+            out.emit(
+                &serde_json::json!({"dry_run": false, "member": removed}),
+                || vec![removed.user_id.clone()],
+                || format!("Removed '{}' ({}) from the tenant", removed.user_id, removed.role),
+            );
         }
     }
     Ok(0)
 }
 
 fn show(out: &output::Out, m: &Member) {
-    out.emit(m, || vec![m.user_id.clone()], || output::kv_table(output::rows_of(m, "")));
+    out.emit(
+        m,
+        || vec![m.user_id.clone()],
+        || output::kv_table(output::rows_of(m, "")),
+    );
 }

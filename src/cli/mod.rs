@@ -112,7 +112,10 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn overrides(&self) -> config::Overrides {
-        config::Overrides { config: self.global.config.clone(), data_dir: self.global.data_dir.clone() }
+        config::Overrides {
+            config: self.global.config.clone(),
+            data_dir: self.global.data_dir.clone(),
+        }
     }
 
     pub fn settings(&self) -> Result<Settings> {
@@ -121,7 +124,11 @@ impl Ctx {
             eprintln!(
                 "lrt: config {} ({}), data dir {} ({})",
                 settings.config_path.value.display(),
-                if settings.config_file_found { "found" } else { "not found" },
+                if settings.config_file_found {
+                    "found"
+                } else {
+                    "not found"
+                },
                 settings.data_dir.value.display(),
                 settings.data_dir.source
             );
@@ -168,7 +175,9 @@ impl TenantArg {
 }
 
 fn wants_json(args: &[OsString]) -> bool {
-    let env_json = ProcessEnv.get("LRT_OUTPUT").is_some_and(|v| v.eq_ignore_ascii_case("json"));
+    let env_json = ProcessEnv
+        .get("LRT_OUTPUT")
+        .is_some_and(|v| v.eq_ignore_ascii_case("json"));
     let mut prev_is_o = false;
     let mut json = env_json;
     for arg in args.iter().map(|a| a.to_string_lossy()) {
@@ -203,10 +212,18 @@ pub fn run(args: Vec<OsString>) -> i32 {
     let json = cli.global.json
         || match cli.global.output {
             Some(f) => f == Format::Json,
-            None => ProcessEnv.get("LRT_OUTPUT").is_some_and(|v| v.eq_ignore_ascii_case("json")),
+            None => ProcessEnv
+                .get("LRT_OUTPUT")
+                .is_some_and(|v| v.eq_ignore_ascii_case("json")),
         };
-    let out = Out { format: if json { Format::Json } else { Format::Table }, quiet: cli.global.quiet };
-    let ctx = Ctx { out, global: cli.global };
+    let out = Out {
+        format: if json { Format::Json } else { Format::Table },
+        quiet: cli.global.quiet,
+    };
+    let ctx = Ctx {
+        out,
+        global: cli.global,
+    };
     let result = match cli.command {
         Command::Init(args) => setup::init(&ctx, args),
         Command::Config(cmd) => setup::config(&ctx, cmd),

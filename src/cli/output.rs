@@ -29,7 +29,12 @@ impl Out {
     }
 
     /// Prints a result: as JSON, as its ids (`-q`), or as the table `table` builds.
-    pub fn emit<T: Serialize + ?Sized>(&self, value: &T, ids: impl FnOnce() -> Vec<String>, table: impl FnOnce() -> String) {
+    pub fn emit<T: Serialize + ?Sized>(
+        &self,
+        value: &T,
+        ids: impl FnOnce() -> Vec<String>,
+        table: impl FnOnce() -> String,
+    ) {
         let text = if self.is_json() {
             serde_json::to_string_pretty(value).expect("results serialize")
         } else if self.quiet {
@@ -77,7 +82,11 @@ pub fn report_error(json: bool, kind: ErrorKind, message: &str) -> i32 {
 fn new_table() -> Table {
     let mut table = Table::new();
     let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb") || !std::io::stdout().is_terminal();
-    table.load_style(if dumb { presets::ASCII_MARKDOWN } else { presets::UTF8_FULL_CONDENSED });
+    table.load_style(if dumb {
+        presets::ASCII_MARKDOWN
+    } else {
+        presets::UTF8_FULL_CONDENSED
+    });
     table.set_content_arrangement(ContentArrangement::Dynamic);
     table
 }
@@ -116,7 +125,10 @@ pub fn cell(value: &Value) -> String {
 /// Flattens a struct's JSON fields into property rows, prefixing nested objects' keys.
 pub fn rows_of<T: Serialize>(value: &T, prefix: &str) -> Vec<(String, String)> {
     match serde_json::to_value(value) {
-        Ok(Value::Object(map)) => map.into_iter().map(|(k, v)| (format!("{prefix}{k}"), cell(&v))).collect(),
+        Ok(Value::Object(map)) => map
+            .into_iter()
+            .map(|(k, v)| (format!("{prefix}{k}"), cell(&v)))
+            .collect(),
         _ => Vec::new(),
     }
 }

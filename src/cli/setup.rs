@@ -14,7 +14,9 @@ use crate::layout::Layout;
 use crate::service::{Service, validate};
 
 #[derive(Debug, Args)]
-#[command(after_help = "Examples:\n  lrt init                       # asks on a terminal\n  lrt init --user alice --super-admins alice,ops --multi-tenant\n  lrt init --config ./lrt.toml --data-dir ./lrt-data --user ci --force")]
+#[command(
+    after_help = "Examples:\n  lrt init                       # asks on a terminal\n  lrt init --user alice --super-admins alice,ops --multi-tenant\n  lrt init --config ./lrt.toml --data-dir ./lrt-data --user ci --force"
+)]
 pub struct InitArgs {
     /// Your user id [default: LRT_USER, else the OS user]
     #[arg(long)]
@@ -82,7 +84,10 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<i32> {
     let data_dir = match (&ctx.global.data_dir, ProcessEnv.get("LRT_DATA_DIR")) {
         (Some(d), _) => d.clone(),
         (None, Some(d)) => PathBuf::from(d),
-        (None, None) if ask => PathBuf::from(prompt("Data directory", config::default_data_dir().display().to_string())?),
+        (None, None) if ask => PathBuf::from(prompt(
+            "Data directory",
+            config::default_data_dir().display().to_string(),
+        )?),
         (None, None) => config::default_data_dir(),
     };
     let data_dir = std::path::absolute(&data_dir).unwrap_or(data_dir);
@@ -97,7 +102,12 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<i32> {
     } else {
         false
     };
-    let values = InitValues { user, super_admins, data_dir, multi_tenant };
+    let values = InitValues {
+        user,
+        super_admins,
+        data_dir,
+        multi_tenant,
+    };
     write_init(&path, &values)?;
     let report = json!({
         "config_file": path,
@@ -106,15 +116,23 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<i32> {
         "super_admins": values.super_admins,
         "multi_tenant": values.multi_tenant,
     });
-    ctx.out.emit(&report, || vec![path.display().to_string()], || {
-        format!(
-            "Wrote {}\nData directory {} (mode 0700)\nYou are '{}'{}.",
-            path.display(),
-            values.data_dir.display(),
-            values.user,
-            if values.super_admins.contains(&values.user) { ", a super-admin" } else { "" }
-        )
-    });
+    ctx.out.emit(
+        &report,
+        || vec![path.display().to_string()],
+        || {
+            format!(
+                "Wrote {}\nData directory {} (mode 0700)\nYou are '{}'{}.",
+                path.display(),
+                values.data_dir.display(),
+                values.user,
+                if values.super_admins.contains(&values.user) {
+                    ", a super-admin"
+                } else {
+                    ""
+                }
+            )
+        },
+    );
     Ok(0)
 }
 
@@ -129,7 +147,11 @@ pub fn config(ctx: &Ctx, cmd: ConfigCmd) -> Result<i32> {
     match cmd {
         ConfigCmd::Path => {
             let path = config::config_path(&ctx.overrides(), &ProcessEnv).value;
-            ctx.out.emit(&json!({"config_file": path}), || vec![path.display().to_string()], || path.display().to_string());
+            ctx.out.emit(
+                &json!({"config_file": path}),
+                || vec![path.display().to_string()],
+                || path.display().to_string(),
+            );
         }
         ConfigCmd::Show => {
             let settings = ctx.settings()?;
@@ -138,10 +160,15 @@ pub fn config(ctx: &Ctx, cmd: ConfigCmd) -> Result<i32> {
                 .iter()
                 .map(|(k, v, src)| (k.to_string(), json!({"value": v, "source": src})))
                 .collect();
-            let rows = entries.iter().map(|(k, v, src)| vec![k.to_string(), super::output::cell(v), src.clone()]).collect();
-            ctx.out.emit(&doc, || entries.iter().map(|(k, _, _)| k.to_string()).collect(), || {
-                list_table(&["SETTING", "VALUE", "SOURCE"], rows)
-            });
+            let rows = entries
+                .iter()
+                .map(|(k, v, src)| vec![k.to_string(), super::output::cell(v), src.clone()])
+                .collect();
+            ctx.out.emit(
+                &doc,
+                || entries.iter().map(|(k, _, _)| k.to_string()).collect(),
+                || list_table(&["SETTING", "VALUE", "SOURCE"], rows),
+            );
         }
     }
     Ok(0)
@@ -161,7 +188,10 @@ pub fn quickstart(ctx: &Ctx) -> Result<i32> {
             multi_tenant: settings.multi_tenant.value,
         };
         write_init(&settings.config_path.value, &values)?;
-        ctx.out.note(&format!("Wrote {} (you are a super-admin).", settings.config_path.value.display()));
+        ctx.out.note(&format!(
+            "Wrote {} (you are a super-admin).",
+            settings.config_path.value.display()
+        ));
         settings = ctx.settings()?;
     }
     let mut svc = Service::open(settings)?;

@@ -16,7 +16,9 @@ use crate::service::{DeleteReport, NewTenant, TenantUpdate};
 #[derive(Debug, Subcommand)]
 pub enum TenantCmd {
     /// Create a tenant (super-admins only)
-    #[command(after_help = "Examples:\n  lrt tenant create acme --admin alice@acme.com --metadata plan=enterprise\n  T=$(lrt tenant create acme -q)\n  lrt tenant create acme --config-file acme.toml --set top_k=50")]
+    #[command(
+        after_help = "Examples:\n  lrt tenant create acme --admin alice@acme.com --metadata plan=enterprise\n  T=$(lrt tenant create acme -q)\n  lrt tenant create acme --config-file acme.toml --set top_k=50"
+    )]
     Create(CreateArgs),
     /// List the tenants you can see
     #[command(after_help = "Examples:\n  lrt tenant list\n  lrt tenant list --page 2 --page-size 50 --json")]
@@ -25,7 +27,9 @@ pub enum TenantCmd {
     #[command(after_help = "Example:\n  lrt tenant show acme --json")]
     Show(TenantIdent),
     /// Rename, describe or reconfigure a tenant (quota keys: super-admins only)
-    #[command(after_help = "Examples:\n  lrt tenant update acme --set top_k=50 --set llm_model=gpt-4o\n  lrt tenant update acme --set max_kb_per_tenant=100\n  lrt tenant update acme --unset top_k --name \"Acme Corp\"")]
+    #[command(
+        after_help = "Examples:\n  lrt tenant update acme --set top_k=50 --set llm_model=gpt-4o\n  lrt tenant update acme --set max_kb_per_tenant=100\n  lrt tenant update acme --unset top_k --name \"Acme Corp\""
+    )]
     Update(UpdateArgs),
     /// Deactivate a tenant: it refuses everything until activated (super-admins only)
     Deactivate(TenantIdent),
@@ -164,12 +168,16 @@ pub fn exec(ctx: &Ctx, cmd: TenantCmd) -> Result<i32> {
                     ]
                 })
                 .collect();
-            out.emit(&page.items, || page.items.iter().map(|t| t.tenant_id.clone()).collect(), || {
-                let mut text = list_table(&["ID", "NAME", "ACTIVE", "KBS", "DOCUMENTS", "CREATED"], rows);
-                let pages = page.total.div_ceil(page.page_size).max(1);
-                text.push_str(&format!("\npage {} of {pages} ({} tenants)", page.page, page.total));
-                text
-            });
+            out.emit(
+                &page.items,
+                || page.items.iter().map(|t| t.tenant_id.clone()).collect(),
+                || {
+                    let mut text = list_table(&["ID", "NAME", "ACTIVE", "KBS", "DOCUMENTS", "CREATED"], rows);
+                    let pages = page.total.div_ceil(page.page_size).max(1);
+                    text.push_str(&format!("\npage {} of {pages} ({} tenants)", page.page, page.total));
+                    text
+                },
+            );
         }
         TenantCmd::Show(args) => show(&out, &svc.show_tenant(&actor, Some(&args.tenant))?),
         TenantCmd::Update(args) => {
@@ -193,7 +201,10 @@ pub fn exec(ctx: &Ctx, cmd: TenantCmd) -> Result<i32> {
             confirm::destructive(
                 ctx,
                 args.yes,
-                &format!("delete tenant '{}' with {} knowledge base(s) and {} member(s)", plan.tenant_name, plan.kb_count, plan.member_count),
+                &format!(
+                    "delete tenant '{}' with {} knowledge base(s) and {} member(s)",
+                    plan.tenant_name, plan.kb_count, plan.member_count
+                ),
                 Some(&plan.tenant_name),
             )?;
             delete_report(&out, &svc.delete_tenant(&actor, &plan.tenant_id)?);
@@ -203,42 +214,53 @@ pub fn exec(ctx: &Ctx, cmd: TenantCmd) -> Result<i32> {
 }
 
 fn show(out: &output::Out, t: &Tenant) {
-    out.emit(t, || vec![t.tenant_id.clone()], || {
-        let mut rows = vec![
-            ("tenant_id".to_string(), t.tenant_id.clone()),
-            ("tenant_name".to_string(), t.tenant_name.clone()),
-            ("description".to_string(), opt(&t.description)),
-            ("is_active".to_string(), yes_no(t.is_active)),
-            ("created_at".to_string(), t.created_at.clone()),
-            ("created_by".to_string(), opt(&t.created_by)),
-            ("updated_at".to_string(), t.updated_at.clone()),
-            ("kb_count".to_string(), t.kb_count.to_string()),
-            ("total_documents".to_string(), t.total_documents.to_string()),
-            ("total_storage_mb".to_string(), t.total_storage_mb.to_string()),
-        ];
-        rows.extend(rows_of(&t.metadata, "metadata."));
-        rows.extend(rows_of(&t.config, "config."));
-        rows.extend(rows_of(&t.quota, "quota."));
-        output::kv_table(rows)
-    });
+    out.emit(
+        t,
+        || vec![t.tenant_id.clone()],
+        || {
+            let mut rows = vec![
+                ("tenant_id".to_string(), t.tenant_id.clone()),
+                ("tenant_name".to_string(), t.tenant_name.clone()),
+                ("description".to_string(), opt(&t.description)),
+                ("is_active".to_string(), yes_no(t.is_active)),
+                ("created_at".to_string(), t.created_at.clone()),
+                ("created_by".to_string(), opt(&t.created_by)),
+                ("updated_at".to_string(), t.updated_at.clone()),
+                ("kb_count".to_string(), t.kb_count.to_string()),
+                ("total_documents".to_string(), t.total_documents.to_string()),
+                ("total_storage_mb".to_string(), t.total_storage_mb.to_string()),
+            ];
+            rows.extend(rows_of(&t.metadata, "metadata."));
+            rows.extend(rows_of(&t.config, "config."));
+            rows.extend(rows_of(&t.quota, "quota."));
+            output::kv_table(rows)
+        },
+    );
 }
 
 /// Renders what a delete removed (or would remove).
 pub fn delete_report(out: &output::Out, r: &DeleteReport) {
     let id = r.kb_id.clone().unwrap_or_else(|| r.tenant_id.clone());
-    out.emit(r, || vec![id], || {
-        let what = match &r.kb_name {
-            Some(kb) => format!("knowledge base '{kb}' of tenant '{}'", r.tenant_name),
-            None => format!("tenant '{}'", r.tenant_name),
-        };
-        let verb = if r.dry_run { "Would delete" } else { "Deleted" };
-        let mut text = format!(
-            "{verb} {what}: {} document(s), {} entit(ies), {} relation(s), {} bytes",
-            r.document_count, r.entity_count, r.relation_count, r.bytes
-        );
-        if r.kb_name.is_none() {
-            text.push_str(&format!(", {} knowledge base(s), {} member(s)", r.kb_count, r.member_count));
-        }
-        text
-    });
+    out.emit(
+        r,
+        || vec![id],
+        || {
+            let what = match &r.kb_name {
+                Some(kb) => format!("knowledge base '{kb}' of tenant '{}'", r.tenant_name),
+                None => format!("tenant '{}'", r.tenant_name),
+            };
+            let verb = if r.dry_run { "Would delete" } else { "Deleted" };
+            let mut text = format!(
+                "{verb} {what}: {} document(s), {} entit(ies), {} relation(s), {} bytes",
+                r.document_count, r.entity_count, r.relation_count, r.bytes
+            );
+            if r.kb_name.is_none() {
+                text.push_str(&format!(
+                    ", {} knowledge base(s), {} member(s)",
+                    r.kb_count, r.member_count
+                ));
+            }
+            text
+        },
+    );
 }

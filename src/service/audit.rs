@@ -24,7 +24,10 @@ impl Service {
         let tenants = match &query.tenant {
             Some(ident) => {
                 let need = Need::Permission(Permission::TenantManage);
-                Some(vec![self.tenant_for(actor, Some(ident), need, OnInactive::Allow, "audit.list")?.id])
+                Some(vec![
+                    self.tenant_for(actor, Some(ident), need, OnInactive::Allow, "audit.list")?
+                        .id,
+                ])
             }
             None if actor.super_admin => None,
             None => {
@@ -46,6 +49,11 @@ impl Service {
                 Some(mine)
             }
         };
-        self.catalog.audit_entries(&AuditFilter { tenants, user: query.user, since: query.since, limit: query.limit })
+        self.catalog.audit_entries(&AuditFilter {
+            tenants,
+            user: query.user,
+            since: query.since,
+            limit: query.limit,
+        })
     }
 }

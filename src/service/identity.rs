@@ -51,7 +51,11 @@ impl Service {
             .catalog
             .memberships(&actor.user)?
             .into_iter()
-            .map(|(id, name, role)| MembershipView { tenant_id: id.to_string(), tenant_name: name, role })
+            .map(|(id, name, role)| MembershipView {
+                tenant_id: id.to_string(),
+                tenant_name: name,
+                role,
+            })
             .collect();
         Ok(WhoAmI {
             user: actor.user.clone(),
@@ -65,8 +69,12 @@ impl Service {
 
     /// The saved context, if it still names something the actor can see.
     pub fn context(&self, actor: &Actor) -> Result<Option<ContextView>> {
-        let (Some(t), kb) = self.catalog.context(&actor.user)? else { return Ok(None) };
-        let Some(tenant) = self.catalog.tenant(t)? else { return Ok(None) };
+        let (Some(t), kb) = self.catalog.context(&actor.user)? else {
+            return Ok(None);
+        };
+        let Some(tenant) = self.catalog.tenant(t)? else {
+            return Ok(None);
+        };
         if !actor.super_admin && self.role_of(&actor.user, &tenant)?.is_none() {
             return Ok(None);
         }
@@ -86,7 +94,8 @@ impl Service {
     pub fn use_context(&mut self, actor: &Actor, tenant: &str, kb: Option<&str>) -> Result<ContextView> {
         let t = self.tenant_for(actor, Some(tenant), Need::Member, OnInactive::Refuse, "use")?;
         let kb = kb.map(|k| self.kb_in(actor, &t, Some(k))).transpose()?;
-        self.catalog.set_context(&actor.user, Some(t.id), kb.as_ref().map(|k| k.id))?;
+        self.catalog
+            .set_context(&actor.user, Some(t.id), kb.as_ref().map(|k| k.id))?;
         Ok(ContextView {
             tenant_id: t.id.to_string(),
             tenant_name: t.name,
@@ -122,15 +131,26 @@ impl Service {
                         "permission denied: asking about another user needs super-admin or tenant:manage_members on '{}'",
                         t.name
                     )))?;
-                Actor { user: other.to_string(), super_admin: self.is_super_admin(other), real_user: None }
+                Actor {
+                    user: other.to_string(),
+                    super_admin: self.is_super_admin(other),
+                    real_user: None,
+                }
             }
             _ => asker.clone(),
         };
-        let facts = TenantFacts { name: &t.name, is_active: t.is_active, role: self.role_of(&subject.user, &t)? };
+        let facts = TenantFacts {
+            name: &t.name,
+            is_active: t.is_active,
+            role: self.role_of(&subject.user, &t)?,
+        };
         let decision = authz::decide(&subject, facts, Need::Permission(permission), OnInactive::Refuse);
         let reason = match &decision {
             Ok(()) if subject.super_admin => "super-admin".to_string(),
-            Ok(()) => format!("role '{}' has {permission}", facts.role.map(Role::as_str).unwrap_or("none")),
+            Ok(()) => format!(
+                "role '{}' has {permission}",
+                facts.role.map(Role::as_str).unwrap_or("none")
+            ),
             Err(Error::NotFound(_)) => format!("'{}' is not a member of '{}'", subject.user, t.name),
             Err(e) => e.to_string(),
         };

@@ -73,7 +73,13 @@ impl Service {
 
     /// Creates a KB and its folder; needs kb:create and room under `max_kb_per_tenant`.
     pub fn create_kb(&mut self, actor: &Actor, tenant: Option<&str>, new: NewKb) -> Result<KnowledgeBase> {
-        let t = self.tenant_for(actor, tenant, Need::Permission(Permission::KbCreate), OnInactive::Refuse, "kb.create")?;
+        let t = self.tenant_for(
+            actor,
+            tenant,
+            Need::Permission(Permission::KbCreate),
+            OnInactive::Refuse,
+            "kb.create",
+        )?;
         validate::name("knowledge base", &new.name)?;
         if let Some(d) = &new.description {
             validate::description(d)?;
@@ -84,14 +90,19 @@ impl Service {
         let quota = model::effective_quota(&t.quota)?;
         let mut audit = self.audit_entry(actor, "kb.create", Some(t.id), Some(rec.id));
         audit.detail = Some(format!("name={}", rec.name));
-        self.catalog.create_kb(&rec, u64::from(quota.max_kb_per_tenant), &audit)?;
+        self.catalog
+            .create_kb(&rec, u64::from(quota.max_kb_per_tenant), &audit)?;
         Ok(view)
     }
 
     /// The KBs of a tenant (any member may see them).
     pub fn list_kbs(&mut self, actor: &Actor, tenant: Option<&str>) -> Result<Vec<KnowledgeBase>> {
         let t = self.tenant_for(actor, tenant, Need::Member, OnInactive::Refuse, "kb.list")?;
-        self.catalog.kbs(t.id)?.iter().map(|kb| kb_view(&t, kb, false)).collect()
+        self.catalog
+            .kbs(t.id)?
+            .iter()
+            .map(|kb| kb_view(&t, kb, false))
+            .collect()
     }
 
     /// One KB, with its effective configuration.
@@ -103,11 +114,25 @@ impl Service {
 
     /// Renames or reconfigures a KB. The guide has no kb:update permission; changing a KB
     /// is part of authoring it, so this needs kb:create.
-    pub fn update_kb(&mut self, actor: &Actor, tenant: Option<&str>, kb: Option<&str>, update: KbUpdate) -> Result<KnowledgeBase> {
+    pub fn update_kb(
+        &mut self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        kb: Option<&str>,
+        update: KbUpdate,
+    ) -> Result<KnowledgeBase> {
         if update.name.is_none() && update.description.is_none() && update.set.is_empty() && update.unset.is_empty() {
-            return Err(Error::Usage("nothing to update: pass --name, --description, --set or --unset".into()));
+            return Err(Error::Usage(
+                "nothing to update: pass --name, --description, --set or --unset".into(),
+            ));
         }
-        let t = self.tenant_for(actor, tenant, Need::Permission(Permission::KbCreate), OnInactive::Refuse, "kb.update")?;
+        let t = self.tenant_for(
+            actor,
+            tenant,
+            Need::Permission(Permission::KbCreate),
+            OnInactive::Refuse,
+            "kb.update",
+        )?;
         let rec = self.kb_in(actor, &t, kb)?;
         if let Some(name) = &update.name {
             validate::name("knowledge base", name)?;
@@ -137,7 +162,13 @@ impl Service {
 
     /// Checks that the actor may delete the KB and says what would go.
     pub fn plan_kb_delete(&mut self, actor: &Actor, tenant: Option<&str>, kb: Option<&str>) -> Result<DeleteReport> {
-        let t = self.tenant_for(actor, tenant, Need::Permission(Permission::KbDelete), OnInactive::Refuse, "kb.delete")?;
+        let t = self.tenant_for(
+            actor,
+            tenant,
+            Need::Permission(Permission::KbDelete),
+            OnInactive::Refuse,
+            "kb.delete",
+        )?;
         let rec = self.kb_in(actor, &t, kb)?;
         Ok(DeleteReport {
             dry_run: true,
@@ -158,7 +189,10 @@ impl Service {
     pub fn delete_kb(&mut self, actor: &Actor, tenant: Option<&str>, kb: Option<&str>) -> Result<DeleteReport> {
         let mut report = self.plan_kb_delete(actor, tenant, kb)?;
         let parse = |s: &str| Uuid::parse_str(s).map_err(|_| Error::Internal("bad id".into()));
-        let (t, k) = (parse(&report.tenant_id)?, parse(report.kb_id.as_deref().unwrap_or_default())?);
+        let (t, k) = (
+            parse(&report.tenant_id)?,
+            parse(report.kb_id.as_deref().unwrap_or_default())?,
+        );
         let mut audit = self.audit_entry(actor, "kb.delete", Some(t), Some(k));
         audit.detail = report.kb_name.as_ref().map(|n| format!("name={n}"));
         self.catalog.delete_kb(t, k, &audit)?;
@@ -184,17 +218,45 @@ mod tests {
             ..Default::default()
         };
         svc.create_tenant(&root, new).unwrap();
-        let kb = NewKb { name: "docs".into(), set: vec![("chunk_top_k".into(), "3".into())], ..Default::default() };
+        let kb = NewKb {
+            name: "docs".into(),
+            set: vec![("chunk_top_k".into(), "3".into())],
+            ..Default::default()
+        };
         let view = svc.create_kb(&root, Some("acme"), kb).unwrap();
         let eff = view.effective_config.unwrap();
         assert_eq!((eff.top_k, eff.chunk_top_k), (11, 3));
-        let err = svc.create_kb(&root, Some("acme"), NewKb { name: "more".into(), ..Default::default() }).unwrap_err();
+        let err = svc
+            .create_kb(
+                &root,
+                Some("acme"),
+                NewKb {
+                    name: "more".into(),
+                    ..Default::default()
+                },
+            )
+            .unwrap_err();
         assert!(matches!(err, Error::Quota(_)), "{err}");
-        let bad = NewKb { name: "x".into(), set: vec![("max_documents".into(), "1".into())], ..Default::default() };
+        let bad = NewKb {
+            name: "x".into(),
+            set: vec![("max_documents".into(), "1".into())],
+            ..Default::default()
+        };
         assert!(matches!(svc.create_kb(&root, Some("acme"), bad), Err(Error::Usage(_))));
-        let raise = TenantUpdate { set: vec![("max_kb_per_tenant".into(), "2".into())], ..Default::default() };
+        let raise = TenantUpdate {
+            set: vec![("max_kb_per_tenant".into(), "2".into())],
+            ..Default::default()
+        };
         svc.update_tenant(&root, "acme", raise).unwrap();
-        svc.create_kb(&root, Some("acme"), NewKb { name: "more".into(), ..Default::default() }).unwrap();
+        svc.create_kb(
+            &root,
+            Some("acme"),
+            NewKb {
+                name: "more".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     }
 
     #[test]
@@ -204,7 +266,13 @@ mod tests {
         let kb = svc.show_kb(&user("someone"), None, None).unwrap();
         assert_eq!(kb.kb_name, "default");
         let mut svc = service(dir.path(), true);
-        assert!(matches!(svc.show_kb(&user("someone"), None, None), Err(Error::Usage(_))));
-        assert!(matches!(svc.show_kb(&user("someone"), Some("default"), None), Err(Error::NotFound(_))));
+        assert!(matches!(
+            svc.show_kb(&user("someone"), None, None),
+            Err(Error::Usage(_))
+        ));
+        assert!(matches!(
+            svc.show_kb(&user("someone"), Some("default"), None),
+            Err(Error::NotFound(_))
+        ));
     }
 }

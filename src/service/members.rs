@@ -63,16 +63,32 @@ mod tests {
     fn last_admin_is_protected() {
         let dir = tempfile::tempdir().unwrap();
         let mut svc = service(dir.path(), true);
-        let new = NewTenant { name: "acme".into(), admin: Some("alice".into()), ..Default::default() };
+        let new = NewTenant {
+            name: "acme".into(),
+            admin: Some("alice".into()),
+            ..Default::default()
+        };
         svc.create_tenant(&user("root"), new).unwrap();
         let alice = user("alice");
         let t = Some("acme");
-        assert!(matches!(svc.update_member(&alice, t, "alice", Role::Editor), Err(Error::Conflict(_))));
+        assert!(matches!(
+            svc.update_member(&alice, t, "alice", Role::Editor),
+            Err(Error::Conflict(_))
+        ));
         assert!(matches!(svc.remove_member(&alice, t, "alice"), Err(Error::Conflict(_))));
         svc.add_member(&alice, t, "bob", Role::Admin).unwrap();
-        assert!(matches!(svc.add_member(&alice, t, "bob", Role::Viewer), Err(Error::Conflict(_))));
+        assert!(matches!(
+            svc.add_member(&alice, t, "bob", Role::Viewer),
+            Err(Error::Conflict(_))
+        ));
         svc.update_member(&alice, t, "alice", Role::Viewer).unwrap();
-        assert!(matches!(svc.add_member(&alice, t, "carol", Role::Viewer), Err(Error::Forbidden(_))));
-        assert!(matches!(svc.remove_member(&user("bob"), t, "nobody"), Err(Error::NotFound(_))));
+        assert!(matches!(
+            svc.add_member(&alice, t, "carol", Role::Viewer),
+            Err(Error::Forbidden(_))
+        ));
+        assert!(matches!(
+            svc.remove_member(&user("bob"), t, "nobody"),
+            Err(Error::NotFound(_))
+        ));
     }
 }

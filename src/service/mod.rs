@@ -57,15 +57,26 @@ impl Service {
             )
         })?;
         validate::user_id(&me)?;
-        let actor = Actor { super_admin: self.is_super_admin(&me), user: me, real_user: None };
+        let actor = Actor {
+            super_admin: self.is_super_admin(&me),
+            user: me,
+            real_user: None,
+        };
         let Some(other) = as_user else { return Ok(actor) };
         validate::user_id(other)?;
         if !actor.super_admin {
-            let err = Error::Forbidden(format!("permission denied: only super-admins can use --as (you are '{}')", actor.user));
+            let err = Error::Forbidden(format!(
+                "permission denied: only super-admins can use --as (you are '{}')",
+                actor.user
+            ));
             self.audit_denial(&actor, "as", None, None, &err);
             return Err(err);
         }
-        Ok(Actor { super_admin: self.is_super_admin(other), user: other.to_string(), real_user: Some(actor.user) })
+        Ok(Actor {
+            super_admin: self.is_super_admin(other),
+            user: other.to_string(),
+            real_user: Some(actor.user),
+        })
     }
 
     fn audit_entry(&self, actor: &Actor, action: &str, tenant: Option<Uuid>, kb: Option<Uuid>) -> NewAudit {
@@ -108,7 +119,11 @@ impl Service {
         on_inactive: OnInactive,
         action: &str,
     ) -> Result<()> {
-        let facts = TenantFacts { name: &tenant.name, is_active: tenant.is_active, role: self.role_of(&actor.user, tenant)? };
+        let facts = TenantFacts {
+            name: &tenant.name,
+            is_active: tenant.is_active,
+            role: self.role_of(&actor.user, tenant)?,
+        };
         authz::decide(actor, facts, need, on_inactive).inspect_err(|err| {
             self.audit_denial(actor, action, Some(tenant.id), kb, err);
         })
@@ -134,7 +149,9 @@ impl Service {
 
     fn find_tenant(&self, ident: &str) -> Result<Option<TenantRecord>> {
         if ident.trim().is_empty() {
-            return Err(Error::Usage("the tenant must be named by its id or its name, not an empty string".into()));
+            return Err(Error::Usage(
+                "the tenant must be named by its id or its name, not an empty string".into(),
+            ));
         }
         match Uuid::parse_str(ident) {
             Ok(id) => self.catalog.tenant(id),
@@ -146,7 +163,10 @@ impl Service {
     /// built-in tenant.
     fn default_tenant(&mut self, actor: &Actor) -> Result<TenantRecord> {
         if let (Some(id), _) = self.catalog.context(&actor.user)? {
-            return self.catalog.tenant(id)?.ok_or_else(|| not_found_tenant(&id.to_string()));
+            return self
+                .catalog
+                .tenant(id)?
+                .ok_or_else(|| not_found_tenant(&id.to_string()));
         }
         if !self.settings.multi_tenant.value {
             return self.builtin_tenant(actor);
@@ -175,7 +195,9 @@ impl Service {
             Err(e) => return Err(e),
         }
         self.catalog.builtin_tenant()?.ok_or_else(|| {
-            Error::Conflict(format!("a tenant named '{BUILTIN_NAME}' exists but is not the built-in workspace"))
+            Error::Conflict(format!(
+                "a tenant named '{BUILTIN_NAME}' exists but is not the built-in workspace"
+            ))
         })
     }
 
@@ -184,7 +206,9 @@ impl Service {
     fn kb_in(&self, actor: &Actor, tenant: &TenantRecord, ident: Option<&str>) -> Result<KbRecord> {
         let found = match ident {
             Some(ident) if ident.trim().is_empty() => {
-                return Err(Error::Usage("the knowledge base must be named by its id or name".into()));
+                return Err(Error::Usage(
+                    "the knowledge base must be named by its id or name".into(),
+                ));
             }
             Some(ident) => match Uuid::parse_str(ident) {
                 Ok(id) => self.catalog.kb(tenant.id, id)?,
@@ -234,12 +258,19 @@ pub(crate) mod testing {
             ("LIGHTRAG_SUPER_ADMIN_USERS", "root".into()),
             ("ENABLE_MULTI_TENANTS", multi_tenant.to_string()),
         ]);
-        let flags = Overrides { config: Some(dir.join("none.toml")), data_dir: Some(dir.join("data")) };
+        let flags = Overrides {
+            config: Some(dir.join("none.toml")),
+            data_dir: Some(dir.join("data")),
+        };
         std::fs::write(dir.join("none.toml"), "").unwrap();
         Service::open(Settings::load(&flags, &env).unwrap()).unwrap()
     }
 
     pub fn user(name: &str) -> Actor {
-        Actor { user: name.into(), super_admin: name == "root", real_user: None }
+        Actor {
+            user: name.into(),
+            super_admin: name == "root",
+            real_user: None,
+        }
     }
 }

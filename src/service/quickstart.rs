@@ -37,12 +37,24 @@ impl Service {
             created = true;
         }
         let tenant = Some(DEMO_TENANT);
-        if !self.list_kbs(actor, tenant)?.iter().any(|k| k.kb_name.eq_ignore_ascii_case(DEMO_KB)) {
-            let new = NewKb { name: DEMO_KB.into(), description: Some("Demo knowledge base".into()), set: vec![] };
+        if !self
+            .list_kbs(actor, tenant)?
+            .iter()
+            .any(|k| k.kb_name.eq_ignore_ascii_case(DEMO_KB))
+        {
+            let new = NewKb {
+                name: DEMO_KB.into(),
+                description: Some("Demo knowledge base".into()),
+                set: vec![],
+            };
             self.create_kb(actor, tenant, new)?;
             created = true;
         }
-        if !self.list_members(actor, tenant)?.iter().any(|m| m.user_id == DEMO_VIEWER) {
+        if !self
+            .list_members(actor, tenant)?
+            .iter()
+            .any(|m| m.user_id == DEMO_VIEWER)
+        {
             self.add_member(actor, tenant, DEMO_VIEWER, Role::Viewer)?;
             created = true;
         }

@@ -128,7 +128,10 @@ pub(super) fn apply_settings(
                 if quota.is_some() {
                     known.extend(model::known_keys(SettingsSection::Quota));
                 }
-                Err(Error::Usage(format!("unknown setting {key:?}; known settings: {}", known.join(", "))))
+                Err(Error::Usage(format!(
+                    "unknown setting {key:?}; known settings: {}",
+                    known.join(", ")
+                )))
             }
         }
     };
@@ -143,7 +146,11 @@ pub(super) fn apply_settings(
     }
     for (key, value, is_quota) in changes {
         touched_quota |= is_quota;
-        let map = if is_quota { quota.as_deref_mut().expect("checked by target") } else { &mut *config };
+        let map = if is_quota {
+            quota.as_deref_mut().expect("checked by target")
+        } else {
+            &mut *config
+        };
         match value {
             Some(v) => map.insert(key, v),
             None => map.remove(&key),
@@ -196,12 +203,23 @@ impl Service {
     /// Tenants the actor can see: all for super-admins, their own for everyone else.
     pub fn list_tenants(&self, actor: &Actor, page: u64, page_size: u64) -> Result<Page<Tenant>> {
         if page == 0 || page_size == 0 || page_size > 1000 {
-            return Err(Error::Usage("--page must be at least 1 and --page-size between 1 and 1000".into()));
+            return Err(Error::Usage(
+                "--page must be at least 1 and --page-size between 1 and 1000".into(),
+            ));
         }
-        let filter = TenantListFilter { member: (!actor.super_admin).then_some(actor.user.as_str()), page, page_size };
+        let filter = TenantListFilter {
+            member: (!actor.super_admin).then_some(actor.user.as_str()),
+            page,
+            page_size,
+        };
         let (records, total) = self.catalog.tenants(&filter)?;
         let items = records.iter().map(tenant_view).collect::<Result<_>>()?;
-        Ok(Page { items, page, page_size, total })
+        Ok(Page {
+            items,
+            page,
+            page_size,
+            total,
+        })
     }
 
     pub fn show_tenant(&mut self, actor: &Actor, ident: Option<&str>) -> Result<Tenant> {
@@ -216,9 +234,17 @@ impl Service {
                 "nothing to update: pass --name, --description, --metadata, --set or --unset".into(),
             ));
         }
-        let touches_quota = update.set.iter().map(|(k, _)| k.as_str()).chain(update.unset.iter().map(String::as_str))
+        let touches_quota = update
+            .set
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .chain(update.unset.iter().map(String::as_str))
             .any(|k| model::section_of(k) == Some(SettingsSection::Quota));
-        let need = if touches_quota { Need::SuperAdmin } else { Need::Permission(Permission::TenantManage) };
+        let need = if touches_quota {
+            Need::SuperAdmin
+        } else {
+            Need::Permission(Permission::TenantManage)
+        };
         let rec = self.tenant_for(actor, Some(ident), need, OnInactive::Refuse, "tenant.update")?;
         if let Some(name) = &update.name {
             validate::name("tenant", name)?;
@@ -284,7 +310,10 @@ impl Service {
         let mut report = self.plan_tenant_delete(actor, ident)?;
         let id = Uuid::parse_str(&report.tenant_id).map_err(|_| Error::Internal("bad tenant id".into()))?;
         let mut audit = self.audit_entry(actor, "tenant.delete", Some(id), None);
-        audit.detail = Some(format!("name={} kbs={} members={}", report.tenant_name, report.kb_count, report.member_count));
+        audit.detail = Some(format!(
+            "name={} kbs={} members={}",
+            report.tenant_name, report.kb_count, report.member_count
+        ));
         self.catalog.delete_tenant(id, &audit)?;
         report.dry_run = false;
         Ok(report)
@@ -314,27 +343,73 @@ mod tests {
     fn only_super_admins_create_and_denials_are_audited() {
         let dir = tempfile::tempdir().unwrap();
         let mut svc = service(dir.path(), true);
-        let new = NewTenant { name: "acme".into(), ..Default::default() };
-        assert!(matches!(svc.create_tenant(&user("bob"), new.clone()), Err(Error::Forbidden(_))));
+        let new = NewTenant {
+            name: "acme".into(),
+            ..Default::default()
+        };
+        assert!(matches!(
+            svc.create_tenant(&user("bob"), new.clone()),
+            Err(Error::Forbidden(_))
+        ));
         let t = svc.create_tenant(&user("root"), new).unwrap();
-        assert_eq!((t.tenant_name.as_str(), t.config.top_k, t.quota.max_kb_per_tenant), ("acme", 40, 50));
-        let log = svc.catalog.audit_entries(&crate::catalog::AuditFilter { limit: 10, ..Default::default() }).unwrap();
+        assert_eq!(
+            (t.tenant_name.as_str(), t.config.top_k, t.quota.max_kb_per_tenant),
+            ("acme", 40, 50)
+        );
+        let log = svc
+            .catalog
+            .audit_entries(&crate::catalog::AuditFilter {
+                limit: 10,
+                ..Default::default()
+            })
+            .unwrap();
         assert_eq!(log.len(), 2);
-        assert_eq!((log[1].action.as_str(), log[1].outcome), ("tenant.create", crate::model::Outcome::Denied));
+        assert_eq!(
+            (log[1].action.as_str(), log[1].outcome),
+            ("tenant.create", crate::model::Outcome::Denied)
+        );
     }
 
     #[test]
     fn quota_changes_need_a_super_admin() {
         let dir = tempfile::tempdir().unwrap();
         let mut svc = service(dir.path(), true);
-        let new = NewTenant { name: "acme".into(), admin: Some("alice".into()), ..Default::default() };
+        let new = NewTenant {
+            name: "acme".into(),
+            admin: Some("alice".into()),
+            ..Default::default()
+        };
         svc.create_tenant(&user("root"), new).unwrap();
         let alice = user("alice");
-        let set = |k: &str, v: &str| TenantUpdate { set: vec![(k.into(), v.into())], ..Default::default() };
-        assert_eq!(svc.update_tenant(&alice, "acme", set("top_k", "7")).unwrap().config.top_k, 7);
-        assert!(matches!(svc.update_tenant(&alice, "acme", set("max_kb_per_tenant", "99")), Err(Error::Forbidden(_))));
-        assert_eq!(svc.update_tenant(&user("root"), "acme", set("max_kb_per_tenant", "99")).unwrap().quota.max_kb_per_tenant, 99);
-        assert!(matches!(svc.update_tenant(&alice, "acme", set("top_k", "x")), Err(Error::Usage(_))));
-        assert!(matches!(svc.update_tenant(&alice, "acme", set("nope", "1")), Err(Error::Usage(_))));
+        let set = |k: &str, v: &str| TenantUpdate {
+            set: vec![(k.into(), v.into())],
+            ..Default::default()
+        };
+        assert_eq!(
+            svc.update_tenant(&alice, "acme", set("top_k", "7"))
+                .unwrap()
+                .config
+                .top_k,
+            7
+        );
+        assert!(matches!(
+            svc.update_tenant(&alice, "acme", set("max_kb_per_tenant", "99")),
+            Err(Error::Forbidden(_))
+        ));
+        assert_eq!(
+            svc.update_tenant(&user("root"), "acme", set("max_kb_per_tenant", "99"))
+                .unwrap()
+                .quota
+                .max_kb_per_tenant,
+            99
+        );
+        assert!(matches!(
+            svc.update_tenant(&alice, "acme", set("top_k", "x")),
+            Err(Error::Usage(_))
+        ));
+        assert!(matches!(
+            svc.update_tenant(&alice, "acme", set("nope", "1")),
+            Err(Error::Usage(_))
+        ));
     }
 }

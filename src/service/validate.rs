@@ -62,7 +62,9 @@ pub fn description(text: &str) -> Result<()> {
 
 pub fn metadata(map: &Map<String, Value>) -> Result<()> {
     if map.len() > MAX_METADATA_ENTRIES {
-        return Err(Error::Usage(format!("at most {MAX_METADATA_ENTRIES} metadata entries are allowed")));
+        return Err(Error::Usage(format!(
+            "at most {MAX_METADATA_ENTRIES} metadata entries are allowed"
+        )));
     }
     for (k, v) in map {
         if k.trim().is_empty() || k.chars().count() > MAX_NAME_CHARS || k.chars().any(char::is_control) {
@@ -91,7 +93,15 @@ mod tests {
     fn names() {
         assert!(name("tenant", "Acme Corp").is_ok());
         assert!(name("tenant", "日本語").is_ok());
-        for bad in ["", "   ", " x", "x ", "a\nb", "a\u{0}b", "6f9619ff-8b86-d011-b42d-00cf4fc964ff"] {
+        for bad in [
+            "",
+            "   ",
+            " x",
+            "x ",
+            "a\nb",
+            "a\u{0}b",
+            "6f9619ff-8b86-d011-b42d-00cf4fc964ff",
+        ] {
             assert!(name("tenant", bad).is_err(), "{bad:?}");
         }
         assert!(name("tenant", &"x".repeat(255)).is_ok());
