@@ -18,7 +18,10 @@ struct Args {
 }
 
 fn parse_args() -> Args {
-    let mut args = Args { tenants: 10_000, runs: 30 };
+    let mut args = Args {
+        tenants: 10_000,
+        runs: 30,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -41,7 +44,11 @@ fn lrt(dir: &Path, user: &str, args: &[&str]) -> Duration {
         .output()
         .expect("run lrt");
     let elapsed = start.elapsed();
-    assert!(out.status.success(), "lrt {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "lrt {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     elapsed
 }
 
@@ -69,13 +76,24 @@ fn main() {
     .unwrap();
 
     // Fill the catalog through the library (the same service the CLI calls).
-    let flags = Overrides { config: Some(dir.join("config.toml")), data_dir: Some(dir.join("data")) };
+    let flags = Overrides {
+        config: Some(dir.join("config.toml")),
+        data_dir: Some(dir.join("data")),
+    };
     let mut svc = Service::open(Settings::load(&flags, &ProcessEnv).unwrap()).unwrap();
-    let root = Actor { user: "root".into(), super_admin: true, real_user: None };
+    let root = Actor {
+        user: "root".into(),
+        super_admin: true,
+        real_user: None,
+    };
     let start = Instant::now();
     for i in 0..args.tenants {
         let admin = (i % 100 == 0).then(|| "alice".to_string());
-        let new = NewTenant { name: format!("tenant-{i:05}"), admin, ..Default::default() };
+        let new = NewTenant {
+            name: format!("tenant-{i:05}"),
+            admin,
+            ..Default::default()
+        };
         svc.create_tenant(&root, new).unwrap();
     }
     let fill = start.elapsed();
@@ -92,26 +110,38 @@ fn main() {
     let runs = args.runs;
     summary(
         "lrt tenant list --json (super-admin, page of 20)",
-        (0..runs).map(|_| lrt(dir, "root", &["tenant", "list", "--json"])).collect(),
+        (0..runs)
+            .map(|_| lrt(dir, "root", &["tenant", "list", "--json"]))
+            .collect(),
     );
     summary(
         "lrt tenant list --json --page-size 1000",
-        (0..runs).map(|_| lrt(dir, "root", &["tenant", "list", "--json", "--page-size", "1000"])).collect(),
+        (0..runs)
+            .map(|_| lrt(dir, "root", &["tenant", "list", "--json", "--page-size", "1000"]))
+            .collect(),
     );
     summary(
         "lrt tenant list --json --page 400 (deep page)",
-        (0..runs).map(|_| lrt(dir, "root", &["tenant", "list", "--json", "--page", "400"])).collect(),
+        (0..runs)
+            .map(|_| lrt(dir, "root", &["tenant", "list", "--json", "--page", "400"]))
+            .collect(),
     );
     summary(
         "lrt tenant list --json (member of 1% of tenants)",
-        (0..runs).map(|_| lrt(dir, "alice", &["tenant", "list", "--json"])).collect(),
+        (0..runs)
+            .map(|_| lrt(dir, "alice", &["tenant", "list", "--json"]))
+            .collect(),
     );
     summary(
         "lrt kb create --tenant NAME KB -q",
         (0..runs)
             .map(|i| {
                 let tenant = format!("tenant-{:05}", (i * 7919) % args.tenants);
-                lrt(dir, "root", &["kb", "create", "--tenant", &tenant, &format!("kb-{i}"), "-q"])
+                lrt(
+                    dir,
+                    "root",
+                    &["kb", "create", "--tenant", &tenant, &format!("kb-{i}"), "-q"],
+                )
             })
             .collect(),
     );
@@ -120,9 +150,16 @@ fn main() {
         (0..runs)
             .map(|i| {
                 let tenant = format!("tenant-{:05}", (i % (args.tenants / 100).max(1)) * 100);
-                lrt(dir, "alice", &["kb", "create", "--tenant", &tenant, &format!("alice-kb-{i}"), "-q"])
+                lrt(
+                    dir,
+                    "alice",
+                    &["kb", "create", "--tenant", &tenant, &format!("alice-kb-{i}"), "-q"],
+                )
             })
             .collect(),
     );
-    summary("lrt --version (process start floor)", (0..runs).map(|_| lrt(dir, "root", &["--version"])).collect());
+    summary(
+        "lrt --version (process start floor)",
+        (0..runs).map(|_| lrt(dir, "root", &["--version"])).collect(),
+    );
 }

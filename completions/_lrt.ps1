@@ -367,6 +367,7 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
         'lrt;kb;show' {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]')
+            [CompletionResult]::new('--kb', '--kb', [CompletionResultType]::ParameterName, 'Same as the KB argument')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
@@ -385,6 +386,7 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
         'lrt;kb;update' {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]')
+            [CompletionResult]::new('--kb', '--kb', [CompletionResultType]::ParameterName, 'Same as the KB argument')
             [CompletionResult]::new('--name', '--name', [CompletionResultType]::ParameterName, 'name')
             [CompletionResult]::new('--description', '--description', [CompletionResultType]::ParameterName, 'New description ("" clears it)')
             [CompletionResult]::new('--set', '--set', [CompletionResultType]::ParameterName, 'Configuration override (repeatable)')
@@ -407,6 +409,7 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
         'lrt;kb;delete' {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]')
+            [CompletionResult]::new('--kb', '--kb', [CompletionResultType]::ParameterName, 'Same as the KB argument')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')

@@ -624,7 +624,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__kb__subcmd__delete)
-            opts="-t -y -o -q -v -h --tenant --yes --dry-run --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -y -o -q -v -h --tenant --kb --yes --dry-run --config --data-dir --json --output --quiet --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -635,6 +635,10 @@ _lrt() {
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kb)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -708,7 +712,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__kb__subcmd__show)
-            opts="-t -o -q -v -h --tenant --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --config --data-dir --json --output --quiet --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -719,6 +723,10 @@ _lrt() {
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kb)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -750,7 +758,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__kb__subcmd__update)
-            opts="-t -o -q -v -h --tenant --name --description --set --unset --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --name --description --set --unset --config --data-dir --json --output --quiet --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -761,6 +769,10 @@ _lrt() {
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kb)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

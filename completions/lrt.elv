@@ -346,6 +346,7 @@ set edit:completion:arg-completer[lrt] = {|@words|
         &'lrt;kb;show'= {
             cand -t 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]'
             cand --tenant 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]'
+            cand --kb 'Same as the KB argument'
             cand --config 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]'
             cand --data-dir 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]'
             cand -o 'Output format'
@@ -363,6 +364,7 @@ set edit:completion:arg-completer[lrt] = {|@words|
         &'lrt;kb;update'= {
             cand -t 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]'
             cand --tenant 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]'
+            cand --kb 'Same as the KB argument'
             cand --name 'name'
             cand --description 'New description ("" clears it)'
             cand --set 'Configuration override (repeatable)'
@@ -384,6 +386,7 @@ set edit:completion:arg-completer[lrt] = {|@words|
         &'lrt;kb;delete'= {
             cand -t 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]'
             cand --tenant 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]'
+            cand --kb 'Same as the KB argument'
             cand --config 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]'
             cand --data-dir 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]'
             cand -o 'Output format'

@@ -257,6 +257,7 @@ complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_f
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -l kb -d 'Same as the KB argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t''
@@ -268,6 +269,7 @@ complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_f
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l kb -d 'Same as the KB argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l name -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l description -d 'New description ("" clears it)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l set -d 'Configuration override (repeatable)' -r
@@ -283,6 +285,7 @@ complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_f
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l kb -d 'Same as the KB argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format' -r -f -a "table\t''

@@ -11,18 +11,31 @@ fn files(dir: &Path) -> BTreeMap<String, String> {
     std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("cannot read {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read_to_string(&p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                std::fs::read_to_string(&p).unwrap(),
+            )
+        })
         .collect()
 }
 
 fn check_fresh(subcommand: &str, committed: &str) {
     let tmp = tempfile::tempdir().unwrap();
-    Command::cargo_bin("lrt").unwrap().args([subcommand, "--dir"]).arg(tmp.path()).assert().success();
+    Command::cargo_bin("lrt")
+        .unwrap()
+        .args([subcommand, "--dir"])
+        .arg(tmp.path())
+        .assert()
+        .success();
     let fresh = files(tmp.path());
     let repo = files(&Path::new(env!("CARGO_MANIFEST_DIR")).join(committed));
     let fresh_names: Vec<_> = fresh.keys().collect();
     let repo_names: Vec<_> = repo.keys().collect();
-    assert_eq!(fresh_names, repo_names, "{committed}/ is stale: run `cargo run -- {subcommand} --dir {committed}`");
+    assert_eq!(
+        fresh_names, repo_names,
+        "{committed}/ is stale: run `cargo run -- {subcommand} --dir {committed}`"
+    );
     for (name, text) in &fresh {
         assert!(
             repo[name] == *text,
@@ -43,7 +56,11 @@ fn committed_man_pages_are_fresh() {
 
 #[test]
 fn completions_for_one_shell_go_to_stdout() {
-    let out = Command::cargo_bin("lrt").unwrap().args(["completions", "bash"]).output().unwrap();
+    let out = Command::cargo_bin("lrt")
+        .unwrap()
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for sub in ["tenant", "kb", "member", "audit", "auth", "whoami"] {
@@ -53,15 +70,31 @@ fn completions_for_one_shell_go_to_stdout() {
 
 #[test]
 fn help_exit_codes_lists_every_code() {
-    let out = Command::cargo_bin("lrt").unwrap().args(["help", "exit-codes"]).output().unwrap();
+    let out = Command::cargo_bin("lrt")
+        .unwrap()
+        .args(["help", "exit-codes"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8(out.stdout).unwrap();
     for kind in lrt::ErrorKind::ALL {
-        assert!(text.contains(&format!("    {:<4} ", kind.exit_code())), "missing exit code {}", kind.exit_code());
+        assert!(
+            text.contains(&format!("    {:<4} ", kind.exit_code())),
+            "missing exit code {}",
+            kind.exit_code()
+        );
         assert!(text.contains(kind.as_str()));
     }
-    let out = Command::cargo_bin("lrt").unwrap().args(["help", "tenant", "create"]).output().unwrap();
+    let out = Command::cargo_bin("lrt")
+        .unwrap()
+        .args(["help", "tenant", "create"])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8(out.stdout).unwrap().contains("--admin"));
-    Command::cargo_bin("lrt").unwrap().args(["help", "nonsense"]).assert().code(2);
+    Command::cargo_bin("lrt")
+        .unwrap()
+        .args(["help", "nonsense"])
+        .assert()
+        .code(2);
 }

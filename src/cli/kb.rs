@@ -52,6 +52,16 @@ pub struct KbIdent {
     /// Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]
     #[arg(value_name = "KB")]
     pub kb: Option<String>,
+    /// Same as the KB argument
+    #[arg(long = "kb", value_name = "KB", conflicts_with = "kb")]
+    pub kb_flag: Option<String>,
+}
+
+impl KbIdent {
+    /// The KB argument or `--kb`, else `LRT_KB`.
+    fn resolved(&self) -> Option<String> {
+        kb_or_env(&self.kb.clone().or_else(|| self.kb_flag.clone()))
+    }
 }
 
 #[derive(Debug, Args)]
@@ -118,11 +128,7 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
             );
         }
         KbCmd::Show(ident) => {
-            let kb = svc.show_kb(
-                &actor,
-                ident.tenant.resolved().as_deref(),
-                kb_or_env(&ident.kb).as_deref(),
-            )?;
+            let kb = svc.show_kb(&actor, ident.tenant.resolved().as_deref(), ident.resolved().as_deref())?;
             show(&out, &kb);
         }
         KbCmd::Update(args) => {
@@ -136,13 +142,13 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
             let kb = svc.update_kb(
                 &actor,
                 ident.tenant.resolved().as_deref(),
-                kb_or_env(&ident.kb).as_deref(),
+                ident.resolved().as_deref(),
                 update,
             )?;
             show(&out, &kb);
         }
         KbCmd::Delete(args) => {
-            let (tenant, kb) = (args.ident.tenant.resolved(), kb_or_env(&args.ident.kb));
+            let (tenant, kb) = (args.ident.tenant.resolved(), args.ident.resolved());
             let plan = svc.plan_kb_delete(&actor, tenant.as_deref(), kb.as_deref())?;
             if args.dry_run {
                 delete_report(&out, &plan);

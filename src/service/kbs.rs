@@ -91,7 +91,12 @@ impl Service {
         let mut audit = self.audit_entry(actor, "kb.create", Some(t.id), Some(rec.id));
         audit.detail = Some(format!("name={}", rec.name));
         self.catalog
-            .create_kb(&rec, u64::from(quota.max_kb_per_tenant), &audit)?;
+            .create_kb(&rec, u64::from(quota.max_kb_per_tenant), &audit)
+            .inspect_err(|err| {
+                if matches!(err, Error::Quota(_)) {
+                    self.audit_denial(actor, "kb.create", Some(t.id), None, err);
+                }
+            })?;
         Ok(view)
     }
 
