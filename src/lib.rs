@@ -11,6 +11,7 @@ pub mod config;
 pub mod error;
 pub mod layout;
 pub mod model;
+pub mod rag;
 pub mod service;
 pub mod time;
 
