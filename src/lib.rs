@@ -10,9 +10,11 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod layout;
+pub mod llm;
 pub mod model;
 pub mod rag;
 pub mod service;
+pub mod store;
 pub mod time;
 
 pub use error::{Error, ErrorKind, Result};

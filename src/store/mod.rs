@@ -1,0 +1,3 @@
+//! One KB's storage: kb.db (SQLite, the source of truth) and derived vector indexes.
+
+pub mod vectors;
