@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, StorageContext};
+use crate::llm::Binding;
 
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,6 +57,27 @@ pub struct FileConfig {
     pub storage: StorageSection,
     pub multi_tenancy: MultiTenancySection,
     pub auth: AuthSection,
+    pub llm: ModelSection,
+    pub embedding: ModelSection,
+}
+
+/// `[llm]` and `[embedding]`: which model server to use. Secrets are not stored here:
+/// `api_key_env` names the environment variable that holds the key.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModelSection {
+    /// `local` (offline, the default), `openai` or `ollama`.
+    pub binding: Option<String>,
+    pub model: Option<String>,
+    pub host: Option<String>,
+    pub api_key_env: Option<String>,
+    pub timeout_secs: Option<u64>,
+    pub max_async: Option<usize>,
+    pub max_retries: Option<u32>,
+    /// Embedding dimension (`[embedding]` only).
+    pub dim: Option<usize>,
+    /// Texts per embedding request (`[embedding]` only).
+    pub batch_size: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -108,6 +130,10 @@ pub struct Settings {
     pub token_secret: Sourced<Option<String>>,
     pub jwt_algorithm: Sourced<String>,
     pub token_expire_hours: Sourced<u32>,
+    /// The chat model provider (`[llm]`, `LLM_*`).
+    pub llm: ModelSettings,
+    /// The embedding provider (`[embedding]`, `EMBEDDING_*`).
+    pub embedding: ModelSettings,
 }
 
 /// Reads environment variables; a seam so tests can load settings without touching the
@@ -164,20 +190,233 @@ fn absolute(path: PathBuf) -> PathBuf {
     std::path::absolute(&path).unwrap_or(path)
 }
 
+/// A value that can come from an environment variable.
+pub trait FromEnv: Sized {
+    fn from_env(var: &str, raw: &str) -> Result<Self>;
+}
+
+impl FromEnv for bool {
+    fn from_env(var: &str, raw: &str) -> Result<Self> {
+        parse_bool(var, raw)
+    }
+}
+
+impl FromEnv for String {
+    fn from_env(_: &str, raw: &str) -> Result<Self> {
+        Ok(raw.to_string())
+    }
+}
+
+impl<T: FromEnv> FromEnv for Option<T> {
+    fn from_env(var: &str, raw: &str) -> Result<Self> {
+        T::from_env(var, raw).map(Some)
+    }
+}
+
+macro_rules! from_env_number {
+    ($($t:ty),*) => {$(
+        impl FromEnv for $t {
+            fn from_env(var: &str, raw: &str) -> Result<Self> {
+                raw.trim().parse().map_err(|_| Error::Usage(format!("{var}: expected a whole number, got {raw:?}")))
+            }
+        }
+    )*};
+}
+from_env_number!(u32, u64, usize);
+
+impl FromEnv for Binding {
+    fn from_env(var: &str, raw: &str) -> Result<Self> {
+        raw.parse().map_err(|e: Error| Error::Usage(format!("{var}: {e}")))
+    }
+}
+
+/// environment variable > config file > default, remembering which one won.
+fn layer<T: FromEnv>(env: &dyn Env, var: &'static str, file: Option<T>, default: T) -> Result<Sourced<T>> {
+    Ok(match (env.get(var), file) {
+        (Some(raw), _) => Sourced::new(T::from_env(var, &raw)?, Source::Env(var)),
+        (None, Some(v)) => Sourced::new(v, Source::File),
+        (None, None) => Sourced::new(default, Source::Default),
+    })
+}
+
+/// Like [`layer`], trying several environment names in order (LightRAG has aliases).
+fn layer_any<T: FromEnv>(env: &dyn Env, vars: &[&'static str], file: Option<T>, default: T) -> Result<Sourced<T>> {
+    match vars.iter().find(|v| env.get(v).is_some()) {
+        Some(var) => layer(env, var, file, default),
+        None => layer(env, vars[0], file, default),
+    }
+}
+
+/// Which model role a `[llm]`/`[embedding]` section configures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelRole {
+    Llm,
+    Embedding,
+}
+
+/// The effective model-server settings of one role. `model` and `dim` are `None` when
+/// nothing global sets them: the KB's configuration (llm_model, embedding_model,
+/// embedding_dim) decides then.
+#[derive(Debug, Clone)]
+pub struct ModelSettings {
+    pub binding: Sourced<Binding>,
+    pub model: Sourced<Option<String>>,
+    pub host: Sourced<Option<String>>,
+    pub api_key: Sourced<Option<String>>,
+    pub timeout_secs: Sourced<u64>,
+    pub max_async: Sourced<usize>,
+    pub max_retries: Sourced<u32>,
+    pub dim: Sourced<Option<usize>>,
+    pub batch_size: Sourced<usize>,
+}
+
+impl ModelSettings {
+    fn load(env: &dyn Env, section: &ModelSection, role: ModelRole) -> Result<ModelSettings> {
+        let llm = role == ModelRole::Llm;
+        let pick = |llm_var: &'static str, emb_var: &'static str| if llm { llm_var } else { emb_var };
+        let binding = match &section.binding {
+            Some(b) => Some(
+                b.parse::<Binding>()
+                    .map_err(|e| Error::Usage(format!("invalid config file: {e}")))?,
+            ),
+            None => None,
+        };
+        let binding = layer(env, pick("LLM_BINDING", "EMBEDDING_BINDING"), binding, Binding::Local)?;
+        let key_var = pick("LLM_BINDING_API_KEY", "EMBEDDING_BINDING_API_KEY");
+        let api_key = match section.api_key_env.as_deref() {
+            // The config names its own variable; an unset one is reported when a request needs it.
+            Some(name) => Sourced::new(env.get(name), Source::Env(leak_name(name))),
+            None if env.get(key_var).is_some() => Sourced::new(env.get(key_var), Source::Env(key_var)),
+            None if binding.value == Binding::Openai && env.get("OPENAI_API_KEY").is_some() => {
+                Sourced::new(env.get("OPENAI_API_KEY"), Source::Env("OPENAI_API_KEY"))
+            }
+            None => Sourced::new(None, Source::Default),
+        };
+        let max_async_vars: &[&'static str] = if llm {
+            &["MAX_ASYNC_LLM", "MAX_ASYNC"]
+        } else {
+            &["EMBEDDING_FUNC_MAX_ASYNC"]
+        };
+        let settings = ModelSettings {
+            binding,
+            model: layer(
+                env,
+                pick("LLM_MODEL", "EMBEDDING_MODEL"),
+                section.model.clone().map(Some),
+                None,
+            )?,
+            host: layer(
+                env,
+                pick("LLM_BINDING_HOST", "EMBEDDING_BINDING_HOST"),
+                section.host.clone().map(Some),
+                None,
+            )?,
+            api_key,
+            timeout_secs: layer(
+                env,
+                pick("LLM_TIMEOUT", "EMBEDDING_TIMEOUT"),
+                section.timeout_secs,
+                if llm { 240 } else { 30 },
+            )?,
+            max_async: layer_any(env, max_async_vars, section.max_async, if llm { 4 } else { 8 })?,
+            max_retries: layer(
+                env,
+                pick("LRT_LLM_MAX_RETRIES", "LRT_EMBEDDING_MAX_RETRIES"),
+                section.max_retries,
+                3,
+            )?,
+            dim: if llm {
+                Sourced::new(None, Source::Default)
+            } else {
+                layer(env, "EMBEDDING_DIM", section.dim.map(Some), None)?
+            },
+            batch_size: if llm {
+                Sourced::new(1, Source::Default)
+            } else {
+                layer(env, "EMBEDDING_BATCH_NUM", section.batch_size, 10)?
+            },
+        };
+        for (name, value) in [
+            ("max_async", settings.max_async.value),
+            ("batch_size", settings.batch_size.value),
+        ] {
+            if value == 0 {
+                return Err(Error::Usage(format!("{name} must be at least 1")));
+            }
+        }
+        if settings.dim.value == Some(0) {
+            return Err(Error::Usage("EMBEDDING_DIM must be at least 1".into()));
+        }
+        Ok(settings)
+    }
+
+    fn entries(&self, prefix: &'static str) -> Vec<(String, serde_json::Value, String)> {
+        use serde_json::json;
+        let key = match &self.api_key.value {
+            Some(k) => json!(format!("set ({} bytes, hidden)", k.len())),
+            None => serde_json::Value::Null,
+        };
+        let mut rows = vec![
+            (
+                format!("{prefix}.binding"),
+                json!(self.binding.value.as_str()),
+                self.binding.source.to_string(),
+            ),
+            (
+                format!("{prefix}.model"),
+                json!(self.model.value),
+                self.model.source.to_string(),
+            ),
+            (
+                format!("{prefix}.host"),
+                json!(self.host.value),
+                self.host.source.to_string(),
+            ),
+            (format!("{prefix}.api_key"), key, self.api_key.source.to_string()),
+            (
+                format!("{prefix}.timeout_secs"),
+                json!(self.timeout_secs.value),
+                self.timeout_secs.source.to_string(),
+            ),
+            (
+                format!("{prefix}.max_async"),
+                json!(self.max_async.value),
+                self.max_async.source.to_string(),
+            ),
+            (
+                format!("{prefix}.max_retries"),
+                json!(self.max_retries.value),
+                self.max_retries.source.to_string(),
+            ),
+        ];
+        if prefix == "embedding" {
+            rows.push((
+                format!("{prefix}.dim"),
+                json!(self.dim.value),
+                self.dim.source.to_string(),
+            ));
+            rows.push((
+                format!("{prefix}.batch_size"),
+                json!(self.batch_size.value),
+                self.batch_size.source.to_string(),
+            ));
+        }
+        rows
+    }
+}
+
+/// Source names are `&'static str`; a config-named variable is leaked once per process
+/// (a handful of bytes) so it can be reported like the built-in names.
+fn leak_name(name: &str) -> &'static str {
+    Box::leak(name.to_string().into_boxed_str())
+}
+
 impl Settings {
     /// Resolves every setting from flags, the environment, the config file and defaults.
     pub fn load(flags: &Overrides, env: &dyn Env) -> Result<Settings> {
         let config_path = config_path(flags, env);
         let explicit = config_path.source != Source::Default;
         let (file, found) = read_file_config(&config_path.value, explicit)?;
-
-        let from_env_or_file = |var: &'static str, file_value: Option<bool>, default: bool| -> Result<Sourced<bool>> {
-            Ok(match (env.get(var), file_value) {
-                (Some(raw), _) => Sourced::new(parse_bool(var, &raw)?, Source::Env(var)),
-                (None, Some(v)) => Sourced::new(v, Source::File),
-                (None, None) => Sourced::new(default, Source::Default),
-            })
-        };
 
         let data_dir = match (&flags.data_dir, env.get("LRT_DATA_DIR"), &file.storage.data_dir) {
             (Some(p), _, _) => Sourced::new(p.clone(), Source::Flag("--data-dir")),
@@ -186,12 +425,7 @@ impl Settings {
             (None, None, None) => Sourced::new(default_data_dir(), Source::Default),
         };
         let data_dir = Sourced::new(absolute(data_dir.value), data_dir.source);
-
-        let user = match (env.get("LRT_USER"), &file.identity.user) {
-            (Some(u), _) => Sourced::new(Some(u), Source::Env("LRT_USER")),
-            (None, Some(u)) => Sourced::new(Some(u.clone()), Source::File),
-            (None, None) => Sourced::new(os_user(env), Source::Default),
-        };
+        let user = layer(env, "LRT_USER", file.identity.user.clone().map(Some), os_user(env))?;
 
         // The fork's alias is honoured when the guide's name is absent.
         let mt_var = if env.get("ENABLE_MULTI_TENANTS").is_some() || env.get("LIGHTRAG_MULTI_TENANT").is_none() {
@@ -199,15 +433,14 @@ impl Settings {
         } else {
             "LIGHTRAG_MULTI_TENANT"
         };
-        let multi_tenant = from_env_or_file(mt_var, file.multi_tenancy.enabled, false)?;
-        let strict = from_env_or_file("LIGHTRAG_MULTI_TENANT_STRICT", file.multi_tenancy.strict, true)?;
-        let require_user_auth =
-            from_env_or_file("LIGHTRAG_REQUIRE_USER_AUTH", file.multi_tenancy.require_user_auth, true)?;
+        let mt = &file.multi_tenancy;
+        let multi_tenant = layer(env, mt_var, mt.enabled, false)?;
+        let strict = layer(env, "LIGHTRAG_MULTI_TENANT_STRICT", mt.strict, true)?;
+        let require_user_auth = layer(env, "LIGHTRAG_REQUIRE_USER_AUTH", mt.require_user_auth, true)?;
 
         const SA: &str = "LIGHTRAG_SUPER_ADMIN_USERS";
         let env_admins = env.get(SA).map(|raw| split_users(&raw));
-        let file_admins = file.multi_tenancy.super_admins.clone();
-        let super_admins = match (file_admins, env_admins) {
+        let super_admins = match (mt.super_admins.clone(), env_admins) {
             (Some(mut f), Some(e)) => {
                 for u in e {
                     if !f.contains(&u) {
@@ -221,28 +454,12 @@ impl Settings {
             (None, None) => Sourced::new(vec!["admin".to_string()], Source::Default),
         };
 
-        let token_secret = match (env.get("TOKEN_SECRET"), &file.auth.token_secret) {
-            (Some(s), _) => Sourced::new(Some(s), Source::Env("TOKEN_SECRET")),
-            (None, Some(s)) => Sourced::new(Some(s.clone()), Source::File),
-            (None, None) => Sourced::new(None, Source::Default),
-        };
-        let jwt_algorithm = match (env.get("JWT_ALGORITHM"), &file.auth.jwt_algorithm) {
-            (Some(s), _) => Sourced::new(s, Source::Env("JWT_ALGORITHM")),
-            (None, Some(s)) => Sourced::new(s.clone(), Source::File),
-            (None, None) => Sourced::new("HS256".to_string(), Source::Default),
-        };
-        let token_expire_hours = match (env.get("TOKEN_EXPIRE_HOURS"), file.auth.token_expire_hours) {
-            (Some(raw), _) => Sourced::new(
-                raw.trim().parse().map_err(|_| {
-                    Error::Usage(format!(
-                        "TOKEN_EXPIRE_HOURS: expected a whole number of hours, got {raw:?}"
-                    ))
-                })?,
-                Source::Env("TOKEN_EXPIRE_HOURS"),
-            ),
-            (None, Some(h)) => Sourced::new(h, Source::File),
-            (None, None) => Sourced::new(24, Source::Default),
-        };
+        let auth = &file.auth;
+        let token_secret = layer(env, "TOKEN_SECRET", auth.token_secret.clone().map(Some), None)?;
+        let jwt_algorithm = layer(env, "JWT_ALGORITHM", auth.jwt_algorithm.clone(), "HS256".to_string())?;
+        let token_expire_hours = layer(env, "TOKEN_EXPIRE_HOURS", auth.token_expire_hours, 24)?;
+        let llm = ModelSettings::load(env, &file.llm, ModelRole::Llm)?;
+        let embedding = ModelSettings::load(env, &file.embedding, ModelRole::Embedding)?;
 
         Ok(Settings {
             config_path,
@@ -256,11 +473,13 @@ impl Settings {
             token_secret,
             jwt_algorithm,
             token_expire_hours,
+            llm,
+            embedding,
         })
     }
 
     /// Every setting as (key, display value, source), secrets masked.
-    pub fn entries(&self) -> Vec<(&'static str, serde_json::Value, String)> {
+    pub fn entries(&self) -> Vec<(String, serde_json::Value, String)> {
         use serde_json::json;
         let secret = match &self.token_secret.value {
             Some(s) => json!(format!("set ({} bytes, hidden)", s.len())),
@@ -271,7 +490,7 @@ impl Settings {
         } else {
             format!("{} (not found)", self.config_path.value.display())
         };
-        vec![
+        let mut rows: Vec<(String, serde_json::Value, String)> = vec![
             ("config_file", json!(config_file), self.config_path.source.to_string()),
             ("identity.user", json!(self.user.value), self.user.source.to_string()),
             (
@@ -311,6 +530,12 @@ impl Settings {
                 self.token_expire_hours.source.to_string(),
             ),
         ]
+        .into_iter()
+        .map(|(k, v, s)| (k.to_string(), v, s))
+        .collect();
+        rows.extend(self.llm.entries("llm"));
+        rows.extend(self.embedding.entries("embedding"));
+        rows
     }
 }
 
@@ -397,6 +622,26 @@ super_admins = [{admins}]
 # token_secret = ""
 jwt_algorithm = "HS256"
 token_expire_hours = 24
+
+[llm]
+# The chat model: "local" (offline and rule-based, the default), "openai" (any
+# OpenAI-compatible server) or "ollama". Environment: LLM_BINDING, LLM_MODEL,
+# LLM_BINDING_HOST, LLM_BINDING_API_KEY, LLM_TIMEOUT, MAX_ASYNC.
+binding = "local"
+# model = "gpt-4o-mini"            # default: the KB's llm_model setting
+# host = "http://127.0.0.1:11434"
+# api_key_env = "OPENAI_API_KEY"   # the environment variable that holds the key
+# timeout_secs = 240
+# max_async = 4
+
+[embedding]
+# Environment: EMBEDDING_BINDING, EMBEDDING_MODEL, EMBEDDING_DIM, EMBEDDING_BINDING_HOST,
+# EMBEDDING_BINDING_API_KEY, EMBEDDING_TIMEOUT, EMBEDDING_BATCH_NUM, EMBEDDING_FUNC_MAX_ASYNC.
+binding = "local"
+# model = "bge-m3:latest"          # default: the KB's embedding_model setting
+# dim = 1024                       # default: the KB's embedding_dim setting
+# batch_size = 10
+# max_async = 8
 "#,
         user = toml_str(&values.user),
         data_dir = toml_str(&values.data_dir.display().to_string()),
