@@ -1,0 +1,3 @@
+//! Ingestion: reading inputs and running them through a KB engine.
+
+pub mod sources;
