@@ -208,6 +208,25 @@ impl Catalog {
         })
     }
 
+    /// Records the statistics the KB engine measured (not audited: no user changed anything).
+    pub fn set_kb_stats(&mut self, tenant: Uuid, id: Uuid, stats: KbStats) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE knowledge_bases SET document_count = ?3, entity_count = ?4, relation_count = ?5, storage_bytes = ?6
+                 WHERE tenant_id = ?1 AND kb_id = ?2",
+                params![
+                    tenant.to_string(),
+                    id.to_string(),
+                    stats.document_count as i64,
+                    stats.entity_count as i64,
+                    stats.relation_count as i64,
+                    stats.storage_bytes as i64
+                ],
+            )
+            .map_err(|e| db_error("cannot update knowledge base statistics", e))?;
+        Ok(())
+    }
+
     /// Deletes a KB row, then its folder.
     pub fn delete_kb(&mut self, tenant: Uuid, id: Uuid, audit: &NewAudit) -> Result<()> {
         self.write(|tx, _| {

@@ -37,13 +37,22 @@ pub struct Message {
 
 impl Message {
     pub fn system(content: impl Into<String>) -> Self {
-        Message { role: Role::System, content: content.into() }
+        Message {
+            role: Role::System,
+            content: content.into(),
+        }
     }
     pub fn user(content: impl Into<String>) -> Self {
-        Message { role: Role::User, content: content.into() }
+        Message {
+            role: Role::User,
+            content: content.into(),
+        }
     }
     pub fn assistant(content: impl Into<String>) -> Self {
-        Message { role: Role::Assistant, content: content.into() }
+        Message {
+            role: Role::Assistant,
+            content: content.into(),
+        }
     }
 }
 
@@ -57,7 +66,11 @@ pub enum Task {
     Glean { text: String, previous: String },
     /// Merge the description fragments of an entity (`name`) or relation (`"(a, b)"`) into
     /// one description.
-    Summarize { kind: SummaryKind, name: String, descriptions: Vec<String> },
+    Summarize {
+        kind: SummaryKind,
+        name: String,
+        descriptions: Vec<String>,
+    },
     /// Query keywords as JSON `{"high_level_keywords": [...], "low_level_keywords": [...]}`.
     Keywords { query: String },
 }
@@ -178,7 +191,9 @@ impl std::str::FromStr for Binding {
             "local" => Ok(Binding::Local),
             "openai" => Ok(Binding::Openai),
             "ollama" => Ok(Binding::Ollama),
-            other => Err(Error::Usage(format!("unknown provider {other:?}; providers are local, openai, ollama"))),
+            other => Err(Error::Usage(format!(
+                "unknown provider {other:?}; providers are local, openai, ollama"
+            ))),
         }
     }
 }

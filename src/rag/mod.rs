@@ -6,5 +6,7 @@
 pub mod chunk;
 pub mod extract;
 pub mod ids;
+pub mod merge;
 pub mod normalize;
+pub mod prompts;
 pub mod tokenizer;

@@ -1,3 +1,4 @@
 //! One KB's storage: kb.db (SQLite, the source of truth) and derived vector indexes.
 
+pub mod kb;
 pub mod vectors;

@@ -1,0 +1,94 @@
+//! Prompt texts, in lrt's own words, for upstream LightRAG's output contracts: extraction
+//! records (`entity<|#|>…`, `relation<|#|>…`, `<|COMPLETE|>`) and plain-text summaries.
+
+use crate::rag::extract::{COMPLETION_DELIMITER, TUPLE_DELIMITER};
+
+/// LightRAG's default entity types.
+pub const DEFAULT_ENTITY_TYPES: [&str; 11] = [
+    "Person",
+    "Creature",
+    "Organization",
+    "Location",
+    "Event",
+    "Concept",
+    "Method",
+    "Content",
+    "Data",
+    "Artifact",
+    "NaturalObject",
+];
+
+/// Upstream's caps on one extraction answer.
+pub const MAX_RECORDS: usize = 100;
+pub const MAX_ENTITY_RECORDS: usize = 40;
+
+/// The system prompt of both extraction passes.
+pub fn extraction_system(language: &str, entity_types: &[&str]) -> String {
+    let d = TUPLE_DELIMITER;
+    let done = COMPLETION_DELIMITER;
+    format!(
+        "You build a knowledge graph from text. Read the input and list the named things it mentions \
+and how they are connected.
+
+Rules:
+1. Entities. For each distinct entity write one line:
+   entity{d}<name>{d}<type>{d}<description>
+   - name: the entity's name as written, in title case when the language has case; use the same \
+name every time the entity appears.
+   - type: one of {types}; use Other when none fits.
+   - description: what the text says about the entity, in the third person, without pronouns.
+2. Relations. For each pair of entities that the text connects write one line:
+   relation{d}<source name>{d}<target name>{d}<keywords>{d}<description>
+   - both names must be entities you listed above;
+   - keywords: a few comma-separated words naming the kind of connection;
+   - description: how the two are connected, according to the text.
+   Relations have no direction: never list the same pair twice. Break relations between three or \
+more entities into pairs.
+3. Write every entity line before the first relation line, one record per line, and nothing else: \
+no numbering, no bullets, no headings, no code fences.
+4. The separator {d} is exact: never abbreviate or alter it, and never use it inside a field.
+5. Write at most {MAX_RECORDS} records, at most {MAX_ENTITY_RECORDS} of them entities.
+6. Write in {language}; keep proper nouns in their original language.
+7. End the answer with the line {done}",
+        types = entity_types.join(", "),
+    )
+}
+
+/// The user prompt of the first extraction pass.
+pub fn extraction_user(text: &str) -> String {
+    format!(
+        "Extract the entities and relations of the following text, following the rules.\n\n\
+Text:\n```\n{text}\n```\n\nRecords:"
+    )
+}
+
+/// The user prompt of the gleaning pass (sent after the first answer, in the same chat).
+pub fn gleaning_user() -> String {
+    format!(
+        "Some entities or relations of the text may be missing from your answer, or written in the wrong \
+format. List only those, using the same record format and rules; do not repeat records that were \
+already correct. End with {COMPLETION_DELIMITER}"
+    )
+}
+
+/// The system prompt that merges description fragments into one description.
+pub fn summary_system(kind: &str, language: &str, max_tokens: usize) -> String {
+    format!(
+        "You merge several descriptions of the same {kind} into one. Combine every fact they contain, \
+resolve repetitions, and keep contradictory statements apart by saying who or what each applies to. \
+Write plain prose in the third person, starting with the name, in {language}, in at most {max_tokens} tokens. \
+Answer with the merged description only."
+    )
+}
+
+/// The user prompt of a summary: the name and one JSON object per fragment.
+pub fn summary_user(kind: &str, name: &str, descriptions: &[String]) -> String {
+    let lines: Vec<String> = descriptions
+        .iter()
+        .map(|d| serde_json::json!({ "Description": d }).to_string())
+        .collect();
+    format!(
+        "{kind} name: {name}\n\nDescriptions:\n```\n{}\n```\n\nMerged description:",
+        lines.join("\n")
+    )
+}

@@ -1,0 +1,848 @@
+//! `kb.db`: everything one knowledge base knows, in one SQLite file (WAL). Documents and
+//! their status, chunks, per-chunk extraction results, the merged graph (entities and
+//! undirected relations), all embeddings (as little-endian f32 BLOBs) and the LLM cache.
+//!
+//! Invariants: a document's chunks, extraction results, graph changes and embeddings are
+//! written by [`KbStore::commit_document`] in one transaction, together with its status
+//! becoming `processed`; a crash before that commit leaves the document `pending` or
+//! `processing` and nothing else. Vector indexes are derived from the embeddings here;
+//! `generation` changes on every commit so a stale index file is detected and rebuilt.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// The separator LightRAG joins description fragments, source ids and file paths with.
+pub const SEP: &str = "<SEP>";
+
+const MIGRATIONS: &[&str] = &[r#"
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE documents (
+        doc_id         TEXT PRIMARY KEY,
+        file_path      TEXT NOT NULL,
+        content        TEXT NOT NULL,
+        content_hash   TEXT NOT NULL,
+        content_length INTEGER NOT NULL,
+        status         TEXT NOT NULL CHECK (status IN ('pending', 'processing', 'processed', 'failed')),
+        error          TEXT,
+        chunks_count   INTEGER NOT NULL DEFAULT 0,
+        created_at     TEXT NOT NULL,
+        updated_at     TEXT NOT NULL
+    );
+    CREATE INDEX idx_documents_status ON documents(status);
+    CREATE INDEX idx_documents_path ON documents(file_path);
+    CREATE TABLE chunks (
+        chunk_key   INTEGER PRIMARY KEY AUTOINCREMENT,
+        chunk_id    TEXT NOT NULL UNIQUE,
+        doc_id      TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        chunk_order INTEGER NOT NULL,
+        tokens      INTEGER NOT NULL,
+        content     TEXT NOT NULL,
+        file_path   TEXT NOT NULL,
+        embedding   BLOB NOT NULL,
+        UNIQUE (doc_id, chunk_order)
+    );
+    CREATE TABLE extractions (
+        chunk_id     TEXT PRIMARY KEY REFERENCES chunks(chunk_id) ON DELETE CASCADE,
+        result       TEXT NOT NULL,
+        glean        TEXT,
+        cache_keys   TEXT NOT NULL,
+        extracted_at INTEGER NOT NULL
+    );
+    CREATE TABLE entities (
+        entity_key     INTEGER PRIMARY KEY AUTOINCREMENT,
+        name           TEXT NOT NULL UNIQUE,
+        entity_id      TEXT NOT NULL UNIQUE,
+        entity_type    TEXT NOT NULL,
+        description    TEXT NOT NULL,
+        source_ids     TEXT NOT NULL,
+        all_source_ids TEXT NOT NULL,
+        file_paths     TEXT NOT NULL,
+        truncate       TEXT NOT NULL DEFAULT '',
+        created_at     INTEGER NOT NULL,
+        embedding      BLOB NOT NULL
+    );
+    CREATE TABLE relations (
+        relation_key   INTEGER PRIMARY KEY AUTOINCREMENT,
+        src            TEXT NOT NULL,
+        tgt            TEXT NOT NULL,
+        relation_id    TEXT NOT NULL UNIQUE,
+        keywords       TEXT NOT NULL,
+        description    TEXT NOT NULL,
+        weight         REAL NOT NULL,
+        source_ids     TEXT NOT NULL,
+        all_source_ids TEXT NOT NULL,
+        file_paths     TEXT NOT NULL,
+        truncate       TEXT NOT NULL DEFAULT '',
+        created_at     INTEGER NOT NULL,
+        embedding      BLOB NOT NULL,
+        UNIQUE (src, tgt),
+        CHECK (src < tgt)
+    );
+    CREATE INDEX idx_relations_tgt ON relations(tgt);
+    -- Which entities and relations each document contributed to (upstream's full_entities /
+    -- full_relations): what a document delete must revisit.
+    CREATE TABLE doc_entities (
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        name   TEXT NOT NULL,
+        PRIMARY KEY (doc_id, name)
+    );
+    CREATE TABLE doc_relations (
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        src    TEXT NOT NULL,
+        tgt    TEXT NOT NULL,
+        PRIMARY KEY (doc_id, src, tgt)
+    );
+    CREATE TABLE llm_cache (
+        cache_key  TEXT PRIMARY KEY,
+        cache_type TEXT NOT NULL,
+        chunk_id   TEXT,
+        response   TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    INSERT INTO meta (key, value) VALUES ('generation', '0');
+"#];
+
+/// A document's processing state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DocStatus {
+    Pending,
+    Processing,
+    Processed,
+    Failed,
+}
+
+impl DocStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DocStatus::Pending => "pending",
+            DocStatus::Processing => "processing",
+            DocStatus::Processed => "processed",
+            DocStatus::Failed => "failed",
+        }
+    }
+
+    fn parse(s: &str) -> rusqlite::Result<Self> {
+        Ok(match s {
+            "pending" => DocStatus::Pending,
+            "processing" => DocStatus::Processing,
+            "processed" => DocStatus::Processed,
+            "failed" => DocStatus::Failed,
+            _ => {
+                return Err(rusqlite::Error::InvalidColumnType(
+                    0,
+                    s.into(),
+                    rusqlite::types::Type::Text,
+                ));
+            }
+        })
+    }
+}
+
+/// A stored document (without its content).
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentRow {
+    pub doc_id: String,
+    pub file_path: String,
+    pub content_hash: String,
+    pub content_length: u64,
+    pub status: DocStatus,
+    pub error: Option<String>,
+    pub chunks_count: u64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The embedding model a KB was built with; vectors of another model cannot be mixed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct EmbeddingPin {
+    pub binding: String,
+    pub model: String,
+    pub dim: usize,
+}
+
+/// An entity as stored (one graph node).
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntityRow {
+    pub name: String,
+    pub entity_type: String,
+    pub description: String,
+    /// The (limited) chunk ids on the node, upstream's `source_id`.
+    pub source_ids: Vec<String>,
+    /// Every chunk id that ever supported it, upstream's `entity_chunks` row.
+    pub all_source_ids: Vec<String>,
+    pub file_paths: Vec<String>,
+    pub truncate: String,
+    pub created_at: i64,
+}
+
+/// A relation as stored (one undirected edge; `src < tgt`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelationRow {
+    pub src: String,
+    pub tgt: String,
+    pub keywords: String,
+    pub description: String,
+    pub weight: f64,
+    pub source_ids: Vec<String>,
+    pub all_source_ids: Vec<String>,
+    pub file_paths: Vec<String>,
+    pub truncate: String,
+    pub created_at: i64,
+}
+
+/// One chunk of a document being committed.
+#[derive(Debug, Clone)]
+pub struct ChunkRow {
+    pub chunk_id: String,
+    pub order: usize,
+    pub tokens: usize,
+    pub content: String,
+    pub embedding: Vec<f32>,
+}
+
+/// The extraction answers for one chunk (kept to rebuild the graph after deletions without
+/// calling the model again).
+#[derive(Debug, Clone)]
+pub struct ExtractionRow {
+    pub chunk_id: String,
+    pub result: String,
+    pub glean: Option<String>,
+    pub cache_keys: Vec<String>,
+    pub extracted_at: i64,
+}
+
+/// Everything one processed document writes, committed at once.
+#[derive(Debug, Clone, Default)]
+pub struct DocumentCommit {
+    pub doc_id: String,
+    pub file_path: String,
+    pub chunks: Vec<ChunkRow>,
+    pub extractions: Vec<ExtractionRow>,
+    pub entities: Vec<(EntityRow, Vec<f32>)>,
+    pub relations: Vec<(RelationRow, Vec<f32>)>,
+}
+
+/// Which vector collection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VectorKind {
+    Chunks,
+    Entities,
+    Relations,
+}
+
+impl VectorKind {
+    pub const ALL: [VectorKind; 3] = [VectorKind::Chunks, VectorKind::Entities, VectorKind::Relations];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            VectorKind::Chunks => "chunks",
+            VectorKind::Entities => "entities",
+            VectorKind::Relations => "relations",
+        }
+    }
+
+    fn table(self) -> (&'static str, &'static str) {
+        match self {
+            VectorKind::Chunks => ("chunks", "chunk_key"),
+            VectorKind::Entities => ("entities", "entity_key"),
+            VectorKind::Relations => ("relations", "relation_key"),
+        }
+    }
+}
+
+/// What a commit changed in the vector collections, to apply to open indexes.
+#[derive(Debug, Clone, Default)]
+pub struct VectorChanges {
+    pub upserts: Vec<(VectorKind, u64, Vec<f32>)>,
+}
+
+/// Counts kept in the catalog for `kb show`.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct StoreStats {
+    pub documents: u64,
+    pub chunks: u64,
+    pub entities: u64,
+    pub relations: u64,
+}
+
+/// An open `kb.db`.
+pub struct KbStore {
+    conn: Connection,
+    dir: PathBuf,
+}
+
+fn db_err(context: &str, path: &Path) -> impl Fn(rusqlite::Error) -> Error + use<> {
+    let context = format!("{context} ({})", path.display());
+    move |e| {
+        if let rusqlite::Error::SqliteFailure(f, _) = &e
+            && matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+        {
+            return Error::storage(
+                context.clone(),
+                "the knowledge base is locked by another lrt process; try again",
+            );
+        }
+        Error::storage(context.clone(), e)
+    }
+}
+
+/// Encodes a vector as little-endian f32 bytes.
+pub fn encode_vector(v: &[f32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Decodes little-endian f32 bytes; a length that is not a multiple of 4 is corrupt.
+pub fn decode_vector(bytes: &[u8]) -> Option<Vec<f32>> {
+    if !bytes.len().is_multiple_of(4) {
+        return None;
+    }
+    Some(
+        bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect(),
+    )
+}
+
+fn split_sep(s: &str) -> Vec<String> {
+    if s.is_empty() {
+        Vec::new()
+    } else {
+        s.split(SEP).map(str::to_string).collect()
+    }
+}
+
+fn json_list(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
+fn parse_json_list(s: &str) -> Vec<String> {
+    serde_json::from_str(s).unwrap_or_default()
+}
+
+impl KbStore {
+    /// Opens (creating) the KB database in `dir` and applies migrations.
+    pub fn open(dir: &Path) -> Result<KbStore> {
+        let path = dir.join("kb.db");
+        let err = db_err("cannot open the knowledge base", &path);
+        let mut conn = Connection::open(&path).map_err(&err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(&err)?;
+        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")
+            .map_err(&err)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let version: i64 = tx
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(&err)?;
+        let version = usize::try_from(version).unwrap_or(usize::MAX);
+        if version > MIGRATIONS.len() {
+            return Err(Error::storage(
+                format!("{} was written by a newer lrt", path.display()),
+                format!(
+                    "schema version {version}, this lrt knows up to {}; upgrade lrt",
+                    MIGRATIONS.len()
+                ),
+            ));
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            tx.execute_batch(sql).map_err(&err)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(&err)?;
+        }
+        tx.commit().map_err(&err)?;
+        Ok(KbStore {
+            conn,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn err(&self, context: &str) -> impl Fn(rusqlite::Error) -> Error + use<> {
+        db_err(context, &self.dir.join("kb.db"))
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+            .map_err(self.err("cannot read kb metadata"))
+    }
+
+    /// Changes on every commit; vector index files record the generation they were built at.
+    pub fn generation(&self) -> Result<u64> {
+        Ok(self.meta("generation")?.and_then(|v| v.parse().ok()).unwrap_or(0))
+    }
+
+    /// The embedding model this KB's vectors were made with, if any.
+    pub fn embedding_pin(&self) -> Result<Option<EmbeddingPin>> {
+        Ok(self.meta("embedding")?.and_then(|v| serde_json::from_str(&v).ok()))
+    }
+
+    /// Pins the embedding model on first use; refuses another one afterwards.
+    pub fn check_embedding(&mut self, pin: &EmbeddingPin) -> Result<()> {
+        match self.embedding_pin()? {
+            Some(existing) if existing == *pin => Ok(()),
+            Some(existing) => Err(Error::Conflict(format!(
+                "this knowledge base was embedded with {}/{} ({} dimensions), but the configuration now says {}/{} ({} \
+                 dimensions); switch models with `lrt kb reindex --reembed`, or restore the previous embedding settings",
+                existing.binding, existing.model, existing.dim, pin.binding, pin.model, pin.dim
+            ))),
+            None => self.set_embedding_pin(pin),
+        }
+    }
+
+    /// Records a (new) embedding model; used on first ingest and by `kb reindex --reembed`.
+    pub fn set_embedding_pin(&mut self, pin: &EmbeddingPin) -> Result<()> {
+        let value = serde_json::to_string(pin).map_err(|e| Error::Internal(e.to_string()))?;
+        self.conn
+            .execute(
+                "INSERT INTO meta (key, value) VALUES ('embedding', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1",
+                [value],
+            )
+            .map_err(self.err("cannot pin the embedding model"))?;
+        Ok(())
+    }
+
+    /// Adds a document as `pending` unless one with this id exists; returns the existing
+    /// row in that case.
+    pub fn enqueue(&mut self, doc_id: &str, file_path: &str, content: &str, hash: &str) -> Result<Option<DocumentRow>> {
+        if let Some(existing) = self.document(doc_id)? {
+            return Ok(Some(existing));
+        }
+        let now = crate::time::now();
+        self.conn
+            .execute(
+                "INSERT INTO documents (doc_id, file_path, content, content_hash, content_length, status, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?6)",
+                params![doc_id, file_path, content, hash, content.chars().count() as i64, now],
+            )
+            .map_err(self.err("cannot add the document"))?;
+        Ok(None)
+    }
+
+    fn document_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentRow> {
+        Ok(DocumentRow {
+            doc_id: r.get(0)?,
+            file_path: r.get(1)?,
+            content_hash: r.get(2)?,
+            content_length: r.get::<_, i64>(3)? as u64,
+            status: DocStatus::parse(&r.get::<_, String>(4)?)?,
+            error: r.get(5)?,
+            chunks_count: r.get::<_, i64>(6)? as u64,
+            created_at: r.get(7)?,
+            updated_at: r.get(8)?,
+        })
+    }
+
+    pub fn document(&self, doc_id: &str) -> Result<Option<DocumentRow>> {
+        self.conn
+            .query_row(
+                "SELECT doc_id, file_path, content_hash, content_length, status, error, chunks_count, created_at, updated_at
+                 FROM documents WHERE doc_id = ?1",
+                [doc_id],
+                Self::document_from_row,
+            )
+            .optional()
+            .map_err(self.err("cannot read the document"))
+    }
+
+    /// A document's text.
+    pub fn document_content(&self, doc_id: &str) -> Result<Option<String>> {
+        self.conn
+            .query_row("SELECT content FROM documents WHERE doc_id = ?1", [doc_id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(self.err("cannot read the document"))
+    }
+
+    /// Documents with one of `statuses`, oldest first.
+    pub fn documents_with_status(&self, statuses: &[DocStatus]) -> Result<Vec<DocumentRow>> {
+        let marks: Vec<String> = (1..=statuses.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!(
+            "SELECT doc_id, file_path, content_hash, content_length, status, error, chunks_count, created_at, updated_at
+             FROM documents WHERE status IN ({}) ORDER BY created_at, doc_id",
+            marks.join(", ")
+        );
+        let err = self.err("cannot list documents");
+        let mut stmt = self.conn.prepare(&sql).map_err(&err)?;
+        let names: Vec<&str> = statuses.iter().map(|s| s.as_str()).collect();
+        stmt.query_map(rusqlite::params_from_iter(names), Self::document_from_row)
+            .map_err(&err)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(&err)
+    }
+
+    /// Marks a document pending/processing/failed (never processed: that is the commit).
+    pub fn set_status(&mut self, doc_id: &str, status: DocStatus, error: Option<&str>) -> Result<()> {
+        debug_assert!(status != DocStatus::Processed);
+        self.conn
+            .execute(
+                "UPDATE documents SET status = ?2, error = ?3, updated_at = ?4 WHERE doc_id = ?1",
+                params![doc_id, status.as_str(), error, crate::time::now()],
+            )
+            .map_err(self.err("cannot update the document status"))?;
+        Ok(())
+    }
+
+    /// A cached model answer.
+    pub fn cache_get(&self, key: &str) -> Result<Option<(String, i64)>> {
+        self.conn
+            .query_row(
+                "SELECT response, created_at FROM llm_cache WHERE cache_key = ?1",
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(self.err("cannot read the LLM cache"))
+    }
+
+    /// Stores a model answer; an existing entry for the key is kept.
+    pub fn cache_put(
+        &self,
+        key: &str,
+        cache_type: &str,
+        chunk_id: Option<&str>,
+        response: &str,
+        at: i64,
+    ) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO llm_cache (cache_key, cache_type, chunk_id, response, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![key, cache_type, chunk_id, response, at],
+            )
+            .map_err(self.err("cannot write the LLM cache"))?;
+        Ok(())
+    }
+
+    pub fn entity(&self, name: &str) -> Result<Option<EntityRow>> {
+        entity_in(&self.conn, name).map_err(self.err("cannot read entity"))
+    }
+
+    pub fn relation(&self, a: &str, b: &str) -> Result<Option<RelationRow>> {
+        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        relation_in(&self.conn, a, b).map_err(self.err("cannot read relation"))
+    }
+
+    /// Writes a processed document in one transaction and marks it processed.
+    pub fn commit_document(&mut self, commit: &DocumentCommit) -> Result<VectorChanges> {
+        let err = self.err("cannot commit the document");
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        let changes = write_commit(&tx, commit).map_err(&err)?;
+        tx.commit().map_err(&err)?;
+        Ok(changes)
+    }
+
+    /// `(key, vector)` of every row of a collection, for rebuilding its index.
+    pub fn vectors(&self, kind: VectorKind) -> Result<Vec<(u64, Vec<f32>)>> {
+        let (table, key) = kind.table();
+        let err = self.err("cannot read embeddings");
+        let mut stmt = self
+            .conn
+            .prepare(&format!("SELECT {key}, embedding FROM {table}"))
+            .map_err(&err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+            .map_err(&err)?
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(&err)?;
+        rows.into_iter()
+            .map(|(k, bytes)| {
+                decode_vector(&bytes)
+                    .map(|v| (k as u64, v))
+                    .ok_or_else(|| Error::storage("corrupt embedding in kb.db", format!("{table} row {k}")))
+            })
+            .collect()
+    }
+
+    /// How many rows (and so vectors) a collection has.
+    pub fn vector_count(&self, kind: VectorKind) -> Result<usize> {
+        let (table, _) = kind.table();
+        self.conn
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get::<_, i64>(0))
+            .map(|n| n as usize)
+            .map_err(self.err("cannot count embeddings"))
+    }
+
+    /// Row counts for statistics.
+    pub fn stats(&self) -> Result<StoreStats> {
+        let err = self.err("cannot count rows");
+        let count = |sql: &str| -> Result<u64> {
+            self.conn
+                .query_row(sql, [], |r| r.get::<_, i64>(0))
+                .map(|n| n as u64)
+                .map_err(&err)
+        };
+        Ok(StoreStats {
+            documents: count("SELECT count(*) FROM documents WHERE status = 'processed'")?,
+            chunks: count("SELECT count(*) FROM chunks")?,
+            entities: count("SELECT count(*) FROM entities")?,
+            relations: count("SELECT count(*) FROM relations")?,
+        })
+    }
+}
+
+fn entity_in(conn: &Connection, name: &str) -> rusqlite::Result<Option<EntityRow>> {
+    conn.query_row(
+        "SELECT name, entity_type, description, source_ids, all_source_ids, file_paths, truncate, created_at
+         FROM entities WHERE name = ?1",
+        [name],
+        |r| {
+            Ok(EntityRow {
+                name: r.get(0)?,
+                entity_type: r.get(1)?,
+                description: r.get(2)?,
+                source_ids: split_sep(&r.get::<_, String>(3)?),
+                all_source_ids: parse_json_list(&r.get::<_, String>(4)?),
+                file_paths: split_sep(&r.get::<_, String>(5)?),
+                truncate: r.get(6)?,
+                created_at: r.get(7)?,
+            })
+        },
+    )
+    .optional()
+}
+
+fn relation_in(conn: &Connection, a: &str, b: &str) -> rusqlite::Result<Option<RelationRow>> {
+    conn.query_row(
+        "SELECT src, tgt, keywords, description, weight, source_ids, all_source_ids, file_paths, truncate, created_at
+         FROM relations WHERE src = ?1 AND tgt = ?2",
+        [a, b],
+        |r| {
+            Ok(RelationRow {
+                src: r.get(0)?,
+                tgt: r.get(1)?,
+                keywords: r.get(2)?,
+                description: r.get(3)?,
+                weight: r.get(4)?,
+                source_ids: split_sep(&r.get::<_, String>(5)?),
+                all_source_ids: parse_json_list(&r.get::<_, String>(6)?),
+                file_paths: split_sep(&r.get::<_, String>(7)?),
+                truncate: r.get(8)?,
+                created_at: r.get(9)?,
+            })
+        },
+    )
+    .optional()
+}
+
+fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<VectorChanges> {
+    let mut changes = VectorChanges::default();
+    // A reprocessed document replaces whatever partial rows it had.
+    tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [&c.doc_id])?;
+    for chunk in &c.chunks {
+        tx.execute(
+            "INSERT INTO chunks (chunk_id, doc_id, chunk_order, tokens, content, file_path, embedding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                chunk.chunk_id,
+                c.doc_id,
+                chunk.order as i64,
+                chunk.tokens as i64,
+                chunk.content,
+                c.file_path,
+                encode_vector(&chunk.embedding)
+            ],
+        )?;
+        changes.upserts.push((
+            VectorKind::Chunks,
+            tx.last_insert_rowid() as u64,
+            chunk.embedding.clone(),
+        ));
+    }
+    for x in &c.extractions {
+        tx.execute(
+            "INSERT OR REPLACE INTO extractions (chunk_id, result, glean, cache_keys, extracted_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![x.chunk_id, x.result, x.glean, json_list(&x.cache_keys), x.extracted_at],
+        )?;
+    }
+    for (e, vector) in &c.entities {
+        let key: i64 = tx.query_row(
+            "INSERT INTO entities (name, entity_id, entity_type, description, source_ids, all_source_ids, file_paths,
+                truncate, created_at, embedding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT(name) DO UPDATE SET entity_type = ?3, description = ?4, source_ids = ?5,
+                all_source_ids = ?6, file_paths = ?7, truncate = ?8, embedding = ?10
+             RETURNING entity_key",
+            params![
+                e.name,
+                crate::rag::ids::compute_mdhash_id(&e.name, "ent-"),
+                e.entity_type,
+                e.description,
+                e.source_ids.join(SEP),
+                json_list(&e.all_source_ids),
+                e.file_paths.join(SEP),
+                e.truncate,
+                e.created_at,
+                encode_vector(vector)
+            ],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT OR IGNORE INTO doc_entities (doc_id, name) VALUES (?1, ?2)",
+            params![c.doc_id, e.name],
+        )?;
+        changes.upserts.push((VectorKind::Entities, key as u64, vector.clone()));
+    }
+    for (rel, vector) in &c.relations {
+        let key: i64 = tx.query_row(
+            "INSERT INTO relations (src, tgt, relation_id, keywords, description, weight, source_ids, all_source_ids,
+                file_paths, truncate, created_at, embedding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT(src, tgt) DO UPDATE SET keywords = ?4, description = ?5, weight = ?6, source_ids = ?7,
+                all_source_ids = ?8, file_paths = ?9, truncate = ?10, embedding = ?12
+             RETURNING relation_key",
+            params![
+                rel.src,
+                rel.tgt,
+                crate::rag::ids::relation_vdb_id(&rel.src, &rel.tgt),
+                rel.keywords,
+                rel.description,
+                rel.weight,
+                rel.source_ids.join(SEP),
+                json_list(&rel.all_source_ids),
+                rel.file_paths.join(SEP),
+                rel.truncate,
+                rel.created_at,
+                encode_vector(vector)
+            ],
+            |r| r.get(0),
+        )?;
+        tx.execute(
+            "INSERT OR IGNORE INTO doc_relations (doc_id, src, tgt) VALUES (?1, ?2, ?3)",
+            params![c.doc_id, rel.src, rel.tgt],
+        )?;
+        changes
+            .upserts
+            .push((VectorKind::Relations, key as u64, vector.clone()));
+    }
+    tx.execute(
+        "UPDATE documents SET status = 'processed', error = NULL, chunks_count = ?2, updated_at = ?3 WHERE doc_id = ?1",
+        params![c.doc_id, c.chunks.len() as i64, crate::time::now()],
+    )?;
+    tx.execute(
+        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
+        [],
+    )?;
+    Ok(changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entity(name: &str) -> EntityRow {
+        EntityRow {
+            name: name.into(),
+            entity_type: "person".into(),
+            description: "d".into(),
+            source_ids: vec!["c1".into()],
+            all_source_ids: vec!["c1".into()],
+            file_paths: vec!["a.txt".into()],
+            truncate: String::new(),
+            created_at: 1,
+        }
+    }
+
+    #[test]
+    fn a_document_commits_atomically_and_bumps_the_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = KbStore::open(dir.path()).unwrap();
+        assert!(
+            store
+                .enqueue("doc-1", "a.txt", "Alice met Bob.", "1")
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            store
+                .enqueue("doc-1", "a.txt", "Alice met Bob.", "1")
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(store.documents_with_status(&[DocStatus::Pending]).unwrap().len(), 1);
+        let relation = RelationRow {
+            src: "Alice".into(),
+            tgt: "Bob".into(),
+            keywords: "met".into(),
+            description: "Alice met Bob.".into(),
+            weight: 1.0,
+            source_ids: vec!["c1".into()],
+            all_source_ids: vec!["c1".into()],
+            file_paths: vec!["a.txt".into()],
+            truncate: String::new(),
+            created_at: 1,
+        };
+        let commit = DocumentCommit {
+            doc_id: "doc-1".into(),
+            file_path: "a.txt".into(),
+            chunks: vec![ChunkRow {
+                chunk_id: "doc-1-chunk-000".into(),
+                order: 0,
+                tokens: 4,
+                content: "Alice met Bob.".into(),
+                embedding: vec![1.0, 0.0],
+            }],
+            extractions: vec![],
+            entities: vec![(entity("Alice"), vec![0.0, 1.0]), (entity("Bob"), vec![0.5, 0.5])],
+            relations: vec![(relation.clone(), vec![1.0, 1.0])],
+        };
+        let changes = store.commit_document(&commit).unwrap();
+        assert_eq!(changes.upserts.len(), 4);
+        assert_eq!(store.generation().unwrap(), 1);
+        assert_eq!(store.document("doc-1").unwrap().unwrap().status, DocStatus::Processed);
+        assert_eq!(store.entity("Alice").unwrap().unwrap(), entity("Alice"));
+        assert_eq!(store.relation("Bob", "Alice").unwrap().unwrap(), relation);
+        assert_eq!(store.vectors(VectorKind::Entities).unwrap().len(), 2);
+        assert_eq!(store.vector_count(VectorKind::Relations).unwrap(), 1);
+        let stats = store.stats().unwrap();
+        assert_eq!(
+            (stats.documents, stats.chunks, stats.entities, stats.relations),
+            (1, 1, 2, 1)
+        );
+    }
+
+    #[test]
+    fn the_embedding_model_is_pinned() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = KbStore::open(dir.path()).unwrap();
+        let pin = EmbeddingPin {
+            binding: "local".into(),
+            model: "lrt-hash-v1".into(),
+            dim: 8,
+        };
+        store.check_embedding(&pin).unwrap();
+        store.check_embedding(&pin).unwrap();
+        let other = EmbeddingPin { dim: 16, ..pin };
+        let err = store.check_embedding(&other).unwrap_err();
+        assert!(err.to_string().contains("lrt kb reindex --reembed"), "{err}");
+    }
+
+    #[test]
+    fn the_llm_cache_keeps_the_first_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = KbStore::open(dir.path()).unwrap();
+        store
+            .cache_put("default:extract:x", "extract", Some("c"), "first", 5)
+            .unwrap();
+        store
+            .cache_put("default:extract:x", "extract", Some("c"), "second", 6)
+            .unwrap();
+        assert_eq!(store.cache_get("default:extract:x").unwrap(), Some(("first".into(), 5)));
+    }
+}
