@@ -253,9 +253,6 @@ fn malformed_unknown_and_mistyped_settings_are_usage_errors() {
 }
 
 #[test]
-#[ignore = "bug: a tenant-level --set is validated against the tenant's own config only; a KB that \
-            inherits the value can be left with an invalid effective config, after which `kb list` and \
-            `kb show` fail with exit 2 for the whole tenant"]
 fn a_tenant_setting_that_would_invalidate_a_kb_is_refused() {
     let lrt = setup();
     lrt.json_as(ROOT, &["tenant", "update", "acme", "--set", "chunk_size=2000"]);
@@ -304,8 +301,6 @@ fn bad_config_files_are_usage_errors() {
 }
 
 #[test]
-#[ignore = "bug: a missing --config-file exits 9 (storage: 'the data directory or a database could not be \
-            read or written') instead of 2 (invalid flag value), unlike a missing --config"]
 fn a_missing_config_file_for_tenant_create_is_a_usage_error() {
     let lrt = setup();
     let missing = lrt.root().join("missing.toml");

@@ -111,7 +111,20 @@ impl Catalog {
 
     /// One page of tenants ordered by name, and the total count for the filter.
     pub fn tenants(&self, filter: &TenantListFilter<'_>) -> Result<(Vec<TenantRecord>, u64)> {
-        let offset = filter.page.saturating_sub(1).saturating_mul(filter.page_size);
+        // A page past any possible row is simply empty (SQLite treats a negative OFFSET as 0).
+        let offset = filter
+            .page
+            .saturating_sub(1)
+            .checked_mul(filter.page_size)
+            .and_then(|o| i64::try_from(o).ok());
+        let Some(offset) = offset else {
+            let (_, total) = self.tenants(&TenantListFilter {
+                page: 1,
+                page_size: 1,
+                ..filter.clone()
+            })?;
+            return Ok((Vec::new(), total));
+        };
         let (where_clause, total_sql) = match filter.member {
             Some(_) => (
                 " WHERE t.tenant_id IN (SELECT tenant_id FROM tenant_memberships WHERE user_id = ?3)",
@@ -123,7 +136,7 @@ impl Catalog {
         let read = |e| db_error("cannot list tenants", e);
         let mut stmt = self.conn.prepare_cached(&sql).map_err(read)?;
         let rows = stmt
-            .query_map(params![filter.page_size as i64, offset as i64, filter.member], from_row)
+            .query_map(params![filter.page_size as i64, offset, filter.member], from_row)
             .map_err(read)?
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(read)?;

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 
 use super::output::{self, list_table, opt, rows_of, yes_no};
 use super::{Ctx, confirm};
-use crate::error::{Error, Result, StorageContext};
+use crate::error::{Error, Result};
 use crate::model::Tenant;
 use crate::service::validate::assignment;
 use crate::service::{DeleteReport, NewTenant, TenantUpdate};
@@ -118,7 +118,8 @@ struct TenantFile {
 }
 
 fn read_tenant_file(path: &PathBuf) -> Result<TenantFile> {
-    let text = std::fs::read_to_string(path).storage_ctx(|| format!("cannot read {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::Usage(format!("cannot read tenant file {}: {e}", path.display())))?;
     toml::from_str(&text).map_err(|e| Error::Usage(format!("invalid tenant file {}: {e}", path.display())))
 }
 

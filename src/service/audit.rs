@@ -24,9 +24,14 @@ impl Service {
         let tenants = match &query.tenant {
             Some(ident) => {
                 let need = Need::Permission(Permission::TenantManage);
+                // A deactivated tenant\'s log stays readable by super-admins only.
+                let on_inactive = if actor.super_admin {
+                    OnInactive::Allow
+                } else {
+                    OnInactive::Refuse
+                };
                 Some(vec![
-                    self.tenant_for(actor, Some(ident), need, OnInactive::Allow, "audit.list")?
-                        .id,
+                    self.tenant_for(actor, Some(ident), need, on_inactive, "audit.list")?.id,
                 ])
             }
             None if actor.super_admin => None,

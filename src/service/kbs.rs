@@ -84,7 +84,7 @@ impl Service {
         if let Some(d) = &new.description {
             validate::description(d)?;
         }
-        let mut rec = super::kbs::new_record(actor, t.id, &new.name, new.description);
+        let mut rec = super::kbs::new_record(actor, t.id, &new.name, new.description.filter(|d| !d.is_empty()));
         apply_settings(&mut rec.config, None, &new.set, &[])?;
         let view = kb_view(&t, &rec, true)?;
         let quota = model::effective_quota(&t.quota)?;

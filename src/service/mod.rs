@@ -143,7 +143,14 @@ impl Service {
             Some(ident) => self.find_tenant(ident)?.ok_or_else(|| not_found_tenant(ident))?,
             None => self.default_tenant(actor)?,
         };
-        self.authorize(actor, &tenant, None, need, on_inactive, action)?;
+        // An invisible tenant is reported with the words the user typed, exactly like a
+        // missing one: its stored name must not leak.
+        let shown = ident.map(str::to_string).unwrap_or_else(|| tenant.id.to_string());
+        self.authorize(actor, &tenant, None, need, on_inactive, action)
+            .map_err(|e| match e {
+                Error::NotFound(_) => not_found_tenant(&shown),
+                other => other,
+            })?;
         Ok(tenant)
     }
 

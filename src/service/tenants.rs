@@ -188,7 +188,7 @@ impl Service {
         }
         model::check_overrides(SettingsSection::Config, &new.config)?;
         model::check_overrides(SettingsSection::Quota, &new.quota)?;
-        let mut rec = new_record(actor, &new.name, new.description);
+        let mut rec = new_record(actor, &new.name, new.description.filter(|d| !d.is_empty()));
         rec.metadata = new.metadata;
         rec.config = new.config;
         rec.quota = new.quota;
@@ -257,6 +257,7 @@ impl Service {
         if let Some(d) = &update.description {
             validate::description(d)?;
         }
+        let kbs = self.catalog.kbs(rec.id)?;
         let mut audit = self.audit_entry(actor, "tenant.update", Some(rec.id), None);
         audit.detail = Some(describe_update(&update));
         let updated = self.catalog.update_tenant(rec.id, &audit, |rec| {
@@ -268,6 +269,11 @@ impl Service {
             }
             metadata_from(&update.metadata, &mut rec.metadata)?;
             apply_settings(&mut rec.config, Some(&mut rec.quota), &update.set, &update.unset)?;
+            // The change must leave every KB's effective configuration valid too.
+            for kb in &kbs {
+                model::effective_config(&[&rec.config, &kb.config])
+                    .map_err(|e| Error::Usage(format!("this change would break knowledge base '{}': {e}", kb.name)))?;
+            }
             tenant_view(rec).map(drop)
         })?;
         tenant_view(&updated)
