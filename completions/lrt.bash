@@ -31,6 +31,9 @@ _lrt() {
             lrt,help)
                 cmd="lrt__subcmd__help"
                 ;;
+            lrt,ingest)
+                cmd="lrt__subcmd__ingest"
+                ;;
             lrt,init)
                 cmd="lrt__subcmd__init"
                 ;;
@@ -122,7 +125,7 @@ _lrt() {
 
     case "${cmd}" in
         lrt)
-            opts="-o -q -v -h -V --config --data-dir --json --output --quiet --verbose --as --no-input --help --version init config whoami use tenant kb member audit auth quickstart completions man help"
+            opts="-o -q -v -h -V --config --data-dir --json --output --quiet --verbose --as --no-input --help --version init config whoami use tenant kb member ingest audit auth quickstart completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -470,6 +473,56 @@ _lrt() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lrt__subcmd__ingest)
+            opts="-t -o -q -v -h --tenant --kb --glob --retry-failed --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kb)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --glob)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

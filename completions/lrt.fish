@@ -42,6 +42,7 @@ complete -c lrt -n "__fish_lrt_needs_command" -f -a "use" -d 'Remember a current
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "tenant" -d 'Create, list, show, update, (de)activate and delete tenants'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "kb" -d 'Create, list, show, update and delete knowledge bases'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "member" -d 'Add, list, update and remove tenant members'
+complete -c lrt -n "__fish_lrt_needs_command" -f -a "ingest" -d 'Add documents to a knowledge base: chunk, extract the graph, embed (needs document:create)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "audit" -d 'Read the audit log'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "auth" -d 'Check permissions'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "quickstart" -d 'Set up a demo tenant, knowledge base and member, and show them'
@@ -366,6 +367,20 @@ complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcomma
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l glob -d 'Only files matching this glob inside directories (e.g. \'*.md\')' -r
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l retry-failed -d 'Process failed documents again too'
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s h -l help -d 'Print help'
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''

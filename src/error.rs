@@ -136,6 +136,8 @@ pub enum Error {
     #[error("{0}")]
     ConfirmationRequired(String),
     #[error("{0}")]
+    Interrupted(String),
+    #[error("{0}")]
     Internal(String),
 }
 
@@ -151,6 +153,7 @@ impl Error {
             Error::Upstream(_) => ErrorKind::Upstream,
             Error::Storage { .. } => ErrorKind::Storage,
             Error::ConfirmationRequired(_) => ErrorKind::ConfirmationRequired,
+            Error::Interrupted(_) => ErrorKind::Interrupted,
             Error::Internal(_) => ErrorKind::Internal,
         }
     }

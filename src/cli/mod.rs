@@ -4,6 +4,7 @@
 mod admin;
 mod confirm;
 mod docs;
+mod ingest;
 mod kb;
 mod member;
 pub mod output;
@@ -88,6 +89,8 @@ pub enum Command {
     /// Add, list, update and remove tenant members
     #[command(subcommand)]
     Member(member::MemberCmd),
+    /// Add documents to a knowledge base: chunk, extract the graph, embed (needs document:create)
+    Ingest(ingest::IngestArgs),
     /// Read the audit log
     #[command(subcommand)]
     Audit(admin::AuditCmd),
@@ -230,6 +233,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Quickstart => setup::quickstart(&ctx),
         Command::Whoami => admin::whoami(&ctx),
         Command::Use(args) => admin::use_context(&ctx, args),
+        Command::Ingest(args) => ingest::exec(&ctx, args),
         Command::Audit(cmd) => admin::audit(&ctx, cmd),
         Command::Auth(cmd) => admin::auth(&ctx, cmd),
         Command::Tenant(cmd) => tenant::exec(&ctx, cmd),

@@ -4,6 +4,7 @@
 //! the extraction-record parser.
 
 pub mod chunk;
+pub mod engine;
 pub mod extract;
 pub mod ids;
 pub mod merge;

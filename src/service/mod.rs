@@ -4,6 +4,7 @@
 
 mod audit;
 mod identity;
+mod ingest;
 mod kbs;
 mod members;
 mod quickstart;
@@ -14,6 +15,7 @@ use uuid::Uuid;
 
 pub use audit::AuditQuery;
 pub use identity::{CanI, ContextView, MembershipView, WhoAmI};
+pub use ingest::KbHandle;
 pub use kbs::{KbUpdate, NewKb};
 pub use quickstart::Quickstart;
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};

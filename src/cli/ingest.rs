@@ -1,0 +1,151 @@
+//! `lrt ingest PATH…`
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+
+use super::output::list_table;
+use super::{Ctx, TenantArg, kb_or_env};
+use crate::authz::Permission;
+use crate::error::{Error, Result};
+use crate::ingest::sources;
+use crate::rag::engine::{IngestReport, NewDocument};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  lrt ingest --tenant acme --kb docs notes.md manual/\n  lrt ingest docs/ --glob '*.md'\n  cat report.txt | lrt ingest -\n  lrt ingest --retry-failed"
+)]
+pub struct IngestArgs {
+    #[command(flatten)]
+    pub tenant: TenantArg,
+    /// Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]
+    #[arg(long)]
+    pub kb: Option<String>,
+    /// Files, directories (read recursively) or `-` for standard input
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Only files matching this glob inside directories (e.g. '*.md')
+    #[arg(long)]
+    pub glob: Option<String>,
+    /// Process failed documents again too
+    #[arg(long)]
+    pub retry_failed: bool,
+}
+
+pub fn exec(ctx: &Ctx, args: IngestArgs) -> Result<i32> {
+    if args.paths.is_empty() && !args.retry_failed {
+        return Err(Error::Usage(
+            "nothing to ingest: name files, directories or `-` (or pass --retry-failed)".into(),
+        ));
+    }
+    let mut svc = ctx.service()?;
+    let actor = ctx.actor(&svc)?;
+    let (sources, skipped) = sources::collect(&args.paths, args.glob.as_deref(), &mut std::io::stdin())?;
+    for s in &skipped {
+        ctx.out.note(&format!("skipped {}: {}", s.file_path, s.reason));
+    }
+    let (tenant, kb) = (args.tenant.resolved(), kb_or_env(&args.kb));
+    let (handle, engine) = svc.open_engine(
+        &actor,
+        tenant.as_deref(),
+        kb.as_deref(),
+        Permission::DocumentCreate,
+        "document.create",
+    )?;
+    svc.check_document_quota(&handle, sources.len() as u64)?;
+
+    // One ingest per KB at a time, across processes.
+    let lock_path = svc.kb_dir(&handle).join("ingest.lock");
+    let lock = std::fs::File::create(&lock_path).map_err(|e| Error::storage("cannot create the ingest lock", e))?;
+    if lock.try_lock().is_err() {
+        ctx.out
+            .note("waiting for another `lrt ingest` on this knowledge base to finish…");
+        lock.lock()
+            .map_err(|e| Error::storage("cannot lock the knowledge base", e))?;
+    }
+    ctx.out.note(&format!(
+        "Ingesting {} document(s) into {} / {}…",
+        sources.len(),
+        handle.tenant_name,
+        handle.kb_name
+    ));
+    let docs = sources
+        .into_iter()
+        .map(|s| NewDocument {
+            file_path: s.file_path,
+            content: s.content,
+        })
+        .collect();
+    let engine = Arc::new(engine);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    let result = runtime.block_on(async {
+        tokio::select! {
+            report = engine.ingest(docs, args.retry_failed) => report,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted(
+                "interrupted: committed documents are kept; run `lrt ingest --retry-failed` (or ingest again) to finish the rest".into(),
+            )),
+        }
+    });
+    svc.record_kb_stats(&handle, &engine)?;
+    let report = result?;
+    render(ctx, &report, &skipped);
+    Ok(if report.failed > 0 {
+        crate::error::ErrorKind::Upstream.exit_code()
+    } else {
+        0
+    })
+}
+
+fn render(ctx: &Ctx, report: &IngestReport, skipped: &[sources::Skipped]) {
+    let json = serde_json::json!({
+        "added": report.added,
+        "duplicates": report.duplicates,
+        "failed": report.failed,
+        "skipped": skipped,
+        "chunks": report.chunks,
+        "entities": report.entities,
+        "relations": report.relations,
+        "llm_calls": report.llm_calls,
+        "cache_hits": report.cache_hits,
+        "embedding_calls": report.embedding_calls,
+        "elapsed_ms": report.elapsed_ms,
+        "documents": report.documents,
+    });
+    let ids = || report.documents.iter().map(|d| d.doc_id.clone()).collect();
+    ctx.out.emit(&json, ids, || {
+        let rows = report
+            .documents
+            .iter()
+            .map(|d| {
+                vec![
+                    d.file_path.clone(),
+                    d.outcome.to_string(),
+                    d.chunks.to_string(),
+                    d.entities.to_string(),
+                    d.relations.to_string(),
+                    d.error.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        let mut text = list_table(&["FILE", "OUTCOME", "CHUNKS", "ENTITIES", "RELATIONS", "ERROR"], rows);
+        text.push_str(&format!(
+            "\nadded {}, duplicates {}, failed {}, skipped {}; {} chunks, {} entities, {} relations; \
+             {} LLM calls, {} cache hits; {:.2} s",
+            report.added,
+            report.duplicates,
+            report.failed,
+            skipped.len(),
+            report.chunks,
+            report.entities,
+            report.relations,
+            report.llm_calls,
+            report.cache_hits,
+            report.elapsed_ms as f64 / 1000.0
+        ));
+        text
+    });
+}

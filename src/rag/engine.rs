@@ -1,0 +1,802 @@
+//! One knowledge base's ingest engine: chunk → extract (with the LLM cache) → merge →
+//! embed → commit, one document at a time into `kb.db`, then the derived vector indexes.
+//!
+//! Concurrency: up to `max_parallel_insert` documents are chunked and extracted at once,
+//! sharing one bound on concurrent LLM calls and one on embedding calls. Merging and the
+//! commit are serialised (one document at a time), so every merge sees the graph as the
+//! previous document left it and nothing is lost between concurrent documents.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+use crate::error::{Error, Result};
+use crate::llm::{ChatRequest, LlmError, Message, ModelProvider, Provider, SummaryKind, Task};
+use crate::rag::extract::{self, ExtractedEntity, ExtractedRelation};
+use crate::rag::merge::{self, EntityState, MergeLimits, Merged, NewEntity, NewRelation, RelationState};
+use crate::rag::{chunk, ids, normalize, prompts, tokenizer::Tokenizer};
+use crate::store::kb::{
+    ChunkRow, DocStatus, DocumentCommit, EmbeddingPin, EntityRow, ExtractionRow, KbStore, RelationRow, VectorKind,
+};
+use crate::store::vectors::{Fingerprint, VectorIndex};
+
+/// How one KB ingests, from its effective configuration and the model settings.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    pub chunk_size: usize,
+    pub chunk_overlap: usize,
+    pub split_by: Option<String>,
+    pub split_only: bool,
+    /// Extra extraction passes (upstream: at most one).
+    pub max_gleaning: usize,
+    pub language: String,
+    pub enable_llm_cache: bool,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<u32>,
+    pub max_parallel_insert: usize,
+    pub llm_max_async: usize,
+    pub embed_max_async: usize,
+    pub embed_batch: usize,
+    pub limits: MergeLimits,
+    pub max_entities: u64,
+    pub max_relations: u64,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            chunk_size: 1200,
+            chunk_overlap: 100,
+            split_by: None,
+            split_only: false,
+            max_gleaning: 1,
+            language: "English".into(),
+            enable_llm_cache: true,
+            temperature: None,
+            max_tokens: None,
+            max_parallel_insert: 3,
+            llm_max_async: 4,
+            embed_max_async: 8,
+            embed_batch: 10,
+            limits: MergeLimits::default(),
+            max_entities: u64::MAX,
+            max_relations: u64::MAX,
+        }
+    }
+}
+
+/// One document to ingest.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    pub file_path: String,
+    pub content: String,
+}
+
+/// What happened to one input.
+#[derive(Debug, Clone, Serialize)]
+pub struct DocumentOutcome {
+    pub doc_id: String,
+    pub file_path: String,
+    /// `processed`, `duplicate` or `failed`.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub chunks: usize,
+    pub entities: usize,
+    pub relations: usize,
+}
+
+/// The summary of an ingest run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    pub added: usize,
+    pub duplicates: usize,
+    pub failed: usize,
+    pub chunks: usize,
+    pub entities: usize,
+    pub relations: usize,
+    pub llm_calls: u64,
+    pub cache_hits: u64,
+    pub embedding_calls: u64,
+    pub elapsed_ms: u64,
+    pub documents: Vec<DocumentOutcome>,
+}
+
+#[derive(Default)]
+struct Counters {
+    llm_calls: AtomicU64,
+    cache_hits: AtomicU64,
+    embedding_calls: AtomicU64,
+}
+
+/// An open knowledge base, ready to ingest.
+pub struct Engine {
+    store: Mutex<KbStore>,
+    indexes: Mutex<Vec<VectorIndex>>,
+    llm: Provider,
+    embedder: Provider,
+    llm_slots: Semaphore,
+    embed_slots: Semaphore,
+    commit_lock: tokio::sync::Mutex<()>,
+    options: EngineOptions,
+    counters: Counters,
+}
+
+/// The extraction answers of one chunk.
+struct ChunkExtraction {
+    row: ExtractionRow,
+    entities: Vec<ExtractedEntity>,
+    relations: Vec<ExtractedRelation>,
+}
+
+fn pin_of(embedder: &Provider) -> EmbeddingPin {
+    let id = embedder.identity();
+    EmbeddingPin {
+        binding: id.binding,
+        model: id.model,
+        dim: embedder.dim(),
+    }
+}
+
+fn index_path(dir: &Path, kind: VectorKind) -> std::path::PathBuf {
+    dir.join("vectors").join(format!("{}.usearch", kind.name()))
+}
+
+impl Engine {
+    /// Opens the KB in `dir`: its database, and its vector indexes (rebuilt from the database
+    /// when missing or stale). Refuses an embedding model other than the one the KB was
+    /// built with.
+    pub fn open(dir: &Path, llm: Provider, embedder: Provider, options: EngineOptions) -> Result<Engine> {
+        let mut store = KbStore::open(dir)?;
+        let pin = pin_of(&embedder);
+        store.check_embedding(&pin)?;
+        let indexes = open_indexes(&store, pin.dim)?;
+        Ok(Engine {
+            store: Mutex::new(store),
+            indexes: Mutex::new(indexes),
+            llm_slots: Semaphore::new(options.llm_max_async.max(1)),
+            embed_slots: Semaphore::new(options.embed_max_async.max(1)),
+            llm,
+            embedder,
+            commit_lock: tokio::sync::Mutex::new(()),
+            options,
+            counters: Counters::default(),
+        })
+    }
+
+    fn store(&self) -> std::sync::MutexGuard<'_, KbStore> {
+        self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Statistics for the catalog.
+    pub fn stats(&self) -> Result<crate::store::kb::StoreStats> {
+        self.store().stats()
+    }
+
+    /// Adds the documents and processes every document that is pending (including ones an
+    /// interrupted run left behind) and, with `retry_failed`, every failed one.
+    pub async fn ingest(self: &Arc<Self>, docs: Vec<NewDocument>, retry_failed: bool) -> Result<IngestReport> {
+        let started = Instant::now();
+        let mut report = IngestReport::default();
+        let mut seen = std::collections::HashSet::new();
+        {
+            let mut store = self.store();
+            for doc in docs {
+                let content = normalize::sanitize_text_for_encoding(&doc.content);
+                let hash = ids::compute_mdhash_id(&content, "");
+                let doc_id = format!("doc-{hash}");
+                let first_time = seen.insert(doc_id.clone());
+                let existing = store.enqueue(&doc_id, &doc.file_path, &content, &hash)?;
+                // Same content twice in this run, or already in the KB: a duplicate, skipped.
+                let duplicate = match &existing {
+                    _ if !first_time => true,
+                    Some(row) => row.status == DocStatus::Processed,
+                    None => false,
+                };
+                if duplicate {
+                    report.duplicates += 1;
+                    report.documents.push(DocumentOutcome {
+                        doc_id,
+                        file_path: doc.file_path,
+                        outcome: "duplicate",
+                        error: None,
+                        chunks: existing.map(|r| r.chunks_count as usize).unwrap_or(0),
+                        entities: 0,
+                        relations: 0,
+                    });
+                }
+            }
+        }
+        let mut statuses = vec![DocStatus::Pending, DocStatus::Processing];
+        if retry_failed {
+            statuses.push(DocStatus::Failed);
+        }
+        let todo = self.store().documents_with_status(&statuses)?;
+        let doc_slots = Arc::new(Semaphore::new(self.options.max_parallel_insert.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for doc in todo {
+            let engine = Arc::clone(self);
+            let slots = Arc::clone(&doc_slots);
+            tasks.spawn(async move {
+                let _slot = slots.acquire_owned().await;
+                let result = engine.process(&doc.doc_id, &doc.file_path).await;
+                (doc.doc_id, doc.file_path, result)
+            });
+        }
+        let mut storage_error = None;
+        while let Some(joined) = tasks.join_next().await {
+            let (doc_id, file_path, result) =
+                joined.map_err(|e| Error::Internal(format!("ingest task failed: {e}")))?;
+            match result {
+                Ok(outcome) => {
+                    report.added += 1;
+                    report.chunks += outcome.chunks;
+                    report.entities += outcome.entities;
+                    report.relations += outcome.relations;
+                    report.documents.push(outcome);
+                }
+                Err(err) => {
+                    let message = err.to_string();
+                    if let Err(e) = self.store().set_status(&doc_id, DocStatus::Failed, Some(&message)) {
+                        storage_error.get_or_insert(e);
+                    }
+                    if matches!(err, Error::Storage { .. }) {
+                        storage_error.get_or_insert(err);
+                    }
+                    report.failed += 1;
+                    report.documents.push(DocumentOutcome {
+                        doc_id,
+                        file_path,
+                        outcome: "failed",
+                        error: Some(message),
+                        chunks: 0,
+                        entities: 0,
+                        relations: 0,
+                    });
+                }
+            }
+        }
+        self.save_indexes()?;
+        if let Some(err) = storage_error {
+            return Err(err);
+        }
+        report.llm_calls = self.counters.llm_calls.load(Ordering::Relaxed);
+        report.cache_hits = self.counters.cache_hits.load(Ordering::Relaxed);
+        report.embedding_calls = self.counters.embedding_calls.load(Ordering::Relaxed);
+        report.elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok(report)
+    }
+
+    /// Writes the vector indexes with the database's current generation.
+    pub fn save_indexes(&self) -> Result<()> {
+        let store = self.store();
+        let generation = store.generation()?;
+        let dim = self.embedder.dim();
+        let indexes = self.indexes.lock().unwrap_or_else(|p| p.into_inner());
+        for (kind, index) in VectorKind::ALL.iter().zip(indexes.iter()) {
+            let count = store.vector_count(*kind)?;
+            index.save(&Fingerprint { dim, count, generation })?;
+        }
+        Ok(())
+    }
+
+    async fn process(&self, doc_id: &str, file_path: &str) -> Result<DocumentOutcome> {
+        let content = {
+            let mut store = self.store();
+            store.set_status(doc_id, DocStatus::Processing, None)?;
+            store
+                .document_content(doc_id)?
+                .ok_or_else(|| Error::Internal(format!("document {doc_id} vanished")))?
+        };
+        let o = &self.options;
+        let tokenizer = Tokenizer::global();
+        let chunks: Vec<_> = chunk::chunk_by_token_size(
+            tokenizer,
+            &content,
+            o.split_by.as_deref(),
+            o.split_only,
+            o.chunk_overlap,
+            o.chunk_size,
+        )?
+        .into_iter()
+        .filter(|c| !c.content.is_empty())
+        .collect();
+        let chunk_ids: Vec<String> = (0..chunks.len()).map(|i| format!("{doc_id}-chunk-{i:03}")).collect();
+
+        let texts: Vec<String> = chunks.iter().map(|c| c.content.clone()).collect();
+        let (chunk_vectors, extractions) = tokio::join!(
+            self.embed(&texts),
+            futures_join_all(
+                chunks
+                    .iter()
+                    .zip(&chunk_ids)
+                    .map(|(c, id)| self.extract_chunk(id, &c.content, file_path))
+            )
+        );
+        let chunk_vectors = chunk_vectors?;
+        let extractions = extractions.into_iter().collect::<Result<Vec<_>>>()?;
+
+        let _commit = self.commit_lock.lock().await;
+        let plan = self.merge(file_path, &extractions).await?;
+        let mut embed_texts: Vec<String> = plan
+            .entities
+            .iter()
+            .map(|e| merge::entity_embedding_text(&e.name, &e.description))
+            .collect();
+        embed_texts.extend(
+            plan.relations
+                .iter()
+                .map(|r| merge::relation_embedding_text(&r.keywords, &r.src, &r.tgt, &r.description)),
+        );
+        let mut vectors = self.embed(&embed_texts).await?.into_iter();
+        let now = jiff::Timestamp::now().as_second();
+        let commit = DocumentCommit {
+            doc_id: doc_id.to_string(),
+            file_path: file_path.to_string(),
+            chunks: chunks
+                .iter()
+                .zip(&chunk_ids)
+                .zip(chunk_vectors)
+                .enumerate()
+                .map(|(order, ((c, id), embedding))| ChunkRow {
+                    chunk_id: id.clone(),
+                    order,
+                    tokens: c.tokens,
+                    content: c.content.clone(),
+                    embedding,
+                })
+                .collect(),
+            extractions: extractions.iter().map(|x| x.row.clone()).collect(),
+            entities: plan
+                .entities
+                .iter()
+                .map(|e| (entity_row(e, now), vectors.next().unwrap_or_default()))
+                .collect(),
+            relations: plan
+                .relations
+                .iter()
+                .map(|r| (relation_row(r, now), vectors.next().unwrap_or_default()))
+                .collect(),
+        };
+        let changes = self.store().commit_document(&commit)?;
+        {
+            let indexes = self.indexes.lock().unwrap_or_else(|p| p.into_inner());
+            for (kind, key, vector) in &changes.upserts {
+                let i = VectorKind::ALL.iter().position(|k| k == kind).unwrap_or(0);
+                indexes[i].upsert(*key, vector)?;
+            }
+        }
+        Ok(DocumentOutcome {
+            doc_id: doc_id.to_string(),
+            file_path: file_path.to_string(),
+            outcome: "processed",
+            error: None,
+            chunks: commit.chunks.len(),
+            entities: commit.entities.len(),
+            relations: commit.relations.len(),
+        })
+    }
+
+    /// Embeds texts in batches, with bounded concurrency; checks every vector's size.
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        let batch = self.options.embed_batch.max(1);
+        let calls = texts.chunks(batch).map(|part| async move {
+            let _slot = self
+                .embed_slots
+                .acquire()
+                .await
+                .map_err(|_| Error::Internal("closed".into()))?;
+            self.counters.embedding_calls.fetch_add(1, Ordering::Relaxed);
+            let vectors = self.embedder.embed(part).await?;
+            if vectors.len() != part.len() || vectors.iter().any(|v| v.len() != self.embedder.dim()) {
+                return Err(Error::from(LlmError::BadResponse(format!(
+                    "the embedding server returned {} vectors for {} texts (expected {} dimensions each)",
+                    vectors.len(),
+                    part.len(),
+                    self.embedder.dim()
+                ))));
+            }
+            Ok::<_, Error>(vectors)
+        });
+        Ok(futures_join_all(calls)
+            .await
+            .into_iter()
+            .collect::<Result<Vec<_>>>()?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// One LLM call through the cache. Returns the answer (think tags removed) and when it
+    /// was made (the cache entry's time on a hit).
+    async fn cached_chat(
+        &self,
+        cache_type: &str,
+        chunk_id: Option<&str>,
+        req: ChatRequest,
+    ) -> Result<(String, i64, String)> {
+        let identity = self.llm.identity();
+        let identity_json = serde_json::json!({
+            "binding": identity.binding, "host": identity.host, "model": identity.model, "role": "extract"
+        });
+        let prompt_text: Vec<&str> = req.messages.iter().rev().map(|m| m.content.as_str()).collect();
+        let hash = ids::compute_args_hash(&[
+            &prompt_text.join("\n"),
+            "\n<response_format>\n",
+            if req.json { "{\"type\":\"json_object\"}" } else { "" },
+            "\n<llm_identity>\n",
+            &sorted_json(&identity_json),
+        ]);
+        let key = format!("default:{cache_type}:{hash}");
+        if self.options.enable_llm_cache
+            && let Some((text, at)) = self.store().cache_get(&key)?
+        {
+            self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
+            return Ok((text, at, key));
+        }
+        let answer = {
+            let _slot = self
+                .llm_slots
+                .acquire()
+                .await
+                .map_err(|_| Error::Internal("closed".into()))?;
+            self.counters.llm_calls.fetch_add(1, Ordering::Relaxed);
+            self.llm.chat(&req).await?
+        };
+        let text = normalize::remove_think_tags(&answer.text);
+        let at = jiff::Timestamp::now().as_millisecond();
+        if self.options.enable_llm_cache && !answer.truncated {
+            self.store().cache_put(&key, cache_type, chunk_id, &text, at)?;
+        }
+        Ok((text, at, key))
+    }
+
+    async fn extract_chunk(&self, chunk_id: &str, text: &str, file_path: &str) -> Result<ChunkExtraction> {
+        let system = prompts::extraction_system(&self.options.language, &prompts::DEFAULT_ENTITY_TYPES);
+        let user = prompts::extraction_user(text);
+        let first = ChatRequest {
+            messages: vec![Message::system(&system), Message::user(&user)],
+            task: Task::Extract { text: text.to_string() },
+            json: false,
+            temperature: self.options.temperature,
+            max_tokens: self.options.max_tokens,
+        };
+        let (result, at, key) = self.cached_chat("extract", Some(chunk_id), first).await?;
+        let mut cache_keys = vec![key];
+        let parsed = extract::parse_extraction(&result, chunk_id, file_path);
+        let (mut entities, mut relations) = (parsed.entities, parsed.relations);
+        let mut glean = None;
+        if self.options.max_gleaning > 0 {
+            let req = ChatRequest {
+                messages: vec![
+                    Message::system(&system),
+                    Message::user(&user),
+                    Message::assistant(&result),
+                    Message::user(prompts::gleaning_user()),
+                ],
+                task: Task::Glean {
+                    text: text.to_string(),
+                    previous: result.clone(),
+                },
+                json: false,
+                temperature: self.options.temperature,
+                max_tokens: self.options.max_tokens,
+            };
+            let (more, _, key) = self.cached_chat("extract", Some(chunk_id), req).await?;
+            cache_keys.push(key);
+            let extra = extract::parse_extraction(&more, chunk_id, file_path);
+            merge_gleaning(
+                &mut entities,
+                extra.entities,
+                |e| e.entity_name.clone(),
+                |e| e.description.len(),
+            );
+            merge_gleaning(
+                &mut relations,
+                extra.relations,
+                |r| (r.src_id.clone(), r.tgt_id.clone()),
+                |r| r.description.len(),
+            );
+            glean = Some(more);
+        }
+        Ok(ChunkExtraction {
+            row: ExtractionRow {
+                chunk_id: chunk_id.to_string(),
+                result,
+                glean,
+                cache_keys,
+                extracted_at: at,
+            },
+            entities,
+            relations,
+        })
+    }
+
+    /// Merges the document's records into the graph as it is now (upstream's
+    /// merge_nodes_and_edges), calling the LLM for summaries where fragments pile up.
+    async fn merge(&self, file_path: &str, extractions: &[ChunkExtraction]) -> Result<MergePlan> {
+        // Group records by entity name and by sorted pair, in chunk order.
+        let mut nodes: Vec<(String, Vec<NewEntity>)> = Vec::new();
+        let mut edges: Vec<((String, String), Vec<NewRelation>)> = Vec::new();
+        for x in extractions {
+            for e in &x.entities {
+                let rec = NewEntity {
+                    entity_type: e.entity_type.clone(),
+                    description: e.description.clone(),
+                    source_id: e.source_id.clone(),
+                    file_path: file_path.to_string(),
+                    timestamp: x.row.extracted_at,
+                };
+                push_grouped(&mut nodes, e.entity_name.clone(), rec);
+            }
+            for r in &x.relations {
+                let pair = if r.src_id <= r.tgt_id {
+                    (r.src_id.clone(), r.tgt_id.clone())
+                } else {
+                    (r.tgt_id.clone(), r.src_id.clone())
+                };
+                let rec = NewRelation {
+                    keywords: r.keywords.clone(),
+                    description: r.description.clone(),
+                    weight: r.weight,
+                    source_id: r.source_id.clone(),
+                    file_path: file_path.to_string(),
+                    timestamp: x.row.extracted_at,
+                };
+                push_grouped(&mut edges, pair, rec);
+            }
+        }
+        // Summaries call the model from inside the synchronous merge rules.
+        tokio::task::block_in_place(|| {
+            let handle = tokio::runtime::Handle::current();
+            let limits = &self.options.limits;
+            let tokenizer = Tokenizer::global();
+            let count = |s: &str| tokenizer.count(s);
+            let mut summarize = |kind: merge::SummaryKind, name: &str, list: &[String]| -> Result<String> {
+                handle.block_on(self.summarize(kind, name, list))
+            };
+            let mut entities: Vec<EntityState> = Vec::new();
+            for (name, records) in &nodes {
+                let existing = self.store().entity(name)?.map(entity_state);
+                if let Merged::Upsert(state) =
+                    merge::merge_entity(name, existing.as_ref(), records, limits, &count, &mut summarize)?
+                {
+                    entities.push(state);
+                }
+            }
+            let mut relations: Vec<RelationState> = Vec::new();
+            for ((a, b), records) in &edges {
+                let existing = self.store().relation(a, b)?.map(relation_state);
+                let Merged::Upsert(state) =
+                    merge::merge_relation(a, b, existing.as_ref(), records, limits, &count, &mut summarize)?
+                else {
+                    continue;
+                };
+                // Endpoints: created when missing, otherwise credited with the relation's chunks.
+                for endpoint in [a, b] {
+                    let endpoint_state = match entities.iter().position(|e| &e.name == endpoint) {
+                        Some(i) => Some(merge::extend_endpoint(&entities[i], &state.source_ids, limits)),
+                        None => Some(match self.store().entity(endpoint)?.map(entity_state) {
+                            Some(stored) => merge::extend_endpoint(&stored, &state.source_ids, limits),
+                            None => merge::missing_endpoint_entity(endpoint, &state),
+                        }),
+                    };
+                    if let Some(updated) = endpoint_state {
+                        match entities.iter().position(|e| &e.name == endpoint) {
+                            Some(i) => entities[i] = updated,
+                            None => entities.push(updated),
+                        }
+                    }
+                }
+                relations.push(state);
+            }
+            let stats = self.store().stats()?;
+            let new_entities = entities
+                .iter()
+                .filter(|e| self.store().entity(&e.name).ok().flatten().is_none())
+                .count();
+            if stats.entities + new_entities as u64 > self.options.max_entities {
+                return Err(Error::Quota(format!(
+                    "quota exceeded: this document would bring the knowledge base to {} entities; max_entities_per_kb is {}",
+                    stats.entities + new_entities as u64,
+                    self.options.max_entities
+                )));
+            }
+            let new_relations = relations
+                .iter()
+                .filter(|r| self.store().relation(&r.src, &r.tgt).ok().flatten().is_none())
+                .count();
+            if stats.relations + new_relations as u64 > self.options.max_relations {
+                return Err(Error::Quota(format!(
+                    "quota exceeded: this document would bring the knowledge base to {} relations; max_relationships_per_kb is {}",
+                    stats.relations + new_relations as u64,
+                    self.options.max_relations
+                )));
+            }
+            Ok(MergePlan { entities, relations })
+        })
+    }
+
+    /// One LLM summary of description fragments (cached like upstream's `summary` calls).
+    async fn summarize(&self, kind: merge::SummaryKind, name: &str, list: &[String]) -> Result<String> {
+        let (kind_name, llm_kind) = match kind {
+            merge::SummaryKind::Entity => ("Entity", SummaryKind::Entity),
+            merge::SummaryKind::Relation => ("Relation", SummaryKind::Relation),
+        };
+        let limits = &self.options.limits;
+        let req = ChatRequest {
+            messages: vec![
+                Message::system(prompts::summary_system(
+                    kind_name,
+                    &self.options.language,
+                    limits.summary_max_tokens,
+                )),
+                Message::user(prompts::summary_user(kind_name, name, list)),
+            ],
+            task: Task::Summarize {
+                kind: llm_kind,
+                name: name.to_string(),
+                descriptions: list.to_vec(),
+            },
+            json: false,
+            temperature: self.options.temperature,
+            max_tokens: self.options.max_tokens,
+        };
+        let (text, _, _) = self.cached_chat("summary", None, req).await?;
+        Ok(text.trim().to_string())
+    }
+}
+
+#[derive(Default)]
+struct MergePlan {
+    entities: Vec<EntityState>,
+    relations: Vec<RelationState>,
+}
+
+fn push_grouped<K: PartialEq, V>(groups: &mut Vec<(K, Vec<V>)>, key: K, value: V) {
+    match groups.iter_mut().find(|(k, _)| *k == key) {
+        Some((_, list)) => list.push(value),
+        None => groups.push((key, vec![value])),
+    }
+}
+
+/// Upstream's gleaning merge: a key the first pass missed is added; an existing key's records
+/// are replaced only when the gleaned description is longer.
+fn merge_gleaning<T, K: PartialEq>(
+    first: &mut Vec<T>,
+    gleaned: Vec<T>,
+    key: impl Fn(&T) -> K,
+    len: impl Fn(&T) -> usize,
+) {
+    let mut gleaned_groups: Vec<(K, Vec<T>)> = Vec::new();
+    for item in gleaned {
+        let k = key(&item);
+        push_grouped(&mut gleaned_groups, k, item);
+    }
+    for (k, items) in gleaned_groups {
+        let first_len = first.iter().find(|x| key(x) == k).map(&len);
+        match first_len {
+            None => first.extend(items),
+            Some(existing) if items.first().is_some_and(|g| len(g) > existing) => {
+                first.retain(|x| key(x) != k);
+                first.extend(items);
+            }
+            Some(_) => {}
+        }
+    }
+}
+
+fn sorted_json(v: &serde_json::Value) -> String {
+    // serde_json's Map keeps insertion order with `preserve_order`; build the key order
+    // explicitly so the cache key matches Python's sort_keys=True.
+    match v {
+        serde_json::Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort();
+            let parts: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", serde_json::Value::String(k.clone()), sorted_json(&map[k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Runs futures concurrently and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    let mut pending: Vec<(usize, std::pin::Pin<Box<F>>)> = futures.into_iter().enumerate().collect();
+    std::future::poll_fn(|cx| {
+        pending.retain_mut(|(i, fut)| match fut.as_mut().poll(cx) {
+            std::task::Poll::Ready(out) => {
+                outputs[*i] = Some(out);
+                false
+            }
+            std::task::Poll::Pending => true,
+        });
+        if pending.is_empty() {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs
+        .into_iter()
+        .map(|o| o.expect("every future completed"))
+        .collect()
+}
+
+fn entity_state(row: EntityRow) -> EntityState {
+    EntityState {
+        name: row.name,
+        entity_type: row.entity_type,
+        description: row.description,
+        source_ids: row.source_ids,
+        all_source_ids: row.all_source_ids,
+        file_paths: row.file_paths,
+        truncate: row.truncate,
+    }
+}
+
+fn relation_state(row: RelationRow) -> RelationState {
+    RelationState {
+        src: row.src,
+        tgt: row.tgt,
+        keywords: row.keywords,
+        description: row.description,
+        weight: row.weight,
+        source_ids: row.source_ids,
+        all_source_ids: row.all_source_ids,
+        file_paths: row.file_paths,
+        truncate: row.truncate,
+    }
+}
+
+fn entity_row(e: &EntityState, now: i64) -> EntityRow {
+    EntityRow {
+        name: e.name.clone(),
+        entity_type: e.entity_type.clone(),
+        description: e.description.clone(),
+        source_ids: e.source_ids.clone(),
+        all_source_ids: e.all_source_ids.clone(),
+        file_paths: e.file_paths.clone(),
+        truncate: e.truncate.clone(),
+        created_at: now,
+    }
+}
+
+fn relation_row(r: &RelationState, now: i64) -> RelationRow {
+    RelationRow {
+        src: r.src.clone(),
+        tgt: r.tgt.clone(),
+        keywords: r.keywords.clone(),
+        description: r.description.clone(),
+        weight: r.weight,
+        source_ids: r.source_ids.clone(),
+        all_source_ids: r.all_source_ids.clone(),
+        file_paths: r.file_paths.clone(),
+        truncate: r.truncate.clone(),
+        created_at: now,
+    }
+}
+
+fn open_indexes(store: &KbStore, dim: usize) -> Result<Vec<VectorIndex>> {
+    let generation = store.generation()?;
+    VectorKind::ALL
+        .iter()
+        .map(|kind| {
+            let count = store.vector_count(*kind)?;
+            let expected = Fingerprint { dim, count, generation };
+            let (index, _outcome) =
+                VectorIndex::open(&index_path(store.dir(), *kind), dim, &expected, || store.vectors(*kind))?;
+            Ok(index)
+        })
+        .collect()
+}

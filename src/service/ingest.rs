@@ -1,0 +1,157 @@
+//! Opening a KB's engine for a use-case: the access check, the model providers resolved
+//! from settings and the KB's effective configuration, and the statistics written back.
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use super::Service;
+use crate::authz::{Actor, Need, OnInactive, Permission};
+use crate::catalog::{KbRecord, KbStats, TenantRecord};
+use crate::config::ModelSettings;
+use crate::error::{Error, Result};
+use crate::llm::{Binding, Provider, ProviderConfig};
+use crate::model::{self, Overrides, TenantConfig};
+use crate::rag::engine::{Engine, EngineOptions};
+
+/// Which KB an engine belongs to, for writing its statistics back.
+#[derive(Debug, Clone)]
+pub struct KbHandle {
+    pub tenant_id: Uuid,
+    pub kb_id: Uuid,
+    pub tenant_name: String,
+    pub kb_name: String,
+}
+
+/// A KB/tenant override wins over the global setting, which wins over the effective default.
+fn pick_string(key: &str, layers: [&Overrides; 2], global: &Option<String>, default: &str) -> String {
+    layers
+        .iter()
+        .rev()
+        .find_map(|l| l.get(key).and_then(|v| v.as_str()).map(str::to_string))
+        .or_else(|| global.clone())
+        .unwrap_or_else(|| default.to_string())
+}
+
+fn provider_config(settings: &ModelSettings, model: String, dim: usize) -> ProviderConfig {
+    ProviderConfig {
+        binding: settings.binding.value,
+        model,
+        host: settings.host.value.clone(),
+        api_key: settings.api_key.value.clone(),
+        timeout: Duration::from_secs(settings.timeout_secs.value),
+        max_retries: settings.max_retries.value,
+        backoff: Duration::from_millis(500),
+        dim,
+    }
+}
+
+impl Service {
+    /// Checks `permission` on the KB and opens its engine.
+    pub fn open_engine(
+        &mut self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        kb: Option<&str>,
+        permission: Permission,
+        action: &str,
+    ) -> Result<(KbHandle, Engine)> {
+        let t = self.tenant_for(actor, tenant, Need::Permission(permission), OnInactive::Refuse, action)?;
+        let k = self.kb_in(actor, &t, kb)?;
+        let effective = model::effective_config(&[&t.config, &k.config])?;
+        let (llm, embedder) = self.providers(&t, &k, &effective)?;
+        let quota = model::effective_quota(&t.quota)?;
+        let options = EngineOptions {
+            chunk_size: effective.chunk_size as usize,
+            chunk_overlap: effective.chunk_overlap as usize,
+            enable_llm_cache: effective.enable_llm_cache,
+            temperature: Some(effective.llm_temperature),
+            max_tokens: Some(effective.llm_max_tokens),
+            llm_max_async: self.settings.llm.max_async.value,
+            embed_max_async: self.settings.embedding.max_async.value,
+            embed_batch: self
+                .settings
+                .embedding
+                .batch_size
+                .value
+                .min(effective.embedding_batch_num.max(1) as usize),
+            max_entities: quota.max_entities_per_kb,
+            max_relations: quota.max_relationships_per_kb,
+            ..EngineOptions::default()
+        };
+        let dir = self.catalog.layout().kb_dir(t.id, k.id);
+        let engine = Engine::open(&dir, llm, embedder, options)?;
+        let handle = KbHandle {
+            tenant_id: t.id,
+            kb_id: k.id,
+            tenant_name: t.name,
+            kb_name: k.name,
+        };
+        Ok((handle, engine))
+    }
+
+    fn providers(&self, t: &TenantRecord, k: &KbRecord, effective: &TenantConfig) -> Result<(Provider, Provider)> {
+        let s = &self.settings;
+        let layers = [&t.config, &k.config];
+        let llm_model = pick_string("llm_model", layers, &s.llm.model.value, &effective.llm_model);
+        let dim = layers
+            .iter()
+            .rev()
+            .find_map(|l| l.get("embedding_dim").and_then(|v| v.as_u64()).map(|d| d as usize))
+            .or(s.embedding.dim.value)
+            .unwrap_or(effective.embedding_dim as usize);
+        let embedding_model = pick_string(
+            "embedding_model",
+            layers,
+            &s.embedding.model.value,
+            &effective.embedding_model,
+        );
+        let llm = Provider::new(&provider_config(&s.llm, llm_model, dim))?;
+        let embedder = Provider::new(&provider_config(&s.embedding, embedding_model, dim))?;
+        if s.embedding.binding.value == Binding::Local && dim > 65_536 {
+            return Err(Error::Usage("embedding_dim must be at most 65536".into()));
+        }
+        Ok((llm, embedder))
+    }
+
+    /// The folder of an opened KB (for its lock file).
+    pub fn kb_dir(&self, handle: &KbHandle) -> std::path::PathBuf {
+        self.catalog.layout().kb_dir(handle.tenant_id, handle.kb_id)
+    }
+
+    /// Refuses an ingest of `new_documents` that would pass the tenant's `max_documents`.
+    pub fn check_document_quota(&self, handle: &KbHandle, new_documents: u64) -> Result<()> {
+        let t = self
+            .catalog
+            .tenant(handle.tenant_id)?
+            .ok_or_else(|| Error::NotFound("the tenant no longer exists".into()))?;
+        let quota = model::effective_quota(&t.quota)?;
+        if t.total_documents + new_documents > quota.max_documents {
+            return Err(Error::Quota(format!(
+                "quota exceeded: tenant '{}' has {} documents, this would add up to {}, and max_documents is {}",
+                t.name, t.total_documents, new_documents, quota.max_documents
+            )));
+        }
+        let max_bytes = (quota.max_storage_gb * 1024.0 * 1024.0 * 1024.0) as u64;
+        if t.total_storage_bytes > max_bytes {
+            return Err(Error::Quota(format!(
+                "quota exceeded: tenant '{}' uses {} bytes and max_storage_gb is {}",
+                t.name, t.total_storage_bytes, quota.max_storage_gb
+            )));
+        }
+        Ok(())
+    }
+
+    /// Writes the engine's current counts and the KB folder's size to the catalog.
+    pub fn record_kb_stats(&mut self, handle: &KbHandle, engine: &Engine) -> Result<()> {
+        let stats = engine.stats()?;
+        let dir = self.catalog.layout().kb_dir(handle.tenant_id, handle.kb_id);
+        let kb_stats = KbStats {
+            document_count: stats.documents,
+            entity_count: stats.entities,
+            relation_count: stats.relations,
+            storage_bytes: crate::layout::dir_size(&dir),
+        };
+        self.catalog.set_kb_stats(handle.tenant_id, handle.kb_id, kb_stats)
+    }
+}
