@@ -1,0 +1,235 @@
+//! `lrt ingest`: the offline `local` provider end to end, and an OpenAI-compatible model
+//! server mocked on 127.0.0.1 (extraction, embeddings, the LLM cache on retry).
+
+mod common;
+
+use common::{Lrt, ROOT};
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const CURIE: &str = "Marie Curie was a Polish physicist who worked at the University of Paris. \
+In 1898 she and her husband Pierre Curie discovered polonium and radium in Paris. \
+Marie Curie shared the Nobel Prize in Physics with Henri Becquerel in 1903.";
+const NASA: &str = "NASA was founded in 1958 in Washington. The agency ran the Apollo program, \
+and Neil Armstrong walked on the Moon in 1969.";
+
+fn setup() -> (Lrt, std::path::PathBuf) {
+    let lrt = Lrt::with_init(&["--multi-tenant"]);
+    lrt.tenant("acme", Some("alice"));
+    assert!(lrt.run_as(ROOT, &["kb", "create", "-t", "acme", "docs"]).ok());
+    lrt.run_as("alice", &["member", "add", "-t", "acme", "val", "--role", "viewer"]);
+    let docs = lrt.root().join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("curie.md"), CURIE).unwrap();
+    std::fs::write(docs.join("nasa.txt"), NASA).unwrap();
+    std::fs::write(docs.join("image.bin"), [0u8, 159, 146, 150]).unwrap();
+    (lrt, docs)
+}
+
+#[test]
+fn local_ingest_builds_a_graph_and_the_same_content_is_a_duplicate() {
+    let (lrt, docs) = setup();
+    let docs = docs.to_str().unwrap();
+    let report = lrt.json_as("alice", &["ingest", "-t", "acme", "--kb", "docs", docs]);
+    assert_eq!(
+        (report["added"].as_u64(), report["failed"].as_u64()),
+        (Some(2), Some(0)),
+        "{report}"
+    );
+    assert_eq!(
+        report["skipped"].as_array().unwrap().len(),
+        1,
+        "the binary file is reported"
+    );
+    assert!(report["entities"].as_u64().unwrap() >= 8, "{report}");
+    assert!(report["relations"].as_u64().unwrap() >= 5, "{report}");
+
+    let again = lrt.json_as("alice", &["ingest", "-t", "acme", "--kb", "docs", docs]);
+    assert_eq!(
+        (again["added"].as_u64(), again["duplicates"].as_u64()),
+        (Some(0), Some(2)),
+        "{again}"
+    );
+    assert_eq!(again["llm_calls"].as_u64(), Some(0));
+
+    let kb = lrt.json_as("alice", &["kb", "show", "-t", "acme", "docs"]);
+    assert_eq!(kb["document_count"].as_u64(), Some(2));
+    assert_eq!(kb["entity_count"], report["entities"]);
+    let dir = lrt.kb_dir(kb["tenant_id"].as_str().unwrap(), kb["kb_id"].as_str().unwrap());
+    assert!(dir.join("kb.db").exists());
+    for kind in ["chunks", "entities", "relations"] {
+        assert!(
+            dir.join("vectors").join(format!("{kind}.usearch")).exists(),
+            "{kind} index"
+        );
+    }
+}
+
+#[test]
+fn stdin_is_a_document_and_viewers_cannot_ingest() {
+    let (lrt, _) = setup();
+    let mut cmd = lrt.cmd();
+    let out = cmd
+        .env("LRT_USER", "alice")
+        .args(["ingest", "-t", "acme", "--kb", "docs", "-", "--json"])
+        .write_stdin(NASA)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["documents"][0]["file_path"], "stdin");
+
+    let run = lrt.run_as("val", &["ingest", "-t", "acme", "--kb", "docs", "-"]);
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains("document:create"), "{}", run.stderr);
+    let run = lrt.run_as("mallory", &["ingest", "-t", "acme", "--kb", "docs", "-"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(
+        lrt.run_as("alice", &["ingest", "-t", "acme", "--kb", "docs"]).code,
+        2,
+        "no inputs"
+    );
+}
+
+#[test]
+fn another_embedding_model_is_refused_once_the_kb_is_built() {
+    let (lrt, docs) = setup();
+    let curie = docs.join("curie.md");
+    let curie = curie.to_str().unwrap();
+    assert!(
+        lrt.run_as("alice", &["ingest", "-t", "acme", "--kb", "docs", curie])
+            .ok()
+    );
+    let run = lrt.run(
+        Some("alice"),
+        &[("EMBEDDING_DIM", "64")],
+        &["ingest", "-t", "acme", "--kb", "docs", curie],
+    );
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("1024") && run.stderr.contains("64"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn quota_on_documents_is_enforced_before_anything_is_written() {
+    let (lrt, docs) = setup();
+    assert!(
+        lrt.run_as(ROOT, &["tenant", "update", "acme", "--set", "max_documents=1"])
+            .ok()
+    );
+    let run = lrt.run_as(
+        "alice",
+        &["ingest", "-t", "acme", "--kb", "docs", docs.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 7, "{}", run.stderr);
+    let kb = lrt.json_as("alice", &["kb", "show", "-t", "acme", "docs"]);
+    assert_eq!(kb["document_count"].as_u64(), Some(0));
+}
+
+/// An OpenAI-compatible embeddings endpoint: one 8-dimensional vector per input text.
+struct Embeddings;
+
+impl Respond for Embeddings {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        let data: Vec<Value> = body["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let len = text.as_str().unwrap().len() as f32;
+                json!({"index": i, "embedding": [1.0, len, 0.5, 0.25, 0.0, 1.0, 2.0, (i + 1) as f32]})
+            })
+            .collect();
+        ResponseTemplate::new(200).set_body_json(json!({"data": data}))
+    }
+}
+
+fn chat(text: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]
+    }))
+}
+
+const RECORDS: &str = "entity<|#|>Marie Curie<|#|>Person<|#|>A physicist.\n\
+entity<|#|>Paris<|#|>Location<|#|>A city.\n\
+relation<|#|>Marie Curie<|#|>Paris<|#|>worked in<|#|>Marie Curie worked in Paris.\n<|COMPLETE|>";
+
+fn openai_env(server: &MockServer) -> Vec<(&'static str, String)> {
+    vec![
+        ("LLM_BINDING", "openai".into()),
+        ("LLM_BINDING_HOST", server.uri()),
+        ("LLM_BINDING_API_KEY", "sk-test".into()),
+        ("LLM_MODEL", "mock-chat".into()),
+        ("EMBEDDING_BINDING", "openai".into()),
+        ("EMBEDDING_BINDING_HOST", server.uri()),
+        ("EMBEDDING_MODEL", "mock-embed".into()),
+        ("EMBEDDING_DIM", "8".into()),
+        ("LRT_LLM_MAX_RETRIES", "0".into()),
+        ("LRT_EMBEDDING_MAX_RETRIES", "0".into()),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_openai_compatible_server_builds_the_graph_and_a_retry_reuses_the_llm_cache() {
+    let (lrt, docs) = setup();
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(chat(RECORDS))
+        .mount(&server)
+        .await;
+    // The embedding server is down at first: the document fails, the KB does not.
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&server)
+        .await;
+    let env = openai_env(&server);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let curie = docs.join("curie.md").to_str().unwrap().to_string();
+    let args = ["ingest", "-t", "acme", "--kb", "docs", &curie, "--json"];
+    let first = lrt.run(Some("alice"), &env, &args);
+    assert_eq!(first.code, 8, "{}", first.stderr);
+    let report = first.json();
+    assert_eq!(
+        (report["failed"].as_u64(), report["llm_calls"].as_u64()),
+        (Some(1), Some(2)),
+        "{report}"
+    );
+
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(Embeddings)
+        .mount(&server)
+        .await;
+    let retry = lrt.run(
+        Some("alice"),
+        &env,
+        &["ingest", "-t", "acme", "--kb", "docs", "--retry-failed", "--json"],
+    );
+    assert_eq!(retry.code, 0, "{}", retry.stderr);
+    let report = retry.json();
+    assert_eq!(report["added"].as_u64(), Some(1), "{report}");
+    assert_eq!(
+        (report["llm_calls"].as_u64(), report["cache_hits"].as_u64()),
+        (Some(0), Some(2)),
+        "{report}"
+    );
+    assert_eq!(
+        (report["entities"].as_u64(), report["relations"].as_u64()),
+        (Some(2), Some(1)),
+        "{report}"
+    );
+    let kb = lrt.json_as("alice", &["kb", "show", "-t", "acme", "docs"]);
+    assert_eq!(
+        (kb["entity_count"].as_u64(), kb["relation_count"].as_u64()),
+        (Some(2), Some(1))
+    );
+}
