@@ -324,6 +324,7 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List the knowledge bases of a tenant')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a knowledge base, its statistics and effective configuration')
             [CompletionResult]::new('update', 'update', [CompletionResultType]::ParameterValue, 'Rename, describe or reconfigure a knowledge base (needs kb:create)')
+            [CompletionResult]::new('reindex', 'reindex', [CompletionResultType]::ParameterValue, 'Rebuild the vector indexes from kb.db; --reembed embeds everything again with the configured model (needs document:update)')
             [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete a knowledge base and its folder (needs kb:delete)')
             break
         }
@@ -397,6 +398,28 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--as', '--as', [CompletionResultType]::ParameterName, 'Act as another user (super-admins only; audited)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only ids, one per line')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only ids, one per line')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for more)')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'lrt;kb;reindex' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]')
+            [CompletionResult]::new('--kb', '--kb', [CompletionResultType]::ParameterName, 'Same as the KB argument')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--as', '--as', [CompletionResultType]::ParameterName, 'Act as another user (super-admins only; audited)')
+            [CompletionResult]::new('--reembed', '--reembed', [CompletionResultType]::ParameterName, 'Embed every chunk, entity and relation again with the configured embedding model')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (--reembed replaces every vector)')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation (--reembed replaces every vector)')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only ids, one per line')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only ids, one per line')

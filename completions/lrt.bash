@@ -79,6 +79,9 @@ _lrt() {
             lrt__subcmd__kb,list)
                 cmd="lrt__subcmd__kb__subcmd__list"
                 ;;
+            lrt__subcmd__kb,reindex)
+                cmd="lrt__subcmd__kb__subcmd__reindex"
+                ;;
             lrt__subcmd__kb,show)
                 cmd="lrt__subcmd__kb__subcmd__show"
                 ;;
@@ -593,7 +596,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__kb)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help create list show update delete"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help create list show update reindex delete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -734,6 +737,52 @@ _lrt() {
                     return 0
                     ;;
                 -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lrt__subcmd__kb__subcmd__reindex)
+            opts="-t -y -o -q -v -h --tenant --kb --reembed --yes --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kb)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -218,21 +218,22 @@ complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcomma
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update delete" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update delete" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update delete" -s o -l output -d 'Output format' -r -f -a "table\t''
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''"
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update delete" -l as -d 'Act as another user (super-admins only; audited)' -r
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update delete" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update delete" -s q -l quiet -d 'Print only ids, one per line'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update delete" -s h -l help -d 'Print help'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update delete" -f -a "create" -d 'Create a knowledge base (needs kb:create)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update delete" -f -a "list" -d 'List the knowledge bases of a tenant'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update delete" -f -a "show" -d 'Show a knowledge base, its statistics and effective configuration'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update delete" -f -a "update" -d 'Rename, describe or reconfigure a knowledge base (needs kb:create)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update delete" -f -a "delete" -d 'Delete a knowledge base and its folder (needs kb:delete)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -f -a "create" -d 'Create a knowledge base (needs kb:create)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -f -a "list" -d 'List the knowledge bases of a tenant'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -f -a "show" -d 'Show a knowledge base, its statistics and effective configuration'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -f -a "update" -d 'Rename, describe or reconfigure a knowledge base (needs kb:create)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -f -a "reindex" -d 'Rebuild the vector indexes from kb.db; --reembed embeds everything again with the configured model (needs document:update)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -f -a "delete" -d 'Delete a knowledge base and its folder (needs kb:delete)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -l description -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -l set -d 'Configuration override (repeatable), e.g. top_k=20' -r
@@ -285,6 +286,20 @@ complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_f
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l kb -d 'Same as the KB argument' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l reembed -d 'Embed every chunk, entity and relation again with the configured embedding model'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s y -l yes -d 'Do not ask for confirmation (--reembed replaces every vector)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s h -l help -d 'Print help'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l kb -d 'Same as the KB argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F

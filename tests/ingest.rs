@@ -233,3 +233,46 @@ async fn an_openai_compatible_server_builds_the_graph_and_a_retry_reuses_the_llm
         (Some(2), Some(1))
     );
 }
+
+#[test]
+fn reindex_rebuilds_lost_vectors_and_reembed_switches_the_model() {
+    let (lrt, docs) = setup();
+    let docs = docs.to_str().unwrap();
+    assert!(
+        lrt.run_as("alice", &["ingest", "-t", "acme", "--kb", "docs", docs])
+            .ok()
+    );
+    let kb = lrt.json_as("alice", &["kb", "show", "-t", "acme", "docs"]);
+    let dir = lrt.kb_dir(kb["tenant_id"].as_str().unwrap(), kb["kb_id"].as_str().unwrap());
+    std::fs::remove_dir_all(dir.join("vectors")).unwrap();
+
+    let out = lrt.json_as("alice", &["kb", "reindex", "-t", "acme", "docs"]);
+    assert_eq!(out["vectors"]["chunks"].as_u64(), Some(2), "{out}");
+    assert_eq!(out["vectors"]["entities"], kb["entity_count"]);
+    assert!(dir.join("vectors/entities.usearch").exists());
+    assert_eq!(
+        lrt.run_as("val", &["kb", "reindex", "-t", "acme", "docs"]).code,
+        5,
+        "viewers may not reindex"
+    );
+
+    // Switching the embedding dimension needs --reembed (and --yes without a terminal).
+    let env = [("EMBEDDING_DIM", "64")];
+    let reembed = ["kb", "reindex", "-t", "acme", "docs", "--reembed"];
+    assert_eq!(lrt.run(Some("alice"), &env, &reembed).code, 10);
+    let run = lrt.run(Some("alice"), &env, &[&reembed[..], &["--yes", "--json"]].concat());
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["reembedded"], true);
+    let more = lrt.run(
+        Some("alice"),
+        &env,
+        &["ingest", "-t", "acme", "--kb", "docs", "--retry-failed"],
+    );
+    assert_eq!(more.code, 0, "the new model is accepted: {}", more.stderr);
+    assert_eq!(
+        lrt.run_as("alice", &["ingest", "-t", "acme", "--kb", "docs", docs])
+            .code,
+        6,
+        "the old model is refused now"
+    );
+}

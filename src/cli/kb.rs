@@ -5,7 +5,8 @@ use clap::{Args, Subcommand};
 use super::output::{self, list_table, opt, yes_no};
 use super::tenant::{assignments, delete_report};
 use super::{Ctx, TenantArg, confirm, kb_or_env};
-use crate::error::Result;
+use crate::authz::Permission;
+use crate::error::{Error, Result};
 use crate::model::KnowledgeBase;
 use crate::service::{KbUpdate, NewKb};
 
@@ -25,6 +26,12 @@ pub enum KbCmd {
     /// Rename, describe or reconfigure a knowledge base (needs kb:create)
     #[command(after_help = "Example:\n  lrt kb update --tenant acme docs --set top_k=10 --unset chunk_size")]
     Update(UpdateArgs),
+    /// Rebuild the vector indexes from kb.db; --reembed embeds everything again with the
+    /// configured model (needs document:update)
+    #[command(
+        after_help = "Examples:\n  lrt kb reindex --tenant acme docs\n  EMBEDDING_DIM=768 lrt kb reindex --tenant acme docs --reembed --yes"
+    )]
+    Reindex(ReindexArgs),
     /// Delete a knowledge base and its folder (needs kb:delete)
     #[command(
         after_help = "Examples:\n  lrt kb delete --tenant acme docs --dry-run\n  lrt kb delete --tenant acme docs --yes"
@@ -79,6 +86,18 @@ pub struct UpdateArgs {
     /// Drop an override so the tenant's value applies again (repeatable)
     #[arg(long = "unset", value_name = "KEY")]
     pub unset: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ReindexArgs {
+    #[command(flatten)]
+    pub ident: KbIdent,
+    /// Embed every chunk, entity and relation again with the configured embedding model
+    #[arg(long)]
+    pub reembed: bool,
+    /// Do not ask for confirmation (--reembed replaces every vector)
+    #[arg(long, short = 'y')]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -146,6 +165,48 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
                 update,
             )?;
             show(&out, &kb);
+        }
+        KbCmd::Reindex(args) => {
+            let (tenant, kb) = (args.ident.tenant.resolved(), args.ident.resolved());
+            let (handle, engine) = svc.open_engine_with(
+                &actor,
+                tenant.as_deref(),
+                kb.as_deref(),
+                Permission::DocumentUpdate,
+                "kb.reindex",
+                args.reembed,
+            )?;
+            if args.reembed {
+                let what = format!("re-embed every vector of knowledge base '{}'", handle.kb_name);
+                confirm::destructive(ctx, args.yes, &what, None)?;
+            }
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+            let counts = runtime.block_on(engine.reindex(args.reembed))?;
+            svc.record_kb_stats(&handle, &engine)?;
+            let doc: serde_json::Map<String, serde_json::Value> =
+                counts.iter().map(|(k, n)| (k.to_string(), (*n).into())).collect();
+            let doc =
+                serde_json::json!({"kb_id": handle.kb_id.to_string(), "reembedded": args.reembed, "vectors": doc});
+            out.emit(
+                &doc,
+                || vec![handle.kb_id.to_string()],
+                || {
+                    let parts: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+                    format!(
+                        "{} the vector indexes of '{}': {}",
+                        if args.reembed {
+                            "Re-embedded and rebuilt"
+                        } else {
+                            "Rebuilt"
+                        },
+                        handle.kb_name,
+                        parts.join(", ")
+                    )
+                },
+            );
         }
         KbCmd::Delete(args) => {
             let (tenant, kb) = (args.ident.tenant.resolved(), args.ident.resolved());

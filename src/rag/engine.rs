@@ -151,10 +151,26 @@ impl Engine {
     /// when missing or stale). Refuses an embedding model other than the one the KB was
     /// built with.
     pub fn open(dir: &Path, llm: Provider, embedder: Provider, options: EngineOptions) -> Result<Engine> {
+        Self::open_with(dir, llm, embedder, options, true)
+    }
+
+    /// Opens the KB without checking the pinned embedding model, to re-embed it.
+    pub fn open_for_reembed(dir: &Path, llm: Provider, embedder: Provider, options: EngineOptions) -> Result<Engine> {
+        Self::open_with(dir, llm, embedder, options, false)
+    }
+
+    fn open_with(dir: &Path, llm: Provider, embedder: Provider, options: EngineOptions, check: bool) -> Result<Engine> {
         let mut store = KbStore::open(dir)?;
         let pin = pin_of(&embedder);
-        store.check_embedding(&pin)?;
-        let indexes = open_indexes(&store, pin.dim)?;
+        if check {
+            store.check_embedding(&pin)?;
+        }
+        let indexed_dim = if check {
+            pin.dim
+        } else {
+            store.embedding_pin()?.map(|p| p.dim).unwrap_or(pin.dim)
+        };
+        let indexes = open_indexes(&store, indexed_dim)?;
         Ok(Engine {
             store: Mutex::new(store),
             indexes: Mutex::new(indexes),
@@ -269,6 +285,44 @@ impl Engine {
         report.embedding_calls = self.counters.embedding_calls.load(Ordering::Relaxed);
         report.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(report)
+    }
+
+    /// Rebuilds every vector index from the embeddings in kb.db; with `reembed`, first
+    /// embeds every chunk, entity and relation again with the configured model and pins it.
+    /// Returns the number of vectors per collection.
+    pub async fn reindex(&self, reembed: bool) -> Result<Vec<(&'static str, usize)>> {
+        let dim = self.embedder.dim();
+        if reembed {
+            let mut all = Vec::new();
+            for kind in VectorKind::ALL {
+                let rows = self.store().embedding_texts(kind)?;
+                let texts: Vec<String> = rows.iter().map(|(_, t)| t.clone()).collect();
+                let vectors = self.embed(&texts).await?;
+                all.extend(rows.into_iter().zip(vectors).map(|((key, _), v)| (kind, key, v)));
+            }
+            self.store().replace_embeddings(&all, &pin_of(&self.embedder))?;
+        }
+        let store = self.store();
+        let mut fresh = Vec::new();
+        let mut counts = Vec::new();
+        for kind in VectorKind::ALL {
+            let rows = store.vectors(kind)?;
+            counts.push((kind.name(), rows.len()));
+            let path = index_path(store.dir(), kind);
+            // A fresh index of the (possibly new) dimension, built from the database.
+            let _ = std::fs::remove_file(path.with_extension("usearch.meta.json"));
+            let expected = Fingerprint {
+                dim,
+                count: rows.len(),
+                generation: store.generation()?,
+            };
+            let (index, _) = VectorIndex::open(&path, dim, &expected, || Ok(rows))?;
+            fresh.push(index);
+        }
+        drop(store);
+        *self.indexes.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
+        self.save_indexes()?;
+        Ok(counts)
     }
 
     /// Writes the vector indexes with the database's current generation.

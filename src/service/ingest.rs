@@ -56,6 +56,20 @@ impl Service {
         permission: Permission,
         action: &str,
     ) -> Result<(KbHandle, Engine)> {
+        self.open_engine_with(actor, tenant, kb, permission, action, false)
+    }
+
+    /// Like [`Service::open_engine`]; with `reembed`, the pinned embedding model is not
+    /// checked (the caller is about to replace every vector).
+    pub fn open_engine_with(
+        &mut self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        kb: Option<&str>,
+        permission: Permission,
+        action: &str,
+        reembed: bool,
+    ) -> Result<(KbHandle, Engine)> {
         let t = self.tenant_for(actor, tenant, Need::Permission(permission), OnInactive::Refuse, action)?;
         let k = self.kb_in(actor, &t, kb)?;
         let effective = model::effective_config(&[&t.config, &k.config])?;
@@ -80,7 +94,11 @@ impl Service {
             ..EngineOptions::default()
         };
         let dir = self.catalog.layout().kb_dir(t.id, k.id);
-        let engine = Engine::open(&dir, llm, embedder, options)?;
+        let engine = if reembed {
+            Engine::open_for_reembed(&dir, llm, embedder, options)?
+        } else {
+            Engine::open(&dir, llm, embedder, options)?
+        };
         let handle = KbHandle {
             tenant_id: t.id,
             kb_id: k.id,

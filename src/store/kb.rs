@@ -570,6 +570,52 @@ impl KbStore {
             .collect()
     }
 
+    /// `(key, text to embed)` of every row of a collection, as upstream embeds them.
+    pub fn embedding_texts(&self, kind: VectorKind) -> Result<Vec<(u64, String)>> {
+        let sql = match kind {
+            VectorKind::Chunks => "SELECT chunk_key, content FROM chunks",
+            VectorKind::Entities => "SELECT entity_key, name || char(10) || description FROM entities",
+            VectorKind::Relations => {
+                "SELECT relation_key, keywords || char(9) || src || char(10) || tgt || char(10) || description FROM relations"
+            }
+        };
+        let err = self.err("cannot read texts to embed");
+        let mut stmt = self.conn.prepare(sql).map_err(&err)?;
+        stmt.query_map([], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))
+            .map_err(&err)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(&err)
+    }
+
+    /// Replaces every embedding and the pinned model in one transaction (`kb reindex --reembed`).
+    pub fn replace_embeddings(&mut self, vectors: &[(VectorKind, u64, Vec<f32>)], pin: &EmbeddingPin) -> Result<()> {
+        let err = self.err("cannot store the new embeddings");
+        let pin_json = serde_json::to_string(pin).map_err(|e| Error::Internal(e.to_string()))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&err)?;
+        for (kind, key, vector) in vectors {
+            let (table, key_column) = kind.table();
+            tx.execute(
+                &format!("UPDATE {table} SET embedding = ?2 WHERE {key_column} = ?1"),
+                params![*key as i64, encode_vector(vector)],
+            )
+            .map_err(&err)?;
+        }
+        tx.execute(
+            "INSERT INTO meta (key, value) VALUES ('embedding', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1",
+            [pin_json],
+        )
+        .map_err(&err)?;
+        tx.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
+            [],
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)
+    }
+
     /// How many rows (and so vectors) a collection has.
     pub fn vector_count(&self, kind: VectorKind) -> Result<usize> {
         let (table, _) = kind.table();
