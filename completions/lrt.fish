@@ -46,6 +46,7 @@ complete -c lrt -n "__fish_lrt_needs_command" -f -a "ingest" -d 'Add documents t
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "audit" -d 'Read the audit log'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "auth" -d 'Check permissions'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "quickstart" -d 'Set up a demo tenant, knowledge base and member, and show them'
+complete -c lrt -n "__fish_lrt_needs_command" -f -a "debug" -d 'Show what the chunker and the extraction parser make of an input'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "completions" -d 'Print shell completions (or write all of them with --dir)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "man" -d 'Print the man page (or write all pages with --dir)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "help" -d 'Help on a command, or a topic: `lrt help exit-codes`'
@@ -455,6 +456,43 @@ complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s q -l quiet -d 'Pr
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -f -a "chunk" -d 'Split a file into chunks exactly as ingest does'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -f -a "parse-extraction" -d 'Parse a saved LLM extraction answer into entities and relations'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l size -d 'Chunk size in tokens' -r
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l overlap -d 'Overlap between windows in tokens' -r
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l split-by -d 'Split on this string first (each piece is one chunk, windowed if too long)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l split-only -d 'With --split-by: fail instead of windowing a piece that is too long'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -l chunk-id -d 'The chunk id to record as each row\'s source_id' -r
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -s h -l help -d 'Print help'
 complete -c lrt -n "__fish_lrt_using_subcommand completions" -l dir -d 'Write completions for every shell into DIR' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand completions" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand completions" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F

@@ -276,3 +276,60 @@ fn reindex_rebuilds_lost_vectors_and_reembed_switches_the_model() {
         "the old model is refused now"
     );
 }
+
+#[test]
+fn debug_commands_show_chunks_and_parsed_records_in_upstream_field_names() {
+    let (lrt, docs) = setup();
+    let file = docs.join("curie.md");
+    let chunks = lrt.json_as(
+        ROOT,
+        &[
+            "debug",
+            "chunk",
+            file.to_str().unwrap(),
+            "--size",
+            "20",
+            "--overlap",
+            "5",
+        ],
+    );
+    let chunks = chunks.as_array().unwrap();
+    assert!(chunks.len() > 2);
+    assert_eq!(
+        common::keys(&chunks[0]),
+        common::sorted(&["tokens", "content", "chunk_order_index"])
+    );
+    assert_eq!(
+        lrt.run_as(
+            ROOT,
+            &[
+                "debug",
+                "chunk",
+                file.to_str().unwrap(),
+                "--size",
+                "5",
+                "--overlap",
+                "5"
+            ]
+        )
+        .code,
+        2
+    );
+
+    let answer = lrt.root().join("answer.txt");
+    std::fs::write(&answer, RECORDS).unwrap();
+    let parsed = lrt.json_as(
+        ROOT,
+        &[
+            "debug",
+            "parse-extraction",
+            answer.to_str().unwrap(),
+            "--chunk-id",
+            "c1",
+        ],
+    );
+    assert_eq!(parsed["entities"].as_array().unwrap().len(), 2);
+    assert_eq!(parsed["entities"][0]["entity_type"], "person");
+    assert_eq!(parsed["relations"][0]["source_id"], "c1");
+    assert_eq!(parsed["relations"][0]["weight"], 1.0);
+}

@@ -3,6 +3,7 @@
 
 mod admin;
 mod confirm;
+mod debug;
 mod docs;
 mod ingest;
 mod kb;
@@ -99,6 +100,9 @@ pub enum Command {
     Auth(admin::AuthCmd),
     /// Set up a demo tenant, knowledge base and member, and show them
     Quickstart,
+    /// Show what the chunker and the extraction parser make of an input
+    #[command(subcommand)]
+    Debug(debug::DebugCmd),
     /// Print shell completions (or write all of them with --dir)
     Completions(docs::CompletionsArgs),
     /// Print the man page (or write all pages with --dir)
@@ -239,6 +243,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Tenant(cmd) => tenant::exec(&ctx, cmd),
         Command::Kb(cmd) => kb::exec(&ctx, cmd),
         Command::Member(cmd) => member::exec(&ctx, cmd),
+        Command::Debug(cmd) => debug::exec(&ctx, cmd),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
         Command::Help(args) => docs::help(args),
