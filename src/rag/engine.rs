@@ -19,9 +19,7 @@ use crate::llm::{ChatRequest, LlmError, Message, ModelProvider, Provider, Summar
 use crate::rag::extract::{self, ExtractedEntity, ExtractedRelation};
 use crate::rag::merge::{self, EntityState, MergeLimits, Merged, NewEntity, NewRelation, RelationState};
 use crate::rag::{chunk, ids, normalize, prompts, tokenizer::Tokenizer};
-use crate::store::kb::{
-    ChunkRow, DocStatus, DocumentCommit, EmbeddingPin, EntityRow, ExtractionRow, KbStore, RelationRow, VectorKind,
-};
+use crate::store::kb::{ChunkRow, DocStatus, DocumentCommit, EmbeddingPin, ExtractionRow, KbStore, VectorKind};
 use crate::store::vectors::{Fingerprint, VectorIndex};
 
 /// How one KB ingests, from its effective configuration and the model settings.
@@ -387,7 +385,6 @@ impl Engine {
                 .map(|r| merge::relation_embedding_text(&r.keywords, &r.src, &r.tgt, &r.description)),
         );
         let mut vectors = self.embed(&embed_texts).await?.into_iter();
-        let now = jiff::Timestamp::now().as_second();
         let commit = DocumentCommit {
             doc_id: doc_id.to_string(),
             file_path: file_path.to_string(),
@@ -405,16 +402,10 @@ impl Engine {
                 })
                 .collect(),
             extractions: extractions.iter().map(|x| x.row.clone()).collect(),
-            entities: plan
-                .entities
-                .iter()
-                .map(|e| (entity_row(e, now), vectors.next().unwrap_or_default()))
-                .collect(),
-            relations: plan
-                .relations
-                .iter()
-                .map(|r| (relation_row(r, now), vectors.next().unwrap_or_default()))
-                .collect(),
+            // `embed` checked that there is one vector per text, in order.
+            entities: plan.entities.into_iter().zip(vectors.by_ref()).collect(),
+            relations: plan.relations.into_iter().zip(vectors).collect(),
+            created_at: jiff::Timestamp::now().as_second(),
         };
         let changes = self.store().commit_document(&commit)?;
         {
@@ -615,7 +606,7 @@ impl Engine {
             };
             let mut entities: Vec<EntityState> = Vec::new();
             for (name, records) in &nodes {
-                let existing = self.store().entity(name)?.map(entity_state);
+                let existing = self.store().entity(name)?;
                 if let Merged::Upsert(state) =
                     merge::merge_entity(name, existing.as_ref(), records, limits, &count, &mut summarize)?
                 {
@@ -624,7 +615,7 @@ impl Engine {
             }
             let mut relations: Vec<RelationState> = Vec::new();
             for ((a, b), records) in &edges {
-                let existing = self.store().relation(a, b)?.map(relation_state);
+                let existing = self.store().relation(a, b)?;
                 let Merged::Upsert(state) =
                     merge::merge_relation(a, b, existing.as_ref(), records, limits, &count, &mut summarize)?
                 else {
@@ -634,7 +625,7 @@ impl Engine {
                 for endpoint in [a, b] {
                     let endpoint_state = match entities.iter().position(|e| &e.name == endpoint) {
                         Some(i) => Some(merge::extend_endpoint(&entities[i], &state.source_ids, limits)),
-                        None => Some(match self.store().entity(endpoint)?.map(entity_state) {
+                        None => Some(match self.store().entity(endpoint)? {
                             Some(stored) => merge::extend_endpoint(&stored, &state.source_ids, limits),
                             None => merge::missing_endpoint_entity(endpoint, &state),
                         }),
@@ -785,60 +776,6 @@ async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Ite
         .into_iter()
         .map(|o| o.expect("every future completed"))
         .collect()
-}
-
-fn entity_state(row: EntityRow) -> EntityState {
-    EntityState {
-        name: row.name,
-        entity_type: row.entity_type,
-        description: row.description,
-        source_ids: row.source_ids,
-        all_source_ids: row.all_source_ids,
-        file_paths: row.file_paths,
-        truncate: row.truncate,
-    }
-}
-
-fn relation_state(row: RelationRow) -> RelationState {
-    RelationState {
-        src: row.src,
-        tgt: row.tgt,
-        keywords: row.keywords,
-        description: row.description,
-        weight: row.weight,
-        source_ids: row.source_ids,
-        all_source_ids: row.all_source_ids,
-        file_paths: row.file_paths,
-        truncate: row.truncate,
-    }
-}
-
-fn entity_row(e: &EntityState, now: i64) -> EntityRow {
-    EntityRow {
-        name: e.name.clone(),
-        entity_type: e.entity_type.clone(),
-        description: e.description.clone(),
-        source_ids: e.source_ids.clone(),
-        all_source_ids: e.all_source_ids.clone(),
-        file_paths: e.file_paths.clone(),
-        truncate: e.truncate.clone(),
-        created_at: now,
-    }
-}
-
-fn relation_row(r: &RelationState, now: i64) -> RelationRow {
-    RelationRow {
-        src: r.src.clone(),
-        tgt: r.tgt.clone(),
-        keywords: r.keywords.clone(),
-        description: r.description.clone(),
-        weight: r.weight,
-        source_ids: r.source_ids.clone(),
-        all_source_ids: r.all_source_ids.clone(),
-        file_paths: r.file_paths.clone(),
-        truncate: r.truncate.clone(),
-        created_at: now,
-    }
 }
 
 fn open_indexes(store: &KbStore, dim: usize) -> Result<Vec<VectorIndex>> {

@@ -14,6 +14,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::rag::merge::{EntityState, RelationState};
 
 /// The separator LightRAG joins description fragments, source ids and file paths with.
 pub const SEP: &str = "<SEP>";
@@ -165,36 +166,6 @@ pub struct EmbeddingPin {
     pub dim: usize,
 }
 
-/// An entity as stored (one graph node).
-#[derive(Debug, Clone, PartialEq)]
-pub struct EntityRow {
-    pub name: String,
-    pub entity_type: String,
-    pub description: String,
-    /// The (limited) chunk ids on the node, upstream's `source_id`.
-    pub source_ids: Vec<String>,
-    /// Every chunk id that ever supported it, upstream's `entity_chunks` row.
-    pub all_source_ids: Vec<String>,
-    pub file_paths: Vec<String>,
-    pub truncate: String,
-    pub created_at: i64,
-}
-
-/// A relation as stored (one undirected edge; `src < tgt`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct RelationRow {
-    pub src: String,
-    pub tgt: String,
-    pub keywords: String,
-    pub description: String,
-    pub weight: f64,
-    pub source_ids: Vec<String>,
-    pub all_source_ids: Vec<String>,
-    pub file_paths: Vec<String>,
-    pub truncate: String,
-    pub created_at: i64,
-}
-
 /// One chunk of a document being committed.
 #[derive(Debug, Clone)]
 pub struct ChunkRow {
@@ -223,8 +194,10 @@ pub struct DocumentCommit {
     pub file_path: String,
     pub chunks: Vec<ChunkRow>,
     pub extractions: Vec<ExtractionRow>,
-    pub entities: Vec<(EntityRow, Vec<f32>)>,
-    pub relations: Vec<(RelationRow, Vec<f32>)>,
+    pub entities: Vec<(EntityState, Vec<f32>)>,
+    pub relations: Vec<(RelationState, Vec<f32>)>,
+    /// Unix seconds; recorded on graph rows this commit creates.
+    pub created_at: i64,
 }
 
 /// Which vector collection.
@@ -527,11 +500,11 @@ impl KbStore {
         Ok(())
     }
 
-    pub fn entity(&self, name: &str) -> Result<Option<EntityRow>> {
+    pub fn entity(&self, name: &str) -> Result<Option<EntityState>> {
         entity_in(&self.conn, name).map_err(self.err("cannot read entity"))
     }
 
-    pub fn relation(&self, a: &str, b: &str) -> Result<Option<RelationRow>> {
+    pub fn relation(&self, a: &str, b: &str) -> Result<Option<RelationState>> {
         let (a, b) = if a <= b { (a, b) } else { (b, a) };
         relation_in(&self.conn, a, b).map_err(self.err("cannot read relation"))
     }
@@ -643,13 +616,13 @@ impl KbStore {
     }
 }
 
-fn entity_in(conn: &Connection, name: &str) -> rusqlite::Result<Option<EntityRow>> {
+fn entity_in(conn: &Connection, name: &str) -> rusqlite::Result<Option<EntityState>> {
     conn.query_row(
-        "SELECT name, entity_type, description, source_ids, all_source_ids, file_paths, truncate, created_at
+        "SELECT name, entity_type, description, source_ids, all_source_ids, file_paths, truncate
          FROM entities WHERE name = ?1",
         [name],
         |r| {
-            Ok(EntityRow {
+            Ok(EntityState {
                 name: r.get(0)?,
                 entity_type: r.get(1)?,
                 description: r.get(2)?,
@@ -657,20 +630,19 @@ fn entity_in(conn: &Connection, name: &str) -> rusqlite::Result<Option<EntityRow
                 all_source_ids: parse_json_list(&r.get::<_, String>(4)?),
                 file_paths: split_sep(&r.get::<_, String>(5)?),
                 truncate: r.get(6)?,
-                created_at: r.get(7)?,
             })
         },
     )
     .optional()
 }
 
-fn relation_in(conn: &Connection, a: &str, b: &str) -> rusqlite::Result<Option<RelationRow>> {
+fn relation_in(conn: &Connection, a: &str, b: &str) -> rusqlite::Result<Option<RelationState>> {
     conn.query_row(
-        "SELECT src, tgt, keywords, description, weight, source_ids, all_source_ids, file_paths, truncate, created_at
+        "SELECT src, tgt, keywords, description, weight, source_ids, all_source_ids, file_paths, truncate
          FROM relations WHERE src = ?1 AND tgt = ?2",
         [a, b],
         |r| {
-            Ok(RelationRow {
+            Ok(RelationState {
                 src: r.get(0)?,
                 tgt: r.get(1)?,
                 keywords: r.get(2)?,
@@ -680,7 +652,6 @@ fn relation_in(conn: &Connection, a: &str, b: &str) -> rusqlite::Result<Option<R
                 all_source_ids: parse_json_list(&r.get::<_, String>(6)?),
                 file_paths: split_sep(&r.get::<_, String>(7)?),
                 truncate: r.get(8)?,
-                created_at: r.get(9)?,
             })
         },
     )
@@ -734,7 +705,7 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
                 json_list(&e.all_source_ids),
                 e.file_paths.join(SEP),
                 e.truncate,
-                e.created_at,
+                c.created_at,
                 encode_vector(vector)
             ],
             |r| r.get(0),
@@ -764,7 +735,7 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
                 json_list(&rel.all_source_ids),
                 rel.file_paths.join(SEP),
                 rel.truncate,
-                rel.created_at,
+                c.created_at,
                 encode_vector(vector)
             ],
             |r| r.get(0),
@@ -792,8 +763,8 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
 mod tests {
     use super::*;
 
-    fn entity(name: &str) -> EntityRow {
-        EntityRow {
+    fn entity(name: &str) -> EntityState {
+        EntityState {
             name: name.into(),
             entity_type: "person".into(),
             description: "d".into(),
@@ -801,7 +772,6 @@ mod tests {
             all_source_ids: vec!["c1".into()],
             file_paths: vec!["a.txt".into()],
             truncate: String::new(),
-            created_at: 1,
         }
     }
 
@@ -822,7 +792,7 @@ mod tests {
                 .is_some()
         );
         assert_eq!(store.documents_with_status(&[DocStatus::Pending]).unwrap().len(), 1);
-        let relation = RelationRow {
+        let relation = RelationState {
             src: "Alice".into(),
             tgt: "Bob".into(),
             keywords: "met".into(),
@@ -832,7 +802,6 @@ mod tests {
             all_source_ids: vec!["c1".into()],
             file_paths: vec!["a.txt".into()],
             truncate: String::new(),
-            created_at: 1,
         };
         let commit = DocumentCommit {
             doc_id: "doc-1".into(),
@@ -847,6 +816,7 @@ mod tests {
             extractions: vec![],
             entities: vec![(entity("Alice"), vec![0.0, 1.0]), (entity("Bob"), vec![0.5, 0.5])],
             relations: vec![(relation.clone(), vec![1.0, 1.0])],
+            created_at: 1,
         };
         let changes = store.commit_document(&commit).unwrap();
         assert_eq!(changes.upserts.len(), 4);
