@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use futures_util::future::join_all;
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
@@ -362,7 +363,7 @@ impl Engine {
         let texts: Vec<String> = chunks.iter().map(|c| c.content.clone()).collect();
         let (chunk_vectors, extractions) = tokio::join!(
             self.embed(&texts),
-            futures_join_all(
+            join_all(
                 chunks
                     .iter()
                     .zip(&chunk_ids)
@@ -447,7 +448,7 @@ impl Engine {
             }
             Ok::<_, Error>(vectors)
         });
-        Ok(futures_join_all(calls)
+        Ok(join_all(calls)
             .await
             .into_iter()
             .collect::<Result<Vec<_>>>()?
@@ -750,32 +751,6 @@ fn sorted_json(v: &serde_json::Value) -> String {
         }
         other => other.to_string(),
     }
-}
-
-/// Runs futures concurrently and collects their outputs in order.
-async fn futures_join_all<F: std::future::Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
-    let futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
-    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
-    let mut pending: Vec<(usize, std::pin::Pin<Box<F>>)> = futures.into_iter().enumerate().collect();
-    std::future::poll_fn(|cx| {
-        pending.retain_mut(|(i, fut)| match fut.as_mut().poll(cx) {
-            std::task::Poll::Ready(out) => {
-                outputs[*i] = Some(out);
-                false
-            }
-            std::task::Poll::Pending => true,
-        });
-        if pending.is_empty() {
-            std::task::Poll::Ready(())
-        } else {
-            std::task::Poll::Pending
-        }
-    })
-    .await;
-    outputs
-        .into_iter()
-        .map(|o| o.expect("every future completed"))
-        .collect()
 }
 
 fn open_indexes(store: &KbStore, dim: usize) -> Result<Vec<VectorIndex>> {
