@@ -6,6 +6,7 @@
 //! commit are serialised (one document at a time), so every merge sees the graph as the
 //! previous document left it and nothing is lost between concurrent documents.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -116,6 +117,15 @@ struct Counters {
 pub struct Engine {
     store: Mutex<KbStore>,
     indexes: Mutex<Vec<VectorIndex>>,
+    /// Vectors committed to kb.db but not yet added to `indexes`, per kind (in
+    /// `VectorKind::ALL` order) and coalesced by key: across a run the same entities and
+    /// relations are re-embedded by many documents, and only their last vector matters.
+    /// Losing this buffer in a crash is harmless: the saved indexes then no longer match kb.db's
+    /// generation and are rebuilt from it.
+    pending_vectors: Mutex<[HashMap<u64, Vec<f32>>; 3]>,
+    /// Token counts of description fragments by hash: merging re-reads an entity's fragments
+    /// every time a document mentions it, and tokenizing them again dominated merge time.
+    token_counts: Mutex<HashMap<u64, usize>>,
     llm: Provider,
     embedder: Provider,
     llm_slots: Semaphore,
@@ -139,6 +149,17 @@ fn pin_of(embedder: &Provider) -> EmbeddingPin {
         model: id.model,
         dim: embedder.dim(),
     }
+}
+
+/// Buffered vectors beyond which a run adds them to the indexes before going on, which bounds
+/// the buffer's memory (16 MiB at 1024 dimensions).
+const FLUSH_VECTORS_AT: usize = 4096;
+
+/// Entries of the token-count memo before it starts over (16 bytes each).
+const TOKEN_COUNT_CACHE: usize = 1 << 20;
+
+fn kind_slot(kind: VectorKind) -> usize {
+    VectorKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
 }
 
 fn index_path(dir: &Path, kind: VectorKind) -> std::path::PathBuf {
@@ -173,6 +194,8 @@ impl Engine {
         Ok(Engine {
             store: Mutex::new(store),
             indexes: Mutex::new(indexes),
+            pending_vectors: Mutex::default(),
+            token_counts: Mutex::default(),
             llm_slots: Semaphore::new(options.llm_max_async.max(1)),
             embed_slots: Semaphore::new(options.embed_max_async.max(1)),
             llm,
@@ -319,13 +342,42 @@ impl Engine {
             fresh.push(index);
         }
         drop(store);
+        // The fresh indexes hold everything kb.db has, including any buffered vectors.
+        *self.pending_vectors.lock().unwrap_or_else(|p| p.into_inner()) = Default::default();
         *self.indexes.lock().unwrap_or_else(|p| p.into_inner()) = fresh;
         self.save_indexes()?;
         Ok(counts)
     }
 
-    /// Writes the vector indexes with the database's current generation.
+    /// `Tokenizer::count`, memoized.
+    fn count_tokens(&self, text: &str) -> usize {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let key = BuildHasherDefault::<DefaultHasher>::default().hash_one(text);
+        if let Some(n) = self.token_counts.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return *n;
+        }
+        let n = Tokenizer::global().count(text);
+        let mut counts = self.token_counts.lock().unwrap_or_else(|p| p.into_inner());
+        if counts.len() >= TOKEN_COUNT_CACHE {
+            counts.clear();
+        }
+        counts.insert(key, n);
+        n
+    }
+
+    /// Adds the buffered vectors to the indexes.
+    fn flush_vectors(&self) -> Result<()> {
+        let pending = std::mem::take(&mut *self.pending_vectors.lock().unwrap_or_else(|p| p.into_inner()));
+        let indexes = self.indexes.lock().unwrap_or_else(|p| p.into_inner());
+        for (index, rows) in indexes.iter().zip(pending) {
+            index.upsert_many(&rows.into_iter().collect::<Vec<_>>())?;
+        }
+        Ok(())
+    }
+
+    /// Writes the vector indexes, with every buffered vector, at the database's current generation.
     pub fn save_indexes(&self) -> Result<()> {
+        self.flush_vectors()?;
         let store = self.store();
         let generation = store.generation()?;
         let dim = self.embedder.dim();
@@ -409,12 +461,15 @@ impl Engine {
             created_at: jiff::Timestamp::now().as_second(),
         };
         let changes = self.store().commit_document(&commit)?;
-        {
-            let indexes = self.indexes.lock().unwrap_or_else(|p| p.into_inner());
-            for (kind, key, vector) in &changes.upserts {
-                let i = VectorKind::ALL.iter().position(|k| k == kind).unwrap_or(0);
-                indexes[i].upsert(*key, vector)?;
+        let buffered = {
+            let mut pending = self.pending_vectors.lock().unwrap_or_else(|p| p.into_inner());
+            for (kind, key, vector) in changes.upserts {
+                pending[kind_slot(kind)].insert(key, vector);
             }
+            pending.iter().map(HashMap::len).sum::<usize>()
+        };
+        if buffered >= FLUSH_VECTORS_AT {
+            self.flush_vectors()?;
         }
         Ok(DocumentOutcome {
             doc_id: doc_id.to_string(),
@@ -600,8 +655,7 @@ impl Engine {
         tokio::task::block_in_place(|| {
             let handle = tokio::runtime::Handle::current();
             let limits = &self.options.limits;
-            let tokenizer = Tokenizer::global();
-            let count = |s: &str| tokenizer.count(s);
+            let count = |s: &str| self.count_tokens(s);
             let mut summarize = |kind: merge::SummaryKind, name: &str, list: &[String]| -> Result<String> {
                 handle.block_on(self.summarize(kind, name, list))
             };

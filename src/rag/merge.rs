@@ -105,7 +105,7 @@ impl SummaryKind {
 }
 
 /// Counts the tokens of a text (the pipeline passes the o200k tokenizer).
-pub type TokenCount = dyn Fn(&str) -> usize;
+pub type TokenCount<'a> = dyn Fn(&str) -> usize + 'a;
 
 /// Asks the LLM to summarise `fragments` of the entity or relation called `name` (an entity
 /// name, or `"(src, tgt)"` for a relation) into one description. Building the prompt (JSON
@@ -203,7 +203,7 @@ pub fn merge_entity<E>(
     existing: Option<&EntityState>,
     new: &[NewEntity],
     limits: &MergeLimits,
-    tokens: &TokenCount,
+    tokens: &TokenCount<'_>,
     summarize: &mut Summarize<'_, E>,
 ) -> Result<Merged<EntityState>, E> {
     let stored = existing.map(|e| Stored {
@@ -247,7 +247,7 @@ pub fn merge_relation<E: From<RelationError>>(
     existing: Option<&RelationState>,
     new: &[NewRelation],
     limits: &MergeLimits,
-    tokens: &TokenCount,
+    tokens: &TokenCount<'_>,
     summarize: &mut Summarize<'_, E>,
 ) -> Result<Merged<RelationState>, E> {
     if src == tgt {
@@ -369,7 +369,7 @@ pub fn summarize_descriptions<E>(
     name: &str,
     fragments: Vec<String>,
     limits: &MergeLimits,
-    tokens: &TokenCount,
+    tokens: &TokenCount<'_>,
     summarize: &mut Summarize<'_, E>,
 ) -> Result<String, E> {
     let mut list = fragments;

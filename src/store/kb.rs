@@ -617,44 +617,42 @@ impl KbStore {
 }
 
 fn entity_in(conn: &Connection, name: &str) -> rusqlite::Result<Option<EntityState>> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT name, entity_type, description, source_ids, all_source_ids, file_paths, truncate
          FROM entities WHERE name = ?1",
-        [name],
-        |r| {
-            Ok(EntityState {
-                name: r.get(0)?,
-                entity_type: r.get(1)?,
-                description: r.get(2)?,
-                source_ids: split_sep(&r.get::<_, String>(3)?),
-                all_source_ids: parse_json_list(&r.get::<_, String>(4)?),
-                file_paths: split_sep(&r.get::<_, String>(5)?),
-                truncate: r.get(6)?,
-            })
-        },
-    )
+    )?
+    .query_row([name], |r| {
+        Ok(EntityState {
+            name: r.get(0)?,
+            entity_type: r.get(1)?,
+            description: r.get(2)?,
+            source_ids: split_sep(&r.get::<_, String>(3)?),
+            all_source_ids: parse_json_list(&r.get::<_, String>(4)?),
+            file_paths: split_sep(&r.get::<_, String>(5)?),
+            truncate: r.get(6)?,
+        })
+    })
     .optional()
 }
 
 fn relation_in(conn: &Connection, a: &str, b: &str) -> rusqlite::Result<Option<RelationState>> {
-    conn.query_row(
+    conn.prepare_cached(
         "SELECT src, tgt, keywords, description, weight, source_ids, all_source_ids, file_paths, truncate
          FROM relations WHERE src = ?1 AND tgt = ?2",
-        [a, b],
-        |r| {
-            Ok(RelationState {
-                src: r.get(0)?,
-                tgt: r.get(1)?,
-                keywords: r.get(2)?,
-                description: r.get(3)?,
-                weight: r.get(4)?,
-                source_ids: split_sep(&r.get::<_, String>(5)?),
-                all_source_ids: parse_json_list(&r.get::<_, String>(6)?),
-                file_paths: split_sep(&r.get::<_, String>(7)?),
-                truncate: r.get(8)?,
-            })
-        },
-    )
+    )?
+    .query_row([a, b], |r| {
+        Ok(RelationState {
+            src: r.get(0)?,
+            tgt: r.get(1)?,
+            keywords: r.get(2)?,
+            description: r.get(3)?,
+            weight: r.get(4)?,
+            source_ids: split_sep(&r.get::<_, String>(5)?),
+            all_source_ids: parse_json_list(&r.get::<_, String>(6)?),
+            file_paths: split_sep(&r.get::<_, String>(7)?),
+            truncate: r.get(8)?,
+        })
+    })
     .optional()
 }
 
@@ -663,19 +661,19 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
     // A reprocessed document replaces whatever partial rows it had.
     tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [&c.doc_id])?;
     for chunk in &c.chunks {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO chunks (chunk_id, doc_id, chunk_order, tokens, content, file_path, embedding)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                chunk.chunk_id,
-                c.doc_id,
-                chunk.order as i64,
-                chunk.tokens as i64,
-                chunk.content,
-                c.file_path,
-                encode_vector(&chunk.embedding)
-            ],
-        )?;
+        )?
+        .execute(params![
+            chunk.chunk_id,
+            c.doc_id,
+            chunk.order as i64,
+            chunk.tokens as i64,
+            chunk.content,
+            c.file_path,
+            encode_vector(&chunk.embedding)
+        ])?;
         changes.upserts.push((
             VectorKind::Chunks,
             tx.last_insert_rowid() as u64,
@@ -683,19 +681,21 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
         ));
     }
     for x in &c.extractions {
-        tx.execute(
-            "INSERT OR REPLACE INTO extractions (chunk_id, result, glean, cache_keys, extracted_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO extractions (chunk_id, result, glean, cache_keys, extracted_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
+        .execute(
             params![x.chunk_id, x.result, x.glean, json_list(&x.cache_keys), x.extracted_at],
         )?;
     }
     for (e, vector) in &c.entities {
-        let key: i64 = tx.query_row(
+        let key: i64 = tx.prepare_cached(
             "INSERT INTO entities (name, entity_id, entity_type, description, source_ids, all_source_ids, file_paths,
                 truncate, created_at, embedding)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
              ON CONFLICT(name) DO UPDATE SET entity_type = ?3, description = ?4, source_ids = ?5,
                 all_source_ids = ?6, file_paths = ?7, truncate = ?8, embedding = ?10
-             RETURNING entity_key",
+             RETURNING entity_key")?
+        .query_row(
             params![
                 e.name,
                 crate::rag::ids::compute_mdhash_id(&e.name, "ent-"),
@@ -710,20 +710,19 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
             ],
             |r| r.get(0),
         )?;
-        tx.execute(
-            "INSERT OR IGNORE INTO doc_entities (doc_id, name) VALUES (?1, ?2)",
-            params![c.doc_id, e.name],
-        )?;
+        tx.prepare_cached("INSERT OR IGNORE INTO doc_entities (doc_id, name) VALUES (?1, ?2)")?
+            .execute(params![c.doc_id, e.name])?;
         changes.upserts.push((VectorKind::Entities, key as u64, vector.clone()));
     }
     for (rel, vector) in &c.relations {
-        let key: i64 = tx.query_row(
+        let key: i64 = tx.prepare_cached(
             "INSERT INTO relations (src, tgt, relation_id, keywords, description, weight, source_ids, all_source_ids,
                 file_paths, truncate, created_at, embedding)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT(src, tgt) DO UPDATE SET keywords = ?4, description = ?5, weight = ?6, source_ids = ?7,
                 all_source_ids = ?8, file_paths = ?9, truncate = ?10, embedding = ?12
-             RETURNING relation_key",
+             RETURNING relation_key")?
+        .query_row(
             params![
                 rel.src,
                 rel.tgt,
@@ -740,10 +739,8 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
             ],
             |r| r.get(0),
         )?;
-        tx.execute(
-            "INSERT OR IGNORE INTO doc_relations (doc_id, src, tgt) VALUES (?1, ?2, ?3)",
-            params![c.doc_id, rel.src, rel.tgt],
-        )?;
+        tx.prepare_cached("INSERT OR IGNORE INTO doc_relations (doc_id, src, tgt) VALUES (?1, ?2, ?3)")?
+            .execute(params![c.doc_id, rel.src, rel.tgt])?;
         changes
             .upserts
             .push((VectorKind::Relations, key as u64, vector.clone()));
