@@ -43,6 +43,7 @@ complete -c lrt -n "__fish_lrt_needs_command" -f -a "tenant" -d 'Create, list, s
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "kb" -d 'Create, list, show, update and delete knowledge bases'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "member" -d 'Add, list, update and remove tenant members'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "ingest" -d 'Add documents to a knowledge base: chunk, extract the graph, embed (needs document:create)'
+complete -c lrt -n "__fish_lrt_needs_command" -f -a "query" -d 'Answer a question from a knowledge base (needs query:run)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "audit" -d 'Read the audit log'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "auth" -d 'Check permissions'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "quickstart" -d 'Set up a demo tenant, knowledge base and member, and show them'
@@ -397,6 +398,38 @@ complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s q -l quiet -d 'Print 
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand query" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l mode -d 'Retrieval mode' -r -f -a "naive\t'Chunk vectors only'
+local\t'Entities found by low-level keywords, and their relations'
+global\t'Relations found by high-level keywords, and their entities'
+hybrid\t'Local and global together'
+mix\t'Hybrid plus chunk vectors'
+bypass\t'No retrieval: ask the model directly'"
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l top-k -d 'Entities (local) or relations (global) taken from the vector search [default: the KB\'s top_k]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l chunk-top-k -d 'Chunks taken from the vector search, and the most chunks in the context [default: the KB\'s chunk_top_k]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l max-entity-tokens -d 'Token budget of the entity list' -r
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l max-relation-tokens -d 'Token budget of the relation list' -r
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l max-total-tokens -d 'Token budget of the whole prompt; chunks get what entities and relations leave' -r
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l response-type -d 'The form of the answer, e.g. "Bullet Points"' -r
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l user-prompt -d 'Extra instructions for the answer' -r
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l hl-keywords -d 'High-level keywords, comma-separated (skips keyword extraction)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l ll-keywords -d 'Low-level keywords, comma-separated (skips keyword extraction)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l history -d 'Earlier turns: a JSON array of {"role": "user"|"assistant"|"system", "content": "…"}' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand query" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l only-context -d 'Print the retrieved context instead of answering'
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l only-prompt -d 'Print the full prompt instead of answering'
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l stream -d 'Print the answer as the model writes it'
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l no-cache -d 'Neither read nor write the LLM cache'
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand query" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand query" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand query" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''

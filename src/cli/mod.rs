@@ -9,6 +9,7 @@ mod ingest;
 mod kb;
 mod member;
 pub mod output;
+mod query;
 mod setup;
 mod tenant;
 
@@ -92,6 +93,8 @@ pub enum Command {
     Member(member::MemberCmd),
     /// Add documents to a knowledge base: chunk, extract the graph, embed (needs document:create)
     Ingest(ingest::IngestArgs),
+    /// Answer a question from a knowledge base (needs query:run)
+    Query(query::QueryArgs),
     /// Read the audit log
     #[command(subcommand)]
     Audit(admin::AuditCmd),
@@ -238,6 +241,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Whoami => admin::whoami(&ctx),
         Command::Use(args) => admin::use_context(&ctx, args),
         Command::Ingest(args) => ingest::exec(&ctx, args),
+        Command::Query(args) => query::exec(&ctx, args),
         Command::Audit(cmd) => admin::audit(&ctx, cmd),
         Command::Auth(cmd) => admin::auth(&ctx, cmd),
         Command::Tenant(cmd) => tenant::exec(&ctx, cmd),

@@ -73,6 +73,15 @@ pub enum Task {
     },
     /// Query keywords as JSON `{"high_level_keywords": [...], "low_level_keywords": [...]}`.
     Keywords { query: String },
+    /// A grounded answer to `query` from the retrieved `chunks` (`(reference_id, content)`),
+    /// citing `references` (`(reference_id, file_path)`); `keywords` are the query's keywords.
+    /// Both lists are empty when nothing was retrieved (bypass mode).
+    Answer {
+        query: String,
+        keywords: Vec<String>,
+        chunks: Vec<(String, String)>,
+        references: Vec<(String, String)>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

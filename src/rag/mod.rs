@@ -4,10 +4,15 @@
 //! the extraction-record parser.
 
 pub mod chunk;
+pub mod context;
 pub mod engine;
 pub mod extract;
 pub mod ids;
+pub mod keywords;
 pub mod merge;
 pub mod normalize;
 pub mod prompts;
+pub mod pyjson;
+pub mod query;
+pub mod repair;
 pub mod tokenizer;

@@ -92,3 +92,55 @@ pub fn summary_user(kind: &str, name: &str, descriptions: &[String]) -> String {
         lines.join("\n")
     )
 }
+
+/// What upstream answers when no context could be built (kept verbatim: clients match on it).
+pub const NO_CONTEXT_ANSWER: &str = "Sorry, I'm not able to provide an answer to that question.[no-context]";
+
+/// What the grounded answer may draw on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContextKind {
+    /// Knowledge-graph entities and relations plus document chunks.
+    Graph,
+    /// Document chunks only (naive mode).
+    Chunks,
+}
+
+/// The system prompt of a grounded answer: the rules, then the context. `user_prompt` adds
+/// the caller's own instructions ("n/a" when there are none, as upstream).
+pub fn answer_system(kind: ContextKind, response_type: &str, user_prompt: Option<&str>, context: &str) -> String {
+    let sources = match kind {
+        ContextKind::Graph => "knowledge-graph entities and relationships and the document chunks",
+        ContextKind::Chunks => "the document chunks",
+    };
+    let extra = match user_prompt.map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => format!("\n\n{p}"),
+        None => "n/a".to_string(),
+    };
+    format!(
+        "You answer questions using only the material in the Context section below: {sources}. \
+Earlier turns of the conversation, if any, are there to help you understand the question, not as \
+a source of facts.
+
+How to answer:
+1. Work out what the user wants to know. Find the relevant facts in the Context, combine them into \
+a coherent answer, and note the reference_id of every chunk you rely on.
+2. Stay grounded: state nothing that the Context does not support. If the Context does not contain \
+the answer, say that you do not know.
+3. Write in the language of the question, using Markdown (headings, lists, emphasis) where it helps. \
+Shape the answer as: {response_type}.
+4. Finish with a section headed `### References` that lists at most 5 of the documents you used, \
+one per line, as `* [n] document title`, with the number from the Reference Document List and the \
+title in its original language. Write nothing after that list.
+
+Additional instructions from the user: {extra}
+
+---Context---
+
+{context}"
+    )
+}
+
+/// The whole prompt as `--only-prompt` shows it: the system prompt, then the question.
+pub fn full_prompt(system: &str, query: &str) -> String {
+    format!("{system}\n\n---User Query---\n\n{query}")
+}

@@ -108,7 +108,12 @@ impl Service {
         Ok((handle, engine))
     }
 
-    fn providers(&self, t: &TenantRecord, k: &KbRecord, effective: &TenantConfig) -> Result<(Provider, Provider)> {
+    pub(super) fn providers(
+        &self,
+        t: &TenantRecord,
+        k: &KbRecord,
+        effective: &TenantConfig,
+    ) -> Result<(Provider, Provider)> {
         let s = &self.settings;
         let layers = [&t.config, &k.config];
         let llm_model = pick_string("llm_model", layers, &s.llm.model.value, &effective.llm_model);

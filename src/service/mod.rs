@@ -7,6 +7,7 @@ mod identity;
 mod ingest;
 mod kbs;
 mod members;
+mod query;
 mod quickstart;
 mod tenants;
 pub mod validate;
@@ -17,6 +18,7 @@ pub use audit::AuditQuery;
 pub use identity::{CanI, ContextView, MembershipView, WhoAmI};
 pub use ingest::KbHandle;
 pub use kbs::{KbUpdate, NewKb};
+pub use query::QueryInput;
 pub use quickstart::Quickstart;
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};
 

@@ -245,7 +245,7 @@ pub struct StoreStats {
 
 /// An open `kb.db`.
 pub struct KbStore {
-    conn: Connection,
+    pub(super) conn: Connection,
     dir: PathBuf,
 }
 
@@ -285,7 +285,7 @@ pub fn decode_vector(bytes: &[u8]) -> Option<Vec<f32>> {
     )
 }
 
-fn split_sep(s: &str) -> Vec<String> {
+pub(super) fn split_sep(s: &str) -> Vec<String> {
     if s.is_empty() {
         Vec::new()
     } else {
@@ -341,7 +341,7 @@ impl KbStore {
         &self.dir
     }
 
-    fn err(&self, context: &str) -> impl Fn(rusqlite::Error) -> Error + use<> {
+    pub(super) fn err(&self, context: &str) -> impl Fn(rusqlite::Error) -> Error + use<> {
         db_err(context, &self.dir.join("kb.db"))
     }
 

@@ -1,4 +1,5 @@
 //! One KB's storage: kb.db (SQLite, the source of truth) and derived vector indexes.
 
 pub mod kb;
+pub mod query;
 pub mod vectors;

@@ -7,11 +7,14 @@
 //! * gleaning: nothing to add, since extraction is exhaustive in one pass;
 //! * summaries: extractive, by greedy coverage of content words (`summary`);
 //! * query keywords: named things and content words, by rule (`keywords`);
+//! * answers: extractive, the context sentences sharing most terms with the question, each
+//!   cited with its reference (`answer`);
 //! * embeddings: lexical feature hashing (`embed`).
 //!
 //! The answers are pure functions of their inputs: the same text always gives the same graph
 //! and the same vectors, on every platform and release with the same [`MODEL`] name.
 
+mod answer;
 mod embed;
 mod extract;
 mod keywords;
@@ -60,6 +63,12 @@ impl LocalProvider {
                 descriptions,
             } => summary::summarize(*kind, name, descriptions),
             Task::Keywords { query } => keywords::keywords(query),
+            Task::Answer {
+                query,
+                keywords,
+                chunks,
+                references,
+            } => answer::answer(query, keywords, chunks, references),
         }
     }
 }

@@ -1,0 +1,210 @@
+//! `lrt query "QUESTION"`
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+use serde::Deserialize;
+
+use super::output::print_line;
+use super::{Ctx, TenantArg, kb_or_env};
+use crate::error::{Error, Result};
+use crate::llm::Message;
+use crate::rag::keywords;
+use crate::rag::query::{QueryMode, QueryParams, QueryResult};
+use crate::service::QueryInput;
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  lrt query --tenant acme --kb docs \"What did Marie Curie discover?\"\n  \
+lrt query --mode local --ll-keywords 'Marie Curie' \"Who was she?\"\n  \
+lrt query --only-context --json \"How is NASA funded?\"\n  \
+lrt query --history chat.json --stream \"And after that?\""
+)]
+pub struct QueryArgs {
+    #[command(flatten)]
+    pub tenant: TenantArg,
+    /// Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]
+    #[arg(long)]
+    pub kb: Option<String>,
+    /// The question
+    #[arg(value_name = "QUESTION")]
+    pub question: String,
+    /// Retrieval mode
+    #[arg(long, value_enum, default_value_t = ModeArg::Mix)]
+    pub mode: ModeArg,
+    /// Entities (local) or relations (global) taken from the vector search [default: the KB's top_k]
+    #[arg(long, value_name = "N")]
+    pub top_k: Option<usize>,
+    /// Chunks taken from the vector search, and the most chunks in the context [default: the KB's chunk_top_k]
+    #[arg(long, value_name = "N")]
+    pub chunk_top_k: Option<usize>,
+    /// Token budget of the entity list
+    #[arg(long, value_name = "N", default_value_t = 6000)]
+    pub max_entity_tokens: usize,
+    /// Token budget of the relation list
+    #[arg(long, value_name = "N", default_value_t = 8000)]
+    pub max_relation_tokens: usize,
+    /// Token budget of the whole prompt; chunks get what entities and relations leave
+    #[arg(long, value_name = "N", default_value_t = 30000)]
+    pub max_total_tokens: usize,
+    /// The form of the answer, e.g. "Bullet Points"
+    #[arg(long, value_name = "TEXT", default_value = "Multiple Paragraphs")]
+    pub response_type: String,
+    /// Extra instructions for the answer
+    #[arg(long, value_name = "TEXT")]
+    pub user_prompt: Option<String>,
+    /// High-level keywords, comma-separated (skips keyword extraction)
+    #[arg(long, value_name = "K1,K2")]
+    pub hl_keywords: Option<String>,
+    /// Low-level keywords, comma-separated (skips keyword extraction)
+    #[arg(long, value_name = "K1,K2")]
+    pub ll_keywords: Option<String>,
+    /// Earlier turns: a JSON array of {"role": "user"|"assistant"|"system", "content": "…"}
+    #[arg(long, value_name = "FILE")]
+    pub history: Option<PathBuf>,
+    /// Print the retrieved context instead of answering
+    #[arg(long, conflicts_with = "only_prompt")]
+    pub only_context: bool,
+    /// Print the full prompt instead of answering
+    #[arg(long)]
+    pub only_prompt: bool,
+    /// Print the answer as the model writes it
+    #[arg(long)]
+    pub stream: bool,
+    /// Neither read nor write the LLM cache
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+/// The `--mode` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// Chunk vectors only
+    Naive,
+    /// Entities found by low-level keywords, and their relations
+    Local,
+    /// Relations found by high-level keywords, and their entities
+    Global,
+    /// Local and global together
+    Hybrid,
+    /// Hybrid plus chunk vectors
+    Mix,
+    /// No retrieval: ask the model directly
+    Bypass,
+}
+
+impl From<ModeArg> for QueryMode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Naive => QueryMode::Naive,
+            ModeArg::Local => QueryMode::Local,
+            ModeArg::Global => QueryMode::Global,
+            ModeArg::Hybrid => QueryMode::Hybrid,
+            ModeArg::Mix => QueryMode::Mix,
+            ModeArg::Bypass => QueryMode::Bypass,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Turn {
+    role: String,
+    content: String,
+}
+
+/// Reads a `--history` file: a JSON array of `{role, content}` turns.
+fn read_history(path: &Path) -> Result<Vec<Message>> {
+    let bad = |why: String| Error::Usage(format!("invalid --history file {}: {why}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let turns: Vec<Turn> = serde_json::from_str(&text).map_err(|e| {
+        bad(format!(
+            "{e}; expected a JSON array of {{\"role\", \"content\"}} objects"
+        ))
+    })?;
+    turns
+        .into_iter()
+        .map(|t| match t.role.as_str() {
+            "user" => Ok(Message::user(t.content)),
+            "assistant" => Ok(Message::assistant(t.content)),
+            "system" => Ok(Message::system(t.content)),
+            other => Err(bad(format!(
+                "unknown role {other:?}; roles are user, assistant, system"
+            ))),
+        })
+        .collect()
+}
+
+pub fn exec(ctx: &Ctx, args: QueryArgs) -> Result<i32> {
+    let history = match &args.history {
+        Some(path) => read_history(path)?,
+        None => Vec::new(),
+    };
+    let mut params = QueryParams::new(args.question.clone(), args.mode.into());
+    params.max_entity_tokens = args.max_entity_tokens;
+    params.max_relation_tokens = args.max_relation_tokens;
+    params.max_total_tokens = args.max_total_tokens;
+    params.response_type = args.response_type.clone();
+    params.user_prompt = args.user_prompt.clone();
+    params.hl_keywords = args.hl_keywords.as_deref().map(keywords::from_flag).unwrap_or_default();
+    params.ll_keywords = args.ll_keywords.as_deref().map(keywords::from_flag).unwrap_or_default();
+    params.history = history;
+    params.only_context = args.only_context;
+    params.only_prompt = args.only_prompt;
+    params.stream = args.stream;
+    let input = QueryInput {
+        params,
+        top_k: args.top_k,
+        chunk_top_k: args.chunk_top_k,
+        no_cache: args.no_cache,
+    };
+
+    let mut svc = ctx.service()?;
+    let actor = ctx.actor(&svc)?;
+    let (tenant, kb) = (args.tenant.resolved(), kb_or_env(&args.kb));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    // Streamed pieces go straight to the terminal; in JSON mode the answer is collected.
+    let mut print_piece = |piece: &str| {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(piece.as_bytes());
+        let _ = out.flush();
+    };
+    let sink: Option<&mut dyn FnMut(&str)> = if ctx.out.is_json() {
+        None
+    } else {
+        Some(&mut print_piece)
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            r = svc.query(&actor, tenant.as_deref(), kb.as_deref(), input, sink) => r,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted("interrupted".into())),
+        }
+    });
+    let (_, result) = result?;
+    render(ctx, &result);
+    Ok(0)
+}
+
+fn render(ctx: &Ctx, result: &QueryResult) {
+    if ctx.out.is_json() {
+        print_line(&serde_json::to_string_pretty(result).expect("results serialize"));
+        return;
+    }
+    for w in &result.warnings {
+        ctx.out.note(&format!("warning: {w}"));
+    }
+    if let Some(prompt) = &result.prompt {
+        print_line(prompt);
+    } else if let Some(context) = &result.context {
+        print_line(context);
+    } else if result.streamed {
+        // The pieces are out already; end the line (a closed pipe is not an error).
+        let _ = writeln!(std::io::stdout());
+    } else if let Some(answer) = &result.answer {
+        print_line(answer);
+    }
+}

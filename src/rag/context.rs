@@ -1,0 +1,350 @@
+//! Query context assembly after upstream's four stages (reference §7.4): entity and relation
+//! lists truncated to their token budgets, chunks picked from the graph and merged with the
+//! vector hits, the chunk list cut to what is left of the total budget, and references
+//! numbered by how often each file occurs. Pure functions; the engine does the I/O.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Value, json};
+
+use crate::rag::pyjson;
+use crate::rag::tokenizer::Tokenizer;
+
+/// How many chunks one entity or relation contributes at most (upstream's
+/// `related_chunk_number`).
+pub const RELATED_CHUNK_NUMBER: usize = 5;
+
+/// Upstream's marker for a chunk whose file is not known; it gets no reference.
+pub const UNKNOWN_SOURCE: &str = "unknown_source";
+
+/// Upstream's `truncate_list_by_token_size` as `_apply_token_truncation` calls it: how many
+/// leading `items` fit in `max_tokens` when each is written as Python JSON and they are joined
+/// with newlines (separators count; whole items only).
+pub fn truncate_list_by_token_size(items: &[Value], max_tokens: i64) -> usize {
+    let keys: Vec<String> = items.iter().map(pyjson::dumps).collect();
+    fitting_prefix(&keys, max_tokens)
+}
+
+/// The largest `k` such that `keys[..k].join("\n")` has at most `max_tokens` tokens.
+pub fn fitting_prefix(keys: &[String], max_tokens: i64) -> usize {
+    if keys.is_empty() || max_tokens <= 0 {
+        return 0;
+    }
+    let max = max_tokens as usize;
+    let tok = Tokenizer::global();
+    let fits = |k: usize| k == 0 || tok.count(&keys[..k].join("\n")) <= max;
+    if fits(keys.len()) {
+        return keys.len();
+    }
+    // Token counts grow with the prefix, so binary search, then settle the exact edge.
+    let (mut lo, mut hi) = (0, keys.len());
+    while lo + 1 < hi {
+        let mid = (lo + hi) / 2;
+        if fits(mid) { lo = mid } else { hi = mid }
+    }
+    while lo + 1 < keys.len() && fits(lo + 1) {
+        lo += 1;
+    }
+    while lo > 0 && !fits(lo) {
+        lo -= 1;
+    }
+    lo
+}
+
+/// The text of JSON lines, one per item, as they appear in the context.
+pub fn json_lines(items: &[Value]) -> String {
+    items.iter().map(pyjson::dumps).collect::<Vec<_>>().join("\n")
+}
+
+/// An entity as the context shows it.
+pub fn entity_item(name: &str, entity_type: &str, description: &str) -> Value {
+    json!({"entity": name, "type": entity_type, "description": description})
+}
+
+/// A relation as the context shows it (no keywords, no weight).
+pub fn relation_item(src: &str, tgt: &str, description: &str) -> Value {
+    json!({"entity1": src, "entity2": tgt, "description": description})
+}
+
+/// A chunk as the context shows it.
+pub fn chunk_item(reference_id: &str, content: &str) -> Value {
+    json!({"reference_id": reference_id, "content": content})
+}
+
+/// One graph element's candidate chunks, in its stored order.
+#[derive(Debug, Clone)]
+pub struct ChunkSources {
+    pub chunk_ids: Vec<String>,
+}
+
+/// Each element's chunks as upstream prepares them for picking: a chunk stays only with the
+/// first (highest-ranked) element that names it, chunks in `exclude` go, and each element's
+/// list is ordered by how many elements name the chunk (most first; stable).
+pub fn dedupe_by_rank(sources: &[ChunkSources], exclude: &HashSet<String>) -> Vec<Vec<String>> {
+    let mut count: HashMap<&str, usize> = HashMap::new();
+    for s in sources {
+        let unique: HashSet<&str> = s.chunk_ids.iter().map(String::as_str).collect();
+        for id in unique {
+            *count.entry(id).or_default() += 1;
+        }
+    }
+    let mut taken: HashSet<&str> = HashSet::new();
+    sources
+        .iter()
+        .map(|s| {
+            let mut mine: Vec<&str> = Vec::new();
+            for id in &s.chunk_ids {
+                if !exclude.contains(id) && taken.insert(id.as_str()) {
+                    mine.push(id);
+                }
+            }
+            mine.sort_by_key(|id| std::cmp::Reverse(count[id]));
+            mine.into_iter().map(str::to_string).collect()
+        })
+        .collect()
+}
+
+/// How many chunks the VECTOR pick takes for `n` elements that have chunks:
+/// `int(related_chunk_number * n / 2)`.
+pub fn vector_pick_count(n: usize) -> usize {
+    RELATED_CHUNK_NUMBER * n / 2
+}
+
+/// Upstream's VECTOR pick: every candidate ranked by cosine similarity to the query, the best
+/// `num` kept. `None` when a candidate has no vector (the caller falls back to WEIGHT).
+pub fn pick_by_vector(
+    candidates: &[Vec<String>],
+    num: usize,
+    query: &[f32],
+    vectors: &HashMap<String, Vec<f32>>,
+) -> Option<Vec<String>> {
+    let mut scored = Vec::new();
+    for id in candidates.iter().flatten() {
+        scored.push((cosine(query, vectors.get(id)?), id.clone()));
+    }
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    Some(scored.into_iter().take(num).map(|(_, id)| id).collect())
+}
+
+/// Upstream's WEIGHT pick (`pick_by_weighted_polling`): element `i` of `n` may take
+/// `round(max - i/(n-1)*(max-1))` chunks from the head of its list; unused quota is then
+/// handed out one chunk at a time, scanning from the top element.
+pub fn pick_by_weighted_polling(candidates: &[Vec<String>], max: usize) -> Vec<String> {
+    let lists: Vec<&Vec<String>> = candidates.iter().filter(|c| !c.is_empty()).collect();
+    let n = lists.len();
+    if n == 0 {
+        return Vec::new();
+    }
+    if n == 1 {
+        return lists[0].iter().take(max).cloned().collect();
+    }
+    let quota = |i: usize| -> usize {
+        let q = max as f64 - i as f64 / (n - 1) as f64 * (max as f64 - 1.0);
+        py_round(q) as usize
+    };
+    let mut taken = vec![0usize; n];
+    let mut picked = Vec::new();
+    let mut left = 0;
+    for (i, list) in lists.iter().enumerate() {
+        let q = quota(i);
+        let k = q.min(list.len());
+        picked.extend(list[..k].iter().cloned());
+        taken[i] = k;
+        left += q - k;
+    }
+    while left > 0 {
+        let mut gave = false;
+        for (i, list) in lists.iter().enumerate() {
+            if left == 0 {
+                break;
+            }
+            if taken[i] < list.len() {
+                picked.push(list[taken[i]].clone());
+                taken[i] += 1;
+                left -= 1;
+                gave = true;
+            }
+        }
+        if !gave {
+            break;
+        }
+    }
+    picked
+}
+
+/// Python's `round`: halves go to the even neighbour.
+fn py_round(x: f64) -> f64 {
+    let r = x.round();
+    if (x - x.trunc()).abs() == 0.5 && r % 2.0 != 0.0 {
+        r - x.signum()
+    } else {
+        r
+    }
+}
+
+/// Cosine similarity; 0 for a zero vector or mismatched lengths.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    if a.len() != b.len() {
+        return 0.0;
+    }
+    let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y) in a.iter().zip(b) {
+        dot += x * y;
+        na += x * x;
+        nb += y * y;
+    }
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot / (na.sqrt() * nb.sqrt())
+    }
+}
+
+/// Round-robin merge of ranked lists (`a[0], b[0], c[0], a[1], …`), first occurrence of each
+/// key kept.
+pub fn round_robin<T: Clone, K: Eq + std::hash::Hash>(lists: &[&[T]], key: impl Fn(&T) -> K) -> Vec<T> {
+    let longest = lists.iter().map(|l| l.len()).max().unwrap_or(0);
+    let mut seen = HashSet::new();
+    let mut out = Vec::new();
+    for i in 0..longest {
+        for list in lists {
+            if let Some(item) = list.get(i)
+                && seen.insert(key(item))
+            {
+                out.push(item.clone());
+            }
+        }
+    }
+    out
+}
+
+/// Reference ids for the final chunks' files: most frequent file first (ties by first
+/// appearance), numbered from "1"; [`UNKNOWN_SOURCE`] and empty paths get none.
+pub fn reference_list(file_paths: &[&str]) -> Vec<(String, String)> {
+    let mut order: Vec<(&str, usize, usize)> = Vec::new(); // (path, count, first index)
+    for (i, path) in file_paths.iter().enumerate() {
+        if path.is_empty() || *path == UNKNOWN_SOURCE {
+            continue;
+        }
+        match order.iter_mut().find(|(p, _, _)| p == path) {
+            Some(entry) => entry.1 += 1,
+            None => order.push((path, 1, i)),
+        }
+    }
+    order.sort_by(|a, b| b.1.cmp(&a.1).then(a.2.cmp(&b.2)));
+    order
+        .into_iter()
+        .enumerate()
+        .map(|(i, (path, _, _))| ((i + 1).to_string(), path.to_string()))
+        .collect()
+}
+
+/// The `[n] path` lines of the reference list.
+pub fn reference_lines(references: &[(String, String)]) -> String {
+    references
+        .iter()
+        .map(|(id, path)| format!("[{id}] {path}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The graph-mode context: entities, relations, chunks and references, each in its block.
+pub fn render_kg(entities: &str, relations: &str, chunks: &str, references: &str) -> String {
+    format!(
+        "Knowledge Graph Data (Entity):\n\n```json\n{entities}\n```\n\n\
+Knowledge Graph Data (Relationship):\n\n```json\n{relations}\n```\n\n\
+{}",
+        render_chunks(chunks, references)
+    )
+}
+
+/// The chunk and reference blocks (the whole context of naive mode).
+pub fn render_chunks(chunks: &str, references: &str) -> String {
+    format!(
+        "Document Chunks (the reference_id of each entry points into the Reference Document List):\n\n\
+```json\n{chunks}\n```\n\n\
+Reference Document List (each line: [reference_id] document):\n\n```\n{references}\n```"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn chunks_stay_with_their_first_element_and_sort_by_popularity() {
+        let sources = vec![
+            ChunkSources {
+                chunk_ids: ids(&["c1", "c2", "c3"]),
+            },
+            ChunkSources {
+                chunk_ids: ids(&["c3", "c4", "c2"]),
+            },
+            ChunkSources {
+                chunk_ids: ids(&["c2", "c5"]),
+            },
+        ];
+        let out = dedupe_by_rank(&sources, &HashSet::new());
+        assert_eq!(out, vec![ids(&["c2", "c3", "c1"]), ids(&["c4"]), ids(&["c5"])]);
+        let out = dedupe_by_rank(&sources, &["c2".to_string()].into_iter().collect());
+        assert_eq!(out[0], ids(&["c3", "c1"]));
+    }
+
+    #[test]
+    fn weighted_polling_gives_top_elements_more() {
+        let lists = vec![
+            ids(&["a1", "a2", "a3", "a4", "a5", "a6"]),
+            ids(&["b1"]),
+            ids(&["c1", "c2"]),
+        ];
+        // Quotas 5, 3, 1: a takes 5, b 1 (2 unused), c 1; then a6 and c2 get the rest.
+        assert_eq!(
+            pick_by_weighted_polling(&lists, 5),
+            ids(&["a1", "a2", "a3", "a4", "a5", "b1", "c1", "a6", "c2"])
+        );
+        assert_eq!(pick_by_weighted_polling(&lists[..1], 2), ids(&["a1", "a2"]));
+        assert_eq!(vector_pick_count(3), 7);
+    }
+
+    #[test]
+    fn vector_pick_ranks_by_similarity_and_needs_every_vector() {
+        let lists = vec![ids(&["x", "y"]), ids(&["z"])];
+        let vectors: HashMap<String, Vec<f32>> = [
+            ("x".to_string(), vec![0.0, 1.0]),
+            ("y".to_string(), vec![1.0, 0.1]),
+            ("z".to_string(), vec![1.0, 1.0]),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(pick_by_vector(&lists, 2, &[1.0, 0.0], &vectors), Some(ids(&["y", "z"])));
+        let missing = vec![ids(&["x", "w"])];
+        assert_eq!(pick_by_vector(&missing, 2, &[1.0, 0.0], &vectors), None);
+    }
+
+    #[test]
+    fn references_by_frequency_then_first_seen() {
+        let refs = reference_list(&["b.md", "a.md", "a.md", UNKNOWN_SOURCE, "c.md", "b.md", "a.md"]);
+        assert_eq!(
+            refs,
+            vec![
+                ("1".to_string(), "a.md".to_string()),
+                ("2".to_string(), "b.md".to_string()),
+                ("3".to_string(), "c.md".to_string())
+            ]
+        );
+        assert_eq!(reference_lines(&refs[..1]), "[1] a.md");
+    }
+
+    #[test]
+    fn round_robin_dedupes() {
+        let a = [1, 2, 3];
+        let b = [2, 4];
+        assert_eq!(round_robin(&[&a[..], &b[..]], |x| *x), vec![1, 2, 4, 3]);
+        assert_eq!(py_round(2.5), 2.0);
+        assert_eq!(py_round(3.5), 4.0);
+    }
+}

@@ -1,0 +1,98 @@
+//! JSON written the way Python's `json.dumps(value, ensure_ascii=False)` writes it, because
+//! upstream counts the tokens of that text when it budgets the query context: separators
+//! `", "` and `": "`, keys in insertion order, non-ASCII raw, and Python's escape set.
+//! (`serde_json::to_string` uses compact separators, which changes the token counts.)
+
+use std::fmt::Write;
+
+use serde_json::Value;
+
+/// `json.dumps(value, ensure_ascii=False)`.
+pub fn dumps(value: &Value) -> String {
+    let mut out = String::new();
+    write_value(&mut out, value);
+    out
+}
+
+fn write_value(out: &mut String, value: &Value) {
+    match value {
+        Value::Null => out.push_str("null"),
+        Value::Bool(true) => out.push_str("true"),
+        Value::Bool(false) => out.push_str("false"),
+        Value::Number(n) => write_number(out, n),
+        Value::String(s) => write_str(out, s),
+        Value::Array(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_value(out, item);
+            }
+            out.push(']');
+        }
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (k, v)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_str(out, k);
+                out.push_str(": ");
+                write_value(out, v);
+            }
+            out.push('}');
+        }
+    }
+}
+
+/// Integers as digits; floats as Python's `repr` (`1.0`, not `1`).
+fn write_number(out: &mut String, n: &serde_json::Number) {
+    if n.is_f64() {
+        let f = n.as_f64().unwrap_or(0.0);
+        if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e16 {
+            let _ = write!(out, "{f:.1}");
+        } else {
+            let _ = write!(out, "{f}");
+        }
+    } else {
+        let _ = write!(out, "{n}");
+    }
+}
+
+/// A string with Python's escapes: `\"`, `\\`, `\n`, `\r`, `\t`, `\b`, `\f`, and `\u00xx`
+/// for the other C0 controls; everything else (DEL, U+2028, non-ASCII) is written raw.
+pub fn write_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn python_separators_and_escapes() {
+        let v = json!({"entity": "A \"q\" \\ é\u{2028}", "n": [1, 2.0, true, null], "c": "\u{1}\u{7f}\t\u{8}\u{c}"});
+        assert_eq!(
+            dumps(&v),
+            "{\"entity\": \"A \\\"q\\\" \\\\ é\u{2028}\", \"n\": [1, 2.0, true, null], \"c\": \"\\u0001\u{7f}\\t\\b\\f\"}"
+        );
+    }
+}

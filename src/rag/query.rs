@@ -1,0 +1,1046 @@
+//! Answering a question from one KB, after LightRAG's query path (reference §7): keywords
+//! (cached), retrieval per mode, the four-stage context, and the grounded answer (cached).
+//!
+//! A query only reads the graph: it opens kb.db without taking the ingest lock and never pins
+//! an embedding model. Its only writes are LLM-cache rows and, when an index file is stale,
+//! the rebuilt (derived) index.
+//!
+//! One deliberate difference from upstream: when `local` has no low-level keywords (or
+//! `global` no high-level ones), upstream silently runs the other side instead. Here that
+//! side simply finds nothing and the result carries a warning saying why.
+
+use std::path::Path;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::llm::{ChatRequest, LlmError, Message, ModelProvider, Provider, Task};
+use crate::rag::context::{self, ChunkSources};
+use crate::rag::keywords::{self, Keywords};
+use crate::rag::prompts::{self, ContextKind, NO_CONTEXT_ANSWER};
+use crate::rag::{ids, normalize, tokenizer::Tokenizer};
+use crate::store::kb::{KbStore, SEP, VectorKind};
+use crate::store::query::{ChunkRecord, EntityRow, RelationRow};
+use crate::store::vectors::{Fingerprint, VectorIndex};
+
+/// The retrieval modes of upstream's `QueryParam.mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QueryMode {
+    /// Chunk vectors only.
+    Naive,
+    /// Entities matched by low-level keywords, and their relations.
+    Local,
+    /// Relations matched by high-level keywords, and their entities.
+    Global,
+    /// Local and global, merged.
+    Hybrid,
+    /// Hybrid plus chunk vectors (upstream's default).
+    Mix,
+    /// No retrieval: the question goes to the model as it is.
+    Bypass,
+}
+
+impl QueryMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueryMode::Naive => "naive",
+            QueryMode::Local => "local",
+            QueryMode::Global => "global",
+            QueryMode::Hybrid => "hybrid",
+            QueryMode::Mix => "mix",
+            QueryMode::Bypass => "bypass",
+        }
+    }
+
+    fn uses_low(self) -> bool {
+        matches!(self, QueryMode::Local | QueryMode::Hybrid | QueryMode::Mix)
+    }
+
+    fn uses_high(self) -> bool {
+        matches!(self, QueryMode::Global | QueryMode::Hybrid | QueryMode::Mix)
+    }
+}
+
+/// Upstream's limits on a query.
+pub const MAX_QUERY_CHARS: usize = 64 * 1024;
+pub const MAX_TOP_K: usize = 1000;
+pub const MAX_TOKEN_BUDGET: usize = 1_000_000;
+/// Tokens upstream keeps free when it sizes the chunk budget.
+const BUDGET_RESERVE: usize = 200;
+
+/// One question and how to answer it (upstream's `QueryParam`).
+#[derive(Debug, Clone)]
+pub struct QueryParams {
+    pub query: String,
+    pub mode: QueryMode,
+    pub top_k: usize,
+    pub chunk_top_k: usize,
+    pub max_entity_tokens: usize,
+    pub max_relation_tokens: usize,
+    pub max_total_tokens: usize,
+    pub response_type: String,
+    pub user_prompt: Option<String>,
+    /// Given keywords; when either list is non-empty no keywords are extracted.
+    pub hl_keywords: Vec<String>,
+    pub ll_keywords: Vec<String>,
+    /// Earlier turns, sent to the model as they are (not used for retrieval).
+    pub history: Vec<Message>,
+    pub only_context: bool,
+    pub only_prompt: bool,
+    pub stream: bool,
+}
+
+impl QueryParams {
+    /// Upstream's defaults for `query`.
+    pub fn new(query: impl Into<String>, mode: QueryMode) -> Self {
+        QueryParams {
+            query: query.into(),
+            mode,
+            top_k: 40,
+            chunk_top_k: 20,
+            max_entity_tokens: 6000,
+            max_relation_tokens: 8000,
+            max_total_tokens: 30000,
+            response_type: "Multiple Paragraphs".into(),
+            user_prompt: None,
+            hl_keywords: Vec::new(),
+            ll_keywords: Vec::new(),
+            history: Vec::new(),
+            only_context: false,
+            only_prompt: false,
+            stream: false,
+        }
+    }
+
+    /// Upstream's checks: a non-empty question of bounded size (at least 3 "English-equivalent"
+    /// characters for retrieval modes, a CJK character counting 2) and bounded sizes.
+    pub fn validate(&self) -> Result<()> {
+        let q = self.query.trim();
+        if q.is_empty() {
+            return Err(Error::Usage("the question is empty".into()));
+        }
+        if self.query.chars().count() > MAX_QUERY_CHARS {
+            return Err(Error::Usage(format!(
+                "the question is longer than {MAX_QUERY_CHARS} characters"
+            )));
+        }
+        let weight: usize = q.chars().map(|c| if is_cjk(c) { 2 } else { 1 }).sum();
+        if self.mode != QueryMode::Bypass && weight < 3 {
+            return Err(Error::Usage(
+                "the question is too short to search with (at least 3 characters)".into(),
+            ));
+        }
+        for (name, value) in [("--top-k", self.top_k), ("--chunk-top-k", self.chunk_top_k)] {
+            if value == 0 || value > MAX_TOP_K {
+                return Err(Error::Usage(format!("{name} must be between 1 and {MAX_TOP_K}")));
+            }
+        }
+        for (name, value) in [
+            ("--max-entity-tokens", self.max_entity_tokens),
+            ("--max-relation-tokens", self.max_relation_tokens),
+            ("--max-total-tokens", self.max_total_tokens),
+        ] {
+            if value > MAX_TOKEN_BUDGET {
+                return Err(Error::Usage(format!("{name} must be at most {MAX_TOKEN_BUDGET}")));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xAC00..=0xD7AF | 0xF900..=0xFAFF)
+}
+
+/// How a KB answers, from its effective configuration.
+#[derive(Debug, Clone)]
+pub struct QueryOptions {
+    /// Vector hits below this cosine similarity are dropped.
+    pub cosine_threshold: f32,
+    pub enable_llm_cache: bool,
+    /// Part of upstream's answer cache key (lrt has no reranker yet, so it changes nothing else).
+    pub enable_rerank: bool,
+    pub language: String,
+    pub temperature: Option<f64>,
+    pub max_tokens: Option<u32>,
+}
+
+impl Default for QueryOptions {
+    fn default() -> Self {
+        QueryOptions {
+            cosine_threshold: 0.2,
+            enable_llm_cache: true,
+            enable_rerank: true,
+            language: "English".into(),
+            temperature: None,
+            max_tokens: None,
+        }
+    }
+}
+
+/// An entity the context used, in upstream's result field names.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsedEntity {
+    pub entity_name: String,
+    pub entity_type: String,
+    pub description: String,
+    pub source_id: String,
+    pub file_path: String,
+    pub created_at: i64,
+    pub reference_id: String,
+}
+
+/// A relation the context used.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsedRelation {
+    pub src_id: String,
+    pub tgt_id: String,
+    pub description: String,
+    pub keywords: String,
+    pub weight: f64,
+    pub source_id: String,
+    pub file_path: String,
+    pub created_at: i64,
+    pub reference_id: String,
+}
+
+/// A chunk the context used.
+#[derive(Debug, Clone, Serialize)]
+pub struct UsedChunk {
+    pub reference_id: String,
+    pub content: String,
+    pub file_path: String,
+    pub chunk_id: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Reference {
+    pub reference_id: String,
+    pub file_path: String,
+}
+
+/// Token counts of the context parts and of the whole prompt.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TokenCounts {
+    pub entities: usize,
+    pub relations: usize,
+    pub chunks: usize,
+    pub prompt: usize,
+}
+
+/// Milliseconds per stage.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Timings {
+    pub keywords: u64,
+    pub retrieval: u64,
+    pub context: u64,
+    pub answer: u64,
+    pub total: u64,
+}
+
+/// Everything a query produced (the `--json` object).
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryResult {
+    /// The answer; null with `--only-context` / `--only-prompt`.
+    pub answer: Option<String>,
+    pub mode: QueryMode,
+    pub keywords: Keywords,
+    /// No context could be built, so the answer is upstream's no-context reply.
+    pub no_context: bool,
+    pub entities: Vec<UsedEntity>,
+    pub relations: Vec<UsedRelation>,
+    pub chunks: Vec<UsedChunk>,
+    pub references: Vec<Reference>,
+    pub tokens: TokenCounts,
+    pub llm_calls: u64,
+    pub cache_hits: u64,
+    pub timings_ms: Timings,
+    pub warnings: Vec<String>,
+    /// The context text (with `--only-context` or `--only-prompt`).
+    pub context: Option<String>,
+    /// The full prompt (with `--only-prompt`).
+    pub prompt: Option<String>,
+    /// The answer was already written to the stream sink.
+    #[serde(skip)]
+    pub streamed: bool,
+}
+
+/// A sink for streamed answer pieces.
+pub type Sink<'a> = &'a mut dyn FnMut(&str);
+
+/// A KB opened for queries.
+pub struct QueryEngine {
+    store: KbStore,
+    /// Chunks, entities, relations; `None` for a KB that has never been embedded.
+    indexes: Option<Vec<VectorIndex>>,
+    llm: Provider,
+    embedder: Provider,
+    options: QueryOptions,
+}
+
+/// The context assembled for a graph or naive query.
+struct Assembled {
+    entities: Vec<UsedEntity>,
+    relations: Vec<UsedRelation>,
+    chunks: Vec<UsedChunk>,
+    references: Vec<Reference>,
+    tokens: TokenCounts,
+    context: String,
+    kind: ContextKind,
+}
+
+/// Per-query counters.
+#[derive(Default)]
+struct Trace {
+    llm_calls: u64,
+    cache_hits: u64,
+    warnings: Vec<String>,
+}
+
+impl QueryEngine {
+    /// Opens the KB in `dir` for queries. Refuses an embedding model other than the one the
+    /// KB was built with, but never pins one (an empty KB stays unpinned).
+    pub fn open(dir: &Path, llm: Provider, embedder: Provider, options: QueryOptions) -> Result<QueryEngine> {
+        let store = KbStore::open(dir)?;
+        let id = embedder.identity();
+        let indexes = match store.embedding_pin()? {
+            None => None,
+            Some(pin) if pin.binding == id.binding && pin.model == id.model && pin.dim == embedder.dim() => {
+                Some(open_indexes(&store, pin.dim)?)
+            }
+            Some(pin) => {
+                return Err(Error::Conflict(format!(
+                    "this knowledge base was embedded with {}/{} ({} dimensions), but the configuration now says {}/{} \
+                     ({} dimensions); query with the same embedding settings, or rebuild with `lrt kb reindex --reembed`",
+                    pin.binding,
+                    pin.model,
+                    pin.dim,
+                    id.binding,
+                    id.model,
+                    embedder.dim()
+                )));
+            }
+        };
+        Ok(QueryEngine {
+            store,
+            indexes,
+            llm,
+            embedder,
+            options,
+        })
+    }
+
+    /// Answers one question. With `p.stream`, answer pieces go to `sink` as they arrive.
+    pub async fn query(&self, p: &QueryParams, sink: Option<Sink<'_>>) -> Result<QueryResult> {
+        p.validate()?;
+        let started = Instant::now();
+        let mut trace = Trace::default();
+        let mut timings = Timings::default();
+        let mut result = QueryResult {
+            answer: None,
+            mode: p.mode,
+            keywords: Keywords::default(),
+            no_context: false,
+            entities: Vec::new(),
+            relations: Vec::new(),
+            chunks: Vec::new(),
+            references: Vec::new(),
+            tokens: TokenCounts::default(),
+            llm_calls: 0,
+            cache_hits: 0,
+            timings_ms: Timings::default(),
+            warnings: Vec::new(),
+            context: None,
+            prompt: None,
+            streamed: false,
+        };
+
+        let assembled = match p.mode {
+            QueryMode::Bypass => None,
+            QueryMode::Naive => {
+                let t = Instant::now();
+                let found = self.naive_context(p).await?;
+                timings.retrieval = ms(t);
+                found
+            }
+            _ => {
+                let t = Instant::now();
+                let keywords = self.keywords(p, &mut trace).await?;
+                timings.keywords = ms(t);
+                match keywords {
+                    None => None,
+                    Some(k) => {
+                        result.keywords = k.clone();
+                        self.kg_context(p, &k, &mut trace, &mut timings).await?
+                    }
+                }
+            }
+        };
+
+        let t = Instant::now();
+        let (system, task) = match (&assembled, p.mode) {
+            (_, QueryMode::Bypass) => (None, answer_task(p, &result.keywords, &[], &[])),
+            (None, _) => {
+                result.no_context = true;
+                if p.only_context || p.only_prompt {
+                    result.context = Some(String::new());
+                } else {
+                    result.answer = Some(NO_CONTEXT_ANSWER.to_string());
+                }
+                return Ok(finish(result, trace, timings, started));
+            }
+            (Some(a), _) => {
+                let system = prompts::answer_system(a.kind, &p.response_type, p.user_prompt.as_deref(), &a.context);
+                let chunks: Vec<(String, String)> = a
+                    .chunks
+                    .iter()
+                    .map(|c| (c.reference_id.clone(), c.content.clone()))
+                    .collect();
+                let refs: Vec<(String, String)> = a
+                    .references
+                    .iter()
+                    .map(|r| (r.reference_id.clone(), r.file_path.clone()))
+                    .collect();
+                (Some(system), answer_task(p, &result.keywords, &chunks, &refs))
+            }
+        };
+        if let Some(a) = assembled {
+            result.entities = a.entities;
+            result.relations = a.relations;
+            result.chunks = a.chunks;
+            result.references = a.references;
+            result.tokens = a.tokens;
+            if p.only_context || p.only_prompt {
+                result.context = Some(a.context);
+            }
+        }
+        let tok = Tokenizer::global();
+        let full = prompts::full_prompt(system.as_deref().unwrap_or(""), &p.query);
+        result.tokens.prompt = system.as_deref().map_or(0, |s| tok.count(s)) + tok.count(&p.query);
+        if p.only_prompt {
+            result.prompt = Some(full);
+            return Ok(finish(result, trace, timings, started));
+        }
+        if p.only_context {
+            return Ok(finish(result, trace, timings, started));
+        }
+
+        let mut messages = Vec::with_capacity(p.history.len() + 2);
+        if let Some(s) = &system {
+            messages.push(Message::system(s));
+        }
+        messages.extend(p.history.iter().cloned());
+        messages.push(Message::user(&p.query));
+        let req = ChatRequest {
+            messages,
+            task,
+            json: false,
+            temperature: self.options.temperature,
+            max_tokens: self.options.max_tokens,
+        };
+        let (answer, streamed) = self.answer(p, &result.keywords, req, sink, &mut trace).await?;
+        result.answer = Some(answer);
+        result.streamed = streamed;
+        timings.answer = ms(t);
+        Ok(finish(result, trace, timings, started))
+    }
+
+    /// The query's keywords: given, cached, or asked for; `None` means "no keywords and the
+    /// question is too long to stand in for them" (upstream's no-context case).
+    async fn keywords(&self, p: &QueryParams, trace: &mut Trace) -> Result<Option<Keywords>> {
+        let given = Keywords {
+            high: p.hl_keywords.clone(),
+            low: p.ll_keywords.clone(),
+        };
+        let found = if !given.is_empty() {
+            given
+        } else {
+            self.extract_keywords(p, trace).await?
+        };
+        let had_none = found.is_empty();
+        let Some(k) = keywords::fallback(&p.query, found) else {
+            trace
+                .warnings
+                .push("no keywords were found in the question, and it is too long to search with as it is".into());
+            return Ok(None);
+        };
+        if had_none {
+            trace
+                .warnings
+                .push("no keywords were found in the question; searching entities with the question itself".into());
+        }
+        if p.mode.uses_low() && k.low.is_empty() {
+            trace.warnings.push(
+                "no low-level keywords: the entity (local) search was skipped; pass --ll-keywords to search entities"
+                    .into(),
+            );
+        }
+        if p.mode.uses_high() && k.high.is_empty() {
+            trace.warnings.push(
+                "no high-level keywords: the relation (global) search was skipped; pass --hl-keywords to search relations"
+                    .into(),
+            );
+        }
+        Ok(Some(k))
+    }
+
+    /// Asks the model for keywords through the cache (`{mode}:keywords:{hash}`).
+    async fn extract_keywords(&self, p: &QueryParams, trace: &mut Trace) -> Result<Keywords> {
+        let hash = ids::compute_args_hash(&[
+            p.mode.as_str(),
+            &p.query,
+            &self.options.language,
+            "\n<llm_identity>\n",
+            &identity_json(&self.llm, "keyword"),
+        ]);
+        let key = format!("{}:keywords:{hash}", p.mode.as_str());
+        if self.options.enable_llm_cache
+            && let Some((text, _)) = self.store.cache_get(&key)?
+            && let Some(k) = keywords::parse(&text)
+        {
+            trace.cache_hits += 1;
+            return Ok(k);
+        }
+        let req = ChatRequest {
+            messages: vec![Message::user(keywords::prompt(&p.query, &self.options.language))],
+            task: Task::Keywords { query: p.query.clone() },
+            json: true,
+            temperature: self.options.temperature,
+            max_tokens: self.options.max_tokens,
+        };
+        trace.llm_calls += 1;
+        let answer = self.llm.chat(&req).await?;
+        let Some(k) = keywords::parse(&answer.text) else {
+            trace
+                .warnings
+                .push("the model's keyword answer was not a JSON object; it was ignored".into());
+            return Ok(Keywords::default());
+        };
+        if self.options.enable_llm_cache && !answer.truncated && !k.is_empty() {
+            let now = jiff::Timestamp::now().as_millisecond();
+            self.store.cache_put(&key, "keywords", None, &k.to_cache_json(), now)?;
+        }
+        Ok(k)
+    }
+
+    /// Retrieval and context for the graph modes; `None` when nothing was found.
+    async fn kg_context(
+        &self,
+        p: &QueryParams,
+        k: &Keywords,
+        trace: &mut Trace,
+        timings: &mut Timings,
+    ) -> Result<Option<Assembled>> {
+        let t = Instant::now();
+        let ll = k.low.join(", ");
+        let hl = k.high.join(", ");
+        let want_low = p.mode.uses_low() && !ll.is_empty();
+        let want_high = p.mode.uses_high() && !hl.is_empty();
+        // One embedding call for everything the mode needs, as upstream batches it.
+        let mut texts = vec![p.query.clone()];
+        if want_low {
+            texts.push(ll.clone());
+        }
+        if want_high {
+            texts.push(hl.clone());
+        }
+        let vectors = self.embed(&texts).await?;
+        let query_vec = &vectors[0];
+        let low_vec = want_low.then(|| &vectors[1]);
+        let high_vec = want_high.then(|| &vectors[if want_low { 2 } else { 1 }]);
+
+        let (local_entities, local_relations) = match low_vec {
+            Some(v) => self.local_search(v, p.top_k)?,
+            None => (Vec::new(), Vec::new()),
+        };
+        let (global_entities, global_relations) = match high_vec {
+            Some(v) => self.global_search(v, p.top_k)?,
+            None => (Vec::new(), Vec::new()),
+        };
+        let entities = context::round_robin(&[&local_entities, &global_entities], |e: &EntityRow| e.name.clone());
+        let relations = context::round_robin(&[&local_relations, &global_relations], |r: &RelationRow| {
+            (r.src.clone(), r.tgt.clone())
+        });
+        let vector_chunks = if p.mode == QueryMode::Mix {
+            self.chunk_search(query_vec, p.chunk_top_k)?
+        } else {
+            Vec::new()
+        };
+        timings.retrieval = ms(t);
+        if entities.is_empty() && relations.is_empty() && vector_chunks.is_empty() {
+            return Ok(None);
+        }
+        if entities.is_empty() && relations.is_empty() && p.mode != QueryMode::Mix {
+            return Ok(None);
+        }
+
+        let t = Instant::now();
+        let assembled = self.assemble(p, entities, relations, vector_chunks, query_vec, trace)?;
+        timings.context = ms(t);
+        Ok(Some(assembled))
+    }
+
+    /// Stages 1–4 of the graph context.
+    fn assemble(
+        &self,
+        p: &QueryParams,
+        entities: Vec<EntityRow>,
+        relations: Vec<RelationRow>,
+        vector_chunks: Vec<ChunkRecord>,
+        query_vec: &[f32],
+        trace: &mut Trace,
+    ) -> Result<Assembled> {
+        let tok = Tokenizer::global();
+        // Stage 1: whole entities and relations within their token budgets.
+        let entity_items: Vec<_> = entities
+            .iter()
+            .map(|e| context::entity_item(&e.name, &e.entity_type, &e.description))
+            .collect();
+        let keep = context::truncate_list_by_token_size(&entity_items, p.max_entity_tokens as i64);
+        let (entities, entity_items) = (&entities[..keep], &entity_items[..keep]);
+        let relation_items: Vec<_> = relations
+            .iter()
+            .map(|r| context::relation_item(&r.src, &r.tgt, &r.description))
+            .collect();
+        let keep = context::truncate_list_by_token_size(&relation_items, p.max_relation_tokens as i64);
+        let (relations, relation_items) = (&relations[..keep], &relation_items[..keep]);
+        let entity_text = context::json_lines(entity_items);
+        let relation_text = context::json_lines(relation_items);
+
+        // Stage 2: chunks of the surviving graph elements, merged with the vector hits.
+        let entity_sources: Vec<ChunkSources> = entities
+            .iter()
+            .map(|e| ChunkSources {
+                chunk_ids: e.source_ids.clone(),
+            })
+            .collect();
+        let entity_chunks = self.pick_chunks(&entity_sources, &Default::default(), query_vec, trace)?;
+        let taken: std::collections::HashSet<String> = entity_chunks.iter().cloned().collect();
+        let relation_sources: Vec<ChunkSources> = relations
+            .iter()
+            .map(|r| ChunkSources {
+                chunk_ids: r.source_ids.clone(),
+            })
+            .collect();
+        let relation_chunks = self.pick_chunks(&relation_sources, &taken, query_vec, trace)?;
+        let entity_chunks = self.store.chunks_by_ids(&entity_chunks)?;
+        let relation_chunks = self.store.chunks_by_ids(&relation_chunks)?;
+        let merged = context::round_robin(
+            &[&vector_chunks, &entity_chunks, &relation_chunks],
+            |c: &ChunkRecord| c.chunk_id.clone(),
+        );
+
+        // Stage 3: what is left of the total budget goes to chunks.
+        let empty_context = context::render_kg(&entity_text, &relation_text, "", "");
+        let template = prompts::answer_system(ContextKind::Graph, &p.response_type, p.user_prompt.as_deref(), "");
+        let used = tok.count(&template) + tok.count(&empty_context) + tok.count(&p.query) + BUDGET_RESERVE;
+        let available = p.max_total_tokens as i64 - used as i64;
+        let chunks = fit_chunks(merged, p.chunk_top_k, available);
+
+        // Stage 4: references, then the rendered context.
+        let (chunks, references) = with_references(chunks);
+        let chunk_items: Vec<_> = chunks
+            .iter()
+            .map(|c| context::chunk_item(&c.reference_id, &c.content))
+            .collect();
+        let chunk_text = context::json_lines(&chunk_items);
+        let reference_text = context::reference_lines(&references_pairs(&references));
+        let context = context::render_kg(&entity_text, &relation_text, &chunk_text, &reference_text);
+        let tokens = TokenCounts {
+            entities: tok.count(&entity_text),
+            relations: tok.count(&relation_text),
+            chunks: tok.count(&chunk_text),
+            prompt: 0,
+        };
+        Ok(Assembled {
+            entities: entities.iter().map(|e| used_entity(e, &references)).collect(),
+            relations: relations.iter().map(|r| used_relation(r, &references)).collect(),
+            chunks,
+            references,
+            tokens,
+            context,
+            kind: ContextKind::Graph,
+        })
+    }
+
+    /// Upstream's VECTOR chunk pick, falling back to WEIGHT when a vector is missing.
+    fn pick_chunks(
+        &self,
+        sources: &[ChunkSources],
+        exclude: &std::collections::HashSet<String>,
+        query_vec: &[f32],
+        trace: &mut Trace,
+    ) -> Result<Vec<String>> {
+        let candidates = context::dedupe_by_rank(sources, exclude);
+        let with_chunks = candidates.iter().filter(|c| !c.is_empty()).count();
+        if with_chunks == 0 {
+            return Ok(Vec::new());
+        }
+        let all: Vec<String> = candidates.iter().flatten().cloned().collect();
+        let vectors = self
+            .store
+            .chunks_by_ids(&all)?
+            .into_iter()
+            .filter(|c| !c.embedding.is_empty())
+            .map(|c| (c.chunk_id, c.embedding))
+            .collect();
+        let num = context::vector_pick_count(with_chunks);
+        Ok(match context::pick_by_vector(&candidates, num, query_vec, &vectors) {
+            Some(picked) => picked,
+            None => {
+                trace
+                    .warnings
+                    .push("some chunks have no stored vector; picked graph chunks by weight instead".into());
+                context::pick_by_weighted_polling(&candidates, context::RELATED_CHUNK_NUMBER)
+            }
+        })
+    }
+
+    /// Naive mode: chunk vectors only; `None` when no chunk matches.
+    async fn naive_context(&self, p: &QueryParams) -> Result<Option<Assembled>> {
+        let vectors = self.embed(std::slice::from_ref(&p.query)).await?;
+        let found = self.chunk_search(&vectors[0], p.chunk_top_k)?;
+        if found.is_empty() {
+            return Ok(None);
+        }
+        let tok = Tokenizer::global();
+        let template = prompts::answer_system(ContextKind::Chunks, &p.response_type, p.user_prompt.as_deref(), "");
+        let used = tok.count(&template) + tok.count(&p.query) + BUDGET_RESERVE;
+        let chunks = fit_chunks(found, p.chunk_top_k, p.max_total_tokens as i64 - used as i64);
+        let (chunks, references) = with_references(chunks);
+        let items: Vec<_> = chunks
+            .iter()
+            .map(|c| context::chunk_item(&c.reference_id, &c.content))
+            .collect();
+        let chunk_text = context::json_lines(&items);
+        let context = context::render_chunks(&chunk_text, &context::reference_lines(&references_pairs(&references)));
+        Ok(Some(Assembled {
+            entities: Vec::new(),
+            relations: Vec::new(),
+            tokens: TokenCounts {
+                chunks: tok.count(&chunk_text),
+                ..TokenCounts::default()
+            },
+            chunks,
+            references,
+            context,
+            kind: ContextKind::Chunks,
+        }))
+    }
+
+    /// Entities matching the low-level keywords (vector order) and all their relations,
+    /// ranked by (edge degree, weight), highest first.
+    fn local_search(&self, vector: &[f32], top_k: usize) -> Result<(Vec<EntityRow>, Vec<RelationRow>)> {
+        let keys = self.search(VectorKind::Entities, vector, top_k)?;
+        let entities = self.store.entities_by_keys(&keys)?;
+        let names: Vec<String> = entities.iter().map(|e| e.name.clone()).collect();
+        let relations = self.store.relations_of(&names)?;
+        let mut endpoints: Vec<String> = relations.iter().flat_map(|r| [r.src.clone(), r.tgt.clone()]).collect();
+        endpoints.sort();
+        endpoints.dedup();
+        let degree = self.store.degrees(&endpoints)?;
+        let mut ranked: Vec<(usize, RelationRow)> = relations
+            .into_iter()
+            .map(|r| (degree[&r.src] + degree[&r.tgt], r))
+            .collect();
+        ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.weight.total_cmp(&a.1.weight)));
+        Ok((entities, ranked.into_iter().map(|(_, r)| r).collect()))
+    }
+
+    /// Relations matching the high-level keywords (vector order) and their endpoints in
+    /// first-seen order.
+    fn global_search(&self, vector: &[f32], top_k: usize) -> Result<(Vec<EntityRow>, Vec<RelationRow>)> {
+        let keys = self.search(VectorKind::Relations, vector, top_k)?;
+        let relations = self.store.relations_by_keys(&keys)?;
+        let mut names: Vec<String> = Vec::new();
+        for r in &relations {
+            for n in [&r.src, &r.tgt] {
+                if !names.contains(n) {
+                    names.push(n.clone());
+                }
+            }
+        }
+        Ok((self.store.entities_by_names(&names)?, relations))
+    }
+
+    fn chunk_search(&self, vector: &[f32], top_k: usize) -> Result<Vec<ChunkRecord>> {
+        let keys = self.search(VectorKind::Chunks, vector, top_k)?;
+        self.store.chunks_by_keys(&keys)
+    }
+
+    /// The best `top_k` keys of a collection, cut at the first one below the threshold.
+    fn search(&self, kind: VectorKind, vector: &[f32], top_k: usize) -> Result<Vec<u64>> {
+        let Some(indexes) = &self.indexes else {
+            return Ok(Vec::new());
+        };
+        let i = VectorKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+        Ok(indexes[i]
+            .search(vector, top_k)?
+            .into_iter()
+            .take_while(|(_, sim)| *sim >= self.options.cosine_threshold)
+            .map(|(key, _)| key)
+            .collect())
+    }
+
+    async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        let vectors = self.embedder.embed(texts).await?;
+        if vectors.len() != texts.len() || vectors.iter().any(|v| v.len() != self.embedder.dim()) {
+            return Err(Error::from(LlmError::BadResponse(format!(
+                "the embedding server returned {} vectors for {} texts (expected {} dimensions each)",
+                vectors.len(),
+                texts.len(),
+                self.embedder.dim()
+            ))));
+        }
+        Ok(vectors)
+    }
+
+    /// The answer: from the cache (`{mode}:query:{hash}`) when allowed, else from the model,
+    /// streamed to `sink` when asked. Never cached with history or when streamed.
+    async fn answer(
+        &self,
+        p: &QueryParams,
+        k: &Keywords,
+        req: ChatRequest,
+        sink: Option<Sink<'_>>,
+        trace: &mut Trace,
+    ) -> Result<(String, bool)> {
+        let cacheable =
+            self.options.enable_llm_cache && p.history.is_empty() && !p.stream && p.mode != QueryMode::Bypass;
+        let key = cacheable.then(|| self.answer_cache_key(p, k));
+        if let Some(key) = &key
+            && let Some((text, _)) = self.store.cache_get(key)?
+        {
+            trace.cache_hits += 1;
+            return Ok((text, false));
+        }
+        trace.llm_calls += 1;
+        if p.stream {
+            let mut rx = self.llm.chat_stream(&req).await?;
+            let mut text = String::new();
+            let mut sink = sink;
+            while let Some(piece) = rx.recv().await {
+                let piece = piece?;
+                if let Some(s) = sink.as_mut() {
+                    s(&piece);
+                }
+                text.push_str(&piece);
+            }
+            return Ok((text, sink.is_some()));
+        }
+        let answer = self.llm.chat(&req).await?;
+        let text = normalize::remove_think_tags(&answer.text);
+        if let Some(key) = &key
+            && !answer.truncated
+        {
+            let now = jiff::Timestamp::now().as_millisecond();
+            self.store.cache_put(key, "query", None, &text, now)?;
+        }
+        Ok((text, false))
+    }
+
+    /// Upstream's answer cache key: every parameter that changes the answer, and the model.
+    fn answer_cache_key(&self, p: &QueryParams, k: &Keywords) -> String {
+        let py_bool = |b: bool| if b { "True" } else { "False" };
+        let numbers = [
+            p.top_k,
+            p.chunk_top_k,
+            p.max_entity_tokens,
+            p.max_relation_tokens,
+            p.max_total_tokens,
+        ]
+        .map(|n| n.to_string());
+        let (hl, ll) = (k.high.join(", "), k.low.join(", "));
+        let identity = identity_json(&self.llm, "query");
+        let hash = ids::compute_args_hash(&[
+            "query-answer-cache-v2",
+            p.mode.as_str(),
+            &p.query,
+            &p.response_type,
+            &numbers[0],
+            &numbers[1],
+            &numbers[2],
+            &numbers[3],
+            &numbers[4],
+            &hl,
+            &ll,
+            p.user_prompt.as_deref().unwrap_or(""),
+            py_bool(self.options.enable_rerank),
+            py_bool(true), // enable_content_headings
+            "\n<llm_identity>\n",
+            &identity,
+        ]);
+        format!("{}:query:{hash}", p.mode.as_str())
+    }
+}
+
+fn answer_task(p: &QueryParams, k: &Keywords, chunks: &[(String, String)], refs: &[(String, String)]) -> Task {
+    Task::Answer {
+        query: p.query.clone(),
+        keywords: k.low.iter().chain(&k.high).cloned().collect(),
+        chunks: chunks.to_vec(),
+        references: refs.to_vec(),
+    }
+}
+
+fn finish(mut result: QueryResult, trace: Trace, mut timings: Timings, started: Instant) -> QueryResult {
+    timings.total = ms(started);
+    result.timings_ms = timings;
+    result.llm_calls = trace.llm_calls;
+    result.cache_hits = trace.cache_hits;
+    result.warnings = trace.warnings;
+    result
+}
+
+fn ms(t: Instant) -> u64 {
+    t.elapsed().as_millis() as u64
+}
+
+/// `{binding, host, model, role}` as compact JSON with sorted keys (upstream's identity_json).
+fn identity_json(llm: &Provider, role: &str) -> String {
+    let id = llm.identity();
+    // Keys written in sorted order; serde_json keeps insertion order here.
+    serde_json::json!({"binding": id.binding, "host": id.host, "model": id.model, "role": role}).to_string()
+}
+
+/// Stage 3's cuts: at most `chunk_top_k` chunks, then whole chunks while their JSON lines fit
+/// in `available` tokens.
+fn fit_chunks(chunks: Vec<ChunkRecord>, chunk_top_k: usize, available: i64) -> Vec<ChunkRecord> {
+    let mut chunks = chunks;
+    chunks.truncate(chunk_top_k);
+    // Reference ids are not known before the cut; budget with the ids the uncut list would get.
+    let (provisional, _) = with_references(chunks.clone());
+    let items: Vec<_> = provisional
+        .iter()
+        .map(|c| context::chunk_item(&c.reference_id, &c.content))
+        .collect();
+    let keep = context::truncate_list_by_token_size(&items, available);
+    chunks.truncate(keep);
+    chunks
+}
+
+/// Numbers the chunks' files and gives each chunk its reference id.
+fn with_references(chunks: Vec<ChunkRecord>) -> (Vec<UsedChunk>, Vec<Reference>) {
+    let paths: Vec<&str> = chunks.iter().map(|c| c.file_path.as_str()).collect();
+    let refs = context::reference_list(&paths);
+    let used = chunks
+        .iter()
+        .map(|c| UsedChunk {
+            reference_id: reference_of(&refs, &c.file_path),
+            content: c.content.clone(),
+            file_path: c.file_path.clone(),
+            chunk_id: c.chunk_id.clone(),
+        })
+        .collect();
+    let references = refs
+        .into_iter()
+        .map(|(reference_id, file_path)| Reference {
+            reference_id,
+            file_path,
+        })
+        .collect();
+    (used, references)
+}
+
+fn reference_of(refs: &[(String, String)], path: &str) -> String {
+    refs.iter()
+        .find(|(_, p)| p == path)
+        .map(|(id, _)| id.clone())
+        .unwrap_or_default()
+}
+
+fn references_pairs(refs: &[Reference]) -> Vec<(String, String)> {
+    refs.iter()
+        .map(|r| (r.reference_id.clone(), r.file_path.clone()))
+        .collect()
+}
+
+/// The first of `paths` that the reference list names.
+fn first_reference(refs: &[Reference], paths: &[String]) -> String {
+    paths
+        .iter()
+        .find_map(|p| refs.iter().find(|r| &r.file_path == p))
+        .map(|r| r.reference_id.clone())
+        .unwrap_or_default()
+}
+
+fn used_entity(e: &EntityRow, refs: &[Reference]) -> UsedEntity {
+    UsedEntity {
+        entity_name: e.name.clone(),
+        entity_type: e.entity_type.clone(),
+        description: e.description.clone(),
+        source_id: e.source_ids.join(SEP),
+        file_path: e.file_paths.join(SEP),
+        created_at: e.created_at,
+        reference_id: first_reference(refs, &e.file_paths),
+    }
+}
+
+fn used_relation(r: &RelationRow, refs: &[Reference]) -> UsedRelation {
+    UsedRelation {
+        src_id: r.src.clone(),
+        tgt_id: r.tgt.clone(),
+        description: r.description.clone(),
+        keywords: r.keywords.clone(),
+        weight: r.weight,
+        source_id: r.source_ids.join(SEP),
+        file_path: r.file_paths.join(SEP),
+        created_at: r.created_at,
+        reference_id: first_reference(refs, &r.file_paths),
+    }
+}
+
+fn open_indexes(store: &KbStore, dim: usize) -> Result<Vec<VectorIndex>> {
+    let generation = store.generation()?;
+    VectorKind::ALL
+        .iter()
+        .map(|kind| {
+            let count = store.vector_count(*kind)?;
+            let expected = Fingerprint { dim, count, generation };
+            let path = store.dir().join("vectors").join(format!("{}.usearch", kind.name()));
+            let (index, _) = VectorIndex::open(&path, dim, &expected, || store.vectors(*kind))?;
+            Ok(index)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_follows_upstream_limits() {
+        let ok = QueryParams::new("Who is Ada?", QueryMode::Mix);
+        ok.validate().unwrap();
+        assert!(QueryParams::new("  ", QueryMode::Bypass).validate().is_err());
+        assert!(QueryParams::new("ab", QueryMode::Local).validate().is_err());
+        QueryParams::new("ab", QueryMode::Bypass).validate().unwrap();
+        QueryParams::new("北京", QueryMode::Naive).validate().unwrap();
+        let mut big = ok.clone();
+        big.top_k = 1001;
+        assert!(big.validate().is_err());
+        let mut budget = ok;
+        budget.max_total_tokens = MAX_TOKEN_BUDGET + 1;
+        assert!(budget.validate().is_err());
+    }
+
+    #[test]
+    fn references_follow_file_frequency() {
+        let chunk = |id: &str, path: &str| ChunkRecord {
+            chunk_id: id.into(),
+            content: format!("text of {id}"),
+            file_path: path.into(),
+            embedding: vec![],
+        };
+        let (used, refs) = with_references(vec![chunk("a", "x.md"), chunk("b", "y.md"), chunk("c", "y.md")]);
+        let ids: Vec<_> = used.iter().map(|c| c.reference_id.as_str()).collect();
+        assert_eq!(ids, ["2", "1", "1"]);
+        assert_eq!(refs[0].file_path, "y.md");
+        assert_eq!(first_reference(&refs, &["z.md".into(), "x.md".into()]), "2");
+        let kept = fit_chunks(vec![chunk("a", "x.md"), chunk("b", "y.md")], 1, 1000);
+        assert_eq!(kept.len(), 1);
+        assert!(fit_chunks(vec![chunk("a", "x.md")], 5, 3).is_empty());
+    }
+}
