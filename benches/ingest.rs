@@ -21,9 +21,16 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::FutureExt;
 use lrt::llm::local::LocalProvider;
 use lrt::llm::{ModelProvider, Task};
+use lrt::rag::tokenizer::Tokenizer;
+use lrt::rag::{chunk, normalize};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -35,6 +42,8 @@ const DIM: usize = 1024;
 /// What a run measured.
 struct Run {
     wall: f64,
+    /// User + system CPU seconds of the lrt process (last sample before it exited).
+    cpu: Option<f64>,
     peak_rss_mb: Option<f64>,
     report: Value,
 }
@@ -55,11 +64,16 @@ fn lrt(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Run {
     let start = Instant::now();
     let mut child = cmd.spawn().expect("run lrt");
     let status_file = format!("/proc/{}/status", child.id());
+    let stat_file = format!("/proc/{}/stat", child.id());
     let mut peak_kb: Option<u64> = None;
+    let mut cpu = None;
     // stdout is read after exit, so a large output could fill the pipe; lrt's outputs here are small.
     while child.try_wait().expect("wait for lrt").is_none() {
         if let Some(kb) = std::fs::read_to_string(&status_file).ok().and_then(|s| vm_hwm_kb(&s)) {
             peak_kb = Some(peak_kb.map_or(kb, |p| p.max(kb)));
+        }
+        if let Some(secs) = std::fs::read_to_string(&stat_file).ok().and_then(|s| cpu_secs(&s)) {
+            cpu = Some(secs);
         }
         std::thread::sleep(Duration::from_millis(5));
     }
@@ -72,9 +86,18 @@ fn lrt(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Run {
     );
     Run {
         wall,
+        cpu,
         peak_rss_mb: peak_kb.map(|kb| kb as f64 / 1024.0),
         report: serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
     }
+}
+
+/// utime + stime from `/proc/PID/stat`, assuming the usual 100 ticks per second.
+fn cpu_secs(stat: &str) -> Option<f64> {
+    // The command name may hold spaces; fields are counted after its closing parenthesis.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
 }
 
 fn vm_hwm_kb(status: &str) -> Option<u64> {
@@ -83,9 +106,29 @@ fn vm_hwm_kb(status: &str) -> Option<u64> {
 }
 
 /// An OpenAI-compatible chat + embeddings endpoint that answers like a diligent model.
+/// Extraction answers are computed before the clock starts (`answers`, by chunk text), so the
+/// mock costs little CPU of its own, like a remote model would.
 #[derive(Clone)]
 struct MockModel {
     latency: Duration,
+    answers: Arc<HashMap<String, String>>,
+}
+
+/// The local provider's extraction answer for every chunk lrt will make of the corpus.
+fn precompute_answers(corpus: &Path) -> HashMap<String, String> {
+    let tokenizer = Tokenizer::global();
+    let mut answers = HashMap::new();
+    for entry in std::fs::read_dir(corpus).expect("corpus") {
+        let text = std::fs::read_to_string(entry.expect("corpus entry").path()).expect("corpus file");
+        let text = normalize::sanitize_text_for_encoding(&text);
+        for chunk in chunk::chunk_by_token_size(tokenizer, &text, None, false, 100, 1200).expect("chunking") {
+            let answer = LocalProvider::answer(&Task::Extract {
+                text: chunk.content.clone(),
+            });
+            answers.insert(chunk.content, answer);
+        }
+    }
+    answers
 }
 
 impl Respond for MockModel {
@@ -101,17 +144,28 @@ impl Respond for MockModel {
                 .now_or_never()
                 .expect("local embeddings are immediate")
                 .expect("local embeddings");
+            let base64 = body["encoding_format"] == "base64";
             let data: Vec<Value> = vectors
                 .into_iter()
                 .enumerate()
-                .map(|(i, v)| json!({"index": i, "embedding": v}))
+                .map(|(i, v)| {
+                    if base64 {
+                        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+                        json!({"index": i, "embedding": BASE64.encode(bytes)})
+                    } else {
+                        json!({"index": i, "embedding": v})
+                    }
+                })
                 .collect();
             return ResponseTemplate::new(200).set_body_json(json!({"data": data}));
         }
         let messages = body["messages"].as_array().cloned().unwrap_or_default();
         let last = messages.last().and_then(|m| m["content"].as_str()).unwrap_or("");
         let answer = match extraction_text(last) {
-            Some(text) => LocalProvider::answer(&Task::Extract { text: text.to_string() }),
+            Some(text) => match self.answers.get(text) {
+                Some(answer) => answer.clone(),
+                None => LocalProvider::answer(&Task::Extract { text: text.to_string() }),
+            },
             // A follow-up turn after an extraction: the gleaning pass, nothing more to add.
             None if messages.len() > 2 => "<|COMPLETE|>".to_string(),
             // A summary request: a short merged description.
@@ -170,6 +224,7 @@ fn main() {
     let mb = bytes as f64 / 1048576.0;
     println!("corpus: {docs} generated documents, {mb:.2} MB");
 
+    let answers = Arc::new(precompute_answers(&corpus_dir));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -187,6 +242,7 @@ fn main() {
                 let server = MockServer::start().await;
                 let model = MockModel {
                     latency: Duration::from_millis(ms),
+                    answers: Arc::clone(&answers),
                 };
                 for route in ["/v1/chat/completions", "/v1/embeddings"] {
                     Mock::given(method("POST"))
@@ -220,8 +276,9 @@ fn main() {
         let calls = r["llm_calls"].as_f64().unwrap_or(0.0);
         let disk = dir_size(&dir.join("data")) as f64 / 1048576.0;
         let peak = run.peak_rss_mb.map_or("n/a".into(), |m| format!("{m:.0} MB"));
+        let cpu = run.cpu.map_or("n/a".into(), |c| format!("{c:.2} s"));
         println!(
-            "{name:>6}: {:.2} s wall, {:.2} MB/s, {:.0} chunks/s | chunks {chunks}, LLM calls {calls}, \
+            "{name:>6}: {:.2} s wall (lrt CPU {cpu}), {:.2} MB/s, {:.0} chunks/s | chunks {chunks}, LLM calls {calls}, \
              embedding calls {}, failed {} | KB on disk {disk:.1} MB, peak RSS {peak}",
             run.wall,
             mb / run.wall,

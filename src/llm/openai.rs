@@ -83,7 +83,41 @@ struct EmbeddingItem {
     /// Position of the input; some compatible servers omit it and keep the input order.
     #[serde(default)]
     index: Option<usize>,
-    embedding: Vec<f32>,
+    embedding: EmbeddingData,
+}
+
+/// We ask for `encoding_format: "base64"` (little-endian f32s, as upstream's binding does):
+/// a quarter of the bytes of a JSON float list and no float parsing. Servers that ignore the
+/// option answer with a plain list, which is accepted too.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum EmbeddingData {
+    Floats(Vec<f32>),
+    Base64(String),
+}
+
+impl EmbeddingData {
+    fn into_vector(self) -> Result<Vec<f32>, LlmError> {
+        use base64::Engine as _;
+        match self {
+            EmbeddingData::Floats(v) => Ok(v),
+            EmbeddingData::Base64(text) => {
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(text.as_bytes())
+                    .map_err(|e| LlmError::BadResponse(format!("an embedding is not valid base64: {e}")))?;
+                if bytes.len() % 4 != 0 {
+                    return Err(LlmError::BadResponse(format!(
+                        "a base64 embedding has {} bytes, not a whole number of f32 values",
+                        bytes.len()
+                    )));
+                }
+                Ok(bytes
+                    .chunks_exact(4)
+                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                    .collect())
+            }
+        }
+    }
 }
 
 impl ModelProvider for OpenAiProvider {
@@ -124,14 +158,14 @@ impl ModelProvider for OpenAiProvider {
             return Ok(Vec::new());
         }
         let url = format!("{}/embeddings", self.base);
-        let body = json!({"model": self.http.model(), "input": texts});
+        let body = json!({"model": self.http.model(), "input": texts, "encoding_format": "base64"});
         let answer: Embeddings = self.http.post_json(Purpose::Embed, &url, &body).await?;
         let mut items: Vec<(usize, Vec<f32>)> = answer
             .data
             .into_iter()
             .enumerate()
-            .map(|(position, item)| (item.index.unwrap_or(position), item.embedding))
-            .collect();
+            .map(|(position, item)| Ok((item.index.unwrap_or(position), item.embedding.into_vector()?)))
+            .collect::<Result<_, LlmError>>()?;
         items.sort_by_key(|(index, _)| *index);
         if items.iter().enumerate().any(|(i, (index, _))| i != *index) {
             return Err(LlmError::BadResponse(format!(
@@ -188,6 +222,21 @@ fn parse_sse_line(line: &str) -> Result<Option<StreamEvent>, LlmError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn embeddings_as_base64_or_floats() {
+        use base64::Engine as _;
+        let bytes: Vec<u8> = [1.5f32, -0.25].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let item: EmbeddingItem = serde_json::from_value(json!({"index": 0, "embedding": text})).unwrap();
+        assert_eq!(item.embedding.into_vector().unwrap(), vec![1.5, -0.25]);
+        let item: EmbeddingItem = serde_json::from_value(json!({"embedding": [0.5, 2.0]})).unwrap();
+        assert_eq!(item.embedding.into_vector().unwrap(), vec![0.5, 2.0]);
+        let bad: EmbeddingItem = serde_json::from_value(json!({"embedding": "AAAA!"})).unwrap();
+        assert!(matches!(bad.embedding.into_vector(), Err(LlmError::BadResponse(_))));
+        let short: EmbeddingItem = serde_json::from_value(json!({"embedding": "AAA="})).unwrap();
+        assert!(matches!(short.embedding.into_vector(), Err(LlmError::BadResponse(_))));
+    }
 
     #[test]
     fn sse_lines() {

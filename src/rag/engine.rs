@@ -660,15 +660,25 @@ impl Engine {
                 handle.block_on(self.summarize(kind, name, list))
             };
             let mut entities: Vec<EntityState> = Vec::new();
+            // Where each entity of the plan sits in `entities`, and how many are new to the KB.
+            let mut position: HashMap<String, usize> = HashMap::new();
+            let mut new_entities = 0u64;
             for (name, records) in &nodes {
                 let existing = self.store().entity(name)?;
                 if let Merged::Upsert(state) =
                     merge::merge_entity(name, existing.as_ref(), records, limits, &count, &mut summarize)?
                 {
+                    new_entities += u64::from(existing.is_none());
+                    position.insert(state.name.clone(), entities.len());
                     entities.push(state);
                 }
             }
             let mut relations: Vec<RelationState> = Vec::new();
+            let mut new_relations = 0u64;
+            // Relation chunk ids credited to each endpoint, in relation order; applied once per
+            // endpoint below, which equals crediting them one relation at a time (the merge is
+            // an order-preserving dedup) without copying long id lists for every relation.
+            let mut credits: Vec<(usize, Vec<String>)> = Vec::new();
             for ((a, b), records) in &edges {
                 let existing = self.store().relation(a, b)?;
                 let Merged::Upsert(state) =
@@ -676,44 +686,49 @@ impl Engine {
                 else {
                     continue;
                 };
+                new_relations += u64::from(existing.is_none());
                 // Endpoints: created when missing, otherwise credited with the relation's chunks.
                 for endpoint in [a, b] {
-                    let endpoint_state = match entities.iter().position(|e| &e.name == endpoint) {
-                        Some(i) => Some(merge::extend_endpoint(&entities[i], &state.source_ids, limits)),
-                        None => Some(match self.store().entity(endpoint)? {
-                            Some(stored) => merge::extend_endpoint(&stored, &state.source_ids, limits),
-                            None => merge::missing_endpoint_entity(endpoint, &state),
-                        }),
-                    };
-                    if let Some(updated) = endpoint_state {
-                        match entities.iter().position(|e| &e.name == endpoint) {
-                            Some(i) => entities[i] = updated,
-                            None => entities.push(updated),
+                    let i = match position.get(endpoint) {
+                        Some(&i) => i,
+                        None => {
+                            let (entity, credit) = match self.store().entity(endpoint)? {
+                                Some(stored) => (stored, true),
+                                None => {
+                                    new_entities += 1;
+                                    (merge::missing_endpoint_entity(endpoint, &state), false)
+                                }
+                            };
+                            position.insert(endpoint.clone(), entities.len());
+                            entities.push(entity);
+                            if !credit {
+                                continue; // created from this very relation
+                            }
+                            entities.len() - 1
                         }
+                    };
+                    match credits.iter_mut().find(|(at, _)| *at == i) {
+                        Some((_, ids)) => ids.extend(state.source_ids.iter().cloned()),
+                        None => credits.push((i, state.source_ids.clone())),
                     }
                 }
                 relations.push(state);
             }
+            for (i, ids) in credits {
+                entities[i] = merge::extend_endpoint(&entities[i], &ids, limits);
+            }
             let stats = self.store().stats()?;
-            let new_entities = entities
-                .iter()
-                .filter(|e| self.store().entity(&e.name).ok().flatten().is_none())
-                .count();
-            if stats.entities + new_entities as u64 > self.options.max_entities {
+            if stats.entities + new_entities > self.options.max_entities {
                 return Err(Error::Quota(format!(
                     "quota exceeded: this document would bring the knowledge base to {} entities; max_entities_per_kb is {}",
-                    stats.entities + new_entities as u64,
+                    stats.entities + new_entities,
                     self.options.max_entities
                 )));
             }
-            let new_relations = relations
-                .iter()
-                .filter(|r| self.store().relation(&r.src, &r.tgt).ok().flatten().is_none())
-                .count();
-            if stats.relations + new_relations as u64 > self.options.max_relations {
+            if stats.relations + new_relations > self.options.max_relations {
                 return Err(Error::Quota(format!(
                     "quota exceeded: this document would bring the knowledge base to {} relations; max_relationships_per_kb is {}",
-                    stats.relations + new_relations as u64,
+                    stats.relations + new_relations,
                     self.options.max_relations
                 )));
             }
