@@ -10,6 +10,7 @@ mod members;
 mod query;
 mod quickstart;
 mod tenants;
+mod usage;
 pub mod validate;
 
 use uuid::Uuid;
