@@ -12,7 +12,7 @@ use crate::rag::engine::{IngestReport, NewDocument};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  lrt ingest --tenant acme --kb docs notes.md manual/\n  lrt ingest docs/ --glob '*.md'\n  cat report.txt | lrt ingest -\n  lrt ingest --retry-failed"
+    after_help = "Examples:\n  lrt ingest --tenant acme --kb docs notes.md manual/\n  lrt ingest docs/ --glob '*.md'\n  cat report.txt | lrt ingest -\n  lrt ingest --retry-failed\n\nEach run is one API call against the tenant's max_monthly_api_calls (`lrt help quotas`)."
 )]
 pub struct IngestArgs {
     #[command(flatten)]
