@@ -26,7 +26,11 @@ pub fn month_of(ts: Timestamp) -> String {
 /// quota resets.
 pub fn next_month_start(ts: Timestamp) -> Timestamp {
     let d = ts.to_zoned_datetime(TimeZone::UTC).date();
-    let (year, month) = if d.month() == 12 { (d.year() + 1, 1) } else { (d.year(), d.month() + 1) };
+    let (year, month) = if d.month() == 12 {
+        (d.year() + 1, 1)
+    } else {
+        (d.year(), d.month() + 1)
+    };
     Date::new(year, month, 1)
         .and_then(|first| first.to_zoned_datetime(TimeZone::UTC))
         .map(|z| z.timestamp())

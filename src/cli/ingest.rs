@@ -44,16 +44,10 @@ pub fn exec(ctx: &Ctx, args: IngestArgs) -> Result<i32> {
         ctx.out.note(&format!("skipped {}: {}", s.file_path, s.reason));
     }
     let (tenant, kb) = (args.tenant.resolved(), kb_or_env(&args.kb));
-    let job = svc.start_ingest(
-        &actor,
-        tenant.as_deref(),
-        kb.as_deref(),
-        sources.len() as u64,
-        || {
-            ctx.out
-                .note("waiting for another `lrt ingest` on this knowledge base to finish…")
-        },
-    )?;
+    let job = svc.start_ingest(&actor, tenant.as_deref(), kb.as_deref(), sources.len() as u64, || {
+        ctx.out
+            .note("waiting for another `lrt ingest` on this knowledge base to finish…")
+    })?;
     ctx.out.note(&format!(
         "Ingesting {} document(s) into {} / {}…",
         sources.len(),

@@ -213,36 +213,40 @@ pub fn quickstart(ctx: &Ctx) -> Result<i32> {
         }
     })?;
     let folder = svc.kb_folder(&qs.kb);
-    ctx.out.emit(&qs, || vec![qs.tenant.tenant_id.clone(), qs.kb.kb_id.clone()], || {
-        let r = &qs.ingest;
-        let mut text = format!(
-            "1. {} tenant '{}' with knowledge base '{}' (now your current context)\n   folder {}\n",
-            if qs.created { "Created" } else { "Reusing" },
-            qs.tenant.tenant_name,
-            qs.kb.kb_name,
-            folder.display()
-        );
-        text.push_str(&format!(
-            "2. Ingested {} sample documents from examples/docs/: {} added, {} already there; \
+    ctx.out.emit(
+        &qs,
+        || vec![qs.tenant.tenant_id.clone(), qs.kb.kb_id.clone()],
+        || {
+            let r = &qs.ingest;
+            let mut text = format!(
+                "1. {} tenant '{}' with knowledge base '{}' (now your current context)\n   folder {}\n",
+                if qs.created { "Created" } else { "Reusing" },
+                qs.tenant.tenant_name,
+                qs.kb.kb_name,
+                folder.display()
+            );
+            text.push_str(&format!(
+                "2. Ingested {} sample documents from examples/docs/: {} added, {} already there; \
              the graph has {} entities and {} relations\n",
-            r.documents.len(),
-            r.added,
-            r.duplicates,
-            qs.kb.entity_count,
-            qs.kb.relation_count
-        ));
-        text.push_str(&format!("3. Asked ({} mode): {}\n\n", qs.mode.as_str(), qs.question));
-        text.push_str(qs.answer.trim_end());
-        text.push_str(
-            "\n\nNext steps:\n  \
+                r.documents.len(),
+                r.added,
+                r.duplicates,
+                qs.kb.entity_count,
+                qs.kb.relation_count
+            ));
+            text.push_str(&format!("3. Asked ({} mode): {}\n\n", qs.mode.as_str(), qs.question));
+            text.push_str(qs.answer.trim_end());
+            text.push_str(
+                "\n\nNext steps:\n  \
              lrt query \"Who founded Kestrel Tidal Systems?\"    # ask your own question\n  \
              lrt query --mode local \"Who is Priya Anand?\"      # another retrieval mode\n  \
              lrt query --only-context \"What is SeaGrid?\"       # what the answer is built from\n  \
              lrt ingest ./my-notes/ --glob '*.md'                # add your own documents\n  \
              lrt kb show                                         # counts and settings\n  \
              lrt tenant show demo                                # API calls this month",
-        );
-        text
-    });
+            );
+            text
+        },
+    );
     Ok(0)
 }

@@ -22,11 +22,20 @@ pub const SAMPLE_QUESTION: &str = "Where is the TideRunner T2 assembled?";
 /// The sample documents (`examples/docs/`), as (file path, content). Embedded, so quickstart
 /// needs no files next to the binary.
 pub const SAMPLE_DOCS: [(&str, &str); 5] = [
-    ("examples/docs/company.md", include_str!("../../examples/docs/company.md")),
+    (
+        "examples/docs/company.md",
+        include_str!("../../examples/docs/company.md"),
+    ),
     ("examples/docs/people.md", include_str!("../../examples/docs/people.md")),
-    ("examples/docs/products.md", include_str!("../../examples/docs/products.md")),
+    (
+        "examples/docs/products.md",
+        include_str!("../../examples/docs/products.md"),
+    ),
     ("examples/docs/sites.md", include_str!("../../examples/docs/sites.md")),
-    ("examples/docs/history.md", include_str!("../../examples/docs/history.md")),
+    (
+        "examples/docs/history.md",
+        include_str!("../../examples/docs/history.md"),
+    ),
 ];
 
 /// What quickstart set up (or found already set up), ingested and answered.

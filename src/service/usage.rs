@@ -81,7 +81,10 @@ mod tests {
         assert!(matches!(err, Error::Quota(_)), "{err}");
         assert!(err.to_string().contains("resets at 2026-12-01T00:00:00.000Z"), "{err}");
         let shown = svc.show_tenant(&root, Some("acme")).unwrap().usage.unwrap();
-        assert_eq!((shown.api_calls, shown.remaining, shown.period.as_str()), (1, 0, "2026-11"));
+        assert_eq!(
+            (shown.api_calls, shown.remaining, shown.period.as_str()),
+            (1, 0, "2026-11")
+        );
         svc.settings.clock = Some("2026-12-01T00:00:00Z".parse().unwrap());
         svc.charge_api_call(&t).unwrap();
         assert_eq!(svc.api_usage(&t).unwrap().api_calls, 1);
