@@ -155,6 +155,13 @@ fn the_count_starts_again_on_the_first_of_the_month_utc() {
     let table = at(&lrt, DEC, "alice", &["tenant", "show", "acme"]);
     assert!(table.stdout.contains("usage.resets_at") && table.stdout.contains("2027-01-01T00:00:00.000Z"));
     assert_eq!(at(&lrt, "next tuesday", "alice", &q).code, 2);
+    let help = lrt.run_as(ROOT, &["help", "quotas"]);
+    assert!(
+        help.stdout
+            .contains("One API call is one `lrt query` or one `lrt ingest` run"),
+        "{}",
+        help.stdout
+    );
 }
 
 fn spawn_all(lrt: &Lrt, n: usize, args: &[&str]) -> Vec<i32> {
