@@ -47,7 +47,7 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
             [CompletionResult]::new('query', 'query', [CompletionResultType]::ParameterValue, 'Answer a question from a knowledge base (needs query:run)')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Read the audit log')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Check permissions')
-            [CompletionResult]::new('quickstart', 'quickstart', [CompletionResultType]::ParameterValue, 'Set up a demo tenant, knowledge base and member, and show them')
+            [CompletionResult]::new('quickstart', 'quickstart', [CompletionResultType]::ParameterValue, 'Set up a demo tenant and KB, ingest the sample documents and answer a question (offline)')
             [CompletionResult]::new('debug', 'debug', [CompletionResultType]::ParameterValue, 'Show what the chunker and the extraction parser make of an input')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print shell completions (or write all of them with --dir)')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print the man page (or write all pages with --dir)')

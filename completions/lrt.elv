@@ -44,7 +44,7 @@ set edit:completion:arg-completer[lrt] = {|@words|
             cand query 'Answer a question from a knowledge base (needs query:run)'
             cand audit 'Read the audit log'
             cand auth 'Check permissions'
-            cand quickstart 'Set up a demo tenant, knowledge base and member, and show them'
+            cand quickstart 'Set up a demo tenant and KB, ingest the sample documents and answer a question (offline)'
             cand debug 'Show what the chunker and the extraction parser make of an input'
             cand completions 'Print shell completions (or write all of them with --dir)'
             cand man 'Print the man page (or write all pages with --dir)'

@@ -134,6 +134,9 @@ pub struct Settings {
     pub llm: ModelSettings,
     /// The embedding provider (`[embedding]`, `EMBEDDING_*`).
     pub embedding: ModelSettings,
+    /// `LRT_NOW`, for tests only: the instant usage accounting takes as "now", so a test can
+    /// cross a month boundary. Unset, the system clock is used.
+    pub clock: Option<jiff::Timestamp>,
 }
 
 /// Reads environment variables; a seam so tests can load settings without touching the
@@ -460,6 +463,16 @@ impl Settings {
         let token_expire_hours = layer(env, "TOKEN_EXPIRE_HOURS", auth.token_expire_hours, 24)?;
         let llm = ModelSettings::load(env, &file.llm, ModelRole::Llm)?;
         let embedding = ModelSettings::load(env, &file.embedding, ModelRole::Embedding)?;
+        let clock = env
+            .get("LRT_NOW")
+            .map(|raw| {
+                raw.parse::<jiff::Timestamp>().map_err(|_| {
+                    Error::Usage(format!(
+                        "invalid LRT_NOW {raw:?}: expected an RFC 3339 timestamp such as 2026-11-30T23:59:00Z"
+                    ))
+                })
+            })
+            .transpose()?;
 
         Ok(Settings {
             config_path,
@@ -475,6 +488,7 @@ impl Settings {
             token_expire_hours,
             llm,
             embedding,
+            clock,
         })
     }
 

@@ -277,6 +277,24 @@ pub struct Tenant {
     pub kb_count: u64,
     pub total_documents: u64,
     pub total_storage_mb: f64,
+    /// This month's API calls against `max_monthly_api_calls`; on `tenant show` only (it is
+    /// counted per month, so it is read separately from the tenant row).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage: Option<ApiUsage>,
+}
+
+/// A tenant's API calls in the current calendar month (UTC). One `lrt query` or one
+/// `lrt ingest` run is one call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiUsage {
+    /// `YYYY-MM`, UTC.
+    pub period: String,
+    pub api_calls: u64,
+    pub max_monthly_api_calls: u64,
+    /// Calls left this month (0 when the quota is used up).
+    pub remaining: u64,
+    /// The first instant of next month (UTC), when the count starts again at 0.
+    pub resets_at: String,
 }
 
 /// A knowledge base as the guide describes it. `config` holds only the KB's own overrides;

@@ -15,6 +15,29 @@ pub fn now() -> String {
     format(Timestamp::now())
 }
 
+/// The calendar month (UTC) a timestamp falls in, as `YYYY-MM`: the period monthly quotas
+/// are counted in.
+pub fn month_of(ts: Timestamp) -> String {
+    let d = ts.to_zoned_datetime(TimeZone::UTC).date();
+    format!("{:04}-{:02}", d.year(), d.month())
+}
+
+/// The first instant of the calendar month (UTC) after the one `ts` falls in: when a monthly
+/// quota resets.
+pub fn next_month_start(ts: Timestamp) -> Timestamp {
+    let d = ts.to_zoned_datetime(TimeZone::UTC).date();
+    let (year, month) = if d.month() == 12 {
+        (d.year() + 1, 1)
+    } else {
+        (d.year(), d.month() + 1)
+    };
+    Date::new(year, month, 1)
+        .and_then(|first| first.to_zoned_datetime(TimeZone::UTC))
+        .map(|z| z.timestamp())
+        // Only past jiff's year 9999; saturate rather than panic.
+        .unwrap_or(Timestamp::MAX)
+}
+
 /// Parses `--since`: an RFC 3339 timestamp, a date (midnight UTC), or an age such as `30m`,
 /// `24h`, `7d`, `2w` counted back from now.
 pub fn parse_since(raw: &str) -> Result<String> {
@@ -60,6 +83,21 @@ mod tests {
         for bad in ["", "yesterday", "5y", "-3h", "h"] {
             assert!(parse_since(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn months_and_their_ends() {
+        let ts = |s: &str| s.parse::<Timestamp>().unwrap();
+        assert_eq!(month_of(ts("2026-11-30T23:59:59.999Z")), "2026-11");
+        assert_eq!(
+            format(next_month_start(ts("2026-11-30T23:59:59.999Z"))),
+            "2026-12-01T00:00:00.000Z"
+        );
+        assert_eq!(month_of(ts("2026-12-01T00:00:00Z")), "2026-12");
+        assert_eq!(
+            format(next_month_start(ts("2026-12-15T08:00:00Z"))),
+            "2027-01-01T00:00:00.000Z"
+        );
     }
 
     #[test]

@@ -75,8 +75,19 @@ fn quota_defaults() -> Value {
     })
 }
 
+/// `usage`, on `tenant show` only.
+const USAGE_FIELDS: &[&str] = &["period", "api_calls", "max_monthly_api_calls", "remaining", "resets_at"];
+
 fn check_tenant(t: &Value) {
-    assert_eq!(keys(t), sorted(TENANT_FIELDS), "{t}");
+    let mut fields = TENANT_FIELDS.to_vec();
+    if t.get("usage").is_some() {
+        fields.push("usage");
+        let u = &t["usage"];
+        assert_eq!(keys(u), sorted(USAGE_FIELDS), "{u}");
+        assert!(is_timestamp(u["resets_at"].as_str().unwrap()), "{u}");
+        assert!(u["api_calls"].is_u64() && u["remaining"].is_u64(), "{u}");
+    }
+    assert_eq!(keys(t), sorted(&fields), "{t}");
     assert!(is_uuid(t["tenant_id"].as_str().unwrap()));
     assert!(t["tenant_name"].is_string());
     assert!(t["description"].is_string() || t["description"].is_null());
@@ -134,6 +145,9 @@ fn tenant_json_has_the_guide_fields_and_defaults() {
     assert_eq!(t["total_storage_mb"], 0.0);
     assert_eq!(t["created_at"], t["updated_at"]);
 
+    let shown = lrt.json_as(ROOT, &["tenant", "show", "acme"]);
+    assert_eq!(shown["usage"]["api_calls"], 0);
+    assert_eq!(shown["usage"]["max_monthly_api_calls"], 100000);
     for args in [
         vec!["tenant", "show", "acme"],
         vec!["tenant", "update", "acme", "--set", "top_k=41"],

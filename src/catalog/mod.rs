@@ -14,6 +14,7 @@ mod kbs;
 mod members;
 mod schema;
 mod tenants;
+mod usage;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 use serde_json::{Map, Value};
@@ -22,6 +23,7 @@ use uuid::Uuid;
 pub use audit::{AuditFilter, NewAudit};
 pub use kbs::{KbRecord, KbStats};
 pub use tenants::{TenantListFilter, TenantRecord};
+pub use usage::Charge;
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;

@@ -248,7 +248,7 @@ impl Catalog {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::catalog::with_temp_catalog;
     use crate::model::Outcome;

@@ -29,7 +29,7 @@ pub struct ManArgs {
 
 #[derive(Debug, Args)]
 pub struct HelpArgs {
-    /// A command path (`tenant create`) or a topic (`exit-codes`)
+    /// A command path (`tenant create`) or a topic (`exit-codes`, `quotas`)
     pub topic: Vec<String>,
 }
 
@@ -52,6 +52,25 @@ pub fn exit_codes_text() -> String {
         "\nWith --json, errors are printed on stderr as {\"error\": {\"kind\", \"message\", \"exit_code\"}}.",
     );
     text
+}
+
+/// What each tenant quota limits and when it is checked, for `lrt help quotas`.
+pub fn quotas_text() -> String {
+    "QUOTAS (per tenant; change them with `lrt tenant update T --set KEY=N`, super-admins only):
+    max_kb_per_tenant        knowledge bases; checked by `kb create`
+    max_documents            documents over all KBs; checked by `ingest` before anything is written
+    max_storage_gb           size of the tenant's KB folders; checked by `ingest`
+    max_entities_per_kb      entities per KB; checked while merging
+    max_relationships_per_kb relations per KB; checked while merging
+    max_monthly_api_calls    API calls per calendar month (UTC)
+
+One API call is one `lrt query` or one `lrt ingest` run, whatever the number of documents
+(`lrt quickstart` makes one of each). A call is counted when it is admitted, after the access
+check and before any work, so a call that then fails still counts. Over the quota a command
+fails with exit code 7 before doing anything, and says when the quota resets: the first day of
+the next month, 00:00 UTC. `lrt tenant show T` prints this month's calls, the quota, what is
+left and the reset time (`usage` in --json). Administration commands are not API calls."
+        .to_string()
 }
 
 pub fn completions(args: CompletionsArgs) -> Result<i32> {
@@ -90,13 +109,17 @@ pub fn help(args: HelpArgs) -> Result<i32> {
         super::output::print_line(&exit_codes_text());
         return Ok(0);
     }
+    if args.topic == ["quotas"] {
+        super::output::print_line(&quotas_text());
+        return Ok(0);
+    }
     let mut cmd = super::command();
     cmd.build();
     let mut current = &mut cmd;
     for word in &args.topic {
         current = current.find_subcommand_mut(word).ok_or_else(|| {
             Error::Usage(format!(
-                "no help topic or command {:?}; try `lrt help` or `lrt help exit-codes`",
+                "no help topic or command {:?}; try `lrt help`, `lrt help exit-codes` or `lrt help quotas`",
                 args.topic.join(" ")
             ))
         })?;

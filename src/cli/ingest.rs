@@ -1,20 +1,18 @@
 //! `lrt ingest PATH…`
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::Args;
 
 use super::output::list_table;
 use super::{Ctx, TenantArg, kb_or_env};
-use crate::authz::Permission;
 use crate::error::{Error, Result};
 use crate::ingest::sources;
 use crate::rag::engine::{IngestReport, NewDocument};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  lrt ingest --tenant acme --kb docs notes.md manual/\n  lrt ingest docs/ --glob '*.md'\n  cat report.txt | lrt ingest -\n  lrt ingest --retry-failed"
+    after_help = "Examples:\n  lrt ingest --tenant acme --kb docs notes.md manual/\n  lrt ingest docs/ --glob '*.md'\n  cat report.txt | lrt ingest -\n  lrt ingest --retry-failed\n\nEach run is one API call against the tenant's max_monthly_api_calls (`lrt help quotas`)."
 )]
 pub struct IngestArgs {
     #[command(flatten)]
@@ -46,29 +44,15 @@ pub fn exec(ctx: &Ctx, args: IngestArgs) -> Result<i32> {
         ctx.out.note(&format!("skipped {}: {}", s.file_path, s.reason));
     }
     let (tenant, kb) = (args.tenant.resolved(), kb_or_env(&args.kb));
-    let (handle, engine) = svc.open_engine(
-        &actor,
-        tenant.as_deref(),
-        kb.as_deref(),
-        Permission::DocumentCreate,
-        "document.create",
-    )?;
-    svc.check_document_quota(&handle, sources.len() as u64)?;
-
-    // One ingest per KB at a time, across processes.
-    let lock_path = svc.kb_dir(&handle).join("ingest.lock");
-    let lock = std::fs::File::create(&lock_path).map_err(|e| Error::storage("cannot create the ingest lock", e))?;
-    if lock.try_lock().is_err() {
+    let job = svc.start_ingest(&actor, tenant.as_deref(), kb.as_deref(), sources.len() as u64, || {
         ctx.out
-            .note("waiting for another `lrt ingest` on this knowledge base to finish…");
-        lock.lock()
-            .map_err(|e| Error::storage("cannot lock the knowledge base", e))?;
-    }
+            .note("waiting for another `lrt ingest` on this knowledge base to finish…")
+    })?;
     ctx.out.note(&format!(
         "Ingesting {} document(s) into {} / {}…",
         sources.len(),
-        handle.tenant_name,
-        handle.kb_name
+        job.handle.tenant_name,
+        job.handle.kb_name
     ));
     let docs = sources
         .into_iter()
@@ -77,20 +61,17 @@ pub fn exec(ctx: &Ctx, args: IngestArgs) -> Result<i32> {
             content: s.content,
         })
         .collect();
-    let engine = Arc::new(engine);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    let result = runtime.block_on(async {
-        tokio::select! {
-            report = engine.ingest(docs, args.retry_failed) => report,
-            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted(
-                "interrupted: committed documents are kept; run `lrt ingest --retry-failed` (or ingest again) to finish the rest".into(),
-            )),
-        }
-    });
-    svc.record_kb_stats(&handle, &engine)?;
+    let interrupted = async {
+        let _ = tokio::signal::ctrl_c().await;
+        Error::Interrupted(
+            "interrupted: committed documents are kept; run `lrt ingest --retry-failed` (or ingest again) to finish the rest".into(),
+        )
+    };
+    let result = runtime.block_on(svc.run_ingest(job, docs, args.retry_failed, interrupted));
     let report = result?;
     render(ctx, &report, &skipped);
     Ok(if report.failed > 0 {

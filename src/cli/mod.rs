@@ -33,7 +33,7 @@ pub use docs::exit_codes_text;
     version,
     disable_help_subcommand = true,
     after_long_help = docs::exit_codes_text(),
-    after_help = "Run `lrt help exit-codes` for the exit codes, `lrt <command> --help` for examples."
+    after_help = "Run `lrt help exit-codes` for the exit codes, `lrt help quotas` for quotas and API calls, `lrt <command> --help` for examples."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -101,7 +101,10 @@ pub enum Command {
     /// Check permissions
     #[command(subcommand)]
     Auth(admin::AuthCmd),
-    /// Set up a demo tenant, knowledge base and member, and show them
+    /// Set up a demo tenant and KB, ingest the sample documents and answer a question (offline)
+    #[command(
+        after_help = "Examples:\n  lrt quickstart\n  lrt quickstart --json | jq -r .answer\n\nRunning it again reuses the demo tenant and KB (the documents are duplicates). It makes one ingest and one query API call."
+    )]
     Quickstart,
     /// Show what the chunker and the extraction parser make of an input
     #[command(subcommand)]

@@ -19,7 +19,7 @@ use crate::service::QueryInput;
     after_help = "Examples:\n  lrt query --tenant acme --kb docs \"What did Marie Curie discover?\"\n  \
 lrt query --mode local --ll-keywords 'Marie Curie' \"Who was she?\"\n  \
 lrt query --only-context --json \"How is NASA funded?\"\n  \
-lrt query --history chat.json --stream \"And after that?\""
+lrt query --history chat.json --stream \"And after that?\"\n\nEach run is one API call against the tenant's max_monthly_api_calls (`lrt help quotas`)."
 )]
 pub struct QueryArgs {
     #[command(flatten)]

@@ -7,11 +7,11 @@ use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::Ctx;
-use super::output::{kv_table, list_table};
+use super::output::list_table;
 use crate::config::{self, Env, InitValues, ProcessEnv, Source};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
-use crate::service::{Service, validate};
+use crate::service::{SAMPLE_DOCS, Service, validate};
 
 #[derive(Debug, Args)]
 #[command(
@@ -196,25 +196,57 @@ pub fn quickstart(ctx: &Ctx) -> Result<i32> {
     }
     let mut svc = Service::open(settings)?;
     let actor = ctx.actor(&svc)?;
-    let qs = svc.quickstart(&actor)?;
-    ctx.out.emit(&qs, || vec![qs.tenant.tenant_id.clone(), qs.kb.kb_id.clone()], || {
-        let mut text = format!(
-            "{} the demo tenant.\n\n",
-            if qs.created { "Set up" } else { "Found" }
-        );
-        text.push_str(&kv_table(vec![
-            ("tenant".into(), format!("{} ({})", qs.tenant.tenant_name, qs.tenant.tenant_id)),
-            ("knowledge base".into(), format!("{} ({})", qs.kb.kb_name, qs.kb.kb_id)),
-            ("folder".into(), svc.kb_folder(&qs.kb).display().to_string()),
-            ("current context".into(), format!("{} / {}", qs.context.tenant_name, qs.context.kb_name.clone().unwrap_or_default())),
-        ]));
-        text.push_str("\nMembers:\n");
-        let rows = qs.members.iter().map(|m| vec![m.user_id.clone(), m.role.to_string()]).collect();
-        text.push_str(&list_table(&["USER", "ROLE"], rows));
-        text.push_str(
-            "\n\nNext: `lrt kb show`, `lrt member list`, `lrt auth can-i kb:create --as demo-viewer`, `lrt audit list`.",
-        );
-        text
-    });
+    ctx.out.note(&format!(
+        "Setting up the demo tenant and ingesting {} sample documents…",
+        SAMPLE_DOCS.len()
+    ));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    let qs = runtime.block_on(async {
+        tokio::select! {
+            r = svc.quickstart(&actor) => r,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted(
+                "interrupted: run `lrt quickstart` again to finish".into(),
+            )),
+        }
+    })?;
+    let folder = svc.kb_folder(&qs.kb);
+    ctx.out.emit(
+        &qs,
+        || vec![qs.tenant.tenant_id.clone(), qs.kb.kb_id.clone()],
+        || {
+            let r = &qs.ingest;
+            let mut text = format!(
+                "1. {} tenant '{}' with knowledge base '{}' (now your current context)\n   folder {}\n",
+                if qs.created { "Created" } else { "Reusing" },
+                qs.tenant.tenant_name,
+                qs.kb.kb_name,
+                folder.display()
+            );
+            text.push_str(&format!(
+                "2. Ingested {} sample documents from examples/docs/: {} added, {} already there; \
+             the graph has {} entities and {} relations\n",
+                r.documents.len(),
+                r.added,
+                r.duplicates,
+                qs.kb.entity_count,
+                qs.kb.relation_count
+            ));
+            text.push_str(&format!("3. Asked ({} mode): {}\n\n", qs.mode.as_str(), qs.question));
+            text.push_str(qs.answer.trim_end());
+            text.push_str(
+                "\n\nNext steps:\n  \
+             lrt query \"Who founded Kestrel Tidal Systems?\"    # ask your own question\n  \
+             lrt query --mode local \"Who is Priya Anand?\"      # another retrieval mode\n  \
+             lrt query --only-context \"What is SeaGrid?\"       # what the answer is built from\n  \
+             lrt ingest ./my-notes/ --glob '*.md'                # add your own documents\n  \
+             lrt kb show                                         # counts and settings\n  \
+             lrt tenant show demo                                # API calls this month",
+            );
+            text
+        },
+    );
     Ok(0)
 }

@@ -234,6 +234,9 @@ fn show(out: &output::Out, t: &Tenant) {
             rows.extend(rows_of(&t.metadata, "metadata."));
             rows.extend(rows_of(&t.config, "config."));
             rows.extend(rows_of(&t.quota, "quota."));
+            if let Some(u) = &t.usage {
+                rows.extend(rows_of(u, "usage."));
+            }
             output::kv_table(rows)
         },
     );

@@ -1,6 +1,7 @@
 //! Opening a KB's engine for a use-case: the access check, the model providers resolved
 //! from settings and the KB's effective configuration, and the statistics written back.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -12,7 +13,7 @@ use crate::config::ModelSettings;
 use crate::error::{Error, Result};
 use crate::llm::{Binding, Provider, ProviderConfig};
 use crate::model::{self, Overrides, TenantConfig};
-use crate::rag::engine::{Engine, EngineOptions};
+use crate::rag::engine::{Engine, EngineOptions, IngestReport, NewDocument};
 
 /// Which KB an engine belongs to, for writing its statistics back.
 #[derive(Debug, Clone)]
@@ -21,6 +22,13 @@ pub struct KbHandle {
     pub kb_id: Uuid,
     pub tenant_name: String,
     pub kb_name: String,
+}
+
+/// An ingest that passed its checks and holds the KB's ingest lock (released on drop).
+pub struct IngestJob {
+    pub handle: KbHandle,
+    engine: Arc<Engine>,
+    _lock: std::fs::File,
 }
 
 /// A KB/tenant override wins over the global setting, which wins over the effective default.
@@ -47,20 +55,9 @@ fn provider_config(settings: &ModelSettings, model: String, dim: usize) -> Provi
 }
 
 impl Service {
-    /// Checks `permission` on the KB and opens its engine.
-    pub fn open_engine(
-        &mut self,
-        actor: &Actor,
-        tenant: Option<&str>,
-        kb: Option<&str>,
-        permission: Permission,
-        action: &str,
-    ) -> Result<(KbHandle, Engine)> {
-        self.open_engine_with(actor, tenant, kb, permission, action, false)
-    }
-
-    /// Like [`Service::open_engine`]; with `reembed`, the pinned embedding model is not
-    /// checked (the caller is about to replace every vector).
+    /// Checks `permission` on the KB and opens its engine (for maintenance such as reindex,
+    /// which is not an API call); with `reembed`, the pinned embedding model is not checked
+    /// (the caller is about to replace every vector).
     pub fn open_engine_with(
         &mut self,
         actor: &Actor,
@@ -72,8 +69,69 @@ impl Service {
     ) -> Result<(KbHandle, Engine)> {
         let t = self.tenant_for(actor, tenant, Need::Permission(permission), OnInactive::Refuse, action)?;
         let k = self.kb_in(actor, &t, kb)?;
+        self.engine_for(&t, &k, reembed)
+    }
+
+    /// Starts an ingest of `new_documents` inputs: checks `document:create`, the tenant's
+    /// `max_documents` and `max_storage_gb`, counts one API call against
+    /// `max_monthly_api_calls` (all refusals come before anything is written), opens the
+    /// engine and takes the KB's ingest lock, so only one ingest runs per KB across
+    /// processes. `on_wait` is called once if another ingest holds the lock.
+    pub fn start_ingest(
+        &mut self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        kb: Option<&str>,
+        new_documents: u64,
+        on_wait: impl FnOnce(),
+    ) -> Result<IngestJob> {
+        let t = self.tenant_for(
+            actor,
+            tenant,
+            Need::Permission(Permission::DocumentCreate),
+            OnInactive::Refuse,
+            "document.create",
+        )?;
+        let k = self.kb_in(actor, &t, kb)?;
+        self.check_document_quota(t.id, new_documents)?;
+        self.charge_api_call(&t)?;
+        let (handle, engine) = self.engine_for(&t, &k, false)?;
+        let lock_path = self.kb_dir(&handle).join("ingest.lock");
+        let lock = std::fs::File::create(&lock_path).map_err(|e| Error::storage("cannot create the ingest lock", e))?;
+        if lock.try_lock().is_err() {
+            on_wait();
+            lock.lock()
+                .map_err(|e| Error::storage("cannot lock the knowledge base", e))?;
+        }
+        Ok(IngestJob {
+            handle,
+            engine: Arc::new(engine),
+            _lock: lock,
+        })
+    }
+
+    /// Runs a started ingest until it is done or `cancel` yields an error (returned as the
+    /// result), and writes the KB's statistics to the catalog either way, so documents
+    /// committed before an interruption are counted.
+    pub async fn run_ingest(
+        &mut self,
+        job: IngestJob,
+        docs: Vec<NewDocument>,
+        retry_failed: bool,
+        cancel: impl Future<Output = Error>,
+    ) -> Result<IngestReport> {
+        let result = tokio::select! {
+            report = job.engine.ingest(docs, retry_failed) => report,
+            err = cancel => Err(err),
+        };
+        self.record_kb_stats(&job.handle, &job.engine)?;
+        result
+    }
+
+    /// The engine of a resolved KB, with providers and options from its effective settings.
+    fn engine_for(&self, t: &TenantRecord, k: &KbRecord, reembed: bool) -> Result<(KbHandle, Engine)> {
         let effective = model::effective_config(&[&t.config, &k.config])?;
-        let (llm, embedder) = self.providers(&t, &k, &effective)?;
+        let (llm, embedder) = self.providers(t, k, &effective)?;
         let quota = model::effective_quota(&t.quota)?;
         let options = EngineOptions {
             chunk_size: effective.chunk_size as usize,
@@ -102,8 +160,8 @@ impl Service {
         let handle = KbHandle {
             tenant_id: t.id,
             kb_id: k.id,
-            tenant_name: t.name,
-            kb_name: k.name,
+            tenant_name: t.name.clone(),
+            kb_name: k.name.clone(),
         };
         Ok((handle, engine))
     }
@@ -143,10 +201,10 @@ impl Service {
     }
 
     /// Refuses an ingest of `new_documents` that would pass the tenant's `max_documents`.
-    pub fn check_document_quota(&self, handle: &KbHandle, new_documents: u64) -> Result<()> {
+    fn check_document_quota(&self, tenant: Uuid, new_documents: u64) -> Result<()> {
         let t = self
             .catalog
-            .tenant(handle.tenant_id)?
+            .tenant(tenant)?
             .ok_or_else(|| Error::NotFound("the tenant no longer exists".into()))?;
         let quota = model::effective_quota(&t.quota)?;
         if t.total_documents + new_documents > quota.max_documents {

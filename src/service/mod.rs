@@ -10,6 +10,7 @@ mod members;
 mod query;
 mod quickstart;
 mod tenants;
+mod usage;
 pub mod validate;
 
 use uuid::Uuid;
@@ -19,7 +20,7 @@ pub use identity::{CanI, ContextView, MembershipView, WhoAmI};
 pub use ingest::KbHandle;
 pub use kbs::{KbUpdate, NewKb};
 pub use query::QueryInput;
-pub use quickstart::Quickstart;
+pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};
 
 use crate::authz::{self, Actor, Need, OnInactive, Role, TenantFacts};

@@ -21,8 +21,8 @@ pub struct QueryInput {
 }
 
 impl Service {
-    /// Checks `query:run` on the KB and answers the question; streamed answer pieces go to
-    /// `sink`.
+    /// Checks `query:run` on the KB, counts one API call against the tenant's monthly quota
+    /// and answers the question; streamed answer pieces go to `sink`.
     pub async fn query(
         &mut self,
         actor: &Actor,
@@ -53,6 +53,7 @@ impl Service {
             ..QueryOptions::default()
         };
         params.validate()?;
+        self.charge_api_call(&t)?;
         let dir = self.catalog.layout().kb_dir(t.id, k.id);
         let engine = QueryEngine::open(&dir, llm, embedder, options)?;
         let handle = KbHandle {

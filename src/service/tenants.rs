@@ -105,6 +105,7 @@ pub(super) fn tenant_view(rec: &TenantRecord) -> Result<Tenant> {
         kb_count: rec.kb_count,
         total_documents: rec.total_documents,
         total_storage_mb: bytes_to_mb(rec.total_storage_bytes),
+        usage: None,
     })
 }
 
@@ -222,9 +223,12 @@ impl Service {
         })
     }
 
+    /// A tenant with this month's API usage (membership needed).
     pub fn show_tenant(&mut self, actor: &Actor, ident: Option<&str>) -> Result<Tenant> {
         let rec = self.tenant_for(actor, ident, Need::Member, OnInactive::Allow, "tenant.show")?;
-        tenant_view(&rec)
+        let mut view = tenant_view(&rec)?;
+        view.usage = Some(self.api_usage(&rec)?);
+        Ok(view)
     }
 
     /// Changes name, description, metadata, config (tenant:manage) or quota (super-admin).
