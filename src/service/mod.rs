@@ -5,6 +5,7 @@
 mod audit;
 mod identity;
 mod ingest;
+mod inspect;
 mod kbs;
 mod members;
 mod quickstart;
@@ -16,6 +17,7 @@ use uuid::Uuid;
 pub use audit::AuditQuery;
 pub use identity::{CanI, ContextView, MembershipView, WhoAmI};
 pub use ingest::KbHandle;
+pub use inspect::{EntityList, EntityView, GraphExport, NameMatch, Neighbour};
 pub use kbs::{KbUpdate, NewKb};
 pub use quickstart::Quickstart;
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};
