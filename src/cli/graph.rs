@@ -79,9 +79,9 @@ impl ExportFormat {
 pub struct ExportArgs {
     #[command(flatten)]
     pub scope: KbScope,
-    /// Output format [default: json with --json, else graphml]
+    /// Export format
     #[arg(long, value_enum)]
-    pub format: Option<ExportFormat>,
+    pub format: ExportFormat,
     /// Write to FILE (atomically) instead of stdout
     #[arg(long = "out", short = 'O', value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -182,11 +182,7 @@ pub fn exec(ctx: &Ctx, cmd: GraphCmd) -> Result<i32> {
             );
         }
         GraphCmd::Export(args) => {
-            let format = args.format.unwrap_or(if out.is_json() {
-                ExportFormat::Json
-            } else {
-                ExportFormat::Graphml
-            });
+            let format = args.format;
             if let Some(path) = &args.out {
                 check_destination(path, args.force)?;
             }
