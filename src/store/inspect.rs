@@ -171,7 +171,7 @@ impl KbStore {
             return Ok(None);
         }
         let err = db_err("cannot open the knowledge base", &path);
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let conn = Connection::open_with_flags(&path, flags).map_err(&err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(&err)?;
         let version: i64 = conn
