@@ -44,6 +44,8 @@ complete -c lrt -n "__fish_lrt_needs_command" -f -a "kb" -d 'Create, list, show,
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "member" -d 'Add, list, update and remove tenant members'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "ingest" -d 'Add documents to a knowledge base: chunk, extract the graph, embed (needs document:create)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "query" -d 'Answer a question from a knowledge base (needs query:run)'
+complete -c lrt -n "__fish_lrt_needs_command" -f -a "doc" -d 'List and show a knowledge base\'s documents (needs document:read)'
+complete -c lrt -n "__fish_lrt_needs_command" -f -a "graph" -d 'Inspect and export a knowledge base\'s graph (needs document:read)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "audit" -d 'Read the audit log'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "auth" -d 'Check permissions'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "quickstart" -d 'Set up a demo tenant and KB, ingest the sample documents and answer a question (offline)'
@@ -430,6 +432,104 @@ complete -c lrt -n "__fish_lrt_using_subcommand query" -s q -l quiet -d 'Print o
 complete -c lrt -n "__fish_lrt_using_subcommand query" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -f -a "list" -d 'List a knowledge base\'s documents, most recently updated first (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -f -a "show" -d 'Show a document: status, error, chunks and graph contribution (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l status -d 'Only documents with this status' -r -f -a "pending\t''
+processing\t''
+processed\t''
+failed\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l page -d 'Page number, from 1' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l page-size -d 'Documents per page (1–1000)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -f -a "entities" -d 'List entities by degree: name, type, degree, source chunks (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -f -a "show" -d 'Show an entity: descriptions, neighbours with relations and weights, source documents (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -f -a "export" -d 'Export the whole graph as GraphML (Gephi, networkx, yEd) or JSON (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l search -d 'Only names containing TEXT (ignoring case)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l type -d 'Only entities of this type (ignoring case), e.g. person' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l limit -d 'At most this many entities (1–100000)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l format -d 'Export format' -r -f -a "graphml\t'GraphML with upstream\'s graph_chunk_entity_relation.graphml attributes'
+json\t'{"nodes": […], "edges": […]}'"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s O -l out -d 'Write to FILE (atomically) instead of stdout' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l force -d 'Replace FILE if it exists'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''

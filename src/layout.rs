@@ -58,6 +58,13 @@ impl Layout {
         Ok(dir)
     }
 
+    /// A KB's folder for reading, checked for symbolic links on the way; creates nothing.
+    pub fn existing_kb_dir(&self, tenant: Uuid, kb: Uuid) -> Result<PathBuf> {
+        let dir = self.kb_dir(tenant, kb);
+        self.check_no_symlinks(&dir)?;
+        Ok(dir)
+    }
+
     /// Removes a folder made by this layout. A folder that is already gone is fine.
     pub fn remove_dir(&self, dir: &Path) -> Result<()> {
         self.check_no_symlinks(dir)?;

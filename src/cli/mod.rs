@@ -4,7 +4,9 @@
 mod admin;
 mod confirm;
 mod debug;
+mod doc;
 mod docs;
+mod graph;
 mod ingest;
 mod kb;
 mod member;
@@ -95,6 +97,12 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Answer a question from a knowledge base (needs query:run)
     Query(query::QueryArgs),
+    /// List and show a knowledge base's documents (needs document:read)
+    #[command(subcommand)]
+    Doc(doc::DocCmd),
+    /// Inspect and export a knowledge base's graph (needs document:read)
+    #[command(subcommand)]
+    Graph(graph::GraphCmd),
     /// Read the audit log
     #[command(subcommand)]
     Audit(admin::AuditCmd),
@@ -245,6 +253,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Use(args) => admin::use_context(&ctx, args),
         Command::Ingest(args) => ingest::exec(&ctx, args),
         Command::Query(args) => query::exec(&ctx, args),
+        Command::Doc(cmd) => doc::exec(&ctx, cmd),
+        Command::Graph(cmd) => graph::exec(&ctx, cmd),
         Command::Audit(cmd) => admin::audit(&ctx, cmd),
         Command::Auth(cmd) => admin::auth(&ctx, cmd),
         Command::Tenant(cmd) => tenant::exec(&ctx, cmd),

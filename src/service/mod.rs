@@ -5,6 +5,7 @@
 mod audit;
 mod identity;
 mod ingest;
+mod inspect;
 mod kbs;
 mod members;
 mod query;
@@ -18,6 +19,7 @@ use uuid::Uuid;
 pub use audit::AuditQuery;
 pub use identity::{CanI, ContextView, MembershipView, WhoAmI};
 pub use ingest::KbHandle;
+pub use inspect::{EntityList, EntityView, GraphExport, NameMatch, Neighbour};
 pub use kbs::{KbUpdate, NewKb};
 pub use query::QueryInput;
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};

@@ -19,7 +19,7 @@ use crate::rag::merge::{EntityState, RelationState};
 /// The separator LightRAG joins description fragments, source ids and file paths with.
 pub const SEP: &str = "<SEP>";
 
-const MIGRATIONS: &[&str] = &[r#"
+pub(super) const MIGRATIONS: &[&str] = &[r#"
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE documents (
         doc_id         TEXT PRIMARY KEY,
@@ -127,7 +127,7 @@ impl DocStatus {
         }
     }
 
-    fn parse(s: &str) -> rusqlite::Result<Self> {
+    pub(super) fn parse(s: &str) -> rusqlite::Result<Self> {
         Ok(match s {
             "pending" => DocStatus::Pending,
             "processing" => DocStatus::Processing,
@@ -246,10 +246,10 @@ pub struct StoreStats {
 /// An open `kb.db`.
 pub struct KbStore {
     pub(super) conn: Connection,
-    dir: PathBuf,
+    pub(super) dir: PathBuf,
 }
 
-fn db_err(context: &str, path: &Path) -> impl Fn(rusqlite::Error) -> Error + use<> {
+pub(super) fn db_err(context: &str, path: &Path) -> impl Fn(rusqlite::Error) -> Error + use<> {
     let context = format!("{context} ({})", path.display());
     move |e| {
         if let rusqlite::Error::SqliteFailure(f, _) = &e
@@ -404,7 +404,7 @@ impl KbStore {
         Ok(None)
     }
 
-    fn document_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentRow> {
+    pub(super) fn document_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocumentRow> {
         Ok(DocumentRow {
             doc_id: r.get(0)?,
             file_path: r.get(1)?,

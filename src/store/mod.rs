@@ -1,5 +1,7 @@
 //! One KB's storage: kb.db (SQLite, the source of truth) and derived vector indexes.
 
+pub mod graphml;
+pub mod inspect;
 pub mod kb;
 pub mod query;
 pub mod vectors;

@@ -1,0 +1,281 @@
+//! `lrt graph entities|show|export`: a KB's knowledge graph (needs document:read).
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand, ValueEnum};
+use serde_json::json;
+
+use super::Ctx;
+use super::doc::KbScope;
+use super::output::{kv_table, list_table};
+use crate::error::{Error, Result};
+use crate::service::{GraphExport, NameMatch};
+use crate::store::graphml;
+use crate::store::inspect::EntityFilter;
+
+#[derive(Debug, Subcommand)]
+pub enum GraphCmd {
+    /// List entities by degree: name, type, degree, source chunks (needs document:read)
+    #[command(
+        after_help = "Examples:\n  lrt graph entities --tenant acme --kb docs\n  lrt graph entities --search curie --type person --limit 10 --json"
+    )]
+    Entities(EntitiesArgs),
+    /// Show an entity: descriptions, neighbours with relations and weights, source documents
+    /// (needs document:read)
+    #[command(
+        after_help = "Entity names are matched exactly first, then ignoring case.\n\nExamples:\n  lrt graph show \"Marie Curie\"\n  lrt graph show --tenant acme --kb docs paris --json"
+    )]
+    Show(ShowArgs),
+    /// Export the whole graph as GraphML (Gephi, networkx, yEd) or JSON (needs document:read)
+    #[command(
+        after_help = "Without --out the export is written to stdout. --out writes the file atomically and\nrefuses to replace an existing file unless --force is given.\n\nExamples:\n  lrt graph export --format graphml --out graph.graphml\n  lrt graph export --format json | jq '.nodes | length'"
+    )]
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EntitiesArgs {
+    #[command(flatten)]
+    pub scope: KbScope,
+    /// Only names containing TEXT (ignoring case)
+    #[arg(long, value_name = "TEXT")]
+    pub search: Option<String>,
+    /// Only entities of this type (ignoring case), e.g. person
+    #[arg(long = "type", value_name = "TYPE")]
+    pub entity_type: Option<String>,
+    /// At most this many entities (1–100000)
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(flatten)]
+    pub scope: KbScope,
+    /// Entity name (exact, else case-insensitive)
+    pub entity: String,
+}
+
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// GraphML with upstream's graph_chunk_entity_relation.graphml attributes
+    Graphml,
+    /// {"nodes": […], "edges": […]}
+    Json,
+}
+
+impl ExportFormat {
+    fn name(self) -> &'static str {
+        match self {
+            ExportFormat::Graphml => "graphml",
+            ExportFormat::Json => "json",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub scope: KbScope,
+    /// Export format
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Write to FILE (atomically) instead of stdout
+    #[arg(long = "out", short = 'O', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Replace FILE if it exists
+    #[arg(long, requires = "out")]
+    pub force: bool,
+}
+
+pub fn exec(ctx: &Ctx, cmd: GraphCmd) -> Result<i32> {
+    let mut svc = ctx.service()?;
+    let actor = ctx.actor(&svc)?;
+    let out = ctx.out;
+    match cmd {
+        GraphCmd::Entities(args) => {
+            let (tenant, kb) = (args.scope.tenant(), args.scope.kb());
+            let filter = EntityFilter {
+                search: args.search,
+                entity_type: args.entity_type,
+                limit: args.limit,
+            };
+            let list = svc.list_entities(&actor, tenant.as_deref(), kb.as_deref(), &filter)?;
+            let rows = list
+                .items
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.name.clone(),
+                        e.entity_type.clone(),
+                        e.degree.to_string(),
+                        e.source_chunks.to_string(),
+                    ]
+                })
+                .collect();
+            out.emit(
+                &list.items,
+                || list.items.iter().map(|e| e.name.clone()).collect(),
+                || {
+                    let mut text = list_table(&["NAME", "TYPE", "DEGREE", "CHUNKS"], rows);
+                    text.push_str(&format!(
+                        "\nshowing {} of {} matching entities",
+                        list.items.len(),
+                        list.total
+                    ));
+                    text
+                },
+            );
+        }
+        GraphCmd::Show(args) => {
+            let (tenant, kb) = (args.scope.tenant(), args.scope.kb());
+            let e = svc.show_entity(&actor, tenant.as_deref(), kb.as_deref(), &args.entity)?;
+            out.emit(
+                &e,
+                || vec![e.name.clone()],
+                || {
+                    let matched = match e.matched {
+                        NameMatch::Exact => "exact".to_string(),
+                        NameMatch::CaseInsensitive => format!("ignoring case ('{}')", args.entity),
+                    };
+                    let mut rows = vec![
+                        ("name".to_string(), e.name.clone()),
+                        ("matched".to_string(), matched),
+                        ("entity_type".to_string(), e.entity_type.clone()),
+                        ("degree".to_string(), e.degree.to_string()),
+                        ("source_chunks".to_string(), e.source_chunks.to_string()),
+                        ("file_paths".to_string(), e.file_paths.join("\n")),
+                        ("created_at".to_string(), e.created_at.clone()),
+                    ];
+                    if !e.truncate.is_empty() {
+                        rows.push(("truncate".to_string(), e.truncate.clone()));
+                    }
+                    for (i, d) in e.description.iter().enumerate() {
+                        rows.push((format!("description[{i}]"), d.clone()));
+                    }
+                    let neighbours = e
+                        .neighbours
+                        .iter()
+                        .map(|n| {
+                            vec![
+                                n.name.clone(),
+                                n.weight.to_string(),
+                                n.keywords.join(", "),
+                                n.description.join("\n"),
+                            ]
+                        })
+                        .collect();
+                    let documents = e
+                        .documents
+                        .iter()
+                        .map(|d| vec![d.doc_id.clone(), d.file_path.clone(), d.status.as_str().to_string()])
+                        .collect();
+                    format!(
+                        "{}\n\nNeighbours:\n{}\n\nSource documents:\n{}",
+                        kv_table(rows),
+                        list_table(&["NEIGHBOUR", "WEIGHT", "KEYWORDS", "DESCRIPTION"], neighbours),
+                        list_table(&["DOCUMENT", "FILE", "STATUS"], documents)
+                    )
+                },
+            );
+        }
+        GraphCmd::Export(args) => {
+            let format = args.format;
+            if let Some(path) = &args.out {
+                check_destination(path, args.force)?;
+            }
+            let (tenant, kb) = (args.scope.tenant(), args.scope.kb());
+            let graph = svc.export_graph(&actor, tenant.as_deref(), kb.as_deref())?;
+            match &args.out {
+                None => {
+                    let stdout = std::io::stdout().lock();
+                    match write_export(&mut BufWriter::new(stdout), &graph, format) {
+                        Ok(()) => {}
+                        // `lrt graph export | head` is not an error.
+                        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+                        Err(e) => return Err(Error::storage("cannot write the export to stdout", e)),
+                    }
+                }
+                Some(path) => {
+                    write_file(path, args.force, &graph, format)?;
+                    let summary = json!({
+                        "file": path.display().to_string(),
+                        "format": format.name(),
+                        "nodes": graph.nodes.len(),
+                        "edges": graph.edges.len(),
+                    });
+                    out.emit(
+                        &summary,
+                        || vec![path.display().to_string()],
+                        || {
+                            format!(
+                                "Wrote {} nodes and {} edges to {} ({})",
+                                graph.nodes.len(),
+                                graph.edges.len(),
+                                path.display(),
+                                format.name()
+                            )
+                        },
+                    );
+                }
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn write_export<W: Write>(w: &mut W, graph: &GraphExport, format: ExportFormat) -> std::io::Result<()> {
+    match format {
+        ExportFormat::Graphml => graphml::write(w, &graph.nodes, &graph.edges)?,
+        ExportFormat::Json => {
+            serde_json::to_writer_pretty(&mut *w, graph)?;
+            writeln!(w)?;
+        }
+    }
+    w.flush()
+}
+
+fn exists_error(path: &Path) -> Error {
+    Error::Conflict(format!("{} already exists; pass --force to replace it", path.display()))
+}
+
+/// Refuses a destination that exists (without `--force`) or is a directory, before any work.
+fn check_destination(path: &Path, force: bool) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => Err(Error::Usage(format!("{} is a directory", path.display()))),
+        Ok(_) if !force => Err(exists_error(path)),
+        _ => Ok(()),
+    }
+}
+
+/// Writes the export to a temporary file next to `path`, syncs it, then moves it into place:
+/// readers never see a half-written file, and without `force` an existing file (even one that
+/// appeared meanwhile) is never replaced.
+fn write_file(path: &Path, force: bool, graph: &GraphExport, format: ExportFormat) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let context = || format!("cannot write {}", path.display());
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".lrt-export-")
+        .tempfile_in(dir)
+        .map_err(|e| Error::storage(context(), e))?;
+    {
+        let mut w = BufWriter::new(tmp.as_file_mut());
+        write_export(&mut w, graph, format).map_err(|e| Error::storage(context(), e))?;
+    }
+    tmp.as_file().sync_all().map_err(|e| Error::storage(context(), e))?;
+    let persisted = if force {
+        tmp.persist(path)
+    } else {
+        tmp.persist_noclobber(path)
+    };
+    match persisted {
+        Ok(_) => Ok(()),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Err(exists_error(path)),
+        Err(e) => Err(Error::storage(context(), e.error)),
+    }
+}

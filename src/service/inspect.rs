@@ -1,0 +1,272 @@
+//! Inspecting a KB's documents and graph (`lrt doc …`, `lrt graph …`). Everything here needs
+//! `document:read` and only reads: `kb.db` is opened read-only, no engine, model provider or
+//! ingest lock is involved, so inspection works while another process ingests, and a KB that
+//! was never ingested reads as empty without any file being created.
+
+use serde::Serialize;
+
+use super::{KbHandle, Page, Service};
+use crate::authz::{Actor, Need, OnInactive, Permission};
+use crate::error::{Error, Result};
+use crate::store::inspect::{
+    DocumentDetail, EntityFilter, EntityMatch, EntitySummary, GraphEdge, GraphNode, SourceDocument, fragments,
+};
+use crate::store::kb::{DocStatus, DocumentRow, KbStore};
+
+/// The largest `--page-size` and `--limit` accepted.
+const MAX_PAGE: u64 = 1000;
+/// The largest `graph entities --limit`.
+const MAX_ENTITY_LIMIT: usize = 100_000;
+
+/// `graph entities`: the entities shown and how many matched the filter in all.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntityList {
+    pub items: Vec<EntitySummary>,
+    pub total: u64,
+}
+
+/// How `graph show` found the entity it shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NameMatch {
+    Exact,
+    CaseInsensitive,
+}
+
+/// One neighbour of an entity, with the relation between them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Neighbour {
+    pub name: String,
+    pub keywords: Vec<String>,
+    pub description: Vec<String>,
+    pub weight: f64,
+    pub source_ids: Vec<String>,
+    pub file_paths: Vec<String>,
+}
+
+/// `graph show`: an entity, its neighbours and where it came from.
+#[derive(Debug, Clone, Serialize)]
+pub struct EntityView {
+    pub name: String,
+    pub matched: NameMatch,
+    pub entity_type: String,
+    /// The description fragments (LightRAG joins them with `<SEP>`), or one summary.
+    pub description: Vec<String>,
+    pub degree: u64,
+    pub source_chunks: u64,
+    pub source_ids: Vec<String>,
+    pub file_paths: Vec<String>,
+    pub created_at: String,
+    pub truncate: String,
+    /// Strongest relation first.
+    pub neighbours: Vec<Neighbour>,
+    pub documents: Vec<SourceDocument>,
+}
+
+/// The whole graph of a KB, for `graph export`.
+#[derive(Debug, Clone, Serialize)]
+pub struct GraphExport {
+    pub nodes: Vec<GraphNode>,
+    pub edges: Vec<GraphEdge>,
+}
+
+fn check_page(page: u64, page_size: u64) -> Result<()> {
+    if page == 0 || page_size == 0 || page_size > MAX_PAGE {
+        return Err(Error::Usage(format!(
+            "--page must be at least 1 and --page-size between 1 and {MAX_PAGE}"
+        )));
+    }
+    Ok(())
+}
+
+/// Unix seconds as lrt prints timestamps.
+fn unix_time(secs: i64) -> String {
+    jiff::Timestamp::from_second(secs)
+        .map(crate::time::format)
+        .unwrap_or_else(|_| secs.to_string())
+}
+
+fn keywords(joined: &str) -> Vec<String> {
+    joined
+        .split(',')
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+impl Service {
+    /// Checks `document:read` on the KB and opens its `kb.db` read-only (`None`: never
+    /// ingested).
+    fn read_kb(
+        &mut self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        kb: Option<&str>,
+        action: &str,
+    ) -> Result<(KbHandle, Option<KbStore>)> {
+        let t = self.tenant_for(
+            actor,
+            tenant,
+            Need::Permission(Permission::DocumentRead),
+            OnInactive::Refuse,
+            action,
+        )?;
+        let k = self.kb_in(actor, &t, kb)?;
+        let dir = self.catalog.layout().existing_kb_dir(t.id, k.id)?;
+        let store = KbStore::open_read_only(&dir)?;
+        let handle = KbHandle {
+            tenant_id: t.id,
+            kb_id: k.id,
+            tenant_name: t.name,
+            kb_name: k.name,
+        };
+        Ok((handle, store))
+    }
+
+    /// One page of a KB's documents, most recently updated first.
+    pub fn list_documents(
+        &mut self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        kb: Option<&str>,
+        status: Option<DocStatus>,
+        page: u64,
+        page_size: u64,
+    ) -> Result<Page<DocumentRow>> {
+        check_page(page, page_size)?;
+        let (_, store) = self.read_kb(actor, tenant, kb, "document.read")?;
+        let (items, total) = match store {
+            Some(store) => store.list_documents(status, (page - 1).saturating_mul(page_size), page_size)?,
+            None => (Vec::new(), 0),
+        };
+        Ok(Page {
+            items,
+            page,
+            page_size,
+            total,
+        })
+    }
+
+    /// One document with its chunks; an unknown id is `NotFound`.
+    pub fn show_document(
+        &mut self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        kb: Option<&str>,
+        doc_id: &str,
+    ) -> Result<DocumentDetail> {
+        let (handle, store) = self.read_kb(actor, tenant, kb, "document.read")?;
+        let found = match store {
+            Some(store) => store.document_detail(doc_id)?,
+            None => None,
+        };
+        found.ok_or_else(|| {
+            Error::NotFound(format!(
+                "document '{doc_id}' not found in knowledge base '{}' (see `lrt doc list`)",
+                handle.kb_name
+            ))
+        })
+    }
+
+    /// Entities by degree, filtered by a case-insensitive name substring and a type.
+    pub fn list_entities(
+        &mut self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        kb: Option<&str>,
+        filter: &EntityFilter,
+    ) -> Result<EntityList> {
+        if filter.limit == 0 || filter.limit > MAX_ENTITY_LIMIT {
+            return Err(Error::Usage(format!(
+                "--limit must be between 1 and {MAX_ENTITY_LIMIT}"
+            )));
+        }
+        let (_, store) = self.read_kb(actor, tenant, kb, "document.read")?;
+        let (items, total) = match store {
+            Some(store) => store.entity_summaries(filter)?,
+            None => (Vec::new(), 0),
+        };
+        Ok(EntityList { items, total })
+    }
+
+    /// One entity, named exactly or else case-insensitively; several case-insensitive matches
+    /// are a usage error listing them.
+    pub fn show_entity(
+        &mut self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        kb: Option<&str>,
+        name: &str,
+    ) -> Result<EntityView> {
+        let (handle, store) = self.read_kb(actor, tenant, kb, "document.read")?;
+        let not_found = || {
+            Error::NotFound(format!(
+                "entity '{name}' not found in knowledge base '{}' (see `lrt graph entities --search`)",
+                handle.kb_name
+            ))
+        };
+        let Some(store) = store else { return Err(not_found()) };
+        let (exact, matched) = match store.resolve_entity(name)? {
+            EntityMatch::Exact(n) => (n, NameMatch::Exact),
+            EntityMatch::CaseInsensitive(n) => (n, NameMatch::CaseInsensitive),
+            EntityMatch::Ambiguous(names) => {
+                let list: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+                return Err(Error::Usage(format!(
+                    "entity '{name}' matches several entities when case is ignored: {}; give the exact name",
+                    list.join(", ")
+                )));
+            }
+            EntityMatch::None => return Err(not_found()),
+        };
+        // Another process may have changed the graph between the two reads.
+        let n = store.entity_neighbourhood(&exact)?.ok_or_else(not_found)?;
+        let neighbours = n
+            .edges
+            .into_iter()
+            .map(|e| Neighbour {
+                name: if e.source == exact { e.target } else { e.source },
+                keywords: keywords(&e.keywords),
+                description: fragments(&e.description),
+                weight: e.weight,
+                source_ids: fragments(&e.source_id),
+                file_paths: fragments(&e.file_path),
+            })
+            .collect::<Vec<_>>();
+        Ok(EntityView {
+            name: exact,
+            matched,
+            entity_type: n.node.entity_type,
+            description: fragments(&n.node.description),
+            degree: neighbours.len() as u64,
+            source_chunks: n.source_chunks,
+            source_ids: fragments(&n.node.source_id),
+            file_paths: fragments(&n.node.file_path),
+            created_at: unix_time(n.node.created_at),
+            truncate: n.node.truncate,
+            neighbours,
+            documents: n.documents,
+        })
+    }
+
+    /// Every node and edge of the KB's graph, from one consistent snapshot.
+    pub fn export_graph(&mut self, actor: &Actor, tenant: Option<&str>, kb: Option<&str>) -> Result<GraphExport> {
+        let (_, store) = self.read_kb(actor, tenant, kb, "document.read")?;
+        let (nodes, edges) = match store {
+            Some(store) => store.graph()?,
+            None => (Vec::new(), Vec::new()),
+        };
+        Ok(GraphExport { nodes, edges })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keywords_split_on_commas_and_times_format() {
+        assert_eq!(keywords("a, b,,c"), vec!["a", "b", "c"]);
+        assert_eq!(unix_time(0), "1970-01-01T00:00:00.000Z");
+    }
+}
