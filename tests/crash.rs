@@ -1,0 +1,281 @@
+//! Crash safety of `lrt ingest`: the process is killed (SIGKILL) at different moments while a
+//! slow model server answers; after every kill the KB must be consistent, and a final
+//! `--retry-failed` run must complete it with exactly the graph a run without crashes builds:
+//! no duplicate documents, chunks, entities or relations, and no evidence counted twice.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::Lrt;
+use futures_util::FutureExt;
+use lrt::llm::local::LocalProvider;
+use lrt::llm::{ModelProvider, Task};
+use rusqlite::Connection;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const DIM: usize = 16;
+
+/// An OpenAI-compatible server that answers extraction prompts with the local provider's
+/// records for the chunk, after a delay, so that a run lasts long enough to be killed mid-way.
+struct SlowModel;
+
+impl Respond for SlowModel {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        if request.url.path().ends_with("/embeddings") {
+            let texts: Vec<String> = body["input"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_string())
+                .collect();
+            let vectors = LocalProvider::new(DIM).embed(&texts).now_or_never().unwrap().unwrap();
+            let data: Vec<Value> = vectors
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| json!({"index": i, "embedding": v}))
+                .collect();
+            return ResponseTemplate::new(200)
+                .set_delay(Duration::from_millis(10))
+                .set_body_json(json!({"data": data}));
+        }
+        let messages = body["messages"].as_array().unwrap();
+        let last = messages.last().unwrap()["content"].as_str().unwrap();
+        let answer = match chunk_text(last) {
+            Some(text) => LocalProvider::answer(&Task::Extract { text: text.to_string() }),
+            None if messages.len() > 2 => "<|COMPLETE|>".to_string(),
+            None => "A merged description.".to_string(),
+        };
+        ResponseTemplate::new(200)
+            .set_delay(Duration::from_millis(40))
+            .set_body_json(json!({
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]
+            }))
+    }
+}
+
+/// The chunk inside lrt's extraction prompt.
+fn chunk_text(prompt: &str) -> Option<&str> {
+    let start = prompt.find("Text:\n```\n")? + "Text:\n```\n".len();
+    let end = prompt.rfind("\n```\n\nRecords:")?;
+    prompt.get(start..end)
+}
+
+fn env(server: &MockServer) -> Vec<(&'static str, String)> {
+    vec![
+        ("LLM_BINDING", "openai".into()),
+        ("LLM_BINDING_HOST", server.uri()),
+        ("LLM_BINDING_API_KEY", "sk-test".into()),
+        ("LLM_MODEL", "slow-chat".into()),
+        ("EMBEDDING_BINDING", "openai".into()),
+        ("EMBEDDING_BINDING_HOST", server.uri()),
+        ("EMBEDDING_MODEL", "slow-embed".into()),
+        ("EMBEDDING_DIM", DIM.to_string()),
+    ]
+}
+
+const PEOPLE: [&str; 6] = [
+    "Ada Lovelace",
+    "Charles Babbage",
+    "Grace Hopper",
+    "Alan Turing",
+    "Mary Somerville",
+    "John von Neumann",
+];
+const PLACES: [&str; 5] = ["London", "Cambridge", "Princeton", "Manchester", "Arlington"];
+
+/// Twelve documents of two or three chunks each, sharing people and places.
+fn write_corpus(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for d in 0..12 {
+        let mut text = format!("# Notes {d}\n\n");
+        for s in 0..90 {
+            let p = PEOPLE[(d + s) % PEOPLE.len()];
+            let q = PEOPLE[(d * 3 + s + 1) % PEOPLE.len()];
+            let place = PLACES[(d + 2 * s) % PLACES.len()];
+            text.push_str(&format!(
+                "In year {}, {p} met {q} in {place} to discuss engine number {s} of series {d}. ",
+                1800 + s
+            ));
+        }
+        std::fs::write(dir.join(format!("notes{d:02}.md")), text).unwrap();
+    }
+}
+
+struct Kb {
+    lrt: Lrt,
+    db: PathBuf,
+    corpus: PathBuf,
+}
+
+fn kb() -> Kb {
+    let lrt = Lrt::with_init(&["--multi-tenant"]);
+    let tenant = lrt.tenant("acme", Some("alice"));
+    let kb = lrt.kb("acme", "docs");
+    let corpus = lrt.root().join("corpus");
+    write_corpus(&corpus);
+    let db = lrt.kb_dir(&tenant, &kb).join("kb.db");
+    Kb { lrt, db, corpus }
+}
+
+fn ingest_args(corpus: &Path) -> Vec<String> {
+    [
+        "ingest",
+        "-t",
+        "acme",
+        "--kb",
+        "docs",
+        corpus.to_str().unwrap(),
+        "--json",
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// What must hold after any crash.
+fn assert_consistent(db: &Path) {
+    let conn = Connection::open(db).unwrap();
+    let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(check, "ok");
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    // A document's rows land with its `processed` status, in one transaction.
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents WHERE status = 'processed')"
+        ),
+        0,
+        "chunks of an unfinished document"
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM doc_entities WHERE doc_id NOT IN (SELECT doc_id FROM documents WHERE status = 'processed')"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM documents WHERE status = 'processed' AND chunks_count != (SELECT count(*) FROM chunks c WHERE c.doc_id = documents.doc_id)"
+        ),
+        0,
+        "a processed document without exactly its chunks"
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM relations WHERE src NOT IN (SELECT name FROM entities) OR tgt NOT IN (SELECT name FROM entities)"
+        ),
+        0,
+        "a relation without its endpoints"
+    );
+}
+
+/// Entity names and (src, tgt, weight) of every relation, plus the document and chunk counts.
+fn graph(db: &Path) -> (BTreeSet<String>, BTreeSet<(String, String, String)>, i64, i64) {
+    let conn = Connection::open(db).unwrap();
+    let entities = conn
+        .prepare("SELECT name FROM entities")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let relations = conn
+        .prepare("SELECT src, tgt, weight FROM relations")
+        .unwrap()
+        .query_map([], |r| {
+            Ok((r.get(0)?, r.get(1)?, format!("{:.1}", r.get::<_, f64>(2)?)))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    (
+        entities,
+        relations,
+        count("SELECT count(*) FROM documents"),
+        count("SELECT count(*) FROM chunks"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_ingests_leave_a_consistent_kb_and_retry_completes_it_without_duplicates() {
+    let server = MockServer::start().await;
+    for route in ["/v1/chat/completions", "/v1/embeddings"] {
+        Mock::given(method("POST"))
+            .and(path(route))
+            .respond_with(SlowModel)
+            .mount(&server)
+            .await;
+    }
+    let env = env(&server);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    // The reference: the same corpus, ingested without interruption.
+    let clean = kb();
+    let run = clean.lrt.run(Some("alice"), &env, &ingest_args(&clean.corpus));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let expected = graph(&clean.db);
+    assert_eq!(expected.2, 12);
+
+    let crashed = kb();
+    let mut kills = 0;
+    for delay_ms in [300u64, 600, 900, 1200, 1500] {
+        let mut child = crashed.lrt.process("alice", &ingest_args(&crashed.corpus));
+        for (k, v) in &env {
+            child.env(k, v);
+        }
+        let mut child = child.spawn().unwrap();
+        let started = Instant::now();
+        let finished = loop {
+            if child.try_wait().unwrap().is_some() {
+                break true;
+            }
+            if started.elapsed() >= Duration::from_millis(delay_ms) {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                break false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        kills += usize::from(!finished);
+        if crashed.db.exists() {
+            assert_consistent(&crashed.db);
+        }
+        if finished {
+            break;
+        }
+    }
+    assert!(
+        kills >= 2,
+        "the run finished too early to be killed mid-way ({kills} kills)"
+    );
+
+    let retry = crashed.lrt.run(
+        Some("alice"),
+        &env,
+        &["ingest", "-t", "acme", "--kb", "docs", "--retry-failed", "--json"],
+    );
+    assert_eq!(retry.code, 0, "{}", retry.stderr);
+    assert_consistent(&crashed.db);
+    let conn = Connection::open(&crashed.db).unwrap();
+    let unfinished: i64 = conn
+        .query_row("SELECT count(*) FROM documents WHERE status != 'processed'", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(unfinished, 0);
+    let got = graph(&crashed.db);
+    assert_eq!((got.2, got.3), (expected.2, expected.3), "documents and chunks");
+    assert_eq!(got.0, expected.0, "entities");
+    assert_eq!(got.1, expected.1, "relations and their evidence counts");
+
+    // Re-running the whole corpus now adds nothing.
+    let again = crashed.lrt.run(Some("alice"), &env, &ingest_args(&crashed.corpus));
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["duplicates"].as_u64(), Some(12));
+    assert_eq!(graph(&crashed.db), got);
+}
