@@ -173,8 +173,16 @@ fn assert_consistent(db: &Path) {
     );
 }
 
-/// Entity names and (src, tgt, weight) of every relation, plus the document and chunk counts.
-fn graph(db: &Path) -> (BTreeSet<String>, BTreeSet<(String, String, String)>, i64, i64) {
+/// Entity names, (src, tgt, weight) of every relation, and the document and chunk counts.
+#[derive(Debug, PartialEq)]
+struct Graph {
+    entities: BTreeSet<String>,
+    relations: BTreeSet<(String, String, String)>,
+    documents: i64,
+    chunks: i64,
+}
+
+fn graph(db: &Path) -> Graph {
     let conn = Connection::open(db).unwrap();
     let entities = conn
         .prepare("SELECT name FROM entities")
@@ -193,12 +201,12 @@ fn graph(db: &Path) -> (BTreeSet<String>, BTreeSet<(String, String, String)>, i6
         .map(Result::unwrap)
         .collect();
     let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
-    (
+    Graph {
         entities,
         relations,
-        count("SELECT count(*) FROM documents"),
-        count("SELECT count(*) FROM chunks"),
-    )
+        documents: count("SELECT count(*) FROM documents"),
+        chunks: count("SELECT count(*) FROM chunks"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -219,7 +227,7 @@ async fn killed_ingests_leave_a_consistent_kb_and_retry_completes_it_without_dup
     let run = clean.lrt.run(Some("alice"), &env, &ingest_args(&clean.corpus));
     assert_eq!(run.code, 0, "{}", run.stderr);
     let expected = graph(&clean.db);
-    assert_eq!(expected.2, 12);
+    assert_eq!(expected.documents, 12);
 
     let crashed = kb();
     let mut kills = 0;
@@ -269,9 +277,9 @@ async fn killed_ingests_leave_a_consistent_kb_and_retry_completes_it_without_dup
         .unwrap();
     assert_eq!(unfinished, 0);
     let got = graph(&crashed.db);
-    assert_eq!((got.2, got.3), (expected.2, expected.3), "documents and chunks");
-    assert_eq!(got.0, expected.0, "entities");
-    assert_eq!(got.1, expected.1, "relations and their evidence counts");
+    assert_eq!((got.documents, got.chunks), (expected.documents, expected.chunks));
+    assert_eq!(got.entities, expected.entities);
+    assert_eq!(got.relations, expected.relations, "relations and their evidence counts");
 
     // Re-running the whole corpus now adds nothing.
     let again = crashed.lrt.run(Some("alice"), &env, &ingest_args(&crashed.corpus));
