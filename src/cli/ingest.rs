@@ -1,14 +1,17 @@
 //! `lrt ingest PATH…`
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::output::list_table;
 use super::{Ctx, TenantArg, kb_or_env};
 use crate::error::{Error, Result};
 use crate::ingest::sources;
-use crate::rag::engine::{IngestReport, NewDocument};
+use crate::rag::engine::{IngestReport, NewDocument, Progress};
 
 #[derive(Debug, Args)]
 #[command(
@@ -71,7 +74,25 @@ pub fn exec(ctx: &Ctx, args: IngestArgs) -> Result<i32> {
             "interrupted: committed documents are kept; run `lrt ingest --retry-failed` (or ingest again) to finish the rest".into(),
         )
     };
-    let result = runtime.block_on(svc.run_ingest(job, docs, args.retry_failed, interrupted));
+    let bar = progress_bar(ctx, job.progress());
+    let result = runtime.block_on(async {
+        let ticker = bar.clone().map(|(bar, update)| {
+            tokio::spawn(async move {
+                loop {
+                    update(&bar);
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+            })
+        });
+        let result = svc.run_ingest(job, docs, args.retry_failed, interrupted).await;
+        if let Some(ticker) = ticker {
+            ticker.abort();
+        }
+        result
+    });
+    if let Some((bar, _)) = bar {
+        bar.finish_and_clear();
+    }
     let report = result?;
     render(ctx, &report, &skipped);
     Ok(if report.failed > 0 {
@@ -79,6 +100,33 @@ pub fn exec(ctx: &Ctx, args: IngestArgs) -> Result<i32> {
     } else {
         0
     })
+}
+
+type Updater = Arc<dyn Fn(&ProgressBar) + Send + Sync>;
+
+/// A progress bar on stderr for people watching a terminal: documents done of queued, with
+/// chunks, LLM calls and cache hits. None in JSON or quiet mode, or when stderr is not a TTY
+/// (scripts and logs get the final summary only).
+fn progress_bar(ctx: &Ctx, progress: impl Fn() -> Progress + Send + Sync + 'static) -> Option<(ProgressBar, Updater)> {
+    if ctx.out.is_json() || ctx.out.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} documents {pos}/{len} [{bar:30}] {elapsed_precise}  {msg}")
+            .expect("a valid progress template")
+            .progress_chars("=> "),
+    );
+    let update: Updater = Arc::new(move |bar: &ProgressBar| {
+        let p = progress();
+        bar.set_length(p.documents_queued);
+        bar.set_position(p.documents_done);
+        bar.set_message(format!(
+            "{} chunks, {} LLM calls, {} cache hits",
+            p.chunks, p.llm_calls, p.cache_hits
+        ));
+    });
+    Some((bar, update))
 }
 
 fn render(ctx: &Ctx, report: &IngestReport, skipped: &[sources::Skipped]) {

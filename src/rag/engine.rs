@@ -111,6 +111,23 @@ struct Counters {
     llm_calls: AtomicU64,
     cache_hits: AtomicU64,
     embedding_calls: AtomicU64,
+    documents_queued: AtomicU64,
+    documents_done: AtomicU64,
+    chunks_done: AtomicU64,
+}
+
+/// A snapshot of a running ingest, for progress displays: they poll [`Engine::progress`]
+/// rather than the engine calling back into the UI.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// Documents to process in this run (new, pending and, with retry, failed ones).
+    pub documents_queued: u64,
+    /// Documents finished, processed or failed.
+    pub documents_done: u64,
+    /// Chunks of processed documents.
+    pub chunks: u64,
+    pub llm_calls: u64,
+    pub cache_hits: u64,
 }
 
 /// An open knowledge base, ready to ingest.
@@ -210,6 +227,18 @@ impl Engine {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Where the current ingest run is.
+    pub fn progress(&self) -> Progress {
+        let c = &self.counters;
+        Progress {
+            documents_queued: c.documents_queued.load(Ordering::Relaxed),
+            documents_done: c.documents_done.load(Ordering::Relaxed),
+            chunks: c.chunks_done.load(Ordering::Relaxed),
+            llm_calls: c.llm_calls.load(Ordering::Relaxed),
+            cache_hits: c.cache_hits.load(Ordering::Relaxed),
+        }
+    }
+
     /// Statistics for the catalog.
     pub fn stats(&self) -> Result<crate::store::kb::StoreStats> {
         self.store().stats()
@@ -254,6 +283,9 @@ impl Engine {
             statuses.push(DocStatus::Failed);
         }
         let todo = self.store().documents_with_status(&statuses)?;
+        self.counters
+            .documents_queued
+            .store(todo.len() as u64, Ordering::Relaxed);
         let doc_slots = Arc::new(Semaphore::new(self.options.max_parallel_insert.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
         for doc in todo {
@@ -272,6 +304,10 @@ impl Engine {
             match result {
                 Ok(outcome) => {
                     report.added += 1;
+                    self.counters.documents_done.fetch_add(1, Ordering::Relaxed);
+                    self.counters
+                        .chunks_done
+                        .fetch_add(outcome.chunks as u64, Ordering::Relaxed);
                     report.chunks += outcome.chunks;
                     report.entities += outcome.entities;
                     report.relations += outcome.relations;
@@ -286,6 +322,7 @@ impl Engine {
                         storage_error.get_or_insert(err);
                     }
                     report.failed += 1;
+                    self.counters.documents_done.fetch_add(1, Ordering::Relaxed);
                     report.documents.push(DocumentOutcome {
                         doc_id,
                         file_path,

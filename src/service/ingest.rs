@@ -31,6 +31,14 @@ pub struct IngestJob {
     _lock: std::fs::File,
 }
 
+impl IngestJob {
+    /// The running engine's progress, for a progress display to poll.
+    pub fn progress(&self) -> impl Fn() -> crate::rag::engine::Progress + Send + 'static {
+        let engine = Arc::clone(&self.engine);
+        move || engine.progress()
+    }
+}
+
 /// A KB/tenant override wins over the global setting, which wins over the effective default.
 fn pick_string(key: &str, layers: [&Overrides; 2], global: &Option<String>, default: &str) -> String {
     layers
