@@ -688,23 +688,73 @@ impl Engine {
                 push_grouped(&mut edges, pair, rec);
             }
         }
-        // Summaries call the model from inside the synchronous merge rules.
-        tokio::task::block_in_place(|| {
-            let handle = tokio::runtime::Handle::current();
+        // The merge rules are synchronous and ask for summaries as they go. Rather than calling
+        // the model from inside them one summary at a time, each pass answers from `memo` and
+        // records what is missing; the missing summaries are then asked for concurrently (up
+        // to the LLM's max_async) and the merge runs again, until nothing is missing. Later
+        // rounds of a map-reduce summary appear once the earlier ones are known. The result is
+        // the one the sequential merge would give.
+        let mut memo: HashMap<SummaryRequest, String> = HashMap::new();
+        loop {
+            let mut missing: Vec<SummaryRequest> = Vec::new();
+            match tokio::task::block_in_place(|| self.plan_merge(&nodes, &edges, &memo, &mut missing)) {
+                Ok(plan) => return Ok(plan),
+                Err(MergeStep::Failed(err)) => return Err(err),
+                Err(MergeStep::Pending) => {}
+            }
+            // A summary asked for twice in one pass (the same fragments) is asked for once.
+            let mut seen = std::collections::HashSet::new();
+            missing.retain(|request| seen.insert(request.clone()));
+            let answers = join_all(
+                missing
+                    .iter()
+                    .map(|(kind, name, list)| self.summarize(*kind, name, list)),
+            )
+            .await;
+            for (request, answer) in missing.into_iter().zip(answers) {
+                memo.insert(request, answer?);
+            }
+        }
+    }
+
+    /// One pass of the merge over the graph as stored; see [`merge`](Self::merge).
+    fn plan_merge(
+        &self,
+        nodes: &[(String, Vec<NewEntity>)],
+        edges: &[((String, String), Vec<NewRelation>)],
+        memo: &HashMap<SummaryRequest, String>,
+        missing: &mut Vec<SummaryRequest>,
+    ) -> std::result::Result<MergePlan, MergeStep> {
+        {
             let limits = &self.options.limits;
             let count = |s: &str| self.count_tokens(s);
-            let mut summarize = |kind: merge::SummaryKind, name: &str, list: &[String]| -> Result<String> {
-                handle.block_on(self.summarize(kind, name, list))
-            };
+            let mut summarize =
+                |kind: merge::SummaryKind, name: &str, list: &[String]| -> std::result::Result<String, MergeStep> {
+                    let request = (kind, name.to_string(), list.to_vec());
+                    match memo.get(&request) {
+                        Some(text) => Ok(text.clone()),
+                        None => {
+                            missing.push(request);
+                            Err(MergeStep::Pending)
+                        }
+                    }
+                };
+            let mut pending = false;
             let mut entities: Vec<EntityState> = Vec::new();
             // Where each entity of the plan sits in `entities`, and how many are new to the KB.
             let mut position: HashMap<String, usize> = HashMap::new();
             let mut new_entities = 0u64;
-            for (name, records) in &nodes {
+            for (name, records) in nodes {
                 let existing = self.store().entity(name)?;
-                if let Merged::Upsert(state) =
-                    merge::merge_entity(name, existing.as_ref(), records, limits, &count, &mut summarize)?
+                let merged = match merge::merge_entity(name, existing.as_ref(), records, limits, &count, &mut summarize)
                 {
+                    Err(MergeStep::Pending) => {
+                        pending = true;
+                        continue;
+                    }
+                    other => other?,
+                };
+                if let Merged::Upsert(state) = merged {
                     new_entities += u64::from(existing.is_none());
                     position.insert(state.name.clone(), entities.len());
                     entities.push(state);
@@ -716,11 +766,17 @@ impl Engine {
             // endpoint below, which equals crediting them one relation at a time (the merge is
             // an order-preserving dedup) without copying long id lists for every relation.
             let mut credits: Vec<(usize, Vec<String>)> = Vec::new();
-            for ((a, b), records) in &edges {
+            for ((a, b), records) in edges {
                 let existing = self.store().relation(a, b)?;
-                let Merged::Upsert(state) =
-                    merge::merge_relation(a, b, existing.as_ref(), records, limits, &count, &mut summarize)?
-                else {
+                let merged =
+                    match merge::merge_relation(a, b, existing.as_ref(), records, limits, &count, &mut summarize) {
+                        Err(MergeStep::Pending) => {
+                            pending = true;
+                            continue;
+                        }
+                        other => other?,
+                    };
+                let Merged::Upsert(state) = merged else {
                     continue;
                 };
                 new_relations += u64::from(existing.is_none());
@@ -751,26 +807,29 @@ impl Engine {
                 }
                 relations.push(state);
             }
+            if pending {
+                return Err(MergeStep::Pending);
+            }
             for (i, ids) in credits {
                 entities[i] = merge::extend_endpoint(&entities[i], &ids, limits);
             }
             let stats = self.store().stats()?;
             if stats.entities + new_entities > self.options.max_entities {
-                return Err(Error::Quota(format!(
+                return Err(MergeStep::Failed(Error::Quota(format!(
                     "quota exceeded: this document would bring the knowledge base to {} entities; max_entities_per_kb is {}",
                     stats.entities + new_entities,
                     self.options.max_entities
-                )));
+                ))));
             }
             if stats.relations + new_relations > self.options.max_relations {
-                return Err(Error::Quota(format!(
+                return Err(MergeStep::Failed(Error::Quota(format!(
                     "quota exceeded: this document would bring the knowledge base to {} relations; max_relationships_per_kb is {}",
                     stats.relations + new_relations,
                     self.options.max_relations
-                )));
+                ))));
             }
             Ok(MergePlan { entities, relations })
-        })
+        }
     }
 
     /// One LLM summary of description fragments (cached like upstream's `summary` calls).
@@ -800,6 +859,27 @@ impl Engine {
         };
         let (text, _, _) = self.cached_chat("summary", None, req).await?;
         Ok(text.trim().to_string())
+    }
+}
+
+/// A summary the merge needs: what it is about, its name, the fragments.
+type SummaryRequest = (merge::SummaryKind, String, Vec<String>);
+
+/// Why a merge pass stopped: summaries still to ask for, or a real failure.
+enum MergeStep {
+    Pending,
+    Failed(Error),
+}
+
+impl From<Error> for MergeStep {
+    fn from(err: Error) -> Self {
+        MergeStep::Failed(err)
+    }
+}
+
+impl From<merge::RelationError> for MergeStep {
+    fn from(err: merge::RelationError) -> Self {
+        MergeStep::Failed(err.into())
     }
 }
 

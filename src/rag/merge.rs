@@ -89,7 +89,7 @@ impl Default for MergeLimits {
 }
 
 /// What a summary is about; the prompt's `description_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SummaryKind {
     Entity,
     Relation,
