@@ -89,11 +89,13 @@ struct EmbeddingItem {
 /// We ask for `encoding_format: "base64"` (little-endian f32s, as upstream's binding does):
 /// a quarter of the bytes of a JSON float list and no float parsing. Servers that ignore the
 /// option answer with a plain list, which is accepted too.
+/// (Base64 first: serde tries variants in order, and a failed list attempt on a long string
+/// formats the whole string into an error message.)
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum EmbeddingData {
-    Floats(Vec<f32>),
     Base64(String),
+    Floats(Vec<f32>),
 }
 
 impl EmbeddingData {
