@@ -169,8 +169,8 @@ fn pin_of(embedder: &Provider) -> EmbeddingPin {
 }
 
 /// Buffered vectors beyond which a run adds them to the indexes before going on, which bounds
-/// the buffer's memory (16 MiB at 1024 dimensions).
-const FLUSH_VECTORS_AT: usize = 4096;
+/// the buffer's memory (4 MiB at 1024 dimensions; 4096 measured 14 MB more peak RSS).
+const FLUSH_VECTORS_AT: usize = 1024;
 
 /// Entries of the token-count memo before it starts over (16 bytes each).
 const TOKEN_COUNT_CACHE: usize = 1 << 20;
