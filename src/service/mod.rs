@@ -18,7 +18,7 @@ pub use audit::AuditQuery;
 pub use identity::{CanI, ContextView, MembershipView, WhoAmI};
 pub use ingest::KbHandle;
 pub use kbs::{KbUpdate, NewKb};
-pub use query::QueryInput;
+pub use query::{OpenQuery, QueryInput};
 pub use quickstart::Quickstart;
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};
 
