@@ -19,7 +19,7 @@ use crate::llm::{ChatRequest, LlmError, Message, ModelProvider, Provider, Task};
 use crate::rag::context::{self, ChunkSources};
 use crate::rag::keywords::{self, Keywords};
 use crate::rag::prompts::{self, ContextKind, NO_CONTEXT_ANSWER};
-use crate::rag::{ids, normalize, tokenizer::Tokenizer};
+use crate::rag::{ids, normalize, pyjson};
 use crate::store::kb::{KbStore, SEP, VectorKind};
 use crate::store::query::{ChunkRecord, EntityRow, RelationRow};
 use crate::store::vectors::{Fingerprint, VectorIndex};
@@ -416,9 +416,8 @@ impl QueryEngine {
                 result.context = Some(a.context);
             }
         }
-        let tok = Tokenizer::global();
         let full = prompts::full_prompt(system.as_deref().unwrap_or(""), &p.query);
-        result.tokens.prompt = system.as_deref().map_or(0, |s| tok.count(s)) + tok.count(&p.query);
+        result.tokens.prompt = system.as_deref().map_or(0, context::count_tokens) + context::count_tokens(&p.query);
         if p.only_prompt {
             result.prompt = Some(full);
             return Ok(finish(result, trace, timings, started));
@@ -592,22 +591,21 @@ impl QueryEngine {
         query_vec: &[f32],
         trace: &mut Trace,
     ) -> Result<Assembled> {
-        let tok = Tokenizer::global();
         // Stage 1: whole entities and relations within their token budgets.
-        let entity_items: Vec<_> = entities
+        let entity_lines: Vec<String> = entities
             .iter()
-            .map(|e| context::entity_item(&e.name, &e.entity_type, &e.description))
+            .map(|e| pyjson::dumps(&context::entity_item(&e.name, &e.entity_type, &e.description)))
             .collect();
-        let keep = context::truncate_list_by_token_size(&entity_items, p.max_entity_tokens as i64);
-        let (entities, entity_items) = (&entities[..keep], &entity_items[..keep]);
-        let relation_items: Vec<_> = relations
+        let (keep, entity_tokens) = context::fitting_prefix(&entity_lines, p.max_entity_tokens as i64);
+        let entities = &entities[..keep];
+        let entity_text = entity_lines[..keep].join("\n");
+        let relation_lines: Vec<String> = relations
             .iter()
-            .map(|r| context::relation_item(&r.src, &r.tgt, &r.description))
+            .map(|r| pyjson::dumps(&context::relation_item(&r.src, &r.tgt, &r.description)))
             .collect();
-        let keep = context::truncate_list_by_token_size(&relation_items, p.max_relation_tokens as i64);
-        let (relations, relation_items) = (&relations[..keep], &relation_items[..keep]);
-        let entity_text = context::json_lines(entity_items);
-        let relation_text = context::json_lines(relation_items);
+        let (keep, relation_tokens) = context::fitting_prefix(&relation_lines, p.max_relation_tokens as i64);
+        let relations = &relations[..keep];
+        let relation_text = relation_lines[..keep].join("\n");
 
         // Stage 2: chunks of the surviving graph elements, merged with the vector hits.
         let entity_sources: Vec<ChunkSources> = entities
@@ -635,7 +633,10 @@ impl QueryEngine {
         // Stage 3: what is left of the total budget goes to chunks.
         let empty_context = context::render_kg(&entity_text, &relation_text, "", "");
         let template = prompts::answer_system(ContextKind::Graph, &p.response_type, p.user_prompt.as_deref(), "");
-        let used = tok.count(&template) + tok.count(&empty_context) + tok.count(&p.query) + BUDGET_RESERVE;
+        let used = context::count_tokens(&template)
+            + context::count_tokens(&empty_context)
+            + context::count_tokens(&p.query)
+            + BUDGET_RESERVE;
         let available = p.max_total_tokens as i64 - used as i64;
         let chunks = fit_chunks(merged, p.chunk_top_k, available);
 
@@ -649,9 +650,9 @@ impl QueryEngine {
         let reference_text = context::reference_lines(&references_pairs(&references));
         let context = context::render_kg(&entity_text, &relation_text, &chunk_text, &reference_text);
         let tokens = TokenCounts {
-            entities: tok.count(&entity_text),
-            relations: tok.count(&relation_text),
-            chunks: tok.count(&chunk_text),
+            entities: entity_tokens,
+            relations: relation_tokens,
+            chunks: context::json_lines_tokens(&chunk_items),
             prompt: 0,
         };
         Ok(Assembled {
@@ -705,9 +706,8 @@ impl QueryEngine {
         if found.is_empty() {
             return Ok(None);
         }
-        let tok = Tokenizer::global();
         let template = prompts::answer_system(ContextKind::Chunks, &p.response_type, p.user_prompt.as_deref(), "");
-        let used = tok.count(&template) + tok.count(&p.query) + BUDGET_RESERVE;
+        let used = context::count_tokens(&template) + context::count_tokens(&p.query) + BUDGET_RESERVE;
         let chunks = fit_chunks(found, p.chunk_top_k, p.max_total_tokens as i64 - used as i64);
         let (chunks, references) = with_references(chunks);
         let items: Vec<_> = chunks
@@ -720,7 +720,7 @@ impl QueryEngine {
             entities: Vec::new(),
             relations: Vec::new(),
             tokens: TokenCounts {
-                chunks: tok.count(&chunk_text),
+                chunks: context::json_lines_tokens(&items),
                 ..TokenCounts::default()
             },
             chunks,

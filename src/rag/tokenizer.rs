@@ -228,6 +228,31 @@ impl Tokenizer {
         n
     }
 
+    /// Token counts of `text` and of `text + "\n"` from one encoding. When `text` ends in
+    /// ASCII punctuation its last piece is a punctuation run, which the pre-split regex
+    /// (` ?[^\s\p{L}\p{N}]+[\r\n/]*`) extends by the newline while every earlier piece stays
+    /// as it is, so only that piece is encoded again; otherwise `text + "\n"` is encoded whole.
+    pub fn count_with_newline(&self, text: &str) -> (usize, usize) {
+        let mut scratch = Vec::new();
+        let mut n = 0;
+        let mut last = "";
+        for piece in self.pieces(text) {
+            scratch.clear();
+            encode_piece(piece.as_bytes(), &mut scratch);
+            n += scratch.len();
+            last = piece;
+        }
+        if !text.ends_with(|c: char| c.is_ascii_punctuation()) {
+            return (n, self.count(&format!("{text}\n")));
+        }
+        scratch.clear();
+        encode_piece(last.as_bytes(), &mut scratch);
+        let without = scratch.len();
+        scratch.clear();
+        encode_piece(format!("{last}\n").as_bytes(), &mut scratch);
+        (n, n - without + scratch.len())
+    }
+
     /// Text of `tokens`. A slice that cuts a multi-byte character yields U+FFFD there, like
     /// Python tiktoken's `errors="replace"`. Ids outside the vocabulary also become U+FFFD
     /// rather than an error, so decoding never fails.
@@ -386,6 +411,23 @@ mod tests {
                 }
             }
             assert_same(&text);
+        }
+    }
+
+    #[test]
+    fn count_with_newline_matches_encoding_the_newline() {
+        let tok = Tokenizer::global();
+        for text in [
+            r#"{"entity": "Ada", "description": "x."}"#,
+            r#"{"a": "ends with slash//"}"#,
+            "plain words",
+            "ends with spaces   ",
+            "",
+            "北京。",
+            "a)",
+        ] {
+            let expected = (tok.count(text), tok.count(&format!("{text}\n")));
+            assert_eq!(tok.count_with_newline(text), expected, "{text:?}");
         }
     }
 
