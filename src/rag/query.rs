@@ -304,6 +304,7 @@ impl QueryEngine {
     /// KB was built with, but never pins one (an empty KB stays unpinned).
     pub fn open(dir: &Path, llm: Provider, embedder: Provider, options: QueryOptions) -> Result<QueryEngine> {
         let store = KbStore::open(dir)?;
+        store.map_for_reads()?;
         let id = embedder.identity();
         let indexes = match store.embedding_pin()? {
             None => None,
