@@ -1001,7 +1001,7 @@ fn open_indexes(store: &KbStore, dim: usize) -> Result<Vec<VectorIndex>> {
             let count = store.vector_count(*kind)?;
             let expected = Fingerprint { dim, count, generation };
             let path = store.dir().join("vectors").join(format!("{}.usearch", kind.name()));
-            let (index, _) = VectorIndex::open(&path, dim, &expected, || store.vectors(*kind))?;
+            let (index, _) = VectorIndex::open_mapped(&path, dim, &expected, || store.vectors(*kind))?;
             Ok(index)
         })
         .collect()

@@ -350,7 +350,6 @@ impl KbStore {
             .map_err(self.err("cannot configure the knowledge base"))
     }
 
-
     pub(super) fn err(&self, context: &str) -> impl Fn(rusqlite::Error) -> Error + use<> {
         db_err(context, &self.dir.join("kb.db"))
     }
