@@ -90,10 +90,21 @@ fn counts_memoized(text: &str) -> (usize, usize) {
     memoized(0, text, || Tokenizer::global().count_with_newline(text))
 }
 
-/// `Tokenizer::count`, memoized like the list items (for prompt templates and rendered
-/// contexts that repeat across queries).
+/// `Tokenizer::count`, summed over the segments of `text` that end in `}\n` before a `{`,
+/// each memoized: a rendered context or prompt is mostly entity, relation and chunk lines the
+/// query counted already, so only the text around them is encoded again. Exact for any text,
+/// because a piece holding that `}` is a punctuation run that takes the newline and stops at
+/// the `{` (see [`fitting_prefix`]), and the pre-split regex looks at nothing before a piece.
 pub fn count_tokens(text: &str) -> usize {
-    memoized(1, text, || (Tokenizer::global().count(text), 0)).0
+    let mut total = 0;
+    let mut rest = text;
+    while let Some(at) = rest.find("}\n{") {
+        let (segment, tail) = rest.split_at(at + 2);
+        // Keyed like a list item, whose memo entry already holds `count(item + "\n")`.
+        total += counts_memoized(&segment[..segment.len() - 1]).1;
+        rest = tail;
+    }
+    total + memoized(1, rest, || (Tokenizer::global().count(rest), 0)).0
 }
 
 /// The memo entry of `(kind, text)`, computed by `count` when missing.
@@ -377,6 +388,10 @@ mod tests {
         let words: Vec<String> = ["alpha beta", "gamma", "delta epsilon"].map(String::from).to_vec();
         assert_eq!(fitting_prefix(&words, 3), fitting_prefix_joined(&words, 3));
         assert_eq!(count_tokens("Hello, world!"), tok.count("Hello, world!"));
+        let rendered = render_kg(&json_lines(&items), &json_lines(&items[..3]), "", "[1] a.md");
+        for text in [rendered.as_str(), "}\n{", "a}\n{b}\n{c", "x}\n{\"y\": 1}\n\n{z"] {
+            assert_eq!(count_tokens(text), tok.count(text), "{text:?}");
+        }
     }
 
     #[test]

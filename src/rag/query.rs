@@ -10,6 +10,7 @@
 //! side simply finds nothing and the result carries a warning saying why.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -273,8 +274,9 @@ pub type Sink<'a> = &'a mut dyn FnMut(&str);
 /// A KB opened for queries.
 pub struct QueryEngine {
     store: KbStore,
-    /// Chunks, entities, relations; `None` for a KB that has never been embedded.
-    indexes: Option<Vec<VectorIndex>>,
+    /// The pinned dimension and the three indexes (chunks, entities, relations), each opened
+    /// on its first search; `None` for a KB that has never been embedded.
+    indexes: Option<Indexes>,
     llm: Provider,
     embedder: Provider,
     options: QueryOptions,
@@ -309,7 +311,10 @@ impl QueryEngine {
         let indexes = match store.embedding_pin()? {
             None => None,
             Some(pin) if pin.binding == id.binding && pin.model == id.model && pin.dim == embedder.dim() => {
-                Some(open_indexes(&store, pin.dim)?)
+                Some(Indexes {
+                    dim: pin.dim,
+                    opened: Default::default(),
+                })
             }
             Some(pin) => {
                 return Err(Error::Conflict(format!(
@@ -551,35 +556,38 @@ impl QueryEngine {
         let low_vec = want_low.then(|| &vectors[1]);
         let high_vec = want_high.then(|| &vectors[if want_low { 2 } else { 1 }]);
 
-        let (local_entities, local_relations) = match low_vec {
-            Some(v) => self.local_search(v, p.top_k)?,
-            None => (Vec::new(), Vec::new()),
-        };
-        let (global_entities, global_relations) = match high_vec {
-            Some(v) => self.global_search(v, p.top_k)?,
-            None => (Vec::new(), Vec::new()),
-        };
-        let entities = context::round_robin(&[&local_entities, &global_entities], |e: &EntityRow| e.name.clone());
-        let relations = context::round_robin(&[&local_relations, &global_relations], |r: &RelationRow| {
-            (r.src.clone(), r.tgt.clone())
-        });
-        let vector_chunks = if p.mode == QueryMode::Mix {
-            self.chunk_search(query_vec, p.chunk_top_k)?
-        } else {
-            Vec::new()
-        };
-        timings.retrieval = ms(t);
-        if entities.is_empty() && relations.is_empty() && vector_chunks.is_empty() {
-            return Ok(None);
-        }
-        if entities.is_empty() && relations.is_empty() && p.mode != QueryMode::Mix {
-            return Ok(None);
-        }
+        // Hundreds of point lookups follow: one read transaction (one snapshot, one lock).
+        self.store.read_snapshot(|| {
+            let (local_entities, local_relations) = match low_vec {
+                Some(v) => self.local_search(v, p.top_k)?,
+                None => (Vec::new(), Vec::new()),
+            };
+            let (global_entities, global_relations) = match high_vec {
+                Some(v) => self.global_search(v, p.top_k)?,
+                None => (Vec::new(), Vec::new()),
+            };
+            let entities = context::round_robin(&[&local_entities, &global_entities], |e: &EntityRow| e.name.clone());
+            let relations = context::round_robin(&[&local_relations, &global_relations], |r: &RelationRow| {
+                (r.src.clone(), r.tgt.clone())
+            });
+            let vector_chunks = if p.mode == QueryMode::Mix {
+                self.chunk_search(query_vec, p.chunk_top_k)?
+            } else {
+                Vec::new()
+            };
+            timings.retrieval = ms(t);
+            if entities.is_empty() && relations.is_empty() && vector_chunks.is_empty() {
+                return Ok(None);
+            }
+            if entities.is_empty() && relations.is_empty() && p.mode != QueryMode::Mix {
+                return Ok(None);
+            }
 
-        let t = Instant::now();
-        let assembled = self.assemble(p, entities, relations, vector_chunks, query_vec, trace)?;
-        timings.context = ms(t);
-        Ok(Some(assembled))
+            let t = Instant::now();
+            let assembled = self.assemble(p, entities, relations, vector_chunks, query_vec, trace)?;
+            timings.context = ms(t);
+            Ok(Some(assembled))
+        })
     }
 
     /// Stages 1–4 of the graph context.
@@ -703,7 +711,9 @@ impl QueryEngine {
     /// Naive mode: chunk vectors only; `None` when no chunk matches.
     async fn naive_context(&self, p: &QueryParams) -> Result<Option<Assembled>> {
         let vectors = self.embed(std::slice::from_ref(&p.query)).await?;
-        let found = self.chunk_search(&vectors[0], p.chunk_top_k)?;
+        let found = self
+            .store
+            .read_snapshot(|| self.chunk_search(&vectors[0], p.chunk_top_k))?;
         if found.is_empty() {
             return Ok(None);
         }
@@ -776,8 +786,8 @@ impl QueryEngine {
         let Some(indexes) = &self.indexes else {
             return Ok(Vec::new());
         };
-        let i = VectorKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
-        Ok(indexes[i]
+        let index = indexes.get(&self.store, kind)?;
+        Ok(index
             .search(vector, top_k)?
             .into_iter()
             .take_while(|(_, sim)| *sim >= self.options.cosine_threshold)
@@ -993,18 +1003,33 @@ fn used_relation(r: &RelationRow, refs: &[Reference]) -> UsedRelation {
     }
 }
 
-fn open_indexes(store: &KbStore, dim: usize) -> Result<Vec<VectorIndex>> {
-    let generation = store.generation()?;
-    VectorKind::ALL
-        .iter()
-        .map(|kind| {
-            let count = store.vector_count(*kind)?;
-            let expected = Fingerprint { dim, count, generation };
-            let path = store.dir().join("vectors").join(format!("{}.usearch", kind.name()));
-            let (index, _) = VectorIndex::open_mapped(&path, dim, &expected, || store.vectors(*kind))?;
-            Ok(index)
-        })
-        .collect()
+/// A KB's vector indexes, opened lazily: a naive query needs only the chunk index and a local
+/// one only the entity index, and opening one means verifying its whole file (the relation
+/// index is the largest by far).
+struct Indexes {
+    dim: usize,
+    opened: [Mutex<Option<Arc<VectorIndex>>>; 3],
+}
+
+impl Indexes {
+    /// The index of `kind`, mapped from its file (or rebuilt from kb.db when the file is stale).
+    fn get(&self, store: &KbStore, kind: VectorKind) -> Result<Arc<VectorIndex>> {
+        let i = VectorKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+        let mut slot = self.opened[i].lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(index) = &*slot {
+            return Ok(index.clone());
+        }
+        let expected = Fingerprint {
+            dim: self.dim,
+            count: store.vector_count(kind)?,
+            generation: store.generation()?,
+        };
+        let path = store.dir().join("vectors").join(format!("{}.usearch", kind.name()));
+        let (index, _) = VectorIndex::open_mapped(&path, self.dim, &expected, || store.vectors(kind))?;
+        let index = Arc::new(index);
+        *slot = Some(index.clone());
+        Ok(index)
+    }
 }
 
 #[cfg(test)]
