@@ -689,13 +689,7 @@ impl QueryEngine {
             return Ok(Vec::new());
         }
         let all: Vec<String> = candidates.iter().flatten().cloned().collect();
-        let vectors = self
-            .store
-            .chunks_by_ids(&all)?
-            .into_iter()
-            .filter(|c| !c.embedding.is_empty())
-            .map(|c| (c.chunk_id, c.embedding))
-            .collect();
+        let vectors = self.store.chunk_vectors_by_ids(&all)?.into_iter().collect();
         let num = context::vector_pick_count(with_chunks);
         Ok(match context::pick_by_vector(&candidates, num, query_vec, &vectors) {
             Some(picked) => picked,
