@@ -111,10 +111,8 @@ fn merge_short(piece: &[u8]) -> Vec<usize> {
         }
     };
     let mut pair: Vec<u32> = (0..bounds.len()).map(|i| pair_rank(&bounds, i)).collect();
-    loop {
-        let Some((i, &best)) = pair.iter().enumerate().min_by_key(|(i, r)| (**r, *i)) else {
-            break;
-        };
+    // The lowest rank, leftmost among equals; u32::MAX means no pair is a token.
+    while let Some((i, &best)) = pair.iter().enumerate().min_by_key(|(i, r)| (**r, *i)) {
         if best == u32::MAX {
             break;
         }
