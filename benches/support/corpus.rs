@@ -299,3 +299,31 @@ pub fn write_corpus(dir: &Path, bytes: usize, seed: u64) -> (usize, usize) {
     }
     (docs, written)
 }
+
+/// `n` varied questions about the corpus written with the same `seed`: names drawn with the
+/// corpus's own skew (so most are in the graph, a few are rare), themes, and questions that
+/// mix both.
+#[allow(dead_code)] // used by the query benchmark only
+pub fn questions(n: usize, seed: u64) -> Vec<String> {
+    let names = Names::new();
+    let mut rng = Rng(seed.max(1) ^ 0x5eed);
+    (0..n)
+        .map(|i| {
+            let person = &names.people[rng.skewed(names.people.len())];
+            let org = &names.orgs[rng.skewed(names.orgs.len())];
+            let project = &names.projects[rng.skewed(names.projects.len())];
+            let city = rng.pick(CITIES);
+            let topic = rng.pick(TOPICS);
+            match i % 8 {
+                0 => format!("What did {person} work on at {org}?"),
+                1 => format!("Which projects did {org} run in {city}?"),
+                2 => format!("What were the results of {project} on {topic}?"),
+                3 => format!("How did research on {topic} progress over the years?"),
+                4 => format!("Who worked on {topic} in {city}, and for which organisation?"),
+                5 => format!("Why did critics doubt {project}?"),
+                6 => format!("How are {person} and {org} connected to {project}?"),
+                _ => format!("What do the reports say about costs and budgets in {topic}?"),
+            }
+        })
+        .collect()
+}

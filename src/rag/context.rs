@@ -4,6 +4,7 @@
 //! numbered by how often each file occurs. Pure functions; the engine does the I/O.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{LazyLock, Mutex};
 
 use serde_json::{Value, json};
 
@@ -22,33 +23,110 @@ pub const UNKNOWN_SOURCE: &str = "unknown_source";
 /// with newlines (separators count; whole items only).
 pub fn truncate_list_by_token_size(items: &[Value], max_tokens: i64) -> usize {
     let keys: Vec<String> = items.iter().map(pyjson::dumps).collect();
-    fitting_prefix(&keys, max_tokens)
+    fitting_prefix(&keys, max_tokens).0
 }
 
-/// The largest `k` such that `keys[..k].join("\n")` has at most `max_tokens` tokens.
-pub fn fitting_prefix(keys: &[String], max_tokens: i64) -> usize {
+/// The largest `k` such that `keys[..k].join("\n")` has at most `max_tokens` tokens, and that
+/// text's token count.
+///
+/// Counted item by item rather than by re-encoding joined prefixes: when a key ends in ASCII
+/// punctuation (a JSON object's `}`), the pre-split regex ends a piece right after the newline
+/// that follows it, so no BPE piece crosses a separator and the join's count is the sum of
+/// `count(key + "\n")` for the keys before the last plus `count(last)`. Other keys are
+/// counted on the joined text itself.
+pub fn fitting_prefix(keys: &[String], max_tokens: i64) -> (usize, usize) {
     if keys.is_empty() || max_tokens <= 0 {
-        return 0;
+        return (0, 0);
     }
     let max = max_tokens as usize;
-    let tok = Tokenizer::global();
-    let fits = |k: usize| k == 0 || tok.count(&keys[..k].join("\n")) <= max;
-    if fits(keys.len()) {
-        return keys.len();
+    if !keys.iter().all(|k| k.ends_with(|c: char| c.is_ascii_punctuation())) {
+        return fitting_prefix_joined(keys, max);
     }
-    // Token counts grow with the prefix, so binary search, then settle the exact edge.
+    let (mut fit, mut before) = ((0, 0), 0);
+    for (i, key) in keys.iter().enumerate() {
+        let (alone, with_newline) = counts_memoized(key);
+        let total = before + alone;
+        if total > max {
+            break;
+        }
+        fit = (i + 1, total);
+        before += with_newline;
+    }
+    fit
+}
+
+/// [`fitting_prefix`] by counting joined prefixes (binary search, then the exact edge).
+fn fitting_prefix_joined(keys: &[String], max: usize) -> (usize, usize) {
+    let tok = Tokenizer::global();
+    let count = |k: usize| if k == 0 { 0 } else { tok.count(&keys[..k].join("\n")) };
+    let all = count(keys.len());
+    if all <= max {
+        return (keys.len(), all);
+    }
     let (mut lo, mut hi) = (0, keys.len());
     while lo + 1 < hi {
         let mid = (lo + hi) / 2;
-        if fits(mid) { lo = mid } else { hi = mid }
+        if count(mid) <= max { lo = mid } else { hi = mid }
     }
-    while lo + 1 < keys.len() && fits(lo + 1) {
+    while lo + 1 < keys.len() && count(lo + 1) <= max {
         lo += 1;
     }
-    while lo > 0 && !fits(lo) {
+    while lo > 0 && count(lo) > max {
         lo -= 1;
     }
-    lo
+    (lo, count(lo))
+}
+
+/// Most entries the token-count memo keeps before it starts over.
+const MEMO_ENTRIES: usize = 100_000;
+
+/// Token counts of texts a query has counted before, by a 64-bit hash of the text: a
+/// long-lived process answering questions about the same KB meets the same entity, relation
+/// and chunk lines again and again, and encoding them is most of a query's CPU time.
+static MEMO: LazyLock<Mutex<HashMap<u64, (usize, usize)>>> = LazyLock::new(Default::default);
+
+/// `(count(text), count(text + "\n"))`, memoized.
+fn counts_memoized(text: &str) -> (usize, usize) {
+    memoized(0, text, || Tokenizer::global().count_with_newline(text))
+}
+
+/// `Tokenizer::count`, summed over the segments of `text` that end in `}\n` before a `{`,
+/// each memoized: a rendered context or prompt is mostly entity, relation and chunk lines the
+/// query counted already, so only the text around them is encoded again. Exact for any text,
+/// because a piece holding that `}` is a punctuation run that takes the newline and stops at
+/// the `{` (see [`fitting_prefix`]), and the pre-split regex looks at nothing before a piece.
+pub fn count_tokens(text: &str) -> usize {
+    let mut total = 0;
+    let mut rest = text;
+    while let Some(at) = rest.find("}\n{") {
+        let (segment, tail) = rest.split_at(at + 2);
+        // Keyed like a list item, whose memo entry already holds `count(item + "\n")`.
+        total += counts_memoized(&segment[..segment.len() - 1]).1;
+        rest = tail;
+    }
+    total + memoized(1, rest, || (Tokenizer::global().count(rest), 0)).0
+}
+
+/// The memo entry of `(kind, text)`, computed by `count` when missing.
+fn memoized(kind: u8, text: &str, count: impl FnOnce() -> (usize, usize)) -> (usize, usize) {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let key = BuildHasherDefault::<DefaultHasher>::default().hash_one((kind, text));
+    if let Some(counts) = MEMO.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        return *counts;
+    }
+    let counts = count();
+    let mut memo = MEMO.lock().unwrap_or_else(|p| p.into_inner());
+    if memo.len() >= MEMO_ENTRIES {
+        memo.clear();
+    }
+    memo.insert(key, counts);
+    counts
+}
+
+/// The token count of `json_lines(items)` (item by item, see [`fitting_prefix`]).
+pub fn json_lines_tokens(items: &[Value]) -> usize {
+    let keys: Vec<String> = items.iter().map(pyjson::dumps).collect();
+    fitting_prefix(&keys, i64::MAX).1
 }
 
 /// The text of JSON lines, one per item, as they appear in the context.
@@ -273,6 +351,47 @@ mod tests {
 
     fn ids(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn item_by_item_counts_equal_counting_the_joined_text() {
+        let tok = Tokenizer::global();
+        let items: Vec<Value> = (0..12)
+            .map(|i| {
+                let text = [
+                    "Ada wrote notes.",
+                    "x\n\ny",
+                    "北京大学",
+                    "ends in space ",
+                    "42",
+                    "a/b//",
+                    "🦀!",
+                ][i % 7];
+                entity_item(&format!("E{i}"), "person", &format!("{text} {}", "word ".repeat(i)))
+            })
+            .collect();
+        let keys: Vec<String> = items.iter().map(pyjson::dumps).collect();
+        for max in [1, 10, 40, 100, 200, 400, 10_000] {
+            let (k, tokens) = fitting_prefix(&keys, max);
+            assert_eq!(tokens, tok.count(&keys[..k].join("\n")), "max {max}");
+            assert!(tokens <= max as usize);
+            if k < keys.len() {
+                assert!(
+                    tok.count(&keys[..k + 1].join("\n")) > max as usize,
+                    "max {max}: {k} is not the largest"
+                );
+            }
+            assert_eq!(fitting_prefix_joined(&keys, max as usize), (k, tokens));
+        }
+        assert_eq!(json_lines_tokens(&items), tok.count(&json_lines(&items)));
+        // Keys not ending in punctuation take the joined path.
+        let words: Vec<String> = ["alpha beta", "gamma", "delta epsilon"].map(String::from).to_vec();
+        assert_eq!(fitting_prefix(&words, 3), fitting_prefix_joined(&words, 3));
+        assert_eq!(count_tokens("Hello, world!"), tok.count("Hello, world!"));
+        let rendered = render_kg(&json_lines(&items), &json_lines(&items[..3]), "", "[1] a.md");
+        for text in [rendered.as_str(), "}\n{", "a}\n{b}\n{c", "x}\n{\"y\": 1}\n\n{z"] {
+            assert_eq!(count_tokens(text), tok.count(text), "{text:?}");
+        }
     }
 
     #[test]

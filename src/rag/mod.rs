@@ -16,3 +16,4 @@ pub mod pyjson;
 pub mod query;
 pub mod repair;
 pub mod tokenizer;
+mod vocab_hash;

@@ -10,6 +10,7 @@
 //! side simply finds nothing and the result carries a warning saying why.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -19,7 +20,7 @@ use crate::llm::{ChatRequest, LlmError, Message, ModelProvider, Provider, Task};
 use crate::rag::context::{self, ChunkSources};
 use crate::rag::keywords::{self, Keywords};
 use crate::rag::prompts::{self, ContextKind, NO_CONTEXT_ANSWER};
-use crate::rag::{ids, normalize, tokenizer::Tokenizer};
+use crate::rag::{ids, normalize, pyjson};
 use crate::store::kb::{KbStore, SEP, VectorKind};
 use crate::store::query::{ChunkRecord, EntityRow, RelationRow};
 use crate::store::vectors::{Fingerprint, VectorIndex};
@@ -273,8 +274,9 @@ pub type Sink<'a> = &'a mut dyn FnMut(&str);
 /// A KB opened for queries.
 pub struct QueryEngine {
     store: KbStore,
-    /// Chunks, entities, relations; `None` for a KB that has never been embedded.
-    indexes: Option<Vec<VectorIndex>>,
+    /// The pinned dimension and the three indexes (chunks, entities, relations), each opened
+    /// on its first search; `None` for a KB that has never been embedded.
+    indexes: Option<Indexes>,
     llm: Provider,
     embedder: Provider,
     options: QueryOptions,
@@ -304,11 +306,15 @@ impl QueryEngine {
     /// KB was built with, but never pins one (an empty KB stays unpinned).
     pub fn open(dir: &Path, llm: Provider, embedder: Provider, options: QueryOptions) -> Result<QueryEngine> {
         let store = KbStore::open(dir)?;
+        store.map_for_reads()?;
         let id = embedder.identity();
         let indexes = match store.embedding_pin()? {
             None => None,
             Some(pin) if pin.binding == id.binding && pin.model == id.model && pin.dim == embedder.dim() => {
-                Some(open_indexes(&store, pin.dim)?)
+                Some(Indexes {
+                    dim: pin.dim,
+                    opened: Default::default(),
+                })
             }
             Some(pin) => {
                 return Err(Error::Conflict(format!(
@@ -416,9 +422,8 @@ impl QueryEngine {
                 result.context = Some(a.context);
             }
         }
-        let tok = Tokenizer::global();
         let full = prompts::full_prompt(system.as_deref().unwrap_or(""), &p.query);
-        result.tokens.prompt = system.as_deref().map_or(0, |s| tok.count(s)) + tok.count(&p.query);
+        result.tokens.prompt = system.as_deref().map_or(0, context::count_tokens) + context::count_tokens(&p.query);
         if p.only_prompt {
             result.prompt = Some(full);
             return Ok(finish(result, trace, timings, started));
@@ -551,35 +556,38 @@ impl QueryEngine {
         let low_vec = want_low.then(|| &vectors[1]);
         let high_vec = want_high.then(|| &vectors[if want_low { 2 } else { 1 }]);
 
-        let (local_entities, local_relations) = match low_vec {
-            Some(v) => self.local_search(v, p.top_k)?,
-            None => (Vec::new(), Vec::new()),
-        };
-        let (global_entities, global_relations) = match high_vec {
-            Some(v) => self.global_search(v, p.top_k)?,
-            None => (Vec::new(), Vec::new()),
-        };
-        let entities = context::round_robin(&[&local_entities, &global_entities], |e: &EntityRow| e.name.clone());
-        let relations = context::round_robin(&[&local_relations, &global_relations], |r: &RelationRow| {
-            (r.src.clone(), r.tgt.clone())
-        });
-        let vector_chunks = if p.mode == QueryMode::Mix {
-            self.chunk_search(query_vec, p.chunk_top_k)?
-        } else {
-            Vec::new()
-        };
-        timings.retrieval = ms(t);
-        if entities.is_empty() && relations.is_empty() && vector_chunks.is_empty() {
-            return Ok(None);
-        }
-        if entities.is_empty() && relations.is_empty() && p.mode != QueryMode::Mix {
-            return Ok(None);
-        }
+        // Hundreds of point lookups follow: one read transaction (one snapshot, one lock).
+        self.store.read_snapshot(|| {
+            let (local_entities, local_relations) = match low_vec {
+                Some(v) => self.local_search(v, p.top_k)?,
+                None => (Vec::new(), Vec::new()),
+            };
+            let (global_entities, global_relations) = match high_vec {
+                Some(v) => self.global_search(v, p.top_k)?,
+                None => (Vec::new(), Vec::new()),
+            };
+            let entities = context::round_robin(&[&local_entities, &global_entities], |e: &EntityRow| e.name.clone());
+            let relations = context::round_robin(&[&local_relations, &global_relations], |r: &RelationRow| {
+                (r.src.clone(), r.tgt.clone())
+            });
+            let vector_chunks = if p.mode == QueryMode::Mix {
+                self.chunk_search(query_vec, p.chunk_top_k)?
+            } else {
+                Vec::new()
+            };
+            timings.retrieval = ms(t);
+            if entities.is_empty() && relations.is_empty() && vector_chunks.is_empty() {
+                return Ok(None);
+            }
+            if entities.is_empty() && relations.is_empty() && p.mode != QueryMode::Mix {
+                return Ok(None);
+            }
 
-        let t = Instant::now();
-        let assembled = self.assemble(p, entities, relations, vector_chunks, query_vec, trace)?;
-        timings.context = ms(t);
-        Ok(Some(assembled))
+            let t = Instant::now();
+            let assembled = self.assemble(p, entities, relations, vector_chunks, query_vec, trace)?;
+            timings.context = ms(t);
+            Ok(Some(assembled))
+        })
     }
 
     /// Stages 1–4 of the graph context.
@@ -592,22 +600,21 @@ impl QueryEngine {
         query_vec: &[f32],
         trace: &mut Trace,
     ) -> Result<Assembled> {
-        let tok = Tokenizer::global();
         // Stage 1: whole entities and relations within their token budgets.
-        let entity_items: Vec<_> = entities
+        let entity_lines: Vec<String> = entities
             .iter()
-            .map(|e| context::entity_item(&e.name, &e.entity_type, &e.description))
+            .map(|e| pyjson::dumps(&context::entity_item(&e.name, &e.entity_type, &e.description)))
             .collect();
-        let keep = context::truncate_list_by_token_size(&entity_items, p.max_entity_tokens as i64);
-        let (entities, entity_items) = (&entities[..keep], &entity_items[..keep]);
-        let relation_items: Vec<_> = relations
+        let (keep, entity_tokens) = context::fitting_prefix(&entity_lines, p.max_entity_tokens as i64);
+        let entities = &entities[..keep];
+        let entity_text = entity_lines[..keep].join("\n");
+        let relation_lines: Vec<String> = relations
             .iter()
-            .map(|r| context::relation_item(&r.src, &r.tgt, &r.description))
+            .map(|r| pyjson::dumps(&context::relation_item(&r.src, &r.tgt, &r.description)))
             .collect();
-        let keep = context::truncate_list_by_token_size(&relation_items, p.max_relation_tokens as i64);
-        let (relations, relation_items) = (&relations[..keep], &relation_items[..keep]);
-        let entity_text = context::json_lines(entity_items);
-        let relation_text = context::json_lines(relation_items);
+        let (keep, relation_tokens) = context::fitting_prefix(&relation_lines, p.max_relation_tokens as i64);
+        let relations = &relations[..keep];
+        let relation_text = relation_lines[..keep].join("\n");
 
         // Stage 2: chunks of the surviving graph elements, merged with the vector hits.
         let entity_sources: Vec<ChunkSources> = entities
@@ -635,7 +642,10 @@ impl QueryEngine {
         // Stage 3: what is left of the total budget goes to chunks.
         let empty_context = context::render_kg(&entity_text, &relation_text, "", "");
         let template = prompts::answer_system(ContextKind::Graph, &p.response_type, p.user_prompt.as_deref(), "");
-        let used = tok.count(&template) + tok.count(&empty_context) + tok.count(&p.query) + BUDGET_RESERVE;
+        let used = context::count_tokens(&template)
+            + context::count_tokens(&empty_context)
+            + context::count_tokens(&p.query)
+            + BUDGET_RESERVE;
         let available = p.max_total_tokens as i64 - used as i64;
         let chunks = fit_chunks(merged, p.chunk_top_k, available);
 
@@ -649,9 +659,9 @@ impl QueryEngine {
         let reference_text = context::reference_lines(&references_pairs(&references));
         let context = context::render_kg(&entity_text, &relation_text, &chunk_text, &reference_text);
         let tokens = TokenCounts {
-            entities: tok.count(&entity_text),
-            relations: tok.count(&relation_text),
-            chunks: tok.count(&chunk_text),
+            entities: entity_tokens,
+            relations: relation_tokens,
+            chunks: context::json_lines_tokens(&chunk_items),
             prompt: 0,
         };
         Ok(Assembled {
@@ -679,13 +689,7 @@ impl QueryEngine {
             return Ok(Vec::new());
         }
         let all: Vec<String> = candidates.iter().flatten().cloned().collect();
-        let vectors = self
-            .store
-            .chunks_by_ids(&all)?
-            .into_iter()
-            .filter(|c| !c.embedding.is_empty())
-            .map(|c| (c.chunk_id, c.embedding))
-            .collect();
+        let vectors = self.store.chunk_vectors_by_ids(&all)?.into_iter().collect();
         let num = context::vector_pick_count(with_chunks);
         Ok(match context::pick_by_vector(&candidates, num, query_vec, &vectors) {
             Some(picked) => picked,
@@ -701,13 +705,14 @@ impl QueryEngine {
     /// Naive mode: chunk vectors only; `None` when no chunk matches.
     async fn naive_context(&self, p: &QueryParams) -> Result<Option<Assembled>> {
         let vectors = self.embed(std::slice::from_ref(&p.query)).await?;
-        let found = self.chunk_search(&vectors[0], p.chunk_top_k)?;
+        let found = self
+            .store
+            .read_snapshot(|| self.chunk_search(&vectors[0], p.chunk_top_k))?;
         if found.is_empty() {
             return Ok(None);
         }
-        let tok = Tokenizer::global();
         let template = prompts::answer_system(ContextKind::Chunks, &p.response_type, p.user_prompt.as_deref(), "");
-        let used = tok.count(&template) + tok.count(&p.query) + BUDGET_RESERVE;
+        let used = context::count_tokens(&template) + context::count_tokens(&p.query) + BUDGET_RESERVE;
         let chunks = fit_chunks(found, p.chunk_top_k, p.max_total_tokens as i64 - used as i64);
         let (chunks, references) = with_references(chunks);
         let items: Vec<_> = chunks
@@ -720,7 +725,7 @@ impl QueryEngine {
             entities: Vec::new(),
             relations: Vec::new(),
             tokens: TokenCounts {
-                chunks: tok.count(&chunk_text),
+                chunks: context::json_lines_tokens(&items),
                 ..TokenCounts::default()
             },
             chunks,
@@ -775,8 +780,8 @@ impl QueryEngine {
         let Some(indexes) = &self.indexes else {
             return Ok(Vec::new());
         };
-        let i = VectorKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
-        Ok(indexes[i]
+        let index = indexes.get(&self.store, kind)?;
+        Ok(index
             .search(vector, top_k)?
             .into_iter()
             .take_while(|(_, sim)| *sim >= self.options.cosine_threshold)
@@ -992,18 +997,33 @@ fn used_relation(r: &RelationRow, refs: &[Reference]) -> UsedRelation {
     }
 }
 
-fn open_indexes(store: &KbStore, dim: usize) -> Result<Vec<VectorIndex>> {
-    let generation = store.generation()?;
-    VectorKind::ALL
-        .iter()
-        .map(|kind| {
-            let count = store.vector_count(*kind)?;
-            let expected = Fingerprint { dim, count, generation };
-            let path = store.dir().join("vectors").join(format!("{}.usearch", kind.name()));
-            let (index, _) = VectorIndex::open(&path, dim, &expected, || store.vectors(*kind))?;
-            Ok(index)
-        })
-        .collect()
+/// A KB's vector indexes, opened lazily: a naive query needs only the chunk index and a local
+/// one only the entity index, and opening one means verifying its whole file (the relation
+/// index is the largest by far).
+struct Indexes {
+    dim: usize,
+    opened: [Mutex<Option<Arc<VectorIndex>>>; 3],
+}
+
+impl Indexes {
+    /// The index of `kind`, mapped from its file (or rebuilt from kb.db when the file is stale).
+    fn get(&self, store: &KbStore, kind: VectorKind) -> Result<Arc<VectorIndex>> {
+        let i = VectorKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
+        let mut slot = self.opened[i].lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(index) = &*slot {
+            return Ok(index.clone());
+        }
+        let expected = Fingerprint {
+            dim: self.dim,
+            count: store.vector_count(kind)?,
+            generation: store.generation()?,
+        };
+        let path = store.dir().join("vectors").join(format!("{}.usearch", kind.name()));
+        let (index, _) = VectorIndex::open_mapped(&path, self.dim, &expected, || store.vectors(kind))?;
+        let index = Arc::new(index);
+        *slot = Some(index.clone());
+        Ok(index)
+    }
 }
 
 #[cfg(test)]

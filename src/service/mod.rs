@@ -21,7 +21,7 @@ pub use identity::{CanI, ContextView, MembershipView, WhoAmI};
 pub use ingest::KbHandle;
 pub use inspect::{EntityList, EntityView, GraphExport, NameMatch, Neighbour};
 pub use kbs::{KbUpdate, NewKb};
-pub use query::QueryInput;
+pub use query::{OpenQuery, QueryInput};
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};
 

@@ -5,6 +5,7 @@
 use super::Service;
 use super::ingest::KbHandle;
 use crate::authz::{Actor, Need, OnInactive, Permission};
+use crate::catalog::TenantRecord;
 use crate::error::Result;
 use crate::model;
 use crate::rag::query::{QueryEngine, QueryOptions, QueryParams, QueryResult, Sink};
@@ -20,17 +21,49 @@ pub struct QueryInput {
     pub no_cache: bool,
 }
 
+/// A KB opened for queries under its effective settings. Opening (access check, catalog
+/// lookups, index files) is done once; a long-lived caller (a server, the query benchmark)
+/// then asks many questions through [`OpenQuery::run`].
+pub struct OpenQuery {
+    pub handle: KbHandle,
+    tenant: TenantRecord,
+    engine: QueryEngine,
+    top_k: usize,
+    chunk_top_k: usize,
+}
+
+impl OpenQuery {
+    /// Answers one question; `top_k`/`chunk_top_k` default to the KB's values.
+    pub async fn run(
+        &self,
+        params: QueryParams,
+        top_k: Option<usize>,
+        chunk_top_k: Option<usize>,
+        sink: Option<Sink<'_>>,
+    ) -> Result<QueryResult> {
+        let params = self.params(params, top_k, chunk_top_k)?;
+        self.engine.query(&params, sink).await
+    }
+
+    /// `params` with the KB's defaults filled in, validated.
+    fn params(&self, mut params: QueryParams, top_k: Option<usize>, chunk_top_k: Option<usize>) -> Result<QueryParams> {
+        params.top_k = top_k.unwrap_or(self.top_k);
+        params.chunk_top_k = chunk_top_k.unwrap_or(self.chunk_top_k);
+        params.validate()?;
+        Ok(params)
+    }
+}
+
 impl Service {
-    /// Checks `query:run` on the KB, counts one API call against the tenant's monthly quota
-    /// and answers the question; streamed answer pieces go to `sink`.
-    pub async fn query(
+    /// Checks `query:run` on the KB and opens it for queries; with `no_cache` the LLM cache
+    /// is neither read nor written.
+    pub fn open_query(
         &mut self,
         actor: &Actor,
         tenant: Option<&str>,
         kb: Option<&str>,
-        input: QueryInput,
-        sink: Option<Sink<'_>>,
-    ) -> Result<(KbHandle, QueryResult)> {
+        no_cache: bool,
+    ) -> Result<OpenQuery> {
         let t = self.tenant_for(
             actor,
             tenant,
@@ -41,28 +74,45 @@ impl Service {
         let k = self.kb_in(actor, &t, kb)?;
         let effective = model::effective_config(&[&t.config, &k.config])?;
         let (llm, embedder) = self.providers(&t, &k, &effective)?;
-        let mut params = input.params;
-        params.top_k = input.top_k.unwrap_or(effective.top_k as usize);
-        params.chunk_top_k = input.chunk_top_k.unwrap_or(effective.chunk_top_k as usize);
         let options = QueryOptions {
             cosine_threshold: effective.cosine_threshold as f32,
-            enable_llm_cache: effective.enable_llm_cache && !input.no_cache,
+            enable_llm_cache: effective.enable_llm_cache && !no_cache,
             enable_rerank: effective.enable_rerank,
             temperature: Some(effective.llm_temperature),
             max_tokens: Some(effective.llm_max_tokens),
             ..QueryOptions::default()
         };
-        params.validate()?;
-        self.charge_api_call(&t)?;
         let dir = self.catalog.layout().kb_dir(t.id, k.id);
         let engine = QueryEngine::open(&dir, llm, embedder, options)?;
-        let handle = KbHandle {
-            tenant_id: t.id,
-            kb_id: k.id,
-            tenant_name: t.name,
-            kb_name: k.name,
-        };
-        let result = engine.query(&params, sink).await?;
-        Ok((handle, result))
+        Ok(OpenQuery {
+            handle: KbHandle {
+                tenant_id: t.id,
+                kb_id: k.id,
+                tenant_name: t.name.clone(),
+                kb_name: k.name,
+            },
+            tenant: t,
+            engine,
+            top_k: effective.top_k as usize,
+            chunk_top_k: effective.chunk_top_k as usize,
+        })
+    }
+
+    /// Checks `query:run` on the KB, counts one API call against the tenant's monthly quota
+    /// (after the flags are validated, before any work) and answers the question; streamed
+    /// answer pieces go to `sink`.
+    pub async fn query(
+        &mut self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        kb: Option<&str>,
+        input: QueryInput,
+        sink: Option<Sink<'_>>,
+    ) -> Result<(KbHandle, QueryResult)> {
+        let open = self.open_query(actor, tenant, kb, input.no_cache)?;
+        let params = open.params(input.params, input.top_k, input.chunk_top_k)?;
+        self.charge_api_call(&open.tenant)?;
+        let result = open.engine.query(&params, sink).await?;
+        Ok((open.handle, result))
     }
 }

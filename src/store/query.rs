@@ -165,6 +165,18 @@ impl KbStore {
         self.rows_by(&sql, ids, chunk_row)
     }
 
+    /// The stored vectors of chunks by chunk id, in that order; chunks without a readable
+    /// vector are left out. Reads no chunk text, which the vector pick of a query does not need.
+    pub fn chunk_vectors_by_ids(&self, ids: &[String]) -> Result<Vec<(String, Vec<f32>)>> {
+        let rows = self.rows_by("SELECT chunk_id, embedding FROM chunks WHERE chunk_id = ?1", ids, |r| {
+            Ok((r.get::<_, String>(0)?, decode_vector(&r.get::<_, Vec<u8>>(1)?)))
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, v)| v.filter(|v| !v.is_empty()).map(|v| (id, v)))
+            .collect())
+    }
+
     /// Chunks by their vector keys (chunk_key), in that order.
     pub fn chunks_by_keys(&self, keys: &[u64]) -> Result<Vec<ChunkRecord>> {
         let keys: Vec<i64> = keys.iter().map(|&k| k as i64).collect();

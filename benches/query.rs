@@ -1,0 +1,235 @@
+//! Query benchmark: ingests the generated ~2 MB prose corpus once with the offline `local`
+//! provider (a real `lrt ingest` process), then measures
+//!
+//! * in-process latency per mode (naive, local, global, hybrid, mix) with the KB opened once,
+//!   through the same `Service::open_query` the CLI uses, over a set of varied questions:
+//!   - `cached`: keyword and answer served from the LLM cache (warmed by one pass first), so
+//!     this is retrieval + context assembly + two cache lookups;
+//!   - `uncached`: the `--no-cache` path, where the local provider extracts keywords and writes
+//!     the answer every time;
+//!   - `first`: each question the first time in that mode (LLM cache and token-count memo cold
+//!     for it), which is also the warm-up pass of the two above;
+//! * the wall time of whole `lrt query` processes (cold start) per mode, with and without
+//!   `--no-cache`, next to `lrt kb show` as the floor of any KB command.
+//!
+//! Run: `cargo bench --bench query` (options: `-- --mb N`, `-- --runs N` in-process queries
+//! per mode, `-- --cold N` process runs per mode, `-- --keep DIR` to keep (and reuse) the corpus
+//! and KB).
+//! Issue 4 targets: p50 ≤ 5 ms per mode in-process; p50 ≤ 30 ms for a whole cold process.
+
+#[path = "support/corpus.rs"]
+mod corpus;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use lrt::config::{Env, Overrides, Settings};
+use lrt::rag::query::{QueryMode, QueryParams};
+use lrt::service::{OpenQuery, Service};
+
+const MODES: [QueryMode; 5] = [
+    QueryMode::Naive,
+    QueryMode::Local,
+    QueryMode::Global,
+    QueryMode::Hybrid,
+    QueryMode::Mix,
+];
+const SEED: u64 = 42;
+
+fn lrt(dir: &Path, args: &[&str]) -> (f64, Vec<u8>) {
+    let start = Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_lrt"))
+        .args(args)
+        .env("LRT_CONFIG", dir.join("config.toml"))
+        .env("LRT_DATA_DIR", dir.join("data"))
+        .env("LRT_USER", "root")
+        .env_remove("LRT_OUTPUT")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run lrt");
+    let wall = start.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "lrt {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (wall, out.stdout)
+}
+
+/// The benchmark's environment: only the acting user, nothing from the caller's shell.
+struct BenchEnv;
+
+impl Env for BenchEnv {
+    fn get(&self, name: &str) -> Option<String> {
+        (name == "LRT_USER").then(|| "root".to_string())
+    }
+}
+
+/// `p`-th percentile (nearest rank) of sorted samples.
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn summary(samples: &mut [f64]) -> String {
+    samples.sort_by(f64::total_cmp);
+    let mean = samples.iter().sum::<f64>() / samples.len() as f64;
+    format!(
+        "p50 {:>7.2} ms  p95 {:>7.2} ms  mean {:>7.2} ms  (n={})",
+        percentile(samples, 50.0) * 1e3,
+        percentile(samples, 95.0) * 1e3,
+        mean * 1e3,
+        samples.len()
+    )
+}
+
+/// Runs `runs` queries of `mode`, cycling through `questions`; returns the latencies and the
+/// mean numbers of entities, relations and chunks in the contexts (to show real work was done).
+fn measure(
+    runtime: &tokio::runtime::Runtime,
+    open: &OpenQuery,
+    mode: QueryMode,
+    questions: &[String],
+    runs: usize,
+    expect_cached: bool,
+) -> (Vec<f64>, [f64; 3]) {
+    let mut samples = Vec::with_capacity(runs);
+    let mut sizes = [0.0; 3];
+    for i in 0..runs {
+        let params = QueryParams::new(questions[i % questions.len()].clone(), mode);
+        let start = Instant::now();
+        let result = runtime.block_on(open.run(params, None, None, None)).expect("query");
+        samples.push(start.elapsed().as_secs_f64());
+        if expect_cached {
+            assert_eq!(result.llm_calls, 0, "a warmed query called the model: {mode:?}");
+        } else {
+            assert_eq!(result.cache_hits, 0, "--no-cache read the cache: {mode:?}");
+        }
+        sizes[0] += result.entities.len() as f64;
+        sizes[1] += result.relations.len() as f64;
+        sizes[2] += result.chunks.len() as f64;
+    }
+    (samples, sizes.map(|s| s / runs as f64))
+}
+
+fn main() {
+    let mut mb = 2.0f64;
+    let mut runs = 200usize;
+    let mut cold = 25usize;
+    let mut keep: Option<PathBuf> = None;
+    let mut it = std::env::args().skip(1);
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--mb" => mb = it.next().and_then(|v| v.parse().ok()).expect("--mb N"),
+            "--runs" => runs = it.next().and_then(|v| v.parse().ok()).expect("--runs N"),
+            "--cold" => cold = it.next().and_then(|v| v.parse().ok()).expect("--cold N"),
+            "--keep" => keep = it.next().map(Into::into),
+            _ => {} // cargo bench passes `--bench`
+        }
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let root = keep.unwrap_or_else(|| tmp.path().to_path_buf());
+    let dir = root.join("query-local");
+    if !dir.join("ingested").exists() {
+        let _ = std::fs::remove_dir_all(&dir);
+        let corpus_dir = root.join("corpus");
+        let (docs, bytes) = corpus::write_corpus(&corpus_dir, (mb * 1024.0 * 1024.0) as usize, SEED);
+        println!("corpus: {docs} generated documents, {:.2} MB", bytes as f64 / 1048576.0);
+        lrt(&dir, &["init", "--user", "root", "--multi-tenant", "--json"]);
+        lrt(&dir, &["tenant", "create", "bench", "--json"]);
+        lrt(&dir, &["kb", "create", "-t", "bench", "kb", "--json"]);
+        let corpus = corpus_dir.to_str().unwrap();
+        let (wall, out) = lrt(&dir, &["ingest", "-t", "bench", "--kb", "kb", corpus, "--json"]);
+        let report: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
+        println!(
+            "ingest (local provider): {wall:.2} s, {} chunks, {} entities, {} relations",
+            report["chunks"], report["entities"], report["relations"]
+        );
+        std::fs::write(dir.join("ingested"), "").unwrap();
+    } else {
+        println!("reusing the KB in {}", dir.display());
+    }
+
+    let questions = corpus::questions(40, SEED);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let overrides = Overrides {
+        config: Some(dir.join("config.toml")),
+        data_dir: Some(dir.join("data")),
+    };
+    let mut svc = Service::open(Settings::load(&overrides, &BenchEnv).unwrap()).unwrap();
+    let actor = svc.local_actor(None).unwrap();
+    let t = Instant::now();
+    let cached = svc.open_query(&actor, Some("bench"), Some("kb"), false).unwrap();
+    println!(
+        "open the KB for queries (first, indexes from disk): {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let uncached = svc.open_query(&actor, Some("bench"), Some("kb"), true).unwrap();
+
+    println!(
+        "\nin-process, {runs} queries per mode over {} questions:",
+        questions.len()
+    );
+    for mode in MODES {
+        // One pass fills the keyword and answer caches and the token-count memo: each question
+        // is new to this mode here, so this is the latency of a question asked the first time.
+        let mut first: Vec<f64> = questions
+            .iter()
+            .map(|q| {
+                let start = Instant::now();
+                runtime
+                    .block_on(cached.run(QueryParams::new(q.clone(), mode), None, None, None))
+                    .expect("warm-up query");
+                start.elapsed().as_secs_f64()
+            })
+            .collect();
+        let (mut hit, sizes) = measure(&runtime, &cached, mode, &questions, runs, true);
+        let (mut miss, _) = measure(&runtime, &uncached, mode, &questions, runs, false);
+        println!(
+            "{:>6} cached:   {} | context: {:.1} entities, {:.1} relations, {:.1} chunks",
+            mode.as_str(),
+            summary(&mut hit),
+            sizes[0],
+            sizes[1],
+            sizes[2]
+        );
+        println!("{:>6} uncached: {}", mode.as_str(), summary(&mut miss));
+        println!("{:>6} first:    {}", mode.as_str(), summary(&mut first));
+    }
+
+    println!("\nwhole processes ({cold} runs per mode, questions cycled):");
+    let mut floor: Vec<f64> = (0..cold)
+        .map(|_| lrt(&dir, &["kb", "show", "-t", "bench", "kb", "--json"]).0)
+        .collect();
+    println!("  lrt kb show (floor):     {}", summary(&mut floor));
+    for (label, extra) in [("lrt query", None), ("lrt query --no-cache", Some("--no-cache"))] {
+        let mut all = Vec::new();
+        for mode in MODES {
+            let mut walls: Vec<f64> = (0..cold)
+                .map(|i| {
+                    let q = &questions[i % questions.len()];
+                    let mut args = vec![
+                        "query",
+                        "-t",
+                        "bench",
+                        "--kb",
+                        "kb",
+                        "--mode",
+                        mode.as_str(),
+                        "--json",
+                        q,
+                    ];
+                    args.extend(extra);
+                    lrt(&dir, &args).0
+                })
+                .collect();
+            all.extend_from_slice(&walls);
+            println!("  {label:<23} {:>6}: {}", mode.as_str(), summary(&mut walls));
+        }
+        println!("  {label:<23} {:>6}: {}", "all", summary(&mut all));
+    }
+}
