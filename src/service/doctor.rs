@@ -739,6 +739,7 @@ impl Service {
                 _ => None,
             })
             .collect();
+        kbs.sort_unstable();
         kbs.dedup();
         for (tenant, kb) in kbs {
             let mut parts: Vec<KbPart> = findings

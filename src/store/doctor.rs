@@ -277,3 +277,98 @@ fn problem<P: rusqlite::Params + Clone>(
         samples,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exec(store: &KbStore, sql: &str) {
+        store.conn.execute_batch(sql).unwrap();
+    }
+
+    /// A KB with one sound processed document and one fault of each kind.
+    fn faulty() -> (tempfile::TempDir, KbStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = KbStore::open(dir.path()).unwrap();
+        let blob = "x'0000803f00000040'"; // [1.0, 2.0]
+        exec(
+            &store,
+            &format!(
+                "INSERT INTO documents VALUES ('ok', 'a', 'c', 'h', 1, 'processed', NULL, 1, 't', 't');
+                 INSERT INTO documents VALUES ('short', 'b', 'c', 'h', 1, 'processed', NULL, 3, 't', 't');
+                 INSERT INTO documents VALUES ('stuck', 'c', 'c', 'h', 1, 'processing', NULL, 0, 't', 't');
+                 INSERT INTO chunks (chunk_id, doc_id, chunk_order, tokens, content, file_path, embedding)
+                     VALUES ('c1', 'ok', 0, 1, 'x', 'a', {blob}), ('c2', 'short', 0, 1, 'x', 'b', {blob}),
+                            ('c3', 'stuck', 0, 1, 'x', 'c', x'00');
+                 INSERT INTO entities (name, entity_id, entity_type, description, source_ids, all_source_ids,
+                     file_paths, created_at, embedding) VALUES ('A', 'ent-a', 'T', 'd', 'c1', '[]', 'a', 0, {blob});
+                 INSERT INTO relations (src, tgt, relation_id, keywords, description, weight, source_ids,
+                     all_source_ids, file_paths, created_at, embedding)
+                     VALUES ('A', 'B', 'rel-ab', 'k', 'd', 1.0, 'c1', '[]', 'a', 0, {blob});
+                 INSERT INTO doc_entities VALUES ('ok', 'A'), ('ok', 'GONE');
+                 INSERT INTO doc_relations VALUES ('ok', 'A', 'B'), ('ok', 'A', 'Z');"
+            ),
+        );
+        (dir, store)
+    }
+
+    fn checks(store: &KbStore, dim: Option<usize>) -> Vec<(RefCheck, u64)> {
+        store
+            .reference_problems(dim)
+            .unwrap()
+            .into_iter()
+            .map(|p| (p.check, p.count))
+            .collect()
+    }
+
+    #[test]
+    fn every_broken_reference_is_found_and_the_safe_ones_repaired() {
+        let (_dir, mut store) = faulty();
+        assert_eq!(store.integrity_problems().unwrap(), Vec::<String>::new());
+        assert_eq!(
+            checks(&store, Some(2)),
+            vec![
+                (RefCheck::ChunksOfUnprocessed, 1),
+                (RefCheck::DanglingDocEntities, 1),
+                (RefCheck::DanglingDocRelations, 1),
+                (RefCheck::RelationEndpoints, 1),
+                (RefCheck::ChunkCounts, 1),
+                (RefCheck::StuckProcessing, 1),
+                (RefCheck::EmbeddingDims, 1),
+            ]
+        );
+        let generation = store.generation().unwrap();
+        let repair = store.repair_references().unwrap();
+        assert_eq!(
+            repair,
+            RefRepair {
+                chunks_deleted: 1,
+                doc_entities_deleted: 1,
+                doc_relations_deleted: 1,
+                requeued: 1,
+            }
+        );
+        assert_eq!(store.generation().unwrap(), generation + 1);
+        // What needs the documents again is left alone, and reported again.
+        assert_eq!(
+            checks(&store, Some(2)),
+            vec![(RefCheck::RelationEndpoints, 1), (RefCheck::ChunkCounts, 1)]
+        );
+        assert!(checks(&store, None).iter().all(|(c, _)| !c.repairable()));
+        assert_eq!(store.document("stuck").unwrap().unwrap().status.as_str(), "pending");
+        // Nothing left to do: a second repair changes nothing, not even the generation.
+        assert_eq!(store.repair_references().unwrap(), RefRepair::default());
+        assert_eq!(store.generation().unwrap(), generation + 1);
+    }
+
+    #[test]
+    fn a_missing_or_empty_database_is_not_opened_for_checking() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(KbStore::open_for_check(dir.path()).unwrap().is_none());
+        assert!(!dir.path().join("kb.db").exists());
+        drop(KbStore::open(dir.path()).unwrap());
+        let store = KbStore::open_for_check(dir.path()).unwrap().unwrap();
+        // query_only: the check connection cannot write.
+        assert!(store.conn.execute("DELETE FROM documents", []).is_err());
+    }
+}
