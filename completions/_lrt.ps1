@@ -845,7 +845,7 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
         'lrt;doctor' {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Check only this tenant (id or name; needs tenant:manage there) [env: LRT_TENANT] [default: the whole data directory, super-admins only]')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Check only this tenant (id or name; needs tenant:manage there) [env: LRT_TENANT] [default: the whole data directory, super-admins only]')
-            [CompletionResult]::new('--kb', '--kb', [CompletionResultType]::ParameterName, 'Check only this knowledge base of the tenant [env: LRT_KB]')
+            [CompletionResult]::new('--kb', '--kb', [CompletionResultType]::ParameterName, 'Check only this knowledge base of the tenant [env: LRT_KB, with a tenant]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')

@@ -801,7 +801,7 @@ set edit:completion:arg-completer[lrt] = {|@words|
         &'lrt;doctor'= {
             cand -t 'Check only this tenant (id or name; needs tenant:manage there) [env: LRT_TENANT] [default: the whole data directory, super-admins only]'
             cand --tenant 'Check only this tenant (id or name; needs tenant:manage there) [env: LRT_TENANT] [default: the whole data directory, super-admins only]'
-            cand --kb 'Check only this knowledge base of the tenant [env: LRT_KB]'
+            cand --kb 'Check only this knowledge base of the tenant [env: LRT_KB, with a tenant]'
             cand --config 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]'
             cand --data-dir 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]'
             cand -o 'Output format'

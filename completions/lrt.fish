@@ -591,7 +591,7 @@ complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s v -l verbose -d '
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s h -l help -d 'Print help'
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s t -l tenant -d 'Check only this tenant (id or name; needs tenant:manage there) [env: LRT_TENANT] [default: the whole data directory, super-admins only]' -r
-complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l kb -d 'Check only this knowledge base of the tenant [env: LRT_KB]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l kb -d 'Check only this knowledge base of the tenant [env: LRT_KB, with a tenant]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "table\t''

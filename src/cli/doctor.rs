@@ -13,7 +13,7 @@ pub struct DoctorArgs {
     /// [default: the whole data directory, super-admins only]
     #[arg(long, short = 't', value_name = "TENANT")]
     pub tenant: Option<String>,
-    /// Check only this knowledge base of the tenant [env: LRT_KB]
+    /// Check only this knowledge base of the tenant [env: LRT_KB, with a tenant]
     #[arg(long, value_name = "KB")]
     pub kb: Option<String>,
     /// Fix what can be fixed; orphaned folders are moved to lost+found (asks first)
@@ -27,9 +27,17 @@ pub struct DoctorArgs {
 pub fn exec(ctx: &Ctx, args: DoctorArgs) -> Result<i32> {
     let mut svc = ctx.service()?;
     let actor = ctx.actor(&svc)?;
+    let tenant = tenant_or_env(&args.tenant);
+    // LRT_KB narrows a tenant-scoped check only: alone it must not turn a whole-directory
+    // check into a usage error.
+    let kb = if tenant.is_some() {
+        kb_or_env(&args.kb)
+    } else {
+        args.kb.clone()
+    };
     let req = DoctorRequest {
-        tenant: tenant_or_env(&args.tenant),
-        kb: kb_or_env(&args.kb),
+        tenant,
+        kb,
         repair: args.repair,
     };
     let report = svc.doctor(&actor, &req, |what| confirm::destructive(ctx, args.yes, what, None))?;
