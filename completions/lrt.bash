@@ -34,6 +34,9 @@ _lrt() {
             lrt,doc)
                 cmd="lrt__subcmd__doc"
                 ;;
+            lrt,doctor)
+                cmd="lrt__subcmd__doctor"
+                ;;
             lrt,graph)
                 cmd="lrt__subcmd__graph"
                 ;;
@@ -161,7 +164,7 @@ _lrt() {
 
     case "${cmd}" in
         lrt)
-            opts="-o -q -v -h -V --config --data-dir --json --output --quiet --verbose --as --no-input --help --version init config whoami use tenant kb member ingest query doc graph audit auth quickstart debug completions man help"
+            opts="-o -q -v -h -V --config --data-dir --json --output --quiet --verbose --as --no-input --help --version init config whoami use tenant kb member ingest query doc graph audit auth quickstart doctor debug completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -715,6 +718,52 @@ _lrt() {
         lrt__subcmd__doc__subcmd__show)
             opts="-t -o -q -v -h --tenant --kb --config --data-dir --json --output --quiet --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kb)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lrt__subcmd__doctor)
+            opts="-t -y -o -q -v -h --tenant --kb --repair --yes --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

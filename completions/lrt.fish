@@ -49,6 +49,7 @@ complete -c lrt -n "__fish_lrt_needs_command" -f -a "graph" -d 'Inspect and expo
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "audit" -d 'Read the audit log'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "auth" -d 'Check permissions'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "quickstart" -d 'Set up a demo tenant and KB, ingest the sample documents and answer a question (offline)'
+complete -c lrt -n "__fish_lrt_needs_command" -f -a "doctor" -d 'Check (and with --repair fix) the catalog, folders, kb.db, vector indexes and statistics'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "debug" -d 'Show what the chunker and the extraction parser make of an input'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "completions" -d 'Print shell completions (or write all of them with --dir)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "man" -d 'Print the man page (or write all pages with --dir)'
@@ -589,6 +590,20 @@ complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s q -l quiet -d 'Pr
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s t -l tenant -d 'Check only this tenant (id or name; needs tenant:manage there) [env: LRT_TENANT] [default: the whole data directory, super-admins only]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l kb -d 'Check only this knowledge base of the tenant [env: LRT_KB, with a tenant]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l repair -d 'Fix what can be fixed; orphaned folders are moved to lost+found (asks first)'
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s y -l yes -d 'Do not ask before moving orphaned folders'
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -s o -l output -d 'Output format' -r -f -a "table\t''

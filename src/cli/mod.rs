@@ -6,6 +6,7 @@ mod confirm;
 mod debug;
 mod doc;
 mod docs;
+mod doctor;
 mod graph;
 mod ingest;
 mod kb;
@@ -114,6 +115,11 @@ pub enum Command {
         after_help = "Examples:\n  lrt quickstart\n  lrt quickstart --json | jq -r .answer\n\nRunning it again reuses the demo tenant and KB (the documents are duplicates). It makes one ingest and one query API call."
     )]
     Quickstart,
+    /// Check (and with --repair fix) the catalog, folders, kb.db, vector indexes and statistics
+    #[command(
+        after_help = "Examples:\n  lrt doctor\n  lrt doctor --tenant acme --kb docs --json\n  lrt doctor --repair --yes\n\nExit code 0 when healthy (or everything was repaired), 9 when problems remain."
+    )]
+    Doctor(doctor::DoctorArgs),
     /// Show what the chunker and the extraction parser make of an input
     #[command(subcommand)]
     Debug(debug::DebugCmd),
@@ -261,6 +267,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Kb(cmd) => kb::exec(&ctx, cmd),
         Command::Member(cmd) => member::exec(&ctx, cmd),
         Command::Debug(cmd) => debug::exec(&ctx, cmd),
+        Command::Doctor(args) => doctor::exec(&ctx, args),
         Command::Completions(args) => docs::completions(args),
         Command::Man(args) => docs::man(args),
         Command::Help(args) => docs::help(args),

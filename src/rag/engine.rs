@@ -179,7 +179,8 @@ fn kind_slot(kind: VectorKind) -> usize {
     VectorKind::ALL.iter().position(|k| *k == kind).unwrap_or(0)
 }
 
-fn index_path(dir: &Path, kind: VectorKind) -> std::path::PathBuf {
+/// Where a KB keeps the index of one vector collection.
+pub fn index_path(dir: &Path, kind: VectorKind) -> std::path::PathBuf {
     dir.join("vectors").join(format!("{}.usearch", kind.name()))
 }
 

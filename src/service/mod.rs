@@ -3,6 +3,7 @@
 //! models. This is the only layer that calls `authz::decide`.
 
 mod audit;
+mod doctor;
 mod identity;
 mod ingest;
 mod inspect;
@@ -17,6 +18,7 @@ pub mod validate;
 use uuid::Uuid;
 
 pub use audit::AuditQuery;
+pub use doctor::{Checked, DoctorReport, DoctorRequest, Finding, Severity};
 pub use identity::{CanI, ContextView, MembershipView, WhoAmI};
 pub use ingest::KbHandle;
 pub use inspect::{EntityList, EntityView, GraphExport, NameMatch, Neighbour};

@@ -209,6 +209,22 @@ impl VectorIndex {
         Ok(index)
     }
 
+    /// Checks the saved index at `path` against `expected` exactly as [`open`](Self::open)
+    /// would, without rebuilding or writing anything: `None` when it would load, else why it
+    /// would be rebuilt. For `lrt doctor`, whose read-only pass must not change a KB.
+    pub fn verify(path: &Path, expected: &Fingerprint) -> Result<Option<RebuildReason>> {
+        let threads = 2;
+        let this = VectorIndex {
+            path: path.to_path_buf(),
+            dim: expected.dim,
+            threads,
+            index: RwLock::new(new_index(expected.dim, path)?),
+            writer: Mutex::new(()),
+            slots: Slots::new(threads),
+        };
+        Ok(this.try_load(expected).err())
+    }
+
     /// Loads the saved index if everything about it checks out; otherwise says why not.
     fn try_load(&self, expected: &Fingerprint) -> Result<Index, RebuildReason> {
         let meta = read_meta(&self.path, expected)?;
@@ -1037,6 +1053,32 @@ mod tests {
             handle.join().unwrap();
         }
         assert_eq!(index.len(), 350);
+    }
+
+    #[test]
+    fn verify_reports_like_open_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path(&dir);
+        assert_eq!(
+            VectorIndex::verify(&p, &fp(5, 1)).unwrap(),
+            Some(RebuildReason::Missing)
+        );
+        assert!(!p.exists() && !meta_path(&p).exists());
+        let data = rows(5, DIM, 3);
+        open_with(&p, &data, 1);
+        assert_eq!(VectorIndex::verify(&p, &fp(5, 1)).unwrap(), None);
+        assert!(matches!(
+            VectorIndex::verify(&p, &fp(5, 2)).unwrap(),
+            Some(RebuildReason::Stale { .. })
+        ));
+        let good = fs::read(&p).unwrap();
+        fs::write(&p, &good[..good.len() / 2]).unwrap();
+        assert!(matches!(
+            VectorIndex::verify(&p, &fp(5, 1)).unwrap(),
+            Some(RebuildReason::Corrupt(_))
+        ));
+        // Nothing was repaired behind the caller's back.
+        assert_eq!(fs::read(&p).unwrap().len(), good.len() / 2);
     }
 
     #[test]
