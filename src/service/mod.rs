@@ -2,11 +2,13 @@
 //! acting `Actor`, resolves what it names *through* `authorize`, and returns the guide's
 //! models. This is the only layer that calls `authz::decide`.
 
+mod archive;
 mod audit;
 mod identity;
 mod ingest;
 mod inspect;
 mod kbs;
+mod lightrag;
 mod members;
 mod query;
 mod quickstart;
@@ -16,11 +18,13 @@ pub mod validate;
 
 use uuid::Uuid;
 
+pub use archive::{ExportReport, FORMAT_VERSION, ImportedKb, ImportedTenant, KB_FORMAT, TENANT_FORMAT};
 pub use audit::AuditQuery;
 pub use identity::{CanI, ContextView, MembershipView, WhoAmI};
 pub use ingest::KbHandle;
 pub use inspect::{EntityList, EntityView, GraphExport, NameMatch, Neighbour};
 pub use kbs::{KbUpdate, NewKb};
+pub use lightrag::LightragImport;
 pub use query::QueryInput;
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};

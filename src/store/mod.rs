@@ -4,4 +4,5 @@ pub mod graphml;
 pub mod inspect;
 pub mod kb;
 pub mod query;
+pub mod transfer;
 pub mod vectors;
