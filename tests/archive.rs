@@ -836,13 +836,16 @@ fn a_lightrag_working_directory_becomes_a_kb() {
     assert_eq!(lrt.code_as(ROOT, &["kb", "import-lightrag", "-t", "acme", d]), 6);
 }
 
+/// Damages a working directory.
+type Spoil = Box<dyn Fn(&Path)>;
+
 #[test]
 fn a_malformed_lightrag_directory_creates_nothing() {
     let lrt = Lrt::new();
     lrt.tenant("acme", None);
     let base = lrt.root().join("bad");
     let before = lrt.snapshot();
-    let cases: Vec<(&str, Box<dyn Fn(&Path)>, &str)> = vec![
+    let cases: Vec<(&str, Spoil, &str)> = vec![
         (
             "broken-json",
             Box::new(|d: &Path| std::fs::write(d.join("kv_store_text_chunks.json"), "{\"x\": [").unwrap()),

@@ -444,7 +444,16 @@ pub(super) enum Fill<'a> {
     /// Move a verified snapshot file into place (schema migrations run on open).
     Snapshot(&'a Path),
     /// Build kb.db with a closure (given the new KB's folder).
-    Build(Box<dyn FnOnce(&Path) -> Result<()> + 'a>),
+    Build(BuildFn<'a>),
+}
+
+/// Fills a new KB's folder.
+pub(super) type BuildFn<'a> = Box<dyn FnOnce(&Path) -> Result<()> + 'a>;
+
+/// The audit action and detail recorded with a new KB's catalog row.
+pub(super) struct AuditNote {
+    pub action: &'static str,
+    pub detail: String,
 }
 
 /// What `install_kb` did.
@@ -465,9 +474,9 @@ impl Service {
         rec: KbRecord,
         fill: Fill<'_>,
         reembed: bool,
-        action: &str,
-        detail: String,
+        note: AuditNote,
     ) -> Result<Installed> {
+        let AuditNote { action, detail } = note;
         let layout = self.catalog.layout().clone();
         let dir = layout.create_kb_dir(t.id, rec.id)?;
         let built = (|| -> Result<(Map<String, Value>, KbStats)> {
@@ -732,8 +741,10 @@ impl Service {
             rec,
             Fill::Snapshot(staged),
             needs_reembed,
-            "kb.import",
-            detail,
+            AuditNote {
+                action: "kb.import",
+                detail,
+            },
         )?;
         Ok(ImportedKb {
             kb_id: installed.record.id.to_string(),

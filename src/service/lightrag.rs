@@ -12,7 +12,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::archive::Fill;
+use super::archive::{AuditNote, Fill};
 use super::{Service, kbs};
 use crate::authz::{Actor, Need, OnInactive, Permission};
 use crate::error::{Error, Result};
@@ -127,8 +127,10 @@ impl Service {
                 store.import_rows(&parsed.rows, &pin_for_build)
             })),
             reembedding,
-            "kb.import",
-            detail,
+            AuditNote {
+                action: "kb.import",
+                detail,
+            },
         )?;
         Ok(LightragImport {
             kb_id: installed.record.id.to_string(),
