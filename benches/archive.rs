@@ -2,8 +2,8 @@
 //! generated prose corpus, then times `lrt kb export` and `lrt kb import` as whole process
 //! runs (three of each; the median is reported), with the archive's size.
 //!
-//! Run: `cargo bench --bench archive` (options: `-- --mb N` corpus size, default 0.6 MB,
-//! which makes a KB of about 10 MB at 1024 dimensions).
+//! Run: `cargo bench --bench archive` (options: `-- --mb N` corpus size, default 0.25 MB,
+//! which makes a kb.db of about 13 MB at 1024 dimensions).
 
 #[path = "support/corpus.rs"]
 mod corpus;
@@ -25,7 +25,11 @@ fn lrt(dir: &Path, args: &[&str]) -> (f64, Value) {
         .output()
         .expect("run lrt");
     let wall = started.elapsed().as_secs_f64();
-    assert!(out.status.success(), "lrt {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "lrt {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     (wall, serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
 }
 
@@ -35,7 +39,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let mut mb = 0.6f64;
+    let mut mb = 0.25f64;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         if a == "--mb" {
@@ -49,7 +53,10 @@ fn main() {
     lrt(dir, &["init", "--user", "root", "--multi-tenant"]);
     lrt(dir, &["tenant", "create", "bench", "--set", "max_kb_per_tenant=10"]);
     lrt(dir, &["kb", "create", "-t", "bench", "kb"]);
-    let (ingest, _) = lrt(dir, &["ingest", "-t", "bench", "--kb", "kb", corpus_dir.to_str().unwrap()]);
+    let (ingest, _) = lrt(
+        dir,
+        &["ingest", "-t", "bench", "--kb", "kb", corpus_dir.to_str().unwrap()],
+    );
     let (_, kb) = lrt(dir, &["kb", "show", "-t", "bench", "kb"]);
     println!(
         "KB: {docs} documents ({:.2} MB of text), {} entities, {} relations, {:.1} MB on disk (ingest {ingest:.1} s)",
@@ -62,7 +69,10 @@ fn main() {
     let a = archive.to_str().unwrap();
     let mut exports = Vec::new();
     for _ in 0..3 {
-        let (wall, _) = lrt(dir, &["kb", "export", "-t", "bench", "--kb", "kb", "--out", a, "--force"]);
+        let (wall, _) = lrt(
+            dir,
+            &["kb", "export", "-t", "bench", "--kb", "kb", "--out", a, "--force"],
+        );
         exports.push(wall);
     }
     let size = std::fs::metadata(&archive).map(|m| m.len()).unwrap_or(0) as f64 / 1048576.0;

@@ -364,6 +364,33 @@ mod tests {
     }
 
     #[test]
+    fn a_snapshot_taken_during_a_write_sees_only_committed_rows_and_does_not_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = KbStore::open(dir.path()).unwrap();
+        store.enqueue("doc-1", "a.txt", "one", "h1").unwrap();
+        // Another writer is half-way through a transaction (WAL: readers are not blocked).
+        let writer = Connection::open(dir.path().join("kb.db")).unwrap();
+        writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+        writer
+            .execute(
+                "INSERT INTO documents (doc_id, file_path, content, content_hash, content_length, status, created_at, updated_at)
+                 VALUES ('doc-2', 'b.txt', 'two', 'h2', 3, 'pending', 'x', 'x')",
+                [],
+            )
+            .unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let dest = out.path().join("kb.db");
+        let started = std::time::Instant::now();
+        snapshot(dir.path(), &dest).unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(inspect(&dest).unwrap().counts.documents, 1);
+        writer.execute_batch("COMMIT").unwrap();
+        let again = out.path().join("again.db");
+        snapshot(dir.path(), &again).unwrap();
+        assert_eq!(inspect(&again).unwrap().counts.documents, 2);
+    }
+
+    #[test]
     fn import_rows_is_all_or_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = KbStore::open(dir.path()).unwrap();
