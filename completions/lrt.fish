@@ -122,23 +122,25 @@ complete -c lrt -n "__fish_lrt_using_subcommand use" -s q -l quiet -d 'Print onl
 complete -c lrt -n "__fish_lrt_using_subcommand use" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand use" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand use" -s h -l help -d 'Print help'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -s o -l output -d 'Output format' -r -f -a "table\t''
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''"
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -l as -d 'Act as another user (super-admins only; audited)' -r
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -s q -l quiet -d 'Print only ids, one per line'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -s h -l help -d 'Print help'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -f -a "create" -d 'Create a tenant (super-admins only)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -f -a "list" -d 'List the tenants you can see'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -f -a "show" -d 'Show a tenant with its effective configuration and quota'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -f -a "update" -d 'Rename, describe or reconfigure a tenant (quota keys: super-admins only)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -f -a "deactivate" -d 'Deactivate a tenant: it refuses everything until activated (super-admins only)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -f -a "activate" -d 'Activate a deactivated tenant (super-admins only)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete" -f -a "delete" -d 'Delete a tenant with all its knowledge bases and members (super-admins only)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -f -a "create" -d 'Create a tenant (super-admins only)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -f -a "list" -d 'List the tenants you can see'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -f -a "show" -d 'Show a tenant with its effective configuration and quota'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -f -a "update" -d 'Rename, describe or reconfigure a tenant (quota keys: super-admins only)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -f -a "deactivate" -d 'Deactivate a tenant: it refuses everything until activated (super-admins only)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -f -a "activate" -d 'Activate a deactivated tenant (super-admins only)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -f -a "delete" -d 'Delete a tenant with all its knowledge bases and members (super-admins only)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -f -a "export" -d 'Write a tenant, its settings, members and knowledge bases to an archive (super-admins only)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -f -a "import" -d 'Restore a tenant archive as a new tenant with new ids (super-admins only)'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -l description -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -l metadata -d 'Metadata entry (repeatable)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -l config-file -d 'TOML file with `description`, `[config]`, `[quota]` and `[metadata]` tables' -r -F
@@ -223,22 +225,49 @@ complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcomma
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -s o -l output -d 'Output format' -r -f -a "table\t''
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -s O -l out -d 'The archive to write (atomically)' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''"
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -l as -d 'Act as another user (super-admins only; audited)' -r
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -s q -l quiet -d 'Print only ids, one per line'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -s h -l help -d 'Print help'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -f -a "create" -d 'Create a knowledge base (needs kb:create)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -f -a "list" -d 'List the knowledge bases of a tenant'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -f -a "show" -d 'Show a knowledge base, its statistics and effective configuration'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -f -a "update" -d 'Rename, describe or reconfigure a knowledge base (needs kb:create)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -f -a "reindex" -d 'Rebuild the vector indexes from kb.db; --reembed embeds everything again with the configured model (needs document:update)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete" -f -a "delete" -d 'Delete a knowledge base and its folder (needs kb:delete)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -l force -d 'Replace FILE if it exists'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l name -d 'Name of the new tenant [default: the archived name]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l reembed -d 'Embed everything again where an archived KB\'s embedding model differs from the configured one'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -f -a "create" -d 'Create a knowledge base (needs kb:create)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -f -a "list" -d 'List the knowledge bases of a tenant'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -f -a "show" -d 'Show a knowledge base, its statistics and effective configuration'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -f -a "update" -d 'Rename, describe or reconfigure a knowledge base (needs kb:create)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -f -a "reindex" -d 'Rebuild the vector indexes from kb.db; --reembed embeds everything again with the configured model (needs document:update)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -f -a "delete" -d 'Delete a knowledge base and its folder (needs kb:delete)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -f -a "export" -d 'Write a knowledge base to a portable archive: a consistent kb.db snapshot and a manifest (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -f -a "import" -d 'Restore an archive as a new knowledge base (new id; needs kb:create)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -f -a "import-lightrag" -d 'Import a LightRAG working directory as a new knowledge base (needs kb:create)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -l description -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -l set -d 'Configuration override (repeatable), e.g. top_k=20' -r
@@ -319,6 +348,47 @@ complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_f
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s O -l out -d 'The archive to write (atomically)' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l force -d 'Replace FILE if it exists'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l name -d 'Name of the new knowledge base [default: the archived name]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l reembed -d 'Embed everything again when the archive\'s embedding model differs from the configured one'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l name -d 'Name of the new knowledge base [default: the directory\'s name]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l source-embedding-model -d 'The embedding model LightRAG used (its EMBEDDING_MODEL); its vectors are kept only when this equals the configured model and the dimensions match' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l reembed -d 'Embed everything again with the configured model, whatever the vdb files hold'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -s h -l help -d 'Print help'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -s o -l output -d 'Output format' -r -f -a "table\t''

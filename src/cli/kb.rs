@@ -37,6 +37,23 @@ pub enum KbCmd {
         after_help = "Examples:\n  lrt kb delete --tenant acme docs --dry-run\n  lrt kb delete --tenant acme docs --yes"
     )]
     Delete(DeleteArgs),
+    /// Write a knowledge base to a portable archive: a consistent kb.db snapshot and a manifest
+    /// (needs document:read)
+    #[command(
+        after_help = "The archive is a tar with manifest.json (format version, names, configuration overrides, embedding\nmodel, counts, SHA-256 checksums) and kb.db; vector indexes are rebuilt on import. It is written\natomically and never replaces a file without --force. Exporting does not wait for a running ingest.\n\nExamples:\n  lrt kb export --tenant acme --kb docs --out docs.lrtkb\n  lrt kb export -t acme --kb docs -O /backups/docs.lrtkb --force"
+    )]
+    Export(super::archive::KbExportArgs),
+    /// Restore an archive as a new knowledge base (new id; needs kb:create)
+    #[command(
+        after_help = "The archive is verified (manifest, sizes, checksums, SQLite check) before anything is created.\nA taken name is a conflict (exit 6): choose another with --name.\n\nExamples:\n  lrt kb import --tenant acme docs.lrtkb\n  lrt kb import --tenant other docs.lrtkb --name docs-copy"
+    )]
+    Import(super::archive::KbImportArgs),
+    /// Import a LightRAG working directory as a new knowledge base (needs kb:create)
+    #[command(
+        name = "import-lightrag",
+        after_help = "Reads kv_store_full_docs.json, kv_store_doc_status.json, kv_store_text_chunks.json,\ngraph_chunk_entity_relation.graphml, kv_store_llm_response_cache.json and the vdb_*.json files.\nThe vdb vectors are kept when --source-embedding-model equals the configured embedding model and\nthe dimensions match; otherwise everything is embedded again with the configured model.\n\nExamples:\n  lrt kb import-lightrag --tenant acme ./rag_storage --name legacy\n  EMBEDDING_BINDING=openai EMBEDDING_MODEL=text-embedding-3-small EMBEDDING_DIM=1536 \\\n    lrt kb import-lightrag -t acme ./rag_storage --source-embedding-model text-embedding-3-small"
+    )]
+    ImportLightrag(super::archive::LightragArgs),
 }
 
 #[derive(Debug, Args)]
@@ -117,6 +134,9 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
     let actor = ctx.actor(&svc)?;
     let out = ctx.out;
     match cmd {
+        KbCmd::Export(args) => return super::archive::kb_export(&out, &mut svc, &actor, args),
+        KbCmd::Import(args) => return super::archive::kb_import(&out, &mut svc, &actor, args),
+        KbCmd::ImportLightrag(args) => return super::archive::kb_import_lightrag(&out, &mut svc, &actor, args),
         KbCmd::Create(args) => {
             let new = NewKb {
                 name: args.name,

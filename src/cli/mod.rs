@@ -2,6 +2,7 @@
 //! arguments, calls one service function and renders the result. No business rules here.
 
 mod admin;
+mod archive;
 mod confirm;
 mod debug;
 mod doc;

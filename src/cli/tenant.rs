@@ -38,6 +38,16 @@ pub enum TenantCmd {
     /// Delete a tenant with all its knowledge bases and members (super-admins only)
     #[command(after_help = "Examples:\n  lrt tenant delete acme --dry-run\n  lrt tenant delete acme --yes")]
     Delete(DeleteArgs),
+    /// Write a tenant, its settings, members and knowledge bases to an archive (super-admins only)
+    #[command(
+        after_help = "Examples:\n  lrt tenant export acme --out acme.lrtt\n  lrt tenant export acme -O acme.lrtt --force"
+    )]
+    Export(super::archive::TenantExportArgs),
+    /// Restore a tenant archive as a new tenant with new ids (super-admins only)
+    #[command(
+        after_help = "Examples:\n  lrt tenant import acme.lrtt\n  lrt tenant import acme.lrtt --name acme-restored"
+    )]
+    Import(super::archive::TenantImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -132,6 +142,8 @@ pub fn exec(ctx: &Ctx, cmd: TenantCmd) -> Result<i32> {
     let actor = ctx.actor(&svc)?;
     let out = ctx.out;
     match cmd {
+        TenantCmd::Export(args) => return super::archive::tenant_export(&out, &mut svc, &actor, args),
+        TenantCmd::Import(args) => return super::archive::tenant_import(&out, &mut svc, &actor, args),
         TenantCmd::Create(args) => {
             let file = match &args.config_file {
                 Some(path) => read_tenant_file(path)?,

@@ -137,7 +137,7 @@ impl Service {
     }
 
     /// The engine of a resolved KB, with providers and options from its effective settings.
-    fn engine_for(&self, t: &TenantRecord, k: &KbRecord, reembed: bool) -> Result<(KbHandle, Engine)> {
+    pub(super) fn engine_for(&self, t: &TenantRecord, k: &KbRecord, reembed: bool) -> Result<(KbHandle, Engine)> {
         let effective = model::effective_config(&[&t.config, &k.config])?;
         let (llm, embedder) = self.providers(t, k, &effective)?;
         let quota = model::effective_quota(&t.quota)?;
@@ -209,7 +209,7 @@ impl Service {
     }
 
     /// Refuses an ingest of `new_documents` that would pass the tenant's `max_documents`.
-    fn check_document_quota(&self, tenant: Uuid, new_documents: u64) -> Result<()> {
+    pub(super) fn check_document_quota(&self, tenant: Uuid, new_documents: u64) -> Result<()> {
         let t = self
             .catalog
             .tenant(tenant)?

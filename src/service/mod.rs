@@ -2,12 +2,14 @@
 //! acting `Actor`, resolves what it names *through* `authorize`, and returns the guide's
 //! models. This is the only layer that calls `authz::decide`.
 
+mod archive;
 mod audit;
 mod doctor;
 mod identity;
 mod ingest;
 mod inspect;
 mod kbs;
+mod lightrag;
 mod members;
 mod query;
 mod quickstart;
@@ -17,12 +19,14 @@ pub mod validate;
 
 use uuid::Uuid;
 
+pub use archive::{ExportReport, FORMAT_VERSION, ImportedKb, ImportedTenant, KB_FORMAT, TENANT_FORMAT};
 pub use audit::AuditQuery;
 pub use doctor::{Checked, DoctorReport, DoctorRequest, Finding, Severity};
 pub use identity::{CanI, ContextView, MembershipView, WhoAmI};
 pub use ingest::KbHandle;
 pub use inspect::{EntityList, EntityView, GraphExport, NameMatch, Neighbour};
 pub use kbs::{KbUpdate, NewKb};
+pub use lightrag::LightragImport;
 pub use query::{OpenQuery, QueryInput};
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};

@@ -5,4 +5,5 @@ pub mod graphml;
 pub mod inspect;
 pub mod kb;
 pub mod query;
+pub mod transfer;
 pub mod vectors;
