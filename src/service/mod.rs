@@ -3,6 +3,7 @@
 //! models. This is the only layer that calls `authz::decide`.
 
 mod audit;
+mod delete;
 mod identity;
 mod ingest;
 mod inspect;
