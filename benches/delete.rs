@@ -53,7 +53,17 @@ fn doc_ids(dir: &Path) -> Vec<String> {
         let (_, list) = lrt(
             dir,
             &[
-                "doc", "list", "-t", "bench", "--kb", "kb", "--page", &page, "--page-size", "1000", "--json",
+                "doc",
+                "list",
+                "-t",
+                "bench",
+                "--kb",
+                "kb",
+                "--page",
+                &page,
+                "--page-size",
+                "1000",
+                "--json",
             ],
         );
         let items = list.as_array().cloned().unwrap_or_default();
@@ -111,7 +121,15 @@ fn main() {
     lrt(&dir, &["kb", "create", "-t", "bench", "kb", "--json"]);
     let (wall, r) = lrt(
         &dir,
-        &["ingest", "-t", "bench", "--kb", "kb", corpus_dir.to_str().unwrap(), "--json"],
+        &[
+            "ingest",
+            "-t",
+            "bench",
+            "--kb",
+            "kb",
+            corpus_dir.to_str().unwrap(),
+            "--json",
+        ],
     );
     println!(
         "ingest: {wall:.2} s | added {}, chunks {}, entities {}, relations {}",

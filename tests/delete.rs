@@ -121,9 +121,15 @@ impl Kb {
 /// ids, file names); relation → (keywords, fragments, weight, source ids, file names).
 #[derive(Debug, PartialEq)]
 struct Graph {
-    entities: BTreeMap<String, (String, BTreeSet<String>, BTreeSet<String>, BTreeSet<String>)>,
-    relations: BTreeMap<(String, String), (String, BTreeSet<String>, String, BTreeSet<String>, BTreeSet<String>)>,
+    entities: BTreeMap<String, EntityRow>,
+    relations: BTreeMap<(String, String), RelationRow>,
 }
+
+type Strings = BTreeSet<String>;
+/// (type, description fragments, source ids, file names).
+type EntityRow = (String, Strings, Strings, Strings);
+/// (keywords, description fragments, weight, source ids, file names).
+type RelationRow = (String, Strings, String, Strings, Strings);
 
 fn set(s: &str) -> BTreeSet<String> {
     s.split("<SEP>").filter(|x| !x.is_empty()).map(str::to_string).collect()
