@@ -670,6 +670,7 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--as', '--as', [CompletionResultType]::ParameterName, 'Act as another user (super-admins only; audited)')
             [CompletionResult]::new('--retry-failed', '--retry-failed', [CompletionResultType]::ParameterName, 'Process failed documents again too')
+            [CompletionResult]::new('--replace', '--replace', [CompletionResultType]::ParameterName, 'A file whose path already holds a processed document with other content replaces it: the old document is deleted (as `lrt doc delete` does) before the new one is processed (needs document:delete too). Without it, changed content is added as another document')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only ids, one per line')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only ids, one per line')
@@ -730,6 +731,7 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('list', 'list', [CompletionResultType]::ParameterValue, 'List a knowledge base''s documents, most recently updated first (needs document:read)')
             [CompletionResult]::new('show', 'show', [CompletionResultType]::ParameterValue, 'Show a document: status, error, chunks and graph contribution (needs document:read)')
+            [CompletionResult]::new('delete', 'delete', [CompletionResultType]::ParameterValue, 'Delete documents: their chunks, vectors and every entity or relation only they supported; shared ones are rebuilt from the remaining chunks without extraction calls (needs document:delete)')
             break
         }
         'lrt;doc;list' {
@@ -763,6 +765,30 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
             [CompletionResult]::new('--as', '--as', [CompletionResultType]::ParameterName, 'Act as another user (super-admins only; audited)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only ids, one per line')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only ids, one per line')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for more)')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'lrt;doc;delete' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]')
+            [CompletionResult]::new('--kb', '--kb', [CompletionResultType]::ParameterName, 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--as', '--as', [CompletionResultType]::ParameterName, 'Act as another user (super-admins only; audited)')
+            [CompletionResult]::new('-y', '-y', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('--yes', '--yes', [CompletionResultType]::ParameterName, 'Do not ask for confirmation')
+            [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Say what would be deleted and rebuilt, change nothing')
+            [CompletionResult]::new('--keep-llm-cache', '--keep-llm-cache', [CompletionResultType]::ParameterName, 'Keep the deleted chunks'' extraction answers in the LLM cache (the default)')
+            [CompletionResult]::new('--drop-llm-cache', '--drop-llm-cache', [CompletionResultType]::ParameterName, 'Also remove the deleted chunks'' extraction answers from the LLM cache')
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)')
             [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only ids, one per line')
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only ids, one per line')

@@ -91,6 +91,9 @@ _lrt() {
             lrt__subcmd__debug,parse-extraction)
                 cmd="lrt__subcmd__debug__subcmd__parse__subcmd__extraction"
                 ;;
+            lrt__subcmd__doc,delete)
+                cmd="lrt__subcmd__doc__subcmd__delete"
+                ;;
             lrt__subcmd__doc,list)
                 cmd="lrt__subcmd__doc__subcmd__list"
                 ;;
@@ -639,12 +642,58 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__doc)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help list show"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help list show delete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lrt__subcmd__doc__subcmd__delete)
+            opts="-t -y -o -q -v -h --tenant --kb --yes --dry-run --keep-llm-cache --drop-llm-cache --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kb)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1053,7 +1102,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__ingest)
-            opts="-t -o -q -v -h --tenant --kb --glob --retry-failed --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --glob --retry-failed --replace --config --data-dir --json --output --quiet --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

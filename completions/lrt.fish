@@ -466,6 +466,7 @@ complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s o -l output -d 'Outpu
 json\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l retry-failed -d 'Process failed documents again too'
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l replace -d 'A file whose path already holds a processed document with other content replaces it: the old document is deleted (as `lrt doc delete` does) before the new one is processed (needs document:delete too). Without it, changed content is added as another document'
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s q -l quiet -d 'Print only ids, one per line'
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s v -l verbose -d 'Say more on stderr (repeat for more)'
@@ -503,18 +504,19 @@ complete -c lrt -n "__fish_lrt_using_subcommand query" -s q -l quiet -d 'Print o
 complete -c lrt -n "__fish_lrt_using_subcommand query" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -s o -l output -d 'Output format' -r -f -a "table\t''
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -s o -l output -d 'Output format' -r -f -a "table\t''
 json\t''"
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -l as -d 'Act as another user (super-admins only; audited)' -r
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -s q -l quiet -d 'Print only ids, one per line'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -s v -l verbose -d 'Say more on stderr (repeat for more)'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -s h -l help -d 'Print help'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -f -a "list" -d 'List a knowledge base\'s documents, most recently updated first (needs document:read)'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show" -f -a "show" -d 'Show a document: status, error, chunks and graph contribution (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -f -a "list" -d 'List a knowledge base\'s documents, most recently updated first (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -f -a "show" -d 'Show a document: status, error, chunks and graph contribution (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -f -a "delete" -d 'Delete documents: their chunks, vectors and every entity or relation only they supported; shared ones are rebuilt from the remaining chunks without extraction calls (needs document:delete)'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l status -d 'Only documents with this status' -r -f -a "pending\t''
@@ -545,6 +547,22 @@ complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l dry-run -d 'Say what would be deleted and rebuilt, change nothing'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l keep-llm-cache -d 'Keep the deleted chunks\' extraction answers in the LLM cache (the default)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l drop-llm-cache -d 'Also remove the deleted chunks\' extraction answers from the LLM cache'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s o -l output -d 'Output format' -r -f -a "table\t''

@@ -327,3 +327,25 @@ pub fn questions(n: usize, seed: u64) -> Vec<String> {
         })
         .collect()
 }
+
+/// Writes `count` small documents (`doc0000.md`, …) of a few paragraphs each (about 1–2 KB,
+/// one chunk), drawing on the same names, so many entities recur across documents.
+#[allow(dead_code)] // each benchmark uses one of the generators
+pub fn write_small_docs(dir: &Path, count: usize, seed: u64) -> usize {
+    std::fs::create_dir_all(dir).expect("corpus dir");
+    let names = Names::new();
+    let mut rng = Rng(seed.max(1));
+    let mut written = 0;
+    for d in 0..count {
+        let mut doc = format!("# Note {d}\n\n");
+        while doc.len() < 1_200 {
+            let sentences = 3 + rng.below(3);
+            let paragraph: Vec<String> = (0..sentences).map(|_| sentence(&mut rng, &names)).collect();
+            doc.push_str(&paragraph.join(" "));
+            doc.push_str("\n\n");
+        }
+        written += doc.len();
+        std::fs::write(dir.join(format!("doc{d:04}.md")), doc).expect("write corpus");
+    }
+    written
+}

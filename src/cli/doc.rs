@@ -1,10 +1,11 @@
-//! `lrt doc list|show`: a KB's documents, their status and chunks (needs document:read).
+//! `lrt doc list|show` (needs document:read) and `lrt doc delete` (needs document:delete).
 
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::output::{kv_table, list_table, opt};
-use super::{Ctx, TenantArg, kb_or_env};
-use crate::error::Result;
+use super::{Ctx, TenantArg, confirm, kb_or_env};
+use crate::error::{Error, Result};
+use crate::rag::engine::{DeleteOptions, DeleteReport};
 use crate::store::kb::DocStatus;
 
 #[derive(Debug, Subcommand)]
@@ -19,6 +20,13 @@ pub enum DocCmd {
         after_help = "Examples:\n  lrt doc show doc-8f14e45fceea167a5a36dedd4bea2543\n  lrt doc show --tenant acme --kb docs DOC_ID --json"
     )]
     Show(ShowArgs),
+    /// Delete documents: their chunks, vectors and every entity or relation only they
+    /// supported; shared ones are rebuilt from the remaining chunks without extraction calls
+    /// (needs document:delete)
+    #[command(
+        after_help = "Examples:\n  lrt doc delete --tenant acme --kb docs DOC_ID --dry-run\n  lrt doc delete --tenant acme --kb docs DOC_ID1 DOC_ID2 --yes\n  lrt doc list --status failed -q | xargs lrt doc delete --yes\n\nThe LLM cache is kept (as LightRAG does), so ingesting the same text again costs no\nextraction calls; --drop-llm-cache removes the deleted chunks' extraction answers from it."
+    )]
+    Delete(DeleteArgs),
 }
 
 /// `--tenant T --kb K`: the knowledge base a `doc` or `graph` command reads.
@@ -82,6 +90,27 @@ pub struct ShowArgs {
     pub scope: KbScope,
     /// Document id (`doc-…`, as `lrt doc list` prints it)
     pub doc_id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub scope: KbScope,
+    /// Document ids (`doc-…`, as `lrt doc list` prints them)
+    #[arg(value_name = "DOC_ID", required = true)]
+    pub doc_ids: Vec<String>,
+    /// Do not ask for confirmation
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Say what would be deleted and rebuilt, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Keep the deleted chunks' extraction answers in the LLM cache (the default)
+    #[arg(long, conflicts_with = "drop_llm_cache")]
+    pub keep_llm_cache: bool,
+    /// Also remove the deleted chunks' extraction answers from the LLM cache
+    #[arg(long)]
+    pub drop_llm_cache: bool,
 }
 
 pub fn exec(ctx: &Ctx, cmd: DocCmd) -> Result<i32> {
@@ -165,6 +194,100 @@ pub fn exec(ctx: &Ctx, cmd: DocCmd) -> Result<i32> {
                 },
             );
         }
+        DocCmd::Delete(args) => {
+            let (tenant, kb) = (args.scope.tenant(), args.scope.kb());
+            let (handle, plan) = svc.plan_document_delete(&actor, tenant.as_deref(), kb.as_deref(), &args.doc_ids)?;
+            if args.dry_run {
+                render_delete(ctx, &plan);
+                return Ok(0);
+            }
+            let what = format!(
+                "delete {} document(s) from knowledge base '{}' of tenant '{}' (removing {} entities and {} relations, \
+                 rebuilding {} entities and {} relations)",
+                plan.documents_deleted,
+                handle.kb_name,
+                handle.tenant_name,
+                plan.entities_removed,
+                plan.relations_removed,
+                plan.entities_rebuilt,
+                plan.relations_rebuilt
+            );
+            confirm::destructive(ctx, args.yes, &what, None)?;
+            let options = DeleteOptions {
+                drop_llm_cache: args.drop_llm_cache,
+            };
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+            // The KB is named by id now: the plan resolved it, and a rename in between must
+            // not redirect the delete.
+            let (tenant_id, kb_id) = (handle.tenant_id.to_string(), handle.kb_id.to_string());
+            let report = runtime.block_on(svc.delete_documents(
+                &actor,
+                Some(&tenant_id),
+                Some(&kb_id),
+                &args.doc_ids,
+                options,
+                || {
+                    out.note("waiting for an ingest or delete on this knowledge base to finish…");
+                },
+            ))?;
+            render_delete(ctx, &report);
+        }
     }
     Ok(0)
+}
+
+fn render_delete(ctx: &Ctx, report: &DeleteReport) {
+    ctx.out.emit(
+        report,
+        || report.documents.iter().map(|d| d.doc_id.clone()).collect(),
+        || {
+            let rows = report
+                .documents
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.doc_id.clone(),
+                        d.status.as_str().to_string(),
+                        d.file_path.clone(),
+                        d.chunks.to_string(),
+                    ]
+                })
+                .collect();
+            let mut text = list_table(&["ID", "STATUS", "FILE", "CHUNKS"], rows);
+            if report.dry_run {
+                text.push_str(&format!(
+                    "\nwould delete {} documents and {} chunks; remove {} entities and {} relations; rebuild {} \
+                     entities and {} relations (dry run: nothing changed)",
+                    report.documents_deleted,
+                    report.chunks_deleted,
+                    report.entities_removed,
+                    report.relations_removed,
+                    report.entities_rebuilt,
+                    report.relations_rebuilt
+                ));
+            } else {
+                text.push_str(&format!(
+                    "\ndeleted {} documents and {} chunks; removed {} entities and {} relations; rebuilt {} entities \
+                     and {} relations; {} LLM calls, {} cache hits, {} embedding calls; {:.2} s",
+                    report.documents_deleted,
+                    report.chunks_deleted,
+                    report.entities_removed,
+                    report.relations_removed,
+                    report.entities_rebuilt,
+                    report.relations_rebuilt,
+                    report.llm_calls,
+                    report.cache_hits,
+                    report.embedding_calls,
+                    report.elapsed_ms as f64 / 1000.0
+                ));
+                if report.llm_cache_dropped > 0 {
+                    text.push_str(&format!("; dropped {} LLM cache entries", report.llm_cache_dropped));
+                }
+            }
+            text
+        },
+    );
 }

@@ -15,7 +15,7 @@ use crate::rag::engine::{IngestReport, NewDocument, Progress};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  lrt ingest --tenant acme --kb docs notes.md manual/\n  lrt ingest docs/ --glob '*.md'\n  cat report.txt | lrt ingest -\n  lrt ingest --retry-failed\n\nEach run is one API call against the tenant's max_monthly_api_calls (`lrt help quotas`)."
+    after_help = "Examples:\n  lrt ingest --tenant acme --kb docs notes.md manual/\n  lrt ingest docs/ --glob '*.md'\n  cat report.txt | lrt ingest -\n  lrt ingest --retry-failed\n  lrt ingest --replace notes.md              # an edited file replaces its old version\n\nEach run is one API call against the tenant's max_monthly_api_calls (`lrt help quotas`)."
 )]
 pub struct IngestArgs {
     #[command(flatten)]
@@ -32,6 +32,11 @@ pub struct IngestArgs {
     /// Process failed documents again too
     #[arg(long)]
     pub retry_failed: bool,
+    /// A file whose path already holds a processed document with other content replaces it:
+    /// the old document is deleted (as `lrt doc delete` does) before the new one is processed
+    /// (needs document:delete too). Without it, changed content is added as another document.
+    #[arg(long)]
+    pub replace: bool,
 }
 
 pub fn exec(ctx: &Ctx, args: IngestArgs) -> Result<i32> {
@@ -47,10 +52,17 @@ pub fn exec(ctx: &Ctx, args: IngestArgs) -> Result<i32> {
         ctx.out.note(&format!("skipped {}: {}", s.file_path, s.reason));
     }
     let (tenant, kb) = (args.tenant.resolved(), kb_or_env(&args.kb));
-    let job = svc.start_ingest(&actor, tenant.as_deref(), kb.as_deref(), sources.len() as u64, || {
-        ctx.out
-            .note("waiting for another `lrt ingest` on this knowledge base to finish…")
-    })?;
+    let job = svc.start_ingest_with(
+        &actor,
+        tenant.as_deref(),
+        kb.as_deref(),
+        sources.len() as u64,
+        args.replace,
+        || {
+            ctx.out
+                .note("waiting for another `lrt ingest` on this knowledge base to finish…")
+        },
+    )?;
     ctx.out.note(&format!(
         "Ingesting {} document(s) into {} / {}…",
         sources.len(),
@@ -132,6 +144,7 @@ fn progress_bar(ctx: &Ctx, progress: impl Fn() -> Progress + Send + Sync + 'stat
 fn render(ctx: &Ctx, report: &IngestReport, skipped: &[sources::Skipped]) {
     let json = serde_json::json!({
         "added": report.added,
+        "replaced": report.replaced,
         "duplicates": report.duplicates,
         "failed": report.failed,
         "skipped": skipped,
@@ -162,9 +175,10 @@ fn render(ctx: &Ctx, report: &IngestReport, skipped: &[sources::Skipped]) {
             .collect();
         let mut text = list_table(&["FILE", "OUTCOME", "CHUNKS", "ENTITIES", "RELATIONS", "ERROR"], rows);
         text.push_str(&format!(
-            "\nadded {}, duplicates {}, failed {}, skipped {}; {} chunks, {} entities, {} relations; \
+            "\nadded {}, replaced {}, duplicates {}, failed {}, skipped {}; {} chunks, {} entities, {} relations; \
              {} LLM calls, {} cache hits; {:.2} s",
             report.added,
+            report.replaced,
             report.duplicates,
             report.failed,
             skipped.len(),

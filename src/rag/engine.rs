@@ -24,6 +24,14 @@ use crate::rag::{chunk, ids, normalize, prompts, tokenizer::Tokenizer};
 use crate::store::kb::{ChunkRow, DocStatus, DocumentCommit, EmbeddingPin, ExtractionRow, KbStore, VectorKind};
 use crate::store::vectors::{Fingerprint, VectorIndex};
 
+// Document deletion lives in its own file but is a child of this module, so it can use the
+// engine's private parts (store, counters, vector buffer, summaries).
+#[path = "delete.rs"]
+mod delete;
+pub use delete::{
+    DeleteOptions, DeleteReport, DeletedDocument, Triage, plan_deletion, rebuild_entity, rebuild_relation, triage,
+};
+
 /// How one KB ingests, from its effective configuration and the model settings.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -81,19 +89,27 @@ pub struct NewDocument {
 pub struct DocumentOutcome {
     pub doc_id: String,
     pub file_path: String,
-    /// `processed`, `duplicate` or `failed`.
+    /// `processed`, `replaced` (processed, and older versions at its path were deleted),
+    /// `duplicate` or `failed`.
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub chunks: usize,
     pub entities: usize,
     pub relations: usize,
+    /// With `--replace`: the documents at the same path this one replaced (deleted before it
+    /// was processed).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub replaced_doc_ids: Vec<String>,
 }
 
 /// The summary of an ingest run.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct IngestReport {
+    /// Documents processed that replaced nothing.
     pub added: usize,
+    /// Documents processed that replaced older versions at their path (`--replace`).
+    pub replaced: usize,
     pub duplicates: usize,
     pub failed: usize,
     pub chunks: usize,
@@ -248,9 +264,23 @@ impl Engine {
     /// Adds the documents and processes every document that is pending (including ones an
     /// interrupted run left behind) and, with `retry_failed`, every failed one.
     pub async fn ingest(self: &Arc<Self>, docs: Vec<NewDocument>, retry_failed: bool) -> Result<IngestReport> {
+        self.ingest_replacing(docs, retry_failed, false).await
+    }
+
+    /// [`ingest`](Self::ingest); with `replace`, a new document whose path holds processed
+    /// documents with other content first deletes them (one batched delete, before anything is
+    /// processed), so the path ends up with the new content only.
+    pub async fn ingest_replacing(
+        self: &Arc<Self>,
+        docs: Vec<NewDocument>,
+        retry_failed: bool,
+        replace: bool,
+    ) -> Result<IngestReport> {
         let started = Instant::now();
         let mut report = IngestReport::default();
         let mut seen = std::collections::HashSet::new();
+        // New documents (id, path) that may replace older versions.
+        let mut fresh: Vec<(String, String)> = Vec::new();
         {
             let mut store = self.store();
             for doc in docs {
@@ -265,6 +295,9 @@ impl Engine {
                     Some(row) => row.status == DocStatus::Processed,
                     None => false,
                 };
+                if !duplicate && replace {
+                    fresh.push((doc_id.clone(), doc.file_path.clone()));
+                }
                 if duplicate {
                     report.duplicates += 1;
                     report.documents.push(DocumentOutcome {
@@ -275,9 +308,32 @@ impl Engine {
                         chunks: existing.map(|r| r.chunks_count as usize).unwrap_or(0),
                         entities: 0,
                         relations: 0,
+                        replaced_doc_ids: Vec::new(),
                     });
                 }
             }
+        }
+        let mut replaces: HashMap<String, Vec<String>> = HashMap::new();
+        let mut old_ids: Vec<String> = Vec::new();
+        for (doc_id, path) in fresh {
+            let olds: Vec<String> = self
+                .store()
+                .processed_documents_at(&path)?
+                .into_iter()
+                .map(|d| d.doc_id)
+                .filter(|old| *old != doc_id)
+                .collect();
+            for old in &olds {
+                if !old_ids.contains(old) {
+                    old_ids.push(old.clone());
+                }
+            }
+            if !olds.is_empty() {
+                replaces.insert(doc_id, olds);
+            }
+        }
+        if !old_ids.is_empty() {
+            self.delete_documents(&old_ids, DeleteOptions::default()).await?;
         }
         let mut statuses = vec![DocStatus::Pending, DocStatus::Processing];
         if retry_failed {
@@ -303,8 +359,14 @@ impl Engine {
             let (doc_id, file_path, result) =
                 joined.map_err(|e| Error::Internal(format!("ingest task failed: {e}")))?;
             match result {
-                Ok(outcome) => {
-                    report.added += 1;
+                Ok(mut outcome) => {
+                    if let Some(olds) = replaces.remove(&outcome.doc_id) {
+                        outcome.outcome = "replaced";
+                        outcome.replaced_doc_ids = olds;
+                        report.replaced += 1;
+                    } else {
+                        report.added += 1;
+                    }
                     self.counters.documents_done.fetch_add(1, Ordering::Relaxed);
                     self.counters
                         .chunks_done
@@ -325,6 +387,7 @@ impl Engine {
                     report.failed += 1;
                     self.counters.documents_done.fetch_add(1, Ordering::Relaxed);
                     report.documents.push(DocumentOutcome {
+                        replaced_doc_ids: replaces.remove(&doc_id).unwrap_or_default(),
                         doc_id,
                         file_path,
                         outcome: "failed",
@@ -517,6 +580,7 @@ impl Engine {
             chunks: commit.chunks.len(),
             entities: commit.entities.len(),
             relations: commit.relations.len(),
+            replaced_doc_ids: Vec::new(),
         })
     }
 
@@ -606,8 +670,6 @@ impl Engine {
         };
         let (result, at, key) = self.cached_chat("extract", Some(chunk_id), first).await?;
         let mut cache_keys = vec![key];
-        let parsed = extract::parse_extraction(&result, chunk_id, file_path);
-        let (mut entities, mut relations) = (parsed.entities, parsed.relations);
         let mut glean = None;
         if self.options.max_gleaning > 0 {
             let req = ChatRequest {
@@ -627,21 +689,9 @@ impl Engine {
             };
             let (more, _, key) = self.cached_chat("extract", Some(chunk_id), req).await?;
             cache_keys.push(key);
-            let extra = extract::parse_extraction(&more, chunk_id, file_path);
-            merge_gleaning(
-                &mut entities,
-                extra.entities,
-                |e| e.entity_name.clone(),
-                |e| e.description.len(),
-            );
-            merge_gleaning(
-                &mut relations,
-                extra.relations,
-                |r| (r.src_id.clone(), r.tgt_id.clone()),
-                |r| r.description.len(),
-            );
             glean = Some(more);
         }
+        let (entities, relations) = parse_answers(&result, glean.as_deref(), chunk_id, file_path);
         Ok(ChunkExtraction {
             row: ExtractionRow {
                 chunk_id: chunk_id.to_string(),
@@ -895,6 +945,35 @@ fn push_grouped<K: PartialEq, V>(groups: &mut Vec<(K, Vec<V>)>, key: K, value: V
         Some((_, list)) => list.push(value),
         None => groups.push((key, vec![value])),
     }
+}
+
+/// The records of one chunk's extraction answers: the first pass, with the gleaning pass
+/// merged in. Ingest and the rebuild after a deletion both read answers through this, so a
+/// rebuilt graph sees exactly the records the ingest merged.
+fn parse_answers(
+    result: &str,
+    glean: Option<&str>,
+    chunk_id: &str,
+    file_path: &str,
+) -> (Vec<ExtractedEntity>, Vec<ExtractedRelation>) {
+    let parsed = extract::parse_extraction(result, chunk_id, file_path);
+    let (mut entities, mut relations) = (parsed.entities, parsed.relations);
+    if let Some(more) = glean {
+        let extra = extract::parse_extraction(more, chunk_id, file_path);
+        merge_gleaning(
+            &mut entities,
+            extra.entities,
+            |e| e.entity_name.clone(),
+            |e| e.description.len(),
+        );
+        merge_gleaning(
+            &mut relations,
+            extra.relations,
+            |r| (r.src_id.clone(), r.tgt_id.clone()),
+            |r| r.description.len(),
+        );
+    }
+    (entities, relations)
 }
 
 /// Upstream's gleaning merge: a key the first pass missed is added; an existing key's records

@@ -350,6 +350,15 @@ pub fn extend_endpoint(existing: &EntityState, relation_source_ids: &[String], l
     }
 }
 
+/// A full chunk list cut to `limit` by `method`, with its `truncate` flag: the stored lists
+/// of an entity or relation rebuilt after a document deletion (upstream limits the
+/// surviving tracking list the same way).
+pub fn limit_source_ids(full: &[String], limit: usize, method: SourceIdsLimit) -> (Vec<String>, String) {
+    let ids = SourceIds::merge(Vec::new(), full.iter().map(String::as_str), limit, method);
+    let truncate = ids.truncate_flag();
+    (ids.limited, truncate)
+}
+
 /// The text embedded for an entity's vector row.
 pub fn entity_embedding_text(name: &str, description: &str) -> String {
     format!("{name}\n{description}")

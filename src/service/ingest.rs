@@ -28,6 +28,8 @@ pub struct KbHandle {
 pub struct IngestJob {
     pub handle: KbHandle,
     engine: Arc<Engine>,
+    /// `ingest --replace`: checked for `document:delete` when the job started.
+    replace: bool,
     _lock: std::fs::File,
 }
 
@@ -93,6 +95,29 @@ impl Service {
         new_documents: u64,
         on_wait: impl FnOnce(),
     ) -> Result<IngestJob> {
+        self.start_ingest_with(actor, tenant, kb, new_documents, false, on_wait)
+    }
+
+    /// [`start_ingest`](Self::start_ingest); with `replace` (`ingest --replace`, which deletes
+    /// older versions of changed files) `document:delete` is needed too.
+    pub fn start_ingest_with(
+        &mut self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        kb: Option<&str>,
+        new_documents: u64,
+        replace: bool,
+        on_wait: impl FnOnce(),
+    ) -> Result<IngestJob> {
+        if replace {
+            self.tenant_for(
+                actor,
+                tenant,
+                Need::Permission(Permission::DocumentDelete),
+                OnInactive::Refuse,
+                "document.delete",
+            )?;
+        }
         let t = self.tenant_for(
             actor,
             tenant,
@@ -104,18 +129,27 @@ impl Service {
         self.check_document_quota(t.id, new_documents)?;
         self.charge_api_call(&t)?;
         let (handle, engine) = self.engine_for(&t, &k, false)?;
-        let lock_path = self.kb_dir(&handle).join("ingest.lock");
+        let lock = self.lock_kb(&handle, on_wait)?;
+        Ok(IngestJob {
+            handle,
+            engine: Arc::new(engine),
+            replace,
+            _lock: lock,
+        })
+    }
+
+    /// Takes the KB's ingest lock (held until the file is dropped), so that ingests and
+    /// document deletes of one KB never interleave across processes. `on_wait` is called
+    /// once if another process holds it.
+    pub(super) fn lock_kb(&self, handle: &KbHandle, on_wait: impl FnOnce()) -> Result<std::fs::File> {
+        let lock_path = self.kb_dir(handle).join("ingest.lock");
         let lock = std::fs::File::create(&lock_path).map_err(|e| Error::storage("cannot create the ingest lock", e))?;
         if lock.try_lock().is_err() {
             on_wait();
             lock.lock()
                 .map_err(|e| Error::storage("cannot lock the knowledge base", e))?;
         }
-        Ok(IngestJob {
-            handle,
-            engine: Arc::new(engine),
-            _lock: lock,
-        })
+        Ok(lock)
     }
 
     /// Runs a started ingest until it is done or `cancel` yields an error (returned as the
@@ -129,7 +163,7 @@ impl Service {
         cancel: impl Future<Output = Error>,
     ) -> Result<IngestReport> {
         let result = tokio::select! {
-            report = job.engine.ingest(docs, retry_failed) => report,
+            report = job.engine.ingest_replacing(docs, retry_failed, job.replace) => report,
             err = cancel => Err(err),
         };
         self.record_kb_stats(&job.handle, &job.engine)?;

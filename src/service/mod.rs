@@ -4,6 +4,7 @@
 
 mod archive;
 mod audit;
+mod delete;
 mod doctor;
 mod identity;
 mod ingest;

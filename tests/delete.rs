@@ -1,0 +1,785 @@
+//! `lrt doc delete` and `lrt ingest --replace`: the graph after a delete is the graph the
+//! remaining documents support (shared entities and relations rebuilt from the stored
+//! extraction answers, with no extraction call), batches, deleting everything, a SIGKILL in
+//! the middle, access rules, and replacing a changed file.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::{Lrt, ROOT};
+use futures_util::FutureExt;
+use lrt::llm::local::LocalProvider;
+use lrt::llm::{ModelProvider, Task};
+use rusqlite::Connection;
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+const CURIE: &str = "Marie Curie was a Polish physicist who worked at the University of Paris. \
+In 1898 she and her husband Pierre Curie discovered polonium and radium in Paris.";
+const PIERRE: &str = "Pierre Curie worked in Paris with Paul Langevin. Paul Langevin studied at the \
+University of Paris and met Albert Einstein in Brussels.";
+const NASA: &str = "NASA was founded in 1958 in Washington. The agency ran the Apollo program, \
+and Neil Armstrong walked on the Moon in 1969.";
+
+const PEOPLE: [&str; 6] = [
+    "Ada Lovelace",
+    "Charles Babbage",
+    "Grace Hopper",
+    "Alan Turing",
+    "Mary Somerville",
+    "John von Neumann",
+];
+const PLACES: [&str; 5] = ["London", "Cambridge", "Princeton", "Manchester", "Arlington"];
+
+/// `n` documents of one to three chunks sharing people and places, so that most entities and
+/// relations are supported by several documents.
+fn write_corpus(dir: &Path, n: usize, sentences: usize) {
+    std::fs::create_dir_all(dir).unwrap();
+    for d in 0..n {
+        let mut text = format!("# Notes {d}\n\n");
+        for s in 0..sentences {
+            let p = PEOPLE[(d + s) % PEOPLE.len()];
+            let q = PEOPLE[(d * 3 + s + 1) % PEOPLE.len()];
+            let place = PLACES[(d + 2 * s) % PLACES.len()];
+            text.push_str(&format!(
+                "In year {}, {p} met {q} in {place} to discuss engine number {s} of series {d}. ",
+                1800 + s
+            ));
+        }
+        std::fs::write(dir.join(format!("notes{d:02}.md")), text).unwrap();
+    }
+}
+
+struct Kb {
+    lrt: Lrt,
+    db: PathBuf,
+    dir: PathBuf,
+}
+
+fn kb() -> Kb {
+    let lrt = Lrt::with_init(&["--multi-tenant"]);
+    let tenant = lrt.tenant("acme", Some("alice"));
+    let kb = lrt.kb("acme", "docs");
+    lrt.member("acme", "val", "viewer");
+    let dir = lrt.kb_dir(&tenant, &kb);
+    Kb {
+        db: dir.join("kb.db"),
+        dir,
+        lrt,
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+impl Kb {
+    fn ingest(&self, env: &[(&str, &str)], paths: &[&str]) -> Value {
+        let mut args = vec!["ingest", "-t", "acme", "--kb", "docs", "--json"];
+        args.extend_from_slice(paths);
+        let run = self.lrt.run(Some("alice"), env, &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.json()
+    }
+
+    fn delete(&self, env: &[(&str, &str)], ids: &[&str]) -> Value {
+        let mut args = vec!["doc", "delete", "-t", "acme", "--kb", "docs", "--yes", "--json"];
+        args.extend_from_slice(ids);
+        let run = self.lrt.run(Some("alice"), env, &args);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        run.json()
+    }
+
+    fn conn(&self) -> Connection {
+        Connection::open(&self.db).unwrap()
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        self.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// Document ids by file name.
+    fn doc_ids(&self) -> BTreeMap<String, String> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare("SELECT file_path, doc_id FROM documents").unwrap();
+        stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .map(|(path, id)| (Path::new(&path).file_name().unwrap().to_string_lossy().into_owned(), id))
+            .collect()
+    }
+}
+
+/// The graph with order-insensitive fields: entity → (type, description fragments, source
+/// ids, file names); relation → (keywords, fragments, weight, source ids, file names).
+#[derive(Debug, PartialEq)]
+struct Graph {
+    entities: BTreeMap<String, EntityRow>,
+    relations: BTreeMap<(String, String), RelationRow>,
+}
+
+type Strings = BTreeSet<String>;
+/// (type, description fragments, source ids, file names).
+type EntityRow = (String, Strings, Strings, Strings);
+/// (keywords, description fragments, weight, source ids, file names).
+type RelationRow = (String, Strings, String, Strings, Strings);
+
+fn set(s: &str) -> BTreeSet<String> {
+    s.split("<SEP>").filter(|x| !x.is_empty()).map(str::to_string).collect()
+}
+
+fn file_names(s: &str) -> BTreeSet<String> {
+    set(s)
+        .into_iter()
+        .map(|p| Path::new(&p).file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+fn graph(db: &Path) -> Graph {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name, entity_type, description, source_ids, file_paths FROM entities")
+        .unwrap();
+    let entities = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                (
+                    r.get::<_, String>(1)?,
+                    set(&r.get::<_, String>(2)?),
+                    set(&r.get::<_, String>(3)?),
+                    file_names(&r.get::<_, String>(4)?),
+                ),
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut stmt = conn
+        .prepare("SELECT src, tgt, keywords, description, weight, source_ids, file_paths FROM relations")
+        .unwrap();
+    let relations = stmt
+        .query_map([], |r| {
+            Ok((
+                (r.get::<_, String>(0)?, r.get::<_, String>(1)?),
+                (
+                    r.get::<_, String>(2)?,
+                    set(&r.get::<_, String>(3)?),
+                    format!("{:.1}", r.get::<_, f64>(4)?),
+                    set(&r.get::<_, String>(5)?),
+                    file_names(&r.get::<_, String>(6)?),
+                ),
+            ))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    Graph { entities, relations }
+}
+
+/// Every row of every table but the LLM cache (embeddings included), for "exactly as before".
+fn dump(db: &Path) -> Vec<String> {
+    let conn = Connection::open(db).unwrap();
+    let mut out = Vec::new();
+    for (table, order) in [
+        ("meta", "key"),
+        ("documents", "doc_id"),
+        ("chunks", "chunk_key"),
+        ("extractions", "chunk_id"),
+        ("entities", "entity_key"),
+        ("relations", "relation_key"),
+        ("doc_entities", "doc_id, name"),
+        ("doc_relations", "doc_id, src, tgt"),
+    ] {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))
+            .unwrap();
+        let columns = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let mut row = Vec::new();
+                for i in 0..columns {
+                    row.push(format!("{:?}", r.get_ref(i)?));
+                }
+                Ok(format!("{table}: {}", row.join(" | ")))
+            })
+            .unwrap()
+            .map(Result::unwrap);
+        out.extend(rows);
+    }
+    out
+}
+
+/// The vector index sidecars' counts and generations, against kb.db.
+fn assert_indexes_match(kb: &Kb) {
+    let generation: String = kb
+        .conn()
+        .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| r.get(0))
+        .unwrap();
+    for (kind, table) in [
+        ("chunks", "chunks"),
+        ("entities", "entities"),
+        ("relations", "relations"),
+    ] {
+        let meta: Value = serde_json::from_str(
+            &std::fs::read_to_string(kb.dir.join("vectors").join(format!("{kind}.usearch.meta.json"))).unwrap(),
+        )
+        .unwrap();
+        let rows = kb.count(&format!("SELECT count(*) FROM {table}"));
+        assert_eq!(meta["fingerprint"]["count"].as_i64(), Some(rows), "{kind} index count");
+        assert_eq!(
+            meta["fingerprint"]["generation"].as_u64().map(|g| g.to_string()),
+            Some(generation.clone()),
+            "{kind} index generation"
+        );
+    }
+}
+
+fn assert_stats_agree(kb: &Kb) {
+    let show = kb.lrt.json_as(ROOT, &["kb", "show", "-t", "acme", "docs"]);
+    assert_eq!(
+        show["document_count"].as_i64(),
+        Some(kb.count("SELECT count(*) FROM documents WHERE status = 'processed'"))
+    );
+    assert_eq!(
+        show["entity_count"].as_i64(),
+        Some(kb.count("SELECT count(*) FROM entities"))
+    );
+    assert_eq!(
+        show["relation_count"].as_i64(),
+        Some(kb.count("SELECT count(*) FROM relations"))
+    );
+}
+
+#[test]
+fn deleting_a_document_rebuilds_shared_entities_as_if_it_had_never_been_ingested() {
+    let full = kb();
+    let docs = full.lrt.root().join("docs");
+    let (curie, pierre, nasa) = (
+        write(&docs, "curie.md", CURIE),
+        write(&docs, "pierre.md", PIERRE),
+        write(&docs, "nasa.md", NASA),
+    );
+    full.ingest(&[], &[&curie, &pierre, &nasa]);
+    let before = graph(&full.db);
+    let pierre_id = full.doc_ids()["pierre.md"].clone();
+
+    let report = full.delete(&[], &[&pierre_id]);
+    assert_eq!(report["documents_deleted"], 1);
+    assert_eq!(report["dry_run"], false);
+    assert_eq!(report["llm_calls"], 0, "{report}");
+    assert!(report["entities_removed"].as_u64().unwrap() >= 2, "{report}");
+    assert!(report["entities_rebuilt"].as_u64().unwrap() >= 2, "{report}");
+    let after = graph(&full.db);
+
+    // The same graph as a KB that never saw the deleted document.
+    let reference = kb();
+    let docs = reference.lrt.root().join("docs");
+    reference.ingest(&[], &[&write(&docs, "curie.md", CURIE), &write(&docs, "nasa.md", NASA)]);
+    assert_eq!(after, graph(&reference.db));
+
+    // Spelled out: its own entities are gone, shared ones lost its fragments, chunks, path.
+    for gone in ["Paul Langevin", "Albert Einstein", "Brussels"] {
+        assert!(
+            before.entities.contains_key(gone) && !after.entities.contains_key(gone),
+            "{gone}"
+        );
+    }
+    let pierre_chunk = format!("{pierre_id}-chunk-000");
+    let mut shared = 0;
+    for (name, (_, fragments, sources, files)) in &after.entities {
+        assert!(!sources.contains(&pierre_chunk), "{name} still cites the deleted chunk");
+        assert!(!files.contains("pierre.md"), "{name}");
+        let old = &before.entities[name];
+        if old.2.contains(&pierre_chunk) {
+            shared += 1;
+            assert!(fragments.is_subset(&old.1), "{name}: {fragments:?}");
+            assert!(
+                fragments.iter().all(|f| !f.contains("Langevin")),
+                "{name}: {fragments:?}"
+            );
+        }
+    }
+    assert!(shared >= 2, "the corpus shares entities ({shared})");
+    let mut dropped = 0;
+    for (pair, (_, _, weight, sources, _)) in &after.relations {
+        let old = &before.relations[pair];
+        assert!(!sources.contains(&pierre_chunk));
+        if old.3.contains(&pierre_chunk) {
+            dropped += 1;
+            assert!(weight < &old.2, "{pair:?}: weight {weight} was {}", old.2);
+        }
+    }
+    assert!(dropped >= 1, "a relation both documents supported lost weight");
+
+    assert_eq!(
+        full.count(&format!("SELECT count(*) FROM chunks WHERE doc_id = '{pierre_id}'")),
+        0
+    );
+    assert_eq!(
+        full.count(&format!(
+            "SELECT (SELECT count(*) FROM doc_entities WHERE doc_id = '{pierre_id}') + (SELECT count(*) FROM extractions WHERE chunk_id = '{pierre_chunk}')"
+        )),
+        0
+    );
+    assert_indexes_match(&full);
+    assert_stats_agree(&full);
+    let listed = full
+        .lrt
+        .json_as("alice", &["doc", "list", "-t", "acme", "--kb", "docs"]);
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    // Queries still work on the rebuilt indexes.
+    let answer = full.lrt.json_as(
+        "alice",
+        &["query", "-t", "acme", "--kb", "docs", "Who discovered polonium?"],
+    );
+    assert_eq!(answer["no_context"], false, "{answer}");
+}
+
+#[test]
+fn a_batch_delete_equals_one_by_one_and_deleting_everything_empties_the_kb() {
+    let batch = kb();
+    let one_by_one = kb();
+    for k in [&batch, &one_by_one] {
+        let corpus = k.lrt.root().join("corpus");
+        write_corpus(&corpus, 8, 40);
+        k.ingest(&[], &[corpus.to_str().unwrap()]);
+    }
+    let ids = batch.doc_ids();
+    let picked: Vec<&str> = ["notes01.md", "notes02.md", "notes05.md"]
+        .iter()
+        .map(|f| ids[*f].as_str())
+        .collect();
+    let entities_before = batch.count("SELECT count(*) FROM entities");
+    let relations_before = batch.count("SELECT count(*) FROM relations");
+    let chunks: i64 = picked
+        .iter()
+        .map(|id| batch.count(&format!("SELECT count(*) FROM chunks WHERE doc_id = '{id}'")))
+        .sum();
+
+    // The dry run reports the same counts and changes nothing.
+    let mut args = vec!["doc", "delete", "-t", "acme", "--kb", "docs", "--dry-run"];
+    args.extend(&picked);
+    let before = dump(&batch.db);
+    let plan = batch.lrt.json_as("alice", &args);
+    assert_eq!(dump(&batch.db), before);
+    assert_eq!(plan["dry_run"], true);
+
+    let report = batch.delete(&[], &picked);
+    assert_eq!(report["documents_deleted"], 3);
+    assert_eq!(report["chunks_deleted"].as_i64(), Some(chunks));
+    for key in [
+        "entities_removed",
+        "entities_rebuilt",
+        "relations_removed",
+        "relations_rebuilt",
+        "chunks_deleted",
+    ] {
+        assert_eq!(plan[key], report[key], "{key}");
+    }
+    assert!(report["relations_rebuilt"].as_u64().unwrap() > 0, "{report}");
+    assert_eq!(
+        entities_before - report["entities_removed"].as_i64().unwrap(),
+        batch.count("SELECT count(*) FROM entities")
+    );
+    assert_eq!(
+        relations_before - report["relations_removed"].as_i64().unwrap(),
+        batch.count("SELECT count(*) FROM relations")
+    );
+    for id in &picked {
+        one_by_one.delete(&[], &[id]);
+    }
+    assert_eq!(graph(&batch.db), graph(&one_by_one.db));
+    assert_indexes_match(&batch);
+    assert_stats_agree(&batch);
+
+    // Everything else: an empty KB, with the extraction answers kept in the LLM cache.
+    let rest: Vec<String> = batch.doc_ids().into_values().collect();
+    let rest: Vec<&str> = rest.iter().map(String::as_str).collect();
+    let cache_before = batch.count("SELECT count(*) FROM llm_cache");
+    let report = batch.delete(&[], &rest);
+    assert_eq!(report["documents_deleted"].as_u64(), Some(rest.len() as u64));
+    for table in [
+        "documents",
+        "chunks",
+        "extractions",
+        "entities",
+        "relations",
+        "doc_entities",
+        "doc_relations",
+    ] {
+        assert_eq!(batch.count(&format!("SELECT count(*) FROM {table}")), 0, "{table}");
+    }
+    assert_eq!(batch.count("SELECT count(*) FROM llm_cache"), cache_before);
+    assert_indexes_match(&batch);
+    assert_stats_agree(&batch);
+    let show = batch.lrt.json_as(ROOT, &["kb", "show", "-t", "acme", "docs"]);
+    assert_eq!(
+        (show["document_count"].as_u64(), show["entity_count"].as_u64()),
+        (Some(0), Some(0))
+    );
+
+    // Ingesting the corpus again is served from the kept cache: no extraction call.
+    let corpus = batch.lrt.root().join("corpus");
+    let again = batch.ingest(&[], &[corpus.to_str().unwrap()]);
+    assert_eq!(again["added"], 8);
+    assert_eq!(graph(&batch.db).entities.len() as i64, entities_before);
+
+    // --drop-llm-cache removes the deleted chunks' extraction answers.
+    let all: Vec<String> = batch.doc_ids().into_values().collect();
+    let mut args = vec![
+        "doc",
+        "delete",
+        "-t",
+        "acme",
+        "--kb",
+        "docs",
+        "--yes",
+        "--drop-llm-cache",
+    ];
+    args.extend(all.iter().map(String::as_str));
+    let report = batch.lrt.json_as("alice", &args);
+    assert!(report["llm_cache_dropped"].as_u64().unwrap() >= 8, "{report}");
+    assert_eq!(
+        batch.count("SELECT count(*) FROM llm_cache WHERE cache_type = 'extract'"),
+        0
+    );
+}
+
+#[test]
+fn access_rules_unknown_ids_and_confirmation() {
+    let k = kb();
+    let docs = k.lrt.root().join("docs");
+    k.ingest(&[], &[&write(&docs, "curie.md", CURIE), &write(&docs, "nasa.md", NASA)]);
+    let id = k.doc_ids()["curie.md"].clone();
+    let before = dump(&k.db);
+
+    let run = k
+        .lrt
+        .run_as("val", &["doc", "delete", "-t", "acme", "--kb", "docs", &id, "--yes"]);
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    assert!(run.stderr.contains("document:delete"), "{}", run.stderr);
+    let run = k.lrt.run_as(
+        "mallory",
+        &["doc", "delete", "-t", "acme", "--kb", "docs", &id, "--yes"],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(!run.stderr.contains("curie"), "{}", run.stderr);
+
+    // One unknown id among known ones: not found, nothing deleted.
+    let run = k.lrt.run_as(
+        "alice",
+        &[
+            "doc", "delete", "-t", "acme", "--kb", "docs", &id, "doc-0000", "--yes", "--json",
+        ],
+    );
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert_eq!(run.json_error()["error"]["kind"], "not_found");
+    assert!(run.stderr.contains("doc-0000"), "{}", run.stderr);
+
+    // No terminal and no --yes: exit 10.
+    let run = k
+        .lrt
+        .run_as("alice", &["doc", "delete", "-t", "acme", "--kb", "docs", &id]);
+    assert_eq!(run.code, 10, "{}", run.stderr);
+    assert_eq!(dump(&k.db), before, "refused deletes changed nothing");
+
+    let audit = k.lrt.audit();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["action"] == "document.delete" && e["outcome"] == "denied" && e["user_id"] == "val")
+    );
+    k.delete(&[], &[&id]);
+    let audit = k.lrt.audit();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e["action"] == "document.delete" && e["outcome"] == "ok" && e["user_id"] == "alice")
+    );
+}
+
+#[test]
+fn ingest_replace_swaps_a_changed_file_and_keeps_an_unchanged_one() {
+    let k = kb();
+    let docs = k.lrt.root().join("docs");
+    let curie = write(&docs, "curie.md", CURIE);
+    let nasa = write(&docs, "nasa.md", NASA);
+    k.ingest(&[], &[&curie, &nasa]);
+    let old_id = k.doc_ids()["curie.md"].clone();
+    assert!(graph(&k.db).entities.contains_key("Marie Curie"));
+
+    // The file changes: its old content's own entities go, the new ones come.
+    let edited = "Pierre Curie taught at the Sorbonne in Paris. Gabriel Lippmann also taught at the Sorbonne.";
+    write(&docs, "curie.md", edited);
+    let run = k
+        .lrt
+        .run_as("val", &["ingest", "-t", "acme", "--kb", "docs", "--replace", &curie]);
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    let report = k.lrt.json_as(
+        "alice",
+        &["ingest", "-t", "acme", "--kb", "docs", "--replace", &curie, &nasa],
+    );
+    assert_eq!(
+        (
+            report["replaced"].as_u64(),
+            report["added"].as_u64(),
+            report["duplicates"].as_u64()
+        ),
+        (Some(1), Some(0), Some(1)),
+        "{report}"
+    );
+    let outcome = report["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["outcome"] == "replaced")
+        .unwrap();
+    assert_eq!(outcome["replaced_doc_ids"], json!([old_id]));
+    let ids = k.doc_ids();
+    assert_eq!(ids.len(), 2, "still one document per file");
+    assert_ne!(ids["curie.md"], old_id);
+    let g = graph(&k.db);
+    assert!(!g.entities.contains_key("Marie Curie"), "{:?}", g.entities.keys());
+    assert!(g.entities.contains_key("Gabriel Lippmann"), "{:?}", g.entities.keys());
+    assert!(g.entities.contains_key("NASA"));
+    assert_indexes_match(&k);
+    assert_stats_agree(&k);
+
+    // Without --replace a changed file is one more document (LightRAG's behaviour).
+    write(&docs, "curie.md", CURIE);
+    let report = k.ingest(&[], &[&curie]);
+    assert_eq!(
+        (report["added"].as_u64(), report["replaced"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        k.count("SELECT count(*) FROM documents WHERE file_path LIKE '%curie.md'"),
+        2
+    );
+}
+
+// --- With a mock model server: no extraction calls, and SIGKILL in the middle. ---
+
+const DIM: usize = 16;
+
+/// An OpenAI-compatible server answering like the local provider, after a delay.
+struct Model {
+    chat_delay: Duration,
+    embed_delay: Duration,
+}
+
+impl Respond for Model {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
+        if request.url.path().ends_with("/embeddings") {
+            let texts: Vec<String> = body["input"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t.as_str().unwrap().to_string())
+                .collect();
+            let vectors = LocalProvider::new(DIM).embed(&texts).now_or_never().unwrap().unwrap();
+            let data: Vec<Value> = vectors
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| json!({"index": i, "embedding": v}))
+                .collect();
+            return ResponseTemplate::new(200)
+                .set_delay(self.embed_delay)
+                .set_body_json(json!({"data": data}));
+        }
+        let answer = match request_kind(request) {
+            Kind::Extract(text) => LocalProvider::answer(&Task::Extract { text }),
+            Kind::Glean => "<|COMPLETE|>".to_string(),
+            Kind::Summary => "A merged description.".to_string(),
+            Kind::Embed => unreachable!(),
+        };
+        ResponseTemplate::new(200)
+            .set_delay(self.chat_delay)
+            .set_body_json(json!({
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]
+            }))
+    }
+}
+
+enum Kind {
+    Extract(String),
+    Glean,
+    Summary,
+    Embed,
+}
+
+fn request_kind(request: &Request) -> Kind {
+    if request.url.path().ends_with("/embeddings") {
+        return Kind::Embed;
+    }
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    let messages = body["messages"].as_array().unwrap();
+    let last = messages.last().unwrap()["content"].as_str().unwrap();
+    let chunk = last
+        .find("Text:\n```\n")
+        .map(|i| i + "Text:\n```\n".len())
+        .zip(last.rfind("\n```\n\nRecords:"))
+        .and_then(|(start, end)| last.get(start..end));
+    match chunk {
+        Some(text) => Kind::Extract(text.to_string()),
+        None if messages.len() > 2 => Kind::Glean,
+        None => Kind::Summary,
+    }
+}
+
+async fn server(chat_ms: u64, embed_ms: u64) -> MockServer {
+    let server = MockServer::start().await;
+    for route in ["/v1/chat/completions", "/v1/embeddings"] {
+        Mock::given(method("POST"))
+            .and(path(route))
+            .respond_with(Model {
+                chat_delay: Duration::from_millis(chat_ms),
+                embed_delay: Duration::from_millis(embed_ms),
+            })
+            .mount(&server)
+            .await;
+    }
+    server
+}
+
+fn env(server: &MockServer) -> Vec<(&'static str, String)> {
+    vec![
+        ("LLM_BINDING", "openai".into()),
+        ("LLM_BINDING_HOST", server.uri()),
+        ("LLM_BINDING_API_KEY", "sk-test".into()),
+        ("LLM_MODEL", "mock-chat".into()),
+        ("EMBEDDING_BINDING", "openai".into()),
+        ("EMBEDDING_BINDING_HOST", server.uri()),
+        ("EMBEDDING_MODEL", "mock-embed".into()),
+        ("EMBEDDING_DIM", DIM.to_string()),
+    ]
+}
+
+/// (extraction and gleaning, summary, embedding) requests the server has seen.
+async fn requests(server: &MockServer) -> (usize, usize, usize) {
+    let mut counts = (0, 0, 0);
+    for r in server.received_requests().await.unwrap() {
+        match request_kind(&r) {
+            Kind::Extract(_) | Kind::Glean => counts.0 += 1,
+            Kind::Summary => counts.1 += 1,
+            Kind::Embed => counts.2 += 1,
+        }
+    }
+    counts
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rebuild_makes_no_extraction_call() {
+    let server = server(0, 0).await;
+    let env = env(&server);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let k = kb();
+    let corpus = k.lrt.root().join("corpus");
+    write_corpus(&corpus, 12, 90);
+    let ingested = k.ingest(&env, &[corpus.to_str().unwrap()]);
+    assert_eq!(ingested["added"], 12);
+    let (extract_before, summary_before, embed_before) = requests(&server).await;
+    assert!(summary_before > 0, "the corpus is large enough for summaries");
+
+    let ids = k.doc_ids();
+    let picked = [
+        ids["notes00.md"].as_str(),
+        ids["notes03.md"].as_str(),
+        ids["notes07.md"].as_str(),
+    ];
+    let report = k.delete(&env, &picked);
+    let (extract, summary, embed) = requests(&server).await;
+    assert_eq!(extract, extract_before, "no extraction call during the rebuild");
+    assert_eq!(
+        report["llm_calls"].as_u64(),
+        Some((summary - summary_before) as u64),
+        "{report}"
+    );
+    assert_eq!(report["embedding_calls"].as_u64(), Some((embed - embed_before) as u64));
+    assert!(report["embedding_calls"].as_u64().unwrap() > 0, "{report}");
+    assert!(report["entities_rebuilt"].as_u64().unwrap() > 0, "{report}");
+    assert_indexes_match(&k);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_delete_leaves_the_kb_exactly_as_before() {
+    let fast = server(0, 0).await;
+    let fast_env = env(&fast);
+    let fast_env: Vec<(&str, &str)> = fast_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let k = kb();
+    let corpus = k.lrt.root().join("corpus");
+    write_corpus(&corpus, 12, 90);
+    k.ingest(&fast_env, &[corpus.to_str().unwrap()]);
+    let ids = k.doc_ids();
+    let picked: Vec<String> = ["notes01.md", "notes04.md", "notes09.md"]
+        .iter()
+        .map(|f| ids[*f].clone())
+        .collect();
+    let before = dump(&k.db);
+    let extractions_cached = k.count("SELECT count(*) FROM llm_cache WHERE cache_type != 'summary'");
+
+    // Same models behind a slow server: the delete takes seconds, and is killed in the middle.
+    let slow = server(300, 700).await;
+    let slow_env = env(&slow);
+    let mut args: Vec<String> = ["doc", "delete", "-t", "acme", "--kb", "docs", "--yes", "--json"]
+        .map(String::from)
+        .to_vec();
+    args.extend(picked.iter().cloned());
+    let mut kills = 0;
+    for delay_ms in [150u64, 1500, 3500] {
+        let mut child = k.lrt.process("alice", &args);
+        for (key, v) in &slow_env {
+            child.env(key, v);
+        }
+        let mut child = child.spawn().unwrap();
+        let started = Instant::now();
+        let finished = loop {
+            if child.try_wait().unwrap().is_some() {
+                break true;
+            }
+            if started.elapsed() >= Duration::from_millis(delay_ms) {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                break false;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        };
+        assert!(
+            !finished,
+            "the delete finished before {delay_ms} ms: make the server slower"
+        );
+        kills += 1;
+        let conn = k.conn();
+        let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+        assert_eq!(check, "ok");
+        assert_eq!(dump(&k.db), before, "killed after {delay_ms} ms");
+        // Only summaries the delete asked for may have been cached meanwhile.
+        assert_eq!(
+            k.count("SELECT count(*) FROM llm_cache WHERE cache_type != 'summary'"),
+            extractions_cached
+        );
+    }
+    assert_eq!(kills, 3);
+    let (_, summaries, embeddings) = requests(&slow).await;
+    assert!(
+        summaries + embeddings > 0,
+        "the kills interrupted the rebuild, not the start-up"
+    );
+
+    // The KB still works, and the delete then completes.
+    let run = k.lrt.run(Some("alice"), &fast_env, &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(run.json()["documents_deleted"], 3);
+    assert_eq!(k.doc_ids().len(), 9);
+    assert_indexes_match(&k);
+    assert_stats_agree(&k);
+}
