@@ -468,8 +468,10 @@ impl Engine {
 
     /// Adds the buffered vectors to the indexes.
     fn flush_vectors(&self) -> Result<()> {
-        let pending = std::mem::take(&mut *self.pending_vectors.lock().unwrap_or_else(|p| p.into_inner()));
+        // Taken under the index lock, so concurrent flushes add their batches in commit order
+        // and a key's newer vector is never overwritten by an older one.
         let indexes = self.indexes.lock().unwrap_or_else(|p| p.into_inner());
+        let pending = std::mem::take(&mut *self.pending_vectors.lock().unwrap_or_else(|p| p.into_inner()));
         for (index, rows) in indexes.iter().zip(pending) {
             index.upsert_many(&rows.into_iter().collect::<Vec<_>>())?;
         }
@@ -569,6 +571,8 @@ impl Engine {
             }
             pending.iter().map(HashMap::len).sum::<usize>()
         };
+        // The next document may merge and commit while these vectors are added.
+        drop(_commit);
         if buffered >= FLUSH_VECTORS_AT {
             self.flush_vectors()?;
         }
