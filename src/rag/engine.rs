@@ -185,9 +185,10 @@ fn pin_of(embedder: &Provider) -> EmbeddingPin {
 }
 
 /// Buffered vectors beyond which a run adds them to the indexes before going on, which bounds
-/// the buffer's memory (32 MiB at 1024 dimensions). Larger means more repeated keys coalesced:
-/// at 1024 the index adds were 26% of a 2 MB ingest's CPU; at 8192 peak RSS is ~120 MB.
-const FLUSH_VECTORS_AT: usize = 8192;
+/// the buffer's memory (16 MiB at 1024 dimensions). Larger coalesces more repeated keys (at 1024
+/// the index adds were 26% of a 2 MB ingest's CPU) but leaves a longer final flush after the
+/// last model call; 4096 keeps peak RSS near 100 MB.
+const FLUSH_VECTORS_AT: usize = 4096;
 
 /// Entries of the token-count memo before it starts over (16 bytes each).
 const TOKEN_COUNT_CACHE: usize = 1 << 20;
