@@ -50,6 +50,8 @@ complete -c lrt -n "__fish_lrt_needs_command" -f -a "audit" -d 'Read the audit l
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "auth" -d 'Check permissions'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "quickstart" -d 'Set up a demo tenant and KB, ingest the sample documents and answer a question (offline)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "doctor" -d 'Check (and with --repair fix) the catalog, folders, kb.db, vector indexes and statistics'
+complete -c lrt -n "__fish_lrt_needs_command" -f -a "serve" -d 'Serve the REST API (tenants, KBs, members, query) over HTTP'
+complete -c lrt -n "__fish_lrt_needs_command" -f -a "token" -d 'Mint bearer tokens for `lrt serve`'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "debug" -d 'Show what the chunker and the extraction parser make of an input'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "completions" -d 'Print shell completions (or write all of them with --dir)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "man" -d 'Print the man page (or write all pages with --dir)'
@@ -692,6 +694,42 @@ complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s q -l quiet -d 'Print 
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l bind -d 'Address to listen on (port 0: any free port)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-cached-instances -d 'Open knowledge bases kept in memory (LRU)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-body-bytes -d 'Largest request body in bytes (413 beyond)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -f -a "issue" -d 'Mint a bearer token for a user (super-admins only; needs TOKEN_SECRET)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l user -d 'The user the token authenticates' -r
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l expires-in -d 'Lifetime, e.g. 30m, 24h, 7d [default: TOKEN_EXPIRE_HOURS]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s h -l help -d 'Print help'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -s o -l output -d 'Output format' -r -f -a "table\t''

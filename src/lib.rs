@@ -15,6 +15,7 @@ pub mod layout;
 pub mod llm;
 pub mod model;
 pub mod rag;
+pub mod server;
 pub mod service;
 pub mod store;
 pub mod time;

@@ -14,6 +14,7 @@ mod kb;
 mod member;
 pub mod output;
 mod query;
+mod serve;
 mod setup;
 mod tenant;
 
@@ -121,6 +122,11 @@ pub enum Command {
         after_help = "Examples:\n  lrt doctor\n  lrt doctor --tenant acme --kb docs --json\n  lrt doctor --repair --yes\n\nExit code 0 when healthy (or everything was repaired), 9 when problems remain."
     )]
     Doctor(doctor::DoctorArgs),
+    /// Serve the REST API (tenants, KBs, members, query) over HTTP
+    Serve(serve::ServeArgs),
+    /// Mint bearer tokens for `lrt serve`
+    #[command(subcommand)]
+    Token(serve::TokenCmd),
     /// Show what the chunker and the extraction parser make of an input
     #[command(subcommand)]
     Debug(debug::DebugCmd),
@@ -267,6 +273,8 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Tenant(cmd) => tenant::exec(&ctx, cmd),
         Command::Kb(cmd) => kb::exec(&ctx, cmd),
         Command::Member(cmd) => member::exec(&ctx, cmd),
+        Command::Serve(args) => serve::serve(&ctx, args),
+        Command::Token(cmd) => serve::token(&ctx, cmd),
         Command::Debug(cmd) => debug::exec(&ctx, cmd),
         Command::Doctor(args) => doctor::exec(&ctx, args),
         Command::Completions(args) => docs::completions(args),

@@ -338,6 +338,12 @@ impl QueryEngine {
         })
     }
 
+    /// kb.db's commit generation now; a long-lived engine compares it with the one it was
+    /// opened at to notice ingests and deletes made since (its index maps would be stale).
+    pub fn generation(&self) -> Result<u64> {
+        self.store.generation()
+    }
+
     /// Answers one question. With `p.stream`, answer pieces go to `sink` as they arrive.
     pub async fn query(&self, p: &QueryParams, sink: Option<Sink<'_>>) -> Result<QueryResult> {
         p.validate()?;

@@ -46,6 +46,31 @@ pub struct CanI {
 }
 
 impl Service {
+    /// The actor of a verified token's subject: the user id is validated and the super-admin
+    /// flag comes from the configuration, exactly as for the local identity; nothing else in
+    /// the token is trusted.
+    pub fn token_actor(&self, subject: &str) -> Result<Actor> {
+        super::validate::user_id(subject)
+            .map_err(|_| Error::Unauthenticated("the token's subject is not a valid user id".into()))?;
+        Ok(Actor {
+            user: subject.to_string(),
+            super_admin: self.is_super_admin(subject),
+            real_user: None,
+        })
+    }
+
+    /// `lrt token issue`: only super-admins mint tokens; the issue (or its denial) is audited.
+    pub fn authorize_token_issue(&self, actor: &Actor, user: &str) -> Result<()> {
+        if let Err(err) = authz::require_super_admin(actor, "issue tokens") {
+            self.audit_denial(actor, "token.issue", None, None, &err);
+            return Err(err);
+        }
+        super::validate::user_id(user)?;
+        let mut entry = self.audit_entry(actor, "token.issue", None, None);
+        entry.detail = Some(format!("user={user}"));
+        self.catalog.audit(&entry)
+    }
+
     pub fn whoami(&self, actor: &Actor) -> Result<WhoAmI> {
         let memberships = self
             .catalog

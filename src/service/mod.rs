@@ -1,4 +1,4 @@
-//! Use-cases shared by the CLI and (later) the HTTP server. Every public method takes the
+//! Use-cases shared by the CLI and the HTTP server (`server`). Every public method takes the
 //! acting `Actor`, resolves what it names *through* `authorize`, and returns the guide's
 //! models. This is the only layer that calls `authz::decide`.
 

@@ -30,6 +30,8 @@ pub struct OpenQuery {
     engine: QueryEngine,
     top_k: usize,
     chunk_top_k: usize,
+    /// kb.db's generation when the engine was opened.
+    generation: u64,
 }
 
 impl OpenQuery {
@@ -43,6 +45,27 @@ impl OpenQuery {
     ) -> Result<QueryResult> {
         let params = self.params(params, top_k, chunk_top_k)?;
         self.engine.query(&params, sink).await
+    }
+
+    /// Whether nothing was committed to the KB since it was opened; a cache must reopen a
+    /// stale engine, whose vector index maps predate the commit.
+    pub fn is_current(&self) -> Result<bool> {
+        Ok(self.engine.generation()? == self.generation)
+    }
+
+    /// `params` with the KB's defaults filled in and validated, before any quota is charged.
+    pub fn prepare(
+        &self,
+        params: QueryParams,
+        top_k: Option<usize>,
+        chunk_top_k: Option<usize>,
+    ) -> Result<QueryParams> {
+        self.params(params, top_k, chunk_top_k)
+    }
+
+    /// Answers a question already [`prepare`](Self::prepare)d.
+    pub async fn run_prepared(&self, params: &QueryParams, sink: Option<Sink<'_>>) -> Result<QueryResult> {
+        self.engine.query(params, sink).await
     }
 
     /// `params` with the KB's defaults filled in, validated.
@@ -84,6 +107,7 @@ impl Service {
         };
         let dir = self.catalog.layout().kb_dir(t.id, k.id);
         let engine = QueryEngine::open(&dir, llm, embedder, options)?;
+        let generation = engine.generation()?;
         Ok(OpenQuery {
             handle: KbHandle {
                 tenant_id: t.id,
@@ -95,7 +119,37 @@ impl Service {
             engine,
             top_k: effective.top_k as usize,
             chunk_top_k: effective.chunk_top_k as usize,
+            generation,
         })
+    }
+
+    /// Checks `query:run` on a KB named by ids, on every request, whether or not a
+    /// long-lived caller already holds the KB open: a cached engine is never a grant.
+    pub fn authorize_query(&mut self, actor: &Actor, tenant: &str, kb: &str) -> Result<KbHandle> {
+        let t = self.tenant_for(
+            actor,
+            Some(tenant),
+            Need::Permission(Permission::QueryRun),
+            OnInactive::Refuse,
+            "query.run",
+        )?;
+        let k = self.kb_in(actor, &t, Some(kb))?;
+        Ok(KbHandle {
+            tenant_id: t.id,
+            kb_id: k.id,
+            tenant_name: t.name,
+            kb_name: k.name,
+        })
+    }
+
+    /// Counts one API call of an admitted query against the tenant's monthly quota, reading
+    /// the tenant afresh so a quota changed since the engine was opened applies.
+    pub fn charge_query(&mut self, handle: &KbHandle) -> Result<()> {
+        let tenant = self
+            .catalog
+            .tenant(handle.tenant_id)?
+            .ok_or_else(|| super::not_found_tenant(&handle.tenant_id.to_string()))?;
+        self.charge_api_call(&tenant)
     }
 
     /// Checks `query:run` on the KB, counts one API call against the tenant's monthly quota

@@ -1,0 +1,93 @@
+//! `lrt serve` and `lrt token issue`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+
+use clap::{Args, Subcommand};
+use serde_json::json;
+
+use super::Ctx;
+use super::output::print_line;
+use crate::error::{Error, Result};
+use crate::server::{self, ServeOptions, TokenKeys};
+
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  TOKEN_SECRET=$(openssl rand -hex 32) lrt serve\n  lrt serve --bind 127.0.0.1:0    # any free port; the address is printed\n  LIGHTRAG_REQUIRE_USER_AUTH=false lrt serve    # local development: no token, your identity\n\nPrints `listening on http://ADDR` on stdout once ready; stops on SIGINT/SIGTERM after in-flight requests."
+)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0: any free port)
+    #[arg(long, default_value = "127.0.0.1:9621", value_name = "ADDR")]
+    pub bind: SocketAddr,
+    /// Open knowledge bases kept in memory (LRU)
+    #[arg(long, env = "LRT_MAX_CACHED_INSTANCES", default_value_t = NonZeroUsize::new(server::DEFAULT_MAX_CACHED_INSTANCES).expect("non-zero"), value_name = "N")]
+    pub max_cached_instances: NonZeroUsize,
+    /// Largest request body in bytes (413 beyond)
+    #[arg(long, env = "LRT_MAX_BODY_BYTES", default_value_t = 1 << 20, value_name = "BYTES")]
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Mint a bearer token for a user (super-admins only; needs TOKEN_SECRET)
+    #[command(
+        after_help = "Examples:\n  lrt token issue --user alice\n  lrt token issue --user ci-bot --expires-in 7d --json\n\nThe token names the user only; roles come from the tenant memberships on every request."
+    )]
+    Issue(IssueArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IssueArgs {
+    /// The user the token authenticates
+    #[arg(long, value_name = "USER")]
+    pub user: String,
+    /// Lifetime, e.g. 30m, 24h, 7d [default: TOKEN_EXPIRE_HOURS]
+    #[arg(long, value_name = "DURATION")]
+    pub expires_in: Option<String>,
+}
+
+pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
+    let settings = ctx.settings()?;
+    let options = ServeOptions {
+        bind: args.bind,
+        max_cached_instances: args.max_cached_instances,
+        body_limit: args.max_body_bytes,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(server::serve(settings, options, |addr| {
+        // Tests and scripts read this line to find the port.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "listening on http://{addr}");
+        let _ = out.flush();
+    }))?;
+    Ok(0)
+}
+
+pub fn token(ctx: &Ctx, cmd: TokenCmd) -> Result<i32> {
+    let TokenCmd::Issue(args) = cmd;
+    let svc = ctx.service()?;
+    let actor = ctx.actor(&svc)?;
+    let keys = TokenKeys::from_settings(svc.settings())?;
+    let ttl = match &args.expires_in {
+        Some(raw) => server::auth::parse_ttl(raw)?,
+        None => u64::from(svc.settings().token_expire_hours.value).saturating_mul(3600),
+    };
+    svc.authorize_token_issue(&actor, &args.user)?;
+    let (token, exp) = keys.issue(&args.user, ttl)?;
+    if ctx.out.is_json() {
+        let expires_at = jiff::Timestamp::from_second(exp as i64)
+            .map(crate::time::format)
+            .unwrap_or_default();
+        print_line(
+            &serde_json::to_string_pretty(&json!({"token": token, "user": args.user, "expires_at": expires_at}))
+                .expect("json"),
+        );
+    } else {
+        print_line(&token);
+    }
+    Ok(0)
+}

@@ -1,0 +1,177 @@
+//! `lrt serve`: the guide's REST API over the same service layer as the CLI. Every handler
+//! authenticates (bearer JWT, or the local identity when user auth is off), checks the
+//! tenant headers, then calls one `Service` method, whose authorization and JSON models are
+//! the CLI's. Nothing here decides access.
+
+pub mod auth;
+mod error;
+mod manager;
+mod routes;
+
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tokio::net::TcpListener;
+
+pub use auth::TokenKeys;
+pub use error::ApiError;
+pub use manager::{DEFAULT_MAX_CACHED_INSTANCES, TenantRagManager};
+
+use crate::authz::Actor;
+use crate::config::Settings;
+use crate::error::{Error, Result};
+use crate::service::Service;
+
+/// How `lrt serve` runs.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub bind: SocketAddr,
+    /// Open KB engines kept in the LRU.
+    pub max_cached_instances: NonZeroUsize,
+    /// The largest request body accepted (413 beyond).
+    pub body_limit: usize,
+}
+
+/// What every handler shares.
+pub struct AppState {
+    /// The catalog connection is not shareable between threads; catalog work is short and
+    /// runs on the blocking pool under this lock.
+    service: Mutex<Service>,
+    keys: Option<TokenKeys>,
+    require_auth: bool,
+    strict: bool,
+    manager: TenantRagManager,
+}
+
+impl AppState {
+    /// Checks the configuration (fail closed) and opens the catalog.
+    pub fn new(settings: Settings, options: &ServeOptions) -> Result<AppState> {
+        let require_auth = settings.require_user_auth.value;
+        let keys = match TokenKeys::from_settings(&settings) {
+            Ok(keys) => Some(keys),
+            Err(e) if require_auth => return Err(e),
+            // Without user auth a secret is optional, but a configured one must be sound.
+            Err(e) if settings.token_secret.value.is_some() => return Err(e),
+            Err(_) => None,
+        };
+        if !require_auth && !options.bind.ip().is_loopback() {
+            return Err(Error::Usage(format!(
+                "LIGHTRAG_REQUIRE_USER_AUTH=false is for local development only: refusing to listen on the non-loopback address {}",
+                options.bind
+            )));
+        }
+        let strict = settings.strict.value;
+        let service = Service::open(settings)?;
+        if !require_auth {
+            // Fail now rather than on every request.
+            service.local_actor(None)?;
+        }
+        Ok(AppState {
+            service: Mutex::new(service),
+            keys,
+            require_auth,
+            strict,
+            manager: TenantRagManager::new(options.max_cached_instances),
+        })
+    }
+
+    /// Runs `f` with the service on the current thread (callers are on the blocking pool).
+    fn with_service<T>(&self, f: impl FnOnce(&mut Service) -> Result<T>) -> Result<T> {
+        let mut svc = self.service.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut svc)
+    }
+
+    /// Runs `f` with the service on the blocking pool.
+    async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Service) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let state = self.clone();
+        tokio::task::spawn_blocking(move || state.with_service(f))
+            .await
+            .map_err(|e| Error::Internal(format!("a request task failed: {e}")))?
+    }
+
+    /// [`run`](Self::run), with the error ready for the client.
+    async fn call<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Service) -> Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        self.run(f).await.map_err(ApiError::from)
+    }
+
+    /// The actor of a request: the verified token's subject, or without a token (user auth
+    /// off) the configured local identity.
+    async fn actor(self: &Arc<Self>, authorization: Option<&str>) -> Result<Actor, ApiError> {
+        let Some(raw) = authorization else {
+            if self.require_auth {
+                return Err(ApiError::unauthenticated("missing Authorization: Bearer token"));
+            }
+            return self.call(|svc| svc.local_actor(None)).await;
+        };
+        let token = raw
+            .split_once(' ')
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+        let keys = self
+            .keys
+            .as_ref()
+            .ok_or_else(|| ApiError::unauthenticated("tokens are not accepted: TOKEN_SECRET is not configured"))?;
+        let subject = keys.verify(token)?;
+        self.call(move |svc| svc.token_actor(&subject)).await
+    }
+}
+
+/// The application's routes on a state (for tests and embedding).
+pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
+    routes::routes()
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// Serves until SIGINT/SIGTERM, then stops accepting, lets in-flight requests finish and
+/// closes the cached engines. `ready` gets the bound address (the port may have been 0).
+pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+    let state = Arc::new(AppState::new(settings, &options)?);
+    let listener = TcpListener::bind(options.bind)
+        .await
+        .map_err(|e| Error::Usage(format!("cannot listen on {}: {e}", options.bind)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
+    ready(addr);
+    let app = router(state.clone(), options.body_limit);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| Error::Internal(format!("the server failed: {e}")))?;
+    state.manager.cleanup_all();
+    Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

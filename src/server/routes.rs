@@ -1,0 +1,640 @@
+//! The `/api/v1` routes. Each handler: authenticate, check the tenant headers against the
+//! path, call one service method, answer with the CLI's JSON model.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::{ApiError, AppState};
+use crate::authz::{Actor, Role};
+use crate::error::Error;
+use crate::llm::Message;
+use crate::rag::query::{QueryMode, QueryParams, QueryResult};
+use crate::service::{KbUpdate, NewKb, NewTenant, TenantUpdate};
+use crate::store::inspect::EntityFilter;
+use crate::store::kb::DocStatus;
+
+type S = State<Arc<AppState>>;
+type ApiResult<T = Json<Value>> = Result<T, ApiError>;
+
+pub(super) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/tenants", get(list_tenants).post(create_tenant))
+        .route(
+            "/api/v1/tenants/{tenant_id}",
+            get(get_tenant).put(update_tenant).delete(delete_tenant),
+        )
+        .route("/api/v1/tenants/{tenant_id}/kbs", get(list_kbs).post(create_kb))
+        .route(
+            "/api/v1/tenants/{tenant_id}/kbs/{kb_id}",
+            get(get_kb).put(update_kb).delete(delete_kb),
+        )
+        .route(
+            "/api/v1/tenants/{tenant_id}/members",
+            get(list_members).post(add_member),
+        )
+        .route(
+            "/api/v1/tenants/{tenant_id}/members/{user_id}",
+            axum::routing::put(update_member).delete(remove_member),
+        )
+        .route("/api/v1/tenants/{tenant_id}/kbs/{kb_id}/query", post(query))
+        .route("/api/v1/tenants/{tenant_id}/kbs/{kb_id}/documents", get(list_documents))
+        .route(
+            "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/entities",
+            get(list_entities),
+        )
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+}
+
+/// The authenticated actor of a request.
+pub(super) struct Authed(Actor);
+
+impl FromRequestParts<Arc<AppState>> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let header = match parts.headers.get(axum::http::header::AUTHORIZATION) {
+            Some(v) => Some(
+                v.to_str()
+                    .map_err(|_| ApiError::unauthenticated("the Authorization header is not text"))?
+                    .to_string(),
+            ),
+            None => None,
+        };
+        state.actor(header.as_deref()).await.map(Authed)
+    }
+}
+
+/// A JSON body whose rejections (bad JSON, too large) are JSON errors too.
+pub(super) struct Body<T>(T);
+
+impl<T, St> FromRequest<St> for Body<T>
+where
+    Json<T>: FromRequest<St, Rejection = axum::extract::rejection::JsonRejection>,
+    St: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &St) -> Result<Self, Self::Rejection> {
+        Json::<T>::from_request(req, state)
+            .await
+            .map(|Json(v)| Body(v))
+            .map_err(ApiError::from)
+    }
+}
+
+/// A path id: only UUIDs address tenants and KBs over HTTP (names are a CLI convenience).
+/// Anything else is "not found", like an id that names nothing.
+fn path_id(raw: &str, what: &str) -> Result<String, ApiError> {
+    Uuid::parse_str(raw)
+        .map(|id| id.to_string())
+        .map_err(|_| Error::NotFound(format!("{what} '{raw}' not found")).into())
+}
+
+/// `X-Tenant-ID`/`X-KB-ID`: required in strict mode, and when present they must name the
+/// path's tenant and KB.
+fn check_scope(state: &AppState, headers: &HeaderMap, tenant: &str, kb: Option<&str>) -> Result<(), ApiError> {
+    let mut expected = vec![("X-Tenant-ID", tenant)];
+    if let Some(kb) = kb {
+        expected.push(("X-KB-ID", kb));
+    }
+    for (name, path_value) in expected {
+        match headers.get(name) {
+            None if state.strict => {
+                return Err(ApiError::bad_request(format!(
+                    "the {name} header is required (LIGHTRAG_MULTI_TENANT_STRICT)"
+                )));
+            }
+            None => {}
+            Some(v) => {
+                let same = v
+                    .to_str()
+                    .ok()
+                    .and_then(|v| Uuid::parse_str(v.trim()).ok())
+                    .is_some_and(|h| h.to_string() == path_value);
+                if !same {
+                    return Err(ApiError::bad_request(format!(
+                        "the {name} header does not match the id in the path"
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Tenant-scoped: the canonical tenant id after the header check.
+fn tenant_scope(state: &AppState, headers: &HeaderMap, tenant: &str) -> Result<String, ApiError> {
+    let t = path_id(tenant, "tenant")?;
+    check_scope(state, headers, &t, None)?;
+    Ok(t)
+}
+
+/// KB-scoped: the canonical tenant and KB ids after the header check.
+fn kb_scope(state: &AppState, headers: &HeaderMap, tenant: &str, kb: &str) -> Result<(String, String), ApiError> {
+    let t = path_id(tenant, "tenant")?;
+    let k = path_id(kb, "knowledge base")?;
+    check_scope(state, headers, &t, Some(&k))?;
+    Ok((t, k))
+}
+
+fn to_json<T: serde::Serialize>(value: T) -> ApiResult {
+    serde_json::to_value(value)
+        .map(Json)
+        .map_err(|e| Error::Internal(format!("cannot serialize the response: {e}")).into())
+}
+
+async fn health() -> Json<Value> {
+    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+}
+
+async fn me(State(st): S, Authed(actor): Authed) -> ApiResult {
+    to_json(st.call(move |svc| svc.whoami(&actor)).await?)
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<u64>,
+    page_size: Option<u64>,
+}
+
+async fn list_tenants(State(st): S, Authed(actor): Authed, Query(q): Query<PageQuery>) -> ApiResult {
+    let (page, size) = (q.page.unwrap_or(1), q.page_size.unwrap_or(20));
+    to_json(st.call(move |svc| svc.list_tenants(&actor, page, size)).await?)
+}
+
+/// A setting value as the CLI's `--set key=value` text (JSON strings as they are, other
+/// values in their JSON form), so one parser types both.
+fn settings_pairs(set: Map<String, Value>) -> Vec<(String, String)> {
+    set.into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => (k, s),
+            other => (k, other.to_string()),
+        })
+        .collect()
+}
+
+fn metadata_pairs(metadata: Map<String, Value>) -> Result<Vec<(String, String)>, ApiError> {
+    metadata
+        .into_iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => Ok((k, s)),
+            _ => Err(ApiError::bad_request(format!(
+                "metadata value of {k:?} must be a string"
+            ))),
+        })
+        .collect()
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantBody {
+    name: String,
+    description: Option<String>,
+    #[serde(default)]
+    metadata: Map<String, Value>,
+    /// Config and quota settings, as `lrt tenant create --set`.
+    #[serde(default)]
+    set: Map<String, Value>,
+    /// The tenant's first admin.
+    admin: Option<String>,
+}
+
+async fn create_tenant(
+    State(st): S,
+    Authed(actor): Authed,
+    Body(b): Body<TenantBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    for (k, v) in &b.metadata {
+        if !v.is_string() {
+            return Err(ApiError::bad_request(format!(
+                "metadata value of {k:?} must be a string"
+            )));
+        }
+    }
+    let new = NewTenant {
+        name: b.name,
+        description: b.description,
+        metadata: b.metadata,
+        settings: settings_pairs(b.set),
+        admin: b.admin,
+        ..Default::default()
+    };
+    let t = st.call(move |svc| svc.create_tenant(&actor, new)).await?;
+    Ok((StatusCode::CREATED, to_json(t)?))
+}
+
+async fn get_tenant(State(st): S, Authed(actor): Authed, headers: HeaderMap, Path(tenant): Path<String>) -> ApiResult {
+    let t = tenant_scope(&st, &headers, &tenant)?;
+    to_json(st.call(move |svc| svc.show_tenant(&actor, Some(&t))).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TenantPatch {
+    name: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    metadata: Map<String, Value>,
+    #[serde(default)]
+    set: Map<String, Value>,
+    #[serde(default)]
+    unset: Vec<String>,
+}
+
+async fn update_tenant(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    Body(b): Body<TenantPatch>,
+) -> ApiResult {
+    let t = tenant_scope(&st, &headers, &tenant)?;
+    let update = TenantUpdate {
+        name: b.name,
+        description: b.description,
+        metadata: metadata_pairs(b.metadata)?,
+        set: settings_pairs(b.set),
+        unset: b.unset,
+    };
+    let updated = st.call(move |svc| svc.update_tenant(&actor, &t, update)).await?;
+    // KB engines carry the tenant's settings: reopen them on next use.
+    st.manager.cleanup_all();
+    to_json(updated)
+}
+
+async fn delete_tenant(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+) -> ApiResult {
+    let t = tenant_scope(&st, &headers, &tenant)?;
+    let report = st.call(move |svc| svc.delete_tenant(&actor, &t)).await?;
+    st.manager.cleanup_all();
+    to_json(report)
+}
+
+async fn list_kbs(State(st): S, Authed(actor): Authed, headers: HeaderMap, Path(tenant): Path<String>) -> ApiResult {
+    let t = tenant_scope(&st, &headers, &tenant)?;
+    to_json(st.call(move |svc| svc.list_kbs(&actor, Some(&t))).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KbBody {
+    name: String,
+    description: Option<String>,
+    #[serde(default)]
+    set: Map<String, Value>,
+}
+
+async fn create_kb(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    Body(b): Body<KbBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let t = tenant_scope(&st, &headers, &tenant)?;
+    let new = NewKb {
+        name: b.name,
+        description: b.description,
+        set: settings_pairs(b.set),
+    };
+    let kb = st.call(move |svc| svc.create_kb(&actor, Some(&t), new)).await?;
+    Ok((StatusCode::CREATED, to_json(kb)?))
+}
+
+async fn get_kb(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path((tenant, kb)): Path<(String, String)>,
+) -> ApiResult {
+    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
+    to_json(st.call(move |svc| svc.show_kb(&actor, Some(&t), Some(&k))).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KbPatch {
+    name: Option<String>,
+    description: Option<String>,
+    #[serde(default)]
+    set: Map<String, Value>,
+    #[serde(default)]
+    unset: Vec<String>,
+}
+
+async fn update_kb(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path((tenant, kb)): Path<(String, String)>,
+    Body(b): Body<KbPatch>,
+) -> ApiResult {
+    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
+    let update = KbUpdate {
+        name: b.name,
+        description: b.description,
+        set: settings_pairs(b.set),
+        unset: b.unset,
+    };
+    let kb_id = Uuid::parse_str(&k).ok();
+    let updated = st
+        .call(move |svc| svc.update_kb(&actor, Some(&t), Some(&k), update))
+        .await?;
+    if let Some(id) = kb_id {
+        st.manager.cleanup_instance(id);
+    }
+    to_json(updated)
+}
+
+async fn delete_kb(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path((tenant, kb)): Path<(String, String)>,
+) -> ApiResult {
+    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
+    let kb_id = Uuid::parse_str(&k).ok();
+    let report = st.call(move |svc| svc.delete_kb(&actor, Some(&t), Some(&k))).await?;
+    if let Some(id) = kb_id {
+        st.manager.cleanup_instance(id);
+    }
+    to_json(report)
+}
+
+async fn list_members(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+) -> ApiResult {
+    let t = tenant_scope(&st, &headers, &tenant)?;
+    to_json(st.call(move |svc| svc.list_members(&actor, Some(&t))).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberBody {
+    user_id: String,
+    role: Role,
+}
+
+async fn add_member(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+    Body(b): Body<MemberBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let t = tenant_scope(&st, &headers, &tenant)?;
+    let m = st
+        .call(move |svc| svc.add_member(&actor, Some(&t), &b.user_id, b.role))
+        .await?;
+    Ok((StatusCode::CREATED, to_json(m)?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleBody {
+    role: Role,
+}
+
+async fn update_member(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path((tenant, user)): Path<(String, String)>,
+    Body(b): Body<RoleBody>,
+) -> ApiResult {
+    let t = tenant_scope(&st, &headers, &tenant)?;
+    to_json(
+        st.call(move |svc| svc.update_member(&actor, Some(&t), &user, b.role))
+            .await?,
+    )
+}
+
+async fn remove_member(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path((tenant, user)): Path<(String, String)>,
+) -> ApiResult {
+    let t = tenant_scope(&st, &headers, &tenant)?;
+    to_json(st.call(move |svc| svc.remove_member(&actor, Some(&t), &user)).await?)
+}
+
+#[derive(Deserialize)]
+struct DocumentsQuery {
+    status: Option<String>,
+    page: Option<u64>,
+    page_size: Option<u64>,
+}
+
+async fn list_documents(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path((tenant, kb)): Path<(String, String)>,
+    Query(q): Query<DocumentsQuery>,
+) -> ApiResult {
+    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some("pending") => Some(DocStatus::Pending),
+        Some("processing") => Some(DocStatus::Processing),
+        Some("processed") => Some(DocStatus::Processed),
+        Some("failed") => Some(DocStatus::Failed),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "unknown status {other:?}; statuses are pending, processing, processed, failed"
+            )));
+        }
+    };
+    let (page, size) = (q.page.unwrap_or(1), q.page_size.unwrap_or(20));
+    to_json(
+        st.call(move |svc| svc.list_documents(&actor, Some(&t), Some(&k), status, page, size))
+            .await?,
+    )
+}
+
+#[derive(Deserialize)]
+struct EntitiesQuery {
+    search: Option<String>,
+    #[serde(rename = "type")]
+    entity_type: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_entities(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path((tenant, kb)): Path<(String, String)>,
+    Query(q): Query<EntitiesQuery>,
+) -> ApiResult {
+    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
+    let filter = EntityFilter {
+        search: q.search,
+        entity_type: q.entity_type,
+        limit: q.limit.unwrap_or(50),
+    };
+    to_json(
+        st.call(move |svc| svc.list_entities(&actor, Some(&t), Some(&k), &filter))
+            .await?,
+    )
+}
+
+/// One earlier turn of `history`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Turn {
+    role: String,
+    content: String,
+}
+
+/// `lrt query`'s options as JSON (flag names in snake_case; `query` is accepted for
+/// `question`, as in LightRAG).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryBody {
+    #[serde(alias = "query")]
+    question: String,
+    mode: Option<String>,
+    top_k: Option<usize>,
+    chunk_top_k: Option<usize>,
+    max_entity_tokens: Option<usize>,
+    max_relation_tokens: Option<usize>,
+    max_total_tokens: Option<usize>,
+    response_type: Option<String>,
+    user_prompt: Option<String>,
+    #[serde(default)]
+    hl_keywords: Vec<String>,
+    #[serde(default)]
+    ll_keywords: Vec<String>,
+    #[serde(default)]
+    history: Vec<Turn>,
+    #[serde(default)]
+    only_context: bool,
+    #[serde(default)]
+    only_prompt: bool,
+    #[serde(default)]
+    no_cache: bool,
+}
+
+impl QueryBody {
+    fn params(self) -> Result<(QueryParams, Option<usize>, Option<usize>, bool), ApiError> {
+        let mode = match self.mode.as_deref().unwrap_or("mix") {
+            "naive" => QueryMode::Naive,
+            "local" => QueryMode::Local,
+            "global" => QueryMode::Global,
+            "hybrid" => QueryMode::Hybrid,
+            "mix" => QueryMode::Mix,
+            "bypass" => QueryMode::Bypass,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "unknown mode {other:?}; modes are naive, local, global, hybrid, mix, bypass"
+                )));
+            }
+        };
+        if self.only_context && self.only_prompt {
+            return Err(ApiError::bad_request("only_context and only_prompt exclude each other"));
+        }
+        let mut p = QueryParams::new(self.question, mode);
+        if let Some(n) = self.max_entity_tokens {
+            p.max_entity_tokens = n;
+        }
+        if let Some(n) = self.max_relation_tokens {
+            p.max_relation_tokens = n;
+        }
+        if let Some(n) = self.max_total_tokens {
+            p.max_total_tokens = n;
+        }
+        if let Some(r) = self.response_type {
+            p.response_type = r;
+        }
+        p.user_prompt = self.user_prompt;
+        let clean = |v: Vec<String>| {
+            v.into_iter()
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty())
+                .collect()
+        };
+        p.hl_keywords = clean(self.hl_keywords);
+        p.ll_keywords = clean(self.ll_keywords);
+        p.history = self
+            .history
+            .into_iter()
+            .map(|t| match t.role.as_str() {
+                "user" => Ok(Message::user(t.content)),
+                "assistant" => Ok(Message::assistant(t.content)),
+                "system" => Ok(Message::system(t.content)),
+                other => Err(ApiError::bad_request(format!(
+                    "unknown history role {other:?}; roles are user, assistant, system"
+                ))),
+            })
+            .collect::<Result<_, _>>()?;
+        p.only_context = self.only_context;
+        p.only_prompt = self.only_prompt;
+        Ok((p, self.top_k, self.chunk_top_k, self.no_cache))
+    }
+}
+
+/// `POST …/query`: access is checked on every request, then the KB's engine comes from the
+/// `TenantRagManager` (opened once; a `no_cache` query opens its own, since the cache setting
+/// is part of the engine), the options are validated, one API call is charged, and the
+/// answer is the CLI's `--json` object.
+async fn query(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path((tenant, kb)): Path<(String, String)>,
+    Body(b): Body<QueryBody>,
+) -> ApiResult<Json<QueryResult>> {
+    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
+    let (params, top_k, chunk_top_k, no_cache) = b.params()?;
+    let handle = {
+        let (actor, t, k) = (actor.clone(), t.clone(), k.clone());
+        st.call(move |svc| svc.authorize_query(&actor, &t, &k)).await?
+    };
+    let open = {
+        let st = st.clone();
+        move || {
+            let (st, actor, t, k) = (st.clone(), actor.clone(), t.clone(), k.clone());
+            async move {
+                st.run(move |svc| svc.open_query(&actor, Some(&t), Some(&k), no_cache))
+                    .await
+            }
+        }
+    };
+    let engine = if no_cache {
+        Arc::new(tokio::sync::Mutex::new(open().await.map_err(ApiError::from)?))
+    } else {
+        st.manager.get(handle.kb_id, open).await?
+    };
+    // The engine's kb.db connection cannot cross threads while borrowed, so the query runs
+    // on the blocking pool, driving its async model calls with the server's runtime.
+    let runtime = tokio::runtime::Handle::current();
+    let state = st.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let open = engine.blocking_lock();
+        let params = open.prepare(params, top_k, chunk_top_k)?;
+        state.with_service(|svc| svc.charge_query(&handle))?;
+        runtime.block_on(open.run_prepared(&params, None))
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("the query task failed: {e}")))??;
+    Ok(Json(result))
+}
