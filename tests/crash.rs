@@ -10,102 +10,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::Lrt;
-use futures_util::FutureExt;
-use lrt::llm::local::LocalProvider;
-use lrt::llm::{ModelProvider, Task};
+use common::model::{env, server, write_corpus};
 use rusqlite::Connection;
-use serde_json::{Value, json};
-use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
-
-const DIM: usize = 16;
-
-/// An OpenAI-compatible server that answers extraction prompts with the local provider's
-/// records for the chunk, after a delay, so that a run lasts long enough to be killed mid-way.
-struct SlowModel;
-
-impl Respond for SlowModel {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let body: Value = serde_json::from_slice(&request.body).unwrap();
-        if request.url.path().ends_with("/embeddings") {
-            let texts: Vec<String> = body["input"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t.as_str().unwrap().to_string())
-                .collect();
-            let vectors = LocalProvider::new(DIM).embed(&texts).now_or_never().unwrap().unwrap();
-            let data: Vec<Value> = vectors
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| json!({"index": i, "embedding": v}))
-                .collect();
-            return ResponseTemplate::new(200)
-                .set_delay(Duration::from_millis(10))
-                .set_body_json(json!({"data": data}));
-        }
-        let messages = body["messages"].as_array().unwrap();
-        let last = messages.last().unwrap()["content"].as_str().unwrap();
-        let answer = match chunk_text(last) {
-            Some(text) => LocalProvider::answer(&Task::Extract { text: text.to_string() }),
-            None if messages.len() > 2 => "<|COMPLETE|>".to_string(),
-            None => "A merged description.".to_string(),
-        };
-        ResponseTemplate::new(200)
-            .set_delay(Duration::from_millis(40))
-            .set_body_json(json!({
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]
-            }))
-    }
-}
-
-/// The chunk inside lrt's extraction prompt.
-fn chunk_text(prompt: &str) -> Option<&str> {
-    let start = prompt.find("Text:\n```\n")? + "Text:\n```\n".len();
-    let end = prompt.rfind("\n```\n\nRecords:")?;
-    prompt.get(start..end)
-}
-
-fn env(server: &MockServer) -> Vec<(&'static str, String)> {
-    vec![
-        ("LLM_BINDING", "openai".into()),
-        ("LLM_BINDING_HOST", server.uri()),
-        ("LLM_BINDING_API_KEY", "sk-test".into()),
-        ("LLM_MODEL", "slow-chat".into()),
-        ("EMBEDDING_BINDING", "openai".into()),
-        ("EMBEDDING_BINDING_HOST", server.uri()),
-        ("EMBEDDING_MODEL", "slow-embed".into()),
-        ("EMBEDDING_DIM", DIM.to_string()),
-    ]
-}
-
-const PEOPLE: [&str; 6] = [
-    "Ada Lovelace",
-    "Charles Babbage",
-    "Grace Hopper",
-    "Alan Turing",
-    "Mary Somerville",
-    "John von Neumann",
-];
-const PLACES: [&str; 5] = ["London", "Cambridge", "Princeton", "Manchester", "Arlington"];
-
-/// Twelve documents of two or three chunks each, sharing people and places.
-fn write_corpus(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    for d in 0..12 {
-        let mut text = format!("# Notes {d}\n\n");
-        for s in 0..90 {
-            let p = PEOPLE[(d + s) % PEOPLE.len()];
-            let q = PEOPLE[(d * 3 + s + 1) % PEOPLE.len()];
-            let place = PLACES[(d + 2 * s) % PLACES.len()];
-            text.push_str(&format!(
-                "In year {}, {p} met {q} in {place} to discuss engine number {s} of series {d}. ",
-                1800 + s
-            ));
-        }
-        std::fs::write(dir.join(format!("notes{d:02}.md")), text).unwrap();
-    }
-}
 
 struct Kb {
     lrt: Lrt,
@@ -118,7 +24,7 @@ fn kb() -> Kb {
     let tenant = lrt.tenant("acme", Some("alice"));
     let kb = lrt.kb("acme", "docs");
     let corpus = lrt.root().join("corpus");
-    write_corpus(&corpus);
+    write_corpus(&corpus, 12, 90);
     let db = lrt.kb_dir(&tenant, &kb).join("kb.db");
     Kb { lrt, db, corpus }
 }
@@ -211,14 +117,8 @@ fn graph(db: &Path) -> Graph {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_ingests_leave_a_consistent_kb_and_retry_completes_it_without_duplicates() {
-    let server = MockServer::start().await;
-    for route in ["/v1/chat/completions", "/v1/embeddings"] {
-        Mock::given(method("POST"))
-            .and(path(route))
-            .respond_with(SlowModel)
-            .mount(&server)
-            .await;
-    }
+    // Slow enough that a run lasts long enough to be killed mid-way.
+    let server = server(40, 10).await;
     let env = env(&server);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
 

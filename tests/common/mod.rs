@@ -6,6 +6,8 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod model;
+
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
