@@ -18,10 +18,8 @@ use base64::Engine as _;
 use serde_json::{Map, Value};
 
 use crate::rag::ids::{compute_mdhash_id, relation_vdb_id};
-use crate::store::kb::SEP;
-use crate::store::transfer::{
-    ImportCacheEntry, ImportChunk, ImportDocument, ImportEntity, ImportExtraction, ImportRelation, ImportRows,
-};
+use crate::store::kb::{ExtractionRow, SEP};
+use crate::store::transfer::{ImportCacheEntry, ImportChunk, ImportDocument, ImportEntity, ImportRelation, ImportRows};
 
 /// The largest file read (upstream keeps whole stores in memory too; this bounds ours).
 pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024 * 1024;
@@ -492,7 +490,7 @@ pub fn read(dir: &Path) -> R<Parsed> {
         if let Some((_, first)) = extract.first()
             && let Some(result) = str_of(first, "return")
         {
-            out.rows.extractions.push(ImportExtraction {
+            out.rows.extractions.push(ExtractionRow {
                 chunk_id: chunk_id.clone(),
                 result: result.to_string(),
                 glean: extract

@@ -782,111 +782,107 @@ impl Engine {
         memo: &HashMap<SummaryRequest, String>,
         missing: &mut Vec<SummaryRequest>,
     ) -> std::result::Result<MergePlan, MergeStep> {
-        {
-            let limits = &self.options.limits;
-            let count = |s: &str| self.count_tokens(s);
-            let mut summarize =
-                |kind: merge::SummaryKind, name: &str, list: &[String]| -> std::result::Result<String, MergeStep> {
-                    let request = (kind, name.to_string(), list.to_vec());
-                    match memo.get(&request) {
-                        Some(text) => Ok(text.clone()),
-                        None => {
-                            missing.push(request);
-                            Err(MergeStep::Pending)
-                        }
+        let limits = &self.options.limits;
+        let count = |s: &str| self.count_tokens(s);
+        let mut summarize =
+            |kind: merge::SummaryKind, name: &str, list: &[String]| -> std::result::Result<String, MergeStep> {
+                let request = (kind, name.to_string(), list.to_vec());
+                match memo.get(&request) {
+                    Some(text) => Ok(text.clone()),
+                    None => {
+                        missing.push(request);
+                        Err(MergeStep::Pending)
                     }
-                };
-            let mut pending = false;
-            let mut entities: Vec<EntityState> = Vec::new();
-            // Where each entity of the plan sits in `entities`, and how many are new to the KB.
-            let mut position: HashMap<String, usize> = HashMap::new();
-            let mut new_entities = 0u64;
-            for (name, records) in nodes {
-                let existing = self.store().entity(name)?;
-                let merged = match merge::merge_entity(name, existing.as_ref(), records, limits, &count, &mut summarize)
-                {
-                    Err(MergeStep::Pending) => {
-                        pending = true;
-                        continue;
-                    }
-                    other => other?,
-                };
-                if let Merged::Upsert(state) = merged {
-                    new_entities += u64::from(existing.is_none());
-                    position.insert(state.name.clone(), entities.len());
-                    entities.push(state);
                 }
-            }
-            let mut relations: Vec<RelationState> = Vec::new();
-            let mut new_relations = 0u64;
-            // Relation chunk ids credited to each endpoint, in relation order; applied once per
-            // endpoint below, which equals crediting them one relation at a time (the merge is
-            // an order-preserving dedup) without copying long id lists for every relation.
-            let mut credits: Vec<(usize, Vec<String>)> = Vec::new();
-            for ((a, b), records) in edges {
-                let existing = self.store().relation(a, b)?;
-                let merged =
-                    match merge::merge_relation(a, b, existing.as_ref(), records, limits, &count, &mut summarize) {
-                        Err(MergeStep::Pending) => {
-                            pending = true;
-                            continue;
-                        }
-                        other => other?,
-                    };
-                let Merged::Upsert(state) = merged else {
+            };
+        let mut pending = false;
+        let mut entities: Vec<EntityState> = Vec::new();
+        // Where each entity of the plan sits in `entities`, and how many are new to the KB.
+        let mut position: HashMap<String, usize> = HashMap::new();
+        let mut new_entities = 0u64;
+        for (name, records) in nodes {
+            let existing = self.store().entity(name)?;
+            let merged = match merge::merge_entity(name, existing.as_ref(), records, limits, &count, &mut summarize) {
+                Err(MergeStep::Pending) => {
+                    pending = true;
                     continue;
-                };
-                new_relations += u64::from(existing.is_none());
-                // Endpoints: created when missing, otherwise credited with the relation's chunks.
-                for endpoint in [a, b] {
-                    let i = match position.get(endpoint) {
-                        Some(&i) => i,
-                        None => {
-                            let (entity, credit) = match self.store().entity(endpoint)? {
-                                Some(stored) => (stored, true),
-                                None => {
-                                    new_entities += 1;
-                                    (merge::missing_endpoint_entity(endpoint, &state), false)
-                                }
-                            };
-                            position.insert(endpoint.clone(), entities.len());
-                            entities.push(entity);
-                            if !credit {
-                                continue; // created from this very relation
-                            }
-                            entities.len() - 1
-                        }
-                    };
-                    match credits.iter_mut().find(|(at, _)| *at == i) {
-                        Some((_, ids)) => ids.extend(state.source_ids.iter().cloned()),
-                        None => credits.push((i, state.source_ids.clone())),
-                    }
                 }
-                relations.push(state);
+                other => other?,
+            };
+            if let Merged::Upsert(state) = merged {
+                new_entities += u64::from(existing.is_none());
+                position.insert(state.name.clone(), entities.len());
+                entities.push(state);
             }
-            if pending {
-                return Err(MergeStep::Pending);
-            }
-            for (i, ids) in credits {
-                entities[i] = merge::extend_endpoint(&entities[i], &ids, limits);
-            }
-            let stats = self.store().stats()?;
-            if stats.entities + new_entities > self.options.max_entities {
-                return Err(MergeStep::Failed(Error::Quota(format!(
-                    "quota exceeded: this document would bring the knowledge base to {} entities; max_entities_per_kb is {}",
-                    stats.entities + new_entities,
-                    self.options.max_entities
-                ))));
-            }
-            if stats.relations + new_relations > self.options.max_relations {
-                return Err(MergeStep::Failed(Error::Quota(format!(
-                    "quota exceeded: this document would bring the knowledge base to {} relations; max_relationships_per_kb is {}",
-                    stats.relations + new_relations,
-                    self.options.max_relations
-                ))));
-            }
-            Ok(MergePlan { entities, relations })
         }
+        let mut relations: Vec<RelationState> = Vec::new();
+        let mut new_relations = 0u64;
+        // Relation chunk ids credited to each endpoint, in relation order; applied once per
+        // endpoint below, which equals crediting them one relation at a time (the merge is
+        // an order-preserving dedup) without copying long id lists for every relation.
+        let mut credits: Vec<(usize, Vec<String>)> = Vec::new();
+        for ((a, b), records) in edges {
+            let existing = self.store().relation(a, b)?;
+            let merged = match merge::merge_relation(a, b, existing.as_ref(), records, limits, &count, &mut summarize) {
+                Err(MergeStep::Pending) => {
+                    pending = true;
+                    continue;
+                }
+                other => other?,
+            };
+            let Merged::Upsert(state) = merged else {
+                continue;
+            };
+            new_relations += u64::from(existing.is_none());
+            // Endpoints: created when missing, otherwise credited with the relation's chunks.
+            for endpoint in [a, b] {
+                let i = match position.get(endpoint) {
+                    Some(&i) => i,
+                    None => {
+                        let (entity, credit) = match self.store().entity(endpoint)? {
+                            Some(stored) => (stored, true),
+                            None => {
+                                new_entities += 1;
+                                (merge::missing_endpoint_entity(endpoint, &state), false)
+                            }
+                        };
+                        position.insert(endpoint.clone(), entities.len());
+                        entities.push(entity);
+                        if !credit {
+                            continue; // created from this very relation
+                        }
+                        entities.len() - 1
+                    }
+                };
+                match credits.iter_mut().find(|(at, _)| *at == i) {
+                    Some((_, ids)) => ids.extend(state.source_ids.iter().cloned()),
+                    None => credits.push((i, state.source_ids.clone())),
+                }
+            }
+            relations.push(state);
+        }
+        if pending {
+            return Err(MergeStep::Pending);
+        }
+        for (i, ids) in credits {
+            entities[i] = merge::extend_endpoint(&entities[i], &ids, limits);
+        }
+        let stats = self.store().stats()?;
+        if stats.entities + new_entities > self.options.max_entities {
+            return Err(MergeStep::Failed(Error::Quota(format!(
+                "quota exceeded: this document would bring the knowledge base to {} entities; max_entities_per_kb is {}",
+                stats.entities + new_entities,
+                self.options.max_entities
+            ))));
+        }
+        if stats.relations + new_relations > self.options.max_relations {
+            return Err(MergeStep::Failed(Error::Quota(format!(
+                "quota exceeded: this document would bring the knowledge base to {} relations; max_relationships_per_kb is {}",
+                stats.relations + new_relations,
+                self.options.max_relations
+            ))));
+        }
+        Ok(MergePlan { entities, relations })
     }
 
     /// One LLM summary of description fragments (cached like upstream's `summary` calls).

@@ -10,7 +10,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
-use super::kb::{EmbeddingPin, KbStore, MIGRATIONS, SEP, db_err, encode_vector};
+use super::kb::{EmbeddingPin, ExtractionRow, KbStore, MIGRATIONS, SEP, db_err, encode_vector};
 use crate::error::{Error, Result};
 
 /// What a snapshot holds, for an archive's manifest (and to check it on import).
@@ -178,16 +178,6 @@ pub struct ImportCacheEntry {
     pub created_at: i64,
 }
 
-/// A chunk's cached extraction answers (first pass, gleaning), for rebuilds after deletes.
-#[derive(Debug, Clone)]
-pub struct ImportExtraction {
-    pub chunk_id: String,
-    pub result: String,
-    pub glean: Option<String>,
-    pub cache_keys: Vec<String>,
-    pub extracted_at: i64,
-}
-
 /// Everything a fresh KB is filled with at once.
 #[derive(Debug, Clone, Default)]
 pub struct ImportRows {
@@ -198,7 +188,8 @@ pub struct ImportRows {
     pub doc_entities: Vec<(String, String)>,
     pub doc_relations: Vec<(String, String, String)>,
     pub cache: Vec<ImportCacheEntry>,
-    pub extractions: Vec<ImportExtraction>,
+    /// Each chunk's cached extraction answers, for rebuilds after deletes.
+    pub extractions: Vec<ExtractionRow>,
 }
 
 fn json_list(list: &[String]) -> String {
