@@ -37,7 +37,27 @@ const MODES: [QueryMode; 5] = [
 ];
 const SEED: u64 = 42;
 
-fn lrt(dir: &Path, args: &[&str]) -> (f64, Vec<u8>) {
+/// CPU time of this thread (the queries run on it: the runtime is current-thread). Next to
+/// wall time because a busy machine inflates wall time but hardly CPU time.
+fn thread_cpu() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// User + system CPU time of the waited-for child processes so far.
+fn children_cpu() -> f64 {
+    // SAFETY: an all-zero rusage is valid, and getrusage only writes to it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
+}
+
+/// Runs one `lrt` process; returns its wall time, its CPU time and its stdout.
+fn lrt(dir: &Path, args: &[&str]) -> (f64, f64, Vec<u8>) {
+    let cpu = children_cpu();
     let start = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_lrt"))
         .args(args)
@@ -49,12 +69,13 @@ fn lrt(dir: &Path, args: &[&str]) -> (f64, Vec<u8>) {
         .output()
         .expect("run lrt");
     let wall = start.elapsed().as_secs_f64();
+    let cpu = children_cpu() - cpu;
     assert!(
         out.status.success(),
         "lrt {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    (wall, out.stdout)
+    (wall, cpu, out.stdout)
 }
 
 /// The benchmark's environment: only the acting user, nothing from the caller's shell.
@@ -84,6 +105,23 @@ fn summary(samples: &mut [f64]) -> String {
     )
 }
 
+/// Wall-time and CPU-time samples of the same runs.
+#[derive(Default)]
+struct Samples {
+    wall: Vec<f64>,
+    cpu: Vec<f64>,
+}
+
+impl Samples {
+    fn summary(&mut self) -> String {
+        let cpu_p50 = {
+            self.cpu.sort_by(f64::total_cmp);
+            percentile(&self.cpu, 50.0) * 1e3
+        };
+        format!("{} | cpu p50 {cpu_p50:>7.2} ms", summary(&mut self.wall))
+    }
+}
+
 /// Runs `runs` queries of `mode`, cycling through `questions`; returns the latencies and the
 /// mean numbers of entities, relations and chunks in the contexts (to show real work was done).
 fn measure(
@@ -93,14 +131,15 @@ fn measure(
     questions: &[String],
     runs: usize,
     expect_cached: bool,
-) -> (Vec<f64>, [f64; 3]) {
-    let mut samples = Vec::with_capacity(runs);
+) -> (Samples, [f64; 3]) {
+    let mut samples = Samples::default();
     let mut sizes = [0.0; 3];
     for i in 0..runs {
         let params = QueryParams::new(questions[i % questions.len()].clone(), mode);
-        let start = Instant::now();
+        let (start, cpu) = (Instant::now(), thread_cpu());
         let result = runtime.block_on(open.run(params, None, None, None)).expect("query");
-        samples.push(start.elapsed().as_secs_f64());
+        samples.wall.push(start.elapsed().as_secs_f64());
+        samples.cpu.push(thread_cpu() - cpu);
         if expect_cached {
             assert_eq!(result.llm_calls, 0, "a warmed query called the model: {mode:?}");
         } else {
@@ -140,7 +179,7 @@ fn main() {
         lrt(&dir, &["tenant", "create", "bench", "--json"]);
         lrt(&dir, &["kb", "create", "-t", "bench", "kb", "--json"]);
         let corpus = corpus_dir.to_str().unwrap();
-        let (wall, out) = lrt(&dir, &["ingest", "-t", "bench", "--kb", "kb", corpus, "--json"]);
+        let (wall, _, out) = lrt(&dir, &["ingest", "-t", "bench", "--kb", "kb", corpus, "--json"]);
         let report: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
         println!(
             "ingest (local provider): {wall:.2} s, {} chunks, {} entities, {} relations",
@@ -177,59 +216,63 @@ fn main() {
     for mode in MODES {
         // One pass fills the keyword and answer caches and the token-count memo: each question
         // is new to this mode here, so this is the latency of a question asked the first time.
-        let mut first: Vec<f64> = questions
-            .iter()
-            .map(|q| {
-                let start = Instant::now();
-                runtime
-                    .block_on(cached.run(QueryParams::new(q.clone(), mode), None, None, None))
-                    .expect("warm-up query");
-                start.elapsed().as_secs_f64()
-            })
-            .collect();
+        let mut first = Samples::default();
+        for q in &questions {
+            let (start, cpu) = (Instant::now(), thread_cpu());
+            runtime
+                .block_on(cached.run(QueryParams::new(q.clone(), mode), None, None, None))
+                .expect("warm-up query");
+            first.wall.push(start.elapsed().as_secs_f64());
+            first.cpu.push(thread_cpu() - cpu);
+        }
         let (mut hit, sizes) = measure(&runtime, &cached, mode, &questions, runs, true);
         let (mut miss, _) = measure(&runtime, &uncached, mode, &questions, runs, false);
         println!(
             "{:>6} cached:   {} | context: {:.1} entities, {:.1} relations, {:.1} chunks",
             mode.as_str(),
-            summary(&mut hit),
+            hit.summary(),
             sizes[0],
             sizes[1],
             sizes[2]
         );
-        println!("{:>6} uncached: {}", mode.as_str(), summary(&mut miss));
-        println!("{:>6} first:    {}", mode.as_str(), summary(&mut first));
+        println!("{:>6} uncached: {}", mode.as_str(), miss.summary());
+        println!("{:>6} first:    {}", mode.as_str(), first.summary());
     }
 
     println!("\nwhole processes ({cold} runs per mode, questions cycled):");
-    let mut floor: Vec<f64> = (0..cold)
-        .map(|_| lrt(&dir, &["kb", "show", "-t", "bench", "kb", "--json"]).0)
-        .collect();
-    println!("  lrt kb show (floor):     {}", summary(&mut floor));
+    let mut floor = Samples::default();
+    for _ in 0..cold {
+        let (wall, cpu, _) = lrt(&dir, &["kb", "show", "-t", "bench", "kb", "--json"]);
+        floor.wall.push(wall);
+        floor.cpu.push(cpu);
+    }
+    println!("  lrt kb show (floor):     {}", floor.summary());
     for (label, extra) in [("lrt query", None), ("lrt query --no-cache", Some("--no-cache"))] {
-        let mut all = Vec::new();
+        let mut all = Samples::default();
         for mode in MODES {
-            let mut walls: Vec<f64> = (0..cold)
-                .map(|i| {
-                    let q = &questions[i % questions.len()];
-                    let mut args = vec![
-                        "query",
-                        "-t",
-                        "bench",
-                        "--kb",
-                        "kb",
-                        "--mode",
-                        mode.as_str(),
-                        "--json",
-                        q,
-                    ];
-                    args.extend(extra);
-                    lrt(&dir, &args).0
-                })
-                .collect();
-            all.extend_from_slice(&walls);
-            println!("  {label:<23} {:>6}: {}", mode.as_str(), summary(&mut walls));
+            let mut runs = Samples::default();
+            for i in 0..cold {
+                let q = &questions[i % questions.len()];
+                let mut args = vec![
+                    "query",
+                    "-t",
+                    "bench",
+                    "--kb",
+                    "kb",
+                    "--mode",
+                    mode.as_str(),
+                    "--json",
+                    q,
+                ];
+                args.extend(extra);
+                let (wall, cpu, _) = lrt(&dir, &args);
+                runs.wall.push(wall);
+                runs.cpu.push(cpu);
+            }
+            all.wall.extend_from_slice(&runs.wall);
+            all.cpu.extend_from_slice(&runs.cpu);
+            println!("  {label:<23} {:>6}: {}", mode.as_str(), runs.summary());
         }
-        println!("  {label:<23} {:>6}: {}", "all", summary(&mut all));
+        println!("  {label:<23} {:>6}: {}", "all", all.summary());
     }
 }

@@ -55,6 +55,31 @@ pub fn fitting_prefix(keys: &[String], max_tokens: i64) -> (usize, usize) {
     fit
 }
 
+/// [`fitting_prefix`] one JSON line at a time, for callers that read items lazily and stop
+/// at the first one that no longer fits.
+pub struct LineBudget {
+    max: i64,
+    before: usize,
+}
+
+impl LineBudget {
+    pub fn new(max_tokens: i64) -> LineBudget {
+        LineBudget {
+            max: max_tokens,
+            before: 0,
+        }
+    }
+
+    /// Adds the next line (a JSON object, so it ends in `}`); `false` once the lines added so
+    /// far no longer fit, exactly where [`fitting_prefix`] would stop.
+    pub fn add(&mut self, line: &str) -> bool {
+        let (alone, with_newline) = counts_memoized(line);
+        let fits = ((self.before + alone) as i64) <= self.max;
+        self.before += with_newline;
+        fits
+    }
+}
+
 /// [`fitting_prefix`] by counting joined prefixes (binary search, then the exact edge).
 fn fitting_prefix_joined(keys: &[String], max: usize) -> (usize, usize) {
     let tok = Tokenizer::global();
@@ -109,8 +134,9 @@ pub fn count_tokens(text: &str) -> usize {
 
 /// The memo entry of `(kind, text)`, computed by `count` when missing.
 fn memoized(kind: u8, text: &str, count: impl FnOnce() -> (usize, usize)) -> (usize, usize) {
-    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-    let key = BuildHasherDefault::<DefaultHasher>::default().hash_one((kind, text));
+    // XXH3 rather than SipHash: the texts are KB content, not attacker-chosen map keys, and
+    // hashing every line of every query with SipHash was a visible share of a warm query.
+    let key = xxhash_rust::xxh3::xxh3_64_with_seed(text.as_bytes(), u64::from(kind));
     if let Some(counts) = MEMO.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return *counts;
     }
@@ -391,6 +417,25 @@ mod tests {
         let rendered = render_kg(&json_lines(&items), &json_lines(&items[..3]), "", "[1] a.md");
         for text in [rendered.as_str(), "}\n{", "a}\n{b}\n{c", "x}\n{\"y\": 1}\n\n{z"] {
             assert_eq!(count_tokens(text), tok.count(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn line_budget_stops_where_fitting_prefix_does() {
+        let lines: Vec<String> = (0..40)
+            .map(|i| {
+                pyjson::dumps(&relation_item(
+                    &format!("E{i}"),
+                    "Other entity",
+                    &"words ".repeat(i % 7 + 1),
+                ))
+            })
+            .collect();
+        for max in [-1, 0, 5, 37, 120, 400, 100_000] {
+            let (fit, _) = fitting_prefix(&lines, max);
+            let mut budget = LineBudget::new(max);
+            let stop = lines.iter().position(|l| !budget.add(l)).unwrap_or(lines.len());
+            assert_eq!(stop, fit, "max {max}");
         }
     }
 

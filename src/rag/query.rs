@@ -22,7 +22,7 @@ use crate::rag::keywords::{self, Keywords};
 use crate::rag::prompts::{self, ContextKind, NO_CONTEXT_ANSWER};
 use crate::rag::{ids, normalize, pyjson};
 use crate::store::kb::{KbStore, SEP, VectorKind};
-use crate::store::query::{ChunkRecord, EntityRow, RelationRow};
+use crate::store::query::{ChunkRecord, Edge, EntityRow, RelationRow};
 use crate::store::vectors::{Fingerprint, VectorIndex};
 
 /// The retrieval modes of upstream's `QueryParam.mode`.
@@ -70,6 +70,8 @@ pub const MAX_TOP_K: usize = 1000;
 pub const MAX_TOKEN_BUDGET: usize = 1_000_000;
 /// Tokens upstream keeps free when it sizes the chunk budget.
 const BUDGET_RESERVE: usize = 200;
+/// Relation rows read per statement batch while filling the relation budget.
+const RELATION_BATCH: usize = 32;
 
 /// One question and how to answer it (upstream's `QueryParam`).
 #[derive(Debug, Clone)]
@@ -565,7 +567,7 @@ impl QueryEngine {
         // Hundreds of point lookups follow: one read transaction (one snapshot, one lock).
         self.store.read_snapshot(|| {
             let (local_entities, local_relations) = match low_vec {
-                Some(v) => self.local_search(v, p.top_k)?,
+                Some(v) => self.local_search(v, p.top_k, p.max_relation_tokens as i64)?,
                 None => (Vec::new(), Vec::new()),
             };
             let (global_entities, global_relations) = match high_vec {
@@ -741,23 +743,46 @@ impl QueryEngine {
         }))
     }
 
-    /// Entities matching the low-level keywords (vector order) and all their relations,
-    /// ranked by (edge degree, weight), highest first.
-    fn local_search(&self, vector: &[f32], top_k: usize) -> Result<(Vec<EntityRow>, Vec<RelationRow>)> {
+    /// Entities matching the low-level keywords (vector order) and their relations, ranked
+    /// by (edge degree, weight), highest first.
+    ///
+    /// The edges are ranked from the covering indexes, then whole rows are read in rank order
+    /// only until one no longer fits `max_relation_tokens` on top of those before it. That
+    /// cut cannot change the context: however this list is merged with another, the merged
+    /// list holds every relation before the cut ahead of it, so its fitting prefix ends first.
+    fn local_search(
+        &self,
+        vector: &[f32],
+        top_k: usize,
+        max_relation_tokens: i64,
+    ) -> Result<(Vec<EntityRow>, Vec<RelationRow>)> {
         let keys = self.search(VectorKind::Entities, vector, top_k)?;
         let entities = self.store.entities_by_keys(&keys)?;
         let names: Vec<String> = entities.iter().map(|e| e.name.clone()).collect();
-        let relations = self.store.relations_of(&names)?;
-        let mut endpoints: Vec<String> = relations.iter().flat_map(|r| [r.src.clone(), r.tgt.clone()]).collect();
+        let edges = self.store.edges_of(&names)?;
+        let mut endpoints: Vec<String> = edges.iter().flat_map(|e| [e.src.clone(), e.tgt.clone()]).collect();
         endpoints.sort();
         endpoints.dedup();
         let degree = self.store.degrees(&endpoints)?;
-        let mut ranked: Vec<(usize, RelationRow)> = relations
+        let mut ranked: Vec<(usize, Edge)> = edges
             .into_iter()
-            .map(|r| (degree[&r.src] + degree[&r.tgt], r))
+            .map(|e| (degree[&e.src] + degree[&e.tgt], e))
             .collect();
         ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.weight.total_cmp(&a.1.weight)));
-        Ok((entities, ranked.into_iter().map(|(_, r)| r).collect()))
+
+        let mut budget = context::LineBudget::new(max_relation_tokens);
+        let mut relations = Vec::new();
+        for batch in ranked.chunks(RELATION_BATCH) {
+            let keys: Vec<u64> = batch.iter().map(|(_, e)| e.key).collect();
+            for r in self.store.relations_by_keys(&keys)? {
+                let fits = budget.add(&pyjson::dumps(&context::relation_item(&r.src, &r.tgt, &r.description)));
+                relations.push(r);
+                if !fits {
+                    return Ok((entities, relations));
+                }
+            }
+        }
+        Ok((entities, relations))
     }
 
     /// Relations matching the high-level keywords (vector order) and their endpoints in
@@ -1058,7 +1083,6 @@ mod tests {
             chunk_id: id.into(),
             content: format!("text of {id}"),
             file_path: path.into(),
-            embedding: vec![],
         };
         let (used, refs) = with_references(vec![chunk("a", "x.md"), chunk("b", "y.md"), chunk("c", "y.md")]);
         let ids: Vec<_> = used.iter().map(|c| c.reference_id.as_str()).collect();

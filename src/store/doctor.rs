@@ -10,8 +10,8 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
-use super::kb::{KbStore, MIGRATIONS, VectorKind, db_err};
-use crate::error::{Error, Result};
+use super::kb::{KbStore, VectorKind, check_readable, db_err};
+use crate::error::Result;
 
 /// At most this many example ids are named in a finding.
 const SAMPLES: usize = 5;
@@ -98,14 +98,8 @@ impl KbStore {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(&err)?;
-        if version == 0 {
+        if !check_readable(&path, version, "cannot check")? {
             return Ok(None);
-        }
-        if usize::try_from(version).map_or(true, |v| v != MIGRATIONS.len()) {
-            return Err(Error::storage(
-                format!("cannot check {}", path.display()),
-                format!("schema version {version}, this lrt knows version {}", MIGRATIONS.len()),
-            ));
         }
         Ok(Some(KbStore {
             conn,

@@ -12,8 +12,8 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
-use super::kb::{DocStatus, DocumentRow, KbStore, MIGRATIONS, db_err, split_sep};
-use crate::error::{Error, Result};
+use super::kb::{DocStatus, DocumentRow, KbStore, check_readable, db_err, split_sep};
+use crate::error::Result;
 
 /// One chunk of a document, as `doc show` lists it (no text, no vector).
 #[derive(Debug, Clone, Serialize)]
@@ -177,22 +177,8 @@ impl KbStore {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(&err)?;
-        if version == 0 {
+        if !check_readable(&path, version, "cannot read")? {
             return Ok(None);
-        }
-        if usize::try_from(version).map_or(true, |v| v != MIGRATIONS.len()) {
-            return Err(Error::storage(
-                format!("cannot read {}", path.display()),
-                format!(
-                    "schema version {version}, this lrt reads version {}; {}",
-                    MIGRATIONS.len(),
-                    if version as usize > MIGRATIONS.len() {
-                        "upgrade lrt"
-                    } else {
-                        "run `lrt ingest --retry-failed` once to upgrade it"
-                    }
-                ),
-            ));
         }
         Ok(Some(KbStore {
             conn,
@@ -485,6 +471,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         assert!(KbStore::open_read_only(dir.path()).unwrap().is_none());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn older_readable_schemas_open_and_newer_ones_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        built(dir.path());
+        let set_version = |v: i64| {
+            let conn = rusqlite::Connection::open(dir.path().join("kb.db")).unwrap();
+            conn.pragma_update(None, "user_version", v).unwrap();
+        };
+        // A KB last written before the covering relation indexes still reads, without a write.
+        set_version(1);
+        let store = KbStore::open_read_only(dir.path()).unwrap().unwrap();
+        assert_eq!(store.list_documents(None, 0, 10).unwrap().1, 2);
+        drop(store);
+        set_version(99);
+        let err = KbStore::open_read_only(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("upgrade lrt"), "{err}");
     }
 
     #[test]

@@ -19,7 +19,36 @@ use crate::rag::merge::{EntityState, RelationState};
 /// The separator LightRAG joins description fragments, source ids and file paths with.
 pub const SEP: &str = "<SEP>";
 
-pub(super) const MIGRATIONS: &[&str] = &[r#"
+/// The oldest schema version the read-only paths (`doc`, `graph`, doctor's checks) can read
+/// as it is: read-only opens cannot migrate, and the migrations after it only add indexes.
+/// Raise it when a migration changes what those paths read.
+const READABLE_SINCE: usize = 1;
+
+/// Whether a read-only connection can use a kb.db at schema `version`: `false` for a file
+/// without tables yet (0), an error naming the way out for one it cannot read.
+pub(super) fn check_readable(path: &Path, version: i64, context: &str) -> Result<bool> {
+    if version == 0 {
+        return Ok(false);
+    }
+    if usize::try_from(version).is_ok_and(|v| (READABLE_SINCE..=MIGRATIONS.len()).contains(&v)) {
+        return Ok(true);
+    }
+    Err(Error::storage(
+        format!("{context} {}", path.display()),
+        format!(
+            "schema version {version}, this lrt reads versions {READABLE_SINCE} to {}; {}",
+            MIGRATIONS.len(),
+            if version > MIGRATIONS.len() as i64 {
+                "upgrade lrt"
+            } else {
+                "run `lrt ingest --retry-failed` once to upgrade it"
+            }
+        ),
+    ))
+}
+
+pub(super) const MIGRATIONS: &[&str] = &[
+    r#"
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE documents (
         doc_id         TEXT PRIMARY KEY,
@@ -105,7 +134,15 @@ pub(super) const MIGRATIONS: &[&str] = &[r#"
         created_at INTEGER NOT NULL
     );
     INSERT INTO meta (key, value) VALUES ('generation', '0');
-"#];
+"#,
+    // Ranking the edges around an entity reads (src, tgt, weight) of each; covering indexes
+    // answer that without touching the rows, whose embeddings make them page-sized.
+    r#"
+    CREATE INDEX idx_relations_src_cover ON relations(src, tgt, weight);
+    DROP INDEX idx_relations_tgt;
+    CREATE INDEX idx_relations_tgt_cover ON relations(tgt, src, weight);
+"#,
+];
 
 /// A document's processing state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

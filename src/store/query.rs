@@ -33,18 +33,28 @@ pub struct RelationRow {
     pub created_at: i64,
 }
 
-/// A chunk with its stored embedding.
+/// A relation's endpoints and weight, which is all that ranking the edges around an entity needs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Edge {
+    /// The relation's vector key (`relation_key`), to read the whole row later.
+    pub key: u64,
+    pub src: String,
+    pub tgt: String,
+    pub weight: f64,
+}
+
+/// A chunk as a query's context uses it (its vector is read separately, and only for the
+/// graph's vector pick: a 1024-d vector is bigger than most chunks' text).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChunkRecord {
     pub chunk_id: String,
     pub content: String,
     pub file_path: String,
-    pub embedding: Vec<f32>,
 }
 
 const ENTITY_COLUMNS: &str = "name, entity_type, description, source_ids, file_paths, created_at";
 const RELATION_COLUMNS: &str = "src, tgt, keywords, description, weight, source_ids, file_paths, created_at";
-const CHUNK_COLUMNS: &str = "chunk_id, content, file_path, embedding";
+const CHUNK_COLUMNS: &str = "chunk_id, content, file_path";
 
 fn entity_row(r: &Row<'_>) -> rusqlite::Result<EntityRow> {
     Ok(EntityRow {
@@ -71,13 +81,10 @@ fn relation_row(r: &Row<'_>) -> rusqlite::Result<RelationRow> {
 }
 
 fn chunk_row(r: &Row<'_>) -> rusqlite::Result<ChunkRecord> {
-    let bytes: Vec<u8> = r.get(3)?;
     Ok(ChunkRecord {
         chunk_id: r.get(0)?,
         content: r.get(1)?,
         file_path: r.get(2)?,
-        // A corrupt vector reads as missing; the pick then falls back to weights.
-        embedding: decode_vector(&bytes).unwrap_or_default(),
     })
 }
 
@@ -121,23 +128,37 @@ impl KbStore {
         self.rows_by(&sql, &keys, relation_row)
     }
 
-    /// Every relation touching one of `names`: entity by entity, each entity's relations in
-    /// the order they were first stored, each relation once.
-    pub fn relations_of(&self, names: &[String]) -> Result<Vec<RelationRow>> {
+    /// Every relation touching one of `names`, without its text: entity by entity, each
+    /// entity's relations in the order they were first stored, each relation once. Read from
+    /// the covering indexes alone, so ranking hundreds of edges costs no row reads; the query
+    /// then reads only the rows that can fit its relation budget.
+    pub fn edges_of(&self, names: &[String]) -> Result<Vec<Edge>> {
         let err = self.err("cannot read the knowledge graph");
-        let sql = format!("SELECT {RELATION_COLUMNS} FROM relations WHERE src = ?1 OR tgt = ?1 ORDER BY relation_key");
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(&err)?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT relation_key, src, tgt, weight FROM relations WHERE src = ?1 \
+                 UNION ALL SELECT relation_key, src, tgt, weight FROM relations WHERE tgt = ?1 \
+                 ORDER BY relation_key",
+            )
+            .map_err(&err)?;
         let mut seen = HashSet::new();
         let mut out = Vec::new();
         for name in names {
             let rows = stmt
-                .query_map([name], relation_row)
-                .map_err(&err)?
-                .collect::<rusqlite::Result<Vec<_>>>()
+                .query_map([name], |r| {
+                    Ok(Edge {
+                        key: r.get::<_, i64>(0)? as u64,
+                        src: r.get(1)?,
+                        tgt: r.get(2)?,
+                        weight: r.get(3)?,
+                    })
+                })
                 .map_err(&err)?;
             for row in rows {
-                if seen.insert((row.src.clone(), row.tgt.clone())) {
-                    out.push(row);
+                let edge = row.map_err(&err)?;
+                if seen.insert(edge.key) {
+                    out.push(edge);
                 }
             }
         }
@@ -250,15 +271,17 @@ mod tests {
             names(store.entities_by_names(&["B".into(), "Z".into()]).unwrap()),
             ["B"]
         );
-        let rels = store.relations_of(&["B".into(), "A".into()]).unwrap();
-        let pairs: Vec<_> = rels.iter().map(|r| (r.src.as_str(), r.tgt.as_str())).collect();
+        let edges = store.edges_of(&["B".into(), "A".into()]).unwrap();
+        let pairs: Vec<_> = edges.iter().map(|e| (e.src.as_str(), e.tgt.as_str())).collect();
         assert_eq!(pairs, [("A", "B"), ("B", "C")]);
+        assert_eq!(edges.iter().map(|e| e.key).collect::<Vec<_>>(), [1, 2]);
         assert_eq!(store.relations_by_keys(&[2]).unwrap()[0].src, "B");
         let deg = store.degrees(&["A".into(), "B".into(), "Z".into()]).unwrap();
         assert_eq!((deg["A"], deg["B"], deg["Z"]), (1, 2, 0));
         let chunks = store.chunks_by_ids(&["c0".into(), "nope".into()]).unwrap();
         assert_eq!(chunks.len(), 1);
-        assert_eq!(chunks[0].embedding, vec![1.0, 2.0]);
+        assert_eq!(chunks[0].content, "text");
+        assert_eq!(store.chunk_vectors_by_ids(&["c0".into()]).unwrap()[0].1, vec![1.0, 2.0]);
         assert_eq!(store.chunks_by_keys(&[1]).unwrap()[0].file_path, "a.txt");
         assert_eq!(store.entities_by_names(&["A".into()]).unwrap()[0].created_at, 7);
     }
