@@ -366,13 +366,13 @@ pub struct AuditEntry {
 /// An API key as `key list` shows it: never the secret, only the prefix that identifies it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiKey {
-    pub key_id: String,
+    pub key_id: uuid::Uuid,
     pub name: Option<String>,
     /// The key's first characters (`lrt_` and 12 more), enough to recognise it.
     pub prefix: String,
-    pub tenant_id: String,
+    pub tenant_id: uuid::Uuid,
     /// Set for a KB-scoped key.
-    pub kb_id: Option<String>,
+    pub kb_id: Option<uuid::Uuid>,
     /// The ceiling; requests get the lower of it and the creator's current role.
     pub role: Role,
     pub created_by: String,

@@ -6,25 +6,14 @@ use rusqlite::{OptionalExtension, Row, ToSql, params};
 use uuid::Uuid;
 
 use super::{Catalog, NewAudit, db_error, is_unique_violation, parse_uuid};
-use crate::authz::Role;
 use crate::error::{Error, Result};
+use crate::model::ApiKey;
 
-/// One stored key.
+/// One stored key: what `key list` shows, and the hash to check a presented key against.
 #[derive(Debug, Clone)]
 pub struct KeyRecord {
-    pub id: Uuid,
-    pub prefix: String,
+    pub info: ApiKey,
     pub hash: [u8; 32],
-    pub name: Option<String>,
-    pub tenant_id: Uuid,
-    pub kb_id: Option<Uuid>,
-    pub role: Role,
-    pub created_by: String,
-    pub created_at: String,
-    pub expires_at: String,
-    pub last_used_at: Option<String>,
-    pub revoked_at: Option<String>,
-    pub revoked_by: Option<String>,
 }
 
 /// Which keys to list (both filters optional), newest first.
@@ -74,23 +63,25 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Raw> {
 fn finish(raw: Raw) -> Result<KeyRecord> {
     let (id, prefix, hash, name, tenant, kb, role, created_by, created_at, expires_at, last_used, revoked, by) = raw;
     Ok(KeyRecord {
-        id: parse_uuid(&id)?,
-        prefix,
+        info: ApiKey {
+            key_id: parse_uuid(&id)?,
+            name,
+            prefix,
+            tenant_id: parse_uuid(&tenant)?,
+            kb_id: kb.as_deref().map(parse_uuid).transpose()?,
+            role: role
+                .parse()
+                .map_err(|_| Error::Internal(format!("catalog holds an unknown role {role:?}")))?,
+            created_by,
+            created_at,
+            expires_at,
+            last_used_at: last_used,
+            revoked_at: revoked,
+            revoked_by: by,
+        },
         hash: hash
             .try_into()
             .map_err(|_| Error::Internal("catalog holds a malformed key hash".into()))?,
-        name,
-        tenant_id: parse_uuid(&tenant)?,
-        kb_id: kb.as_deref().map(parse_uuid).transpose()?,
-        role: role
-            .parse()
-            .map_err(|_| Error::Internal(format!("catalog holds an unknown role {role:?}")))?,
-        created_by,
-        created_at,
-        expires_at,
-        last_used_at: last_used,
-        revoked_at: revoked,
-        revoked_by: by,
     })
 }
 
@@ -103,16 +94,16 @@ impl Catalog {
                 "INSERT INTO api_keys (key_id, prefix, key_hash, name, tenant_id, kb_id, role, created_by, created_at, expires_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                 params![
-                    key.id.to_string(),
-                    key.prefix,
+                    key.info.key_id.to_string(),
+                    key.info.prefix,
                     key.hash.as_slice(),
-                    key.name,
-                    key.tenant_id.to_string(),
-                    key.kb_id.map(|k| k.to_string()),
-                    key.role.as_str(),
-                    key.created_by,
-                    key.created_at,
-                    key.expires_at,
+                    key.info.name,
+                    key.info.tenant_id.to_string(),
+                    key.info.kb_id.map(|k| k.to_string()),
+                    key.info.role.as_str(),
+                    key.info.created_by,
+                    key.info.created_at,
+                    key.info.expires_at,
                 ],
             )
             .map_err(|e| {

@@ -100,7 +100,7 @@ pub fn exec(ctx: &Ctx, cmd: KeyCmd) -> Result<i32> {
             let rows = keys.iter().map(row).collect();
             out.emit(
                 &keys,
-                || keys.iter().map(|k| k.key_id.clone()).collect(),
+                || keys.iter().map(|k| k.key_id.to_string()).collect(),
                 || {
                     list_table(
                         &[
@@ -124,7 +124,7 @@ pub fn exec(ctx: &Ctx, cmd: KeyCmd) -> Result<i32> {
             let key = svc.revoke_key(&actor, &args.key_id)?;
             out.emit(
                 &key,
-                || vec![key.key_id.clone()],
+                || vec![key.key_id.to_string()],
                 || output::kv_table(output::rows_of(&key, "")),
             );
         }
@@ -138,7 +138,7 @@ fn row(k: &ApiKey) -> Vec<String> {
         None => format!("tenant {}", k.tenant_id),
     };
     vec![
-        k.key_id.clone(),
+        k.key_id.to_string(),
         opt(&k.name),
         k.prefix.clone(),
         scope,

@@ -67,23 +67,6 @@ pub struct KeyListing {
     pub all: bool,
 }
 
-fn view(k: KeyRecord) -> ApiKey {
-    ApiKey {
-        key_id: k.id.to_string(),
-        name: k.name,
-        prefix: k.prefix,
-        tenant_id: k.tenant_id.to_string(),
-        kb_id: k.kb_id.map(|id| id.to_string()),
-        role: k.role,
-        created_by: k.created_by,
-        created_at: k.created_at,
-        expires_at: k.expires_at,
-        last_used_at: k.last_used_at,
-        revoked_at: k.revoked_at,
-        revoked_by: k.revoked_by,
-    }
-}
-
 fn hash(key: &str) -> [u8; 32] {
     Sha256::digest(key.as_bytes()).into()
 }
@@ -132,11 +115,10 @@ impl Service {
         let mut attempt = 0;
         loop {
             let secret = generate()?;
-            let record = KeyRecord {
-                id: Uuid::new_v4(),
-                prefix: secret[..PREFIX_CHARS].to_string(),
-                hash: hash(&secret),
+            let info = ApiKey {
+                key_id: Uuid::new_v4(),
                 name: new.name.clone(),
+                prefix: secret[..PREFIX_CHARS].to_string(),
                 tenant_id: t.id,
                 kb_id: kb.as_ref().map(|k| k.id),
                 role: new.role,
@@ -147,16 +129,20 @@ impl Service {
                 revoked_at: None,
                 revoked_by: None,
             };
-            let mut audit = self.audit_entry(actor, "key.create", Some(t.id), record.kb_id);
+            let mut audit = self.audit_entry(actor, "key.create", Some(t.id), info.kb_id);
             audit.detail = Some(format!(
                 "key_id={} role={} expires_at={}",
-                record.id, record.role, record.expires_at
+                info.key_id, info.role, info.expires_at
             ));
+            let record = KeyRecord {
+                hash: hash(&secret),
+                info,
+            };
             match self.catalog.create_key(&record, &audit) {
                 Ok(()) => {
                     return Ok(CreatedKey {
                         key: secret,
-                        info: view(record),
+                        info: record.info,
                     });
                 }
                 Err(Error::Conflict(_)) if attempt == 0 => attempt += 1,
@@ -194,7 +180,7 @@ impl Service {
                 }
             }
         };
-        Ok(self.catalog.keys(&filter)?.into_iter().map(view).collect())
+        Ok(self.catalog.keys(&filter)?.into_iter().map(|k| k.info).collect())
     }
 
     /// Revokes a key: its creator may, and so may whoever has `tenant:manage_members` in its
@@ -203,7 +189,7 @@ impl Service {
     pub fn revoke_key(&mut self, actor: &Actor, key_id: &str) -> Result<ApiKey> {
         let not_found = || Error::NotFound(format!("API key '{key_id}' not found"));
         let id = Uuid::parse_str(key_id.trim()).map_err(|_| not_found())?;
-        let key = self.catalog.key(id)?.ok_or_else(not_found)?;
+        let key = self.catalog.key(id)?.ok_or_else(not_found)?.info;
         let tenant = self.catalog.tenant(key.tenant_id)?.ok_or_else(not_found)?;
         let need = if key.created_by == actor.user {
             Need::Member
@@ -217,7 +203,7 @@ impl Service {
             })?;
         let mut audit = self.audit_entry(actor, "key.revoke", Some(tenant.id), key.kb_id);
         audit.detail = Some(format!("key_id={id}"));
-        Ok(view(self.catalog.revoke_key(id, &actor.user, &audit)?))
+        Ok(self.catalog.revoke_key(id, &actor.user, &audit)?.info)
     }
 
     /// The actor of a request made with `X-API-Key`: the key's creator, carrying the key's
@@ -228,13 +214,14 @@ impl Service {
         if !well_formed(presented) {
             return Err(invalid());
         }
-        let key = self
+        let stored = self
             .catalog
             .key_by_prefix(&presented[..PREFIX_CHARS])?
             .ok_or_else(invalid)?;
-        if !bool::from(hash(presented).ct_eq(&key.hash)) {
+        if !bool::from(hash(presented).ct_eq(&stored.hash)) {
             return Err(invalid());
         }
+        let key = stored.info;
         if key.revoked_at.is_some() {
             return Err(Error::Unauthenticated("the API key has been revoked".into()));
         }
@@ -260,10 +247,10 @@ impl Service {
                 .unwrap_or(now),
         );
         // `last_used_at` is informative: a busy catalog must not turn a valid key away.
-        let _ = self.catalog.touch_key(key.id, &now_text, &since);
+        let _ = self.catalog.touch_key(key.key_id, &now_text, &since);
         Ok(Actor {
             key: Some(KeyScope {
-                id: key.id,
+                id: key.key_id,
                 tenant: key.tenant_id,
                 kb: key.kb_id,
                 role: key.role,
@@ -333,13 +320,11 @@ mod tests {
         };
         assert!(matches!(svc.list_keys(&bob, all.clone()), Err(Error::Forbidden(_))));
         assert_eq!(svc.list_keys(&alice, all).unwrap().len(), 2);
-        let e = svc.revoke_key(&user("mallory"), &created.info.key_id).unwrap_err();
+        let id = created.info.key_id.to_string();
+        let e = svc.revoke_key(&user("mallory"), &id).unwrap_err();
         assert!(matches!(e, Error::NotFound(_)), "{e}");
-        svc.revoke_key(&alice, &created.info.key_id).unwrap();
-        assert!(matches!(
-            svc.revoke_key(&bob, &created.info.key_id),
-            Err(Error::Conflict(_))
-        ));
+        svc.revoke_key(&alice, &id).unwrap();
+        assert!(matches!(svc.revoke_key(&bob, &id), Err(Error::Conflict(_))));
         let e = svc.key_actor(&created.key).unwrap_err();
         assert!(e.to_string().contains("revoked"), "{e}");
     }
