@@ -719,6 +719,16 @@ async fn api_keys_scope_expiry_revocation_and_demotion() {
     let r = srv.keyed(Method::GET, &docs_path, &tenant_key, None).await;
     assert_eq!(r.status, StatusCode::OK, "a viewer still reads: {}", r.body);
 
+    // Use is recorded (at most once a minute), never the key.
+    let all = lrt.json_as("alice", &["key", "list", "-t", "acme", "--all"]);
+    let used = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key_id"] == created["key_id"])
+        .unwrap();
+    assert!(used["last_used_at"].is_string(), "{used}");
+
     // Revocation takes effect on the next request.
     let doomed = lrt.json_as("carol", &["key", "create", "-t", "acme", "--role", "viewer"]);
     let doomed_key = id(&doomed, "key");
@@ -816,24 +826,35 @@ async fn quota_status_codes() {
     let question = json!({"question": "Who met whom?", "mode": "bypass", "no_cache": true});
 
     // max_concurrent_queries=2: of three parallel queries exactly one is refused, at once.
-    let started = std::time::Instant::now();
-    let answers =
-        futures_util::future::join_all((0..3).map(|_| srv.keyed(Method::POST, &path, &key, Some(question.clone()))))
-            .await;
-    let refused: Vec<&Resp> = answers
+    let timed = |_| async {
+        let started = std::time::Instant::now();
+        let r = srv.keyed(Method::POST, &path, &key, Some(question.clone())).await;
+        (r, started.elapsed())
+    };
+    let answers = futures_util::future::join_all((0..3).map(timed)).await;
+    let (refused, ok): (Vec<_>, Vec<_>) = answers
         .iter()
-        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
-        .collect();
-    let ok = answers.iter().filter(|r| r.status == StatusCode::OK).count();
+        .partition(|(r, _)| r.status == StatusCode::TOO_MANY_REQUESTS);
+    let answered = ok
+        .iter()
+        .filter(|(r, _)| r.status == StatusCode::OK && r.body["answer"].is_string())
+        .count();
     assert_eq!(
-        (ok, refused.len()),
+        (answered, refused.len()),
         (2, 1),
         "{:?}",
-        answers.iter().map(|r| &r.body).collect::<Vec<_>>()
+        answers.iter().map(|(r, _)| (r.status, &r.body)).collect::<Vec<_>>()
     );
-    assert_eq!(refused[0].body["error"]["code"], "rate_limited");
-    assert_eq!(refused[0].headers["retry-after"], "1");
-    assert!(started.elapsed() >= std::time::Duration::from_millis(1500));
+    let (refused, refused_after) = refused[0];
+    assert_eq!(refused.body["error"]["code"], "rate_limited");
+    assert_eq!(refused.headers["retry-after"], "1");
+    // Refused at once: it waited neither for a permit nor for the model.
+    let fastest_answer = ok.iter().map(|(_, d)| *d).min().unwrap();
+    assert!(
+        fastest_answer >= std::time::Duration::from_millis(1500),
+        "{fastest_answer:?}"
+    );
+    assert!(*refused_after < fastest_answer, "refused after {refused_after:?}");
     // The permits are back: the next query goes through.
     let r = srv.keyed(Method::POST, &path, &key, Some(question.clone())).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
