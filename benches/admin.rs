@@ -81,11 +81,7 @@ fn main() {
         data_dir: Some(dir.join("data")),
     };
     let mut svc = Service::open(Settings::load(&flags, &ProcessEnv).unwrap()).unwrap();
-    let root = Actor {
-        user: "root".into(),
-        super_admin: true,
-        real_user: None,
-    };
+    let root = Actor::user("root", true);
     let start = Instant::now();
     for i in 0..args.tenants {
         let admin = (i % 100 == 0).then(|| "alice".to_string());

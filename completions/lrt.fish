@@ -52,6 +52,7 @@ complete -c lrt -n "__fish_lrt_needs_command" -f -a "quickstart" -d 'Set up a de
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "doctor" -d 'Check (and with --repair fix) the catalog, folders, kb.db, vector indexes and statistics'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "serve" -d 'Serve the REST API (tenants, KBs, members, query) over HTTP'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "token" -d 'Mint bearer tokens for `lrt serve`'
+complete -c lrt -n "__fish_lrt_needs_command" -f -a "key" -d 'Create, list and revoke API keys for `lrt serve` (X-API-Key)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "debug" -d 'Show what the chunker and the extraction parser make of an input'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "completions" -d 'Print shell completions (or write all of them with --dir)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "man" -d 'Print the man page (or write all pages with --dir)'
@@ -730,6 +731,59 @@ complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcomman
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -f -a "create" -d 'Create an API key for a tenant or one of its KBs; the key is printed once'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -f -a "list" -d 'List API keys (never the keys themselves): yours, or with --all every key of the tenant'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -f -a "revoke" -d 'Revoke an API key (its creator, or tenant:manage_members); effective on its next request'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l kb -d 'Limit the key to this knowledge base (id or name) [env: LRT_KB]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l role -d 'The key\'s role (at most yours)' -r -f -a "viewer_readonly\t''
+viewer\t''
+editor\t''
+admin\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l expires-in -d 'Lifetime, e.g. 30m, 24h, 30d, 2w [default: 90d; at most 365d]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l name -d 'A label for the key (what uses it)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -l all -d 'Everyone\'s keys, not only yours'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -s o -l output -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -s o -l output -d 'Output format' -r -f -a "table\t''

@@ -1,13 +1,16 @@
 //! Roles, permissions and the one decision function every command goes through.
 //!
 //! `decide` is pure: it gets the facts (who acts, their role in the tenant, whether the
-//! tenant is active) and answers. `service::Service::authorize` gathers those facts from the
-//! catalog, calls `decide`, and audits denials; nothing else grants or refuses access.
+//! tenant is active, which KB is addressed) and answers. `service::Service::authorize` gathers
+//! those facts from the catalog, calls `decide`, and audits denials; nothing else grants or
+//! refuses access. API keys are not a second path: a key's request is an `Actor` carrying a
+//! [`KeyScope`], and `decide` applies the scope and the role cap.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::error::{Error, Result};
 
@@ -118,6 +121,19 @@ impl Permission {
             Permission::QueryRun => "query:run",
         }
     }
+
+    /// Whether the permission is exercised on one KB's content (documents, queries), which is
+    /// all a KB-scoped API key may do.
+    pub fn is_kb_level(self) -> bool {
+        matches!(
+            self,
+            Permission::DocumentCreate
+                | Permission::DocumentUpdate
+                | Permission::DocumentDelete
+                | Permission::DocumentRead
+                | Permission::QueryRun
+        )
+    }
 }
 
 impl fmt::Display for Permission {
@@ -136,14 +152,45 @@ impl FromStr for Permission {
     }
 }
 
-/// Who is acting. Built by an adapter (CLI identity, later a verified JWT) and passed to
-/// every service call; roles are never part of it: they are read from the catalog.
+/// Who is acting. Built by an adapter (CLI identity, a verified JWT, an API key) and passed to
+/// every service call; member roles are never part of it: they are read from the catalog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
+    /// The user; for an API key, the key's creator, whose *current* membership caps the key.
     pub user: String,
+    /// Always false for an API key, whoever created it: a key never acts outside its tenant.
     pub super_admin: bool,
     /// The super-admin who is acting as `user` through `--as`, if any.
     pub real_user: Option<String>,
+    /// Set when the request authenticated with an API key.
+    pub key: Option<KeyScope>,
+}
+
+impl Actor {
+    /// A user acting in their own name (no `--as`, no API key).
+    pub fn user(user: impl Into<String>, super_admin: bool) -> Actor {
+        Actor {
+            user: user.into(),
+            super_admin,
+            real_user: None,
+            key: None,
+        }
+    }
+}
+
+/// What an API key allows, as stored with it. The key's role is a ceiling: the request gets
+/// the lower of it and the creator's role in the tenant *now*, so demoting the creator demotes
+/// their keys on the next request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyScope {
+    pub id: Uuid,
+    pub tenant: Uuid,
+    /// A KB-scoped key sees only this KB, and only its documents and queries.
+    pub kb: Option<Uuid>,
+    pub role: Role,
+    /// Whether the creator is a super-admin now (their cap is then admin, as they need no
+    /// membership); the key itself never gets super-admin rights.
+    pub creator_super_admin: bool,
 }
 
 /// What an operation needs.
@@ -151,17 +198,23 @@ pub struct Actor {
 pub enum Need {
     /// Any member may see its tenant and its KBs.
     Member,
+    /// Membership, to read one KB's record: unlike `Member`, a KB-scoped key may, for its KB.
+    KbMember,
     Permission(Permission),
     /// Creating, (de)activating and deleting tenants, and changing quotas.
     SuperAdmin,
+    /// Creating an API key with this role: the actor needs at least that role in the tenant,
+    /// and must not be using a key (keys cannot mint keys).
+    IssueKey(Role),
 }
 
 impl fmt::Display for Need {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Need::Member => f.write_str("membership"),
+            Need::Member | Need::KbMember => f.write_str("membership"),
             Need::Permission(p) => p.fmt(f),
             Need::SuperAdmin => f.write_str("super-admin"),
+            Need::IssueKey(role) => write!(f, "role '{role}' or higher (to create an API key with that role)"),
         }
     }
 }
@@ -169,10 +222,13 @@ impl fmt::Display for Need {
 /// The facts about one tenant that a decision needs.
 #[derive(Debug, Clone, Copy)]
 pub struct TenantFacts<'a> {
+    pub id: Uuid,
     pub name: &'a str,
     pub is_active: bool,
-    /// The actor's role there, from the membership table.
+    /// The actor's role there (for an API key, its creator's), from the membership table.
     pub role: Option<Role>,
+    /// The KB the operation addresses, once it is known; `None` while deciding on the tenant.
+    pub kb: Option<Uuid>,
 }
 
 /// Whether an operation may run against an inactive tenant.
@@ -183,10 +239,26 @@ pub enum OnInactive {
     Allow,
 }
 
-/// The decision. Order matters: an actor who cannot see the tenant learns nothing about it
-/// (not found, whatever else is true); then deactivation; then the role.
+/// The decision. Order matters: an actor who cannot see the tenant (or, with a KB-scoped key,
+/// the KB) learns nothing about it (not found, whatever else is true); then deactivation; then
+/// the role, which for an API key is the lower of the key's role and its creator's.
 pub fn decide(actor: &Actor, tenant: TenantFacts<'_>, need: Need, on_inactive: OnInactive) -> Result<()> {
-    if !actor.super_admin && tenant.role.is_none() {
+    let role = match &actor.key {
+        None => tenant.role,
+        Some(key) => {
+            let outside = key.tenant != tenant.id || key.kb.is_some() && tenant.kb.is_some() && key.kb != tenant.kb;
+            if outside {
+                return Err(Error::NotFound(format!("tenant '{}' not found", tenant.name)));
+            }
+            let creator = if key.creator_super_admin {
+                Some(Role::Admin)
+            } else {
+                tenant.role
+            };
+            creator.map(|c| c.min(key.role))
+        }
+    };
+    if !actor.super_admin && role.is_none() {
         return Err(Error::NotFound(format!("tenant '{}' not found", tenant.name)));
     }
     if !tenant.is_active && on_inactive == OnInactive::Refuse {
@@ -195,20 +267,42 @@ pub fn decide(actor: &Actor, tenant: TenantFacts<'_>, need: Need, on_inactive: O
             tenant.name, tenant.name
         )));
     }
+    if let Some(key) = &actor.key {
+        if matches!(need, Need::IssueKey(_)) {
+            return Err(Error::Forbidden(
+                "permission denied: an API key cannot create API keys; use your own identity".into(),
+            ));
+        }
+        // Until the KB is known only KB-level work may go ahead; the KB is decided next.
+        let kb_work = matches!(need, Need::KbMember) || matches!(need, Need::Permission(p) if p.is_kb_level());
+        if key.kb.is_some() && tenant.kb.is_none() && !kb_work {
+            return Err(Error::Forbidden(format!(
+                "permission denied: this API key is limited to one knowledge base of tenant '{}' \
+                 (its documents and queries); {need} needs a tenant-scoped key",
+                tenant.name
+            )));
+        }
+    }
     if actor.super_admin {
         return Ok(());
     }
-    let role = tenant.role.expect("checked above");
+    let role = role.expect("checked above");
     let allowed = match need {
-        Need::Member => true,
+        Need::Member | Need::KbMember => true,
         Need::Permission(p) => role.has(p),
         Need::SuperAdmin => false,
+        Need::IssueKey(wanted) => role >= wanted,
     };
     if allowed {
         Ok(())
     } else {
+        let via = if actor.key.is_some() {
+            " (the lower of the API key's role and its creator's)"
+        } else {
+            ""
+        };
         Err(Error::Forbidden(format!(
-            "permission denied: {} needs {need} on tenant '{}', and role '{role}' does not have it",
+            "permission denied: {} needs {need} on tenant '{}', and role '{role}'{via} does not have it",
             actor.user, tenant.name
         )))
     }
@@ -231,18 +325,31 @@ mod tests {
     use super::*;
 
     fn actor(super_admin: bool) -> Actor {
-        Actor {
-            user: "u".into(),
-            super_admin,
-            real_user: None,
-        }
+        Actor::user("u", super_admin)
     }
+
+    const TENANT: Uuid = Uuid::from_u128(1);
 
     fn facts(role: Option<Role>, is_active: bool) -> TenantFacts<'static> {
         TenantFacts {
+            id: TENANT,
             name: "acme",
             is_active,
             role,
+            kb: None,
+        }
+    }
+
+    fn key_actor(role: Role, kb: Option<Uuid>, creator_super_admin: bool) -> Actor {
+        Actor {
+            key: Some(KeyScope {
+                id: Uuid::from_u128(9),
+                tenant: TENANT,
+                kb,
+                role,
+                creator_super_admin,
+            }),
+            ..actor(false)
         }
     }
 
@@ -287,5 +394,88 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn a_key_gets_the_lower_of_its_role_and_its_creators() {
+        let read = Need::Permission(Permission::DocumentRead);
+        let create = Need::Permission(Permission::DocumentCreate);
+        let editor_key = key_actor(Role::Editor, None, false);
+        assert!(decide(&editor_key, facts(Some(Role::Admin), true), create, OnInactive::Refuse).is_ok());
+        // The creator was demoted to viewer: the editor key now reads but cannot write.
+        assert!(decide(&editor_key, facts(Some(Role::Viewer), true), read, OnInactive::Refuse).is_ok());
+        let e = decide(&editor_key, facts(Some(Role::Viewer), true), create, OnInactive::Refuse).unwrap_err();
+        assert!(matches!(e, Error::Forbidden(_)), "{e}");
+        // The creator left the tenant: the key sees nothing.
+        let e = decide(&editor_key, facts(None, true), read, OnInactive::Refuse).unwrap_err();
+        assert!(matches!(e, Error::NotFound(_)));
+        // A super-admin's key is capped by its own role and never acts as super-admin.
+        let root_key = key_actor(Role::Viewer, None, true);
+        assert!(decide(&root_key, facts(None, true), read, OnInactive::Refuse).is_ok());
+        assert!(decide(&root_key, facts(None, true), create, OnInactive::Refuse).is_err());
+        assert!(
+            decide(
+                &key_actor(Role::Admin, None, true),
+                facts(None, true),
+                Need::SuperAdmin,
+                OnInactive::Allow
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn a_key_stays_inside_its_tenant_and_kb() {
+        let (mine, other) = (Uuid::from_u128(5), Uuid::from_u128(6));
+        let key = key_actor(Role::Admin, Some(mine), false);
+        let query = Need::Permission(Permission::QueryRun);
+        let mut f = facts(Some(Role::Admin), true);
+        f.id = Uuid::from_u128(2);
+        assert!(matches!(
+            decide(&key, f, query, OnInactive::Refuse),
+            Err(Error::NotFound(_))
+        ));
+        let mut f = facts(Some(Role::Admin), true);
+        assert!(
+            decide(&key, f, query, OnInactive::Refuse).is_ok(),
+            "KB-level work waits for the KB"
+        );
+        let e = decide(&key, f, Need::Member, OnInactive::Refuse).unwrap_err();
+        assert!(
+            matches!(e, Error::Forbidden(_)),
+            "tenant-level work needs a tenant key: {e}"
+        );
+        assert!(decide(&key, f, Need::KbMember, OnInactive::Refuse).is_ok());
+        f.kb = Some(other);
+        assert!(matches!(
+            decide(&key, f, Need::Member, OnInactive::Refuse),
+            Err(Error::NotFound(_))
+        ));
+        f.kb = Some(mine);
+        assert!(decide(&key, f, Need::Member, OnInactive::Refuse).is_ok());
+    }
+
+    #[test]
+    fn keys_are_issued_up_to_ones_own_role_and_never_by_keys() {
+        let viewer = facts(Some(Role::Viewer), true);
+        assert!(decide(&actor(false), viewer, Need::IssueKey(Role::Viewer), OnInactive::Refuse).is_ok());
+        assert!(decide(&actor(false), viewer, Need::IssueKey(Role::Editor), OnInactive::Refuse).is_err());
+        assert!(
+            decide(
+                &actor(true),
+                facts(None, true),
+                Need::IssueKey(Role::Admin),
+                OnInactive::Refuse
+            )
+            .is_ok()
+        );
+        let key = key_actor(Role::Admin, None, false);
+        let e = decide(
+            &key,
+            facts(Some(Role::Admin), true),
+            Need::IssueKey(Role::Viewer),
+            OnInactive::Refuse,
+        );
+        assert!(matches!(e, Err(Error::Forbidden(_))));
     }
 }

@@ -13,7 +13,12 @@ pub enum ErrorKind {
     Unauthenticated,
     Forbidden,
     Conflict,
+    /// A capacity quota (documents, storage, KBs, entities, relations): retrying will not help
+    /// until something is deleted or the quota raised, so HTTP says 403.
     Quota,
+    /// A rate quota (concurrent queries, monthly API calls): retrying later will help, so HTTP
+    /// says 429 with `Retry-After`. Same exit code as `Quota`.
+    RateLimited,
     Upstream,
     Storage,
     ConfirmationRequired,
@@ -22,7 +27,7 @@ pub enum ErrorKind {
 
 impl ErrorKind {
     /// Every kind, in exit-code order (used by `lrt help exit-codes` and the docs).
-    pub const ALL: [ErrorKind; 11] = [
+    pub const ALL: [ErrorKind; 12] = [
         ErrorKind::Internal,
         ErrorKind::Usage,
         ErrorKind::NotFound,
@@ -30,6 +35,7 @@ impl ErrorKind {
         ErrorKind::Forbidden,
         ErrorKind::Conflict,
         ErrorKind::Quota,
+        ErrorKind::RateLimited,
         ErrorKind::Upstream,
         ErrorKind::Storage,
         ErrorKind::ConfirmationRequired,
@@ -44,7 +50,7 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => 4,
             ErrorKind::Forbidden => 5,
             ErrorKind::Conflict => 6,
-            ErrorKind::Quota => 7,
+            ErrorKind::Quota | ErrorKind::RateLimited => 7,
             ErrorKind::Upstream => 8,
             ErrorKind::Storage => 9,
             ErrorKind::ConfirmationRequired => 10,
@@ -61,7 +67,8 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => 401,
             ErrorKind::Forbidden => 403,
             ErrorKind::Conflict => 409,
-            ErrorKind::Quota => 429,
+            ErrorKind::Quota => 403,
+            ErrorKind::RateLimited => 429,
             ErrorKind::Upstream => 502,
             ErrorKind::Storage => 500,
             ErrorKind::ConfirmationRequired => 400,
@@ -79,6 +86,7 @@ impl ErrorKind {
             ErrorKind::Forbidden => "forbidden",
             ErrorKind::Conflict => "conflict",
             ErrorKind::Quota => "quota_exceeded",
+            ErrorKind::RateLimited => "rate_limited",
             ErrorKind::Upstream => "upstream",
             ErrorKind::Storage => "storage",
             ErrorKind::ConfirmationRequired => "confirmation_required",
@@ -95,7 +103,8 @@ impl ErrorKind {
             ErrorKind::Unauthenticated => "no usable identity or credentials",
             ErrorKind::Forbidden => "permission denied, or the tenant is deactivated",
             ErrorKind::Conflict => "already exists, or would remove a tenant's last admin",
-            ErrorKind::Quota => "a tenant quota is exhausted",
+            ErrorKind::Quota => "a tenant capacity quota is exhausted (KBs, documents, storage, entities, relations)",
+            ErrorKind::RateLimited => "a tenant rate quota is exhausted (monthly API calls, concurrent queries)",
             ErrorKind::Upstream => "the LLM or embedding server failed (retryable)",
             ErrorKind::Storage => "the data directory or a database could not be read or written",
             ErrorKind::ConfirmationRequired => "a destructive command needs --yes (or was cancelled)",
@@ -125,6 +134,9 @@ pub enum Error {
     Conflict(String),
     #[error("{0}")]
     Quota(String),
+    /// Refused for now; `retry_after_secs` says when trying again can succeed.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after_secs: u64 },
     #[error("{0}")]
     Upstream(String),
     #[error("{context}: {source}")]
@@ -150,6 +162,7 @@ impl Error {
             Error::Forbidden(_) => ErrorKind::Forbidden,
             Error::Conflict(_) => ErrorKind::Conflict,
             Error::Quota(_) => ErrorKind::Quota,
+            Error::RateLimited { .. } => ErrorKind::RateLimited,
             Error::Upstream(_) => ErrorKind::Upstream,
             Error::Storage { .. } => ErrorKind::Storage,
             Error::ConfirmationRequired(_) => ErrorKind::ConfirmationRequired,

@@ -359,6 +359,28 @@ pub struct AuditEntry {
     pub kb_id: Option<String>,
     pub outcome: Outcome,
     pub detail: Option<String>,
+    /// The API key the request authenticated with (`user_id` is then its creator), if any.
+    pub api_key_id: Option<String>,
+}
+
+/// An API key as `key list` shows it: never the secret, only the prefix that identifies it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiKey {
+    pub key_id: uuid::Uuid,
+    pub name: Option<String>,
+    /// The key's first characters (`lrt_` and 12 more), enough to recognise it.
+    pub prefix: String,
+    pub tenant_id: uuid::Uuid,
+    /// Set for a KB-scoped key.
+    pub kb_id: Option<uuid::Uuid>,
+    /// The ceiling; requests get the lower of it and the creator's current role.
+    pub role: Role,
+    pub created_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+    pub revoked_by: Option<String>,
 }
 
 /// Bytes to the guide's `*_storage_mb` figures.

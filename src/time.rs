@@ -38,6 +38,21 @@ pub fn next_month_start(ts: Timestamp) -> Timestamp {
         .unwrap_or(Timestamp::MAX)
 }
 
+/// Whole seconds from `now` until `later`, rounded up and at least 1: a `Retry-After` value
+/// that never invites a retry before the moment has come.
+pub fn secs_until(now: Timestamp, later: Timestamp) -> u64 {
+    let d = later.as_duration().saturating_sub(now.as_duration());
+    let secs = d.as_secs() + i64::from(d.subsec_nanos() > 0);
+    u64::try_from(secs).unwrap_or(0).max(1)
+}
+
+/// The instant `secs` seconds after `ts` (saturating at jiff's maximum).
+pub fn plus_secs(ts: Timestamp, secs: u64) -> Timestamp {
+    let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+    ts.checked_add(SignedDuration::from_secs(secs))
+        .unwrap_or(Timestamp::MAX)
+}
+
 /// Parses `--since`: an RFC 3339 timestamp, a date (midnight UTC), or an age such as `30m`,
 /// `24h`, `7d`, `2w` counted back from now.
 pub fn parse_since(raw: &str) -> Result<String> {

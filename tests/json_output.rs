@@ -288,7 +288,8 @@ fn member_audit_whoami_use_and_can_i_json_shapes() {
                 "tenant_id",
                 "kb_id",
                 "outcome",
-                "detail"
+                "detail",
+                "api_key_id"
             ]),
             "{e}"
         );
@@ -315,10 +316,44 @@ fn member_audit_whoami_use_and_can_i_json_shapes() {
             "super_admin",
             "multi_tenant",
             "memberships",
-            "context"
+            "context",
+            "api_key_id"
         ])
     );
     assert_eq!(keys(&me["memberships"][0]), ["role", "tenant_id", "tenant_name"]);
+
+    // API keys: `key create` has the key and the listed fields; `key list` never the key.
+    let listed = [
+        "key_id",
+        "name",
+        "prefix",
+        "tenant_id",
+        "kb_id",
+        "role",
+        "created_by",
+        "created_at",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+    ];
+    let created = lrt.json_as(
+        "alice",
+        &["key", "create", "-t", "acme", "--kb", "docs", "--role", "viewer"],
+    );
+    let mut with_key = listed.to_vec();
+    with_key.push("key");
+    assert_eq!(keys(&created), sorted(&with_key));
+    assert_eq!(
+        (created["tenant_id"].as_str(), created["kb_id"].as_str()),
+        (Some(t.as_str()), Some(k.as_str()))
+    );
+    assert!(is_timestamp(created["expires_at"].as_str().unwrap()));
+    let list = lrt.json_as("alice", &["key", "list"]);
+    assert_eq!(keys(&list[0]), sorted(&listed));
+    let revoked = lrt.json_as("alice", &["key", "revoke", created["key_id"].as_str().unwrap()]);
+    assert_eq!(keys(&revoked), sorted(&listed));
+    assert!(is_timestamp(revoked["revoked_at"].as_str().unwrap()));
 
     let ctx = lrt.json_as("alice", &["use", "acme", "docs"]);
     assert_eq!(keys(&ctx), ["kb_id", "kb_name", "tenant_id", "tenant_name"]);

@@ -1,12 +1,15 @@
 //! `lrt serve` end to end: the real binary on 127.0.0.1 with a free port, driven over HTTP.
 //! Authentication attacks, the guide's flow (tenant, KB, member, CLI ingest, HTTP query),
 //! tenant isolation (404 without leaks, through a warm engine cache too), role denials,
-//! strict tenant headers, body limits and fail-closed start-up.
+//! strict tenant headers, body limits and fail-closed start-up; API keys (scope, role cap,
+//! demotion, revocation, expiry), quota status codes, the access log and error ids.
 
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::path::PathBuf;
+use std::process::Child;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -22,6 +25,8 @@ struct Server {
     child: Child,
     base: String,
     http: reqwest::Client,
+    /// The server's stderr: its log.
+    log: PathBuf,
 }
 
 impl Drop for Server {
@@ -40,33 +45,42 @@ fn spawn(lrt: &Lrt, env: &[(&str, &str)], extra: &[&str]) -> Result<Server, Stri
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd.stderr(Stdio::piped()).spawn().expect("spawn lrt serve");
+    // The log goes to a file: a pipe nobody reads would stall the server once full.
+    let log = lrt
+        .root()
+        .join(format!("serve-{}.log", SERVERS.fetch_add(1, Ordering::Relaxed)));
+    let file = std::fs::File::create(&log).unwrap();
+    let mut child = cmd.stderr(file).spawn().expect("spawn lrt serve");
     let mut line = String::new();
     BufReader::new(child.stdout.take().unwrap())
         .read_line(&mut line)
         .unwrap();
     let Some(addr) = line.trim().strip_prefix("listening on ") else {
-        let out = child.wait_with_output().unwrap();
+        let status = child.wait().unwrap();
         return Err(format!(
             "exit {:?}: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
+            status.code(),
+            std::fs::read_to_string(&log).unwrap()
         ));
     };
     Ok(Server {
         base: addr.to_string(),
         child,
         http: reqwest::Client::new(),
+        log,
     })
 }
+
+static SERVERS: AtomicUsize = AtomicUsize::new(0);
 
 fn start(lrt: &Lrt, env: &[(&str, &str)]) -> Server {
     spawn(lrt, env, &[]).unwrap_or_else(|e| panic!("lrt serve did not start: {e}"))
 }
 
-/// An answer: status and JSON body.
+/// An answer: status, headers and JSON body.
 struct Resp {
     status: StatusCode,
+    headers: reqwest::header::HeaderMap,
     body: Value,
 }
 
@@ -91,9 +105,10 @@ impl Server {
         }
         let res = req.send().await.expect("request");
         let status = res.status();
+        let headers = res.headers().clone();
         let text = res.text().await.unwrap();
         let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
-        Resp { status, body }
+        Resp { status, headers, body }
     }
 
     async fn get(&self, path: &str, token: &str) -> Resp {
@@ -538,4 +553,400 @@ async fn strict_mode_requires_the_headers() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     // Unscoped routes need no headers.
     assert_eq!(srv.get("/api/v1/tenants", &root).await.status, StatusCode::OK);
+}
+
+/// `lrt key create ARGS -q` as `user`: the key, printed alone.
+fn create_key(lrt: &Lrt, user: &str, args: &[&str]) -> String {
+    let mut all = vec!["key", "create"];
+    all.extend_from_slice(args);
+    all.push("-q");
+    let run = lrt.run_as(user, &all);
+    assert!(run.ok(), "{all:?}: {}", run.stderr);
+    let key = run.stdout.trim().to_string();
+    assert!(key.starts_with("lrt_") && !key.contains('\n'), "{key}");
+    key
+}
+
+impl Server {
+    async fn keyed(&self, method: Method, path: &str, key: &str, body: Option<Value>) -> Resp {
+        self.send(method, path, None, &[("X-API-Key", key)], body).await
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap()
+    }
+}
+
+fn id(v: &Value, field: &str) -> String {
+    v[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} in {v}"))
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_scope_expiry_revocation_and_demotion() {
+    let lrt = Lrt::new();
+    let srv = start(&lrt, &[]);
+    let a = id(
+        &lrt.json_as(ROOT, &["tenant", "create", "acme", "--admin", "alice"]),
+        "tenant_id",
+    );
+    let b = id(
+        &lrt.json_as(ROOT, &["tenant", "create", "globex", "--admin", "bob"]),
+        "tenant_id",
+    );
+    let docs = id(&lrt.json_as("alice", &["kb", "create", "-t", "acme", "docs"]), "kb_id");
+    let other = id(&lrt.json_as("alice", &["kb", "create", "-t", "acme", "other"]), "kb_id");
+    let bkb = id(&lrt.json_as("bob", &["kb", "create", "-t", "globex", "docs"]), "kb_id");
+    lrt.json_as("alice", &["member", "add", "-t", "acme", "carol", "--role", "editor"]);
+
+    // The CLI: a key's role is capped at its creator's; the key is printed once, in JSON too.
+    let run = lrt.run_as("carol", &["key", "create", "-t", "acme", "--role", "admin"]);
+    assert_eq!(run.code, 5, "{}", run.stderr);
+    let created = lrt.json_as(
+        "carol",
+        &["key", "create", "-t", "acme", "--role", "editor", "--name", "ci"],
+    );
+    let tenant_key = id(&created, "key");
+    assert!(tenant_key.starts_with(created["prefix"].as_str().unwrap()));
+    assert_eq!(
+        (
+            created["role"].clone(),
+            created["kb_id"].clone(),
+            created["created_by"].clone()
+        ),
+        (json!("editor"), Value::Null, json!("carol"))
+    );
+    let kb_key = create_key(&lrt, "carol", &["-t", "acme", "--kb", "docs", "--role", "viewer"]);
+    let listed = lrt.run_as("carol", &["key", "list", "-t", "acme", "--json"]);
+    assert!(listed.ok(), "{}", listed.stderr);
+    assert!(
+        !listed.stdout.contains(&tenant_key) && !listed.stdout.contains(&kb_key),
+        "key list shows a secret"
+    );
+    let listed = listed.json();
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    assert!(listed.as_array().unwrap().iter().all(|k| k.get("key").is_none()));
+    assert_eq!(lrt.code_as("carol", &["key", "list", "-t", "acme", "--all"]), 5);
+    assert_eq!(lrt.code_as("bob", &["key", "list", "-t", "acme"]), 3);
+
+    // A tenant-scoped key acts as carol (editor) in acme, and acme only.
+    let me = srv.keyed(Method::GET, "/api/v1/me", &tenant_key, None).await;
+    assert_eq!((me.status, me.body["user"].clone()), (StatusCode::OK, json!("carol")));
+    assert_eq!(me.body["api_key_id"], created["key_id"]);
+    let r = srv
+        .keyed(
+            Method::GET,
+            &format!("/api/v1/tenants/{a}/kbs/{other}/documents"),
+            &tenant_key,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let list = srv.keyed(Method::GET, "/api/v1/tenants", &tenant_key, None).await;
+    assert_eq!(list.body["total"], 1, "{}", list.body);
+    for path in [
+        format!("/api/v1/tenants/{b}"),
+        format!("/api/v1/tenants/{b}/kbs/{bkb}/documents"),
+    ] {
+        let r = srv.keyed(Method::GET, &path, &tenant_key, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.body);
+        assert!(!r.body.to_string().contains("globex"));
+    }
+
+    // A KB-scoped key: its KB's documents only; the tenant's other KB and other tenants are
+    // not found, tenant-level routes are forbidden, and its role is viewer.
+    let docs_path = format!("/api/v1/tenants/{a}/kbs/{docs}/documents");
+    let r = srv.keyed(Method::GET, &docs_path, &kb_key, None).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    for path in [
+        format!("/api/v1/tenants/{a}/kbs/{other}/documents"),
+        format!("/api/v1/tenants/{a}/kbs/{other}"),
+        format!("/api/v1/tenants/{b}/kbs/{bkb}/documents"),
+    ] {
+        let r = srv.keyed(Method::GET, &path, &kb_key, None).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.body);
+        assert!(!r.body.to_string().contains("other"), "{}", r.body);
+    }
+    let r = srv
+        .keyed(Method::GET, &format!("/api/v1/tenants/{a}/kbs"), &kb_key, None)
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = srv
+        .keyed(
+            Method::DELETE,
+            &format!("/api/v1/tenants/{a}/kbs/{docs}"),
+            &kb_key,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+
+    // Both credentials: 400. Unknown, malformed and forged keys: 401 JSON.
+    let token = token(&lrt, "carol");
+    let r = srv
+        .send(
+            Method::GET,
+            "/api/v1/me",
+            Some(&format!("Bearer {token}")),
+            &[("X-API-Key", &tenant_key)],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let mut forged = tenant_key.clone();
+    forged.replace_range(20.., &"A".repeat(tenant_key.len() - 20));
+    for bad in ["lrt_nope", "", forged.as_str()] {
+        let r = srv.keyed(Method::GET, "/api/v1/me", bad, None).await;
+        assert_unauthenticated(&r, bad);
+    }
+
+    // Demoting the creator demotes the key on the next request; the denial is audited.
+    let kbs = format!("/api/v1/tenants/{a}/kbs");
+    let r = srv
+        .keyed(Method::POST, &kbs, &tenant_key, Some(json!({"name": "made-by-key"})))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    lrt.json_as(
+        "alice",
+        &["member", "update", "-t", "acme", "carol", "--role", "viewer"],
+    );
+    let r = srv
+        .keyed(Method::POST, &kbs, &tenant_key, Some(json!({"name": "second"})))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    let r = srv.keyed(Method::GET, &docs_path, &tenant_key, None).await;
+    assert_eq!(r.status, StatusCode::OK, "a viewer still reads: {}", r.body);
+
+    // Use is recorded (at most once a minute), never the key.
+    let all = lrt.json_as("alice", &["key", "list", "-t", "acme", "--all"]);
+    let used = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key_id"] == created["key_id"])
+        .unwrap();
+    assert!(used["last_used_at"].is_string(), "{used}");
+
+    // Revocation takes effect on the next request.
+    let doomed = lrt.json_as("carol", &["key", "create", "-t", "acme", "--role", "viewer"]);
+    let doomed_key = id(&doomed, "key");
+    assert_eq!(
+        srv.keyed(Method::GET, &docs_path, &doomed_key, None).await.status,
+        StatusCode::OK
+    );
+    let revoked = lrt.json_as("alice", &["key", "revoke", doomed["key_id"].as_str().unwrap()]);
+    assert_eq!(revoked["revoked_by"], "alice");
+    let r = srv.keyed(Method::GET, &docs_path, &doomed_key, None).await;
+    assert_unauthenticated(&r, "revoked");
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("revoked"));
+
+    // Expiry: a key made to live one second is refused once it has passed.
+    let brief = create_key(&lrt, "carol", &["-t", "acme", "--role", "viewer", "--expires-in", "1s"]);
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let r = srv.keyed(Method::GET, &docs_path, &brief, None).await;
+    assert_unauthenticated(&r, "expired");
+    assert!(r.body["error"]["message"].as_str().unwrap().contains("expired"));
+    let run = lrt.run_as(
+        "carol",
+        &[
+            "key",
+            "create",
+            "-t",
+            "acme",
+            "--role",
+            "viewer",
+            "--expires-in",
+            "400d",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+
+    // The creator leaves the tenant: their keys stop working.
+    lrt.json_as("alice", &["member", "remove", "-t", "acme", "carol", "--yes"]);
+    let r = srv.keyed(Method::GET, &docs_path, &kb_key, None).await;
+    assert_unauthenticated(&r, "creator removed");
+
+    // The audit log has the key's mutations and its denial, with the key's id.
+    let audit = lrt.json_as("alice", &["audit", "list", "-t", "acme", "--limit", "100"]);
+    let rows = audit.as_array().unwrap();
+    let has = |action: &str, outcome: &str| {
+        rows.iter()
+            .any(|r| r["action"] == action && r["outcome"] == outcome && r["api_key_id"] == created["key_id"])
+    };
+    assert!(has("kb.create", "ok") && has("kb.create", "denied"), "{audit:#}");
+    assert!(rows.iter().any(|r| r["action"] == "key.revoke"));
+    assert!(rows.iter().filter(|r| r["action"] == "key.create").count() >= 4);
+
+    // The access log names the key (never the key itself) and the route.
+    let log = srv.log_text();
+    let key_id = created["key_id"].as_str().unwrap();
+    assert!(
+        log.lines().any(|l| l.contains("route=/api/v1/tenants/{tenant_id}/kbs ")
+            && l.contains("status=403")
+            && l.contains(&format!("api_key={key_id}"))
+            && l.contains("user=carol")
+            && l.contains(&format!("tenant={a}"))),
+        "{log}"
+    );
+    for secret in [&tenant_key, &kb_key, &doomed_key, &brief] {
+        assert!(!log.contains(secret.as_str()), "a key was logged");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_status_codes() {
+    // Answers take 1.5 s, so the first queries still hold their permits when the last arrives.
+    let model = common::model::server(1500, 0).await;
+    let env = common::model::env(&model);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let lrt = Lrt::new();
+    let srv = start(&lrt, &env);
+    let a = id(
+        &lrt.json_as(
+            ROOT,
+            &[
+                "tenant",
+                "create",
+                "acme",
+                "--admin",
+                "alice",
+                "--set",
+                "max_concurrent_queries=2",
+                "--set",
+                "max_kb_per_tenant=1",
+            ],
+        ),
+        "tenant_id",
+    );
+    let kb = id(&lrt.json_as("alice", &["kb", "create", "-t", "acme", "docs"]), "kb_id");
+    let key = create_key(&lrt, "alice", &["-t", "acme", "--role", "viewer"]);
+    let path = format!("/api/v1/tenants/{a}/kbs/{kb}/query");
+    let question = json!({"question": "Who met whom?", "mode": "bypass", "no_cache": true});
+
+    // max_concurrent_queries=2: of three parallel queries exactly one is refused, at once.
+    let timed = |_| async {
+        let started = std::time::Instant::now();
+        let r = srv.keyed(Method::POST, &path, &key, Some(question.clone())).await;
+        (r, started.elapsed())
+    };
+    let answers = futures_util::future::join_all((0..3).map(timed)).await;
+    let (refused, ok): (Vec<_>, Vec<_>) = answers
+        .iter()
+        .partition(|(r, _)| r.status == StatusCode::TOO_MANY_REQUESTS);
+    let answered = ok
+        .iter()
+        .filter(|(r, _)| r.status == StatusCode::OK && r.body["answer"].is_string())
+        .count();
+    assert_eq!(
+        (answered, refused.len()),
+        (2, 1),
+        "{:?}",
+        answers.iter().map(|(r, _)| (r.status, &r.body)).collect::<Vec<_>>()
+    );
+    let (refused, refused_after) = refused[0];
+    assert_eq!(refused.body["error"]["code"], "rate_limited");
+    assert_eq!(refused.headers["retry-after"], "1");
+    // Refused at once: it waited neither for a permit nor for the model.
+    let fastest_answer = ok.iter().map(|(_, d)| *d).min().unwrap();
+    assert!(
+        fastest_answer >= std::time::Duration::from_millis(1500),
+        "{fastest_answer:?}"
+    );
+    assert!(*refused_after < fastest_answer, "refused after {refused_after:?}");
+    // The permits are back: the next query goes through.
+    let r = srv.keyed(Method::POST, &path, &key, Some(question.clone())).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // A capacity quota is 403 quota_exceeded.
+    let r = srv
+        .keyed(
+            Method::POST,
+            &format!("/api/v1/tenants/{a}/kbs"),
+            &create_key(&lrt, "alice", &["-t", "acme", "--role", "admin"]),
+            Some(json!({"name": "second"})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("quota_exceeded")),
+        "{}",
+        r.body
+    );
+
+    // The monthly quota (3 calls made, the refused one was not counted) is 429 with the
+    // seconds until the first of next month (UTC).
+    lrt.json_as(ROOT, &["tenant", "update", "acme", "--set", "max_monthly_api_calls=3"]);
+    let r = srv.keyed(Method::POST, &path, &key, Some(question.clone())).await;
+    assert_eq!(
+        (r.status, r.body["error"]["code"].clone()),
+        (StatusCode::TOO_MANY_REQUESTS, json!("rate_limited")),
+        "{}",
+        r.body
+    );
+    let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let now = jiff::Timestamp::now();
+    let d = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+    let next = if d.month() == 12 {
+        jiff::civil::date(d.year() + 1, 1, 1)
+    } else {
+        jiff::civil::date(d.year(), d.month() + 1, 1)
+    };
+    let expected = next
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp()
+        .as_second()
+        - now.as_second();
+    assert!(
+        (retry as i64 - expected).abs() <= 5,
+        "Retry-After {retry}, expected about {expected}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn internal_errors_carry_an_id_that_is_logged() {
+    let lrt = Lrt::new();
+    let srv = start(&lrt, &[]);
+    let t = id(
+        &lrt.json_as(ROOT, &["tenant", "create", "acme", "--admin", "alice"]),
+        "tenant_id",
+    );
+    let kb = id(&lrt.json_as("alice", &["kb", "create", "-t", "acme", "docs"]), "kb_id");
+    let key = create_key(&lrt, "alice", &["-t", "acme", "--role", "viewer"]);
+    std::fs::create_dir_all(lrt.kb_dir(&t, &kb)).unwrap();
+    std::fs::write(lrt.kb_dir(&t, &kb).join("kb.db"), vec![0x5a; 8192]).unwrap();
+    let r = srv
+        .keyed(
+            Method::POST,
+            &format!("/api/v1/tenants/{t}/kbs/{kb}/query"),
+            &key,
+            Some(json!({"question": "anything?", "mode": "bypass"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", r.body);
+    let message = r.body["error"]["message"].as_str().unwrap();
+    assert!(!message.contains(&t), "the response names a path: {message}");
+    let error_id = message
+        .split("error id ")
+        .nth(1)
+        .and_then(|rest| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("no error id in {message}"));
+    let log = srv.log_text();
+    let tagged: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains(&format!("error_id={error_id}")))
+        .collect();
+    assert_eq!(tagged.len(), 2, "the error and its access line: {log}");
+    assert!(
+        tagged
+            .iter()
+            .any(|l| l.contains("lrt::access") && l.contains("status=500")),
+        "{log}"
+    );
+    assert!(
+        tagged.iter().any(|l| l.contains("kb.db")),
+        "the log has the details: {log}"
+    );
 }

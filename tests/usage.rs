@@ -97,7 +97,7 @@ fn a_query_over_the_quota_fails_with_the_reset_time_and_writes_nothing() {
     json_q.push("--json");
     let run = at(&lrt, NOV, "alice", &json_q);
     assert_eq!(run.code, 7);
-    assert_eq!(run.json_error()["error"]["kind"], "quota_exceeded");
+    assert_eq!(run.json_error()["error"]["kind"], "rate_limited");
     assert_eq!(
         files(&lrt.tenant_dir(&tenant_id)),
         before,

@@ -17,6 +17,7 @@ pub struct NewAudit {
     pub kb_id: Option<Uuid>,
     pub outcome: Outcome,
     pub detail: Option<String>,
+    pub api_key_id: Option<Uuid>,
 }
 
 impl NewAudit {
@@ -27,8 +28,8 @@ impl NewAudit {
 
 fn insert(conn: &rusqlite::Connection, a: &NewAudit) -> Result<()> {
     conn.execute(
-        "INSERT INTO audit_log (at, user_id, real_user, action, tenant_id, kb_id, outcome, detail)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO audit_log (at, user_id, real_user, action, tenant_id, kb_id, outcome, detail, api_key_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         params![
             crate::time::now(),
             a.user,
@@ -38,6 +39,7 @@ fn insert(conn: &rusqlite::Connection, a: &NewAudit) -> Result<()> {
             a.kb_id.map(|k| k.to_string()),
             a.outcome.as_str(),
             a.detail,
+            a.api_key_id.map(|k| k.to_string()),
         ],
     )
     .map_err(|e| db_error("cannot write the audit log", e))?;
@@ -67,6 +69,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
         kb_id: r.get(6)?,
         outcome: if outcome == "ok" { Outcome::Ok } else { Outcome::Denied },
         detail: r.get(8)?,
+        api_key_id: r.get(9)?,
     })
 }
 
@@ -78,7 +81,7 @@ impl Catalog {
 
     pub fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
         let mut sql = String::from(
-            "SELECT id, at, user_id, real_user, action, tenant_id, kb_id, outcome, detail FROM audit_log WHERE 1 = 1",
+            "SELECT id, at, user_id, real_user, action, tenant_id, kb_id, outcome, detail, api_key_id FROM audit_log WHERE 1 = 1",
         );
         let mut args: Vec<Box<dyn ToSql>> = Vec::new();
         if let Some(tenants) = &filter.tenants {

@@ -1,6 +1,6 @@
 //! The catalog: `catalog.db` in the data directory (SQLite, WAL, foreign keys on) holding
-//! tenants, knowledge bases, memberships, the audit log, usage counters and each user's
-//! current context, plus the tenant/KB folders that belong to those rows.
+//! tenants, knowledge bases, memberships, API keys (hashed), the audit log, usage counters and
+//! each user's current context, plus the tenant/KB folders that belong to those rows.
 //!
 //! Invariants: every mutation and its audit row commit in one transaction; write
 //! transactions are `BEGIN IMMEDIATE` so concurrent processes serialize instead of failing
@@ -11,6 +11,7 @@
 
 mod audit;
 mod kbs;
+mod keys;
 mod members;
 mod schema;
 mod tenants;
@@ -22,6 +23,7 @@ use uuid::Uuid;
 
 pub use audit::{AuditFilter, NewAudit};
 pub use kbs::{KbRecord, KbStats};
+pub use keys::{KeyFilter, KeyRecord};
 pub use tenants::{TenantListFilter, TenantRecord};
 pub use usage::Charge;
 

@@ -86,6 +86,28 @@ const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL
     );
     "#,
+    // 2: API keys (only a SHA-256 of each key is kept; `prefix` finds the row to compare it
+    // with), and the key behind each audited action.
+    r#"
+    CREATE TABLE api_keys (
+        key_id       TEXT PRIMARY KEY,
+        prefix       TEXT NOT NULL UNIQUE,
+        key_hash     BLOB NOT NULL CHECK (length(key_hash) = 32),
+        name         TEXT,
+        tenant_id    TEXT NOT NULL REFERENCES tenants(tenant_id) ON DELETE CASCADE,
+        kb_id        TEXT REFERENCES knowledge_bases(kb_id) ON DELETE CASCADE,
+        role         TEXT NOT NULL CHECK (role IN ('admin', 'editor', 'viewer', 'viewer_readonly')),
+        created_by   TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        expires_at   TEXT NOT NULL,
+        last_used_at TEXT,
+        revoked_at   TEXT,
+        revoked_by   TEXT
+    );
+    CREATE INDEX idx_api_keys_tenant ON api_keys(tenant_id);
+    CREATE INDEX idx_api_keys_creator ON api_keys(created_by);
+    ALTER TABLE audit_log ADD COLUMN api_key_id TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -282,6 +282,7 @@ pub(crate) mod tests {
             kb_id: None,
             outcome: Outcome::Ok,
             detail: None,
+            api_key_id: None,
         }
     }
 

@@ -70,6 +70,7 @@ mod tests {
                 kb_id: None,
                 outcome: crate::model::Outcome::Ok,
                 detail: None,
+                api_key_id: None,
             };
             c.create_tenant(&t, None, &audit).unwrap();
             assert_eq!(c.charge_api_call(t.id, "2026-11", 2).unwrap(), Charge::Counted(1));

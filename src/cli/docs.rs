@@ -63,6 +63,11 @@ pub fn quotas_text() -> String {
     max_entities_per_kb      entities per KB; checked while merging
     max_relationships_per_kb relations per KB; checked while merging
     max_monthly_api_calls    API calls per calendar month (UTC)
+    max_concurrent_queries   queries running at once in `lrt serve`; the excess is refused at once
+
+Exit code 7 for all of them. Over HTTP (`lrt serve`) the capacity quotas (KBs, documents,
+storage, entities, relations) answer 403 with code quota_exceeded, and the rate quotas
+(monthly calls, concurrent queries) 429 with code rate_limited and a Retry-After header.
 
 One API call is one `lrt query` or one `lrt ingest` run, whatever the number of documents
 (`lrt quickstart` makes one of each). A call is counted when it is admitted, after the access

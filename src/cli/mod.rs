@@ -11,6 +11,7 @@ mod doctor;
 mod graph;
 mod ingest;
 mod kb;
+mod key;
 mod member;
 pub mod output;
 mod query;
@@ -127,6 +128,9 @@ pub enum Command {
     /// Mint bearer tokens for `lrt serve`
     #[command(subcommand)]
     Token(serve::TokenCmd),
+    /// Create, list and revoke API keys for `lrt serve` (X-API-Key)
+    #[command(subcommand)]
+    Key(key::KeyCmd),
     /// Show what the chunker and the extraction parser make of an input
     #[command(subcommand)]
     Debug(debug::DebugCmd),
@@ -275,6 +279,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Member(cmd) => member::exec(&ctx, cmd),
         Command::Serve(args) => serve::serve(&ctx, args),
         Command::Token(cmd) => serve::token(&ctx, cmd),
+        Command::Key(cmd) => key::exec(&ctx, cmd),
         Command::Debug(cmd) => debug::exec(&ctx, cmd),
         Command::Doctor(args) => doctor::exec(&ctx, args),
         Command::Completions(args) => docs::completions(args),

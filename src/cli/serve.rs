@@ -14,7 +14,7 @@ use crate::server::{self, ServeOptions, TokenKeys};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  TOKEN_SECRET=$(openssl rand -hex 32) lrt serve\n  lrt serve --bind 127.0.0.1:0    # any free port; the address is printed\n  LIGHTRAG_REQUIRE_USER_AUTH=false lrt serve    # local development: no token, your identity\n\nPrints `listening on http://ADDR` on stdout once ready; stops on SIGINT/SIGTERM after in-flight requests."
+    after_help = "Examples:\n  TOKEN_SECRET=$(openssl rand -hex 32) lrt serve\n  lrt serve --bind 127.0.0.1:0    # any free port; the address is printed\n  LIGHTRAG_REQUIRE_USER_AUTH=false lrt serve    # local development: no token, your identity\n  LRT_LOG=debug lrt serve 2>serve.log             # log filter (else RUST_LOG, else info)\n\nPrints `listening on http://ADDR` on stdout once ready; stops on SIGINT/SIGTERM after in-flight requests.\nLogs (one access line per request, errors with their error id) go to stderr."
 )]
 pub struct ServeArgs {
     /// Address to listen on (port 0: any free port)
@@ -49,6 +49,7 @@ pub struct IssueArgs {
 
 pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
     let settings = ctx.settings()?;
+    server::init_logging()?;
     let options = ServeOptions {
         bind: args.bind,
         max_cached_instances: args.max_cached_instances,

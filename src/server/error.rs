@@ -1,10 +1,11 @@
 //! JSON errors: `{"error": {"code", "message"}}` with the status of `ErrorKind::http_status`,
 //! so the server never decides on its own how a failure looks. Internal failures get an error
-//! id that is in the response and in the server's log, and no details in the response.
+//! id that is in the response and in the server's log (the error event and the access log
+//! line), and no details in the response. Rate quotas carry `Retry-After`.
 
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
@@ -16,7 +17,15 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds for `Retry-After` (rate quotas).
+    pub retry_after: Option<u64>,
+    /// The id of an internal error, as logged.
+    pub error_id: Option<uuid::Uuid>,
 }
+
+/// A 5xx response's error id, left in the response's extensions for the access log.
+#[derive(Debug, Clone, Copy)]
+pub struct ErrorId(pub uuid::Uuid);
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
@@ -24,6 +33,8 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
+            error_id: None,
         }
     }
 
@@ -43,10 +54,18 @@ impl From<Error> for ApiError {
         if status.is_server_error() && !matches!(kind, ErrorKind::Upstream | ErrorKind::Interrupted) {
             // Storage and internal errors may name paths: log them, answer with an id only.
             let id = uuid::Uuid::new_v4();
-            eprintln!("lrt serve: error {id}: {kind}: {err}");
-            return ApiError::new(status, kind.as_str(), format!("internal error (error id {id})"));
+            tracing::error!(error_id = %id, kind = %kind, "{err}");
+            let mut api = ApiError::new(status, kind.as_str(), format!("internal error (error id {id})"));
+            api.error_id = Some(id);
+            return api;
         }
-        ApiError::new(status, kind.as_str(), err.to_string())
+        let retry_after = match &err {
+            Error::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
+        };
+        let mut api = ApiError::new(status, kind.as_str(), err.to_string());
+        api.retry_after = retry_after;
+        api
     }
 }
 
@@ -63,6 +82,15 @@ impl From<JsonRejection> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = json!({"error": {"code": self.code, "message": self.message}});
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(id) = self.error_id {
+            response.extensions_mut().insert(ErrorId(id));
+        }
+        response
     }
 }

@@ -1,10 +1,12 @@
 //! `lrt serve`: the guide's REST API over the same service layer as the CLI. Every handler
-//! authenticates (bearer JWT, or the local identity when user auth is off), checks the
-//! tenant headers, then calls one `Service` method, whose authorization and JSON models are
-//! the CLI's. Nothing here decides access.
+//! authenticates (bearer JWT, an `X-API-Key`, or the local identity when user auth is off),
+//! checks the tenant headers, then calls one `Service` method, whose authorization and JSON
+//! models are the CLI's. Nothing here decides access. Every request is logged (`access`).
 
+mod access;
 pub mod auth;
 mod error;
+mod limits;
 mod manager;
 mod routes;
 
@@ -16,6 +18,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 
+pub use access::init_logging;
 pub use auth::TokenKeys;
 pub use error::ApiError;
 pub use manager::{DEFAULT_MAX_CACHED_INSTANCES, TenantRagManager};
@@ -44,6 +47,8 @@ pub struct AppState {
     require_auth: bool,
     strict: bool,
     manager: TenantRagManager,
+    /// `max_concurrent_queries` per tenant.
+    limits: limits::QueryLimits,
 }
 
 impl AppState {
@@ -75,6 +80,7 @@ impl AppState {
             require_auth,
             strict,
             manager: TenantRagManager::new(options.max_cached_instances),
+            limits: limits::QueryLimits::default(),
         })
     }
 
@@ -103,14 +109,27 @@ impl AppState {
         self.run(f).await.map_err(ApiError::from)
     }
 
-    /// The actor of a request: the verified token's subject, or without a token (user auth
-    /// off) the configured local identity.
-    async fn actor(self: &Arc<Self>, authorization: Option<&str>) -> Result<Actor, ApiError> {
-        let Some(raw) = authorization else {
-            if self.require_auth {
-                return Err(ApiError::unauthenticated("missing Authorization: Bearer token"));
+    /// The actor of a request: the verified token's subject, the API key's (scoped) creator,
+    /// or without either (user auth off) the configured local identity. Both credentials at
+    /// once is a client error, not a choice the server makes.
+    async fn actor(self: &Arc<Self>, authorization: Option<&str>, api_key: Option<&str>) -> Result<Actor, ApiError> {
+        let raw = match (authorization, api_key) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::bad_request(
+                    "send either an Authorization token or an X-API-Key, not both",
+                ));
             }
-            return self.call(|svc| svc.local_actor(None)).await;
+            (None, Some(key)) => {
+                let key = key.trim().to_string();
+                return self.call(move |svc| svc.key_actor(&key)).await;
+            }
+            (Some(raw), None) => raw,
+            (None, None) if self.require_auth => {
+                return Err(ApiError::unauthenticated(
+                    "missing credentials: send Authorization: Bearer <token> or X-API-Key: <key>",
+                ));
+            }
+            (None, None) => return self.call(|svc| svc.local_actor(None)).await,
         };
         let token = raw
             .split_once(' ')
@@ -131,6 +150,7 @@ impl AppState {
 pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
     routes::routes()
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(access::log))
         .with_state(state)
 }
 

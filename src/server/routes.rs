@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use super::access::Caller;
 use super::{ApiError, AppState};
 use crate::authz::{Actor, Role};
 use crate::error::Error;
@@ -55,22 +56,28 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
 }
 
-/// The authenticated actor of a request.
+/// The authenticated actor of a request (from `Authorization` or `X-API-Key`), also handed to
+/// the access log.
 pub(super) struct Authed(Actor);
 
 impl FromRequestParts<Arc<AppState>> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let header = match parts.headers.get(axum::http::header::AUTHORIZATION) {
-            Some(v) => Some(
-                v.to_str()
-                    .map_err(|_| ApiError::unauthenticated("the Authorization header is not text"))?
-                    .to_string(),
-            ),
-            None => None,
+        let text = |name: &str| match parts.headers.get(name) {
+            Some(v) => v
+                .to_str()
+                .map(|v| Some(v.to_string()))
+                .map_err(|_| ApiError::unauthenticated(format!("the {name} header is not text"))),
+            None => Ok(None),
         };
-        state.actor(header.as_deref()).await.map(Authed)
+        let authorization = text(axum::http::header::AUTHORIZATION.as_str())?;
+        let api_key = text("x-api-key")?;
+        let actor = state.actor(authorization.as_deref(), api_key.as_deref()).await?;
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            caller.record(&actor);
+        }
+        Ok(Authed(actor))
     }
 }
 
@@ -592,10 +599,11 @@ impl QueryBody {
     }
 }
 
-/// `POST …/query`: access is checked on every request, then the KB's engine comes from the
-/// `TenantRagManager` (opened once; a `no_cache` query opens its own, since the cache setting
-/// is part of the engine), the options are validated, one API call is charged, and the
-/// answer is the CLI's `--json` object.
+/// `POST …/query`: access is checked on every request, then a permit of the tenant's
+/// `max_concurrent_queries` is taken (429 at once when none is free), the KB's engine comes
+/// from the `TenantRagManager` (opened once; a `no_cache` query opens its own, since the cache
+/// setting is part of the engine), the options are validated, one API call is charged (429
+/// with `Retry-After` over the monthly quota), and the answer is the CLI's `--json` object.
 async fn query(
     State(st): S,
     Authed(actor): Authed,
@@ -605,10 +613,16 @@ async fn query(
 ) -> ApiResult<Json<QueryResult>> {
     let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let (params, top_k, chunk_top_k, no_cache) = b.params()?;
-    let handle = {
+    let (handle, slots) = {
         let (actor, t, k) = (actor.clone(), t.clone(), k.clone());
-        st.call(move |svc| svc.authorize_query(&actor, &t, &k)).await?
+        st.call(move |svc| {
+            let handle = svc.authorize_query(&actor, &t, &k)?;
+            let slots = svc.max_concurrent_queries(handle.tenant_id)?;
+            Ok((handle, slots))
+        })
+        .await?
     };
+    let permit = st.limits.try_acquire(handle.tenant_id, &handle.tenant_name, slots)?;
     let open = {
         let st = st.clone();
         move || {
@@ -629,6 +643,8 @@ async fn query(
     let runtime = tokio::runtime::Handle::current();
     let state = st.clone();
     let result = tokio::task::spawn_blocking(move || {
+        // Held until the work ends, even if the client goes away meanwhile.
+        let _permit = permit;
         let open = engine.blocking_lock();
         let params = open.prepare(params, top_k, chunk_top_k)?;
         state.with_service(|svc| svc.charge_query(&handle))?;

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::Service;
-use crate::authz::{self, Actor, Need, OnInactive, Permission, Role, TenantFacts};
+use crate::authz::{self, Actor, Need, OnInactive, Permission, Role};
 use crate::error::{Error, Result};
 
 /// `lrt whoami`.
@@ -15,6 +15,8 @@ pub struct WhoAmI {
     pub multi_tenant: bool,
     pub memberships: Vec<MembershipView>,
     pub context: Option<ContextView>,
+    /// The API key the request authenticated with; `memberships` then shows only its tenant.
+    pub api_key_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -52,11 +54,7 @@ impl Service {
     pub fn token_actor(&self, subject: &str) -> Result<Actor> {
         super::validate::user_id(subject)
             .map_err(|_| Error::Unauthenticated("the token's subject is not a valid user id".into()))?;
-        Ok(Actor {
-            user: subject.to_string(),
-            super_admin: self.is_super_admin(subject),
-            real_user: None,
-        })
+        Ok(Actor::user(subject, self.is_super_admin(subject)))
     }
 
     /// `lrt token issue`: only super-admins mint tokens; the issue (or its denial) is audited.
@@ -76,10 +74,12 @@ impl Service {
             .catalog
             .memberships(&actor.user)?
             .into_iter()
+            .filter(|(id, _, _)| actor.key.is_none_or(|k| k.tenant == *id))
             .map(|(id, name, role)| MembershipView {
                 tenant_id: id.to_string(),
                 tenant_name: name,
-                role,
+                // What a key's requests get: the lower of its role and the creator's.
+                role: actor.key.map_or(role, |k| role.min(k.role)),
             })
             .collect();
         Ok(WhoAmI {
@@ -88,7 +88,11 @@ impl Service {
             super_admin: actor.super_admin,
             multi_tenant: self.settings.multi_tenant.value,
             memberships,
-            context: self.context(actor)?,
+            context: match actor.key {
+                None => self.context(actor)?,
+                Some(_) => None,
+            },
+            api_key_id: actor.key.map(|k| k.id.to_string()),
         })
     }
 
@@ -156,19 +160,11 @@ impl Service {
                         "permission denied: asking about another user needs super-admin or tenant:manage_members on '{}'",
                         t.name
                     )))?;
-                Actor {
-                    user: other.to_string(),
-                    super_admin: self.is_super_admin(other),
-                    real_user: None,
-                }
+                Actor::user(other, self.is_super_admin(other))
             }
             _ => asker.clone(),
         };
-        let facts = TenantFacts {
-            name: &t.name,
-            is_active: t.is_active,
-            role: self.role_of(&subject.user, &t)?,
-        };
+        let facts = self.facts(&subject, &t, None)?;
         let decision = authz::decide(&subject, facts, Need::Permission(permission), OnInactive::Refuse);
         let reason = match &decision {
             Ok(()) if subject.super_admin => "super-admin".to_string(),

@@ -112,7 +112,7 @@ impl Service {
 
     /// One KB, with its effective configuration.
     pub fn show_kb(&mut self, actor: &Actor, tenant: Option<&str>, kb: Option<&str>) -> Result<KnowledgeBase> {
-        let t = self.tenant_for(actor, tenant, Need::Member, OnInactive::Refuse, "kb.show")?;
+        let t = self.tenant_for(actor, tenant, Need::KbMember, OnInactive::Refuse, "kb.show")?;
         let rec = self.kb_in(actor, &t, kb)?;
         kb_view(&t, &rec, true)
     }

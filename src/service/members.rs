@@ -54,21 +54,14 @@ impl Service {
 
 #[cfg(test)]
 mod tests {
-    use super::super::NewTenant;
-    use super::super::testing::{service, user};
+    use super::super::testing::{acme, user};
     use super::*;
     use crate::error::Error;
 
     #[test]
     fn last_admin_is_protected() {
         let dir = tempfile::tempdir().unwrap();
-        let mut svc = service(dir.path(), true);
-        let new = NewTenant {
-            name: "acme".into(),
-            admin: Some("alice".into()),
-            ..Default::default()
-        };
-        svc.create_tenant(&user("root"), new).unwrap();
+        let mut svc = acme(dir.path());
         let alice = user("alice");
         let t = Some("acme");
         assert!(matches!(

@@ -10,6 +10,7 @@ mod identity;
 mod ingest;
 mod inspect;
 mod kbs;
+mod keys;
 mod lightrag;
 mod members;
 mod query;
@@ -27,6 +28,7 @@ pub use identity::{CanI, ContextView, MembershipView, WhoAmI};
 pub use ingest::KbHandle;
 pub use inspect::{EntityList, EntityView, GraphExport, NameMatch, Neighbour};
 pub use kbs::{KbUpdate, NewKb};
+pub use keys::{CreatedKey, KeyListing, NewKey};
 pub use lightrag::LightragImport;
 pub use query::{OpenQuery, QueryInput};
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
@@ -71,11 +73,7 @@ impl Service {
             )
         })?;
         validate::user_id(&me)?;
-        let actor = Actor {
-            super_admin: self.is_super_admin(&me),
-            user: me,
-            real_user: None,
-        };
+        let actor = Actor::user(me.clone(), self.is_super_admin(&me));
         let Some(other) = as_user else { return Ok(actor) };
         validate::user_id(other)?;
         if !actor.super_admin {
@@ -87,9 +85,8 @@ impl Service {
             return Err(err);
         }
         Ok(Actor {
-            super_admin: self.is_super_admin(other),
-            user: other.to_string(),
             real_user: Some(actor.user),
+            ..Actor::user(other, self.is_super_admin(other))
         })
     }
 
@@ -102,6 +99,7 @@ impl Service {
             kb_id: kb,
             outcome: Outcome::Ok,
             detail: None,
+            api_key_id: actor.key.map(|k| k.id),
         }
     }
 
@@ -123,6 +121,17 @@ impl Service {
         Ok(role)
     }
 
+    /// The facts `decide` needs about the actor in a tenant (and KB, once known).
+    fn facts<'a>(&self, actor: &Actor, tenant: &'a TenantRecord, kb: Option<Uuid>) -> Result<TenantFacts<'a>> {
+        Ok(TenantFacts {
+            id: tenant.id,
+            name: &tenant.name,
+            is_active: tenant.is_active,
+            role: self.role_of(&actor.user, tenant)?,
+            kb,
+        })
+    }
+
     /// The one authorization path: gathers the facts, decides, audits a denial.
     fn authorize(
         &self,
@@ -133,11 +142,7 @@ impl Service {
         on_inactive: OnInactive,
         action: &str,
     ) -> Result<()> {
-        let facts = TenantFacts {
-            name: &tenant.name,
-            is_active: tenant.is_active,
-            role: self.role_of(&actor.user, tenant)?,
-        };
+        let facts = self.facts(actor, tenant, kb)?;
         authz::decide(actor, facts, need, on_inactive).inspect_err(|err| {
             self.audit_denial(actor, action, Some(tenant.id), kb, err);
         })
@@ -246,13 +251,22 @@ impl Service {
                 }
             },
         };
-        found.ok_or_else(|| {
+        let not_found = || {
             Error::NotFound(format!(
                 "knowledge base '{}' not found in tenant '{}'",
                 ident.unwrap_or(BUILTIN_NAME),
                 tenant.name
             ))
-        })
+        };
+        let kb = found.ok_or_else(not_found)?;
+        // The KB is known now: decide again with it, which is where a KB-scoped API key is
+        // held to its KB (another KB of the tenant is "not found", like a missing one).
+        self.authorize(actor, tenant, Some(kb.id), Need::Member, OnInactive::Allow, "kb.access")
+            .map_err(|e| match e {
+                Error::NotFound(_) => not_found(),
+                other => other,
+            })?;
+        Ok(kb)
     }
 }
 
@@ -288,10 +302,18 @@ pub(crate) mod testing {
     }
 
     pub fn user(name: &str) -> Actor {
-        Actor {
-            user: name.into(),
-            super_admin: name == "root",
-            real_user: None,
-        }
+        Actor::user(name, name == "root")
+    }
+
+    /// A multi-tenant service with tenant `acme`, whose admin is `alice`.
+    pub fn acme(dir: &std::path::Path) -> Service {
+        let mut svc = service(dir, true);
+        let new = super::NewTenant {
+            name: "acme".into(),
+            admin: Some("alice".into()),
+            ..Default::default()
+        };
+        svc.create_tenant(&user("root"), new).unwrap();
+        svc
     }
 }

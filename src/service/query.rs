@@ -142,6 +142,16 @@ impl Service {
         })
     }
 
+    /// The tenant's effective `max_concurrent_queries`, read afresh so a changed quota applies
+    /// to the next query (the server enforces it; a CLI process runs one query).
+    pub fn max_concurrent_queries(&self, tenant_id: uuid::Uuid) -> Result<u64> {
+        let tenant = self
+            .catalog
+            .tenant(tenant_id)?
+            .ok_or_else(|| super::not_found_tenant(&tenant_id.to_string()))?;
+        Ok(u64::from(model::effective_quota(&tenant.quota)?.max_concurrent_queries))
+    }
+
     /// Counts one API call of an admitted query against the tenant's monthly quota, reading
     /// the tenant afresh so a quota changed since the engine was opened applies.
     pub fn charge_query(&mut self, handle: &KbHandle) -> Result<()> {

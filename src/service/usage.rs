@@ -27,13 +27,19 @@ impl Service {
             .charge_api_call(tenant.id, &period, quota.max_monthly_api_calls)?
         {
             Charge::Counted(_) => Ok(()),
-            Charge::Refused(used) => Err(Error::Quota(format!(
-                "quota exceeded: tenant '{}' has used {used} of its {} API calls for {period} \
-                 (max_monthly_api_calls); the quota resets at {}",
-                tenant.name,
-                quota.max_monthly_api_calls,
-                crate::time::format(crate::time::next_month_start(now)),
-            ))),
+            Charge::Refused(used) => {
+                let reset = crate::time::next_month_start(now);
+                Err(Error::RateLimited {
+                    message: format!(
+                        "quota exceeded: tenant '{}' has used {used} of its {} API calls for {period} \
+                         (max_monthly_api_calls); the quota resets at {}",
+                        tenant.name,
+                        quota.max_monthly_api_calls,
+                        crate::time::format(reset),
+                    ),
+                    retry_after_secs: crate::time::secs_until(now, reset),
+                })
+            }
         }
     }
 
@@ -78,7 +84,16 @@ mod tests {
         svc.settings.clock = Some("2026-11-30T23:59:59Z".parse().unwrap());
         svc.charge_api_call(&t).unwrap();
         let err = svc.charge_api_call(&t).unwrap_err();
-        assert!(matches!(err, Error::Quota(_)), "{err}");
+        assert!(
+            matches!(
+                err,
+                Error::RateLimited {
+                    retry_after_secs: 1,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
         assert!(err.to_string().contains("resets at 2026-12-01T00:00:00.000Z"), "{err}");
         let shown = svc.show_tenant(&root, Some("acme")).unwrap().usage.unwrap();
         assert_eq!(
