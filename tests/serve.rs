@@ -306,15 +306,7 @@ async fn guide_flow_isolation_and_roles() {
             (Method::POST, false) => Some(q.clone()),
             _ => None,
         };
-        let r = srv
-            .send(method.clone(), &path, Some(&format!("Bearer {bob}")), &[], body)
-            .await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND, "{method} {path}: {}", r.body);
-        let text = r.body.to_string();
-        assert!(
-            !text.contains("acme") && !text.contains("CANARY"),
-            "{method} {path} leaks: {text}"
-        );
+        srv.assert_foreign(&bob, method, &path, body, "acme").await;
     }
     // B's own KB works for bob and shows none of A's data.
     let own = srv

@@ -396,15 +396,7 @@ async fn uploads_status_query_stream_export_and_delete() {
         ),
     ];
     for (method, path, body) in foreign {
-        let r = srv
-            .send(method.clone(), &path, Some(&format!("Bearer {bob}")), &[], body)
-            .await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND, "{method} {path}: {}", r.body);
-        let text = r.body.to_string();
-        assert!(
-            !text.contains("acme") && !text.contains("CANARY"),
-            "{method} {path} leaks: {text}"
-        );
+        srv.assert_foreign(&bob, method, &path, body, "acme").await;
     }
     // acme's document id in bob's own KB is just unknown.
     let r = srv
@@ -413,30 +405,14 @@ async fn uploads_status_query_stream_export_and_delete() {
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
 
     // Delete: the CLI's delete path; then the document and its text are gone.
-    let r = srv
-        .send(
-            Method::DELETE,
-            &format!("{kb_path}/documents/{doc}"),
-            Some(&format!("Bearer {alice}")),
-            &[],
-            None,
-        )
-        .await;
+    let r = srv.delete(&format!("{kb_path}/documents/{doc}"), &alice).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["documents_deleted"], 1);
     assert_eq!(
         srv.get(&format!("{kb_path}/documents/{doc}"), &alice).await.status,
         StatusCode::NOT_FOUND
     );
-    let r = srv
-        .send(
-            Method::DELETE,
-            &format!("{kb_path}/documents/{doc}"),
-            Some(&format!("Bearer {alice}")),
-            &[],
-            None,
-        )
-        .await;
+    let r = srv.delete(&format!("{kb_path}/documents/{doc}"), &alice).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
     let r = srv.post(&format!("{kb_path}/query"), &carol, q.clone()).await;
     assert!(!context_of(&r.body).contains("CANARY-4242"), "{}", r.body);
@@ -520,15 +496,7 @@ async fn restart_with_pending_uploads_and_failed_documents() {
     // The slow model holds the worker in the extraction call; a delete meanwhile is 409 at
     // once (the KB is being ingested), and then the server dies mid-way.
     wait_for(&srv, &kb_path, &doc, &root, "processing").await;
-    let r = srv
-        .send(
-            Method::DELETE,
-            &format!("{kb_path}/documents/{doc}"),
-            Some(&format!("Bearer {root}")),
-            &[],
-            None,
-        )
-        .await;
+    let r = srv.delete(&format!("{kb_path}/documents/{doc}"), &root).await;
     assert_eq!(
         (r.status, r.body["error"]["code"].clone()),
         (StatusCode::CONFLICT, json!("conflict")),

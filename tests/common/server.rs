@@ -95,6 +95,25 @@ impl Server {
             .await
     }
 
+    pub async fn delete(&self, path: &str, token: &str) -> Resp {
+        self.send(Method::DELETE, path, Some(&format!("Bearer {token}")), &[], None)
+            .await
+    }
+
+    /// A request from outside the tenant: 404, and nothing in the body that names the tenant
+    /// (`name`) or holds its data (`CANARY…`).
+    pub async fn assert_foreign(&self, token: &str, method: Method, path: &str, body: Option<Value>, name: &str) {
+        let r = self
+            .send(method.clone(), path, Some(&format!("Bearer {token}")), &[], body)
+            .await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{method} {path}: {}", r.body);
+        let text = r.body.to_string();
+        assert!(
+            !text.contains(name) && !text.contains("CANARY"),
+            "{method} {path} leaks: {text}"
+        );
+    }
+
     pub async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
         self.send(Method::POST, path, Some(&format!("Bearer {token}")), &[], Some(body))
             .await
