@@ -462,8 +462,8 @@ async fn document_quota_counts_queued_uploads() {
     assert_eq!(listed.body["total"], 2, "{}", listed.body);
 }
 
-/// Uploads survive a crash: documents queued (or being processed) when the server is killed
-/// are processed after the restart. A model server that is down fails documents with their
+/// Uploads survive a stop and a crash: documents queued (or being processed) when the server
+/// is stopped or killed are processed after the restart. A model server that is down fails documents with their
 /// error, and the worker goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_with_pending_uploads_and_failed_documents() {
@@ -494,7 +494,8 @@ async fn restart_with_pending_uploads_and_failed_documents() {
     assert_eq!(up.status, StatusCode::ACCEPTED, "{}", up.body);
     let doc = up.body["doc_id"].as_str().unwrap().to_string();
     // The slow model holds the worker in the extraction call; a delete meanwhile is 409 at
-    // once (the KB is being ingested), and then the server dies mid-way.
+    // once (the KB is being ingested). SIGTERM interrupts the ingest and the server exits
+    // promptly.
     wait_for(&srv, &kb_path, &doc, &root, "processing").await;
     let r = srv.delete(&format!("{kb_path}/documents/{doc}"), &root).await;
     assert_eq!(
@@ -503,6 +504,26 @@ async fn restart_with_pending_uploads_and_failed_documents() {
         "{}",
         r.body
     );
+    let mut srv = srv;
+    assert_eq!(unsafe { libc::kill(srv.child.id() as i32, libc::SIGTERM) }, 0);
+    let stopped = Instant::now();
+    let code = loop {
+        if let Some(status) = srv.child.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(5),
+            "lrt serve did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(0));
+    drop(srv);
+
+    // Restarted, still with the slow model: the interrupted document is taken up again by
+    // itself; this time the server is killed mid-way (a crash).
+    let srv = spawn_with(env(&slow));
+    wait_for(&srv, &kb_path, &doc, &root, "processing").await;
     drop(srv);
     let listed = lrt.json_as(ROOT, &["doc", "list", "-t", "acme", "--kb", "docs"]);
     let status = listed[0]["status"].as_str().unwrap();
