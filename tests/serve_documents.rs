@@ -440,6 +440,7 @@ async fn document_quota_counts_queued_uploads() {
         .await;
     let kb_path = format!("/api/v1/tenants/{t}/kbs/{}", k.body["kb_id"].as_str().unwrap());
     // Two uploads back to back fill the quota whether or not the worker got to them yet.
+    let mut docs = Vec::new();
     for n in 0..2 {
         let r = srv
             .post(
@@ -449,6 +450,7 @@ async fn document_quota_counts_queued_uploads() {
             )
             .await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+        docs.push(r.body["doc_id"].as_str().unwrap().to_string());
     }
     let r = srv
         .post(
@@ -460,6 +462,18 @@ async fn document_quota_counts_queued_uploads() {
     assert_eq!(r.body["error"]["code"], "quota_exceeded", "{}", r.body);
     let listed = srv.get(&format!("{kb_path}/documents"), &root).await;
     assert_eq!(listed.body["total"], 2, "{}", listed.body);
+    // The second upload usually lands while the first one's run goes on: that KB runs again.
+    for doc in &docs {
+        wait_for(&srv, &kb_path, doc, &root, "processed").await;
+    }
+    let r = srv
+        .post(
+            &format!("{kb_path}/documents/text"),
+            &root,
+            json!({"text": "Still too many."}),
+        )
+        .await;
+    assert_eq!(r.body["error"]["code"], "quota_exceeded", "{}", r.body);
 }
 
 /// Uploads survive a stop and a crash: documents queued (or being processed) when the server
