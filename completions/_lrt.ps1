@@ -1001,7 +1001,8 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
         'lrt;serve' {
             [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Address to listen on (port 0: any free port)')
             [CompletionResult]::new('--max-cached-instances', '--max-cached-instances', [CompletionResultType]::ParameterName, 'Open knowledge bases kept in memory (LRU)')
-            [CompletionResult]::new('--max-body-bytes', '--max-body-bytes', [CompletionResultType]::ParameterName, 'Largest request body in bytes (413 beyond)')
+            [CompletionResult]::new('--max-body-bytes', '--max-body-bytes', [CompletionResultType]::ParameterName, 'Largest request body in bytes, uploads included (413 beyond)')
+            [CompletionResult]::new('--ingest-workers', '--ingest-workers', [CompletionResultType]::ParameterName, 'Knowledge bases the background ingest worker processes at once')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')

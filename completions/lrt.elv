@@ -950,7 +950,8 @@ set edit:completion:arg-completer[lrt] = {|@words|
         &'lrt;serve'= {
             cand --bind 'Address to listen on (port 0: any free port)'
             cand --max-cached-instances 'Open knowledge bases kept in memory (LRU)'
-            cand --max-body-bytes 'Largest request body in bytes (413 beyond)'
+            cand --max-body-bytes 'Largest request body in bytes, uploads included (413 beyond)'
+            cand --ingest-workers 'Knowledge bases the background ingest worker processes at once'
             cand --config 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]'
             cand --data-dir 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]'
             cand -o 'Output format'

@@ -697,7 +697,8 @@ complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l no-input -d 'Never pr
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s h -l help -d 'Print help'
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l bind -d 'Address to listen on (port 0: any free port)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-cached-instances -d 'Open knowledge bases kept in memory (LRU)' -r
-complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-body-bytes -d 'Largest request body in bytes (413 beyond)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-body-bytes -d 'Largest request body in bytes, uploads included (413 beyond)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l ingest-workers -d 'Knowledge bases the background ingest worker processes at once' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -s o -l output -d 'Output format' -r -f -a "table\t''

@@ -6,131 +6,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::PathBuf;
-use std::process::Child;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::server::{Resp, SECRET, spawn, start, token};
 use common::{Lrt, ROOT};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-const SECRET: &str = "test-secret-0123456789abcdef-0123456789";
-
-/// A running `lrt serve`, killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-    /// The server's stderr: its log.
-    log: PathBuf,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn(lrt: &Lrt, env: &[(&str, &str)], extra: &[&str]) -> Result<Server, String> {
-    let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
-    args.extend_from_slice(extra);
-    let mut cmd = lrt.process(ROOT, &args);
-    cmd.env("TOKEN_SECRET", SECRET)
-        .env("LIGHTRAG_MULTI_TENANT_STRICT", "false");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    // The log goes to a file: a pipe nobody reads would stall the server once full.
-    let log = lrt
-        .root()
-        .join(format!("serve-{}.log", SERVERS.fetch_add(1, Ordering::Relaxed)));
-    let file = std::fs::File::create(&log).unwrap();
-    let mut child = cmd.stderr(file).spawn().expect("spawn lrt serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let Some(addr) = line.trim().strip_prefix("listening on ") else {
-        let status = child.wait().unwrap();
-        return Err(format!(
-            "exit {:?}: {}",
-            status.code(),
-            std::fs::read_to_string(&log).unwrap()
-        ));
-    };
-    Ok(Server {
-        base: addr.to_string(),
-        child,
-        http: reqwest::Client::new(),
-        log,
-    })
-}
-
-static SERVERS: AtomicUsize = AtomicUsize::new(0);
-
-fn start(lrt: &Lrt, env: &[(&str, &str)]) -> Server {
-    spawn(lrt, env, &[]).unwrap_or_else(|e| panic!("lrt serve did not start: {e}"))
-}
-
-/// An answer: status, headers and JSON body.
-struct Resp {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    body: Value,
-}
-
-impl Server {
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        auth: Option<&str>,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> Resp {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(a) = auth {
-            req = req.header("Authorization", a);
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let headers = res.headers().clone();
-        let text = res.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
-        Resp { status, headers, body }
-    }
-
-    async fn get(&self, path: &str, token: &str) -> Resp {
-        self.send(Method::GET, path, Some(&format!("Bearer {token}")), &[], None)
-            .await
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.send(Method::POST, path, Some(&format!("Bearer {token}")), &[], Some(body))
-            .await
-    }
-}
-
-fn token(lrt: &Lrt, user: &str) -> String {
-    let run = lrt.run(
-        Some(ROOT),
-        &[("TOKEN_SECRET", SECRET)],
-        &["token", "issue", "--user", user],
-    );
-    assert!(run.ok(), "{}", run.stderr);
-    run.stdout.trim().to_string()
-}
 
 fn now() -> u64 {
     std::time::SystemTime::now()
@@ -425,15 +307,7 @@ async fn guide_flow_isolation_and_roles() {
             (Method::POST, false) => Some(q.clone()),
             _ => None,
         };
-        let r = srv
-            .send(method.clone(), &path, Some(&format!("Bearer {bob}")), &[], body)
-            .await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND, "{method} {path}: {}", r.body);
-        let text = r.body.to_string();
-        assert!(
-            !text.contains("acme") && !text.contains("CANARY"),
-            "{method} {path} leaks: {text}"
-        );
+        srv.assert_foreign(&bob, method, &path, body, "acme").await;
     }
     // B's own KB works for bob and shows none of A's data.
     let own = srv
@@ -565,16 +439,6 @@ fn create_key(lrt: &Lrt, user: &str, args: &[&str]) -> String {
     let key = run.stdout.trim().to_string();
     assert!(key.starts_with("lrt_") && !key.contains('\n'), "{key}");
     key
-}
-
-impl Server {
-    async fn keyed(&self, method: Method, path: &str, key: &str, body: Option<Value>) -> Resp {
-        self.send(method, path, None, &[("X-API-Key", key)], body).await
-    }
-
-    fn log_text(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap()
-    }
 }
 
 fn id(v: &Value, field: &str) -> String {

@@ -231,6 +231,7 @@ pub fn exec(ctx: &Ctx, cmd: DocCmd) -> Result<i32> {
                 options,
                 || {
                     out.note("waiting for an ingest or delete on this knowledge base to finish…");
+                    Ok(())
                 },
             ))?;
             render_delete(ctx, &report);

@@ -1,17 +1,16 @@
 //! `lrt graph entities|show|export`: a KB's knowledge graph (needs document:read).
 
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use serde_json::json;
 
 use super::Ctx;
 use super::doc::KbScope;
 use super::output::{kv_table, list_table};
 use crate::error::{Error, Result};
-use crate::service::{GraphExport, NameMatch};
-use crate::store::graphml;
+use crate::service::{ExportFormat, GraphExport, NameMatch};
 use crate::store::inspect::EntityFilter;
 
 #[derive(Debug, Subcommand)]
@@ -55,24 +54,6 @@ pub struct ShowArgs {
     pub scope: KbScope,
     /// Entity name (exact, else case-insensitive)
     pub entity: String,
-}
-
-/// Export formats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ExportFormat {
-    /// GraphML with upstream's graph_chunk_entity_relation.graphml attributes
-    Graphml,
-    /// {"nodes": […], "edges": […]}
-    Json,
-}
-
-impl ExportFormat {
-    fn name(self) -> &'static str {
-        match self {
-            ExportFormat::Graphml => "graphml",
-            ExportFormat::Json => "json",
-        }
-    }
 }
 
 #[derive(Debug, Args)]
@@ -191,7 +172,7 @@ pub fn exec(ctx: &Ctx, cmd: GraphCmd) -> Result<i32> {
             match &args.out {
                 None => {
                     let stdout = std::io::stdout().lock();
-                    match write_export(&mut BufWriter::new(stdout), &graph, format) {
+                    match graph.write(&mut BufWriter::new(stdout), format) {
                         Ok(()) => {}
                         // `lrt graph export | head` is not an error.
                         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
@@ -226,17 +207,6 @@ pub fn exec(ctx: &Ctx, cmd: GraphCmd) -> Result<i32> {
     Ok(0)
 }
 
-fn write_export<W: Write>(w: &mut W, graph: &GraphExport, format: ExportFormat) -> std::io::Result<()> {
-    match format {
-        ExportFormat::Graphml => graphml::write(w, &graph.nodes, &graph.edges)?,
-        ExportFormat::Json => {
-            serde_json::to_writer_pretty(&mut *w, graph)?;
-            writeln!(w)?;
-        }
-    }
-    w.flush()
-}
-
 fn exists_error(path: &Path) -> Error {
     Error::Conflict(format!("{} already exists; pass --force to replace it", path.display()))
 }
@@ -265,7 +235,7 @@ fn write_file(path: &Path, force: bool, graph: &GraphExport, format: ExportForma
         .map_err(|e| Error::storage(context(), e))?;
     {
         let mut w = BufWriter::new(tmp.as_file_mut());
-        write_export(&mut w, graph, format).map_err(|e| Error::storage(context(), e))?;
+        graph.write(&mut w, format).map_err(|e| Error::storage(context(), e))?;
     }
     tmp.as_file().sync_all().map_err(|e| Error::storage(context(), e))?;
     let persisted = if force {

@@ -23,9 +23,12 @@ pub struct ServeArgs {
     /// Open knowledge bases kept in memory (LRU)
     #[arg(long, env = "LRT_MAX_CACHED_INSTANCES", default_value_t = NonZeroUsize::new(server::DEFAULT_MAX_CACHED_INSTANCES).expect("non-zero"), value_name = "N")]
     pub max_cached_instances: NonZeroUsize,
-    /// Largest request body in bytes (413 beyond)
+    /// Largest request body in bytes, uploads included (413 beyond)
     #[arg(long, env = "LRT_MAX_BODY_BYTES", default_value_t = 1 << 20, value_name = "BYTES")]
     pub max_body_bytes: usize,
+    /// Knowledge bases the background ingest worker processes at once
+    #[arg(long, env = "LRT_INGEST_WORKERS", default_value_t = NonZeroUsize::new(server::DEFAULT_INGEST_WORKERS).expect("non-zero"), value_name = "N")]
+    pub ingest_workers: NonZeroUsize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,6 +57,7 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
         bind: args.bind,
         max_cached_instances: args.max_cached_instances,
         body_limit: args.max_body_bytes,
+        ingest_workers: args.ingest_workers,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

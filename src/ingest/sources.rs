@@ -1,7 +1,7 @@
 //! What `lrt ingest PATH…` reads: files, directories (recursively, optionally filtered by a
 //! glob) and standard input. Only UTF-8 text is accepted; anything else is reported and
-//! skipped, never fatal. This runs in the CLI only, with the invoking user's own file rights:
-//! the HTTP server never reads server-side paths.
+//! skipped, never fatal. Reading paths runs in the CLI only, with the invoking user's own file
+//! rights: the HTTP server never reads server-side paths (it shares only [`decode_text`]).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -115,29 +115,25 @@ fn read_file(path: &Path, sources: &mut Vec<Source>, skipped: &mut Vec<Skipped>)
 }
 
 fn push(sources: &mut Vec<Source>, skipped: &mut Vec<Skipped>, file_path: String, bytes: Vec<u8>) {
+    match decode_text(bytes) {
+        Ok(content) => sources.push(Source { file_path, content }),
+        Err(reason) => skipped.push(Skipped { file_path, reason }),
+    }
+}
+
+/// The text of an input: UTF-8 without NUL bytes and not blank, a leading BOM dropped; else
+/// why it cannot be ingested. The server's uploads are held to the same rule.
+pub fn decode_text(bytes: Vec<u8>) -> std::result::Result<String, String> {
     if bytes.contains(&0) {
-        skipped.push(Skipped {
-            file_path,
-            reason: "binary file (contains NUL bytes)".into(),
-        });
-        return;
+        return Err("binary file (contains NUL bytes)".into());
     }
     match String::from_utf8(bytes) {
-        Ok(text) if text.trim().is_empty() => skipped.push(Skipped {
-            file_path,
-            reason: "empty".into(),
-        }),
-        Ok(text) => sources.push(Source {
-            file_path,
-            content: text.strip_prefix('\u{feff}').unwrap_or(&text).to_string(),
-        }),
-        Err(e) => skipped.push(Skipped {
-            file_path,
-            reason: format!(
-                "not UTF-8 text (invalid byte at offset {})",
-                e.utf8_error().valid_up_to()
-            ),
-        }),
+        Ok(text) if text.trim().is_empty() => Err("empty".into()),
+        Ok(text) => Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text)),
+        Err(e) => Err(format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        )),
     }
 }
 

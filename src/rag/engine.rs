@@ -134,7 +134,7 @@ struct Counters {
 
 /// A snapshot of a running ingest, for progress displays: they poll [`Engine::progress`]
 /// rather than the engine calling back into the UI.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Progress {
     /// Documents to process in this run (new, pending and, with retry, failed ones).
     pub documents_queued: u64,
@@ -200,6 +200,18 @@ fn kind_slot(kind: VectorKind) -> usize {
 /// Where a KB keeps the index of one vector collection.
 pub fn index_path(dir: &Path, kind: VectorKind) -> std::path::PathBuf {
     dir.join("vectors").join(format!("{}.usearch", kind.name()))
+}
+
+/// Adds `doc` to the KB's queue as a `pending` document (its id is the hash of its sanitized
+/// text, as upstream's), or finds the document that already has this content. Both `ingest`
+/// and the server's uploads queue documents this way, so an upload is exactly what an ingest
+/// would have queued, and a crash after it loses nothing (the next run processes it).
+pub fn enqueue(store: &mut KbStore, doc: &NewDocument) -> Result<(String, Option<crate::store::kb::DocumentRow>)> {
+    let content = normalize::sanitize_text_for_encoding(&doc.content);
+    let hash = ids::compute_mdhash_id(&content, "");
+    let doc_id = format!("doc-{hash}");
+    let existing = store.enqueue(&doc_id, &doc.file_path, &content, &hash)?;
+    Ok((doc_id, existing))
 }
 
 impl Engine {
@@ -286,11 +298,8 @@ impl Engine {
         {
             let mut store = self.store();
             for doc in docs {
-                let content = normalize::sanitize_text_for_encoding(&doc.content);
-                let hash = ids::compute_mdhash_id(&content, "");
-                let doc_id = format!("doc-{hash}");
+                let (doc_id, existing) = enqueue(&mut store, &doc)?;
                 let first_time = seen.insert(doc_id.clone());
-                let existing = store.enqueue(&doc_id, &doc.file_path, &content, &hash)?;
                 // Same content twice in this run, or already in the KB: a duplicate, skipped.
                 let duplicate = match &existing {
                     _ if !first_time => true,

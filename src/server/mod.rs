@@ -4,24 +4,30 @@
 //! models are the CLI's. Nothing here decides access. Every request is logged (`access`).
 
 mod access;
+mod api;
 pub mod auth;
+mod documents;
 mod error;
 mod limits;
 mod manager;
 mod routes;
+mod worker;
 
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 
 pub use access::init_logging;
+pub use api::openapi;
 pub use auth::TokenKeys;
 pub use error::ApiError;
 pub use manager::{DEFAULT_MAX_CACHED_INSTANCES, TenantRagManager};
+pub use worker::{DEFAULT_INGEST_WORKERS, IngestWorker};
 
 use crate::authz::Actor;
 use crate::config::Settings;
@@ -34,8 +40,10 @@ pub struct ServeOptions {
     pub bind: SocketAddr,
     /// Open KB engines kept in the LRU.
     pub max_cached_instances: NonZeroUsize,
-    /// The largest request body accepted (413 beyond).
+    /// The largest request body accepted (413 beyond), uploads included.
     pub body_limit: usize,
+    /// KBs the ingest worker processes at once.
+    pub ingest_workers: NonZeroUsize,
 }
 
 /// What every handler shares.
@@ -49,6 +57,9 @@ pub struct AppState {
     manager: TenantRagManager,
     /// `max_concurrent_queries` per tenant.
     limits: limits::QueryLimits,
+    /// For work that needs a service of its own (the ingest worker, deletes).
+    settings: Settings,
+    worker: IngestWorker,
 }
 
 impl AppState {
@@ -69,7 +80,8 @@ impl AppState {
             )));
         }
         let strict = settings.strict.value;
-        let service = Service::open(settings)?;
+        let worker = IngestWorker::start(settings.clone(), options.ingest_workers)?;
+        let service = Service::open(settings.clone())?;
         if !require_auth {
             // Fail now rather than on every request.
             service.local_actor(None)?;
@@ -81,6 +93,8 @@ impl AppState {
             strict,
             manager: TenantRagManager::new(options.max_cached_instances),
             limits: limits::QueryLimits::default(),
+            settings,
+            worker,
         })
     }
 
@@ -148,14 +162,16 @@ impl AppState {
 
 /// The application's routes on a state (for tests and embedding).
 pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
-    routes::routes()
+    api::router()
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(axum::middleware::from_fn(access::log))
         .with_state(state)
 }
 
-/// Serves until SIGINT/SIGTERM, then stops accepting, lets in-flight requests finish and
-/// closes the cached engines. `ready` gets the bound address (the port may have been 0).
+/// Serves until SIGINT/SIGTERM, then stops accepting, lets in-flight requests finish, stops
+/// the ingest worker (queued documents wait in kb.db for the next start) and closes the cached
+/// engines. `ready` gets the bound address (the port may have been 0). Right after binding,
+/// every KB with pending or interrupted documents is handed to the ingest worker.
 pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<()> {
     let state = Arc::new(AppState::new(settings, &options)?);
     let listener = TcpListener::bind(options.bind)
@@ -165,11 +181,21 @@ pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce
         .local_addr()
         .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
     ready(addr);
+    // With a service of its own: the scan opens every KB and must not hold up requests.
+    let recovering = state.clone();
+    tokio::task::spawn_blocking(move || {
+        match Service::open(recovering.settings.clone()).and_then(|svc| svc.queued_kbs()) {
+            Ok(kbs) => kbs.into_iter().for_each(|(t, k)| recovering.worker.submit(t, k)),
+            Err(e) => eprintln!("lrt serve: cannot look for queued documents: {e}"),
+        }
+    });
     let app = router(state.clone(), options.body_limit);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .map_err(|e| Error::Internal(format!("the server failed: {e}")))?;
+    let stopping = state.clone();
+    let _ = tokio::task::spawn_blocking(move || stopping.worker.shutdown(Duration::from_secs(10))).await;
     state.manager.cleanup_all();
     Ok(())
 }

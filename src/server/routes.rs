@@ -1,64 +1,35 @@
-//! The `/api/v1` routes. Each handler: authenticate, check the tenant headers against the
-//! path, call one service method, answer with the CLI's JSON model.
+//! The `/api/v1` handlers of tenants, KBs, members, listings and queries (the route table is
+//! `api.rs`). Each handler: authenticate, check the tenant headers against the path, call one
+//! service method, answer with the CLI's JSON model.
 
 use std::sync::Arc;
 
+use axum::Json;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::access::Caller;
+use super::manager::Engine;
 use super::{ApiError, AppState};
 use crate::authz::{Actor, Role};
 use crate::error::Error;
 use crate::llm::Message;
 use crate::rag::query::{QueryMode, QueryParams, QueryResult};
-use crate::service::{KbUpdate, NewKb, NewTenant, TenantUpdate};
+use crate::service::{KbHandle, KbUpdate, NewKb, NewTenant, TenantUpdate};
 use crate::store::inspect::EntityFilter;
 use crate::store::kb::DocStatus;
+use tokio::sync::OwnedSemaphorePermit;
 
-type S = State<Arc<AppState>>;
-type ApiResult<T = Json<Value>> = Result<T, ApiError>;
-
-pub(super) fn routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/tenants", get(list_tenants).post(create_tenant))
-        .route(
-            "/api/v1/tenants/{tenant_id}",
-            get(get_tenant).put(update_tenant).delete(delete_tenant),
-        )
-        .route("/api/v1/tenants/{tenant_id}/kbs", get(list_kbs).post(create_kb))
-        .route(
-            "/api/v1/tenants/{tenant_id}/kbs/{kb_id}",
-            get(get_kb).put(update_kb).delete(delete_kb),
-        )
-        .route(
-            "/api/v1/tenants/{tenant_id}/members",
-            get(list_members).post(add_member),
-        )
-        .route(
-            "/api/v1/tenants/{tenant_id}/members/{user_id}",
-            axum::routing::put(update_member).delete(remove_member),
-        )
-        .route("/api/v1/tenants/{tenant_id}/kbs/{kb_id}/query", post(query))
-        .route("/api/v1/tenants/{tenant_id}/kbs/{kb_id}/documents", get(list_documents))
-        .route(
-            "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/entities",
-            get(list_entities),
-        )
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
-}
+pub(super) type S = State<Arc<AppState>>;
+pub(super) type ApiResult<T = Json<Value>> = Result<T, ApiError>;
 
 /// The authenticated actor of a request (from `Authorization` or `X-API-Key`), also handed to
 /// the access log.
-pub(super) struct Authed(Actor);
+pub(super) struct Authed(pub(super) Actor);
 
 impl FromRequestParts<Arc<AppState>> for Authed {
     type Rejection = ApiError;
@@ -82,7 +53,7 @@ impl FromRequestParts<Arc<AppState>> for Authed {
 }
 
 /// A JSON body whose rejections (bad JSON, too large) are JSON errors too.
-pub(super) struct Body<T>(T);
+pub(super) struct Body<T>(pub(super) T);
 
 impl<T, St> FromRequest<St> for Body<T>
 where
@@ -101,7 +72,7 @@ where
 
 /// A path id: only UUIDs address tenants and KBs over HTTP (names are a CLI convenience).
 /// Anything else is "not found", like an id that names nothing.
-fn path_id(raw: &str, what: &str) -> Result<String, ApiError> {
+pub(super) fn path_id(raw: &str, what: &str) -> Result<String, ApiError> {
     Uuid::parse_str(raw)
         .map(|id| id.to_string())
         .map_err(|_| Error::NotFound(format!("{what} '{raw}' not found")).into())
@@ -147,34 +118,39 @@ fn tenant_scope(state: &AppState, headers: &HeaderMap, tenant: &str) -> Result<S
 }
 
 /// KB-scoped: the canonical tenant and KB ids after the header check.
-fn kb_scope(state: &AppState, headers: &HeaderMap, tenant: &str, kb: &str) -> Result<(String, String), ApiError> {
+pub(super) fn kb_scope(
+    state: &AppState,
+    headers: &HeaderMap,
+    tenant: &str,
+    kb: &str,
+) -> Result<(String, String), ApiError> {
     let t = path_id(tenant, "tenant")?;
     let k = path_id(kb, "knowledge base")?;
     check_scope(state, headers, &t, Some(&k))?;
     Ok((t, k))
 }
 
-fn to_json<T: serde::Serialize>(value: T) -> ApiResult {
+pub(super) fn to_json<T: serde::Serialize>(value: T) -> ApiResult {
     serde_json::to_value(value)
         .map(Json)
         .map_err(|e| Error::Internal(format!("cannot serialize the response: {e}")).into())
 }
 
-async fn health() -> Json<Value> {
+pub(super) async fn health() -> Json<Value> {
     Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
 }
 
-async fn me(State(st): S, Authed(actor): Authed) -> ApiResult {
+pub(super) async fn me(State(st): S, Authed(actor): Authed) -> ApiResult {
     to_json(st.call(move |svc| svc.whoami(&actor)).await?)
 }
 
 #[derive(Deserialize)]
-struct PageQuery {
+pub(super) struct PageQuery {
     page: Option<u64>,
     page_size: Option<u64>,
 }
 
-async fn list_tenants(State(st): S, Authed(actor): Authed, Query(q): Query<PageQuery>) -> ApiResult {
+pub(super) async fn list_tenants(State(st): S, Authed(actor): Authed, Query(q): Query<PageQuery>) -> ApiResult {
     let (page, size) = (q.page.unwrap_or(1), q.page_size.unwrap_or(20));
     to_json(st.call(move |svc| svc.list_tenants(&actor, page, size)).await?)
 }
@@ -204,7 +180,7 @@ fn metadata_pairs(metadata: Map<String, Value>) -> Result<Vec<(String, String)>,
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TenantBody {
+pub(super) struct TenantBody {
     name: String,
     description: Option<String>,
     #[serde(default)]
@@ -216,7 +192,7 @@ struct TenantBody {
     admin: Option<String>,
 }
 
-async fn create_tenant(
+pub(super) async fn create_tenant(
     State(st): S,
     Authed(actor): Authed,
     Body(b): Body<TenantBody>,
@@ -240,14 +216,19 @@ async fn create_tenant(
     Ok((StatusCode::CREATED, to_json(t)?))
 }
 
-async fn get_tenant(State(st): S, Authed(actor): Authed, headers: HeaderMap, Path(tenant): Path<String>) -> ApiResult {
+pub(super) async fn get_tenant(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+) -> ApiResult {
     let t = tenant_scope(&st, &headers, &tenant)?;
     to_json(st.call(move |svc| svc.show_tenant(&actor, Some(&t))).await?)
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TenantPatch {
+pub(super) struct TenantPatch {
     name: Option<String>,
     description: Option<String>,
     #[serde(default)]
@@ -258,7 +239,7 @@ struct TenantPatch {
     unset: Vec<String>,
 }
 
-async fn update_tenant(
+pub(super) async fn update_tenant(
     State(st): S,
     Authed(actor): Authed,
     headers: HeaderMap,
@@ -279,7 +260,7 @@ async fn update_tenant(
     to_json(updated)
 }
 
-async fn delete_tenant(
+pub(super) async fn delete_tenant(
     State(st): S,
     Authed(actor): Authed,
     headers: HeaderMap,
@@ -291,21 +272,26 @@ async fn delete_tenant(
     to_json(report)
 }
 
-async fn list_kbs(State(st): S, Authed(actor): Authed, headers: HeaderMap, Path(tenant): Path<String>) -> ApiResult {
+pub(super) async fn list_kbs(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path(tenant): Path<String>,
+) -> ApiResult {
     let t = tenant_scope(&st, &headers, &tenant)?;
     to_json(st.call(move |svc| svc.list_kbs(&actor, Some(&t))).await?)
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct KbBody {
+pub(super) struct KbBody {
     name: String,
     description: Option<String>,
     #[serde(default)]
     set: Map<String, Value>,
 }
 
-async fn create_kb(
+pub(super) async fn create_kb(
     State(st): S,
     Authed(actor): Authed,
     headers: HeaderMap,
@@ -322,7 +308,7 @@ async fn create_kb(
     Ok((StatusCode::CREATED, to_json(kb)?))
 }
 
-async fn get_kb(
+pub(super) async fn get_kb(
     State(st): S,
     Authed(actor): Authed,
     headers: HeaderMap,
@@ -334,7 +320,7 @@ async fn get_kb(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct KbPatch {
+pub(super) struct KbPatch {
     name: Option<String>,
     description: Option<String>,
     #[serde(default)]
@@ -343,7 +329,7 @@ struct KbPatch {
     unset: Vec<String>,
 }
 
-async fn update_kb(
+pub(super) async fn update_kb(
     State(st): S,
     Authed(actor): Authed,
     headers: HeaderMap,
@@ -367,7 +353,7 @@ async fn update_kb(
     to_json(updated)
 }
 
-async fn delete_kb(
+pub(super) async fn delete_kb(
     State(st): S,
     Authed(actor): Authed,
     headers: HeaderMap,
@@ -382,7 +368,7 @@ async fn delete_kb(
     to_json(report)
 }
 
-async fn list_members(
+pub(super) async fn list_members(
     State(st): S,
     Authed(actor): Authed,
     headers: HeaderMap,
@@ -394,12 +380,12 @@ async fn list_members(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MemberBody {
+pub(super) struct MemberBody {
     user_id: String,
     role: Role,
 }
 
-async fn add_member(
+pub(super) async fn add_member(
     State(st): S,
     Authed(actor): Authed,
     headers: HeaderMap,
@@ -415,11 +401,11 @@ async fn add_member(
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RoleBody {
+pub(super) struct RoleBody {
     role: Role,
 }
 
-async fn update_member(
+pub(super) async fn update_member(
     State(st): S,
     Authed(actor): Authed,
     headers: HeaderMap,
@@ -433,7 +419,7 @@ async fn update_member(
     )
 }
 
-async fn remove_member(
+pub(super) async fn remove_member(
     State(st): S,
     Authed(actor): Authed,
     headers: HeaderMap,
@@ -444,13 +430,13 @@ async fn remove_member(
 }
 
 #[derive(Deserialize)]
-struct DocumentsQuery {
+pub(super) struct DocumentsQuery {
     status: Option<String>,
     page: Option<u64>,
     page_size: Option<u64>,
 }
 
-async fn list_documents(
+pub(super) async fn list_documents(
     State(st): S,
     Authed(actor): Authed,
     headers: HeaderMap,
@@ -478,14 +464,14 @@ async fn list_documents(
 }
 
 #[derive(Deserialize)]
-struct EntitiesQuery {
+pub(super) struct EntitiesQuery {
     search: Option<String>,
     #[serde(rename = "type")]
     entity_type: Option<String>,
     limit: Option<usize>,
 }
 
-async fn list_entities(
+pub(super) async fn list_entities(
     State(st): S,
     Authed(actor): Authed,
     headers: HeaderMap,
@@ -507,7 +493,7 @@ async fn list_entities(
 /// One earlier turn of `history`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Turn {
+pub(super) struct Turn {
     role: String,
     content: String,
 }
@@ -516,7 +502,7 @@ struct Turn {
 /// `question`, as in LightRAG).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct QueryBody {
+pub(super) struct QueryBody {
     #[serde(alias = "query")]
     question: String,
     mode: Option<String>,
@@ -542,7 +528,7 @@ struct QueryBody {
 }
 
 impl QueryBody {
-    fn params(self) -> Result<(QueryParams, Option<usize>, Option<usize>, bool), ApiError> {
+    pub(super) fn params(self) -> Result<(QueryParams, Option<usize>, Option<usize>, bool), ApiError> {
         let mode = match self.mode.as_deref().unwrap_or("mix") {
             "naive" => QueryMode::Naive,
             "local" => QueryMode::Local,
@@ -599,12 +585,10 @@ impl QueryBody {
     }
 }
 
-/// `POST …/query`: access is checked on every request, then a permit of the tenant's
-/// `max_concurrent_queries` is taken (429 at once when none is free), the KB's engine comes
-/// from the `TenantRagManager` (opened once; a `no_cache` query opens its own, since the cache
-/// setting is part of the engine), the options are validated, one API call is charged (429
-/// with `Retry-After` over the monthly quota), and the answer is the CLI's `--json` object.
-async fn query(
+/// `POST …/query`: the engine and a concurrency permit come from [`query_engine`], the
+/// options are validated, one API call is charged (429 with `Retry-After` over the monthly
+/// quota), and the answer is the CLI's `--json` object.
+pub(super) async fn query(
     State(st): S,
     Authed(actor): Authed,
     headers: HeaderMap,
@@ -613,6 +597,35 @@ async fn query(
 ) -> ApiResult<Json<QueryResult>> {
     let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let (params, top_k, chunk_top_k, no_cache) = b.params()?;
+    let (handle, engine, permit) = query_engine(&st, actor, t, k, no_cache).await?;
+    // The engine's kb.db connection cannot cross threads while borrowed, so the query runs
+    // on the blocking pool, driving its async model calls with the server's runtime.
+    let runtime = tokio::runtime::Handle::current();
+    let state = st.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        // Held until the work ends, even if the client goes away meanwhile.
+        let _permit = permit;
+        let open = engine.blocking_lock();
+        let params = open.prepare(params, top_k, chunk_top_k)?;
+        state.with_service(|svc| svc.charge_query(&handle))?;
+        runtime.block_on(open.run_prepared(&params, None))
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("the query task failed: {e}")))??;
+    Ok(Json(result))
+}
+
+/// The engine a query of KB `k` runs on, after `query:run` is checked (on every request), and
+/// a permit of the tenant's `max_concurrent_queries` (429 at once when none is free), to be
+/// held until the query's work ends: the `TenantRagManager`'s engine, or with `no_cache` one of
+/// its own, since the cache setting is part of the engine.
+pub(super) async fn query_engine(
+    st: &Arc<AppState>,
+    actor: Actor,
+    t: String,
+    k: String,
+    no_cache: bool,
+) -> Result<(KbHandle, Engine, OwnedSemaphorePermit), ApiError> {
     let (handle, slots) = {
         let (actor, t, k) = (actor.clone(), t.clone(), k.clone());
         st.call(move |svc| {
@@ -638,19 +651,5 @@ async fn query(
     } else {
         st.manager.get(handle.kb_id, open).await?
     };
-    // The engine's kb.db connection cannot cross threads while borrowed, so the query runs
-    // on the blocking pool, driving its async model calls with the server's runtime.
-    let runtime = tokio::runtime::Handle::current();
-    let state = st.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        // Held until the work ends, even if the client goes away meanwhile.
-        let _permit = permit;
-        let open = engine.blocking_lock();
-        let params = open.prepare(params, top_k, chunk_top_k)?;
-        state.with_service(|svc| svc.charge_query(&handle))?;
-        runtime.block_on(open.run_prepared(&params, None))
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("the query task failed: {e}")))??;
-    Ok(Json(result))
+    Ok((handle, engine, permit))
 }

@@ -83,7 +83,7 @@ impl Service {
     /// Deletes `doc_ids` and everything only they supported, rebuilding what other documents
     /// still support (no extraction calls). All of it lands in one kb.db transaction or not
     /// at all; the statistics are written back and the delete is audited. `on_wait` is called
-    /// once if an ingest or another delete holds the KB.
+    /// once if an ingest or another delete holds the KB; its error gives up instead of waiting.
     pub async fn delete_documents(
         &mut self,
         actor: &Actor,
@@ -91,7 +91,7 @@ impl Service {
         kb: Option<&str>,
         doc_ids: &[String],
         options: DeleteOptions,
-        on_wait: impl FnOnce(),
+        on_wait: impl FnOnce() -> Result<()>,
     ) -> Result<DeleteReport> {
         check_ids(doc_ids)?;
         let (t, k) = self.kb_for_delete(actor, tenant, kb)?;

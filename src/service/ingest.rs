@@ -129,7 +129,10 @@ impl Service {
         self.check_document_quota(t.id, new_documents)?;
         self.charge_api_call(&t)?;
         let (handle, engine) = self.engine_for(&t, &k, false)?;
-        let lock = self.lock_kb(&handle, on_wait)?;
+        let lock = self.lock_kb(&handle, || {
+            on_wait();
+            Ok(())
+        })?;
         Ok(IngestJob {
             handle,
             engine: Arc::new(engine),
@@ -138,14 +141,38 @@ impl Service {
         })
     }
 
+    /// Starts processing a KB's queue (its pending and interrupted documents) for the
+    /// server's ingest worker. There is no actor: every queued document was authorized and
+    /// charged when it was uploaded. Takes the KB's ingest lock, waiting for a CLI ingest or
+    /// delete to end. `None` when the KB or its tenant is gone, or the tenant is suspended
+    /// (its documents stay pending until it is active and the server starts again or gets an
+    /// upload).
+    pub fn start_queue(&mut self, tenant: Uuid, kb: Uuid) -> Result<Option<IngestJob>> {
+        let Some(t) = self.catalog.tenant(tenant)?.filter(|t| t.is_active) else {
+            return Ok(None);
+        };
+        let Some(k) = self.catalog.kb(tenant, kb)? else {
+            return Ok(None);
+        };
+        let (handle, engine) = self.engine_for(&t, &k, false)?;
+        let lock = self.lock_kb(&handle, || Ok(()))?;
+        Ok(Some(IngestJob {
+            handle,
+            engine: Arc::new(engine),
+            replace: false,
+            _lock: lock,
+        }))
+    }
+
     /// Takes the KB's ingest lock (held until the file is dropped), so that ingests and
     /// document deletes of one KB never interleave across processes. `on_wait` is called
-    /// once if another process holds it.
-    pub(super) fn lock_kb(&self, handle: &KbHandle, on_wait: impl FnOnce()) -> Result<std::fs::File> {
+    /// once if another ingest or delete holds it; its error gives up instead of waiting (the
+    /// server answers 409 rather than holding a request for a whole ingest).
+    pub(super) fn lock_kb(&self, handle: &KbHandle, on_wait: impl FnOnce() -> Result<()>) -> Result<std::fs::File> {
         let lock_path = self.kb_dir(handle).join("ingest.lock");
         let lock = std::fs::File::create(&lock_path).map_err(|e| Error::storage("cannot create the ingest lock", e))?;
         if lock.try_lock().is_err() {
-            on_wait();
+            on_wait()?;
             lock.lock()
                 .map_err(|e| Error::storage("cannot lock the knowledge base", e))?;
         }
@@ -244,22 +271,35 @@ impl Service {
 
     /// Refuses an ingest of `new_documents` that would pass the tenant's `max_documents`.
     pub(super) fn check_document_quota(&self, tenant: Uuid, new_documents: u64) -> Result<()> {
+        self.check_capacity(tenant, 0, new_documents, 0)
+    }
+
+    /// The capacity quotas of adding `new_documents` of `new_bytes` to a tenant that, beyond
+    /// its catalog statistics, has `uncounted` documents not yet in them (queued uploads).
+    pub(super) fn check_capacity(
+        &self,
+        tenant: Uuid,
+        uncounted: u64,
+        new_documents: u64,
+        new_bytes: u64,
+    ) -> Result<()> {
         let t = self
             .catalog
             .tenant(tenant)?
             .ok_or_else(|| Error::NotFound("the tenant no longer exists".into()))?;
         let quota = model::effective_quota(&t.quota)?;
-        if t.total_documents + new_documents > quota.max_documents {
+        let documents = t.total_documents + uncounted;
+        if documents + new_documents > quota.max_documents {
             return Err(Error::Quota(format!(
                 "quota exceeded: tenant '{}' has {} documents, this would add up to {}, and max_documents is {}",
-                t.name, t.total_documents, new_documents, quota.max_documents
+                t.name, documents, new_documents, quota.max_documents
             )));
         }
         let max_bytes = (quota.max_storage_gb * 1024.0 * 1024.0 * 1024.0) as u64;
-        if t.total_storage_bytes > max_bytes {
+        if t.total_storage_bytes > max_bytes || (new_bytes > 0 && t.total_storage_bytes + new_bytes > max_bytes) {
             return Err(Error::Quota(format!(
-                "quota exceeded: tenant '{}' uses {} bytes and max_storage_gb is {}",
-                t.name, t.total_storage_bytes, quota.max_storage_gb
+                "quota exceeded: tenant '{}' uses {} bytes, this would add {}, and max_storage_gb is {}",
+                t.name, t.total_storage_bytes, new_bytes, quota.max_storage_gb
             )));
         }
         Ok(())

@@ -70,6 +70,39 @@ pub struct GraphExport {
     pub edges: Vec<GraphEdge>,
 }
 
+/// Export formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// GraphML with upstream's graph_chunk_entity_relation.graphml attributes
+    Graphml,
+    /// {"nodes": […], "edges": […]}
+    Json,
+}
+
+impl ExportFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            ExportFormat::Graphml => "graphml",
+            ExportFormat::Json => "json",
+        }
+    }
+}
+
+impl GraphExport {
+    /// Writes the export in `format`: the bytes `lrt graph export` prints and the server
+    /// sends are one and the same.
+    pub fn write<W: std::io::Write>(&self, w: &mut W, format: ExportFormat) -> std::io::Result<()> {
+        match format {
+            ExportFormat::Graphml => crate::store::graphml::write(w, &self.nodes, &self.edges)?,
+            ExportFormat::Json => {
+                serde_json::to_writer_pretty(&mut *w, self)?;
+                writeln!(w)?;
+            }
+        }
+        w.flush()
+    }
+}
+
 fn check_page(page: u64, page_size: u64) -> Result<()> {
     if page == 0 || page_size == 0 || page_size > MAX_PAGE {
         return Err(Error::Usage(format!(

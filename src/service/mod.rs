@@ -16,6 +16,7 @@ mod members;
 mod query;
 mod quickstart;
 mod tenants;
+mod upload;
 mod usage;
 pub mod validate;
 
@@ -25,14 +26,15 @@ pub use archive::{ExportReport, FORMAT_VERSION, ImportedKb, ImportedTenant, KB_F
 pub use audit::AuditQuery;
 pub use doctor::{Checked, DoctorReport, DoctorRequest, Finding, Severity};
 pub use identity::{CanI, ContextView, MembershipView, WhoAmI};
-pub use ingest::KbHandle;
-pub use inspect::{EntityList, EntityView, GraphExport, NameMatch, Neighbour};
+pub use ingest::{IngestJob, KbHandle};
+pub use inspect::{EntityList, EntityView, ExportFormat, GraphExport, NameMatch, Neighbour};
 pub use kbs::{KbUpdate, NewKb};
 pub use keys::{CreatedKey, KeyListing, NewKey};
 pub use lightrag::LightragImport;
 pub use query::{OpenQuery, QueryInput};
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};
+pub use upload::{Upload, Uploaded};
 
 use crate::authz::{self, Actor, Need, OnInactive, Role, TenantFacts};
 use crate::catalog::{Catalog, KbRecord, NewAudit, TenantRecord};

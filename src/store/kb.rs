@@ -502,6 +502,20 @@ impl KbStore {
             .map_err(self.err("cannot read the document"))
     }
 
+    /// How many documents have one of `statuses`.
+    pub fn count_with_status(&self, statuses: &[DocStatus]) -> Result<u64> {
+        let marks: Vec<String> = (1..=statuses.len()).map(|i| format!("?{i}")).collect();
+        let sql = format!("SELECT count(*) FROM documents WHERE status IN ({})", marks.join(", "));
+        self.conn
+            .query_row(
+                &sql,
+                rusqlite::params_from_iter(statuses.iter().map(|s| s.as_str())),
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n as u64)
+            .map_err(self.err("cannot count documents"))
+    }
+
     /// Documents with one of `statuses`, oldest first.
     pub fn documents_with_status(&self, statuses: &[DocStatus]) -> Result<Vec<DocumentRow>> {
         let marks: Vec<String> = (1..=statuses.len()).map(|i| format!("?{i}")).collect();

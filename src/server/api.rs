@@ -1,0 +1,517 @@
+//! The route table: every route of `lrt serve` is one [`Route`] here, which carries both the
+//! axum handler and its OpenAPI description. The router and `GET /api/v1/openapi.json` are
+//! built from this one list, so they cannot drift apart (`tests/serve_documents.rs` checks
+//! the served routes against the document from the outside too).
+
+use std::sync::{Arc, OnceLock};
+
+use axum::handler::Handler;
+use axum::http::{Method, StatusCode};
+use axum::routing::{MethodFilter, MethodRouter, on};
+use axum::{Json, Router};
+use serde_json::{Map, Value, json};
+
+use super::{ApiError, AppState, documents, routes};
+
+/// How a route takes its request body.
+#[derive(Clone, Copy)]
+enum RequestBody {
+    None,
+    /// A JSON object with this schema.
+    Json(fn() -> Value),
+    /// `multipart/form-data` with one `file` part.
+    Multipart,
+}
+
+/// One route: the handler and what the OpenAPI document says of it.
+pub(super) struct Route {
+    pub method: Method,
+    pub path: &'static str,
+    summary: &'static str,
+    /// The permission the service checks (documentation only: the service decides).
+    permission: Option<&'static str>,
+    /// Needs a bearer token (or the local identity when user auth is off).
+    auth: bool,
+    /// Query parameters: name, JSON type, description.
+    query: &'static [(&'static str, &'static str, &'static str)],
+    body: RequestBody,
+    /// Success status, description and content type.
+    ok: (u16, &'static str, &'static str),
+    handler: MethodRouter<Arc<AppState>>,
+}
+
+fn route<H, T>(method: Method, path: &'static str, summary: &'static str, handler: H) -> Route
+where
+    H: Handler<T, Arc<AppState>>,
+    T: 'static,
+{
+    let filter = MethodFilter::try_from(method.clone()).expect("a routable method");
+    Route {
+        method,
+        path,
+        summary,
+        permission: None,
+        auth: true,
+        query: &[],
+        body: RequestBody::None,
+        ok: (200, "OK", "application/json"),
+        handler: on(filter, handler),
+    }
+}
+
+impl Route {
+    fn needs(mut self, permission: &'static str) -> Route {
+        self.permission = Some(permission);
+        self
+    }
+    fn public(mut self) -> Route {
+        self.auth = false;
+        self
+    }
+    fn query(mut self, params: &'static [(&'static str, &'static str, &'static str)]) -> Route {
+        self.query = params;
+        self
+    }
+    fn json(mut self, schema: fn() -> Value) -> Route {
+        self.body = RequestBody::Json(schema);
+        self
+    }
+    fn multipart(mut self) -> Route {
+        self.body = RequestBody::Multipart;
+        self
+    }
+    fn ok(mut self, status: u16, description: &'static str) -> Route {
+        self.ok = (status, description, self.ok.2);
+        self
+    }
+    fn content(mut self, content_type: &'static str) -> Route {
+        self.ok.2 = content_type;
+        self
+    }
+}
+
+const PAGE: &[(&str, &str, &str)] = &[
+    ("page", "integer", "Page number, from 1 (default 1)"),
+    ("page_size", "integer", "Items per page, 1–1000 (default 20)"),
+];
+const DOCUMENTS: &[(&str, &str, &str)] = &[
+    (
+        "status",
+        "string",
+        "Only documents with this status: pending, processing, processed, failed",
+    ),
+    ("page", "integer", "Page number, from 1 (default 1)"),
+    ("page_size", "integer", "Items per page, 1–1000 (default 20)"),
+];
+const ENTITIES: &[(&str, &str, &str)] = &[
+    ("search", "string", "Only names containing this text (ignoring case)"),
+    ("type", "string", "Only entities of this type (ignoring case)"),
+    ("limit", "integer", "At most this many entities, 1–100000 (default 50)"),
+];
+const EXPORT: &[(&str, &str, &str)] = &[("format", "string", "graphml or json (default json)")];
+
+const TENANT: &str = "/api/v1/tenants/{tenant_id}";
+const KB: &str = "/api/v1/tenants/{tenant_id}/kbs/{kb_id}";
+
+/// Every route the server serves.
+pub(super) fn table() -> Vec<Route> {
+    use Method as M;
+    vec![
+        route(M::GET, "/health", "Liveness (no authentication)", routes::health).public(),
+        route(M::GET, "/api/v1/openapi.json", "This OpenAPI document", openapi_handler).public(),
+        route(M::GET, "/api/v1/me", "The caller: user, super-admin flag, memberships", routes::me),
+        route(M::GET, "/api/v1/tenants", "List the tenants the caller can see", routes::list_tenants).query(PAGE),
+        route(M::POST, "/api/v1/tenants", "Create a tenant (super-admin)", routes::create_tenant)
+            .json(schemas::tenant)
+            .ok(201, "Created"),
+        route(M::GET, TENANT, "Show a tenant", routes::get_tenant),
+        route(M::PUT, TENANT, "Update a tenant", routes::update_tenant)
+            .needs("tenant:manage")
+            .json(schemas::tenant_patch),
+        route(M::DELETE, TENANT, "Delete a tenant and all its KBs", routes::delete_tenant).needs("tenant:manage"),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/kbs", "List a tenant's KBs", routes::list_kbs),
+        route(M::POST, "/api/v1/tenants/{tenant_id}/kbs", "Create a KB", routes::create_kb)
+            .needs("kb:create")
+            .json(schemas::kb)
+            .ok(201, "Created"),
+        route(M::GET, KB, "Show a KB", routes::get_kb),
+        route(M::PUT, KB, "Update a KB", routes::update_kb)
+            .needs("kb:create")
+            .json(schemas::kb_patch),
+        route(M::DELETE, KB, "Delete a KB", routes::delete_kb).needs("kb:delete"),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/members", "List members", routes::list_members),
+        route(M::POST, "/api/v1/tenants/{tenant_id}/members", "Add a member", routes::add_member)
+            .needs("tenant:manage_members")
+            .json(schemas::member)
+            .ok(201, "Created"),
+        route(
+            M::PUT,
+            "/api/v1/tenants/{tenant_id}/members/{user_id}",
+            "Change a member's role",
+            routes::update_member,
+        )
+        .needs("tenant:manage_members")
+        .json(schemas::role),
+        route(
+            M::DELETE,
+            "/api/v1/tenants/{tenant_id}/members/{user_id}",
+            "Remove a member",
+            routes::remove_member,
+        )
+        .needs("tenant:manage_members"),
+        route(M::POST, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/query", "Answer a question (the CLI's `query --json` object)", routes::query)
+            .needs("query:run")
+            .json(schemas::query),
+        route(
+            M::POST,
+            "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/query/stream",
+            "Answer a question as NDJSON events: `chunk` lines of answer text, then one `result` line (the query object without the streamed answer) or an `error` line",
+            documents::query_stream,
+        )
+        .needs("query:run")
+        .json(schemas::query)
+        .content("application/x-ndjson"),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/documents", "List documents, most recently updated first", routes::list_documents)
+            .needs("document:read")
+            .query(DOCUMENTS),
+        route(
+            M::POST,
+            "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/documents/text",
+            "Queue a text document; the ingest worker processes it (202 with status pending; 200 with duplicate=true when the KB already has this content)",
+            documents::upload_text,
+        )
+        .needs("document:create")
+        .json(schemas::text)
+        .ok(202, "Queued"),
+        route(
+            M::POST,
+            "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/documents/file",
+            "Queue an uploaded UTF-8 text file (multipart part `file`; its file name is metadata only)",
+            documents::upload_file,
+        )
+        .needs("document:create")
+        .multipart()
+        .ok(202, "Queued"),
+        route(
+            M::GET,
+            "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/documents/{doc_id}",
+            "A document's status, error, chunks and timestamps, with the worker's progress while it is queued or processed",
+            documents::get_document,
+        )
+        .needs("document:read"),
+        route(
+            M::DELETE,
+            "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/documents/{doc_id}",
+            "Delete a document as `lrt doc delete` does (409 while the KB is being ingested)",
+            documents::delete_document,
+        )
+        .needs("document:delete"),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/entities", "List entities by degree", routes::list_entities)
+            .needs("document:read")
+            .query(ENTITIES),
+        route(
+            M::GET,
+            "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/export",
+            "The whole graph, as `lrt graph export` writes it (GraphML or JSON)",
+            documents::export_graph,
+        )
+        .needs("document:read")
+        .query(EXPORT),
+    ]
+}
+
+/// The application's router: every route of [`table`], and JSON 404s for the rest.
+pub(super) fn router() -> Router<Arc<AppState>> {
+    table()
+        .into_iter()
+        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+}
+
+/// Error statuses a route can answer with.
+fn errors(r: &Route) -> Vec<u16> {
+    let mut codes = vec![500];
+    if r.auth {
+        codes.extend([401, 403, 404, 429]);
+    }
+    if r.path.contains('{') || !r.query.is_empty() {
+        codes.push(400);
+    }
+    if !matches!(r.body, RequestBody::None) {
+        codes.extend([400, 413]);
+    }
+    if matches!(r.method, Method::POST | Method::PUT | Method::DELETE) && r.auth {
+        codes.push(409);
+    }
+    if r.path.contains("/query") {
+        codes.push(502);
+    }
+    codes.sort_unstable();
+    codes.dedup();
+    codes
+}
+
+fn operation(r: &Route) -> Value {
+    let mut params: Vec<Value> = r
+        .path
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+        .map(|name| {
+            let schema = if name.ends_with("_id") && name != "user_id" && name != "doc_id" {
+                json!({"type": "string", "format": "uuid"})
+            } else {
+                json!({"type": "string"})
+            };
+            json!({"name": name, "in": "path", "required": true, "schema": schema})
+        })
+        .collect();
+    params.extend(
+        r.query
+            .iter()
+            .map(|(name, ty, doc)| json!({"name": name, "in": "query", "required": false, "description": doc, "schema": {"type": ty}})),
+    );
+    if r.path.starts_with(TENANT) {
+        params.push(json!({"name": "X-Tenant-ID", "in": "header", "required": false, "description": "Must equal tenant_id (required with LIGHTRAG_MULTI_TENANT_STRICT=true)", "schema": {"type": "string", "format": "uuid"}}));
+    }
+    if r.path.starts_with(KB) {
+        params.push(json!({"name": "X-KB-ID", "in": "header", "required": false, "description": "Must equal kb_id (required with LIGHTRAG_MULTI_TENANT_STRICT=true)", "schema": {"type": "string", "format": "uuid"}}));
+    }
+    let (status, description, content_type) = r.ok;
+    let mut responses = Map::new();
+    responses.insert(
+        status.to_string(),
+        json!({"description": description, "content": {content_type: {"schema": {"type": if content_type == "application/json" { "object" } else { "string" }}}}}),
+    );
+    if r.path.ends_with("/documents/text") || r.path.ends_with("/documents/file") {
+        responses.insert("200".into(), json!({"description": "Duplicate: the KB already has this content; nothing was queued", "content": {"application/json": {"schema": {"type": "object"}}}}));
+    }
+    if r.path.ends_with("/graph/export") {
+        responses.insert(
+            "200".into(),
+            json!({"description": description, "content": {"application/json": {"schema": {"type": "object"}}, "application/graphml+xml": {"schema": {"type": "string"}}}}),
+        );
+    }
+    for code in errors(r) {
+        responses.insert(code.to_string(), json!({"$ref": "#/components/responses/Error"}));
+    }
+    let mut op = json!({
+        "operationId": operation_id(r),
+        "summary": r.summary,
+        "parameters": params,
+        "responses": responses,
+    });
+    if let Some(p) = r.permission {
+        op["description"] = json!(format!("Needs the `{p}` permission in the tenant."));
+    }
+    if !r.auth {
+        op["security"] = json!([]);
+    }
+    match r.body {
+        RequestBody::None => {}
+        RequestBody::Json(schema) => {
+            op["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema()}}});
+        }
+        RequestBody::Multipart => {
+            op["requestBody"] = json!({"required": true, "content": {"multipart/form-data": {"schema": {
+                "type": "object",
+                "required": ["file"],
+                "properties": {"file": {"type": "string", "format": "binary", "description": "UTF-8 text; the part's file name becomes the document's file_path"}}
+            }}}});
+        }
+    }
+    op
+}
+
+/// `get_tenants_tenant_id_kbs`-style ids, unique per method and path.
+fn operation_id(r: &Route) -> String {
+    let path: String = r
+        .path
+        .trim_start_matches("/api/v1")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    let path = path.split('_').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("_");
+    format!("{}_{path}", r.method.as_str().to_ascii_lowercase())
+}
+
+/// The OpenAPI 3 document of [`table`].
+pub fn openapi() -> Value {
+    let mut paths = Map::new();
+    for r in table() {
+        let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
+        entry[r.method.as_str().to_ascii_lowercase()] = operation(&r);
+    }
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "lrt",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "lrt serve: the multi-tenant graph-RAG REST API. Errors are {\"error\": {\"code\", \"message\"}}."
+        },
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": {"Error": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {"error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}}
+                }}
+            }},
+            "responses": {"Error": {
+                "description": "An error",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+            }}
+        }
+    })
+}
+
+async fn openapi_handler() -> Json<Value> {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    Json(DOC.get_or_init(openapi).clone())
+}
+
+/// JSON schemas of the request bodies (the handlers refuse unknown fields).
+mod schemas {
+    use serde_json::{Value, json};
+
+    fn object(required: &[&str], properties: Value) -> Value {
+        json!({"type": "object", "required": required, "additionalProperties": false, "properties": properties})
+    }
+
+    fn settings() -> Value {
+        json!({"type": "object", "description": "Config and quota settings, as the CLI's --set key=value", "additionalProperties": true})
+    }
+
+    pub fn tenant() -> Value {
+        object(
+            &["name"],
+            json!({
+                "name": {"type": "string"},
+                "description": {"type": "string"},
+                "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+                "set": settings(),
+                "admin": {"type": "string", "description": "The tenant's first admin"}
+            }),
+        )
+    }
+
+    pub fn tenant_patch() -> Value {
+        object(
+            &[],
+            json!({
+                "name": {"type": "string"},
+                "description": {"type": "string"},
+                "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+                "set": settings(),
+                "unset": {"type": "array", "items": {"type": "string"}}
+            }),
+        )
+    }
+
+    pub fn kb() -> Value {
+        object(
+            &["name"],
+            json!({"name": {"type": "string"}, "description": {"type": "string"}, "set": settings()}),
+        )
+    }
+
+    pub fn kb_patch() -> Value {
+        object(
+            &[],
+            json!({
+                "name": {"type": "string"},
+                "description": {"type": "string"},
+                "set": settings(),
+                "unset": {"type": "array", "items": {"type": "string"}}
+            }),
+        )
+    }
+
+    fn role_enum() -> Value {
+        json!({"type": "string", "enum": ["admin", "editor", "viewer", "viewer_readonly"]})
+    }
+
+    pub fn member() -> Value {
+        object(
+            &["user_id", "role"],
+            json!({"user_id": {"type": "string"}, "role": role_enum()}),
+        )
+    }
+
+    pub fn role() -> Value {
+        object(&["role"], json!({"role": role_enum()}))
+    }
+
+    pub fn text() -> Value {
+        object(
+            &["text"],
+            json!({
+                "text": {"type": "string", "description": "The document (not blank, no NUL)"},
+                "file_path": {"type": "string", "description": "A name kept as metadata (default unknown_source)"}
+            }),
+        )
+    }
+
+    pub fn query() -> Value {
+        let strings = json!({"type": "array", "items": {"type": "string"}});
+        object(
+            &["question"],
+            json!({
+                "question": {"type": "string", "description": "Also accepted as `query`"},
+                "mode": {"type": "string", "enum": ["naive", "local", "global", "hybrid", "mix", "bypass"]},
+                "top_k": {"type": "integer"},
+                "chunk_top_k": {"type": "integer"},
+                "max_entity_tokens": {"type": "integer"},
+                "max_relation_tokens": {"type": "integer"},
+                "max_total_tokens": {"type": "integer"},
+                "response_type": {"type": "string"},
+                "user_prompt": {"type": "string"},
+                "hl_keywords": strings,
+                "ll_keywords": strings,
+                "history": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["role", "content"],
+                    "properties": {"role": {"type": "string", "enum": ["user", "assistant", "system"]}, "content": {"type": "string"}}
+                }},
+                "only_context": {"type": "boolean"},
+                "only_prompt": {"type": "boolean"},
+                "no_cache": {"type": "boolean"}
+            }),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_documented_once_with_its_path_parameters() {
+        let doc = openapi();
+        let table = table();
+        let documented: usize = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|p| p.as_object().unwrap().len())
+            .sum();
+        assert_eq!(documented, table.len(), "a method and path twice in the table");
+        let mut ids = std::collections::HashSet::new();
+        for r in &table {
+            let op = &doc["paths"][r.path][r.method.as_str().to_ascii_lowercase()];
+            assert!(ids.insert(op["operationId"].as_str().unwrap().to_string()));
+            let in_path = r.path.matches('{').count();
+            let declared = op["parameters"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["in"] == "path")
+                .count();
+            assert_eq!(in_path, declared, "{} {}", r.method, r.path);
+        }
+    }
+}

@@ -1,0 +1,317 @@
+//! The data-plane handlers beyond listing: uploads (queued for the ingest worker, answered at
+//! once), a document's status and its delete, the NDJSON query stream and the graph export.
+//! As everywhere in the server, each handler checks the path and headers and calls the
+//! service, which decides access.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::multipart::MultipartRejection;
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::routes::{ApiResult, Authed, Body, QueryBody, S, kb_scope, query_engine, to_json};
+use super::{ApiError, AppState};
+use crate::authz::Actor;
+use crate::error::{Error, Result};
+use crate::rag::engine::DeleteOptions;
+use crate::rag::query::QueryResult;
+use crate::service::{ExportFormat, Service, Upload};
+use crate::store::kb::DocStatus;
+
+impl AppState {
+    /// Runs `f` on the blocking pool with a service of its own (its own catalog connection)
+    /// and the server's runtime, for work that may take long (a delete re-embeds) and so must
+    /// not hold the shared service every request needs.
+    async fn detached<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&mut Service, &tokio::runtime::Handle) -> Result<T> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let settings = self.settings.clone();
+        let runtime = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            let mut svc = Service::open(settings)?;
+            f(&mut svc, &runtime)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("a request task failed: {e}")))?
+        .map_err(ApiError::from)
+    }
+
+    /// Queues an upload through the service and hands its KB to the ingest worker: 202 with
+    /// the pending document, or 200 for a duplicate (nothing added).
+    async fn upload(
+        self: &Arc<Self>,
+        actor: Actor,
+        (t, k): (String, String),
+        upload: Upload,
+    ) -> ApiResult<(StatusCode, Json<Value>)> {
+        let ids = (Uuid::parse_str(&t), Uuid::parse_str(&k));
+        let up = self
+            .call(move |svc| svc.upload_document(&actor, &t, &k, upload))
+            .await?;
+        if let (Ok(tenant), Ok(kb)) = ids
+            && matches!(up.status, DocStatus::Pending | DocStatus::Processing)
+        {
+            // A duplicate still waiting is handed over too: its KB may not be queued (it was
+            // uploaded while the tenant was suspended, say).
+            self.worker.submit(tenant, kb);
+        }
+        let status = if up.duplicate {
+            StatusCode::OK
+        } else {
+            StatusCode::ACCEPTED
+        };
+        Ok((status, to_json(up)?))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct TextBody {
+    text: String,
+    file_path: Option<String>,
+}
+
+/// `POST …/documents/text`.
+pub(super) async fn upload_text(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path((tenant, kb)): Path<(String, String)>,
+    Body(b): Body<TextBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let scope = kb_scope(&st, &headers, &tenant, &kb)?;
+    let upload = Upload {
+        file_path: b.file_path,
+        bytes: b.text.into_bytes(),
+    };
+    st.upload(actor, scope, upload).await
+}
+
+fn multipart_error(status: StatusCode, text: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return ApiError::new(status, "payload_too_large", "the request body is too large");
+    }
+    ApiError::bad_request(format!("invalid multipart body: {text}"))
+}
+
+/// `POST …/documents/file`: one part named `file`; its file name is kept as the document's
+/// `file_path` and never used to build a path.
+pub(super) async fn upload_file(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path((tenant, kb)): Path<(String, String)>,
+    multipart: Result<Multipart, MultipartRejection>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let scope = kb_scope(&st, &headers, &tenant, &kb)?;
+    let mut multipart = multipart.map_err(|e| multipart_error(e.status(), e.body_text()))?;
+    let mut upload = None;
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| multipart_error(e.status(), e.body_text()))?
+    {
+        if field.name() != Some("file") {
+            return Err(ApiError::bad_request(format!(
+                "unexpected multipart part {:?}; send the document as the part `file`",
+                field.name().unwrap_or("")
+            )));
+        }
+        if upload.is_some() {
+            return Err(ApiError::bad_request("one document per request: send one `file` part"));
+        }
+        let file_path = field.file_name().map(str::to_string);
+        let bytes: Bytes = field
+            .bytes()
+            .await
+            .map_err(|e| multipart_error(e.status(), e.body_text()))?;
+        upload = Some(Upload {
+            file_path,
+            bytes: bytes.to_vec(),
+        });
+    }
+    let upload = upload.ok_or_else(|| ApiError::bad_request("no `file` part in the multipart body"))?;
+    st.upload(actor, scope, upload).await
+}
+
+/// `GET …/documents/{doc_id}`: `lrt doc show --json`, plus the worker's `progress` of the
+/// KB's current run while the document waits or is processed.
+pub(super) async fn get_document(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path((tenant, kb, doc)): Path<(String, String, String)>,
+) -> ApiResult {
+    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
+    let kb_id = Uuid::parse_str(&k).ok();
+    let detail = st
+        .call(move |svc| svc.show_document(&actor, Some(&t), Some(&k), &doc))
+        .await?;
+    let waiting = matches!(detail.document.status, DocStatus::Pending | DocStatus::Processing);
+    let progress = kb_id.filter(|_| waiting).and_then(|kb| st.worker.progress(kb));
+    let mut body = to_json(detail)?;
+    if let Some(p) = progress {
+        body.0["progress"] = serde_json::to_value(p).unwrap_or(Value::Null);
+    }
+    Ok(body)
+}
+
+/// `DELETE …/documents/{doc_id}`: `lrt doc delete --yes` of one document. While the KB is
+/// being ingested (by the worker or the CLI) the answer is 409 at once rather than a request
+/// held for the whole ingest.
+pub(super) async fn delete_document(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path((tenant, kb, doc)): Path<(String, String, String)>,
+) -> ApiResult {
+    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
+    let report = st
+        .detached(move |svc, runtime| {
+            runtime.block_on(
+                svc.delete_documents(&actor, Some(&t), Some(&k), &[doc], DeleteOptions::default(), || {
+                    Err(Error::Conflict(
+                        "the knowledge base is being ingested or another delete runs; try again when its queue is done"
+                            .into(),
+                    ))
+                }),
+            )
+        })
+        .await?;
+    to_json(report)
+}
+
+#[derive(Deserialize)]
+pub(super) struct ExportQuery {
+    format: Option<String>,
+}
+
+/// `GET …/graph/export?format=graphml|json`: the bytes `lrt graph export` prints.
+pub(super) async fn export_graph(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path((tenant, kb)): Path<(String, String)>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
+    let (format, content_type) = match q.format.as_deref().unwrap_or("json") {
+        "json" => (ExportFormat::Json, "application/json"),
+        "graphml" => (ExportFormat::Graphml, "application/graphml+xml"),
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "unknown format {other:?}; formats are graphml, json"
+            )));
+        }
+    };
+    let bytes = st
+        .call(move |svc| {
+            let graph = svc.export_graph(&actor, Some(&t), Some(&k))?;
+            let mut out = Vec::new();
+            graph
+                .write(&mut out, format)
+                .map_err(|e| Error::Internal(format!("cannot write the export: {e}")))?;
+            Ok(out)
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+}
+
+/// One NDJSON line of a streamed query.
+enum Event {
+    /// A piece of the answer as the model writes it.
+    Chunk(String),
+    /// The query's object, whose `answer` is left out when pieces were streamed.
+    Done(Box<QueryResult>),
+    Failed(ApiError),
+}
+
+impl Event {
+    /// The line, and whether answer text has been streamed so far.
+    fn line(self, streamed: bool) -> (Bytes, bool) {
+        let (value, streamed) = match self {
+            Event::Chunk(text) => (json!({"type": "chunk", "text": text}), true),
+            Event::Done(result) => {
+                let mut result = serde_json::to_value(*result).unwrap_or(Value::Null);
+                if streamed && let Some(obj) = result.as_object_mut() {
+                    obj.remove("answer");
+                }
+                (json!({"type": "result", "result": result}), streamed)
+            }
+            Event::Failed(e) => (
+                json!({"type": "error", "error": {"code": e.code, "message": e.message}}),
+                streamed,
+            ),
+        };
+        let mut line = value.to_string();
+        line.push('\n');
+        (Bytes::from(line), streamed)
+    }
+}
+
+/// `POST …/query/stream`: the options of `POST …/query`, answered as NDJSON
+/// (`application/x-ndjson`): `chunk` lines as the model writes (the provider's streaming;
+/// one piece for `local`), then a `result` line, or an `error` line if it fails midway.
+/// Failures before the first line (access, options, retrieval, a model that is down) are
+/// plain JSON errors with their status. Streamed answers are never cached, as in the CLI.
+pub(super) async fn query_stream(
+    State(st): S,
+    Authed(actor): Authed,
+    headers: HeaderMap,
+    Path((tenant, kb)): Path<(String, String)>,
+    Body(b): Body<QueryBody>,
+) -> Result<Response, ApiError> {
+    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
+    let (mut params, top_k, chunk_top_k, no_cache) = b.params()?;
+    params.stream = true;
+    let (handle, engine, permit) = query_engine(&st, actor, t, k, no_cache).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let runtime = tokio::runtime::Handle::current();
+    let state = st.clone();
+    tokio::task::spawn_blocking(move || {
+        // Held until the work ends, even if the client goes away meanwhile.
+        let _permit = permit;
+        let pieces = tx.clone();
+        let mut sink = move |piece: &str| {
+            let _ = pieces.send(Event::Chunk(piece.to_string()));
+        };
+        let result = (|| {
+            let open = engine.blocking_lock();
+            let params = open.prepare(params, top_k, chunk_top_k)?;
+            state.with_service(|svc| svc.charge_query(&handle))?;
+            runtime.block_on(open.run_prepared(&params, Some(&mut sink)))
+        })();
+        let _ = tx.send(match result {
+            Ok(r) => Event::Done(Box::new(r)),
+            Err(e) => Event::Failed(ApiError::from(e)),
+        });
+    });
+    let first = rx
+        .recv()
+        .await
+        .ok_or_else(|| ApiError::from(Error::Internal("the query task ended without an answer".into())))?;
+    if let Event::Failed(e) = first {
+        return Err(e);
+    }
+    let lines = futures_util::stream::unfold((Some(first), rx, false), |(next, mut rx, streamed)| async move {
+        let event = match next {
+            Some(e) => e,
+            None => rx.recv().await?,
+        };
+        let (line, streamed) = event.line(streamed);
+        Some((Ok::<_, Infallible>(line), (None, rx, streamed)))
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        axum::body::Body::from_stream(lines),
+    )
+        .into_response())
+}

@@ -1,0 +1,153 @@
+//! Uploads over HTTP (`POST …/documents/text|file`) and the queue the server's ingest worker
+//! drains. An upload is admitted like `lrt ingest` (`document:create`, the capacity quotas,
+//! one API call) and becomes a `pending` row of the KB's own kb.db, committed before the
+//! client is answered. kb.db *is* the queue: an ingest with no new inputs processes every
+//! pending and interrupted (`processing`) document, so a crash or restart loses nothing, and
+//! no upload is ever written to a path derived from what the client sent.
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::Service;
+use crate::authz::{Actor, Need, OnInactive, Permission};
+use crate::catalog::TenantListFilter;
+use crate::error::{Error, Result};
+use crate::ingest::sources;
+use crate::rag::context::UNKNOWN_SOURCE;
+use crate::rag::engine::{NewDocument, enqueue};
+use crate::store::kb::{DocStatus, KbStore};
+
+/// The longest `file_path` an upload may carry (characters).
+const MAX_FILE_PATH: usize = 1024;
+
+/// One uploaded document: its bytes and the name the client gave it (metadata only).
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// `None`: upstream's `unknown_source`.
+    pub file_path: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// What an upload did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Uploaded {
+    pub doc_id: String,
+    pub file_path: String,
+    /// `pending` for a queued document; a duplicate's current status.
+    pub status: DocStatus,
+    /// The KB already holds this content (queued, processed or failed): nothing was added,
+    /// as `lrt ingest` reports a duplicate. A failed one is retried by deleting it and
+    /// uploading again.
+    pub duplicate: bool,
+}
+
+/// A client's file name as document metadata: any text, but not blank, not huge and
+/// without control characters (it is shown in tables and logs).
+fn upload_name(name: Option<String>) -> Result<String> {
+    let Some(name) = name else {
+        return Ok(UNKNOWN_SOURCE.to_string());
+    };
+    if name.trim().is_empty() || name.chars().count() > MAX_FILE_PATH || name.chars().any(char::is_control) {
+        return Err(Error::Usage(format!(
+            "file_path must be 1 to {MAX_FILE_PATH} characters without control characters"
+        )));
+    }
+    Ok(name)
+}
+
+impl Service {
+    /// Queues one document in a KB (named by ids): checks `document:create`, its text (UTF-8,
+    /// not blank, no NUL), `max_documents` counting the documents queued but not yet
+    /// processed, `max_storage_gb` with the upload's size, then counts one API call and
+    /// commits the `pending` row. The caller hands the KB to the ingest worker.
+    pub fn upload_document(&mut self, actor: &Actor, tenant: &str, kb: &str, upload: Upload) -> Result<Uploaded> {
+        let t = self.tenant_for(
+            actor,
+            Some(tenant),
+            Need::Permission(Permission::DocumentCreate),
+            OnInactive::Refuse,
+            "document.create",
+        )?;
+        let k = self.kb_in(actor, &t, Some(kb))?;
+        let file_path = upload_name(upload.file_path)?;
+        let size = upload.bytes.len() as u64;
+        let content = sources::decode_text(upload.bytes)
+            .map_err(|why| Error::Usage(format!("cannot ingest {file_path:?}: {why}")))?;
+        let dir = self.catalog.layout().create_kb_dir(t.id, k.id)?;
+        let mut store = KbStore::open(&dir)?;
+        // Documents kb.db holds that the catalog's statistics do not count yet: queued ones,
+        // and ones processed by a run still going (statistics are written when it ends).
+        let live = store.count_with_status(&[DocStatus::Pending, DocStatus::Processing, DocStatus::Processed])?;
+        self.check_capacity(t.id, live.saturating_sub(k.stats.document_count), 1, size)?;
+        self.charge_api_call(&t)?;
+        let (doc_id, existing) = enqueue(&mut store, &NewDocument { file_path, content })?;
+        let uploaded = match existing {
+            Some(row) => Uploaded {
+                doc_id,
+                file_path: row.file_path,
+                status: row.status,
+                duplicate: true,
+            },
+            None => {
+                let mut audit = self.audit_entry(actor, "document.create", Some(t.id), Some(k.id));
+                audit.detail = Some(format!("doc_id={doc_id} bytes={size}"));
+                self.catalog.audit(&audit)?;
+                let row = store
+                    .document(&doc_id)?
+                    .ok_or_else(|| Error::Internal(format!("document {doc_id} vanished after it was queued")))?;
+                Uploaded {
+                    doc_id,
+                    file_path: row.file_path,
+                    status: row.status,
+                    duplicate: false,
+                }
+            }
+        };
+        Ok(uploaded)
+    }
+
+    /// Every KB (of an active tenant) whose kb.db holds pending or interrupted documents, for
+    /// the server to queue at start-up. Reads only; a KB that cannot be read is listed too, so
+    /// the worker reports why.
+    pub fn queued_kbs(&self) -> Result<Vec<(Uuid, Uuid)>> {
+        let filter = TenantListFilter {
+            member: None,
+            page: 1,
+            page_size: i64::MAX as u64,
+        };
+        let (tenants, _) = self.catalog.tenants(&filter)?;
+        let mut queued = Vec::new();
+        for t in tenants.iter().filter(|t| t.is_active) {
+            for k in self.catalog.kbs(t.id)? {
+                let waiting = self
+                    .catalog
+                    .layout()
+                    .existing_kb_dir(t.id, k.id)
+                    .and_then(|dir| KbStore::open_read_only(&dir))
+                    .and_then(|store| match store {
+                        Some(s) => s.count_with_status(&[DocStatus::Pending, DocStatus::Processing]),
+                        None => Ok(0),
+                    });
+                if !matches!(waiting, Ok(0)) {
+                    queued.push((t.id, k.id));
+                }
+            }
+        }
+        Ok(queued)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_names_are_metadata_within_limits() {
+        assert_eq!(upload_name(None).unwrap(), UNKNOWN_SOURCE);
+        assert_eq!(upload_name(Some("../../evil.txt".into())).unwrap(), "../../evil.txt");
+        for bad in ["", "  ", "a\nb", "nul\0"] {
+            assert!(upload_name(Some(bad.into())).is_err(), "{bad:?}");
+        }
+        assert!(upload_name(Some("x".repeat(MAX_FILE_PATH + 1))).is_err());
+    }
+}
