@@ -5,117 +5,13 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
-
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::server::{Resp, SECRET, spawn, start, token};
 use common::{Lrt, ROOT};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-const SECRET: &str = "test-secret-0123456789abcdef-0123456789";
-
-/// A running `lrt serve`, killed on drop.
-struct Server {
-    child: Child,
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn(lrt: &Lrt, env: &[(&str, &str)], extra: &[&str]) -> Result<Server, String> {
-    let mut args = vec!["serve", "--bind", "127.0.0.1:0"];
-    args.extend_from_slice(extra);
-    let mut cmd = lrt.process(ROOT, &args);
-    cmd.env("TOKEN_SECRET", SECRET)
-        .env("LIGHTRAG_MULTI_TENANT_STRICT", "false");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.stderr(Stdio::piped()).spawn().expect("spawn lrt serve");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let Some(addr) = line.trim().strip_prefix("listening on ") else {
-        let out = child.wait_with_output().unwrap();
-        return Err(format!(
-            "exit {:?}: {}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    };
-    Ok(Server {
-        base: addr.to_string(),
-        child,
-        http: reqwest::Client::new(),
-    })
-}
-
-fn start(lrt: &Lrt, env: &[(&str, &str)]) -> Server {
-    spawn(lrt, env, &[]).unwrap_or_else(|e| panic!("lrt serve did not start: {e}"))
-}
-
-/// An answer: status and JSON body.
-struct Resp {
-    status: StatusCode,
-    body: Value,
-}
-
-impl Server {
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        auth: Option<&str>,
-        headers: &[(&str, &str)],
-        body: Option<Value>,
-    ) -> Resp {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(a) = auth {
-            req = req.header("Authorization", a);
-        }
-        for (k, v) in headers {
-            req = req.header(*k, *v);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("request");
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON ({status}): {text}"));
-        Resp { status, body }
-    }
-
-    async fn get(&self, path: &str, token: &str) -> Resp {
-        self.send(Method::GET, path, Some(&format!("Bearer {token}")), &[], None)
-            .await
-    }
-
-    async fn post(&self, path: &str, token: &str, body: Value) -> Resp {
-        self.send(Method::POST, path, Some(&format!("Bearer {token}")), &[], Some(body))
-            .await
-    }
-}
-
-fn token(lrt: &Lrt, user: &str) -> String {
-    let run = lrt.run(
-        Some(ROOT),
-        &[("TOKEN_SECRET", SECRET)],
-        &["token", "issue", "--user", user],
-    );
-    assert!(run.ok(), "{}", run.stderr);
-    run.stdout.trim().to_string()
-}
 
 fn now() -> u64 {
     std::time::SystemTime::now()

@@ -620,7 +620,7 @@ async fn query(
         }
     };
     let engine = if no_cache {
-        Arc::new(tokio::sync::Mutex::new(open().await.map_err(ApiError::from)?))
+        super::manager::Engine::standalone(open().await.map_err(ApiError::from)?)
     } else {
         st.manager.get(handle.kb_id, open).await?
     };

@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 pub mod model;
+pub mod server;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
