@@ -19,14 +19,16 @@
 
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/process.rs"]
+mod process;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use lrt::config::{Env, Overrides, Settings};
 use lrt::rag::query::{QueryMode, QueryParams};
 use lrt::service::{OpenQuery, Service};
+use process::percentile;
 
 const MODES: [QueryMode; 5] = [
     QueryMode::Naive,
@@ -37,26 +39,6 @@ const MODES: [QueryMode; 5] = [
 ];
 const SEED: u64 = 42;
 
-fn lrt(dir: &Path, args: &[&str]) -> (f64, Vec<u8>) {
-    let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_lrt"))
-        .args(args)
-        .env("LRT_CONFIG", dir.join("config.toml"))
-        .env("LRT_DATA_DIR", dir.join("data"))
-        .env("LRT_USER", "root")
-        .env_remove("LRT_OUTPUT")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run lrt");
-    let wall = start.elapsed().as_secs_f64();
-    assert!(
-        out.status.success(),
-        "lrt {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (wall, out.stdout)
-}
-
 /// The benchmark's environment: only the acting user, nothing from the caller's shell.
 struct BenchEnv;
 
@@ -64,12 +46,6 @@ impl Env for BenchEnv {
     fn get(&self, name: &str) -> Option<String> {
         (name == "LRT_USER").then(|| "root".to_string())
     }
-}
-
-/// `p`-th percentile (nearest rank) of sorted samples.
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn summary(samples: &mut [f64]) -> String {
@@ -136,11 +112,11 @@ fn main() {
         let corpus_dir = root.join("corpus");
         let (docs, bytes) = corpus::write_corpus(&corpus_dir, (mb * 1024.0 * 1024.0) as usize, SEED);
         println!("corpus: {docs} generated documents, {:.2} MB", bytes as f64 / 1048576.0);
-        lrt(&dir, &["init", "--user", "root", "--multi-tenant", "--json"]);
-        lrt(&dir, &["tenant", "create", "bench", "--json"]);
-        lrt(&dir, &["kb", "create", "-t", "bench", "kb", "--json"]);
+        process::lrt(&dir, &[], &["init", "--user", "root", "--multi-tenant", "--json"]);
+        process::lrt(&dir, &[], &["tenant", "create", "bench", "--json"]);
+        process::lrt(&dir, &[], &["kb", "create", "-t", "bench", "kb", "--json"]);
         let corpus = corpus_dir.to_str().unwrap();
-        let (wall, out) = lrt(&dir, &["ingest", "-t", "bench", "--kb", "kb", corpus, "--json"]);
+        let (wall, out) = process::lrt(&dir, &[], &["ingest", "-t", "bench", "--kb", "kb", corpus, "--json"]);
         let report: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
         println!(
             "ingest (local provider): {wall:.2} s, {} chunks, {} entities, {} relations",
@@ -203,7 +179,7 @@ fn main() {
 
     println!("\nwhole processes ({cold} runs per mode, questions cycled):");
     let mut floor: Vec<f64> = (0..cold)
-        .map(|_| lrt(&dir, &["kb", "show", "-t", "bench", "kb", "--json"]).0)
+        .map(|_| process::lrt(&dir, &[], &["kb", "show", "-t", "bench", "kb", "--json"]).0)
         .collect();
     println!("  lrt kb show (floor):     {}", summary(&mut floor));
     for (label, extra) in [("lrt query", None), ("lrt query --no-cache", Some("--no-cache"))] {
@@ -224,7 +200,7 @@ fn main() {
                         q,
                     ];
                     args.extend(extra);
-                    lrt(&dir, &args).0
+                    process::lrt(&dir, &[], &args).0
                 })
                 .collect();
             all.extend_from_slice(&walls);
