@@ -40,6 +40,9 @@ pub struct AppState {
     /// The catalog connection is not shareable between threads; catalog work is short and
     /// runs on the blocking pool under this lock.
     service: Mutex<Service>,
+    /// The settings the service was opened with, for resolving token subjects without
+    /// taking the service (a token's actor needs no catalog).
+    settings: Settings,
     keys: Option<TokenKeys>,
     require_auth: bool,
     strict: bool,
@@ -64,13 +67,14 @@ impl AppState {
             )));
         }
         let strict = settings.strict.value;
-        let service = Service::open(settings)?;
+        let service = Service::open(settings.clone())?;
         if !require_auth {
             // Fail now rather than on every request.
             service.local_actor(None)?;
         }
         Ok(AppState {
             service: Mutex::new(service),
+            settings,
             keys,
             require_auth,
             strict,
@@ -123,7 +127,7 @@ impl AppState {
             .as_ref()
             .ok_or_else(|| ApiError::unauthenticated("tokens are not accepted: TOKEN_SECRET is not configured"))?;
         let subject = keys.verify(token)?;
-        self.call(move |svc| svc.token_actor(&subject)).await
+        Ok(crate::service::token_actor(&self.settings, &subject)?)
     }
 }
 

@@ -605,7 +605,7 @@ async fn query(
 ) -> ApiResult<Json<QueryResult>> {
     let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let (params, top_k, chunk_top_k, no_cache) = b.params()?;
-    let handle = {
+    let admitted = {
         let (actor, t, k) = (actor.clone(), t.clone(), k.clone());
         st.call(move |svc| svc.authorize_query(&actor, &t, &k)).await?
     };
@@ -622,7 +622,7 @@ async fn query(
     let engine = if no_cache {
         super::manager::Engine::standalone(open().await.map_err(ApiError::from)?)
     } else {
-        st.manager.get(handle.kb_id, open).await?
+        st.manager.get(admitted.handle.kb_id, open).await?
     };
     // The engine's kb.db connection cannot cross threads while borrowed, so the query runs
     // on the blocking pool, driving its async model calls with the server's runtime.
@@ -631,7 +631,7 @@ async fn query(
     let result = tokio::task::spawn_blocking(move || {
         let open = engine.blocking_lock();
         let params = open.prepare(params, top_k, chunk_top_k)?;
-        state.with_service(|svc| svc.charge_query(&handle))?;
+        state.with_service(|svc| svc.charge_query(&admitted))?;
         runtime.block_on(open.run_prepared(&params, None))
     })
     .await

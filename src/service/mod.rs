@@ -23,12 +23,12 @@ use uuid::Uuid;
 pub use archive::{ExportReport, FORMAT_VERSION, ImportedKb, ImportedTenant, KB_FORMAT, TENANT_FORMAT};
 pub use audit::AuditQuery;
 pub use doctor::{Checked, DoctorReport, DoctorRequest, Finding, Severity};
-pub use identity::{CanI, ContextView, MembershipView, WhoAmI};
+pub use identity::{CanI, ContextView, MembershipView, WhoAmI, token_actor};
 pub use ingest::KbHandle;
 pub use inspect::{EntityList, EntityView, GraphExport, NameMatch, Neighbour};
 pub use kbs::{KbUpdate, NewKb};
 pub use lightrag::LightragImport;
-pub use query::{OpenQuery, QueryInput};
+pub use query::{AuthorizedQuery, OpenQuery, QueryInput};
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};
 
