@@ -22,27 +22,46 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::service::OpenQuery;
 
-/// A KB's place in the manager: empty until its engine is opened.
-type Slot = Arc<OnceCell<tokio::sync::Mutex<OpenQuery>>>;
+/// One open KB. The engine's kb.db connection is not shareable between threads, so
+/// questions to one KB take turns; different KBs run in parallel.
+type Shared = Arc<tokio::sync::Mutex<OpenQuery>>;
 
-/// One open KB, as handed to a request. The engine's kb.db connection is not shareable between
-/// threads, so questions to one KB take turns; different KBs run in parallel. A request holds
-/// the whole slot, so the manager sees that the engine is in use even once evicted.
-#[derive(Clone)]
-pub struct Engine(Slot);
+/// A KB's place in the manager: empty until its engine is opened.
+type Slot = Arc<OnceCell<Shared>>;
+
+/// A KB's engine, locked for one request. It is waited for asynchronously (a request queued
+/// behind another holds no thread) and can then move to the blocking pool. It holds the whole
+/// slot, so the manager sees the engine in use even once evicted.
+pub struct Engine {
+    // Fields drop in order: the lock is released before the slot.
+    guard: tokio::sync::OwnedMutexGuard<OpenQuery>,
+    _slot: Slot,
+}
 
 impl Engine {
     /// An engine outside the cache (a `no_cache` query's own).
-    pub fn standalone(open: OpenQuery) -> Engine {
-        Engine(Arc::new(OnceCell::new_with(Some(tokio::sync::Mutex::new(open)))))
+    pub async fn standalone(open: OpenQuery) -> Engine {
+        lock(&Arc::new(OnceCell::new_with(Some(Arc::new(tokio::sync::Mutex::new(
+            open,
+        ))))))
+        .await
     }
 }
 
 impl std::ops::Deref for Engine {
-    type Target = tokio::sync::Mutex<OpenQuery>;
+    type Target = OpenQuery;
 
-    fn deref(&self) -> &Self::Target {
-        self.0.get().expect("an Engine is only made from an initialised slot")
+    fn deref(&self) -> &OpenQuery {
+        &self.guard
+    }
+}
+
+/// Waits for an initialised slot's engine.
+async fn lock(slot: &Slot) -> Engine {
+    let shared = slot.get().expect("only an initialised slot is locked").clone();
+    Engine {
+        guard: shared.lock_owned().await,
+        _slot: slot.clone(),
     }
 }
 
@@ -58,7 +77,7 @@ struct Inner {
     cache: LruCache<Uuid, Slot>,
     /// Every slot still referenced by someone (the cache or an in-flight request): the one
     /// engine of its KB. Dead entries are pruned whenever a slot is created.
-    live: HashMap<Uuid, Weak<OnceCell<tokio::sync::Mutex<OpenQuery>>>>,
+    live: HashMap<Uuid, Weak<OnceCell<Shared>>>,
 }
 
 impl TenantRagManager {
@@ -118,9 +137,10 @@ impl TenantRagManager {
         }
     }
 
-    /// The engine of an *already authorized* KB, opened with `open` on first use (once, even
-    /// when requests race). A failed open leaves nothing behind, so the next request retries.
-    /// An engine that has seen a commit since it was opened is replaced.
+    /// The engine of an *already authorized* KB, locked for the caller, opened with `open`
+    /// on first use (once, even when requests race). A failed open leaves nothing behind, so
+    /// the next request retries. An engine that has seen a commit since it was opened is
+    /// replaced.
     pub async fn get<F, Fut>(&self, kb: Uuid, open: F) -> Result<Engine>
     where
         F: Fn() -> Fut,
@@ -128,10 +148,11 @@ impl TenantRagManager {
     {
         let slot = self.slot(kb);
         let engine = init(&slot, &open).await?;
-        if engine.lock().await.is_current()? {
+        if engine.is_current()? {
             return Ok(engine);
         }
         // Stale: forget this slot (unless another request replaced it already) and open afresh.
+        drop(engine);
         self.forget(kb, &slot);
         init(&self.slot(kb), &open).await
     }
@@ -176,9 +197,9 @@ where
     F: Fn() -> Fut,
     Fut: Future<Output = Result<OpenQuery>>,
 {
-    slot.get_or_try_init(|| async { Ok::<_, Error>(tokio::sync::Mutex::new(open().await?)) })
+    slot.get_or_try_init(|| async { Ok::<_, Error>(Arc::new(tokio::sync::Mutex::new(open().await?))) })
         .await?;
-    Ok(Engine(slot.clone()))
+    Ok(lock(slot).await)
 }
 
 /// Drops a slot the cache gave up. Where that closes its engine (no request holds it), the

@@ -620,7 +620,7 @@ async fn query(
         }
     };
     let engine = if no_cache {
-        super::manager::Engine::standalone(open().await.map_err(ApiError::from)?)
+        super::manager::Engine::standalone(open().await.map_err(ApiError::from)?).await
     } else {
         st.manager.get(admitted.handle.kb_id, open).await?
     };
@@ -629,10 +629,9 @@ async fn query(
     let runtime = tokio::runtime::Handle::current();
     let state = st.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let open = engine.blocking_lock();
-        let params = open.prepare(params, top_k, chunk_top_k)?;
+        let params = engine.prepare(params, top_k, chunk_top_k)?;
         state.with_service(|svc| svc.charge_query(&admitted))?;
-        runtime.block_on(open.run_prepared(&params, None))
+        runtime.block_on(engine.run_prepared(&params, None))
     })
     .await
     .map_err(|e| Error::Internal(format!("the query task failed: {e}")))??;
