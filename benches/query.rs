@@ -19,14 +19,16 @@
 
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/process.rs"]
+mod process;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use lrt::config::{Env, Overrides, Settings};
 use lrt::rag::query::{QueryMode, QueryParams};
 use lrt::service::{OpenQuery, Service};
+use process::percentile;
 
 const MODES: [QueryMode; 5] = [
     QueryMode::Naive,
@@ -46,38 +48,6 @@ fn thread_cpu() -> f64 {
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
-/// User + system CPU time of the waited-for child processes so far.
-fn children_cpu() -> f64 {
-    // SAFETY: an all-zero rusage is valid, and getrusage only writes to it.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-    secs(usage.ru_utime) + secs(usage.ru_stime)
-}
-
-/// Runs one `lrt` process; returns its wall time, its CPU time and its stdout.
-fn lrt(dir: &Path, args: &[&str]) -> (f64, f64, Vec<u8>) {
-    let cpu = children_cpu();
-    let start = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_lrt"))
-        .args(args)
-        .env("LRT_CONFIG", dir.join("config.toml"))
-        .env("LRT_DATA_DIR", dir.join("data"))
-        .env("LRT_USER", "root")
-        .env_remove("LRT_OUTPUT")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run lrt");
-    let wall = start.elapsed().as_secs_f64();
-    let cpu = children_cpu() - cpu;
-    assert!(
-        out.status.success(),
-        "lrt {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (wall, cpu, out.stdout)
-}
-
 /// The benchmark's environment: only the acting user, nothing from the caller's shell.
 struct BenchEnv;
 
@@ -85,12 +55,6 @@ impl Env for BenchEnv {
     fn get(&self, name: &str) -> Option<String> {
         (name == "LRT_USER").then(|| "root".to_string())
     }
-}
-
-/// `p`-th percentile (nearest rank) of sorted samples.
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
 fn summary(samples: &mut [f64]) -> String {
@@ -175,11 +139,11 @@ fn main() {
         let corpus_dir = root.join("corpus");
         let (docs, bytes) = corpus::write_corpus(&corpus_dir, (mb * 1024.0 * 1024.0) as usize, SEED);
         println!("corpus: {docs} generated documents, {:.2} MB", bytes as f64 / 1048576.0);
-        lrt(&dir, &["init", "--user", "root", "--multi-tenant", "--json"]);
-        lrt(&dir, &["tenant", "create", "bench", "--json"]);
-        lrt(&dir, &["kb", "create", "-t", "bench", "kb", "--json"]);
+        process::lrt(&dir, &[], &["init", "--user", "root", "--multi-tenant", "--json"]);
+        process::lrt(&dir, &[], &["tenant", "create", "bench", "--json"]);
+        process::lrt(&dir, &[], &["kb", "create", "-t", "bench", "kb", "--json"]);
         let corpus = corpus_dir.to_str().unwrap();
-        let (wall, _, out) = lrt(&dir, &["ingest", "-t", "bench", "--kb", "kb", corpus, "--json"]);
+        let (wall, out) = process::lrt(&dir, &[], &["ingest", "-t", "bench", "--kb", "kb", corpus, "--json"]);
         let report: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
         println!(
             "ingest (local provider): {wall:.2} s, {} chunks, {} entities, {} relations",
@@ -242,7 +206,7 @@ fn main() {
     println!("\nwhole processes ({cold} runs per mode, questions cycled):");
     let mut floor = Samples::default();
     for _ in 0..cold {
-        let (wall, cpu, _) = lrt(&dir, &["kb", "show", "-t", "bench", "kb", "--json"]);
+        let (wall, cpu, _) = process::lrt_timed(&dir, &[], &["kb", "show", "-t", "bench", "kb", "--json"]);
         floor.wall.push(wall);
         floor.cpu.push(cpu);
     }
@@ -265,7 +229,7 @@ fn main() {
                     q,
                 ];
                 args.extend(extra);
-                let (wall, cpu, _) = lrt(&dir, &args);
+                let (wall, cpu, _) = process::lrt_timed(&dir, &[], &args);
                 runs.wall.push(wall);
                 runs.cpu.push(cpu);
             }

@@ -77,11 +77,8 @@ impl Catalog {
     /// Finds a KB by id, always within its tenant (never a global lookup by id).
     pub fn kb(&self, tenant: Uuid, id: Uuid) -> Result<Option<KbRecord>> {
         self.conn
-            .query_row(
-                &format!("{SELECT} WHERE tenant_id = ?1 AND kb_id = ?2"),
-                [tenant.to_string(), id.to_string()],
-                from_row,
-            )
+            .prepare_cached(&format!("{SELECT} WHERE tenant_id = ?1 AND kb_id = ?2"))
+            .and_then(|mut s| s.query_row([tenant.to_string(), id.to_string()], from_row))
             .optional()
             .map_err(|e| db_error("cannot read knowledge base", e))?
             .map(finish)

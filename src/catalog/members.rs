@@ -96,11 +96,8 @@ impl Catalog {
     pub fn role(&self, tenant: Uuid, user: &str) -> Result<Option<Role>> {
         let role: Option<String> = self
             .conn
-            .query_row(
-                "SELECT role FROM tenant_memberships WHERE tenant_id = ?1 AND user_id = ?2",
-                params![tenant.to_string(), user],
-                |r| r.get(0),
-            )
+            .prepare_cached("SELECT role FROM tenant_memberships WHERE tenant_id = ?1 AND user_id = ?2")
+            .and_then(|mut s| s.query_row(params![tenant.to_string(), user], |r| r.get(0)))
             .optional()
             .map_err(|e| db_error("cannot read membership", e))?;
         role.map(|r| r.parse()).transpose()

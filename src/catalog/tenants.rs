@@ -82,7 +82,8 @@ impl Catalog {
     /// Finds a tenant by id.
     pub fn tenant(&self, id: Uuid) -> Result<Option<TenantRecord>> {
         self.conn
-            .query_row(&format!("{SELECT} WHERE t.tenant_id = ?1"), [id.to_string()], from_row)
+            .prepare_cached(&format!("{SELECT} WHERE t.tenant_id = ?1"))
+            .and_then(|mut s| s.query_row([id.to_string()], from_row))
             .optional()
             .map_err(|e| db_error("cannot read tenant", e))?
             .map(finish)
@@ -92,7 +93,8 @@ impl Catalog {
     /// Finds a tenant by name, case-insensitively.
     pub fn tenant_by_name(&self, name: &str) -> Result<Option<TenantRecord>> {
         self.conn
-            .query_row(&format!("{SELECT} WHERE t.name_key = ?1"), [name_key(name)], from_row)
+            .prepare_cached(&format!("{SELECT} WHERE t.name_key = ?1"))
+            .and_then(|mut s| s.query_row([name_key(name)], from_row))
             .optional()
             .map_err(|e| db_error("cannot read tenant", e))?
             .map(finish)

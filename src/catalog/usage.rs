@@ -25,11 +25,11 @@ impl Catalog {
             if used >= limit {
                 return Ok(Charge::Refused(used));
             }
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO tenant_usage (tenant_id, period, api_calls) VALUES (?1, ?2, 1)
                  ON CONFLICT(tenant_id, period) DO UPDATE SET api_calls = api_calls + 1",
-                params![tenant.to_string(), period],
             )
+            .and_then(|mut s| s.execute(params![tenant.to_string(), period]))
             .map_err(|e| db_error("cannot count the API call", e))?;
             Ok(Charge::Counted(used + 1))
         })
@@ -43,11 +43,8 @@ impl Catalog {
 
 fn calls(conn: &rusqlite::Connection, tenant: Uuid, period: &str) -> Result<u64> {
     let n: Option<i64> = conn
-        .query_row(
-            "SELECT api_calls FROM tenant_usage WHERE tenant_id = ?1 AND period = ?2",
-            params![tenant.to_string(), period],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT api_calls FROM tenant_usage WHERE tenant_id = ?1 AND period = ?2")
+        .and_then(|mut s| s.query_row(params![tenant.to_string(), period], |r| r.get(0)))
         .optional()
         .map_err(|e| db_error("cannot read the tenant's usage", e))?;
     Ok(n.unwrap_or(0).max(0) as u64)

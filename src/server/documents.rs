@@ -272,7 +272,7 @@ pub(super) async fn query_stream(
     let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let (mut params, top_k, chunk_top_k, no_cache) = b.params()?;
     params.stream = true;
-    let (handle, engine, permit) = query_engine(&st, actor, t, k, no_cache).await?;
+    let (admitted, engine, permit) = query_engine(&st, actor, t, k, no_cache).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let runtime = tokio::runtime::Handle::current();
     let state = st.clone();
@@ -284,10 +284,9 @@ pub(super) async fn query_stream(
             let _ = pieces.send(Event::Chunk(piece.to_string()));
         };
         let result = (|| {
-            let open = engine.blocking_lock();
-            let params = open.prepare(params, top_k, chunk_top_k)?;
-            state.with_service(|svc| svc.charge_query(&handle))?;
-            runtime.block_on(open.run_prepared(&params, Some(&mut sink)))
+            let params = engine.prepare(params, top_k, chunk_top_k)?;
+            state.with_service(|svc| svc.charge_query(&admitted))?;
+            runtime.block_on(engine.run_prepared(&params, Some(&mut sink)))
         })();
         let _ = tx.send(match result {
             Ok(r) => Event::Done(Box::new(r)),

@@ -51,14 +51,16 @@ pub struct AppState {
     /// The catalog connection is not shareable between threads; catalog work is short and
     /// runs on the blocking pool under this lock.
     service: Mutex<Service>,
+    /// The settings the service was opened with: token subjects resolve from them without
+    /// taking the service (a token's actor needs no catalog), and work that needs a service of
+    /// its own (the ingest worker, deletes) opens one with them.
+    settings: Settings,
     keys: Option<TokenKeys>,
     require_auth: bool,
     strict: bool,
     manager: TenantRagManager,
     /// `max_concurrent_queries` per tenant.
     limits: limits::QueryLimits,
-    /// For work that needs a service of its own (the ingest worker, deletes).
-    settings: Settings,
     worker: IngestWorker,
 }
 
@@ -88,12 +90,12 @@ impl AppState {
         }
         Ok(AppState {
             service: Mutex::new(service),
+            settings,
             keys,
             require_auth,
             strict,
             manager: TenantRagManager::new(options.max_cached_instances),
             limits: limits::QueryLimits::default(),
-            settings,
             worker,
         })
     }
@@ -156,7 +158,7 @@ impl AppState {
             .as_ref()
             .ok_or_else(|| ApiError::unauthenticated("tokens are not accepted: TOKEN_SECRET is not configured"))?;
         let subject = keys.verify(token)?;
-        self.call(move |svc| svc.token_actor(&subject)).await
+        Ok(crate::service::token_actor(&self.settings, &subject)?)
     }
 }
 

@@ -12,6 +12,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use tokio::sync::OwnedSemaphorePermit;
+
 use super::access::Caller;
 use super::manager::Engine;
 use super::{ApiError, AppState};
@@ -19,10 +21,9 @@ use crate::authz::{Actor, Role};
 use crate::error::Error;
 use crate::llm::Message;
 use crate::rag::query::{QueryMode, QueryParams, QueryResult};
-use crate::service::{KbHandle, KbUpdate, NewKb, NewTenant, TenantUpdate};
+use crate::service::{AuthorizedQuery, KbUpdate, NewKb, NewTenant, TenantUpdate};
 use crate::store::inspect::EntityFilter;
 use crate::store::kb::DocStatus;
-use tokio::sync::OwnedSemaphorePermit;
 
 pub(super) type S = State<Arc<AppState>>;
 pub(super) type ApiResult<T = Json<Value>> = Result<T, ApiError>;
@@ -597,7 +598,7 @@ pub(super) async fn query(
 ) -> ApiResult<Json<QueryResult>> {
     let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let (params, top_k, chunk_top_k, no_cache) = b.params()?;
-    let (handle, engine, permit) = query_engine(&st, actor, t, k, no_cache).await?;
+    let (admitted, engine, permit) = query_engine(&st, actor, t, k, no_cache).await?;
     // The engine's kb.db connection cannot cross threads while borrowed, so the query runs
     // on the blocking pool, driving its async model calls with the server's runtime.
     let runtime = tokio::runtime::Handle::current();
@@ -605,10 +606,9 @@ pub(super) async fn query(
     let result = tokio::task::spawn_blocking(move || {
         // Held until the work ends, even if the client goes away meanwhile.
         let _permit = permit;
-        let open = engine.blocking_lock();
-        let params = open.prepare(params, top_k, chunk_top_k)?;
-        state.with_service(|svc| svc.charge_query(&handle))?;
-        runtime.block_on(open.run_prepared(&params, None))
+        let params = engine.prepare(params, top_k, chunk_top_k)?;
+        state.with_service(|svc| svc.charge_query(&admitted))?;
+        runtime.block_on(engine.run_prepared(&params, None))
     })
     .await
     .map_err(|e| Error::Internal(format!("the query task failed: {e}")))??;
@@ -625,16 +625,13 @@ pub(super) async fn query_engine(
     t: String,
     k: String,
     no_cache: bool,
-) -> Result<(KbHandle, Engine, OwnedSemaphorePermit), ApiError> {
-    let (handle, slots) = {
+) -> Result<(AuthorizedQuery, Engine, OwnedSemaphorePermit), ApiError> {
+    let admitted = {
         let (actor, t, k) = (actor.clone(), t.clone(), k.clone());
-        st.call(move |svc| {
-            let handle = svc.authorize_query(&actor, &t, &k)?;
-            let slots = svc.max_concurrent_queries(handle.tenant_id)?;
-            Ok((handle, slots))
-        })
-        .await?
+        st.call(move |svc| svc.authorize_query(&actor, &t, &k)).await?
     };
+    let slots = admitted.max_concurrent_queries()?;
+    let handle = &admitted.handle;
     let permit = st.limits.try_acquire(handle.tenant_id, &handle.tenant_name, slots)?;
     let open = {
         let st = st.clone();
@@ -647,9 +644,9 @@ pub(super) async fn query_engine(
         }
     };
     let engine = if no_cache {
-        Arc::new(tokio::sync::Mutex::new(open().await.map_err(ApiError::from)?))
+        super::manager::Engine::standalone(open().await.map_err(ApiError::from)?).await
     } else {
-        st.manager.get(handle.kb_id, open).await?
+        st.manager.get(admitted.handle.kb_id, open).await?
     };
-    Ok((handle, engine, permit))
+    Ok((admitted, engine, permit))
 }

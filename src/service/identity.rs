@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::Service;
 use crate::authz::{self, Actor, Need, OnInactive, Permission, Role};
+use crate::config::Settings;
 use crate::error::{Error, Result};
 
 /// `lrt whoami`.
@@ -52,9 +53,7 @@ impl Service {
     /// flag comes from the configuration, exactly as for the local identity; nothing else in
     /// the token is trusted.
     pub fn token_actor(&self, subject: &str) -> Result<Actor> {
-        super::validate::user_id(subject)
-            .map_err(|_| Error::Unauthenticated("the token's subject is not a valid user id".into()))?;
-        Ok(Actor::user(subject, self.is_super_admin(subject)))
+        token_actor(&self.settings, subject)
     }
 
     /// `lrt token issue`: only super-admins mint tokens; the issue (or its denial) is audited.
@@ -185,4 +184,15 @@ impl Service {
             reason,
         })
     }
+}
+
+/// [`Service::token_actor`] from the settings alone (it reads no catalog), for a server that
+/// resolves tokens without taking the service.
+pub fn token_actor(settings: &Settings, subject: &str) -> Result<Actor> {
+    super::validate::user_id(subject)
+        .map_err(|_| Error::Unauthenticated("the token's subject is not a valid user id".into()))?;
+    Ok(Actor::user(
+        subject,
+        settings.super_admins.value.iter().any(|u| u == subject),
+    ))
 }

@@ -21,6 +21,24 @@ pub struct QueryInput {
     pub no_cache: bool,
 }
 
+/// A query admitted by [`Service::authorize_query`]: the KB, and its tenant as read for this
+/// request, whose quota [`Service::charge_query`] applies.
+#[derive(Debug, Clone)]
+pub struct AuthorizedQuery {
+    pub handle: KbHandle,
+    tenant: TenantRecord,
+}
+
+impl AuthorizedQuery {
+    /// The tenant's effective `max_concurrent_queries` as read for this request, so a changed
+    /// quota applies to the next query (the server enforces it; a CLI process runs one query).
+    pub fn max_concurrent_queries(&self) -> Result<u64> {
+        Ok(u64::from(
+            model::effective_quota(&self.tenant.quota)?.max_concurrent_queries,
+        ))
+    }
+}
+
 /// A KB opened for queries under its effective settings. Opening (access check, catalog
 /// lookups, index files) is done once; a long-lived caller (a server, the query benchmark)
 /// then asks many questions through [`OpenQuery::run`].
@@ -125,7 +143,7 @@ impl Service {
 
     /// Checks `query:run` on a KB named by ids, on every request, whether or not a
     /// long-lived caller already holds the KB open: a cached engine is never a grant.
-    pub fn authorize_query(&mut self, actor: &Actor, tenant: &str, kb: &str) -> Result<KbHandle> {
+    pub fn authorize_query(&mut self, actor: &Actor, tenant: &str, kb: &str) -> Result<AuthorizedQuery> {
         let t = self.tenant_for(
             actor,
             Some(tenant),
@@ -134,32 +152,21 @@ impl Service {
             "query.run",
         )?;
         let k = self.kb_in(actor, &t, Some(kb))?;
-        Ok(KbHandle {
+        let handle = KbHandle {
             tenant_id: t.id,
             kb_id: k.id,
-            tenant_name: t.name,
+            tenant_name: t.name.clone(),
             kb_name: k.name,
-        })
+        };
+        Ok(AuthorizedQuery { handle, tenant: t })
     }
 
-    /// The tenant's effective `max_concurrent_queries`, read afresh so a changed quota applies
-    /// to the next query (the server enforces it; a CLI process runs one query).
-    pub fn max_concurrent_queries(&self, tenant_id: uuid::Uuid) -> Result<u64> {
-        let tenant = self
-            .catalog
-            .tenant(tenant_id)?
-            .ok_or_else(|| super::not_found_tenant(&tenant_id.to_string()))?;
-        Ok(u64::from(model::effective_quota(&tenant.quota)?.max_concurrent_queries))
-    }
-
-    /// Counts one API call of an admitted query against the tenant's monthly quota, reading
-    /// the tenant afresh so a quota changed since the engine was opened applies.
-    pub fn charge_query(&mut self, handle: &KbHandle) -> Result<()> {
-        let tenant = self
-            .catalog
-            .tenant(handle.tenant_id)?
-            .ok_or_else(|| super::not_found_tenant(&handle.tenant_id.to_string()))?;
-        self.charge_api_call(&tenant)
+    /// Counts one API call of an admitted query against the tenant's monthly quota, as read
+    /// by this request's [`authorize_query`](Self::authorize_query) (so a quota changed since
+    /// the engine was opened applies); the count and the limit check are one catalog write
+    /// transaction, so other processes sharing the catalog are counted too.
+    pub fn charge_query(&mut self, query: &AuthorizedQuery) -> Result<()> {
+        self.charge_api_call(&query.tenant)
     }
 
     /// Checks `query:run` on the KB, counts one API call against the tenant's monthly quota

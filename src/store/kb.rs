@@ -409,7 +409,8 @@ impl KbStore {
 
     fn meta(&self, key: &str) -> Result<Option<String>> {
         self.conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .prepare_cached("SELECT value FROM meta WHERE key = ?1")
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)))
             .optional()
             .map_err(self.err("cannot read kb metadata"))
     }

@@ -78,6 +78,11 @@ pub struct Resp {
 }
 
 impl Server {
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub async fn send(
         &self,
         method: Method,
