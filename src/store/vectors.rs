@@ -90,6 +90,45 @@ struct Meta {
     fingerprint: Fingerprint,
     bytes: u64,
     checksum: u64,
+    /// The file as it stood right after it was saved and checksummed (absent in sidecars of
+    /// older lrt versions, and for files copied in, which are then checksummed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    stamp: Option<Stamp>,
+}
+
+/// Identity and modification time of a file: a file whose stamp still equals the one taken
+/// after lrt saved it has not been written since, so a read-only query that maps it can skip
+/// re-hashing the whole file (the largest index is tens of MB; hashing it was a tenth of a cold
+/// `lrt query`). Loads for writing, and `lrt doctor`, always verify the checksum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime_ns: i128,
+}
+
+impl Stamp {
+    /// Sets the file's modification time one second back and returns its stamp. Any later
+    /// write sets the time to the present, past the stamp, even when it lands within the file
+    /// system's timestamp granularity of the save (which a stamp taken as-is would miss).
+    fn backdate(path: &Path) -> io::Result<Stamp> {
+        let file = fs::File::options().write(true).open(path)?;
+        file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(1))?;
+        drop(file);
+        Stamp::of(path)
+    }
+
+    fn of(path: &Path) -> io::Result<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::metadata(path)?;
+        Ok(Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+        })
+    }
 }
 
 /// A cosine-similarity index over `dim`-dimensional f32 vectors keyed by u64 (kb.db row ids).
@@ -150,8 +189,9 @@ impl VectorIndex {
     /// Opens the index at `path` for searching only, mapped from the file instead of copied
     /// into memory: a one-shot query then touches just the pages its searches visit, where a
     /// load reads, checksums and copies every index file (21 MB for a 2 MB corpus, most of a
-    /// cold `lrt query`). The sidecar and checksum are verified as for [`open`](Self::open),
-    /// streaming the file through a small buffer. lrt replaces index files only by renaming a
+    /// cold `lrt query`). The sidecar is verified as for [`open`](Self::open), and the checksum
+    /// too (streaming the file through a small buffer) unless the file's stamp shows it has not
+    /// been written since it was saved and checksummed. lrt replaces index files only by renaming a
     /// complete new file into place, so the mapped file never changes under the mapping.
     /// Adds and removes on the returned index fail. When the file cannot be trusted, falls back
     /// to [`open`](Self::open), which rebuilds and saves it.
@@ -182,12 +222,15 @@ impl VectorIndex {
     /// Maps the saved index if its sidecar, checksum and shape check out.
     fn try_view(path: &Path, dim: usize, expected: &Fingerprint) -> Result<Index, RebuildReason> {
         let meta = read_meta(path, expected)?;
-        let sum = checksum_file(path, meta.bytes).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => RebuildReason::Missing,
-            _ => RebuildReason::Corrupt(e.to_string()),
-        })?;
-        if sum != meta.checksum {
-            return Err(RebuildReason::Corrupt("checksum differs from its metadata".into()));
+        let unchanged = meta.stamp.is_some() && Stamp::of(path).ok() == meta.stamp;
+        if !unchanged {
+            let sum = checksum_file(path, meta.bytes).map_err(|e| match e.kind() {
+                io::ErrorKind::NotFound => RebuildReason::Missing,
+                _ => RebuildReason::Corrupt(e.to_string()),
+            })?;
+            if sum != meta.checksum {
+                return Err(RebuildReason::Corrupt("checksum differs from its metadata".into()));
+            }
         }
         let corrupt = |e: &dyn std::fmt::Display| RebuildReason::Corrupt(e.to_string());
         let index = new_index(dim, path).map_err(|e| corrupt(&e))?;
@@ -450,6 +493,7 @@ impl VectorIndex {
             fingerprint: *fingerprint,
             bytes: bytes.len() as u64,
             checksum: checksum(&bytes),
+            stamp: Stamp::backdate(&self.path).ok(),
         };
         let json = serde_json::to_vec_pretty(&meta).map_err(|e| Error::storage(self.ctx("encoding metadata of"), e))?;
         write_atomically(&meta_path, &json).map_err(|e| Error::storage(self.ctx("saving the metadata of"), e))
@@ -865,6 +909,25 @@ mod tests {
         assert!(mapped.upsert(9999, &data[0].1).is_err());
         drop(mapped);
 
+        // An unchanged file is trusted by its stamp: a sidecar whose checksum no longer matches
+        // (only possible by editing the sidecar) goes unnoticed, which shows the hash was skipped.
+        let meta_file = meta_path(&p);
+        let honest = fs::read(&meta_file).unwrap();
+        let mut meta: Meta = serde_json::from_slice(&honest).unwrap();
+        assert!(meta.stamp.is_some());
+        meta.checksum ^= 1;
+        fs::write(&meta_file, serde_json::to_vec(&meta).unwrap()).unwrap();
+        let (_, outcome) = VectorIndex::open_mapped(&p, DIM, &fp(150, 2), || panic!("trusted by stamp")).unwrap();
+        assert_eq!(outcome, OpenOutcome::Loaded);
+        // Without a stamp (older sidecars, copied files) the hash is checked.
+        meta.stamp = None;
+        fs::write(&meta_file, serde_json::to_vec(&meta).unwrap()).unwrap();
+        let (_, outcome) = VectorIndex::open_mapped(&p, DIM, &fp(150, 2), || Ok(data.clone())).unwrap();
+        assert!(
+            matches!(outcome, OpenOutcome::Rebuilt(RebuildReason::Corrupt(_))),
+            "{outcome:?}"
+        );
+
         // A damaged file is not mapped but rebuilt (and saved) from the rows.
         let good = fs::read(&p).unwrap();
         let mut flipped = good.clone();
@@ -945,6 +1008,7 @@ mod tests {
                 fingerprint: fp(60, 1),
                 bytes: bytes.len() as u64,
                 checksum: checksum(bytes),
+                stamp: None,
             };
             fs::write(meta_path(&p), serde_json::to_vec(&meta).unwrap()).unwrap();
             let (index, outcome) = open_with(&p, &data, 1);
