@@ -9,7 +9,7 @@ mod common;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use common::server::{Resp, SECRET, spawn, start, token};
-use common::{Lrt, ROOT};
+use common::{Lrt, ROOT, field as id};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -439,13 +439,6 @@ fn create_key(lrt: &Lrt, user: &str, args: &[&str]) -> String {
     let key = run.stdout.trim().to_string();
     assert!(key.starts_with("lrt_") && !key.contains('\n'), "{key}");
     key
-}
-
-fn id(v: &Value, field: &str) -> String {
-    v[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("no {field} in {v}"))
-        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,7 +70,8 @@ storage, entities, relations) answer 403 with code quota_exceeded, and the rate 
 (monthly calls, concurrent queries) 429 with code rate_limited and a Retry-After header.
 
 One API call is one `lrt query` or one `lrt ingest` run, whatever the number of documents
-(`lrt quickstart` makes one of each). A call is counted when it is admitted, after the access
+(`lrt quickstart` makes one of each), or one `lrt serve` request to a KB's documents, query or
+graph routes; the CLI's `doc` and `graph` commands are not counted. A call is counted when it is admitted, after the access
 check and before any work, so a call that then fails still counts. Over the quota a command
 fails with exit code 7 before doing anything, and says when the quota resets: the first day of
 the next month, 00:00 UTC. `lrt tenant show T` prints this month's calls, the quota, what is

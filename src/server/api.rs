@@ -12,6 +12,7 @@ use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::{ApiError, AppState, documents, routes};
+use crate::authz::Permission;
 
 /// How a route takes its request body.
 #[derive(Clone, Copy)]
@@ -23,15 +24,83 @@ enum RequestBody {
     Multipart,
 }
 
+/// Who may call a route, as the service decides it (the table documents it; the OpenAPI
+/// document carries it as `x-lrt-access`, which `tests/serve_matrix.rs` derives its
+/// expectations from, with the role table of [`crate::authz`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No authentication.
+    Public,
+    /// Any authenticated caller; the answer covers what they can see.
+    User,
+    /// Super-admins only.
+    SuperAdmin,
+    /// Any member of the path's tenant (not a KB-scoped API key).
+    Member,
+    /// Any member of the path's tenant, and a KB-scoped API key for the path's KB.
+    KbMember,
+    /// This permission in the path's tenant.
+    Needs(Permission),
+}
+
+impl Access {
+    /// Whether this is work on one KB's content (its record, documents, queries, graph): all
+    /// that a KB-scoped API key may be allowed, on its own KB.
+    pub fn kb_level(self) -> bool {
+        match self {
+            Access::KbMember => true,
+            Access::Needs(p) => p.is_kb_level(),
+            _ => false,
+        }
+    }
+
+    /// The `x-lrt-access` value: `public`, `user`, `super_admin`, `member`, `kb_member` or a
+    /// permission (`document:read`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Public => "public",
+            Access::User => "user",
+            Access::SuperAdmin => "super_admin",
+            Access::Member => "member",
+            Access::KbMember => "kb_member",
+            Access::Needs(p) => p.as_str(),
+        }
+    }
+
+    fn description(self) -> String {
+        match self {
+            Access::Public => "No authentication.".into(),
+            Access::User => "Any authenticated caller.".into(),
+            Access::SuperAdmin => "Super-admins only.".into(),
+            Access::Member => "Any member of the tenant (not a KB-scoped API key).".into(),
+            Access::KbMember => "Any member of the tenant, or an API key scoped to this KB.".into(),
+            Access::Needs(p) => format!("Needs the `{p}` permission in the tenant."),
+        }
+    }
+}
+
+impl std::str::FromStr for Access {
+    type Err = crate::error::Error;
+    /// An `x-lrt-access` value back (what a client of the OpenAPI document reads).
+    fn from_str(s: &str) -> crate::error::Result<Access> {
+        Ok(match s {
+            "public" => Access::Public,
+            "user" => Access::User,
+            "super_admin" => Access::SuperAdmin,
+            "member" => Access::Member,
+            "kb_member" => Access::KbMember,
+            p => Access::Needs(p.parse()?),
+        })
+    }
+}
+
 /// One route: the handler and what the OpenAPI document says of it.
 pub(super) struct Route {
     pub method: Method,
     pub path: &'static str,
     summary: &'static str,
-    /// The permission the service checks (documentation only: the service decides).
-    permission: Option<&'static str>,
-    /// Needs a bearer token (or the local identity when user auth is off).
-    auth: bool,
+    /// Who may call it (documentation only: the service decides); every route declares it.
+    access: Option<Access>,
     /// Query parameters: name, JSON type, description.
     query: &'static [(&'static str, &'static str, &'static str)],
     body: RequestBody,
@@ -50,8 +119,7 @@ where
         method,
         path,
         summary,
-        permission: None,
-        auth: true,
+        access: None,
         query: &[],
         body: RequestBody::None,
         ok: (200, "OK", "application/json"),
@@ -60,13 +128,16 @@ where
 }
 
 impl Route {
-    fn needs(mut self, permission: &'static str) -> Route {
-        self.permission = Some(permission);
+    fn access(mut self, access: Access) -> Route {
+        self.access = Some(access);
         self
     }
-    fn public(mut self) -> Route {
-        self.auth = false;
-        self
+    fn needs(self, permission: Permission) -> Route {
+        self.access(Access::Needs(permission))
+    }
+    /// Needs a bearer token or an API key (or the local identity when user auth is off).
+    fn auth(&self) -> bool {
+        !matches!(self.access, Some(Access::Public))
     }
     fn query(mut self, params: &'static [(&'static str, &'static str, &'static str)]) -> Route {
         self.query = params;
@@ -117,31 +188,34 @@ const KB: &str = "/api/v1/tenants/{tenant_id}/kbs/{kb_id}";
 pub(super) fn table() -> Vec<Route> {
     use Method as M;
     vec![
-        route(M::GET, "/health", "Liveness (no authentication)", routes::health).public(),
-        route(M::GET, "/api/v1/openapi.json", "This OpenAPI document", openapi_handler).public(),
-        route(M::GET, "/api/v1/me", "The caller: user, super-admin flag, memberships", routes::me),
-        route(M::GET, "/api/v1/tenants", "List the tenants the caller can see", routes::list_tenants).query(PAGE),
+        route(M::GET, "/health", "Liveness (no authentication)", routes::health).access(Access::Public),
+        route(M::GET, "/api/v1/openapi.json", "This OpenAPI document", openapi_handler).access(Access::Public),
+        route(M::GET, "/api/v1/me", "The caller: user, super-admin flag, memberships", routes::me).access(Access::User),
+        route(M::GET, "/api/v1/tenants", "List the tenants the caller can see", routes::list_tenants)
+            .access(Access::User)
+            .query(PAGE),
         route(M::POST, "/api/v1/tenants", "Create a tenant (super-admin)", routes::create_tenant)
+            .access(Access::SuperAdmin)
             .json(schemas::tenant)
             .ok(201, "Created"),
-        route(M::GET, TENANT, "Show a tenant", routes::get_tenant),
+        route(M::GET, TENANT, "Show a tenant", routes::get_tenant).access(Access::Member),
         route(M::PUT, TENANT, "Update a tenant", routes::update_tenant)
-            .needs("tenant:manage")
+            .needs(Permission::TenantManage)
             .json(schemas::tenant_patch),
-        route(M::DELETE, TENANT, "Delete a tenant and all its KBs", routes::delete_tenant).needs("tenant:manage"),
-        route(M::GET, "/api/v1/tenants/{tenant_id}/kbs", "List a tenant's KBs", routes::list_kbs),
+        route(M::DELETE, TENANT, "Delete a tenant and all its KBs", routes::delete_tenant).access(Access::SuperAdmin),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/kbs", "List a tenant's KBs", routes::list_kbs).access(Access::Member),
         route(M::POST, "/api/v1/tenants/{tenant_id}/kbs", "Create a KB", routes::create_kb)
-            .needs("kb:create")
+            .needs(Permission::KbCreate)
             .json(schemas::kb)
             .ok(201, "Created"),
-        route(M::GET, KB, "Show a KB", routes::get_kb),
+        route(M::GET, KB, "Show a KB", routes::get_kb).access(Access::KbMember),
         route(M::PUT, KB, "Update a KB", routes::update_kb)
-            .needs("kb:create")
+            .needs(Permission::KbCreate)
             .json(schemas::kb_patch),
-        route(M::DELETE, KB, "Delete a KB", routes::delete_kb).needs("kb:delete"),
-        route(M::GET, "/api/v1/tenants/{tenant_id}/members", "List members", routes::list_members),
+        route(M::DELETE, KB, "Delete a KB", routes::delete_kb).needs(Permission::KbDelete),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/members", "List members", routes::list_members).access(Access::Member),
         route(M::POST, "/api/v1/tenants/{tenant_id}/members", "Add a member", routes::add_member)
-            .needs("tenant:manage_members")
+            .needs(Permission::TenantManageMembers)
             .json(schemas::member)
             .ok(201, "Created"),
         route(
@@ -150,7 +224,7 @@ pub(super) fn table() -> Vec<Route> {
             "Change a member's role",
             routes::update_member,
         )
-        .needs("tenant:manage_members")
+        .needs(Permission::TenantManageMembers)
         .json(schemas::role),
         route(
             M::DELETE,
@@ -158,9 +232,9 @@ pub(super) fn table() -> Vec<Route> {
             "Remove a member",
             routes::remove_member,
         )
-        .needs("tenant:manage_members"),
+        .needs(Permission::TenantManageMembers),
         route(M::POST, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/query", "Answer a question (the CLI's `query --json` object)", routes::query)
-            .needs("query:run")
+            .needs(Permission::QueryRun)
             .json(schemas::query),
         route(
             M::POST,
@@ -168,11 +242,11 @@ pub(super) fn table() -> Vec<Route> {
             "Answer a question as NDJSON events: `chunk` lines of answer text, then one `result` line (the query object without the streamed answer) or an `error` line",
             documents::query_stream,
         )
-        .needs("query:run")
+        .needs(Permission::QueryRun)
         .json(schemas::query)
         .content("application/x-ndjson"),
         route(M::GET, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/documents", "List documents, most recently updated first", routes::list_documents)
-            .needs("document:read")
+            .needs(Permission::DocumentRead)
             .query(DOCUMENTS),
         route(
             M::POST,
@@ -180,7 +254,7 @@ pub(super) fn table() -> Vec<Route> {
             "Queue a text document; the ingest worker processes it (202 with status pending; 200 with duplicate=true when the KB already has this content)",
             documents::upload_text,
         )
-        .needs("document:create")
+        .needs(Permission::DocumentCreate)
         .json(schemas::text)
         .ok(202, "Queued"),
         route(
@@ -189,7 +263,7 @@ pub(super) fn table() -> Vec<Route> {
             "Queue an uploaded UTF-8 text file (multipart part `file`; its file name is metadata only)",
             documents::upload_file,
         )
-        .needs("document:create")
+        .needs(Permission::DocumentCreate)
         .multipart()
         .ok(202, "Queued"),
         route(
@@ -198,16 +272,16 @@ pub(super) fn table() -> Vec<Route> {
             "A document's status, error, chunks and timestamps, with the worker's progress while it is queued or processed",
             documents::get_document,
         )
-        .needs("document:read"),
+        .needs(Permission::DocumentRead),
         route(
             M::DELETE,
             "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/documents/{doc_id}",
             "Delete a document as `lrt doc delete` does (409 while the KB is being ingested)",
             documents::delete_document,
         )
-        .needs("document:delete"),
+        .needs(Permission::DocumentDelete),
         route(M::GET, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/entities", "List entities by degree", routes::list_entities)
-            .needs("document:read")
+            .needs(Permission::DocumentRead)
             .query(ENTITIES),
         route(
             M::GET,
@@ -215,7 +289,7 @@ pub(super) fn table() -> Vec<Route> {
             "The whole graph, as `lrt graph export` writes it (GraphML or JSON)",
             documents::export_graph,
         )
-        .needs("document:read")
+        .needs(Permission::DocumentRead)
         .query(EXPORT),
     ]
 }
@@ -231,7 +305,7 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 /// Error statuses a route can answer with.
 fn errors(r: &Route) -> Vec<u16> {
     let mut codes = vec![500];
-    if r.auth {
+    if r.auth() {
         codes.extend([401, 403, 404, 429]);
     }
     if r.path.contains('{') || !r.query.is_empty() {
@@ -240,7 +314,7 @@ fn errors(r: &Route) -> Vec<u16> {
     if !matches!(r.body, RequestBody::None) {
         codes.extend([400, 413]);
     }
-    if matches!(r.method, Method::POST | Method::PUT | Method::DELETE) && r.auth {
+    if matches!(r.method, Method::POST | Method::PUT | Method::DELETE) && r.auth() {
         codes.push(409);
     }
     if r.path.contains("/query") {
@@ -300,10 +374,11 @@ fn operation(r: &Route) -> Value {
         "parameters": params,
         "responses": responses,
     });
-    if let Some(p) = r.permission {
-        op["description"] = json!(format!("Needs the `{p}` permission in the tenant."));
+    if let Some(access) = r.access {
+        op["description"] = json!(access.description());
+        op["x-lrt-access"] = json!(access.as_str());
     }
-    if !r.auth {
+    if !r.auth() {
         op["security"] = json!([]);
     }
     match r.body {
@@ -512,6 +587,10 @@ mod tests {
                 .filter(|p| p["in"] == "path")
                 .count();
             assert_eq!(in_path, declared, "{} {}", r.method, r.path);
+            let access = r
+                .access
+                .unwrap_or_else(|| panic!("{} {} declares no access", r.method, r.path));
+            assert_eq!(op["x-lrt-access"].as_str().unwrap().parse::<Access>().unwrap(), access);
         }
     }
 }

@@ -16,9 +16,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::routes::{ApiResult, Authed, Body, QueryBody, S, kb_scope, query_engine, to_json};
+use super::routes::{ApiResult, Authed, Body, QueryBody, S, admit, kb_scope, query_engine, to_json};
 use super::{ApiError, AppState};
-use crate::authz::Actor;
+use crate::authz::{Actor, Permission};
 use crate::error::{Error, Result};
 use crate::rag::engine::DeleteOptions;
 use crate::rag::query::QueryResult;
@@ -153,7 +153,10 @@ pub(super) async fn get_document(
     let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let kb_id = Uuid::parse_str(&k).ok();
     let detail = st
-        .call(move |svc| svc.show_document(&actor, Some(&t), Some(&k), &doc))
+        .call(move |svc| {
+            admit(svc, &actor, (&t, &k), Permission::DocumentRead, "document.read")?;
+            svc.show_document(&actor, Some(&t), Some(&k), &doc)
+        })
         .await?;
     let waiting = matches!(detail.document.status, DocStatus::Pending | DocStatus::Processing);
     let progress = kb_id.filter(|_| waiting).and_then(|kb| st.worker.progress(kb));
@@ -176,6 +179,7 @@ pub(super) async fn delete_document(
     let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let report = st
         .detached(move |svc, runtime| {
+            admit(svc, &actor, (&t, &k), Permission::DocumentDelete, "document.delete")?;
             runtime.block_on(
                 svc.delete_documents(&actor, Some(&t), Some(&k), &[doc], DeleteOptions::default(), || {
                     Err(Error::Conflict(
@@ -214,6 +218,7 @@ pub(super) async fn export_graph(
     };
     let bytes = st
         .call(move |svc| {
+            admit(svc, &actor, (&t, &k), Permission::DocumentRead, "document.read")?;
             let graph = svc.export_graph(&actor, Some(&t), Some(&k))?;
             let mut out = Vec::new();
             graph

@@ -23,7 +23,7 @@ use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 
 pub use access::init_logging;
-pub use api::openapi;
+pub use api::{Access, openapi};
 pub use auth::TokenKeys;
 pub use error::ApiError;
 pub use manager::{DEFAULT_MAX_CACHED_INSTANCES, TenantRagManager};

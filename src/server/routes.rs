@@ -17,11 +17,11 @@ use tokio::sync::OwnedSemaphorePermit;
 use super::access::Caller;
 use super::manager::Engine;
 use super::{ApiError, AppState};
-use crate::authz::{Actor, Role};
+use crate::authz::{Actor, Permission, Role};
 use crate::error::Error;
 use crate::llm::Message;
 use crate::rag::query::{QueryMode, QueryParams, QueryResult};
-use crate::service::{AuthorizedQuery, KbUpdate, NewKb, NewTenant, TenantUpdate};
+use crate::service::{AuthorizedQuery, KbUpdate, NewKb, NewTenant, Service, TenantUpdate};
 use crate::store::inspect::EntityFilter;
 use crate::store::kb::DocStatus;
 
@@ -129,6 +129,22 @@ pub(super) fn kb_scope(
     let k = path_id(kb, "knowledge base")?;
     check_scope(state, headers, &t, Some(&k))?;
     Ok((t, k))
+}
+
+/// A data-plane request's admission: `permission` on the KB is checked (denials audited under
+/// `action`) and one API call is counted against the tenant's `max_monthly_api_calls` (429
+/// with `Retry-After` over it), before any work. Every route under a KB's `documents`,
+/// `query` and `graph` is charged once: these through here, uploads and queries by the
+/// service functions they call.
+pub(super) fn admit(
+    svc: &mut Service,
+    actor: &Actor,
+    (t, k): (&str, &str),
+    permission: Permission,
+    action: &str,
+) -> crate::error::Result<()> {
+    let admitted = svc.authorize_kb_call(actor, t, k, permission, action)?;
+    svc.charge_query(&admitted)
 }
 
 pub(super) fn to_json<T: serde::Serialize>(value: T) -> ApiResult {
@@ -459,8 +475,11 @@ pub(super) async fn list_documents(
     };
     let (page, size) = (q.page.unwrap_or(1), q.page_size.unwrap_or(20));
     to_json(
-        st.call(move |svc| svc.list_documents(&actor, Some(&t), Some(&k), status, page, size))
-            .await?,
+        st.call(move |svc| {
+            admit(svc, &actor, (&t, &k), Permission::DocumentRead, "document.read")?;
+            svc.list_documents(&actor, Some(&t), Some(&k), status, page, size)
+        })
+        .await?,
     )
 }
 
@@ -486,8 +505,11 @@ pub(super) async fn list_entities(
         limit: q.limit.unwrap_or(50),
     };
     to_json(
-        st.call(move |svc| svc.list_entities(&actor, Some(&t), Some(&k), &filter))
-            .await?,
+        st.call(move |svc| {
+            admit(svc, &actor, (&t, &k), Permission::DocumentRead, "document.read")?;
+            svc.list_entities(&actor, Some(&t), Some(&k), &filter)
+        })
+        .await?,
     )
 }
 

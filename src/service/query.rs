@@ -21,8 +21,9 @@ pub struct QueryInput {
     pub no_cache: bool,
 }
 
-/// A query admitted by [`Service::authorize_query`]: the KB, and its tenant as read for this
-/// request, whose quota [`Service::charge_query`] applies.
+/// A query (or another data-plane request of the server) admitted by
+/// [`Service::authorize_kb_call`]: the KB, and its tenant as read for this request, whose
+/// quota [`Service::charge_query`] applies.
 #[derive(Debug, Clone)]
 pub struct AuthorizedQuery {
     pub handle: KbHandle,
@@ -144,12 +145,26 @@ impl Service {
     /// Checks `query:run` on a KB named by ids, on every request, whether or not a
     /// long-lived caller already holds the KB open: a cached engine is never a grant.
     pub fn authorize_query(&mut self, actor: &Actor, tenant: &str, kb: &str) -> Result<AuthorizedQuery> {
+        self.authorize_kb_call(actor, tenant, kb, Permission::QueryRun, "query.run")
+    }
+
+    /// Checks `permission` on a KB named by ids for one data-plane request of the server
+    /// (documents, queries, the graph), so that [`charge_query`](Self::charge_query) can count
+    /// it after access is decided and before any work. A denial is audited under `action`.
+    pub fn authorize_kb_call(
+        &mut self,
+        actor: &Actor,
+        tenant: &str,
+        kb: &str,
+        permission: Permission,
+        action: &str,
+    ) -> Result<AuthorizedQuery> {
         let t = self.tenant_for(
             actor,
             Some(tenant),
-            Need::Permission(Permission::QueryRun),
+            Need::Permission(permission),
             OnInactive::Refuse,
-            "query.run",
+            action,
         )?;
         let k = self.kb_in(actor, &t, Some(kb))?;
         let handle = KbHandle {
@@ -161,8 +176,9 @@ impl Service {
         Ok(AuthorizedQuery { handle, tenant: t })
     }
 
-    /// Counts one API call of an admitted query against the tenant's monthly quota, as read
-    /// by this request's [`authorize_query`](Self::authorize_query) (so a quota changed since
+    /// Counts one API call of an admitted query (or other data-plane request) against the
+    /// tenant's monthly quota, as read by this request's
+    /// [`authorize_kb_call`](Self::authorize_kb_call) (so a quota changed since
     /// the engine was opened applies); the count and the limit check are one catalog write
     /// transaction, so other processes sharing the catalog are counted too.
     pub fn charge_query(&mut self, query: &AuthorizedQuery) -> Result<()> {

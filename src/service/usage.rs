@@ -1,5 +1,6 @@
 //! The monthly API-call quota (`max_monthly_api_calls`). One API call is one `lrt query` or
-//! one `lrt ingest` run (whatever the number of documents), counted per tenant and calendar
+//! one `lrt ingest` run (whatever the number of documents), or one data-plane request of
+//! `lrt serve` (documents, queries, graph), counted per tenant and calendar
 //! month (UTC) when the command is admitted, after the access check and before any work, so
 //! a call that later fails still counts, as on a metered API.
 

@@ -272,6 +272,14 @@ impl Lrt {
 }
 
 /// Whether `s` looks like a hyphenated UUID.
+/// A string field of a JSON object (panics, showing the object, when it is missing).
+pub fn field(v: &Value, name: &str) -> String {
+    v[name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in {v}"))
+        .to_string()
+}
+
 pub fn is_uuid(s: &str) -> bool {
     s.len() == 36
         && s.char_indices().all(|(i, c)| match i {
