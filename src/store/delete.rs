@@ -10,7 +10,9 @@ use std::collections::HashSet;
 
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::kb::{DocumentRow, KbStore, SEP, VectorKind, encode_vector, split_sep};
+use super::kb::{
+    DocumentRow, EXTRACTION_GLEAN, EXTRACTION_RESULT, KbStore, SEP, VectorKind, encode_vector, json_list, split_sep,
+};
 use crate::error::{Error, Result};
 use crate::rag::merge::{EntityState, RelationState};
 
@@ -66,10 +68,6 @@ pub struct DeletionChanges {
     /// Including relations removed because an endpoint went.
     pub relations_removed: usize,
     pub llm_cache_dropped: usize,
-}
-
-fn json_list(list: &[String]) -> String {
-    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
 fn entity_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntityState> {
@@ -217,10 +215,10 @@ impl KbStore {
         let err = self.err("cannot read stored extraction answers");
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT x.chunk_id, c.file_path, x.result, x.glean, x.extracted_at, c.chunk_key
-                 FROM extractions x JOIN chunks c ON c.chunk_id = x.chunk_id WHERE x.chunk_id = ?1",
-            )
+            .prepare_cached(&format!(
+                "SELECT x.chunk_id, c.file_path, {EXTRACTION_RESULT}, {EXTRACTION_GLEAN}, x.extracted_at, c.chunk_key
+                 FROM extractions x JOIN chunks c ON c.chunk_id = x.chunk_id WHERE x.chunk_id = ?1"
+            ))
             .map_err(&err)?;
         let mut rows = Vec::with_capacity(chunk_ids.len());
         for id in chunk_ids {

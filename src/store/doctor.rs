@@ -183,11 +183,11 @@ impl KbStore {
             }
         }
         if let Some(dim) = dim {
-            let bytes = (dim * 4) as i64;
+            let bytes = (dim * super::codec::BYTES_PER_DIM) as i64;
             let mut count = 0;
             let mut samples = Vec::new();
             for kind in VectorKind::ALL {
-                let (table, key) = table_of(kind);
+                let (table, key) = kind.table();
                 let from = format!("FROM {table} WHERE length(embedding) != ?1");
                 let label = format!("'{table} ' || {key}");
                 if let Some(p) = problem(&tx, RefCheck::EmbeddingDims, &label, &from, [bytes]).map_err(&err)? {
@@ -246,15 +246,6 @@ impl KbStore {
     }
 }
 
-/// The table and key column holding a collection's embeddings.
-fn table_of(kind: VectorKind) -> (&'static str, &'static str) {
-    match kind {
-        VectorKind::Chunks => ("chunks", "chunk_key"),
-        VectorKind::Entities => ("entities", "entity_key"),
-        VectorKind::Relations => ("relations", "relation_key"),
-    }
-}
-
 /// Counts the rows of `from` and names a few by `label`; `None` when there are none.
 fn problem<P: rusqlite::Params + Clone>(
     conn: &Connection,
@@ -290,7 +281,7 @@ mod tests {
     fn faulty() -> (tempfile::TempDir, KbStore) {
         let dir = tempfile::tempdir().unwrap();
         let store = KbStore::open(dir.path()).unwrap();
-        let blob = "x'0000803f00000040'"; // [1.0, 2.0]
+        let blob = "x'003c0040'"; // [1.0, 2.0] as f16
         exec(
             &store,
             &format!(

@@ -1,6 +1,6 @@
 //! `kb.db`: everything one knowledge base knows, in one SQLite file (WAL). Documents and
 //! their status, chunks, per-chunk extraction results, the merged graph (entities and
-//! undirected relations), all embeddings (as little-endian f32 BLOBs) and the LLM cache.
+//! undirected relations), all embeddings (as BLOBs, see [`super::codec`]) and the LLM cache.
 //!
 //! Invariants: a document's chunks, extraction results, graph changes and embeddings are
 //! written by [`KbStore::commit_document`] in one transaction, together with its status
@@ -13,13 +13,38 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
+use super::codec;
 use crate::error::{Error, Result};
 use crate::rag::merge::{EntityState, RelationState};
 
 /// The separator LightRAG joins description fragments, source ids and file paths with.
 pub const SEP: &str = "<SEP>";
 
-pub(super) const MIGRATIONS: &[&str] = &[r#"
+/// One step of kb.db's schema: its SQL, then a data conversion where the step changes how
+/// something is stored. Steps are applied in order, in the transaction that opens the database,
+/// and never change once released.
+pub(super) struct Migration {
+    sql: &'static str,
+    convert: Option<fn(&Transaction<'_>) -> rusqlite::Result<()>>,
+}
+
+/// The page size of a new kb.db. Most rows carry a 2 KiB embedding; with SQLite's default 4 KiB
+/// pages only one such row fits a page (two need 4,124 bytes), wasting about a third of the
+/// file. 16 KiB pages hold seven. An existing database keeps the page size it was created with.
+const PAGE_SIZE: u32 = 16384;
+
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        sql: SCHEMA_1,
+        convert: None,
+    },
+    Migration {
+        sql: SCHEMA_2,
+        convert: Some(embeddings_to_f16),
+    },
+];
+
+const SCHEMA_1: &str = r#"
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE documents (
         doc_id         TEXT PRIMARY KEY,
@@ -105,7 +130,77 @@ pub(super) const MIGRATIONS: &[&str] = &[r#"
         created_at INTEGER NOT NULL
     );
     INSERT INTO meta (key, value) VALUES ('generation', '0');
-"#];
+"#;
+
+/// 2: embeddings are stored as f16 (`meta.vector_encoding`, converted by [`embeddings_to_f16`]),
+/// and an extraction answer the LLM cache holds word for word is stored once: `result` (or
+/// `glean`) is NULL and the text is the cache entry named by `cache_keys[0]` (or `[1]`). A cache
+/// entry an extraction lists is never deleted (see `store::delete`), and cache entries never change.
+const SCHEMA_2: &str = r#"
+    CREATE TABLE extractions_v2 (
+        chunk_id     TEXT PRIMARY KEY REFERENCES chunks(chunk_id) ON DELETE CASCADE,
+        result       TEXT,
+        glean        TEXT,
+        cache_keys   TEXT NOT NULL,
+        extracted_at INTEGER NOT NULL
+    );
+    INSERT INTO extractions_v2 (chunk_id, result, glean, cache_keys, extracted_at)
+        SELECT chunk_id, result, glean, cache_keys, extracted_at FROM extractions;
+    DROP TABLE extractions;
+    ALTER TABLE extractions_v2 RENAME TO extractions;
+    UPDATE extractions SET result = NULL
+        WHERE result = (SELECT response FROM llm_cache WHERE cache_key = json_extract(extractions.cache_keys, '$[0]'));
+    UPDATE extractions SET glean = NULL
+        WHERE glean = (SELECT response FROM llm_cache WHERE cache_key = json_extract(extractions.cache_keys, '$[1]'));
+    INSERT INTO meta (key, value) VALUES ('vector_encoding', 'f16');
+"#;
+
+/// The SQL expressions that read an extraction row `x`'s answers, from the cache where the row
+/// does not repeat them.
+pub(super) const EXTRACTION_RESULT: &str =
+    "coalesce(x.result, (SELECT response FROM llm_cache WHERE cache_key = json_extract(x.cache_keys, '$[0]')))";
+pub(super) const EXTRACTION_GLEAN: &str =
+    "coalesce(x.glean, (SELECT response FROM llm_cache WHERE cache_key = json_extract(x.cache_keys, '$[1]')))";
+
+/// Migration 2's conversion: every schema-1 embedding (f32) re-encoded as f16. A BLOB that is
+/// not whole f32s is left as it is, for `lrt doctor` to report.
+fn embeddings_to_f16(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    for kind in VectorKind::ALL {
+        let (table, key) = kind.table();
+        let mut select = tx.prepare(&format!("SELECT {key}, embedding FROM {table}"))?;
+        let mut update = tx.prepare(&format!("UPDATE {table} SET embedding = ?2 WHERE {key} = ?1"))?;
+        let mut rows = select.query([])?;
+        while let Some(row) = rows.next()? {
+            let bytes = row.get_ref(1)?.as_blob()?;
+            if let Some(converted) = codec::f32_blob_to_f16(bytes) {
+                update.execute(params![row.get::<_, i64>(0)?, converted])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Stores one chunk's extraction answers, leaving out (NULL) an answer its cache entry already
+/// holds. Ingest and imports write extraction rows through this.
+pub(super) fn insert_extraction(tx: &Transaction<'_>, x: &ExtractionRow) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO extractions (chunk_id, result, glean, cache_keys, extracted_at)
+         VALUES (?1,
+            CASE WHEN ?2 = (SELECT response FROM llm_cache WHERE cache_key = json_extract(?4, '$[0]')) THEN NULL
+                 ELSE ?2 END,
+            CASE WHEN ?3 = (SELECT response FROM llm_cache WHERE cache_key = json_extract(?4, '$[1]')) THEN NULL
+                 ELSE ?3 END,
+            ?4, ?5)",
+    )?
+    .execute(params![
+        x.chunk_id,
+        x.result,
+        x.glean,
+        json_list(&x.cache_keys),
+        x.extracted_at
+    ])?;
+    Ok(())
+}
 
 /// A document's processing state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -219,7 +314,8 @@ impl VectorKind {
         }
     }
 
-    fn table(self) -> (&'static str, &'static str) {
+    /// The table holding the collection's embeddings and its key column.
+    pub(super) fn table(self) -> (&'static str, &'static str) {
         match self {
             VectorKind::Chunks => ("chunks", "chunk_key"),
             VectorKind::Entities => ("entities", "entity_key"),
@@ -267,23 +363,7 @@ pub(super) fn db_err(context: &str, path: &Path) -> impl Fn(rusqlite::Error) -> 
     }
 }
 
-/// Encodes a vector as little-endian f32 bytes.
-pub fn encode_vector(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// Decodes little-endian f32 bytes; a length that is not a multiple of 4 is corrupt.
-pub fn decode_vector(bytes: &[u8]) -> Option<Vec<f32>> {
-    if !bytes.len().is_multiple_of(4) {
-        return None;
-    }
-    Some(
-        bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-    )
-}
+pub use super::codec::{decode_vector, encode_vector};
 
 pub(super) fn split_sep(s: &str) -> Vec<String> {
     if s.is_empty() {
@@ -293,7 +373,7 @@ pub(super) fn split_sep(s: &str) -> Vec<String> {
     }
 }
 
-fn json_list(list: &[String]) -> String {
+pub(super) fn json_list(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
@@ -308,8 +388,11 @@ impl KbStore {
         let err = db_err("cannot open the knowledge base", &path);
         let mut conn = Connection::open(&path).map_err(&err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(&err)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")
-            .map_err(&err)?;
+        // page_size only takes effect on a database without tables, so it must precede WAL mode.
+        conn.execute_batch(&format!(
+            "PRAGMA page_size={PAGE_SIZE}; PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
+        ))
+        .map_err(&err)?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
@@ -326,11 +409,18 @@ impl KbStore {
                 ),
             ));
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            tx.execute_batch(sql).map_err(&err)?;
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
+            tx.execute_batch(step.sql).map_err(&err)?;
+            if let Some(convert) = step.convert {
+                convert(&tx).map_err(&err)?;
+            }
             tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(&err)?;
         }
         tx.commit().map_err(&err)?;
+        if version == 1 {
+            // The f32 embeddings converted above left half their pages free; give them back.
+            conn.execute_batch("VACUUM").map_err(&err)?;
+        }
         Ok(KbStore {
             conn,
             dir: dir.to_path_buf(),
@@ -706,11 +796,7 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
         ));
     }
     for x in &c.extractions {
-        tx.prepare_cached(
-            "INSERT OR REPLACE INTO extractions (chunk_id, result, glean, cache_keys, extracted_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(
-            params![x.chunk_id, x.result, x.glean, json_list(&x.cache_keys), x.extracted_at],
-        )?;
+        insert_extraction(tx, x)?;
     }
     for (e, vector) in &c.entities {
         let key: i64 = tx.prepare_cached(
@@ -853,6 +939,119 @@ mod tests {
             (stats.documents, stats.chunks, stats.entities, stats.relations),
             (1, 1, 2, 1)
         );
+    }
+
+    /// A schema-1 kb.db (f32 embeddings, extraction answers stored next to their cache entries)
+    /// opens as schema 2: f16 embeddings, each answer stored once and still read back whole.
+    #[test]
+    fn schema_1_databases_are_converted() {
+        let dir = tempfile::tempdir().unwrap();
+        let v: Vec<f32> = vec![0.1, -0.25, 1.0 / 3.0, 0.0];
+        {
+            let conn = Connection::open(dir.path().join("kb.db")).unwrap();
+            conn.execute_batch(SCHEMA_1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            let f32_blob: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            conn.execute_batch(
+                "INSERT INTO documents VALUES ('doc-1', 'a', 'c', 'h', 1, 'processed', NULL, 2, 't', 't');
+                 INSERT INTO llm_cache VALUES ('default:extract:1', 'extract', 'c1', 'first answer', 1),
+                                              ('default:extract:2', 'extract', 'c1', 'gleaned', 1);",
+            )
+            .unwrap();
+            for (id, blob) in [("c1", f32_blob.clone()), ("c2", vec![1, 2, 3])] {
+                conn.execute(
+                    "INSERT INTO chunks (chunk_id, doc_id, chunk_order, tokens, content, file_path, embedding)
+                     VALUES (?1, 'doc-1', ?2, 1, 'x', 'a', ?3)",
+                    params![id, i64::from(id == "c2"), blob],
+                )
+                .unwrap();
+            }
+            conn.execute(
+                "INSERT INTO extractions VALUES
+                     ('c1', 'first answer', 'gleaned', '[\"default:extract:1\",\"default:extract:2\"]', 1),
+                     ('c2', 'not cached', NULL, '[\"default:extract:9\"]', 2)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = KbStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.meta("vector_encoding").unwrap().as_deref(),
+            Some(codec::VECTOR_ENCODING)
+        );
+        let vectors = store.vectors(VectorKind::Chunks);
+        // The damaged BLOB (3 bytes) was left alone and still reads as corrupt.
+        assert!(vectors.is_err());
+        let stored: Vec<u8> = store
+            .conn
+            .query_row("SELECT embedding FROM chunks WHERE chunk_id = 'c1'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, encode_vector(&v));
+        let back = decode_vector(&stored).unwrap();
+        assert!(v.iter().zip(&back).all(|(a, b)| (a - b).abs() < 1e-3), "{back:?}");
+        let raw: Vec<(Option<String>, Option<String>)> = store
+            .conn
+            .prepare("SELECT result, glean FROM extractions ORDER BY chunk_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(raw, vec![(None, None), (Some("not cached".into()), None)]);
+        let answers = store.stored_extractions(&["c1".into(), "c2".into()]).unwrap();
+        let texts: Vec<(&str, Option<&str>)> = answers
+            .iter()
+            .map(|x| (x.result.as_str(), x.glean.as_deref()))
+            .collect();
+        assert_eq!(texts, vec![("first answer", Some("gleaned")), ("not cached", None)]);
+    }
+
+    #[test]
+    fn an_answer_the_cache_holds_is_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = KbStore::open(dir.path()).unwrap();
+        store.enqueue("doc-1", "a.txt", "Alice met Bob.", "1").unwrap();
+        store
+            .cache_put("default:extract:a", "extract", Some("c1"), "answer", 1)
+            .unwrap();
+        let chunk = |id: &str, order| ChunkRow {
+            chunk_id: id.into(),
+            order,
+            tokens: 1,
+            content: "x".into(),
+            embedding: vec![1.0, 0.0],
+        };
+        let extraction = |id: &str, result: &str, key: &str| ExtractionRow {
+            chunk_id: id.into(),
+            result: result.into(),
+            glean: None,
+            cache_keys: vec![key.into()],
+            extracted_at: 1,
+        };
+        let commit = DocumentCommit {
+            doc_id: "doc-1".into(),
+            file_path: "a.txt".into(),
+            chunks: vec![chunk("c1", 0), chunk("c2", 1)],
+            // c2's answer differs from what the cache holds under its key (say, a truncated answer).
+            extractions: vec![
+                extraction("c1", "answer", "default:extract:a"),
+                extraction("c2", "other", "default:extract:a"),
+            ],
+            ..Default::default()
+        };
+        store.commit_document(&commit).unwrap();
+        let stored: Vec<Option<String>> = store
+            .conn
+            .prepare("SELECT result FROM extractions ORDER BY chunk_id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(stored, vec![None, Some("other".into())]);
+        let answers = store.stored_extractions(&["c1".into(), "c2".into()]).unwrap();
+        let texts: Vec<&str> = answers.iter().map(|x| x.result.as_str()).collect();
+        assert_eq!(texts, vec!["answer", "other"]);
     }
 
     #[test]
