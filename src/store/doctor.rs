@@ -10,7 +10,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
-use super::kb::{KbStore, MIGRATIONS, VectorKind, db_err};
+use super::kb::{KbStore, MIGRATIONS, VectorKind, db_err, decode_vector};
 use crate::error::{Error, Result};
 
 /// At most this many example ids are named in a finding.
@@ -183,20 +183,26 @@ impl KbStore {
             }
         }
         if let Some(dim) = dim {
-            let bytes = (dim * super::codec::BYTES_PER_DIM) as i64;
+            // Decoded rather than measured: a sparse embedding's length says little.
             let mut count = 0;
             let mut samples = Vec::new();
             for kind in VectorKind::ALL {
                 let (table, key) = kind.table();
-                let from = format!("FROM {table} WHERE length(embedding) != ?1");
-                let label = format!("'{table} ' || {key}");
-                if let Some(p) = problem(&tx, RefCheck::EmbeddingDims, &label, &from, [bytes]).map_err(&err)? {
-                    count += p.count;
-                    samples.extend(p.samples);
+                let mut stmt = tx
+                    .prepare(&format!("SELECT {key}, embedding FROM {table}"))
+                    .map_err(&err)?;
+                let mut rows = stmt.query([]).map_err(&err)?;
+                while let Some(row) = rows.next().map_err(&err)? {
+                    let bytes = row.get_ref(1).map_err(&err)?.as_blob().ok();
+                    if bytes.and_then(decode_vector).is_none_or(|v| v.len() != dim) {
+                        count += 1;
+                        if samples.len() < SAMPLES {
+                            samples.push(format!("{table} {}", row.get::<_, i64>(0).map_err(&err)?));
+                        }
+                    }
                 }
             }
             if count > 0 {
-                samples.truncate(SAMPLES);
                 found.push(RefProblem {
                     check: RefCheck::EmbeddingDims,
                     count,
