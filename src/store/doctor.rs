@@ -225,14 +225,22 @@ impl KbStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
-        let delete = |from: &str, alias: &str, table: &str| -> rusqlite::Result<u64> {
-            let sql = format!("DELETE FROM {table} WHERE rowid IN (SELECT {alias}.rowid {from})");
+        // By primary key: the link tables have no rowid.
+        let delete = |from: &str, table: &str, key: &str, alias_key: &str| -> rusqlite::Result<u64> {
+            let sql = format!("DELETE FROM {table} WHERE ({key}) IN (SELECT {alias_key} {from})");
             tx.execute(&sql, []).map(|n| n as u64)
         };
         let repair = RefRepair {
-            chunks_deleted: delete(CHUNKS_OF_UNPROCESSED, "c", "chunks").map_err(&err)?,
-            doc_entities_deleted: delete(DANGLING_DOC_ENTITIES, "x", "doc_entities").map_err(&err)?,
-            doc_relations_deleted: delete(DANGLING_DOC_RELATIONS, "x", "doc_relations").map_err(&err)?,
+            chunks_deleted: delete(CHUNKS_OF_UNPROCESSED, "chunks", "chunk_key", "c.chunk_key").map_err(&err)?,
+            doc_entities_deleted: delete(DANGLING_DOC_ENTITIES, "doc_entities", "doc_id, name", "x.doc_id, x.name")
+                .map_err(&err)?,
+            doc_relations_deleted: delete(
+                DANGLING_DOC_RELATIONS,
+                "doc_relations",
+                "doc_id, src, tgt",
+                "x.doc_id, x.src, x.tgt",
+            )
+            .map_err(&err)?,
             requeued: tx
                 .execute(
                     "UPDATE documents SET status = 'pending', error = NULL, updated_at = ?1 WHERE status = 'processing'",
