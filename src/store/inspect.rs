@@ -12,7 +12,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
-use super::kb::{DocStatus, DocumentRow, KbStore, MIGRATIONS, db_err, split_sep};
+use super::kb::{DocStatus, DocumentRow, KbStore, MIGRATIONS, all_source_count_sql, db_err, split_sep};
 use crate::error::{Error, Result};
 
 /// One chunk of a document, as `doc show` lists it (no text, no vector).
@@ -285,13 +285,14 @@ impl KbStore {
         let search = filter.search.as_deref().map(str::to_lowercase);
         let wanted_type = filter.entity_type.as_deref().map(str::to_lowercase);
         let all = self.snapshot("cannot list entities", |conn| {
-            let mut stmt = conn.prepare(
+            let mut stmt = conn.prepare(&format!(
                 "SELECT e.name, e.entity_type,
                         (SELECT count(*) FROM relations r WHERE r.src = e.name)
                           + (SELECT count(*) FROM relations r WHERE r.tgt = e.name) AS degree,
-                        coalesce(json_array_length(e.all_source_ids), 0), e.source_ids
+                        {}, e.source_ids
                  FROM entities e ORDER BY degree DESC, e.name",
-            )?;
+                all_source_count_sql("e.")
+            ))?;
             stmt.query_map([], |r| {
                 let full: i64 = r.get(3)?;
                 let limited = split_sep(&r.get::<_, String>(4)?).len() as u64;
@@ -358,7 +359,8 @@ impl KbStore {
             let found = conn
                 .query_row(
                     &format!(
-                        "SELECT {NODE_COLUMNS}, coalesce(json_array_length(all_source_ids), 0) FROM entities WHERE name = ?1"
+                        "SELECT {NODE_COLUMNS}, {} FROM entities WHERE name = ?1",
+                        all_source_count_sql("")
                     ),
                     [name],
                     |r| Ok((node_from_row(r)?, r.get::<_, i64>(7)? as u64)),

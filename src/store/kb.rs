@@ -42,7 +42,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         sql: SCHEMA_2,
-        convert: Some(embeddings_to_f16),
+        convert: Some(schema_2_conversion),
     },
 ];
 
@@ -134,7 +134,8 @@ const SCHEMA_1: &str = r#"
     INSERT INTO meta (key, value) VALUES ('generation', '0');
 "#;
 
-/// 2: embeddings are stored as f16 (`meta.vector_encoding`, converted by [`embeddings_to_f16`]),
+/// 2: embeddings are stored as f16 (`meta.vector_encoding`, converted by [`schema_2_conversion`]),
+/// `all_source_ids` is empty when equal to `source_ids`,
 /// and an extraction answer the LLM cache holds word for word is stored once: `result` (or
 /// `glean`) is NULL and the text is the cache entry named by `cache_keys[0]` (or `[1]`). A cache
 /// entry an extraction lists is never deleted (see `store::delete`), and cache entries never change.
@@ -183,8 +184,24 @@ pub(super) const EXTRACTION_RESULT: &str =
 pub(super) const EXTRACTION_GLEAN: &str =
     "coalesce(x.glean, (SELECT response FROM llm_cache WHERE cache_key = json_extract(x.cache_keys, '$[1]')))";
 
-/// Migration 2's conversion: every schema-1 embedding (f32) re-encoded as f16. A BLOB that is
-/// not whole f32s is left as it is, for `lrt doctor` to report.
+/// Migration 2's conversion: every schema-1 embedding (f32) re-encoded as f16 (a BLOB that is
+/// not whole f32s is left as it is, for `lrt doctor` to report), and `all_source_ids` lists
+/// equal to `source_ids` stored empty (see [`all_source_ids_column`]).
+fn schema_2_conversion(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    for table in ["entities", "relations"] {
+        let mut select = tx.prepare(&format!("SELECT rowid, source_ids, all_source_ids FROM {table}"))?;
+        let mut update = tx.prepare(&format!("UPDATE {table} SET all_source_ids = '' WHERE rowid = ?1"))?;
+        let mut rows = select.query([])?;
+        while let Some(row) = rows.next()? {
+            let kept = split_sep(row.get_ref(1)?.as_str()?);
+            if parse_json_list(row.get_ref(2)?.as_str()?) == kept {
+                update.execute([row.get::<_, i64>(0)?])?;
+            }
+        }
+    }
+    embeddings_to_f16(tx)
+}
+
 fn embeddings_to_f16(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     for kind in VectorKind::ALL {
         let (table, key) = kind.table();
@@ -400,6 +417,32 @@ pub(super) fn json_list(list: &[String]) -> String {
 
 fn parse_json_list(s: &str) -> Vec<String> {
     serde_json::from_str(s).unwrap_or_default()
+}
+
+/// `all_source_ids` as stored: empty when it is the same list as `source_ids` (no KEEP limit has
+/// cut that one, the usual case), else a JSON list. Schema 1 always stored the JSON list.
+pub(super) fn all_source_ids_column(all: &[String], kept: &[String]) -> String {
+    if all == kept { String::new() } else { json_list(all) }
+}
+
+/// Reads an `all_source_ids` column written by [`all_source_ids_column`].
+pub(super) fn parse_all_source_ids(column: &str, kept: &[String]) -> Vec<String> {
+    if column.is_empty() {
+        kept.to_vec()
+    } else {
+        parse_json_list(column)
+    }
+}
+
+/// SQL for the number of ids in an `all_source_ids` column (`prefix` is the table alias with
+/// its dot, or empty), the `source_ids` list when it is empty.
+pub(super) fn all_source_count_sql(prefix: &str) -> String {
+    format!(
+        "CASE WHEN {prefix}all_source_ids != '' THEN json_array_length({prefix}all_source_ids)
+              WHEN {prefix}source_ids = '' THEN 0
+              ELSE (length({prefix}source_ids) - length(replace({prefix}source_ids, '{SEP}', ''))) / {} + 1 END",
+        SEP.len()
+    )
 }
 
 impl KbStore {
@@ -782,17 +825,7 @@ fn entity_in(conn: &Connection, name: &str) -> rusqlite::Result<Option<EntitySta
         "SELECT name, entity_type, description, source_ids, all_source_ids, file_paths, truncate
          FROM entities WHERE name = ?1",
     )?
-    .query_row([name], |r| {
-        Ok(EntityState {
-            name: r.get(0)?,
-            entity_type: r.get(1)?,
-            description: r.get(2)?,
-            source_ids: split_sep(&r.get::<_, String>(3)?),
-            all_source_ids: parse_json_list(&r.get::<_, String>(4)?),
-            file_paths: split_sep(&r.get::<_, String>(5)?),
-            truncate: r.get(6)?,
-        })
-    })
+    .query_row([name], entity_from_row)
     .optional()
 }
 
@@ -801,20 +834,39 @@ fn relation_in(conn: &Connection, a: &str, b: &str) -> rusqlite::Result<Option<R
         "SELECT src, tgt, keywords, description, weight, source_ids, all_source_ids, file_paths, truncate
          FROM relations WHERE src = ?1 AND tgt = ?2",
     )?
-    .query_row([a, b], |r| {
-        Ok(RelationState {
-            src: r.get(0)?,
-            tgt: r.get(1)?,
-            keywords: r.get(2)?,
-            description: r.get(3)?,
-            weight: r.get(4)?,
-            source_ids: split_sep(&r.get::<_, String>(5)?),
-            all_source_ids: parse_json_list(&r.get::<_, String>(6)?),
-            file_paths: split_sep(&r.get::<_, String>(7)?),
-            truncate: r.get(8)?,
-        })
-    })
+    .query_row([a, b], relation_from_row)
     .optional()
+}
+
+/// An entity from `name, entity_type, description, source_ids, all_source_ids, file_paths, truncate`.
+pub(super) fn entity_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntityState> {
+    let source_ids = split_sep(&r.get::<_, String>(3)?);
+    Ok(EntityState {
+        name: r.get(0)?,
+        entity_type: r.get(1)?,
+        description: r.get(2)?,
+        all_source_ids: parse_all_source_ids(&r.get::<_, String>(4)?, &source_ids),
+        source_ids,
+        file_paths: split_sep(&r.get::<_, String>(5)?),
+        truncate: r.get(6)?,
+    })
+}
+
+/// A relation from `src, tgt, keywords, description, weight, source_ids, all_source_ids,
+/// file_paths, truncate`.
+pub(super) fn relation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RelationState> {
+    let source_ids = split_sep(&r.get::<_, String>(5)?);
+    Ok(RelationState {
+        src: r.get(0)?,
+        tgt: r.get(1)?,
+        keywords: r.get(2)?,
+        description: r.get(3)?,
+        weight: r.get(4)?,
+        all_source_ids: parse_all_source_ids(&r.get::<_, String>(6)?, &source_ids),
+        source_ids,
+        file_paths: split_sep(&r.get::<_, String>(7)?),
+        truncate: r.get(8)?,
+    })
 }
 
 fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<VectorChanges> {
@@ -859,7 +911,7 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
                 e.entity_type,
                 e.description,
                 e.source_ids.join(SEP),
-                json_list(&e.all_source_ids),
+                all_source_ids_column(&e.all_source_ids, &e.source_ids),
                 e.file_paths.join(SEP),
                 e.truncate,
                 c.created_at,
@@ -888,7 +940,7 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
                 rel.description,
                 rel.weight,
                 rel.source_ids.join(SEP),
-                json_list(&rel.all_source_ids),
+                all_source_ids_column(&rel.all_source_ids, &rel.source_ids),
                 rel.file_paths.join(SEP),
                 rel.truncate,
                 c.created_at,
@@ -1000,6 +1052,10 @@ mod tests {
             let f32_blob: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
             conn.execute_batch(
                 "INSERT INTO documents VALUES ('doc-1', 'a', 'c', 'h', 1, 'processed', NULL, 2, 't', 't');
+                 INSERT INTO entities (name, entity_id, entity_type, description, source_ids, all_source_ids,
+                     file_paths, created_at, embedding)
+                     VALUES ('A', 'ent-a', 'T', 'd', 'c1<SEP>c2', '[\"c1\",\"c2\"]', 'a', 0, x'0000803f'),
+                            ('B', 'ent-b', 'T', 'd', 'c2', '[\"c1\",\"c2\"]', 'a', 0, x'0000803f');
                  INSERT INTO llm_cache VALUES ('default:extract:1', 'extract', 'c1', 'first answer', 1),
                                               ('default:extract:2', 'extract', 'c1', 'gleaned', 1);",
             )
@@ -1050,6 +1106,22 @@ mod tests {
             .map(|x| (x.result.as_str(), x.glean.as_deref()))
             .collect();
         assert_eq!(texts, vec![("first answer", Some("gleaned")), ("not cached", None)]);
+        let lists: Vec<String> = store
+            .conn
+            .prepare("SELECT all_source_ids FROM entities ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(lists, vec!["".to_string(), r#"["c1","c2"]"#.to_string()]);
+        let a = store.entity("A").unwrap().unwrap();
+        assert_eq!((a.source_ids.len(), a.all_source_ids.len()), (2, 2));
+        let blob: Vec<u8> = store
+            .conn
+            .query_row("SELECT embedding FROM entities WHERE name = 'A'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(decode_vector(&blob).unwrap(), vec![1.0]);
     }
 
     #[test]
@@ -1098,6 +1170,45 @@ mod tests {
         let answers = store.stored_extractions(&["c1".into(), "c2".into()]).unwrap();
         let texts: Vec<&str> = answers.iter().map(|x| x.result.as_str()).collect();
         assert_eq!(texts, vec!["answer", "other"]);
+    }
+
+    #[test]
+    fn all_source_ids_are_stored_only_when_they_differ() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = KbStore::open(dir.path()).unwrap();
+        store.enqueue("doc-1", "a.txt", "Alice met Bob.", "1").unwrap();
+        let mut cut = entity("Bob");
+        cut.all_source_ids = vec!["c0".into(), "c1".into()];
+        let commit = DocumentCommit {
+            doc_id: "doc-1".into(),
+            entities: vec![(entity("Alice"), vec![1.0]), (cut.clone(), vec![1.0])],
+            ..Default::default()
+        };
+        store.commit_document(&commit).unwrap();
+        let column = |name: &str| -> String {
+            store
+                .conn
+                .query_row("SELECT all_source_ids FROM entities WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+        assert_eq!(column("Alice"), "");
+        assert_eq!(column("Bob"), r#"["c0","c1"]"#);
+        assert_eq!(store.entity("Alice").unwrap().unwrap(), entity("Alice"));
+        assert_eq!(store.entity("Bob").unwrap().unwrap(), cut);
+        let counts: Vec<i64> = store
+            .conn
+            .prepare(&format!(
+                "SELECT {} FROM entities ORDER BY name",
+                all_source_count_sql("")
+            ))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(counts, vec![1, 2]);
     }
 
     #[test]

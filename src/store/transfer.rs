@@ -11,7 +11,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use serde::{Deserialize, Serialize};
 
 use super::kb::{
-    EmbeddingPin, ExtractionRow, KbStore, MIGRATIONS, SEP, db_err, encode_vector, insert_extraction, json_list,
+    EmbeddingPin, ExtractionRow, KbStore, MIGRATIONS, SEP, all_source_ids_column, db_err, encode_vector,
+    insert_extraction,
 };
 use crate::error::{Error, Result};
 
@@ -270,7 +271,7 @@ impl KbStore {
                     e.entity_type,
                     e.description,
                     e.source_ids.join(SEP),
-                    json_list(&e.all_source_ids),
+                    all_source_ids_column(&e.all_source_ids, &e.source_ids),
                     e.file_paths.join(SEP),
                     e.truncate,
                     e.created_at,
@@ -291,7 +292,7 @@ impl KbStore {
                     r.description,
                     r.weight,
                     r.source_ids.join(SEP),
-                    json_list(&r.all_source_ids),
+                    all_source_ids_column(&r.all_source_ids, &r.source_ids),
                     r.file_paths.join(SEP),
                     r.truncate,
                     r.created_at,
