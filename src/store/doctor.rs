@@ -113,6 +113,21 @@ impl KbStore {
         }))
     }
 
+    /// Whether kb.db in `dir` has an older schema than this lrt's: [`open_for_check`] refuses it,
+    /// and any command that opens the KB for writing (ingest, `kb reindex`, a query) upgrades it.
+    ///
+    /// [`open_for_check`]: Self::open_for_check
+    pub fn schema_is_older(dir: &Path) -> Result<bool> {
+        let path = dir.join("kb.db");
+        let err = db_err("cannot open the knowledge base", &path);
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).map_err(&err)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(&err)?;
+        Ok(version >= 1 && usize::try_from(version).is_ok_and(|v| v < MIGRATIONS.len()))
+    }
+
     /// `PRAGMA integrity_check` and `PRAGMA foreign_key_check`: an empty list when kb.db is
     /// sound, else SQLite's messages (at most a few).
     pub fn integrity_problems(&self) -> Result<Vec<String>> {
@@ -364,6 +379,22 @@ mod tests {
         // Nothing left to do: a second repair changes nothing, not even the generation.
         assert_eq!(store.repair_references().unwrap(), RefRepair::default());
         assert_eq!(store.generation().unwrap(), generation + 1);
+    }
+
+    #[test]
+    fn an_older_schema_is_told_apart_from_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(KbStore::open(dir.path()).unwrap());
+        assert!(!KbStore::schema_is_older(dir.path()).unwrap());
+        let conn = Connection::open(dir.path().join("kb.db")).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        drop(conn);
+        assert!(KbStore::schema_is_older(dir.path()).unwrap());
+        assert!(KbStore::open_for_check(dir.path()).is_err());
+        let conn = Connection::open(dir.path().join("kb.db")).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        assert!(!KbStore::schema_is_older(dir.path()).unwrap());
     }
 
     #[test]
