@@ -291,6 +291,7 @@ impl Engine {
         replace: bool,
     ) -> Result<IngestReport> {
         let started = Instant::now();
+        let pages_before = self.store().page_count()?;
         let mut report = IngestReport::default();
         let mut seen = std::collections::HashSet::new();
         // New documents (id, path) that may replace older versions.
@@ -414,6 +415,7 @@ impl Engine {
         if let Some(err) = storage_error {
             return Err(err);
         }
+        self.store().compact_after_growth(pages_before)?;
         report.llm_calls = self.counters.llm_calls.load(Ordering::Relaxed);
         report.cache_hits = self.counters.cache_hits.load(Ordering::Relaxed);
         report.embedding_calls = self.counters.embedding_calls.load(Ordering::Relaxed);

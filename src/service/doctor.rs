@@ -406,6 +406,19 @@ impl Run<'_> {
         }
         let store = match KbStore::open_for_check(&dir) {
             Ok(store) => store,
+            Err(e) if KbStore::schema_is_older(&dir).unwrap_or(false) => {
+                self.push(
+                    scope,
+                    ids,
+                    "integrity",
+                    format!(
+                        "kb.db has an older schema ({e}); `lrt kb reindex` (or the next ingest or query) upgrades it, \
+                         then run `lrt doctor` again"
+                    ),
+                    None,
+                );
+                return Ok(());
+            }
             Err(e) => {
                 self.push(
                     scope,

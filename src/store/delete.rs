@@ -10,7 +10,10 @@ use std::collections::HashSet;
 
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 
-use super::kb::{DocumentRow, KbStore, SEP, VectorKind, encode_vector, split_sep};
+use super::kb::{
+    DocumentRow, EXTRACTION_GLEAN, EXTRACTION_RESULT, KbStore, SEP, VectorKind, all_source_ids_column, encode_vector,
+    entity_from_row, relation_from_row,
+};
 use crate::error::{Error, Result};
 use crate::rag::merge::{EntityState, RelationState};
 
@@ -66,36 +69,6 @@ pub struct DeletionChanges {
     /// Including relations removed because an endpoint went.
     pub relations_removed: usize,
     pub llm_cache_dropped: usize,
-}
-
-fn json_list(list: &[String]) -> String {
-    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
-}
-
-fn entity_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntityState> {
-    Ok(EntityState {
-        name: r.get(0)?,
-        entity_type: r.get(1)?,
-        description: r.get(2)?,
-        source_ids: split_sep(&r.get::<_, String>(3)?),
-        all_source_ids: serde_json::from_str(&r.get::<_, String>(4)?).unwrap_or_default(),
-        file_paths: split_sep(&r.get::<_, String>(5)?),
-        truncate: r.get(6)?,
-    })
-}
-
-fn relation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RelationState> {
-    Ok(RelationState {
-        src: r.get(0)?,
-        tgt: r.get(1)?,
-        keywords: r.get(2)?,
-        description: r.get(3)?,
-        weight: r.get(4)?,
-        source_ids: split_sep(&r.get::<_, String>(5)?),
-        all_source_ids: serde_json::from_str(&r.get::<_, String>(6)?).unwrap_or_default(),
-        file_paths: split_sep(&r.get::<_, String>(7)?),
-        truncate: r.get(8)?,
-    })
 }
 
 impl KbStore {
@@ -217,10 +190,10 @@ impl KbStore {
         let err = self.err("cannot read stored extraction answers");
         let mut stmt = self
             .conn
-            .prepare_cached(
-                "SELECT x.chunk_id, c.file_path, x.result, x.glean, x.extracted_at, c.chunk_key
-                 FROM extractions x JOIN chunks c ON c.chunk_id = x.chunk_id WHERE x.chunk_id = ?1",
-            )
+            .prepare_cached(&format!(
+                "SELECT x.chunk_id, c.file_path, {EXTRACTION_RESULT}, {EXTRACTION_GLEAN}, x.extracted_at, c.chunk_key
+                 FROM extractions x JOIN chunks c ON c.chunk_id = x.chunk_id WHERE x.chunk_id = ?1"
+            ))
             .map_err(&err)?;
         let mut rows = Vec::with_capacity(chunk_ids.len());
         for id in chunk_ids {
@@ -347,7 +320,7 @@ fn write_deletion(tx: &Transaction<'_>, d: &DocumentDeletion) -> rusqlite::Resul
                     e.entity_type,
                     e.description,
                     e.source_ids.join(SEP),
-                    json_list(&e.all_source_ids),
+                    all_source_ids_column(&e.all_source_ids, &e.source_ids),
                     e.file_paths.join(SEP),
                     e.truncate,
                     vector.as_deref().map(encode_vector)
@@ -374,7 +347,7 @@ fn write_deletion(tx: &Transaction<'_>, d: &DocumentDeletion) -> rusqlite::Resul
                     rel.description,
                     rel.weight,
                     rel.source_ids.join(SEP),
-                    json_list(&rel.all_source_ids),
+                    all_source_ids_column(&rel.all_source_ids, &rel.source_ids),
                     rel.file_paths.join(SEP),
                     rel.truncate,
                     vector.as_deref().map(encode_vector)

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
-use super::kb::{KbStore, VectorKind, check_readable, db_err};
+use super::kb::{KbStore, READABLE_SINCE, VectorKind, check_readable, db_err, decode_vector};
 use crate::error::Result;
 
 /// At most this many example ids are named in a finding.
@@ -107,6 +107,21 @@ impl KbStore {
         }))
     }
 
+    /// Whether kb.db in `dir` has a schema too old to read as it is: [`open_for_check`] refuses it,
+    /// and any command that opens the KB for writing (ingest, `kb reindex`, a query) upgrades it.
+    ///
+    /// [`open_for_check`]: Self::open_for_check
+    pub fn schema_is_older(dir: &Path) -> Result<bool> {
+        let path = dir.join("kb.db");
+        let err = db_err("cannot open the knowledge base", &path);
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&path, flags).map_err(&err)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(&err)?;
+        Ok(version >= 1 && usize::try_from(version).is_ok_and(|v| v < READABLE_SINCE))
+    }
+
     /// `PRAGMA integrity_check` and `PRAGMA foreign_key_check`: an empty list when kb.db is
     /// sound, else SQLite's messages (at most a few).
     pub fn integrity_problems(&self) -> Result<Vec<String>> {
@@ -177,20 +192,26 @@ impl KbStore {
             }
         }
         if let Some(dim) = dim {
-            let bytes = (dim * 4) as i64;
+            // Decoded rather than measured: a sparse embedding's length says little.
             let mut count = 0;
             let mut samples = Vec::new();
             for kind in VectorKind::ALL {
-                let (table, key) = table_of(kind);
-                let from = format!("FROM {table} WHERE length(embedding) != ?1");
-                let label = format!("'{table} ' || {key}");
-                if let Some(p) = problem(&tx, RefCheck::EmbeddingDims, &label, &from, [bytes]).map_err(&err)? {
-                    count += p.count;
-                    samples.extend(p.samples);
+                let (table, key) = kind.table();
+                let mut stmt = tx
+                    .prepare(&format!("SELECT {key}, embedding FROM {table}"))
+                    .map_err(&err)?;
+                let mut rows = stmt.query([]).map_err(&err)?;
+                while let Some(row) = rows.next().map_err(&err)? {
+                    let bytes = row.get_ref(1).map_err(&err)?.as_blob().ok();
+                    if bytes.and_then(decode_vector).is_none_or(|v| v.len() != dim) {
+                        count += 1;
+                        if samples.len() < SAMPLES {
+                            samples.push(format!("{table} {}", row.get::<_, i64>(0).map_err(&err)?));
+                        }
+                    }
                 }
             }
             if count > 0 {
-                samples.truncate(SAMPLES);
                 found.push(RefProblem {
                     check: RefCheck::EmbeddingDims,
                     count,
@@ -213,14 +234,22 @@ impl KbStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
-        let delete = |from: &str, alias: &str, table: &str| -> rusqlite::Result<u64> {
-            let sql = format!("DELETE FROM {table} WHERE rowid IN (SELECT {alias}.rowid {from})");
+        // By primary key: the link tables have no rowid.
+        let delete = |from: &str, table: &str, key: &str, alias_key: &str| -> rusqlite::Result<u64> {
+            let sql = format!("DELETE FROM {table} WHERE ({key}) IN (SELECT {alias_key} {from})");
             tx.execute(&sql, []).map(|n| n as u64)
         };
         let repair = RefRepair {
-            chunks_deleted: delete(CHUNKS_OF_UNPROCESSED, "c", "chunks").map_err(&err)?,
-            doc_entities_deleted: delete(DANGLING_DOC_ENTITIES, "x", "doc_entities").map_err(&err)?,
-            doc_relations_deleted: delete(DANGLING_DOC_RELATIONS, "x", "doc_relations").map_err(&err)?,
+            chunks_deleted: delete(CHUNKS_OF_UNPROCESSED, "chunks", "chunk_key", "c.chunk_key").map_err(&err)?,
+            doc_entities_deleted: delete(DANGLING_DOC_ENTITIES, "doc_entities", "doc_id, name", "x.doc_id, x.name")
+                .map_err(&err)?,
+            doc_relations_deleted: delete(
+                DANGLING_DOC_RELATIONS,
+                "doc_relations",
+                "doc_id, src, tgt",
+                "x.doc_id, x.src, x.tgt",
+            )
+            .map_err(&err)?,
             requeued: tx
                 .execute(
                     "UPDATE documents SET status = 'pending', error = NULL, updated_at = ?1 WHERE status = 'processing'",
@@ -237,15 +266,6 @@ impl KbStore {
         }
         tx.commit().map_err(&err)?;
         Ok(repair)
-    }
-}
-
-/// The table and key column holding a collection's embeddings.
-fn table_of(kind: VectorKind) -> (&'static str, &'static str) {
-    match kind {
-        VectorKind::Chunks => ("chunks", "chunk_key"),
-        VectorKind::Entities => ("entities", "entity_key"),
-        VectorKind::Relations => ("relations", "relation_key"),
     }
 }
 
@@ -284,7 +304,7 @@ mod tests {
     fn faulty() -> (tempfile::TempDir, KbStore) {
         let dir = tempfile::tempdir().unwrap();
         let store = KbStore::open(dir.path()).unwrap();
-        let blob = "x'0000803f00000040'"; // [1.0, 2.0]
+        let blob = "x'003c0040'"; // [1.0, 2.0] as f16
         exec(
             &store,
             &format!(
@@ -353,6 +373,22 @@ mod tests {
         // Nothing left to do: a second repair changes nothing, not even the generation.
         assert_eq!(store.repair_references().unwrap(), RefRepair::default());
         assert_eq!(store.generation().unwrap(), generation + 1);
+    }
+
+    #[test]
+    fn an_older_schema_is_told_apart_from_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(KbStore::open(dir.path()).unwrap());
+        assert!(!KbStore::schema_is_older(dir.path()).unwrap());
+        let conn = Connection::open(dir.path().join("kb.db")).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        drop(conn);
+        assert!(KbStore::schema_is_older(dir.path()).unwrap());
+        assert!(KbStore::open_for_check(dir.path()).is_err());
+        let conn = Connection::open(dir.path().join("kb.db")).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        assert!(!KbStore::schema_is_older(dir.path()).unwrap());
     }
 
     #[test]

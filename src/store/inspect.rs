@@ -12,7 +12,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
-use super::kb::{DocStatus, DocumentRow, KbStore, check_readable, db_err, split_sep};
+use super::kb::{DocStatus, DocumentRow, KbStore, all_source_count_sql, check_readable, db_err, split_sep};
 use crate::error::Result;
 
 /// One chunk of a document, as `doc show` lists it (no text, no vector).
@@ -271,13 +271,14 @@ impl KbStore {
         let search = filter.search.as_deref().map(str::to_lowercase);
         let wanted_type = filter.entity_type.as_deref().map(str::to_lowercase);
         let all = self.snapshot("cannot list entities", |conn| {
-            let mut stmt = conn.prepare(
+            let mut stmt = conn.prepare(&format!(
                 "SELECT e.name, e.entity_type,
                         (SELECT count(*) FROM relations r WHERE r.src = e.name)
                           + (SELECT count(*) FROM relations r WHERE r.tgt = e.name) AS degree,
-                        coalesce(json_array_length(e.all_source_ids), 0), e.source_ids
+                        {}, e.source_ids
                  FROM entities e ORDER BY degree DESC, e.name",
-            )?;
+                all_source_count_sql("e.")
+            ))?;
             stmt.query_map([], |r| {
                 let full: i64 = r.get(3)?;
                 let limited = split_sep(&r.get::<_, String>(4)?).len() as u64;
@@ -344,7 +345,8 @@ impl KbStore {
             let found = conn
                 .query_row(
                     &format!(
-                        "SELECT {NODE_COLUMNS}, coalesce(json_array_length(all_source_ids), 0) FROM entities WHERE name = ?1"
+                        "SELECT {NODE_COLUMNS}, {} FROM entities WHERE name = ?1",
+                        all_source_count_sql("")
                     ),
                     [name],
                     |r| Ok((node_from_row(r)?, r.get::<_, i64>(7)? as u64)),
@@ -482,10 +484,14 @@ mod tests {
             conn.pragma_update(None, "user_version", v).unwrap();
         };
         // A KB last written before the covering relation indexes still reads, without a write.
-        set_version(1);
+        set_version(2);
         let store = KbStore::open_read_only(dir.path()).unwrap().unwrap();
         assert_eq!(store.list_documents(None, 0, 10).unwrap().1, 2);
         drop(store);
+        // One from before the f16 embeddings must be upgraded first.
+        set_version(1);
+        let err = KbStore::open_read_only(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("upgrade it"), "{err}");
         set_version(99);
         let err = KbStore::open_read_only(dir.path()).err().unwrap().to_string();
         assert!(err.contains("upgrade lrt"), "{err}");

@@ -1,6 +1,6 @@
 //! `kb.db`: everything one knowledge base knows, in one SQLite file (WAL). Documents and
 //! their status, chunks, per-chunk extraction results, the merged graph (entities and
-//! undirected relations), all embeddings (as little-endian f32 BLOBs) and the LLM cache.
+//! undirected relations), all embeddings (as BLOBs, see [`super::codec`]) and the LLM cache.
 //!
 //! Invariants: a document's chunks, extraction results, graph changes and embeddings are
 //! written by [`KbStore::commit_document`] in one transaction, together with its status
@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
+use super::codec;
 use crate::error::{Error, Result};
 use crate::rag::merge::{EntityState, RelationState};
 
@@ -22,7 +23,7 @@ pub const SEP: &str = "<SEP>";
 /// The oldest schema version the read-only paths (`doc`, `graph`, doctor's checks) can read
 /// as it is: read-only opens cannot migrate, and the migrations after it only add indexes.
 /// Raise it when a migration changes what those paths read.
-const READABLE_SINCE: usize = 1;
+pub(super) const READABLE_SINCE: usize = 2;
 
 /// Whether a read-only connection can use a kb.db at schema `version`: `false` for a file
 /// without tables yet (0), an error naming the way out for one it cannot read.
@@ -47,8 +48,37 @@ pub(super) fn check_readable(path: &Path, version: i64, context: &str) -> Result
     ))
 }
 
-pub(super) const MIGRATIONS: &[&str] = &[
-    r#"
+/// One step of kb.db's schema: its SQL, then a data conversion where the step changes how
+/// something is stored. Steps are applied in order, in the transaction that opens the database,
+/// and never change once released.
+pub(super) struct Migration {
+    sql: &'static str,
+    convert: Option<fn(&Transaction<'_>) -> rusqlite::Result<()>>,
+}
+
+/// The page size of a new kb.db. A dense f16 embedding takes 2 KiB: with SQLite's default 4 KiB
+/// pages only one row carrying one fits a page (two need 4,124 bytes), wasting about a third of
+/// the file; 8 KiB pages hold three. Measured on the ingest benchmark's KB (sparse embeddings,
+/// after VACUUM): 26.4 MB at 4 KiB, 26.9 MB at 8 KiB, 27.6 MB at 16 KiB. An existing database
+/// keeps the page size it was created with.
+const PAGE_SIZE: u32 = 8192;
+
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        sql: SCHEMA_1,
+        convert: None,
+    },
+    Migration {
+        sql: SCHEMA_2,
+        convert: Some(schema_2_conversion),
+    },
+    Migration {
+        sql: SCHEMA_3,
+        convert: None,
+    },
+];
+
+const SCHEMA_1: &str = r#"
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE documents (
         doc_id         TEXT PRIMARY KEY,
@@ -134,15 +164,121 @@ pub(super) const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     );
     INSERT INTO meta (key, value) VALUES ('generation', '0');
-"#,
-    // Ranking the edges around an entity reads (src, tgt, weight) of each; covering indexes
-    // answer that without touching the rows, whose embeddings make them page-sized.
-    r#"
+"#;
+
+/// 2: embeddings are stored as f16 (`meta.vector_encoding`, converted by [`schema_2_conversion`]),
+/// `all_source_ids` is empty when equal to `source_ids`,
+/// and an extraction answer the LLM cache holds word for word is stored once: `result` (or
+/// `glean`) is NULL and the text is the cache entry named by `cache_keys[0]` (or `[1]`). A cache
+/// entry an extraction lists is never deleted (see `store::delete`), and cache entries never change.
+const SCHEMA_2: &str = r#"
+    CREATE TABLE extractions_v2 (
+        chunk_id     TEXT PRIMARY KEY REFERENCES chunks(chunk_id) ON DELETE CASCADE,
+        result       TEXT,
+        glean        TEXT,
+        cache_keys   TEXT NOT NULL,
+        extracted_at INTEGER NOT NULL
+    );
+    INSERT INTO extractions_v2 (chunk_id, result, glean, cache_keys, extracted_at)
+        SELECT chunk_id, result, glean, cache_keys, extracted_at FROM extractions;
+    DROP TABLE extractions;
+    ALTER TABLE extractions_v2 RENAME TO extractions;
+    UPDATE extractions SET result = NULL
+        WHERE result = (SELECT response FROM llm_cache WHERE cache_key = json_extract(extractions.cache_keys, '$[0]'));
+    UPDATE extractions SET glean = NULL
+        WHERE glean = (SELECT response FROM llm_cache WHERE cache_key = json_extract(extractions.cache_keys, '$[1]'));
+    -- The document links are all key: as WITHOUT ROWID tables they are stored once, not as a
+    -- table plus an index holding the same columns.
+    CREATE TABLE doc_entities_v2 (
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        name   TEXT NOT NULL,
+        PRIMARY KEY (doc_id, name)
+    ) WITHOUT ROWID;
+    INSERT INTO doc_entities_v2 (doc_id, name) SELECT doc_id, name FROM doc_entities;
+    DROP TABLE doc_entities;
+    ALTER TABLE doc_entities_v2 RENAME TO doc_entities;
+    CREATE TABLE doc_relations_v2 (
+        doc_id TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+        src    TEXT NOT NULL,
+        tgt    TEXT NOT NULL,
+        PRIMARY KEY (doc_id, src, tgt)
+    ) WITHOUT ROWID;
+    INSERT INTO doc_relations_v2 (doc_id, src, tgt) SELECT doc_id, src, tgt FROM doc_relations;
+    DROP TABLE doc_relations;
+    ALTER TABLE doc_relations_v2 RENAME TO doc_relations;
+    INSERT INTO meta (key, value) VALUES ('vector_encoding', 'f16');
+"#;
+
+/// The SQL expressions that read an extraction row `x`'s answers, from the cache where the row
+/// does not repeat them.
+pub(super) const EXTRACTION_RESULT: &str =
+    "coalesce(x.result, (SELECT response FROM llm_cache WHERE cache_key = json_extract(x.cache_keys, '$[0]')))";
+pub(super) const EXTRACTION_GLEAN: &str =
+    "coalesce(x.glean, (SELECT response FROM llm_cache WHERE cache_key = json_extract(x.cache_keys, '$[1]')))";
+
+/// Migration 2's conversion: every schema-1 embedding (f32) re-encoded as f16 (a BLOB that is
+/// not whole f32s is left as it is, for `lrt doctor` to report), and `all_source_ids` lists
+/// equal to `source_ids` stored empty (see [`all_source_ids_column`]).
+fn schema_2_conversion(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    for table in ["entities", "relations"] {
+        let mut select = tx.prepare(&format!("SELECT rowid, source_ids, all_source_ids FROM {table}"))?;
+        let mut update = tx.prepare(&format!("UPDATE {table} SET all_source_ids = '' WHERE rowid = ?1"))?;
+        let mut rows = select.query([])?;
+        while let Some(row) = rows.next()? {
+            let kept = split_sep(row.get_ref(1)?.as_str()?);
+            if parse_json_list(row.get_ref(2)?.as_str()?) == kept {
+                update.execute([row.get::<_, i64>(0)?])?;
+            }
+        }
+    }
+    embeddings_to_f16(tx)
+}
+
+fn embeddings_to_f16(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    for kind in VectorKind::ALL {
+        let (table, key) = kind.table();
+        let mut select = tx.prepare(&format!("SELECT {key}, embedding FROM {table}"))?;
+        let mut update = tx.prepare(&format!("UPDATE {table} SET embedding = ?2 WHERE {key} = ?1"))?;
+        let mut rows = select.query([])?;
+        while let Some(row) = rows.next()? {
+            let bytes = row.get_ref(1)?.as_blob()?;
+            if let Some(converted) = codec::f32_blob_to_f16(bytes) {
+                update.execute(params![row.get::<_, i64>(0)?, converted])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Stores one chunk's extraction answers, leaving out (NULL) an answer its cache entry already
+/// holds. Ingest and imports write extraction rows through this.
+pub(super) fn insert_extraction(tx: &Transaction<'_>, x: &ExtractionRow) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO extractions (chunk_id, result, glean, cache_keys, extracted_at)
+         VALUES (?1,
+            CASE WHEN ?2 = (SELECT response FROM llm_cache WHERE cache_key = json_extract(?4, '$[0]')) THEN NULL
+                 ELSE ?2 END,
+            CASE WHEN ?3 = (SELECT response FROM llm_cache WHERE cache_key = json_extract(?4, '$[1]')) THEN NULL
+                 ELSE ?3 END,
+            ?4, ?5)",
+    )?
+    .execute(params![
+        x.chunk_id,
+        x.result,
+        x.glean,
+        json_list(&x.cache_keys),
+        x.extracted_at
+    ])?;
+    Ok(())
+}
+
+/// 3: ranking the edges around an entity reads (src, tgt, weight) of each; covering indexes
+/// answer that without touching the rows.
+const SCHEMA_3: &str = r#"
     CREATE INDEX idx_relations_src_cover ON relations(src, tgt, weight);
     DROP INDEX idx_relations_tgt;
     CREATE INDEX idx_relations_tgt_cover ON relations(tgt, src, weight);
-"#,
-];
+"#;
 
 /// A document's processing state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -256,7 +392,8 @@ impl VectorKind {
         }
     }
 
-    fn table(self) -> (&'static str, &'static str) {
+    /// The table holding the collection's embeddings and its key column.
+    pub(super) fn table(self) -> (&'static str, &'static str) {
         match self {
             VectorKind::Chunks => ("chunks", "chunk_key"),
             VectorKind::Entities => ("entities", "entity_key"),
@@ -304,23 +441,7 @@ pub(super) fn db_err(context: &str, path: &Path) -> impl Fn(rusqlite::Error) -> 
     }
 }
 
-/// Encodes a vector as little-endian f32 bytes.
-pub fn encode_vector(v: &[f32]) -> Vec<u8> {
-    v.iter().flat_map(|x| x.to_le_bytes()).collect()
-}
-
-/// Decodes little-endian f32 bytes; a length that is not a multiple of 4 is corrupt.
-pub fn decode_vector(bytes: &[u8]) -> Option<Vec<f32>> {
-    if !bytes.len().is_multiple_of(4) {
-        return None;
-    }
-    Some(
-        bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect(),
-    )
-}
+pub use super::codec::{decode_vector, encode_vector};
 
 pub(super) fn split_sep(s: &str) -> Vec<String> {
     if s.is_empty() {
@@ -330,12 +451,38 @@ pub(super) fn split_sep(s: &str) -> Vec<String> {
     }
 }
 
-fn json_list(list: &[String]) -> String {
+pub(super) fn json_list(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
 fn parse_json_list(s: &str) -> Vec<String> {
     serde_json::from_str(s).unwrap_or_default()
+}
+
+/// `all_source_ids` as stored: empty when it is the same list as `source_ids` (no KEEP limit has
+/// cut that one, the usual case), else a JSON list. Schema 1 always stored the JSON list.
+pub(super) fn all_source_ids_column(all: &[String], kept: &[String]) -> String {
+    if all == kept { String::new() } else { json_list(all) }
+}
+
+/// Reads an `all_source_ids` column written by [`all_source_ids_column`].
+pub(super) fn parse_all_source_ids(column: &str, kept: &[String]) -> Vec<String> {
+    if column.is_empty() {
+        kept.to_vec()
+    } else {
+        parse_json_list(column)
+    }
+}
+
+/// SQL for the number of ids in an `all_source_ids` column (`prefix` is the table alias with
+/// its dot, or empty), the `source_ids` list when it is empty.
+pub(super) fn all_source_count_sql(prefix: &str) -> String {
+    format!(
+        "CASE WHEN {prefix}all_source_ids != '' THEN json_array_length({prefix}all_source_ids)
+              WHEN {prefix}source_ids = '' THEN 0
+              ELSE (length({prefix}source_ids) - length(replace({prefix}source_ids, '{SEP}', ''))) / {} + 1 END",
+        SEP.len()
+    )
 }
 
 impl KbStore {
@@ -345,8 +492,11 @@ impl KbStore {
         let err = db_err("cannot open the knowledge base", &path);
         let mut conn = Connection::open(&path).map_err(&err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(&err)?;
-        conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")
-            .map_err(&err)?;
+        // page_size only takes effect on a database without tables, so it must precede WAL mode.
+        conn.execute_batch(&format!(
+            "PRAGMA page_size={PAGE_SIZE}; PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;"
+        ))
+        .map_err(&err)?;
         let tx = conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&err)?;
@@ -363,11 +513,18 @@ impl KbStore {
                 ),
             ));
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-            tx.execute_batch(sql).map_err(&err)?;
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
+            tx.execute_batch(step.sql).map_err(&err)?;
+            if let Some(convert) = step.convert {
+                convert(&tx).map_err(&err)?;
+            }
             tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(&err)?;
         }
         tx.commit().map_err(&err)?;
+        if version == 1 {
+            // The f32 embeddings converted above left half their pages free; give them back.
+            conn.execute_batch("VACUUM").map_err(&err)?;
+        }
         Ok(KbStore {
             conn,
             dir: dir.to_path_buf(),
@@ -666,6 +823,31 @@ impl KbStore {
         tx.commit().map_err(&err)
     }
 
+    /// kb.db's size in pages.
+    pub fn page_count(&self) -> Result<u64> {
+        self.conn
+            .pragma_query_value(None, "page_count", |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(self.err("cannot measure the knowledge base"))
+    }
+
+    /// Rewrites kb.db compactly (`VACUUM`) when it has at least doubled since it had `before`
+    /// pages, then truncates the write-ahead log the rewrite went through. Rows updated by
+    /// merges leave B-tree pages partly empty (a tenth of the ingest benchmark's KB); compacting
+    /// only after the file doubled keeps the cost proportional to what was written. Atomic like
+    /// any transaction; returns whether it compacted.
+    pub fn compact_after_growth(&self, before: u64) -> Result<bool> {
+        const MIN_PAGES: u64 = 128;
+        let now = self.page_count()?;
+        if now < MIN_PAGES || now < 2 * before {
+            return Ok(false);
+        }
+        self.conn
+            .execute_batch("VACUUM; PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(self.err("cannot compact the knowledge base"))?;
+        Ok(true)
+    }
+
     /// How many rows (and so vectors) a collection has.
     pub fn vector_count(&self, kind: VectorKind) -> Result<usize> {
         let (table, _) = kind.table();
@@ -698,17 +880,7 @@ fn entity_in(conn: &Connection, name: &str) -> rusqlite::Result<Option<EntitySta
         "SELECT name, entity_type, description, source_ids, all_source_ids, file_paths, truncate
          FROM entities WHERE name = ?1",
     )?
-    .query_row([name], |r| {
-        Ok(EntityState {
-            name: r.get(0)?,
-            entity_type: r.get(1)?,
-            description: r.get(2)?,
-            source_ids: split_sep(&r.get::<_, String>(3)?),
-            all_source_ids: parse_json_list(&r.get::<_, String>(4)?),
-            file_paths: split_sep(&r.get::<_, String>(5)?),
-            truncate: r.get(6)?,
-        })
-    })
+    .query_row([name], entity_from_row)
     .optional()
 }
 
@@ -717,20 +889,39 @@ fn relation_in(conn: &Connection, a: &str, b: &str) -> rusqlite::Result<Option<R
         "SELECT src, tgt, keywords, description, weight, source_ids, all_source_ids, file_paths, truncate
          FROM relations WHERE src = ?1 AND tgt = ?2",
     )?
-    .query_row([a, b], |r| {
-        Ok(RelationState {
-            src: r.get(0)?,
-            tgt: r.get(1)?,
-            keywords: r.get(2)?,
-            description: r.get(3)?,
-            weight: r.get(4)?,
-            source_ids: split_sep(&r.get::<_, String>(5)?),
-            all_source_ids: parse_json_list(&r.get::<_, String>(6)?),
-            file_paths: split_sep(&r.get::<_, String>(7)?),
-            truncate: r.get(8)?,
-        })
-    })
+    .query_row([a, b], relation_from_row)
     .optional()
+}
+
+/// An entity from `name, entity_type, description, source_ids, all_source_ids, file_paths, truncate`.
+pub(super) fn entity_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EntityState> {
+    let source_ids = split_sep(&r.get::<_, String>(3)?);
+    Ok(EntityState {
+        name: r.get(0)?,
+        entity_type: r.get(1)?,
+        description: r.get(2)?,
+        all_source_ids: parse_all_source_ids(&r.get::<_, String>(4)?, &source_ids),
+        source_ids,
+        file_paths: split_sep(&r.get::<_, String>(5)?),
+        truncate: r.get(6)?,
+    })
+}
+
+/// A relation from `src, tgt, keywords, description, weight, source_ids, all_source_ids,
+/// file_paths, truncate`.
+pub(super) fn relation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RelationState> {
+    let source_ids = split_sep(&r.get::<_, String>(5)?);
+    Ok(RelationState {
+        src: r.get(0)?,
+        tgt: r.get(1)?,
+        keywords: r.get(2)?,
+        description: r.get(3)?,
+        weight: r.get(4)?,
+        all_source_ids: parse_all_source_ids(&r.get::<_, String>(6)?, &source_ids),
+        source_ids,
+        file_paths: split_sep(&r.get::<_, String>(7)?),
+        truncate: r.get(8)?,
+    })
 }
 
 fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<VectorChanges> {
@@ -758,11 +949,7 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
         ));
     }
     for x in &c.extractions {
-        tx.prepare_cached(
-            "INSERT OR REPLACE INTO extractions (chunk_id, result, glean, cache_keys, extracted_at) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(
-            params![x.chunk_id, x.result, x.glean, json_list(&x.cache_keys), x.extracted_at],
-        )?;
+        insert_extraction(tx, x)?;
     }
     for (e, vector) in &c.entities {
         let key: i64 = tx.prepare_cached(
@@ -779,7 +966,7 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
                 e.entity_type,
                 e.description,
                 e.source_ids.join(SEP),
-                json_list(&e.all_source_ids),
+                all_source_ids_column(&e.all_source_ids, &e.source_ids),
                 e.file_paths.join(SEP),
                 e.truncate,
                 c.created_at,
@@ -808,7 +995,7 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
                 rel.description,
                 rel.weight,
                 rel.source_ids.join(SEP),
-                json_list(&rel.all_source_ids),
+                all_source_ids_column(&rel.all_source_ids, &rel.source_ids),
                 rel.file_paths.join(SEP),
                 rel.truncate,
                 c.created_at,
@@ -905,6 +1092,178 @@ mod tests {
             (stats.documents, stats.chunks, stats.entities, stats.relations),
             (1, 1, 2, 1)
         );
+    }
+
+    /// A schema-1 kb.db (f32 embeddings, extraction answers stored next to their cache entries)
+    /// opens as schema 2: f16 embeddings, each answer stored once and still read back whole.
+    #[test]
+    fn schema_1_databases_are_converted() {
+        let dir = tempfile::tempdir().unwrap();
+        let v: Vec<f32> = vec![0.1, -0.25, 1.0 / 3.0, 0.0];
+        {
+            let conn = Connection::open(dir.path().join("kb.db")).unwrap();
+            conn.execute_batch(SCHEMA_1).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            let f32_blob: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
+            conn.execute_batch(
+                "INSERT INTO documents VALUES ('doc-1', 'a', 'c', 'h', 1, 'processed', NULL, 2, 't', 't');
+                 INSERT INTO entities (name, entity_id, entity_type, description, source_ids, all_source_ids,
+                     file_paths, created_at, embedding)
+                     VALUES ('A', 'ent-a', 'T', 'd', 'c1<SEP>c2', '[\"c1\",\"c2\"]', 'a', 0, x'0000803f'),
+                            ('B', 'ent-b', 'T', 'd', 'c2', '[\"c1\",\"c2\"]', 'a', 0, x'0000803f');
+                 INSERT INTO llm_cache VALUES ('default:extract:1', 'extract', 'c1', 'first answer', 1),
+                                              ('default:extract:2', 'extract', 'c1', 'gleaned', 1);",
+            )
+            .unwrap();
+            for (id, blob) in [("c1", f32_blob.clone()), ("c2", vec![1, 2, 3])] {
+                conn.execute(
+                    "INSERT INTO chunks (chunk_id, doc_id, chunk_order, tokens, content, file_path, embedding)
+                     VALUES (?1, 'doc-1', ?2, 1, 'x', 'a', ?3)",
+                    params![id, i64::from(id == "c2"), blob],
+                )
+                .unwrap();
+            }
+            conn.execute(
+                "INSERT INTO extractions VALUES
+                     ('c1', 'first answer', 'gleaned', '[\"default:extract:1\",\"default:extract:2\"]', 1),
+                     ('c2', 'not cached', NULL, '[\"default:extract:9\"]', 2)",
+                [],
+            )
+            .unwrap();
+        }
+        let store = KbStore::open(dir.path()).unwrap();
+        assert_eq!(
+            store.meta("vector_encoding").unwrap().as_deref(),
+            Some(codec::VECTOR_ENCODING)
+        );
+        let vectors = store.vectors(VectorKind::Chunks);
+        // The damaged BLOB (3 bytes) was left alone and still reads as corrupt.
+        assert!(vectors.is_err());
+        let stored: Vec<u8> = store
+            .conn
+            .query_row("SELECT embedding FROM chunks WHERE chunk_id = 'c1'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, encode_vector(&v));
+        let back = decode_vector(&stored).unwrap();
+        assert!(v.iter().zip(&back).all(|(a, b)| (a - b).abs() < 1e-3), "{back:?}");
+        let raw: Vec<(Option<String>, Option<String>)> = store
+            .conn
+            .prepare("SELECT result, glean FROM extractions ORDER BY chunk_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(raw, vec![(None, None), (Some("not cached".into()), None)]);
+        let answers = store.stored_extractions(&["c1".into(), "c2".into()]).unwrap();
+        let texts: Vec<(&str, Option<&str>)> = answers
+            .iter()
+            .map(|x| (x.result.as_str(), x.glean.as_deref()))
+            .collect();
+        assert_eq!(texts, vec![("first answer", Some("gleaned")), ("not cached", None)]);
+        let lists: Vec<String> = store
+            .conn
+            .prepare("SELECT all_source_ids FROM entities ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(lists, vec!["".to_string(), r#"["c1","c2"]"#.to_string()]);
+        let a = store.entity("A").unwrap().unwrap();
+        assert_eq!((a.source_ids.len(), a.all_source_ids.len()), (2, 2));
+        let blob: Vec<u8> = store
+            .conn
+            .query_row("SELECT embedding FROM entities WHERE name = 'A'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(decode_vector(&blob).unwrap(), vec![1.0]);
+    }
+
+    #[test]
+    fn an_answer_the_cache_holds_is_stored_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = KbStore::open(dir.path()).unwrap();
+        store.enqueue("doc-1", "a.txt", "Alice met Bob.", "1").unwrap();
+        store
+            .cache_put("default:extract:a", "extract", Some("c1"), "answer", 1)
+            .unwrap();
+        let chunk = |id: &str, order| ChunkRow {
+            chunk_id: id.into(),
+            order,
+            tokens: 1,
+            content: "x".into(),
+            embedding: vec![1.0, 0.0],
+        };
+        let extraction = |id: &str, result: &str, key: &str| ExtractionRow {
+            chunk_id: id.into(),
+            result: result.into(),
+            glean: None,
+            cache_keys: vec![key.into()],
+            extracted_at: 1,
+        };
+        let commit = DocumentCommit {
+            doc_id: "doc-1".into(),
+            file_path: "a.txt".into(),
+            chunks: vec![chunk("c1", 0), chunk("c2", 1)],
+            // c2's answer differs from what the cache holds under its key (say, a truncated answer).
+            extractions: vec![
+                extraction("c1", "answer", "default:extract:a"),
+                extraction("c2", "other", "default:extract:a"),
+            ],
+            ..Default::default()
+        };
+        store.commit_document(&commit).unwrap();
+        let stored: Vec<Option<String>> = store
+            .conn
+            .prepare("SELECT result FROM extractions ORDER BY chunk_id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(stored, vec![None, Some("other".into())]);
+        let answers = store.stored_extractions(&["c1".into(), "c2".into()]).unwrap();
+        let texts: Vec<&str> = answers.iter().map(|x| x.result.as_str()).collect();
+        assert_eq!(texts, vec!["answer", "other"]);
+    }
+
+    #[test]
+    fn all_source_ids_are_stored_only_when_they_differ() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = KbStore::open(dir.path()).unwrap();
+        store.enqueue("doc-1", "a.txt", "Alice met Bob.", "1").unwrap();
+        let mut cut = entity("Bob");
+        cut.all_source_ids = vec!["c0".into(), "c1".into()];
+        let commit = DocumentCommit {
+            doc_id: "doc-1".into(),
+            entities: vec![(entity("Alice"), vec![1.0]), (cut.clone(), vec![1.0])],
+            ..Default::default()
+        };
+        store.commit_document(&commit).unwrap();
+        let column = |name: &str| -> String {
+            store
+                .conn
+                .query_row("SELECT all_source_ids FROM entities WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .unwrap()
+        };
+        assert_eq!(column("Alice"), "");
+        assert_eq!(column("Bob"), r#"["c0","c1"]"#);
+        assert_eq!(store.entity("Alice").unwrap().unwrap(), entity("Alice"));
+        assert_eq!(store.entity("Bob").unwrap().unwrap(), cut);
+        let counts: Vec<i64> = store
+            .conn
+            .prepare(&format!(
+                "SELECT {} FROM entities ORDER BY name",
+                all_source_count_sql("")
+            ))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(counts, vec![1, 2]);
     }
 
     #[test]

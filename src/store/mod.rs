@@ -1,5 +1,6 @@
 //! One KB's storage: kb.db (SQLite, the source of truth) and derived vector indexes.
 
+pub mod codec;
 pub mod delete;
 pub mod doctor;
 pub mod graphml;

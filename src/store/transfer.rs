@@ -10,7 +10,10 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 use serde::{Deserialize, Serialize};
 
-use super::kb::{EmbeddingPin, ExtractionRow, KbStore, MIGRATIONS, SEP, db_err, encode_vector};
+use super::kb::{
+    EmbeddingPin, ExtractionRow, KbStore, MIGRATIONS, SEP, all_source_ids_column, db_err, encode_vector,
+    insert_extraction,
+};
 use crate::error::{Error, Result};
 
 /// What a snapshot holds, for an archive's manifest (and to check it on import).
@@ -192,10 +195,6 @@ pub struct ImportRows {
     pub extractions: Vec<ExtractionRow>,
 }
 
-fn json_list(list: &[String]) -> String {
-    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
-}
-
 impl KbStore {
     /// Fills an empty KB with `rows` and pins `pin`, in one transaction: either everything is
     /// there afterwards or nothing is. Refuses a KB that already has documents.
@@ -249,18 +248,16 @@ impl KbStore {
                 "UPDATE documents SET chunks_count = (SELECT count(*) FROM chunks WHERE chunks.doc_id = documents.doc_id)",
                 [],
             )?;
-            for x in &rows.extractions {
+            // The cache first: an extraction answer it holds is then not stored a second time.
+            for c in &rows.cache {
                 tx.prepare_cached(
-                    "INSERT OR REPLACE INTO extractions (chunk_id, result, glean, cache_keys, extracted_at)
+                    "INSERT OR IGNORE INTO llm_cache (cache_key, cache_type, chunk_id, response, created_at)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
                 )?
-                .execute(params![
-                    x.chunk_id,
-                    x.result,
-                    x.glean,
-                    json_list(&x.cache_keys),
-                    x.extracted_at
-                ])?;
+                .execute(params![c.key, c.cache_type, c.chunk_id, c.response, c.created_at])?;
+            }
+            for x in &rows.extractions {
+                insert_extraction(&tx, x)?;
             }
             for e in &rows.entities {
                 tx.prepare_cached(
@@ -274,7 +271,7 @@ impl KbStore {
                     e.entity_type,
                     e.description,
                     e.source_ids.join(SEP),
-                    json_list(&e.all_source_ids),
+                    all_source_ids_column(&e.all_source_ids, &e.source_ids),
                     e.file_paths.join(SEP),
                     e.truncate,
                     e.created_at,
@@ -295,7 +292,7 @@ impl KbStore {
                     r.description,
                     r.weight,
                     r.source_ids.join(SEP),
-                    json_list(&r.all_source_ids),
+                    all_source_ids_column(&r.all_source_ids, &r.source_ids),
                     r.file_paths.join(SEP),
                     r.truncate,
                     r.created_at,
@@ -309,13 +306,6 @@ impl KbStore {
             for (doc, src, tgt) in &rows.doc_relations {
                 tx.prepare_cached("INSERT OR IGNORE INTO doc_relations (doc_id, src, tgt) VALUES (?1, ?2, ?3)")?
                     .execute(params![doc, src, tgt])?;
-            }
-            for c in &rows.cache {
-                tx.prepare_cached(
-                    "INSERT OR IGNORE INTO llm_cache (cache_key, cache_type, chunk_id, response, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                )?
-                .execute(params![c.key, c.cache_type, c.chunk_id, c.response, c.created_at])?;
             }
             let pin = serde_json::to_string(pin).unwrap_or_default();
             tx.execute(

@@ -1,4 +1,4 @@
-//! One derived vector index (usearch HNSW, cosine, f32) per kind of vector in a KB, stored at
+//! One derived vector index (usearch HNSW, cosine, i8) per kind of vector in a KB, stored at
 //! `<kb>/vectors/<kind>.usearch` with a JSON sidecar `<kind>.usearch.meta.json`.
 //!
 //! **The index is derived data.** The embeddings live in kb.db; this file is a cache that is
@@ -31,13 +31,16 @@ use crate::error::{Error, Result};
 const CONNECTIVITY: usize = 16;
 const EXPANSION_ADD: usize = 32;
 const EXPANSION_SEARCH: usize = 64;
-/// Vectors are kept as f16 in the index: half the memory and disk of f32, and cosine ranks are
-/// unchanged at the precision embeddings carry. kb.db keeps the f32 originals.
-const QUANTIZATION: ScalarKind = ScalarKind::F16;
+/// Vectors are kept as i8 in the index, one byte per dimension (a quarter of f32, half of f16),
+/// quantized by [`quantize`]. Cosine is scale-free, so each vector is scaled to use the whole
+/// i8 range; recall against exact f32 search is measured by `i8_recall_against_exact_search`.
+/// kb.db keeps the embeddings themselves.
+const QUANTIZATION: ScalarKind = ScalarKind::I8;
 /// Smallest capacity ever reserved, so a new or freshly loaded index takes some adds before growing.
 const MIN_CAPACITY: usize = 64;
-/// Bumped when the sidecar's meaning changes; an unknown format means rebuild (2: XXH3 checksums).
-const META_FORMAT: u32 = 2;
+/// Bumped when the sidecar's or the file's meaning changes; an unknown format means rebuild
+/// (2: XXH3 checksums; 3: i8 vectors).
+const META_FORMAT: u32 = 3;
 
 /// What kb.db says the index should contain. The caller bumps `generation` on every write, so
 /// an index saved at another generation is stale even if its count happens to match.
@@ -370,7 +373,7 @@ impl VectorIndex {
                     .spawn_scoped(scope, move || {
                         // Searches may run meanwhile; each worker holds a usearch thread slot.
                         let _slot = self.slots.acquire();
-                        part.iter().try_for_each(|(key, v)| index.add(*key, v))
+                        part.iter().try_for_each(|(key, v)| index.add(*key, &quantize(v)))
                     })
                     .map_err(|e| Error::storage(self.ctx(&format!("starting a thread for {doing}")), e))?;
                 handles.push(handle);
@@ -401,7 +404,7 @@ impl VectorIndex {
         index.remove(key).map_err(|e| Error::storage(self.ctx("updating"), e))?;
         let _slot = self.slots.acquire();
         index
-            .add(key, vector)
+            .add(key, &quantize(vector))
             .map_err(|e| Error::storage(self.ctx("adding to"), e))
     }
 
@@ -425,7 +428,7 @@ impl VectorIndex {
         }
         let _slot = self.slots.acquire();
         let matches = index
-            .search(query, k)
+            .search(&quantize(query), k)
             .map_err(|e| Error::storage(self.ctx("searching"), e))?;
         Ok(matches
             .keys
@@ -524,6 +527,22 @@ impl VectorIndex {
     fn ctx(&self, doing: &str) -> String {
         format!("{doing} vector index {}", self.path.display())
     }
+}
+
+/// A vector as usearch's i8 cosine kernels take it: scaled so its largest component is ±127,
+/// then rounded. Cosine similarity ignores the scale, so only the rounding (at most half a
+/// step of 1/127 of the largest component) changes it. usearch's own f32 → i8 cast scales the
+/// unit vector by 127 and truncates, which leaves a 1,024-dimensional embedding a handful of
+/// levels per component.
+fn quantize(v: &[f32]) -> Vec<i8> {
+    let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 || !max.is_finite() {
+        return vec![0; v.len()];
+    }
+    let scale = 127.0 / max;
+    v.iter()
+        .map(|x| (x * scale).round().clamp(-127.0, 127.0) as i8)
+        .collect()
 }
 
 fn new_index(dim: usize, path: &Path) -> Result<Index> {
@@ -1113,6 +1132,95 @@ mod tests {
         ));
         // Nothing was repaired behind the caller's back.
         assert_eq!(fs::read(&p).unwrap().len(), good.len() / 2);
+    }
+
+    /// The local provider's embeddings of generated prose (1,024 dimensions, as the ingest
+    /// benchmark's): the i8 index's top 10 against exact f32 cosine search.
+    #[test]
+    fn i8_recall_against_exact_search() {
+        use crate::llm::ModelProvider;
+        use futures_util::FutureExt;
+        const DIM: usize = 1024;
+        let mut s = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move |n: u64| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            s % n
+        };
+        // A Zipf-like vocabulary: word i is drawn with probability about 1/(i+1).
+        let words: Vec<String> = (0..3000).map(|i| format!("w{i}")).collect();
+        let mut text = |len: u64| -> String {
+            (0..8 + next(len))
+                .map(|_| {
+                    let r = next(1 << 20) as f64 / (1u64 << 20) as f64;
+                    words[((3000f64).powf(r) as usize - 1).min(2999)].as_str()
+                })
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let (n, queries, k) = (2000, 100, 10);
+        let texts: Vec<String> = (0..n + queries)
+            .map(|i| text(if i % 3 == 0 { 200 } else { 40 }))
+            .collect();
+        let vectors = crate::llm::local::LocalProvider::new(DIM)
+            .embed(&texts)
+            .now_or_never()
+            .unwrap()
+            .unwrap();
+        let data: Vec<(u64, Vec<f32>)> = vectors[..n]
+            .iter()
+            .cloned()
+            .enumerate()
+            .map(|(i, v)| (i as u64, v))
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let expected = Fingerprint {
+            dim: DIM,
+            count: n,
+            generation: 1,
+        };
+        let (index, _) = VectorIndex::open(&path(&dir), DIM, &expected, || Ok(data.clone())).unwrap();
+        let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+        let cos_i8 = |a: &[i8], b: &[i8]| {
+            let dot = |x: &[i8], y: &[i8]| x.iter().zip(y).map(|(p, q)| f32::from(*p) * f32::from(*q)).sum::<f32>();
+            dot(a, b) / (dot(a, a) * dot(b, b)).sqrt()
+        };
+        let quantized: Vec<Vec<i8>> = data.iter().map(|(_, v)| quantize(v)).collect();
+        let (mut in_index, mut in_quantized, mut worst) = (0usize, 0usize, 0f32);
+        for q in &vectors[n..] {
+            let mut exact: Vec<(u64, f32)> = data.iter().map(|(key, v)| (*key, cos(q, v))).collect();
+            exact.sort_by(|a, b| b.1.total_cmp(&a.1));
+            // A hit tied with the 10th best is as good as it (short texts share similarities).
+            let kth = exact[k - 1].1;
+            let good = |key: u64| cos(q, &data[key as usize].1) >= kth - 1e-6;
+            let hits = index.search(q, k).unwrap();
+            in_index += hits.iter().filter(|(key, _)| good(*key)).count();
+            for (key, sim) in hits {
+                worst = worst.max((sim - cos(q, &data[key as usize].1)).abs());
+            }
+            // The quantization alone: exact search over the i8 vectors.
+            let qq = quantize(q);
+            let mut approx: Vec<(u64, f32)> = quantized
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i as u64, cos_i8(&qq, v)))
+                .collect();
+            approx.sort_by(|a, b| b.1.total_cmp(&a.1));
+            in_quantized += approx[..k].iter().filter(|(key, _)| good(*key)).count();
+        }
+        let total = (queries * k) as f64;
+        let (index_recall, quantized_recall) = (in_index as f64 / total, in_quantized as f64 / total);
+        eprintln!(
+            "{n} x {DIM}d: recall@{k} of exact search over i8 {quantized_recall:.4}, of the i8 HNSW index \
+             {index_recall:.4}, largest similarity error {worst:.4}"
+        );
+        // Measured: 0.968 over i8 and 0.901 for the index; the HNSW graph (ef_add 32, ef_search
+        // 64) is the larger loss, as before: on 3,000 such vectors the f16 index found 0.865 of
+        // the exact top 10 and the i8 index 0.856 (ties not credited).
+        assert!(quantized_recall >= 0.95, "i8 recall@{k} {quantized_recall}");
+        assert!(index_recall >= 0.85, "index recall@{k} {index_recall}");
+        assert!(worst < 0.02, "similarity error {worst}");
     }
 
     #[test]
