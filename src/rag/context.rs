@@ -220,11 +220,11 @@ pub fn pick_by_vector(
     candidates: &[Vec<String>],
     num: usize,
     query: &[f32],
-    vectors: &HashMap<String, Vec<f32>>,
+    vectors: &HashMap<String, impl AsRef<[f32]>>,
 ) -> Option<Vec<String>> {
     let mut scored = Vec::new();
     for id in candidates.iter().flatten() {
-        scored.push((cosine(query, vectors.get(id)?), id.clone()));
+        scored.push((cosine(query, vectors.get(id)?.as_ref()), id.clone()));
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
     Some(scored.into_iter().take(num).map(|(_, id)| id).collect())

@@ -9,8 +9,10 @@
 //! `global` no high-level ones), upstream silently runs the other side instead. Here that
 //! side simply finds nothing and the result carries a warning saying why.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -282,7 +284,28 @@ pub struct QueryEngine {
     llm: Provider,
     embedder: Provider,
     options: QueryOptions,
+    /// This engine's key in [`CHUNK_VECTORS`].
+    id: u64,
 }
+
+/// Most bytes of decoded chunk vectors kept across queries, over all engines of the process.
+const CHUNK_VECTOR_CACHE_BYTES: usize = 64 << 20;
+
+/// Decoded chunk vectors by engine and chunk id. A graph query scores every chunk its entities
+/// and relations cite (hundreds), and reading and decoding those vectors from kb.db was the
+/// largest single cost of a warm query; a long-lived engine (a server's) keeps them here. An
+/// engine sees one generation of its KB (a server reopens engines after commits), and within it
+/// a chunk id always names the same vector. Bounded like the token memo: when full, it starts
+/// over.
+static CHUNK_VECTORS: LazyLock<Mutex<ChunkVectorCache>> = LazyLock::new(Default::default);
+
+#[derive(Default)]
+struct ChunkVectorCache {
+    by_engine: HashMap<u64, HashMap<String, Arc<[f32]>>>,
+    bytes: usize,
+}
+
+static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(0);
 
 /// The context assembled for a graph or naive query.
 struct Assembled {
@@ -337,7 +360,48 @@ impl QueryEngine {
             llm,
             embedder,
             options,
+            id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
         })
+    }
+
+    /// The stored vectors of chunks `ids` that have one, through [`CHUNK_VECTORS`].
+    fn chunk_vectors(&self, ids: &[String]) -> Result<HashMap<String, Arc<[f32]>>> {
+        let lock = || CHUNK_VECTORS.lock().unwrap_or_else(|p| p.into_inner());
+        let mut found = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        {
+            let cache = lock();
+            let mine = cache.by_engine.get(&self.id);
+            for id in ids {
+                match mine.and_then(|m| m.get(id)) {
+                    Some(v) => {
+                        found.insert(id.clone(), v.clone());
+                    }
+                    None => missing.push(id.clone()),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let read = self.store.chunk_vectors_by_ids(&missing)?;
+        let mut cache = lock();
+        for (id, vector) in read {
+            let vector: Arc<[f32]> = vector.into();
+            let size = vector.len() * std::mem::size_of::<f32>() + id.len();
+            if cache.bytes + size > CHUNK_VECTOR_CACHE_BYTES {
+                cache.by_engine.clear();
+                cache.bytes = 0;
+            }
+            cache.bytes += size;
+            cache
+                .by_engine
+                .entry(self.id)
+                .or_default()
+                .insert(id.clone(), vector.clone());
+            found.insert(id, vector);
+        }
+        Ok(found)
     }
 
     /// kb.db's commit generation now; a long-lived engine compares it with the one it was
@@ -697,7 +761,7 @@ impl QueryEngine {
             return Ok(Vec::new());
         }
         let all: Vec<String> = candidates.iter().flatten().cloned().collect();
-        let vectors = self.store.chunk_vectors_by_ids(&all)?.into_iter().collect();
+        let vectors = self.chunk_vectors(&all)?;
         let num = context::vector_pick_count(with_chunks);
         Ok(match context::pick_by_vector(&candidates, num, query_vec, &vectors) {
             Some(picked) => picked,
