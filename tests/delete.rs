@@ -593,7 +593,11 @@ async fn a_killed_delete_leaves_the_kb_exactly_as_before() {
         .to_vec();
     args.extend(picked.iter().cloned());
     let mut kills = 0;
-    for delay_ms in [150u64, 1500, 3500] {
+    // Killed at two fixed moments, then once the rebuild has asked the model server something
+    // (however long a busy machine takes to get there).
+    for delay_ms in [Some(150u64), Some(1500), None] {
+        let (_, summaries, embeddings) = requests(&slow).await;
+        let asked_before = summaries + embeddings;
         let mut child = k.lrt.process("alice", &args);
         for (key, v) in &slow_env {
             child.env(key, v);
@@ -604,7 +608,14 @@ async fn a_killed_delete_leaves_the_kb_exactly_as_before() {
             if child.try_wait().unwrap().is_some() {
                 break true;
             }
-            if started.elapsed() >= Duration::from_millis(delay_ms) {
+            let due = match delay_ms {
+                Some(ms) => started.elapsed() >= Duration::from_millis(ms),
+                None => {
+                    let (_, summaries, embeddings) = requests(&slow).await;
+                    summaries + embeddings > asked_before || started.elapsed() >= Duration::from_secs(60)
+                }
+            };
+            if due {
                 child.kill().unwrap();
                 child.wait().unwrap();
                 break false;
@@ -613,13 +624,13 @@ async fn a_killed_delete_leaves_the_kb_exactly_as_before() {
         };
         assert!(
             !finished,
-            "the delete finished before {delay_ms} ms: make the server slower"
+            "the delete finished before the kill ({delay_ms:?} ms): make the server slower"
         );
         kills += 1;
         let conn = k.conn();
         let check: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
         assert_eq!(check, "ok");
-        assert_eq!(dump(&k.db), before, "killed after {delay_ms} ms");
+        assert_eq!(dump(&k.db), before, "killed after {delay_ms:?} ms");
         // Only summaries the delete asked for may have been cached meanwhile.
         assert_eq!(
             k.count("SELECT count(*) FROM llm_cache WHERE cache_type != 'summary'"),
