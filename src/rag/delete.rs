@@ -25,7 +25,7 @@ use std::time::Instant;
 use futures_util::future::join_all;
 use serde::Serialize;
 
-use super::{Engine, MergeStep, SummaryRequest, kind_slot, parse_answers};
+use super::{Engine, MergeStep, SummaryRequest, kind_slot, memoized_summary, parse_answers};
 use crate::error::Result;
 use crate::rag::merge::{self, EntityState, MergeLimits, Merged, NewEntity, NewRelation, RelationState};
 use crate::store::delete::{DeletionScope, DocumentDeletion, StoredExtraction};
@@ -460,16 +460,7 @@ impl Engine {
         let limits = &self.options.limits;
         let count = |s: &str| self.count_tokens(s);
         let mut summarize =
-            |kind: merge::SummaryKind, name: &str, list: &[String]| -> std::result::Result<String, MergeStep> {
-                let request = (kind, name.to_string(), list.to_vec());
-                match memo.get(&request) {
-                    Some(text) => Ok(text.clone()),
-                    None => {
-                        missing.push(request);
-                        Err(MergeStep::Pending)
-                    }
-                }
-            };
+            |kind: merge::SummaryKind, name: &str, list: &[String]| memoized_summary(memo, missing, kind, name, list);
         let mut pending = false;
         let mut entities = Vec::with_capacity(triage.rebuild_entities.len());
         for (stored, left) in &triage.rebuild_entities {

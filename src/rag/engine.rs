@@ -796,16 +796,7 @@ impl Engine {
         let limits = &self.options.limits;
         let count = |s: &str| self.count_tokens(s);
         let mut summarize =
-            |kind: merge::SummaryKind, name: &str, list: &[String]| -> std::result::Result<String, MergeStep> {
-                let request = (kind, name.to_string(), list.to_vec());
-                match memo.get(&request) {
-                    Some(text) => Ok(text.clone()),
-                    None => {
-                        missing.push(request);
-                        Err(MergeStep::Pending)
-                    }
-                }
-            };
+            |kind: merge::SummaryKind, name: &str, list: &[String]| memoized_summary(memo, missing, kind, name, list);
         let mut pending = false;
         let mut entities: Vec<EntityState> = Vec::new();
         // Where each entity of the plan sits in `entities`, and how many are new to the KB.
@@ -928,6 +919,25 @@ impl Engine {
 
 /// A summary the merge needs: what it is about, its name, the fragments.
 type SummaryRequest = (merge::SummaryKind, String, Vec<String>);
+
+/// The summary `memo` holds for a request, or `Pending` after noting the request in `missing`:
+/// how a merge pass (ingest's and a delete's rebuild alike) collects the summaries it needs.
+fn memoized_summary(
+    memo: &HashMap<SummaryRequest, String>,
+    missing: &mut Vec<SummaryRequest>,
+    kind: merge::SummaryKind,
+    name: &str,
+    list: &[String],
+) -> std::result::Result<String, MergeStep> {
+    let request = (kind, name.to_string(), list.to_vec());
+    match memo.get(&request) {
+        Some(text) => Ok(text.clone()),
+        None => {
+            missing.push(request);
+            Err(MergeStep::Pending)
+        }
+    }
+}
 
 /// Why a merge pass stopped: summaries still to ask for, or a real failure.
 enum MergeStep {
