@@ -401,3 +401,43 @@ fn symlinks_inside_the_data_dir_are_never_followed() {
     assert_eq!(left, ["canary"], "lrt wrote or deleted through the symlink");
     assert_eq!(std::fs::read_to_string(outside.join("canary")).unwrap(), "canary");
 }
+
+/// A KB folder swapped for a symbolic link (say, to another tenant's data) is refused by every
+/// command that opens the KB, reading or writing, and nothing is read or written through it.
+#[cfg(unix)]
+#[test]
+fn a_symlinked_kb_folder_is_refused_by_query_ingest_and_reads() {
+    let lrt = Lrt::new();
+    let t = lrt.tenant("acme", None);
+    let k = lrt.kb("acme", "docs");
+    let doc = lrt.root().join("doc.txt");
+    std::fs::write(&doc, "Ada Lovelace wrote the first program for the Analytical Engine.").unwrap();
+    assert!(
+        lrt.run_as(ROOT, &["ingest", "-t", "acme", "--kb", "docs", doc.to_str().unwrap()])
+            .ok()
+    );
+
+    let outside = lrt.root().join("outside");
+    std::fs::rename(lrt.kb_dir(&t, &k), &outside).unwrap();
+    std::os::unix::fs::symlink(&outside, lrt.kb_dir(&t, &k)).unwrap();
+    let before = std::fs::read(outside.join("kb.db")).unwrap();
+
+    let other = lrt.root().join("other.txt");
+    std::fs::write(&other, "Charles Babbage designed the Analytical Engine.").unwrap();
+    for args in [
+        vec!["query", "-t", "acme", "--kb", "docs", "Who wrote the first program?"],
+        vec!["query", "-t", "acme", "--kb", "docs", "--no-cache", "Who?"],
+        vec!["ingest", "-t", "acme", "--kb", "docs", other.to_str().unwrap()],
+        vec!["doc", "list", "-t", "acme", "--kb", "docs"],
+        vec!["graph", "entities", "-t", "acme", "--kb", "docs"],
+    ] {
+        let run = lrt.run_as(ROOT, &args);
+        assert_eq!(run.code, 9, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("symbolic link"), "{args:?}: {}", run.stderr);
+    }
+    assert_eq!(
+        std::fs::read(outside.join("kb.db")).unwrap(),
+        before,
+        "written through the symlink"
+    );
+}

@@ -21,6 +21,11 @@ impl QueryLimits {
     pub(super) fn try_acquire(&self, tenant: Uuid, name: &str, limit: u64) -> Result<OwnedSemaphorePermit> {
         let semaphore = {
             let mut tenants = self.tenants.lock().unwrap_or_else(|p| p.into_inner());
+            if !tenants.contains_key(&tenant) {
+                // Forget tenants with no query running (deleted ones among them): the map holds
+                // only busy tenants, and an idle one's semaphore is as good as a new one.
+                tenants.retain(|_, (_, semaphore)| Arc::strong_count(semaphore) > 1);
+            }
             let entry = tenants.entry(tenant).or_insert_with(|| (limit, new_semaphore(limit)));
             if entry.0 != limit {
                 *entry = (limit, new_semaphore(limit));
@@ -67,5 +72,19 @@ mod tests {
         // Another tenant has its own permits; a raised quota takes effect.
         let _d = limits.try_acquire(Uuid::from_u128(2), "globex", 1).unwrap();
         let _e = limits.try_acquire(t, "acme", 3).unwrap();
+    }
+
+    #[test]
+    fn idle_tenants_are_forgotten() {
+        let limits = QueryLimits::default();
+        let busy = limits.try_acquire(Uuid::from_u128(1), "acme", 1).unwrap();
+        drop(limits.try_acquire(Uuid::from_u128(2), "globex", 1).unwrap());
+        drop(limits.try_acquire(Uuid::from_u128(3), "initech", 1).unwrap());
+        let tenants = limits.tenants.lock().unwrap();
+        let mut ids: Vec<u128> = tenants.keys().map(|t| t.as_u128()).collect();
+        ids.sort();
+        assert_eq!(ids, [1, 3], "idle globex was forgotten, busy acme kept");
+        drop(tenants);
+        drop(busy);
     }
 }

@@ -9,7 +9,6 @@ pub mod auth;
 mod documents;
 mod error;
 mod limits;
-mod manager;
 mod routes;
 mod worker;
 
@@ -22,11 +21,11 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use tokio::net::TcpListener;
 
+pub use crate::service::{DEFAULT_MAX_CACHED_INSTANCES, TenantRagManager};
 pub use access::init_logging;
 pub use api::{Access, openapi};
 pub use auth::TokenKeys;
 pub use error::ApiError;
-pub use manager::{DEFAULT_MAX_CACHED_INSTANCES, TenantRagManager};
 pub use worker::{DEFAULT_INGEST_WORKERS, IngestWorker};
 
 use crate::authz::Actor;
@@ -58,7 +57,7 @@ pub struct AppState {
     keys: Option<TokenKeys>,
     require_auth: bool,
     strict: bool,
-    manager: TenantRagManager,
+    manager: Arc<TenantRagManager>,
     /// `max_concurrent_queries` per tenant.
     limits: limits::QueryLimits,
     worker: IngestWorker,
@@ -83,7 +82,8 @@ impl AppState {
         }
         let strict = settings.strict.value;
         let worker = IngestWorker::start(settings.clone(), options.ingest_workers)?;
-        let service = Service::open(settings.clone())?;
+        let manager = Arc::new(TenantRagManager::new(options.max_cached_instances));
+        let service = Service::open(settings.clone())?.with_engines(manager.clone());
         if !require_auth {
             // Fail now rather than on every request.
             service.local_actor(None)?;
@@ -94,7 +94,7 @@ impl AppState {
             keys,
             require_auth,
             strict,
-            manager: TenantRagManager::new(options.max_cached_instances),
+            manager,
             limits: limits::QueryLimits::default(),
             worker,
         })

@@ -15,12 +15,12 @@ use uuid::Uuid;
 use tokio::sync::OwnedSemaphorePermit;
 
 use super::access::Caller;
-use super::manager::Engine;
 use super::{ApiError, AppState};
 use crate::authz::{Actor, Permission, Role};
 use crate::error::Error;
 use crate::llm::Message;
 use crate::rag::query::{QueryMode, QueryParams, QueryResult};
+use crate::service::EngineGuard;
 use crate::service::{AuthorizedQuery, KbUpdate, NewKb, NewTenant, Service, TenantUpdate};
 use crate::store::inspect::EntityFilter;
 use crate::store::kb::DocStatus;
@@ -143,7 +143,7 @@ pub(super) fn admit(
     permission: Permission,
     action: &str,
 ) -> crate::error::Result<()> {
-    let admitted = svc.authorize_kb_call(actor, t, k, permission, action)?;
+    let admitted = svc.authorize_kb_call(actor, Some(t), Some(k), permission, action)?;
     svc.charge_query(&admitted)
 }
 
@@ -272,8 +272,6 @@ pub(super) async fn update_tenant(
         unset: b.unset,
     };
     let updated = st.call(move |svc| svc.update_tenant(&actor, &t, update)).await?;
-    // KB engines carry the tenant's settings: reopen them on next use.
-    st.manager.cleanup_all();
     to_json(updated)
 }
 
@@ -285,7 +283,6 @@ pub(super) async fn delete_tenant(
 ) -> ApiResult {
     let t = tenant_scope(&st, &headers, &tenant)?;
     let report = st.call(move |svc| svc.delete_tenant(&actor, &t)).await?;
-    st.manager.cleanup_all();
     to_json(report)
 }
 
@@ -360,13 +357,9 @@ pub(super) async fn update_kb(
         set: settings_pairs(b.set),
         unset: b.unset,
     };
-    let kb_id = Uuid::parse_str(&k).ok();
     let updated = st
         .call(move |svc| svc.update_kb(&actor, Some(&t), Some(&k), update))
         .await?;
-    if let Some(id) = kb_id {
-        st.manager.cleanup_instance(id);
-    }
     to_json(updated)
 }
 
@@ -377,11 +370,7 @@ pub(super) async fn delete_kb(
     Path((tenant, kb)): Path<(String, String)>,
 ) -> ApiResult {
     let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
-    let kb_id = Uuid::parse_str(&k).ok();
     let report = st.call(move |svc| svc.delete_kb(&actor, Some(&t), Some(&k))).await?;
-    if let Some(id) = kb_id {
-        st.manager.cleanup_instance(id);
-    }
     to_json(report)
 }
 
@@ -647,28 +636,19 @@ pub(super) async fn query_engine(
     t: String,
     k: String,
     no_cache: bool,
-) -> Result<(AuthorizedQuery, Engine, OwnedSemaphorePermit), ApiError> {
+) -> Result<(AuthorizedQuery, EngineGuard, OwnedSemaphorePermit), ApiError> {
     let admitted = {
         let (actor, t, k) = (actor.clone(), t.clone(), k.clone());
-        st.call(move |svc| svc.authorize_query(&actor, &t, &k)).await?
+        st.call(move |svc| svc.authorize_query(&actor, Some(&t), Some(&k)))
+            .await?
     };
     let slots = admitted.max_concurrent_queries()?;
     let handle = &admitted.handle;
     let permit = st.limits.try_acquire(handle.tenant_id, &handle.tenant_name, slots)?;
-    let open = {
-        let st = st.clone();
-        move || {
-            let (st, actor, t, k) = (st.clone(), actor.clone(), t.clone(), k.clone());
-            async move {
-                st.run(move |svc| svc.open_query(&actor, Some(&t), Some(&k), no_cache))
-                    .await
-            }
-        }
+    let open = || {
+        let (st, admitted) = (st.clone(), admitted.clone());
+        async move { st.run(move |svc| svc.open_engine(&admitted, no_cache)).await }
     };
-    let engine = if no_cache {
-        super::manager::Engine::standalone(open().await.map_err(ApiError::from)?).await
-    } else {
-        st.manager.get(admitted.handle.kb_id, open).await?
-    };
+    let engine = st.manager.engine(&admitted, no_cache, open).await?;
     Ok((admitted, engine, permit))
 }

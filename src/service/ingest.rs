@@ -169,7 +169,8 @@ impl Service {
     /// once if another ingest or delete holds it; its error gives up instead of waiting (the
     /// server answers 409 rather than holding a request for a whole ingest).
     pub(super) fn lock_kb(&self, handle: &KbHandle, on_wait: impl FnOnce() -> Result<()>) -> Result<std::fs::File> {
-        let lock_path = self.kb_dir(handle).join("ingest.lock");
+        let dir = self.catalog.layout().existing_kb_dir(handle.tenant_id, handle.kb_id)?;
+        let lock_path = dir.join("ingest.lock");
         let lock = std::fs::File::create(&lock_path).map_err(|e| Error::storage("cannot create the ingest lock", e))?;
         if lock.try_lock().is_err() {
             on_wait()?;
@@ -220,7 +221,8 @@ impl Service {
             max_relations: quota.max_relationships_per_kb,
             ..EngineOptions::default()
         };
-        let dir = self.catalog.layout().kb_dir(t.id, k.id);
+        // A KB's folder is re-created if it went missing, never followed through a symlink.
+        let dir = self.catalog.layout().create_kb_dir(t.id, k.id)?;
         let engine = if reembed {
             Engine::open_for_reembed(&dir, llm, embedder, options)?
         } else {
@@ -262,11 +264,6 @@ impl Service {
             return Err(Error::Usage("embedding_dim must be at most 65536".into()));
         }
         Ok((llm, embedder))
-    }
-
-    /// The folder of an opened KB (for its lock file).
-    pub fn kb_dir(&self, handle: &KbHandle) -> std::path::PathBuf {
-        self.catalog.layout().kb_dir(handle.tenant_id, handle.kb_id)
     }
 
     /// Refuses an ingest of `new_documents` that would pass the tenant's `max_documents`.

@@ -162,6 +162,8 @@ impl Service {
             apply_settings(&mut kb.config, None, &update.set, &update.unset)?;
             model::effective_config(&[&t.config, &kb.config]).map(drop)
         })?;
+        // Its engine carries the old settings: the next query opens a new one.
+        self.engines.cleanup_instance(rec.id);
         kb_view(&t, &updated, true)
     }
 
@@ -201,6 +203,7 @@ impl Service {
         let mut audit = self.audit_entry(actor, "kb.delete", Some(t), Some(k));
         audit.detail = report.kb_name.as_ref().map(|n| format!("name={n}"));
         self.catalog.delete_kb(t, k, &audit)?;
+        self.engines.cleanup_instance(k);
         report.dry_run = false;
         Ok(report)
     }

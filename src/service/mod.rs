@@ -6,6 +6,7 @@ mod archive;
 mod audit;
 mod delete;
 mod doctor;
+mod engines;
 mod identity;
 mod ingest;
 mod inspect;
@@ -20,11 +21,15 @@ mod upload;
 mod usage;
 pub mod validate;
 
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+
 use uuid::Uuid;
 
 pub use archive::{ExportReport, FORMAT_VERSION, ImportedKb, ImportedTenant, KB_FORMAT, TENANT_FORMAT};
 pub use audit::AuditQuery;
 pub use doctor::{Checked, DoctorReport, DoctorRequest, Finding, Severity};
+pub use engines::{DEFAULT_MAX_CACHED_INSTANCES, EngineGuard, KbEngine, TenantRagManager};
 pub use identity::{CanI, ContextView, MembershipView, WhoAmI, token_actor};
 pub use ingest::{IngestJob, KbHandle};
 pub use inspect::{EntityList, EntityView, ExportFormat, GraphExport, NameMatch, Neighbour};
@@ -46,17 +51,35 @@ use crate::model::Outcome;
 /// The name of the built-in tenant and KB of single-workspace mode.
 pub const BUILTIN_NAME: &str = "default";
 
-/// The application: settings plus an open catalog.
+/// The application: settings, an open catalog, and the open query engines.
 pub struct Service {
     settings: Settings,
     catalog: Catalog,
+    /// Query engines of recently used KBs: one for a CLI process, which asks one question;
+    /// `lrt serve` shares a larger one between its requests ([`Service::with_engines`]).
+    engines: Arc<TenantRagManager>,
 }
 
 impl Service {
     /// Opens the catalog of the configured data directory (creating it, mode 0700).
     pub fn open(settings: Settings) -> Result<Service> {
         let catalog = Catalog::open(Layout::new(settings.data_dir.value.clone()))?;
-        Ok(Service { settings, catalog })
+        Ok(Service {
+            settings,
+            catalog,
+            engines: Arc::new(TenantRagManager::new(NonZeroUsize::MIN)),
+        })
+    }
+
+    /// This service answering questions through `engines`, which other services may share.
+    pub fn with_engines(mut self, engines: Arc<TenantRagManager>) -> Service {
+        self.engines = engines;
+        self
+    }
+
+    /// The query engines this service opens and forgets.
+    pub fn engines(&self) -> &Arc<TenantRagManager> {
+        &self.engines
     }
 
     pub fn settings(&self) -> &Settings {

@@ -5,7 +5,7 @@
 use super::Service;
 use super::ingest::KbHandle;
 use crate::authz::{Actor, Need, OnInactive, Permission};
-use crate::catalog::TenantRecord;
+use crate::catalog::{KbRecord, TenantRecord};
 use crate::error::Result;
 use crate::model;
 use crate::rag::query::{QueryEngine, QueryOptions, QueryParams, QueryResult, Sink};
@@ -23,11 +23,16 @@ pub struct QueryInput {
 
 /// A query (or another data-plane request of the server) admitted by
 /// [`Service::authorize_kb_call`]: the KB, and its tenant as read for this request, whose
-/// quota [`Service::charge_query`] applies.
+/// quota [`Service::charge_query`] applies and whose settings an engine opened for it takes.
+/// Only the service's access check makes one, and the [`TenantRagManager`] hands out engines
+/// only for one.
+///
+/// [`TenantRagManager`]: super::TenantRagManager
 #[derive(Debug, Clone)]
 pub struct AuthorizedQuery {
     pub handle: KbHandle,
     tenant: TenantRecord,
+    kb: KbRecord,
 }
 
 impl AuthorizedQuery {
@@ -40,12 +45,11 @@ impl AuthorizedQuery {
     }
 }
 
-/// A KB opened for queries under its effective settings. Opening (access check, catalog
-/// lookups, index files) is done once; a long-lived caller (a server, the query benchmark)
-/// then asks many questions through [`OpenQuery::run`].
+/// A KB opened for queries under its effective settings. Opening (kb.db, index maps, provider
+/// clients) is done once; the [`TenantRagManager`](super::TenantRagManager) keeps it for the
+/// next questions, and the query benchmark asks many through [`OpenQuery::run`].
 pub struct OpenQuery {
     pub handle: KbHandle,
-    tenant: TenantRecord,
     engine: QueryEngine,
     top_k: usize,
     chunk_top_k: usize,
@@ -62,43 +66,40 @@ impl OpenQuery {
         chunk_top_k: Option<usize>,
         sink: Option<Sink<'_>>,
     ) -> Result<QueryResult> {
-        let params = self.params(params, top_k, chunk_top_k)?;
+        let params = self.prepare(params, top_k, chunk_top_k)?;
         self.engine.query(&params, sink).await
-    }
-
-    /// Whether nothing was committed to the KB since it was opened; a cache must reopen a
-    /// stale engine, whose vector index maps predate the commit.
-    pub fn is_current(&self) -> Result<bool> {
-        Ok(self.engine.generation()? == self.generation)
     }
 
     /// `params` with the KB's defaults filled in and validated, before any quota is charged.
     pub fn prepare(
         &self,
-        params: QueryParams,
+        mut params: QueryParams,
         top_k: Option<usize>,
         chunk_top_k: Option<usize>,
     ) -> Result<QueryParams> {
-        self.params(params, top_k, chunk_top_k)
+        params.top_k = top_k.unwrap_or(self.top_k);
+        params.chunk_top_k = chunk_top_k.unwrap_or(self.chunk_top_k);
+        params.validate()?;
+        Ok(params)
     }
 
     /// Answers a question already [`prepare`](Self::prepare)d.
     pub async fn run_prepared(&self, params: &QueryParams, sink: Option<Sink<'_>>) -> Result<QueryResult> {
         self.engine.query(params, sink).await
     }
+}
 
-    /// `params` with the KB's defaults filled in, validated.
-    fn params(&self, mut params: QueryParams, top_k: Option<usize>, chunk_top_k: Option<usize>) -> Result<QueryParams> {
-        params.top_k = top_k.unwrap_or(self.top_k);
-        params.chunk_top_k = chunk_top_k.unwrap_or(self.chunk_top_k);
-        params.validate()?;
-        Ok(params)
+impl super::KbEngine for OpenQuery {
+    /// Whether nothing was committed to the KB since it was opened: a stale engine's vector
+    /// index maps predate the commit.
+    fn is_current(&self) -> Result<bool> {
+        Ok(self.engine.generation()? == self.generation)
     }
 }
 
 impl Service {
-    /// Checks `query:run` on the KB and opens it for queries; with `no_cache` the LLM cache
-    /// is neither read nor written.
+    /// Checks `query:run` on the KB and opens it for queries outside any cache, for a caller
+    /// that asks many questions of one KB (the query benchmark).
     pub fn open_query(
         &mut self,
         actor: &Actor,
@@ -106,16 +107,17 @@ impl Service {
         kb: Option<&str>,
         no_cache: bool,
     ) -> Result<OpenQuery> {
-        let t = self.tenant_for(
-            actor,
-            tenant,
-            Need::Permission(Permission::QueryRun),
-            OnInactive::Refuse,
-            "query.run",
-        )?;
-        let k = self.kb_in(actor, &t, kb)?;
+        let admitted = self.authorize_query(actor, tenant, kb)?;
+        self.open_engine(&admitted, no_cache)
+    }
+
+    /// Opens an admitted KB for queries under its effective settings (kb.db, index maps,
+    /// provider clients); with `no_cache` the LLM cache is neither read nor written. This is
+    /// the `open` the [`TenantRagManager`](super::TenantRagManager) calls on a miss.
+    pub fn open_engine(&self, admitted: &AuthorizedQuery, no_cache: bool) -> Result<OpenQuery> {
+        let (t, k) = (&admitted.tenant, &admitted.kb);
         let effective = model::effective_config(&[&t.config, &k.config])?;
-        let (llm, embedder) = self.providers(&t, &k, &effective)?;
+        let (llm, embedder) = self.providers(t, k, &effective)?;
         let options = QueryOptions {
             cosine_threshold: effective.cosine_threshold as f32,
             enable_llm_cache: effective.enable_llm_cache && !no_cache,
@@ -124,17 +126,11 @@ impl Service {
             max_tokens: Some(effective.llm_max_tokens),
             ..QueryOptions::default()
         };
-        let dir = self.catalog.layout().kb_dir(t.id, k.id);
+        let dir = self.catalog.layout().existing_kb_dir(t.id, k.id)?;
         let engine = QueryEngine::open(&dir, llm, embedder, options)?;
         let generation = engine.generation()?;
         Ok(OpenQuery {
-            handle: KbHandle {
-                tenant_id: t.id,
-                kb_id: k.id,
-                tenant_name: t.name.clone(),
-                kb_name: k.name,
-            },
-            tenant: t,
+            handle: admitted.handle.clone(),
             engine,
             top_k: effective.top_k as usize,
             chunk_top_k: effective.chunk_top_k as usize,
@@ -142,9 +138,14 @@ impl Service {
         })
     }
 
-    /// Checks `query:run` on a KB named by ids, on every request, whether or not a
-    /// long-lived caller already holds the KB open: a cached engine is never a grant.
-    pub fn authorize_query(&mut self, actor: &Actor, tenant: &str, kb: &str) -> Result<AuthorizedQuery> {
+    /// Checks `query:run` on the KB, on every question, whether or not its engine is already
+    /// open: a cached engine is never a grant.
+    pub fn authorize_query(
+        &mut self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        kb: Option<&str>,
+    ) -> Result<AuthorizedQuery> {
         self.authorize_kb_call(actor, tenant, kb, Permission::QueryRun, "query.run")
     }
 
@@ -154,26 +155,24 @@ impl Service {
     pub fn authorize_kb_call(
         &mut self,
         actor: &Actor,
-        tenant: &str,
-        kb: &str,
+        tenant: Option<&str>,
+        kb: Option<&str>,
         permission: Permission,
         action: &str,
     ) -> Result<AuthorizedQuery> {
-        let t = self.tenant_for(
-            actor,
-            Some(tenant),
-            Need::Permission(permission),
-            OnInactive::Refuse,
-            action,
-        )?;
-        let k = self.kb_in(actor, &t, Some(kb))?;
+        let t = self.tenant_for(actor, tenant, Need::Permission(permission), OnInactive::Refuse, action)?;
+        let k = self.kb_in(actor, &t, kb)?;
         let handle = KbHandle {
             tenant_id: t.id,
             kb_id: k.id,
             tenant_name: t.name.clone(),
-            kb_name: k.name,
+            kb_name: k.name.clone(),
         };
-        Ok(AuthorizedQuery { handle, tenant: t })
+        Ok(AuthorizedQuery {
+            handle,
+            tenant: t,
+            kb: k,
+        })
     }
 
     /// Counts one API call of an admitted query (or other data-plane request) against the
@@ -185,9 +184,11 @@ impl Service {
         self.charge_api_call(&query.tenant)
     }
 
-    /// Checks `query:run` on the KB, counts one API call against the tenant's monthly quota
-    /// (after the flags are validated, before any work) and answers the question; streamed
-    /// answer pieces go to `sink`.
+    /// Checks `query:run` on the KB, takes its engine from this service's
+    /// [`TenantRagManager`](super::TenantRagManager), counts one API call against the tenant's
+    /// monthly quota (after the flags are validated, before any work) and answers the question;
+    /// streamed answer pieces go to `sink`. `lrt serve` takes the same steps, with a
+    /// concurrency permit and thread hops between them.
     pub async fn query(
         &mut self,
         actor: &Actor,
@@ -196,10 +197,96 @@ impl Service {
         input: QueryInput,
         sink: Option<Sink<'_>>,
     ) -> Result<(KbHandle, QueryResult)> {
-        let open = self.open_query(actor, tenant, kb, input.no_cache)?;
-        let params = open.params(input.params, input.top_k, input.chunk_top_k)?;
-        self.charge_api_call(&open.tenant)?;
-        let result = open.engine.query(&params, sink).await?;
-        Ok((open.handle, result))
+        let admitted = self.authorize_query(actor, tenant, kb)?;
+        let engines = self.engines.clone();
+        let engine = {
+            let this = &*self;
+            let admitted = &admitted;
+            engines
+                .engine(admitted, input.no_cache, || async move {
+                    this.open_engine(admitted, input.no_cache)
+                })
+                .await?
+        };
+        let params = engine.prepare(input.params, input.top_k, input.chunk_top_k)?;
+        self.charge_query(&admitted)?;
+        let result = engine.run_prepared(&params, sink).await?;
+        Ok((admitted.handle, result))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::quickstart::{DEMO_KB, DEMO_TENANT, DEMO_VIEWER};
+    use super::super::testing::{service, user};
+    use super::super::{KbUpdate, NewKb, SAMPLE_QUESTION};
+    use super::*;
+    use crate::error::Error;
+    use crate::rag::query::QueryMode;
+
+    fn question(mode: QueryMode) -> QueryInput {
+        QueryInput {
+            params: QueryParams::new(SAMPLE_QUESTION, mode),
+            top_k: None,
+            chunk_top_k: None,
+            no_cache: false,
+        }
+    }
+
+    /// The CLI's service answers through a manager of one engine, like the server's: the
+    /// engine is reused, replaced by another KB's, forgotten when its KB changes, and never
+    /// stands in for the access check.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_cli_queries_through_a_manager_of_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut svc = service(dir.path(), true);
+        let root = user("root");
+        svc.quickstart(&root).await.unwrap();
+        assert_eq!(svc.engines().len(), 1, "the quickstart's question left its engine open");
+        let (t, k) = (Some(DEMO_TENANT), Some(DEMO_KB));
+
+        let viewer = user(DEMO_VIEWER);
+        let (_, answer) = svc
+            .query(&viewer, t, k, question(QueryMode::Local), None)
+            .await
+            .unwrap();
+        assert!(!answer.references.is_empty());
+        assert_eq!(svc.engines().len(), 1);
+
+        // A no-cache question runs on an engine of its own, outside the manager.
+        let mut uncached = question(QueryMode::Naive);
+        uncached.no_cache = true;
+        svc.query(&viewer, t, k, uncached, None).await.unwrap();
+        assert_eq!(svc.engines().len(), 1);
+
+        // A second KB takes the only place.
+        let other = NewKb {
+            name: "other".into(),
+            description: None,
+            set: vec![],
+        };
+        svc.create_kb(&root, t, other).unwrap();
+        svc.query(&root, t, Some("other"), question(QueryMode::Naive), None)
+            .await
+            .unwrap();
+        assert_eq!(svc.engines().len(), 1);
+
+        // Updating the KB whose engine is open forgets it.
+        let update = KbUpdate {
+            description: Some("renamed settings".into()),
+            ..Default::default()
+        };
+        svc.update_kb(&root, t, Some("other"), update).unwrap();
+        assert!(svc.engines().is_empty());
+
+        // The cached engine is no grant: a removed member is refused as a stranger.
+        svc.query(&viewer, t, k, question(QueryMode::Mix), None).await.unwrap();
+        assert_eq!(svc.engines().len(), 1);
+        svc.remove_member(&root, t, DEMO_VIEWER).unwrap();
+        let err = svc
+            .query(&viewer, t, k, question(QueryMode::Mix), None)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::NotFound(_)), "{err:?}");
     }
 }

@@ -303,6 +303,8 @@ impl Service {
             }
             tenant_view(rec).map(drop)
         })?;
+        // Engines carry their tenant's settings: the next queries open new ones.
+        kbs.iter().for_each(|kb| self.engines.cleanup_instance(kb.id));
         tenant_view(&updated)
     }
 
@@ -347,7 +349,9 @@ impl Service {
             "name={} kbs={} members={}",
             report.tenant_name, report.kb_count, report.member_count
         ));
+        let kbs = self.catalog.kbs(id)?;
         self.catalog.delete_tenant(id, &audit)?;
+        kbs.iter().for_each(|kb| self.engines.cleanup_instance(kb.id));
         report.dry_run = false;
         Ok(report)
     }
