@@ -10,13 +10,13 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartRejection;
 use axum::extract::{Multipart, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::routes::{ApiResult, Authed, Body, QueryBody, S, admit, kb_scope, query_engine, to_json};
+use super::routes::{ApiResult, Authed, Body, InKb, QueryBody, S, admit, query_engine, to_json};
 use super::{ApiError, AppState};
 use crate::authz::{Actor, Permission};
 use crate::error::{Error, Result};
@@ -49,7 +49,7 @@ impl AppState {
     async fn upload(
         self: &Arc<Self>,
         actor: Actor,
-        (t, k): (String, String),
+        InKb(t, k): InKb,
         upload: Upload,
     ) -> ApiResult<(StatusCode, Json<Value>)> {
         let ids = (Uuid::parse_str(&t), Uuid::parse_str(&k));
@@ -83,16 +83,14 @@ pub(super) struct TextBody {
 pub(super) async fn upload_text(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path((tenant, kb)): Path<(String, String)>,
+    kb: InKb,
     Body(b): Body<TextBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let scope = kb_scope(&st, &headers, &tenant, &kb)?;
     let upload = Upload {
         file_path: b.file_path,
         bytes: b.text.into_bytes(),
     };
-    st.upload(actor, scope, upload).await
+    st.upload(actor, kb, upload).await
 }
 
 fn multipart_error(status: StatusCode, text: String) -> ApiError {
@@ -107,11 +105,9 @@ fn multipart_error(status: StatusCode, text: String) -> ApiError {
 pub(super) async fn upload_file(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path((tenant, kb)): Path<(String, String)>,
+    kb: InKb,
     multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let scope = kb_scope(&st, &headers, &tenant, &kb)?;
     let mut multipart = multipart.map_err(|e| multipart_error(e.status(), e.body_text()))?;
     let mut upload = None;
     while let Some(field) = multipart
@@ -139,7 +135,7 @@ pub(super) async fn upload_file(
         });
     }
     let upload = upload.ok_or_else(|| ApiError::bad_request("no `file` part in the multipart body"))?;
-    st.upload(actor, scope, upload).await
+    st.upload(actor, kb, upload).await
 }
 
 /// `GET …/documents/{doc_id}`: `lrt doc show --json`, plus the worker's `progress` of the
@@ -147,10 +143,9 @@ pub(super) async fn upload_file(
 pub(super) async fn get_document(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path((tenant, kb, doc)): Path<(String, String, String)>,
+    InKb(t, k): InKb,
+    Path((_, _, doc)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let kb_id = Uuid::parse_str(&k).ok();
     let detail = st
         .call(move |svc| {
@@ -173,10 +168,9 @@ pub(super) async fn get_document(
 pub(super) async fn delete_document(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path((tenant, kb, doc)): Path<(String, String, String)>,
+    InKb(t, k): InKb,
+    Path((_, _, doc)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let report = st
         .detached(move |svc, runtime| {
             admit(svc, &actor, (&t, &k), Permission::DocumentDelete, "document.delete")?;
@@ -202,11 +196,9 @@ pub(super) struct ExportQuery {
 pub(super) async fn export_graph(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path((tenant, kb)): Path<(String, String)>,
+    InKb(t, k): InKb,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let (format, content_type) = match q.format.as_deref().unwrap_or("json") {
         "json" => (ExportFormat::Json, "application/json"),
         "graphml" => (ExportFormat::Graphml, "application/graphml+xml"),
@@ -270,11 +262,9 @@ impl Event {
 pub(super) async fn query_stream(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path((tenant, kb)): Path<(String, String)>,
+    InKb(t, k): InKb,
     Body(b): Body<QueryBody>,
 ) -> Result<Response, ApiError> {
-    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let (mut params, top_k, chunk_top_k, no_cache) = b.params()?;
     params.stream = true;
     let (admitted, engine, permit) = query_engine(&st, actor, t, k, no_cache).await?;

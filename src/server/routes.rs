@@ -1,7 +1,8 @@
 //! The `/api/v1` handlers of tenants, KBs, members, listings and queries (the route table is
-//! `api.rs`). Each handler: authenticate, check the tenant headers against the path, call one
-//! service method, answer with the CLI's JSON model.
+//! `api.rs`). Each handler: authenticate (`Authed`), take the path's ids with the tenant headers checked
+//! against them (`InTenant`, `InKb`), call one service method, answer with the CLI's JSON model.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Json;
@@ -111,23 +112,49 @@ fn check_scope(state: &AppState, headers: &HeaderMap, tenant: &str, kb: Option<&
     Ok(())
 }
 
-/// Tenant-scoped: the canonical tenant id after the header check.
-fn tenant_scope(state: &AppState, headers: &HeaderMap, tenant: &str) -> Result<String, ApiError> {
-    let t = path_id(tenant, "tenant")?;
-    check_scope(state, headers, &t, None)?;
-    Ok(t)
+/// A tenant-scoped route's tenant: the canonical id of its `{tenant_id}`, with the tenant
+/// header checked against it.
+pub(super) struct InTenant(pub(super) String);
+
+/// A KB-scoped route's tenant and KB: the canonical ids of its `{tenant_id}` and `{kb_id}`,
+/// with the tenant headers checked against them.
+pub(super) struct InKb(pub(super) String, pub(super) String);
+
+impl FromRequestParts<Arc<AppState>> for InTenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let (t, _) = scope(parts, state, false).await?;
+        Ok(InTenant(t))
+    }
 }
 
-/// KB-scoped: the canonical tenant and KB ids after the header check.
-pub(super) fn kb_scope(
-    state: &AppState,
-    headers: &HeaderMap,
-    tenant: &str,
-    kb: &str,
-) -> Result<(String, String), ApiError> {
-    let t = path_id(tenant, "tenant")?;
-    let k = path_id(kb, "knowledge base")?;
-    check_scope(state, headers, &t, Some(&k))?;
+impl FromRequestParts<Arc<AppState>> for InKb {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
+        let (t, k) = scope(parts, state, true).await?;
+        Ok(InKb(t, k.expect("a KB scope has a KB")))
+    }
+}
+
+/// The path's tenant (and KB) ids after [`check_scope`]. Handlers list these extractors after
+/// [`Authed`], so a request without valid credentials is 401 before its headers are judged.
+async fn scope(parts: &mut Parts, state: &Arc<AppState>, with_kb: bool) -> Result<(String, Option<String>), ApiError> {
+    let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+        .await
+        .map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let param = |name: &str| {
+        params
+            .get(name)
+            .ok_or_else(|| ApiError::from(Error::Internal(format!("the route has no {{{name}}}"))))
+    };
+    let t = path_id(param("tenant_id")?, "tenant")?;
+    let k = match with_kb {
+        true => Some(path_id(param("kb_id")?, "knowledge base")?),
+        false => None,
+    };
+    check_scope(state, &parts.headers, &t, k.as_deref())?;
     Ok((t, k))
 }
 
@@ -233,13 +260,7 @@ pub(super) async fn create_tenant(
     Ok((StatusCode::CREATED, to_json(t)?))
 }
 
-pub(super) async fn get_tenant(
-    State(st): S,
-    Authed(actor): Authed,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-) -> ApiResult {
-    let t = tenant_scope(&st, &headers, &tenant)?;
+pub(super) async fn get_tenant(State(st): S, Authed(actor): Authed, InTenant(t): InTenant) -> ApiResult {
     to_json(st.call(move |svc| svc.show_tenant(&actor, Some(&t))).await?)
 }
 
@@ -259,11 +280,9 @@ pub(super) struct TenantPatch {
 pub(super) async fn update_tenant(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
+    InTenant(t): InTenant,
     Body(b): Body<TenantPatch>,
 ) -> ApiResult {
-    let t = tenant_scope(&st, &headers, &tenant)?;
     let update = TenantUpdate {
         name: b.name,
         description: b.description,
@@ -275,24 +294,12 @@ pub(super) async fn update_tenant(
     to_json(updated)
 }
 
-pub(super) async fn delete_tenant(
-    State(st): S,
-    Authed(actor): Authed,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-) -> ApiResult {
-    let t = tenant_scope(&st, &headers, &tenant)?;
+pub(super) async fn delete_tenant(State(st): S, Authed(actor): Authed, InTenant(t): InTenant) -> ApiResult {
     let report = st.call(move |svc| svc.delete_tenant(&actor, &t)).await?;
     to_json(report)
 }
 
-pub(super) async fn list_kbs(
-    State(st): S,
-    Authed(actor): Authed,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-) -> ApiResult {
-    let t = tenant_scope(&st, &headers, &tenant)?;
+pub(super) async fn list_kbs(State(st): S, Authed(actor): Authed, InTenant(t): InTenant) -> ApiResult {
     to_json(st.call(move |svc| svc.list_kbs(&actor, Some(&t))).await?)
 }
 
@@ -308,11 +315,9 @@ pub(super) struct KbBody {
 pub(super) async fn create_kb(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
+    InTenant(t): InTenant,
     Body(b): Body<KbBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let t = tenant_scope(&st, &headers, &tenant)?;
     let new = NewKb {
         name: b.name,
         description: b.description,
@@ -322,13 +327,7 @@ pub(super) async fn create_kb(
     Ok((StatusCode::CREATED, to_json(kb)?))
 }
 
-pub(super) async fn get_kb(
-    State(st): S,
-    Authed(actor): Authed,
-    headers: HeaderMap,
-    Path((tenant, kb)): Path<(String, String)>,
-) -> ApiResult {
-    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
+pub(super) async fn get_kb(State(st): S, Authed(actor): Authed, InKb(t, k): InKb) -> ApiResult {
     to_json(st.call(move |svc| svc.show_kb(&actor, Some(&t), Some(&k))).await?)
 }
 
@@ -346,11 +345,9 @@ pub(super) struct KbPatch {
 pub(super) async fn update_kb(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path((tenant, kb)): Path<(String, String)>,
+    InKb(t, k): InKb,
     Body(b): Body<KbPatch>,
 ) -> ApiResult {
-    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let update = KbUpdate {
         name: b.name,
         description: b.description,
@@ -363,24 +360,12 @@ pub(super) async fn update_kb(
     to_json(updated)
 }
 
-pub(super) async fn delete_kb(
-    State(st): S,
-    Authed(actor): Authed,
-    headers: HeaderMap,
-    Path((tenant, kb)): Path<(String, String)>,
-) -> ApiResult {
-    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
+pub(super) async fn delete_kb(State(st): S, Authed(actor): Authed, InKb(t, k): InKb) -> ApiResult {
     let report = st.call(move |svc| svc.delete_kb(&actor, Some(&t), Some(&k))).await?;
     to_json(report)
 }
 
-pub(super) async fn list_members(
-    State(st): S,
-    Authed(actor): Authed,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
-) -> ApiResult {
-    let t = tenant_scope(&st, &headers, &tenant)?;
+pub(super) async fn list_members(State(st): S, Authed(actor): Authed, InTenant(t): InTenant) -> ApiResult {
     to_json(st.call(move |svc| svc.list_members(&actor, Some(&t))).await?)
 }
 
@@ -394,11 +379,9 @@ pub(super) struct MemberBody {
 pub(super) async fn add_member(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path(tenant): Path<String>,
+    InTenant(t): InTenant,
     Body(b): Body<MemberBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let t = tenant_scope(&st, &headers, &tenant)?;
     let m = st
         .call(move |svc| svc.add_member(&actor, Some(&t), &b.user_id, b.role))
         .await?;
@@ -414,11 +397,10 @@ pub(super) struct RoleBody {
 pub(super) async fn update_member(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path((tenant, user)): Path<(String, String)>,
+    InTenant(t): InTenant,
+    Path((_, user)): Path<(String, String)>,
     Body(b): Body<RoleBody>,
 ) -> ApiResult {
-    let t = tenant_scope(&st, &headers, &tenant)?;
     to_json(
         st.call(move |svc| svc.update_member(&actor, Some(&t), &user, b.role))
             .await?,
@@ -428,10 +410,9 @@ pub(super) async fn update_member(
 pub(super) async fn remove_member(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path((tenant, user)): Path<(String, String)>,
+    InTenant(t): InTenant,
+    Path((_, user)): Path<(String, String)>,
 ) -> ApiResult {
-    let t = tenant_scope(&st, &headers, &tenant)?;
     to_json(st.call(move |svc| svc.remove_member(&actor, Some(&t), &user)).await?)
 }
 
@@ -445,11 +426,9 @@ pub(super) struct DocumentsQuery {
 pub(super) async fn list_documents(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path((tenant, kb)): Path<(String, String)>,
+    InKb(t, k): InKb,
     Query(q): Query<DocumentsQuery>,
 ) -> ApiResult {
-    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let status = match q.status.as_deref() {
         None => None,
         Some("pending") => Some(DocStatus::Pending),
@@ -483,11 +462,9 @@ pub(super) struct EntitiesQuery {
 pub(super) async fn list_entities(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path((tenant, kb)): Path<(String, String)>,
+    InKb(t, k): InKb,
     Query(q): Query<EntitiesQuery>,
 ) -> ApiResult {
-    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let filter = EntityFilter {
         search: q.search,
         entity_type: q.entity_type,
@@ -603,11 +580,9 @@ impl QueryBody {
 pub(super) async fn query(
     State(st): S,
     Authed(actor): Authed,
-    headers: HeaderMap,
-    Path((tenant, kb)): Path<(String, String)>,
+    InKb(t, k): InKb,
     Body(b): Body<QueryBody>,
 ) -> ApiResult<Json<QueryResult>> {
-    let (t, k) = kb_scope(&st, &headers, &tenant, &kb)?;
     let (params, top_k, chunk_top_k, no_cache) = b.params()?;
     let (admitted, engine, permit) = query_engine(&st, actor, t, k, no_cache).await?;
     // The engine's kb.db connection cannot cross threads while borrowed, so the query runs
