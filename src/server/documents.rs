@@ -199,15 +199,7 @@ pub(super) async fn export_graph(
     InKb(t, k): InKb,
     Query(q): Query<ExportQuery>,
 ) -> Result<Response, ApiError> {
-    let (format, content_type) = match q.format.as_deref().unwrap_or("json") {
-        "json" => (ExportFormat::Json, "application/json"),
-        "graphml" => (ExportFormat::Graphml, "application/graphml+xml"),
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "unknown format {other:?}; formats are graphml, json"
-            )));
-        }
-    };
+    let format = ExportFormat::parse(q.format.as_deref().unwrap_or("json"))?;
     let bytes = st
         .call(move |svc| {
             admit(svc, &actor, (&t, &k), Permission::DocumentRead, "document.read")?;
@@ -219,7 +211,7 @@ pub(super) async fn export_graph(
             Ok(out)
         })
         .await?;
-    Ok(([(header::CONTENT_TYPE, content_type)], bytes).into_response())
+    Ok(([(header::CONTENT_TYPE, format.media_type())], bytes).into_response())
 }
 
 /// One NDJSON line of a streamed query.

@@ -3,6 +3,7 @@
 //! ingest lock is involved, so inspection works while another process ingests, and a KB that
 //! was never ingested reads as empty without any file being created.
 
+use clap::ValueEnum;
 use serde::Serialize;
 
 use super::{KbHandle, Page, Service};
@@ -84,6 +85,22 @@ impl ExportFormat {
         match self {
             ExportFormat::Graphml => "graphml",
             ExportFormat::Json => "json",
+        }
+    }
+
+    /// The format named `name` (as `--format` spells it), for callers other than clap.
+    pub fn parse(name: &str) -> Result<ExportFormat> {
+        <Self as ValueEnum>::from_str(name, false).map_err(|_| {
+            let names: Vec<&str> = Self::value_variants().iter().map(|f| f.name()).collect();
+            Error::Usage(format!("unknown format {name:?}; formats are {}", names.join(", ")))
+        })
+    }
+
+    /// The HTTP media type of an export.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            ExportFormat::Graphml => "application/graphml+xml",
+            ExportFormat::Json => "application/json",
         }
     }
 }
