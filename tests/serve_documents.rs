@@ -671,3 +671,34 @@ async fn openapi_matches_the_served_routes() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(doc["components"]["schemas"]["Error"]["required"], json!(["error"]));
 }
+
+/// `--request-timeout`: a question still waiting for the model past the limit is answered 504
+/// with a JSON error (and logged as such), while the server goes on serving.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_past_the_timeout_is_answered_504() {
+    let lrt = Lrt::new();
+    let slow = model::server(5_000, 0).await;
+    let mut env = model::env(&slow);
+    env.push(("LRT_LLM_MAX_RETRIES", "0".into()));
+    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let srv = spawn(&lrt, &refs, &["--request-timeout", "1s"]).unwrap();
+    let root = token(&lrt, ROOT);
+    let (t, k) = tenant_kb(&srv, &root, "acme", "alice", &root).await;
+
+    let asked = Instant::now();
+    let r = srv
+        .post(
+            &format!("/api/v1/tenants/{t}/kbs/{k}/query"),
+            &root,
+            json!({"question": "Anyone there?", "mode": "bypass"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::GATEWAY_TIMEOUT, "{}", r.body);
+    assert_eq!(r.body["error"]["code"], "timeout", "{}", r.body);
+    assert!(asked.elapsed() < Duration::from_secs(4), "{:?}", asked.elapsed());
+    assert_eq!(srv.get("/health", &root).await.status, StatusCode::OK);
+    assert!(srv.log_text().contains("504"), "{}", srv.log_text());
+
+    let bad = spawn(&lrt, &[], &["--request-timeout", "soon"]).err().unwrap();
+    assert!(bad.contains("--request-timeout"), "{bad}");
+}

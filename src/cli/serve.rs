@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
+use std::time::Duration;
 
 use clap::{Args, Subcommand};
 use serde_json::json;
@@ -29,6 +30,15 @@ pub struct ServeArgs {
     /// Knowledge bases the background ingest worker processes at once
     #[arg(long, env = "LRT_INGEST_WORKERS", default_value_t = NonZeroUsize::new(server::DEFAULT_INGEST_WORKERS).expect("non-zero"), value_name = "N")]
     pub ingest_workers: NonZeroUsize,
+    /// Answer 504 to a request still running after this long (e.g. 90s, 5m)
+    #[arg(long, env = "LRT_REQUEST_TIMEOUT", default_value = "5m", value_name = "DURATION", value_parser = request_timeout)]
+    pub request_timeout: Duration,
+}
+
+fn request_timeout(raw: &str) -> std::result::Result<Duration, String> {
+    server::auth::parse_secs("--request-timeout", raw)
+        .map(Duration::from_secs)
+        .map_err(|e| e.to_string())
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +68,7 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
         max_cached_instances: args.max_cached_instances,
         body_limit: args.max_body_bytes,
         ingest_workers: args.ingest_workers,
+        request_timeout: args.request_timeout,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

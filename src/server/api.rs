@@ -304,7 +304,8 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 
 /// Error statuses a route can answer with.
 fn errors(r: &Route) -> Vec<u16> {
-    let mut codes = vec![500];
+    // 504: past `--request-timeout`, on every route.
+    let mut codes = vec![500, 504];
     if r.auth() {
         codes.extend([401, 403, 404, 429]);
     }

@@ -118,7 +118,13 @@ impl TokenKeys {
 
 /// Parses `--expires-in`: `30m`, `24h`, `7d`, `2w` or plain seconds.
 pub fn parse_ttl(raw: &str) -> Result<u64> {
-    let bad = || Error::Usage(format!("invalid --expires-in {raw:?}: use e.g. 30m, 24h, 7d or 2w"));
+    parse_secs("--expires-in", raw)
+}
+
+/// Parses a duration flag's value, `30s`, `5m`, `24h`, `7d`, `2w` or plain seconds, into
+/// seconds (at least one).
+pub fn parse_secs(flag: &str, raw: &str) -> Result<u64> {
+    let bad = || Error::Usage(format!("invalid {flag} {raw:?}: use e.g. 30s, 5m, 24h, 7d or 2w"));
     let s = raw.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (number, unit) = s.split_at(split);
@@ -198,5 +204,8 @@ mod tests {
         assert_eq!(parse_ttl("90").unwrap(), 90);
         assert!(parse_ttl("0h").is_err());
         assert!(parse_ttl("3y").is_err());
+        assert_eq!(parse_secs("--request-timeout", "30s").unwrap(), 30);
+        let e = parse_secs("--request-timeout", "soon").unwrap_err().to_string();
+        assert!(e.contains("--request-timeout"), "{e}");
     }
 }

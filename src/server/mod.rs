@@ -43,6 +43,9 @@ pub struct ServeOptions {
     pub body_limit: usize,
     /// KBs the ingest worker processes at once.
     pub ingest_workers: NonZeroUsize,
+    /// The longest a request may take before it is answered 504 (its blocking work, if any,
+    /// still runs to its end, holding its quota permit).
+    pub request_timeout: Duration,
 }
 
 /// What every handler shares.
@@ -163,11 +166,35 @@ impl AppState {
 }
 
 /// The application's routes on a state (for tests and embedding).
-pub fn router(state: Arc<AppState>, body_limit: usize) -> Router {
+pub fn router(state: Arc<AppState>, options: &ServeOptions) -> Router {
+    let timeout = options.request_timeout;
     api::router()
-        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(DefaultBodyLimit::max(options.body_limit))
+        .layer(axum::middleware::from_fn(move |req, next| deadline(timeout, req, next)))
         .layer(axum::middleware::from_fn(access::log))
         .with_state(state)
+}
+
+/// Answers 504 with a JSON error when the handler takes longer than `timeout` (the access log,
+/// outside this layer, records it). A streamed answer is timed until its headers.
+async fn deadline(
+    timeout: Duration,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match tokio::time::timeout(timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            axum::http::StatusCode::GATEWAY_TIMEOUT,
+            "timeout",
+            format!(
+                "the request took longer than the server's limit of {} s (lrt serve --request-timeout)",
+                timeout.as_secs()
+            ),
+        )
+        .into_response(),
+    }
 }
 
 /// Serves until SIGINT/SIGTERM, then stops accepting, lets in-flight requests finish, stops
@@ -191,7 +218,7 @@ pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce
             Err(e) => eprintln!("lrt serve: cannot look for queued documents: {e}"),
         }
     });
-    let app = router(state.clone(), options.body_limit);
+    let app = router(state.clone(), &options);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
