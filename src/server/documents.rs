@@ -270,11 +270,8 @@ pub(super) async fn query_stream(
         let mut sink = move |piece: &str| {
             let _ = pieces.send(Event::Chunk(piece.to_string()));
         };
-        let result = (|| {
-            let params = engine.prepare(params, top_k, chunk_top_k)?;
-            state.with_service(|svc| svc.charge_query(&admitted))?;
-            runtime.block_on(engine.run_prepared(&params, Some(&mut sink)))
-        })();
+        let charge = || state.with_service(|svc| svc.charge_query(&admitted));
+        let result = runtime.block_on(engine.answer(params, top_k, chunk_top_k, charge, Some(&mut sink)));
         let _ = tx.send(match result {
             Ok(r) => Event::Done(Box::new(r)),
             Err(e) => Event::Failed(ApiError::from(e)),

@@ -592,9 +592,8 @@ pub(super) async fn query(
     let result = tokio::task::spawn_blocking(move || {
         // Held until the work ends, even if the client goes away meanwhile.
         let _permit = permit;
-        let params = engine.prepare(params, top_k, chunk_top_k)?;
-        state.with_service(|svc| svc.charge_query(&admitted))?;
-        runtime.block_on(engine.run_prepared(&params, None))
+        let charge = || state.with_service(|svc| svc.charge_query(&admitted));
+        runtime.block_on(engine.answer(params, top_k, chunk_top_k, charge, None))
     })
     .await
     .map_err(|e| Error::Internal(format!("the query task failed: {e}")))??;

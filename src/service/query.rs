@@ -58,7 +58,7 @@ pub struct OpenQuery {
 }
 
 impl OpenQuery {
-    /// Answers one question; `top_k`/`chunk_top_k` default to the KB's values.
+    /// Answers one question, uncharged; `top_k`/`chunk_top_k` default to the KB's values.
     pub async fn run(
         &self,
         params: QueryParams,
@@ -66,26 +66,25 @@ impl OpenQuery {
         chunk_top_k: Option<usize>,
         sink: Option<Sink<'_>>,
     ) -> Result<QueryResult> {
-        let params = self.prepare(params, top_k, chunk_top_k)?;
-        self.engine.query(&params, sink).await
+        self.answer(params, top_k, chunk_top_k, || Ok(()), sink).await
     }
 
-    /// `params` with the KB's defaults filled in and validated, before any quota is charged.
-    pub fn prepare(
+    /// The steps of every admitted question, from the CLI or the server: the KB's defaults
+    /// under the caller's `top_k`/`chunk_top_k`, validation, then `charge` (one API call,
+    /// counted before any work and only for a valid question), then the answer.
+    pub async fn answer(
         &self,
         mut params: QueryParams,
         top_k: Option<usize>,
         chunk_top_k: Option<usize>,
-    ) -> Result<QueryParams> {
+        charge: impl FnOnce() -> Result<()>,
+        sink: Option<Sink<'_>>,
+    ) -> Result<QueryResult> {
         params.top_k = top_k.unwrap_or(self.top_k);
         params.chunk_top_k = chunk_top_k.unwrap_or(self.chunk_top_k);
         params.validate()?;
-        Ok(params)
-    }
-
-    /// Answers a question already [`prepare`](Self::prepare)d.
-    pub async fn run_prepared(&self, params: &QueryParams, sink: Option<Sink<'_>>) -> Result<QueryResult> {
-        self.engine.query(params, sink).await
+        charge()?;
+        self.engine.query(&params, sink).await
     }
 }
 
@@ -208,9 +207,10 @@ impl Service {
                 })
                 .await?
         };
-        let params = engine.prepare(input.params, input.top_k, input.chunk_top_k)?;
-        self.charge_query(&admitted)?;
-        let result = engine.run_prepared(&params, sink).await?;
+        let charge = || self.charge_query(&admitted);
+        let result = engine
+            .answer(input.params, input.top_k, input.chunk_top_k, charge, sink)
+            .await?;
         Ok((admitted.handle, result))
     }
 }
