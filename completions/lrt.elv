@@ -953,6 +953,7 @@ set edit:completion:arg-completer[lrt] = {|@words|
             cand --max-body-bytes 'Largest request body in bytes, uploads included (413 beyond)'
             cand --ingest-workers 'Knowledge bases the background ingest worker processes at once'
             cand --request-timeout 'Answer 504 to a request still running after this long (e.g. 90s, 5m)'
+            cand --shutdown-grace 'On SIGINT/SIGTERM, wait this long at most for in-flight requests (e.g. 30s)'
             cand --config 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]'
             cand --data-dir 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]'
             cand -o 'Output format'

@@ -702,3 +702,52 @@ async fn a_request_past_the_timeout_is_answered_504() {
     let bad = spawn(&lrt, &[], &["--request-timeout", "soon"]).err().unwrap();
     assert!(bad.contains("--request-timeout"), "{bad}");
 }
+
+/// SIGTERM: a question in flight is still answered when it ends within `--shutdown-grace`,
+/// and the server stops after the grace period when one runs longer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_waits_for_requests_in_flight_within_the_grace_period() {
+    for (model_ms, grace, answered) in [(1_500, "20s", true), (20_000, "1s", false)] {
+        let lrt = Lrt::new();
+        let model = model::server(model_ms, 0).await;
+        let mut env = model::env(&model);
+        env.push(("LRT_LLM_MAX_RETRIES", "0".into()));
+        let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut srv = spawn(&lrt, &refs, &["--shutdown-grace", grace]).unwrap();
+        let root = token(&lrt, ROOT);
+        let (t, k) = tenant_kb(&srv, &root, "acme", "alice", &root).await;
+
+        let ask = srv.http.post(format!("{}/api/v1/tenants/{t}/kbs/{k}/query", srv.base));
+        let ask = ask
+            .bearer_auth(&root)
+            .json(&json!({"question": "Anyone there?", "mode": "bypass"}))
+            .send();
+        let in_flight = tokio::spawn(ask);
+        // Signal once the question has reached the model.
+        while model.received_requests().await.unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let signalled = Instant::now();
+        assert_eq!(unsafe { libc::kill(srv.child.id() as i32, libc::SIGTERM) }, 0);
+        let code = loop {
+            if let Some(status) = srv.child.try_wait().unwrap() {
+                break status.code();
+            }
+            assert!(signalled.elapsed() < Duration::from_secs(10), "still running ({grace})");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert_eq!(code, Some(0), "{}", srv.log_text());
+        let response = in_flight.await.unwrap();
+        if answered {
+            assert_eq!(response.unwrap().status(), StatusCode::OK);
+        } else {
+            assert!(
+                signalled.elapsed() < Duration::from_secs(5),
+                "{:?}",
+                signalled.elapsed()
+            );
+            assert!(response.is_err(), "the connection was closed without an answer");
+            assert!(srv.log_text().contains("stopping without them"), "{}", srv.log_text());
+        }
+    }
+}

@@ -33,10 +33,21 @@ pub struct ServeArgs {
     /// Answer 504 to a request still running after this long (e.g. 90s, 5m)
     #[arg(long, env = "LRT_REQUEST_TIMEOUT", default_value = "5m", value_name = "DURATION", value_parser = request_timeout)]
     pub request_timeout: Duration,
+    /// On SIGINT/SIGTERM, wait this long at most for in-flight requests (e.g. 30s)
+    #[arg(long, env = "LRT_SHUTDOWN_GRACE", default_value = "30s", value_name = "DURATION", value_parser = shutdown_grace)]
+    pub shutdown_grace: Duration,
 }
 
 fn request_timeout(raw: &str) -> std::result::Result<Duration, String> {
-    server::auth::parse_secs("--request-timeout", raw)
+    duration("--request-timeout", raw)
+}
+
+fn shutdown_grace(raw: &str) -> std::result::Result<Duration, String> {
+    duration("--shutdown-grace", raw)
+}
+
+fn duration(flag: &str, raw: &str) -> std::result::Result<Duration, String> {
+    server::auth::parse_secs(flag, raw)
         .map(Duration::from_secs)
         .map_err(|e| e.to_string())
 }
@@ -69,18 +80,22 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
         body_limit: args.max_body_bytes,
         ingest_workers: args.ingest_workers,
         request_timeout: args.request_timeout,
+        shutdown_grace: args.shutdown_grace,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(server::serve(settings, options, |addr| {
+    let served = runtime.block_on(server::serve(settings, options, |addr| {
         // Tests and scripts read this line to find the port.
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on http://{addr}");
         let _ = out.flush();
-    }))?;
-    Ok(0)
+    }));
+    // Work a request left on the blocking pool past the grace period is not waited for: what
+    // it had committed stays, the rest is as after a crash, which every write survives.
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    served.map(|()| 0)
 }
 
 pub fn token(ctx: &Ctx, cmd: TokenCmd) -> Result<i32> {

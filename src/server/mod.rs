@@ -46,6 +46,9 @@ pub struct ServeOptions {
     /// The longest a request may take before it is answered 504 (its blocking work, if any,
     /// still runs to its end, holding its quota permit).
     pub request_timeout: Duration,
+    /// How long in-flight requests may run on after SIGINT/SIGTERM before the server stops
+    /// anyway.
+    pub shutdown_grace: Duration,
 }
 
 /// What every handler shares.
@@ -197,9 +200,9 @@ async fn deadline(
     }
 }
 
-/// Serves until SIGINT/SIGTERM, then stops accepting, lets in-flight requests finish, stops
-/// the ingest worker (queued documents wait in kb.db for the next start) and closes the cached
-/// engines. `ready` gets the bound address (the port may have been 0). Right after binding,
+/// Serves until SIGINT/SIGTERM, then stops accepting, lets in-flight requests finish (for
+/// `shutdown_grace` at most), stops the ingest worker (queued documents wait in kb.db for the
+/// next start) and closes the cached engines. `ready` gets the bound address (the port may have been 0). Right after binding,
 /// every KB with pending or interrupted documents is handed to the ingest worker.
 pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<()> {
     let state = Arc::new(AppState::new(settings, &options)?);
@@ -219,10 +222,23 @@ pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce
         }
     });
     let app = router(state.clone(), &options);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| Error::Internal(format!("the server failed: {e}")))?;
+    let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let grace = options.shutdown_grace;
+    tokio::select! {
+        served = server.into_future() => served.map_err(|e| Error::Internal(format!("the server failed: {e}")))?,
+        _ = async {
+            let _ = stopped.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => tracing::warn!(
+            target: "lrt::serve",
+            "requests still running {} s after the stop signal; stopping without them",
+            grace.as_secs()
+        ),
+    }
     let stopping = state.clone();
     let _ = tokio::task::spawn_blocking(move || stopping.worker.shutdown(Duration::from_secs(10))).await;
     state.manager.cleanup_all();
