@@ -7,9 +7,9 @@
 //! tables that are compiled into the binary and read in place, instead of tiktoken-rs's
 //! 100–150 ms of loading, which dominated a cold `lrt query`. The encoder is byte-pair encoding
 //! with tiktoken's merge order (lowest rank first, leftmost on ties) over tiktoken's o200k
-//! pre-split regex; where the text is ASCII the regex's pieces are found by hand (`ascii_piece`),
-//! which is several times faster and spares ASCII-only processes compiling the regex (a few
-//! ms). Tests compare the pieces with the regex's and the tokens with tiktoken-rs itself.
+//! pre-split regex; where the text is ASCII (or common punctuation) the regex's pieces are found
+//! by hand (`known_piece`), which is several times faster and spares such processes compiling the
+//! regex (a few ms). Tests compare the pieces with the regex's and the tokens with tiktoken-rs itself.
 
 use std::sync::LazyLock;
 
@@ -175,7 +175,7 @@ fn merge_long(piece: &[u8]) -> Vec<usize> {
 
 /// A handle on the `o200k_base` BPE. Get it with [`Tokenizer::global`].
 pub struct Tokenizer {
-    /// Compiled on the first piece [`ascii_piece`] cannot decide (non-ASCII text): compiling
+    /// Compiled on the first piece [`known_piece`] cannot decide (e.g. a non-ASCII letter): compiling
     /// takes a few ms, a tenth of a cold `lrt query`, and ASCII text never needs it.
     pre_split: LazyLock<Regex>,
 }
@@ -191,7 +191,7 @@ impl Tokenizer {
     }
 
     /// The pre-split pieces of `text`, in order (BPE never merges across them): the pattern's
-    /// match at each position, decided by [`ascii_piece`] where the text around it is ASCII and
+    /// match at each position, decided by [`known_piece`] where the text around it is simple (ASCII, common punctuation) and
     /// by the regex otherwise. Every character matches some alternative of the pattern, so the
     /// pieces tile the text and the match at a piece's end is the regex's next match.
     fn pieces<'t>(&self, text: &'t str) -> impl Iterator<Item = &'t str> {
@@ -201,7 +201,7 @@ impl Tokenizer {
                 if at >= slice.len() {
                     return None;
                 }
-                let end = ascii_piece(slice.as_bytes(), at).unwrap_or_else(|| {
+                let end = known_piece(slice, at).unwrap_or_else(|| {
                     // Only a backtracking overflow fails, and whitespace runs are cut short
                     // enough to avoid it (see MAX_WHITESPACE_RUN).
                     let found = self.pre_split.find_from_pos(slice, at).expect("o200k pre-split regex");
@@ -283,106 +283,131 @@ impl Tokenizer {
     }
 }
 
-/// ASCII whitespace as the pattern's `\s` has it.
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r')
+/// What the pre-split pattern's classes make of one character.
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Upper,
+    Lower,
+    Digit,
+    Space,
+    /// Neither whitespace, letter, digit nor mark (the pattern's `[^\s\p{L}\p{N}]`).
+    Other,
+    /// Outside what [`kind_at`] knows: any class could apply.
+    Unknown,
 }
 
-/// ASCII that is neither whitespace, letter nor digit (the pattern's `[^\s\p{L}\p{N}]`).
-fn is_other(b: u8) -> bool {
-    b.is_ascii() && !is_space(b) && !b.is_ascii_alphanumeric()
+/// The kind of the character at byte `i` of `s` and its length; `None` at the end. Knows ASCII
+/// and the punctuation U+2010–U+2027 (dashes, quotation marks, `…`), which LLM-written and
+/// truncated descriptions often hold; everything else is [`Kind::Unknown`].
+fn kind_at(s: &str, i: usize) -> Option<(Kind, usize)> {
+    let b = *s.as_bytes().get(i)?;
+    let kind = match b {
+        b'A'..=b'Z' => Kind::Upper,
+        b'a'..=b'z' => Kind::Lower,
+        b'0'..=b'9' => Kind::Digit,
+        b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r' => Kind::Space,
+        0..0x80 => Kind::Other,
+        _ => {
+            let c = s[i..].chars().next()?;
+            let kind = if ('\u{2010}'..='\u{2027}').contains(&c) {
+                Kind::Other
+            } else {
+                Kind::Unknown
+            };
+            return Some((kind, c.len_utf8()));
+        }
+    };
+    Some((kind, 1))
 }
 
-/// The end of the pre-split regex's match at `at`, decided without the regex when every
-/// character it has to look at is ASCII; `None` when one is not (a letter, digit, mark or
-/// space outside ASCII, or `ſ`, which `(?i:'s)` matches, could change the answer). Follows
-/// the alternatives in the pattern's order, with their backtracking worked out for ASCII,
-/// where the upper- and lower-case classes are disjoint:
+/// The end of the pre-split regex's match at byte `at` of `s`, decided without the regex when
+/// every character it has to look at is known to [`kind_at`]; `None` when one is not (a
+/// letter, mark, digit or space outside ASCII, or `ſ`, which `(?i:'s)` matches, could change the
+/// answer). Follows the alternatives in the pattern's order, with their backtracking worked out
+/// for these characters, where the upper- and lower-case classes are disjoint:
 ///
-/// 1. an optional non-letter, non-digit, non-newline character, upper-case letters, at least
-///    one lower-case letter, an optional contraction;
+/// 1. an optional character that is not a letter, digit or newline, upper-case letters, at
+///    least one lower-case letter, an optional contraction;
 /// 2. the same with at least one upper-case letter and no lower-case one (1 failed);
 /// 3. one to three digits;
 /// 4. an optional space, a run of other characters, then any `\r`, `\n` and `/`;
 /// 5. whitespace up to and including its last newline;
 /// 6. whitespace not followed by a non-space (all but the last of a run before a word);
 /// 7. whitespace.
-fn ascii_piece(s: &[u8], at: usize) -> Option<usize> {
-    let byte = |i: usize| s.get(i).copied();
-    // The end of the run of bytes matching `class` from `i`; None if it stops at non-ASCII.
-    let run = |mut i: usize, class: fn(u8) -> bool| -> Option<usize> {
-        while let Some(b) = byte(i) {
-            if class(b) {
-                i += 1;
-            } else if b.is_ascii() {
-                break;
-            } else {
+fn known_piece(s: &str, at: usize) -> Option<usize> {
+    // The end of the run of characters of a kind `want` accepts from `i`; None if it stops at
+    // an unknown one.
+    let run = |mut i: usize, want: fn(Kind) -> bool| -> Option<usize> {
+        while let Some((kind, len)) = kind_at(s, i) {
+            if kind == Kind::Unknown {
                 return None;
             }
+            if !want(kind) {
+                break;
+            }
+            i += len;
         }
         Some(i)
     };
-    let c = byte(at)?;
-    if !c.is_ascii() {
-        return None;
-    }
+    let kind = |i: usize| kind_at(s, i).map(|(k, _)| k);
+    let (c, c_len) = kind_at(s, at)?;
+    let newline = |i: usize| matches!(s.as_bytes().get(i), Some(b'\r' | b'\n'));
     // 1 and 2: letters, after an optional prefix.
-    let start = if c.is_ascii_alphabetic() || c.is_ascii_digit() || c == b'\r' || c == b'\n' {
-        at
-    } else {
-        at + 1
+    let start = match c {
+        Kind::Unknown => return None,
+        Kind::Upper | Kind::Lower | Kind::Digit => at,
+        _ if newline(at) => at,
+        _ => at + c_len,
     };
-    if byte(start).is_some_and(|b| b.is_ascii_alphabetic())
-        || (start > at && byte(start).is_some_and(|b| !b.is_ascii()))
-    {
-        let upper = run(start, |b| b.is_ascii_uppercase())?;
-        let lower = run(upper, |b| b.is_ascii_lowercase())?;
-        if lower > start {
-            return contraction(s, lower);
+    match kind(start) {
+        Some(Kind::Unknown) => return None,
+        Some(Kind::Upper | Kind::Lower) => {
+            let upper = run(start, |k| k == Kind::Upper)?;
+            let lower = run(upper, |k| k == Kind::Lower)?;
+            if lower > start {
+                return contraction(s, lower);
+            }
         }
+        _ => {}
     }
     // 3: digits (a fourth digit, or anything else, ends the piece).
-    if c.is_ascii_digit() {
+    if c == Kind::Digit {
         let mut end = at;
-        while end < at + 3 && byte(end).is_some_and(|b| b.is_ascii_digit()) {
+        while end < at + 3 && kind(end) == Some(Kind::Digit) {
             end += 1;
         }
-        return match byte(end) {
-            Some(b) if end < at + 3 && !b.is_ascii() => None,
+        return match kind(end) {
+            Some(Kind::Unknown) if end < at + 3 => None,
             _ => Some(end),
         };
     }
-    // 4: punctuation, after an optional space.
-    let punct = if c == b' ' { at + 1 } else { at };
-    match byte(punct) {
-        Some(b) if is_other(b) => {
-            let end = run(punct, is_other)?;
-            let mut end = end;
-            while byte(end).is_some_and(|b| matches!(b, b'\r' | b'\n' | b'/')) {
-                end += 1;
-            }
-            return Some(end);
+    // 4: other characters, after an optional space.
+    let other = if s.as_bytes()[at] == b' ' { at + 1 } else { at };
+    if kind(other) == Some(Kind::Other) {
+        let mut end = run(other, |k| k == Kind::Other)?;
+        while matches!(s.as_bytes().get(end), Some(b'\r' | b'\n' | b'/')) {
+            end += 1;
         }
-        Some(b) if !b.is_ascii() && punct > at => return None,
-        _ => {}
+        return Some(end);
     }
     // 5 to 7: whitespace.
-    let end = run(at, is_space)?;
-    if let Some(last) = s[at..end].iter().rposition(|&b| b == b'\n' || b == b'\r') {
-        return Some(at + last + 1);
+    let end = run(at, |k| k == Kind::Space)?;
+    if let Some(last) = (at..end).rev().find(|&i| newline(i)) {
+        return Some(last + 1);
     }
     Some(if end == s.len() || end - at == 1 { end } else { end - 1 })
 }
 
 /// The end of the piece whose letters end at `i`: past a contraction (`'s`, `'t`, `'re`,
 /// `'ve`, `'m`, `'ll`, `'d`, any case) if one follows.
-fn contraction(s: &[u8], i: usize) -> Option<usize> {
-    if s.get(i) != Some(&b'\'') {
+fn contraction(s: &str, i: usize) -> Option<usize> {
+    let b = s.as_bytes();
+    if b.get(i) != Some(&b'\'') {
         return Some(i);
     }
-    let next = |k: usize| s.get(i + k).map(u8::to_ascii_lowercase);
+    let next = |k: usize| b.get(i + k).map(u8::to_ascii_lowercase);
     match next(1) {
-        Some(b) if !b.is_ascii() => None,
+        Some(c) if !c.is_ascii() => None,
         Some(b's' | b't' | b'm' | b'd') => Some(i + 2),
         Some(b'r' | b'v') if next(2) == Some(b'e') => Some(i + 3),
         Some(b'l') if next(2) == Some(b'l') => Some(i + 3),
@@ -547,7 +572,7 @@ mod tests {
     }
 
     #[test]
-    fn ascii_pieces_are_the_regexs() {
+    fn known_pieces_are_the_regexs() {
         // Every ASCII character, and neighbours outside ASCII that could change a match: a
         // letter, a mark, a digit, spaces, punctuation, and `ſ`, which `(?i:'s)` matches.
         let mut alphabet: Vec<String> = (0u8..128).map(|b| (b as char).to_string()).collect();
