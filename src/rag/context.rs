@@ -533,19 +533,15 @@ mod tests {
                 dot / (na.sqrt() * nb.sqrt())
             }
         }
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::rag::xorshift(0x9e37_79b9_7f4a_7c15u64);
         let mut vector = |density: u64| -> Vec<f32> {
             (0..96)
                 .map(|_| match next() % 100 < density {
-                    true => ((next() % 2001) as f32 - 1000.0) / 997.0 * if next() % 3 == 0 { -1.0 } else { 1.0 },
+                    true => {
+                        ((next() % 2001) as f32 - 1000.0) / 997.0 * if next().is_multiple_of(3) { -1.0 } else { 1.0 }
+                    }
                     false => {
-                        if next() % 2 == 0 {
+                        if next().is_multiple_of(2) {
                             0.0
                         } else {
                             -0.0

@@ -550,13 +550,7 @@ mod tests {
             "\u{a0}",
             "<|endoftext|>",
         ];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::rag::xorshift(0x2545_f491_4f6c_dd1du64);
         for _ in 0..400 {
             let mut text = String::new();
             for _ in 0..(next() % 60) {
@@ -586,13 +580,7 @@ mod tests {
         ] {
             alphabet.push(other.to_string());
         }
-        let mut state = 0x0123_4567_89ab_cdefu64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = crate::rag::xorshift(0x0123_4567_89ab_cdefu64);
         for _ in 0..20_000 {
             let text: String = (0..next() % 24)
                 .map(|_| alphabet[(next() % alphabet.len() as u64) as usize].as_str())
