@@ -14,7 +14,7 @@
 //!
 //! Run: `cargo bench --bench query` (options: `-- --mb N`, `-- --runs N` in-process queries
 //! per mode, `-- --cold N` process runs per mode, `-- --keep DIR` to keep (and reuse) the corpus
-//! and KB).
+//! and KB, `-- --modes mix,hybrid` to measure only those modes, e.g. under a profiler).
 //! Issue 4 targets: p50 ≤ 5 ms per mode in-process; p50 ≤ 30 ms for a whole cold process.
 
 #[path = "support/corpus.rs"]
@@ -121,6 +121,7 @@ fn main() {
     let mut runs = 200usize;
     let mut cold = 25usize;
     let mut keep: Option<PathBuf> = None;
+    let mut modes = MODES.to_vec();
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -128,6 +129,13 @@ fn main() {
             "--runs" => runs = it.next().and_then(|v| v.parse().ok()).expect("--runs N"),
             "--cold" => cold = it.next().and_then(|v| v.parse().ok()).expect("--cold N"),
             "--keep" => keep = it.next().map(Into::into),
+            "--modes" => {
+                let list = it.next().expect("--modes LIST");
+                modes = MODES
+                    .into_iter()
+                    .filter(|m| list.split(',').any(|name| name == m.as_str()))
+                    .collect();
+            }
             _ => {} // cargo bench passes `--bench`
         }
     }
@@ -177,7 +185,7 @@ fn main() {
         "\nin-process, {runs} queries per mode over {} questions:",
         questions.len()
     );
-    for mode in MODES {
+    for &mode in &modes {
         // One pass fills the keyword and answer caches and the token-count memo: each question
         // is new to this mode here, so this is the latency of a question asked the first time.
         let mut first = Samples::default();
@@ -203,6 +211,9 @@ fn main() {
         println!("{:>6} first:    {}", mode.as_str(), first.summary());
     }
 
+    if cold == 0 {
+        return;
+    }
     println!("\nwhole processes ({cold} runs per mode, questions cycled):");
     let mut floor = Samples::default();
     for _ in 0..cold {
@@ -213,7 +224,7 @@ fn main() {
     println!("  lrt kb show (floor):     {}", floor.summary());
     for (label, extra) in [("lrt query", None), ("lrt query --no-cache", Some("--no-cache"))] {
         let mut all = Samples::default();
-        for mode in MODES {
+        for &mode in &modes {
             let mut runs = Samples::default();
             for i in 0..cold {
                 let q = &questions[i % questions.len()];

@@ -6,7 +6,8 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{LazyLock, Mutex};
 
-use serde_json::{Value, json};
+use serde_json::Value;
+use xxhash_rust::xxh3::Xxh3Builder;
 
 use crate::rag::pyjson;
 use crate::rag::tokenizer::Tokenizer;
@@ -149,10 +150,9 @@ fn memoized(kind: u8, text: &str, count: impl FnOnce() -> (usize, usize)) -> (us
     counts
 }
 
-/// The token count of `json_lines(items)` (item by item, see [`fitting_prefix`]).
-pub fn json_lines_tokens(items: &[Value]) -> usize {
-    let keys: Vec<String> = items.iter().map(pyjson::dumps).collect();
-    fitting_prefix(&keys, i64::MAX).1
+/// The token count of `lines.join("\n")` for JSON lines (item by item, see [`fitting_prefix`]).
+pub fn lines_tokens(lines: &[String]) -> usize {
+    fitting_prefix(lines, i64::MAX).1
 }
 
 /// The text of JSON lines, one per item, as they appear in the context.
@@ -160,19 +160,19 @@ pub fn json_lines(items: &[Value]) -> String {
     items.iter().map(pyjson::dumps).collect::<Vec<_>>().join("\n")
 }
 
-/// An entity as the context shows it.
-pub fn entity_item(name: &str, entity_type: &str, description: &str) -> Value {
-    json!({"entity": name, "type": entity_type, "description": description})
+/// An entity's JSON line as the context shows it.
+pub fn entity_line(name: &str, entity_type: &str, description: &str) -> String {
+    pyjson::dumps_str_object(&[("entity", name), ("type", entity_type), ("description", description)])
 }
 
-/// A relation as the context shows it (no keywords, no weight).
-pub fn relation_item(src: &str, tgt: &str, description: &str) -> Value {
-    json!({"entity1": src, "entity2": tgt, "description": description})
+/// A relation's JSON line as the context shows it (no keywords, no weight).
+pub fn relation_line(src: &str, tgt: &str, description: &str) -> String {
+    pyjson::dumps_str_object(&[("entity1", src), ("entity2", tgt), ("description", description)])
 }
 
-/// A chunk as the context shows it.
-pub fn chunk_item(reference_id: &str, content: &str) -> Value {
-    json!({"reference_id": reference_id, "content": content})
+/// A chunk's JSON line as the context shows it.
+pub fn chunk_line(reference_id: &str, content: &str) -> String {
+    pyjson::dumps_str_object(&[("reference_id", reference_id), ("content", content)])
 }
 
 /// One graph element's candidate chunks, in its stored order.
@@ -185,25 +185,26 @@ pub struct ChunkSources {
 /// first (highest-ranked) element that names it, chunks in `exclude` go, and each element's
 /// list is ordered by how many elements name the chunk (most first; stable).
 pub fn dedupe_by_rank(sources: &[ChunkSources], exclude: &HashSet<String>) -> Vec<Vec<String>> {
-    let mut count: HashMap<&str, usize> = HashMap::new();
+    // XXH3 rather than SipHash: chunk ids are KB content, and a graph query hashes hundreds.
+    let mut count: HashMap<&str, usize, Xxh3Builder> = HashMap::default();
     for s in sources {
-        let unique: HashSet<&str> = s.chunk_ids.iter().map(String::as_str).collect();
+        let unique: HashSet<&str, Xxh3Builder> = s.chunk_ids.iter().map(String::as_str).collect();
         for id in unique {
             *count.entry(id).or_default() += 1;
         }
     }
-    let mut taken: HashSet<&str> = HashSet::new();
+    let mut taken: HashSet<&str, Xxh3Builder> = HashSet::default();
     sources
         .iter()
         .map(|s| {
-            let mut mine: Vec<&str> = Vec::new();
+            let mut mine: Vec<(usize, &str)> = Vec::new();
             for id in &s.chunk_ids {
                 if !exclude.contains(id) && taken.insert(id.as_str()) {
-                    mine.push(id);
+                    mine.push((count[id.as_str()], id));
                 }
             }
-            mine.sort_by_key(|id| std::cmp::Reverse(count[id]));
-            mine.into_iter().map(str::to_string).collect()
+            mine.sort_by_key(|&(n, _)| std::cmp::Reverse(n));
+            mine.into_iter().map(|(_, id)| id.to_string()).collect()
         })
         .collect()
 }
@@ -214,20 +215,20 @@ pub fn vector_pick_count(n: usize) -> usize {
     RELATED_CHUNK_NUMBER * n / 2
 }
 
-/// Upstream's VECTOR pick: every candidate ranked by cosine similarity to the query, the best
-/// `num` kept. `None` when a candidate has no vector (the caller falls back to WEIGHT).
+/// Upstream's VECTOR pick: every candidate ranked by `score` (its cosine similarity to the
+/// query), the best `num` kept. `None` when a candidate has no score (no vector: the caller
+/// falls back to WEIGHT).
 pub fn pick_by_vector(
     candidates: &[Vec<String>],
     num: usize,
-    query: &[f32],
-    vectors: &HashMap<String, impl AsRef<[f32]>>,
+    score: impl Fn(&str) -> Option<f32>,
 ) -> Option<Vec<String>> {
     let mut scored = Vec::new();
     for id in candidates.iter().flatten() {
-        scored.push((cosine(query, vectors.get(id)?.as_ref()), id.clone()));
+        scored.push((score(id)?, id));
     }
     scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-    Some(scored.into_iter().take(num).map(|(_, id)| id).collect())
+    Some(scored.into_iter().take(num).map(|(_, id)| id.clone()).collect())
 }
 
 /// Upstream's WEIGHT pick (`pick_by_weighted_polling`): element `i` of `n` may take
@@ -288,34 +289,67 @@ fn py_round(x: f64) -> f64 {
 
 /// Cosine similarity; 0 for a zero vector or mismatched lengths.
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
-    if a.len() != b.len() {
-        return 0.0;
+    QueryVector::new(a).cosine(b, norm_sq(b))
+}
+
+/// `Σ v[i]²`, summed in index order (as [`cosine`] sums it).
+pub fn norm_sq(v: &[f32]) -> f32 {
+    v.iter().fold(0.0f32, |acc, x| acc + x * x)
+}
+
+/// One side of many [`cosine`]s, prepared once: its squared norm, and the indices where it is
+/// not zero. A graph query scores hundreds of candidate chunks against one query vector; the
+/// candidates' squared norms are kept with their cached vectors, and the dot product only
+/// visits the query's non-zero components (a few dozen of the local embedder's 1024).
+///
+/// Bit-identical to summing over every index: each skipped term is ±0 (for finite vectors),
+/// and adding ±0 to a sum that starts at +0 never changes it (round-to-nearest cannot produce
+/// -0 from a sum that is not both -0).
+pub struct QueryVector<'a> {
+    values: &'a [f32],
+    nonzero: Vec<usize>,
+    norm_sq: f32,
+}
+
+impl<'a> QueryVector<'a> {
+    pub fn new(values: &'a [f32]) -> QueryVector<'a> {
+        QueryVector {
+            values,
+            nonzero: (0..values.len()).filter(|&i| values[i] != 0.0).collect(),
+            norm_sq: norm_sq(values),
+        }
     }
-    let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
-    for (x, y) in a.iter().zip(b) {
-        dot += x * y;
-        na += x * x;
-        nb += y * y;
-    }
-    if na == 0.0 || nb == 0.0 {
-        0.0
-    } else {
-        dot / (na.sqrt() * nb.sqrt())
+
+    /// The cosine similarity with `other`, whose [`norm_sq`] is `other_norm_sq`.
+    pub fn cosine(&self, other: &[f32], other_norm_sq: f32) -> f32 {
+        if self.values.len() != other.len() {
+            return 0.0;
+        }
+        let dot = self
+            .nonzero
+            .iter()
+            .fold(0.0f32, |acc, &i| acc + self.values[i] * other[i]);
+        if self.norm_sq == 0.0 || other_norm_sq == 0.0 {
+            0.0
+        } else {
+            dot / (self.norm_sq.sqrt() * other_norm_sq.sqrt())
+        }
     }
 }
 
 /// Round-robin merge of ranked lists (`a[0], b[0], c[0], a[1], …`), first occurrence of each
-/// key kept.
-pub fn round_robin<T: Clone, K: Eq + std::hash::Hash>(lists: &[&[T]], key: impl Fn(&T) -> K) -> Vec<T> {
-    let longest = lists.iter().map(|l| l.len()).max().unwrap_or(0);
+/// key kept. Takes the lists by value: the items are whole rows, moved rather than cloned.
+pub fn round_robin<T, K: Eq + std::hash::Hash>(lists: Vec<Vec<T>>, key: impl Fn(&T) -> K) -> Vec<T> {
+    let longest = lists.iter().map(Vec::len).max().unwrap_or(0);
+    let mut lists: Vec<_> = lists.into_iter().map(Vec::into_iter).collect();
     let mut seen = HashSet::new();
     let mut out = Vec::new();
-    for i in 0..longest {
-        for list in lists {
-            if let Some(item) = list.get(i)
-                && seen.insert(key(item))
+    for _ in 0..longest {
+        for list in &mut lists {
+            if let Some(item) = list.next()
+                && seen.insert(key(&item))
             {
-                out.push(item.clone());
+                out.push(item);
             }
         }
     }
@@ -382,7 +416,7 @@ mod tests {
     #[test]
     fn item_by_item_counts_equal_counting_the_joined_text() {
         let tok = Tokenizer::global();
-        let items: Vec<Value> = (0..12)
+        let keys: Vec<String> = (0..12)
             .map(|i| {
                 let text = [
                     "Ada wrote notes.",
@@ -393,10 +427,9 @@ mod tests {
                     "a/b//",
                     "🦀!",
                 ][i % 7];
-                entity_item(&format!("E{i}"), "person", &format!("{text} {}", "word ".repeat(i)))
+                entity_line(&format!("E{i}"), "person", &format!("{text} {}", "word ".repeat(i)))
             })
             .collect();
-        let keys: Vec<String> = items.iter().map(pyjson::dumps).collect();
         for max in [1, 10, 40, 100, 200, 400, 10_000] {
             let (k, tokens) = fitting_prefix(&keys, max);
             assert_eq!(tokens, tok.count(&keys[..k].join("\n")), "max {max}");
@@ -409,12 +442,12 @@ mod tests {
             }
             assert_eq!(fitting_prefix_joined(&keys, max as usize), (k, tokens));
         }
-        assert_eq!(json_lines_tokens(&items), tok.count(&json_lines(&items)));
+        assert_eq!(lines_tokens(&keys), tok.count(&keys.join("\n")));
         // Keys not ending in punctuation take the joined path.
         let words: Vec<String> = ["alpha beta", "gamma", "delta epsilon"].map(String::from).to_vec();
         assert_eq!(fitting_prefix(&words, 3), fitting_prefix_joined(&words, 3));
         assert_eq!(count_tokens("Hello, world!"), tok.count("Hello, world!"));
-        let rendered = render_kg(&json_lines(&items), &json_lines(&items[..3]), "", "[1] a.md");
+        let rendered = render_kg(&keys.join("\n"), &keys[..3].join("\n"), "", "[1] a.md");
         for text in [rendered.as_str(), "}\n{", "a}\n{b}\n{c", "x}\n{\"y\": 1}\n\n{z"] {
             assert_eq!(count_tokens(text), tok.count(text), "{text:?}");
         }
@@ -423,13 +456,7 @@ mod tests {
     #[test]
     fn line_budget_stops_where_fitting_prefix_does() {
         let lines: Vec<String> = (0..40)
-            .map(|i| {
-                pyjson::dumps(&relation_item(
-                    &format!("E{i}"),
-                    "Other entity",
-                    &"words ".repeat(i % 7 + 1),
-                ))
-            })
+            .map(|i| relation_line(&format!("E{i}"), "Other entity", &"words ".repeat(i % 7 + 1)))
             .collect();
         for max in [-1, 0, 5, 37, 120, 400, 100_000] {
             let (fit, _) = fitting_prefix(&lines, max);
@@ -484,9 +511,56 @@ mod tests {
         ]
         .into_iter()
         .collect();
-        assert_eq!(pick_by_vector(&lists, 2, &[1.0, 0.0], &vectors), Some(ids(&["y", "z"])));
+        let score = |id: &str| vectors.get(id).map(|v| cosine(&[1.0, 0.0], v));
+        assert_eq!(pick_by_vector(&lists, 2, score), Some(ids(&["y", "z"])));
         let missing = vec![ids(&["x", "w"])];
-        assert_eq!(pick_by_vector(&missing, 2, &[1.0, 0.0], &vectors), None);
+        assert_eq!(pick_by_vector(&missing, 2, score), None);
+    }
+
+    #[test]
+    fn prepared_cosine_is_bit_identical_to_the_full_sum() {
+        // The former one-pass sum over every index, which the prepared form must reproduce.
+        fn full(a: &[f32], b: &[f32]) -> f32 {
+            let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
+            for (x, y) in a.iter().zip(b) {
+                dot += x * y;
+                na += x * x;
+                nb += y * y;
+            }
+            if na == 0.0 || nb == 0.0 {
+                0.0
+            } else {
+                dot / (na.sqrt() * nb.sqrt())
+            }
+        }
+        let mut next = crate::rag::xorshift(0x9e37_79b9_7f4a_7c15u64);
+        let mut vector = |density: u64| -> Vec<f32> {
+            (0..96)
+                .map(|_| match next() % 100 < density {
+                    true => {
+                        ((next() % 2001) as f32 - 1000.0) / 997.0 * if next().is_multiple_of(3) { -1.0 } else { 1.0 }
+                    }
+                    false => {
+                        if next().is_multiple_of(2) {
+                            0.0
+                        } else {
+                            -0.0
+                        }
+                    }
+                })
+                .collect()
+        };
+        for density in [0, 3, 10, 50, 100] {
+            let query = vector(density);
+            let prepared = QueryVector::new(&query);
+            for other_density in [0, 5, 40, 100] {
+                let other = vector(other_density);
+                let expected = full(&query, &other);
+                assert_eq!(prepared.cosine(&other, norm_sq(&other)).to_bits(), expected.to_bits());
+                assert_eq!(cosine(&query, &other).to_bits(), expected.to_bits());
+            }
+        }
+        assert_eq!(cosine(&[1.0], &[1.0, 0.0]), 0.0);
     }
 
     #[test]
@@ -507,7 +581,7 @@ mod tests {
     fn round_robin_dedupes() {
         let a = [1, 2, 3];
         let b = [2, 4];
-        assert_eq!(round_robin(&[&a[..], &b[..]], |x| *x), vec![1, 2, 4, 3]);
+        assert_eq!(round_robin(vec![a.to_vec(), b.to_vec()], |x| *x), vec![1, 2, 4, 3]);
         assert_eq!(py_round(2.5), 2.0);
         assert_eq!(py_round(3.5), 4.0);
     }

@@ -17,3 +17,14 @@ pub mod query;
 pub mod repair;
 pub mod tokenizer;
 mod vocab_hash;
+
+/// xorshift64 from `state` (not 0): the tests' deterministic random texts and vectors.
+#[cfg(test)]
+pub(crate) fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}

@@ -14,6 +14,23 @@ pub fn dumps(value: &Value) -> String {
     out
 }
 
+/// `json.dumps` of an object whose values are all strings, written straight from the fields:
+/// the context's entity, relation and chunk lines, without building a `Value` for each.
+pub fn dumps_str_object(fields: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(fields.iter().map(|(k, v)| k.len() + v.len() + 6).sum::<usize>() + 2);
+    out.push('{');
+    for (i, (k, v)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        write_str(&mut out, k);
+        out.push_str(": ");
+        write_str(&mut out, v);
+    }
+    out.push('}');
+    out
+}
+
 fn write_value(out: &mut String, value: &Value) {
     match value {
         Value::Null => out.push_str("null"),
@@ -103,5 +120,8 @@ mod tests {
             dumps(&v),
             "{\"entity\": \"A \\\"q\\\" \\\\ é\u{2028}\", \"n\": [1, 2.0, true, null], \"c\": \"\\u0001\u{7f}\\t\\b\\f\"}"
         );
+        let fields = [("entity", "A \"q\"\n\u{1}é"), ("type", ""), ("description", "x\\y")];
+        let value = json!({"entity": fields[0].1, "type": fields[1].1, "description": fields[2].1});
+        assert_eq!(dumps_str_object(&fields), dumps(&value));
     }
 }

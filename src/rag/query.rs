@@ -22,7 +22,7 @@ use crate::llm::{ChatRequest, LlmError, Message, ModelProvider, Provider, Task};
 use crate::rag::context::{self, ChunkSources};
 use crate::rag::keywords::{self, Keywords};
 use crate::rag::prompts::{self, ContextKind, NO_CONTEXT_ANSWER};
-use crate::rag::{ids, normalize, pyjson};
+use crate::rag::{ids, normalize};
 use crate::store::kb::{KbStore, SEP, VectorKind};
 use crate::store::query::{ChunkRecord, Edge, EntityRow, RelationRow};
 use crate::store::vectors::{Fingerprint, VectorIndex};
@@ -286,6 +286,10 @@ pub struct QueryEngine {
     options: QueryOptions,
     /// This engine's key in [`CHUNK_VECTORS`].
     id: u64,
+    /// Node degrees read so far (an engine sees one generation, see [`CHUNK_VECTORS`]); ranking
+    /// a local search's edges needs the degrees of a few hundred endpoints, and counting a hub's
+    /// relations walks its whole index range. At most one entry per entity of the KB.
+    degrees: Mutex<HashMap<String, usize>>,
 }
 
 /// Most bytes of decoded chunk vectors kept across queries, over all engines of the process.
@@ -301,8 +305,14 @@ static CHUNK_VECTORS: LazyLock<Mutex<ChunkVectorCache>> = LazyLock::new(Default:
 
 #[derive(Default)]
 struct ChunkVectorCache {
-    by_engine: HashMap<u64, HashMap<String, Arc<[f32]>>>,
+    by_engine: HashMap<u64, HashMap<String, Arc<ChunkVector>>>,
     bytes: usize,
+}
+
+/// A decoded chunk vector with its squared norm, which every cosine against it needs.
+struct ChunkVector {
+    values: Box<[f32]>,
+    norm_sq: f32,
 }
 
 static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(0);
@@ -361,11 +371,12 @@ impl QueryEngine {
             embedder,
             options,
             id: NEXT_ENGINE_ID.fetch_add(1, Ordering::Relaxed),
+            degrees: Mutex::default(),
         })
     }
 
     /// The stored vectors of chunks `ids` that have one, through [`CHUNK_VECTORS`].
-    fn chunk_vectors(&self, ids: &[String]) -> Result<HashMap<String, Arc<[f32]>>> {
+    fn chunk_vectors<'a>(&self, ids: &'a [String]) -> Result<HashMap<&'a str, Arc<ChunkVector>>> {
         let lock = || CHUNK_VECTORS.lock().unwrap_or_else(|p| p.into_inner());
         let mut found = HashMap::with_capacity(ids.len());
         let mut missing = Vec::new();
@@ -375,20 +386,27 @@ impl QueryEngine {
             for id in ids {
                 match mine.and_then(|m| m.get(id)) {
                     Some(v) => {
-                        found.insert(id.clone(), v.clone());
+                        found.insert(id.as_str(), v.clone());
                     }
-                    None => missing.push(id.clone()),
+                    None => missing.push(id),
                 }
             }
         }
         if missing.is_empty() {
             return Ok(found);
         }
-        let read = self.store.chunk_vectors_by_ids(&missing)?;
+        let wanted: Vec<String> = missing.iter().map(|id| id.to_string()).collect();
+        let mut read: HashMap<String, Vec<f32>> = self.store.chunk_vectors_by_ids(&wanted)?.into_iter().collect();
         let mut cache = lock();
-        for (id, vector) in read {
-            let vector: Arc<[f32]> = vector.into();
-            let size = vector.len() * std::mem::size_of::<f32>() + id.len();
+        for id in missing {
+            let Some(values) = read.remove(id) else {
+                continue;
+            };
+            let vector = Arc::new(ChunkVector {
+                norm_sq: context::norm_sq(&values),
+                values: values.into(),
+            });
+            let size = vector.values.len() * std::mem::size_of::<f32>() + id.len();
             if cache.bytes + size > CHUNK_VECTOR_CACHE_BYTES {
                 cache.by_engine.clear();
                 cache.bytes = 0;
@@ -399,9 +417,19 @@ impl QueryEngine {
                 .entry(self.id)
                 .or_default()
                 .insert(id.clone(), vector.clone());
-            found.insert(id, vector);
+            found.insert(id.as_str(), vector);
         }
         Ok(found)
+    }
+
+    /// The degrees of `names`, through [`QueryEngine::degrees`].
+    fn degrees(&self, names: &[String]) -> Result<HashMap<String, usize>> {
+        let mut memo = self.degrees.lock().unwrap_or_else(|p| p.into_inner());
+        let missing: Vec<String> = names.iter().filter(|n| !memo.contains_key(*n)).cloned().collect();
+        if !missing.is_empty() {
+            memo.extend(self.store.degrees(&missing)?);
+        }
+        Ok(names.iter().map(|n| (n.clone(), memo[n])).collect())
     }
 
     /// kb.db's commit generation now; a long-lived engine compares it with the one it was
@@ -638,9 +666,9 @@ impl QueryEngine {
                 Some(v) => self.global_search(v, p.top_k)?,
                 None => (Vec::new(), Vec::new()),
             };
-            let entities = context::round_robin(&[&local_entities, &global_entities], |e: &EntityRow| e.name.clone());
-            let relations = context::round_robin(&[&local_relations, &global_relations], |r: &RelationRow| {
-                (r.src.clone(), r.tgt.clone())
+            let entities = context::round_robin(vec![local_entities, global_entities], |e: &EntityRow| e.name.clone());
+            let relations = context::round_robin(vec![local_relations, global_relations], |r: &Lined<RelationRow>| {
+                (r.row.src.clone(), r.row.tgt.clone())
             });
             let vector_chunks = if p.mode == QueryMode::Mix {
                 self.chunk_search(query_vec, p.chunk_top_k)?
@@ -667,7 +695,7 @@ impl QueryEngine {
         &self,
         p: &QueryParams,
         entities: Vec<EntityRow>,
-        relations: Vec<RelationRow>,
+        relations: Vec<Lined<RelationRow>>,
         vector_chunks: Vec<ChunkRecord>,
         query_vec: &[f32],
         trace: &mut Trace,
@@ -675,15 +703,13 @@ impl QueryEngine {
         // Stage 1: whole entities and relations within their token budgets.
         let entity_lines: Vec<String> = entities
             .iter()
-            .map(|e| pyjson::dumps(&context::entity_item(&e.name, &e.entity_type, &e.description)))
+            .map(|e| context::entity_line(&e.name, &e.entity_type, &e.description))
             .collect();
         let (keep, entity_tokens) = context::fitting_prefix(&entity_lines, p.max_entity_tokens as i64);
         let entities = &entities[..keep];
         let entity_text = entity_lines[..keep].join("\n");
-        let relation_lines: Vec<String> = relations
-            .iter()
-            .map(|r| pyjson::dumps(&context::relation_item(&r.src, &r.tgt, &r.description)))
-            .collect();
+        let (relations, relation_lines): (Vec<RelationRow>, Vec<String>) =
+            relations.into_iter().map(|r| (r.row, r.line)).unzip();
         let (keep, relation_tokens) = context::fitting_prefix(&relation_lines, p.max_relation_tokens as i64);
         let relations = &relations[..keep];
         let relation_text = relation_lines[..keep].join("\n");
@@ -704,10 +730,14 @@ impl QueryEngine {
             })
             .collect();
         let relation_chunks = self.pick_chunks(&relation_sources, &taken, query_vec, trace)?;
-        let entity_chunks = self.store.chunks_by_ids(&entity_chunks)?;
-        let relation_chunks = self.store.chunks_by_ids(&relation_chunks)?;
+        // Stage 3 keeps at most chunk_top_k of the merged list, and those come from the first
+        // chunk_top_k of each list: each list's ids are distinct, so by then every one of them is
+        // in the merged list, which therefore already holds at least that many. Rows past them
+        // are not read.
+        let entity_chunks = self.store.chunks_by_ids(&entity_chunks, p.chunk_top_k)?;
+        let relation_chunks = self.store.chunks_by_ids(&relation_chunks, p.chunk_top_k)?;
         let merged = context::round_robin(
-            &[&vector_chunks, &entity_chunks, &relation_chunks],
+            vec![vector_chunks, entity_chunks, relation_chunks],
             |c: &ChunkRecord| c.chunk_id.clone(),
         );
 
@@ -719,28 +749,22 @@ impl QueryEngine {
             + context::count_tokens(&p.query)
             + BUDGET_RESERVE;
         let available = p.max_total_tokens as i64 - used as i64;
-        let chunks = fit_chunks(merged, p.chunk_top_k, available);
 
         // Stage 4: references, then the rendered context.
-        let (chunks, references) = with_references(chunks);
-        let chunk_items: Vec<_> = chunks
-            .iter()
-            .map(|c| context::chunk_item(&c.reference_id, &c.content))
-            .collect();
-        let chunk_text = context::json_lines(&chunk_items);
-        let reference_text = context::reference_lines(&references_pairs(&references));
-        let context = context::render_kg(&entity_text, &relation_text, &chunk_text, &reference_text);
+        let fitted = fit_chunks(merged, p.chunk_top_k, available);
+        let reference_text = context::reference_lines(&references_pairs(&fitted.references));
+        let context = context::render_kg(&entity_text, &relation_text, &fitted.lines.join("\n"), &reference_text);
         let tokens = TokenCounts {
             entities: entity_tokens,
             relations: relation_tokens,
-            chunks: context::json_lines_tokens(&chunk_items),
+            chunks: fitted.tokens,
             prompt: 0,
         };
         Ok(Assembled {
-            entities: entities.iter().map(|e| used_entity(e, &references)).collect(),
-            relations: relations.iter().map(|r| used_relation(r, &references)).collect(),
-            chunks,
-            references,
+            entities: entities.iter().map(|e| used_entity(e, &fitted.references)).collect(),
+            relations: relations.iter().map(|r| used_relation(r, &fitted.references)).collect(),
+            chunks: fitted.chunks,
+            references: fitted.references,
             tokens,
             context,
             kind: ContextKind::Graph,
@@ -763,7 +787,9 @@ impl QueryEngine {
         let all: Vec<String> = candidates.iter().flatten().cloned().collect();
         let vectors = self.chunk_vectors(&all)?;
         let num = context::vector_pick_count(with_chunks);
-        Ok(match context::pick_by_vector(&candidates, num, query_vec, &vectors) {
+        let query = context::QueryVector::new(query_vec);
+        let score = |id: &str| vectors.get(id).map(|v| query.cosine(&v.values, v.norm_sq));
+        Ok(match context::pick_by_vector(&candidates, num, score) {
             Some(picked) => picked,
             None => {
                 trace
@@ -785,23 +811,20 @@ impl QueryEngine {
         }
         let template = prompts::answer_system(ContextKind::Chunks, &p.response_type, p.user_prompt.as_deref(), "");
         let used = context::count_tokens(&template) + context::count_tokens(&p.query) + BUDGET_RESERVE;
-        let chunks = fit_chunks(found, p.chunk_top_k, p.max_total_tokens as i64 - used as i64);
-        let (chunks, references) = with_references(chunks);
-        let items: Vec<_> = chunks
-            .iter()
-            .map(|c| context::chunk_item(&c.reference_id, &c.content))
-            .collect();
-        let chunk_text = context::json_lines(&items);
-        let context = context::render_chunks(&chunk_text, &context::reference_lines(&references_pairs(&references)));
+        let fitted = fit_chunks(found, p.chunk_top_k, p.max_total_tokens as i64 - used as i64);
+        let context = context::render_chunks(
+            &fitted.lines.join("\n"),
+            &context::reference_lines(&references_pairs(&fitted.references)),
+        );
         Ok(Some(Assembled {
             entities: Vec::new(),
             relations: Vec::new(),
             tokens: TokenCounts {
-                chunks: context::json_lines_tokens(&items),
+                chunks: fitted.tokens,
                 ..TokenCounts::default()
             },
-            chunks,
-            references,
+            chunks: fitted.chunks,
+            references: fitted.references,
             context,
             kind: ContextKind::Chunks,
         }))
@@ -819,7 +842,7 @@ impl QueryEngine {
         vector: &[f32],
         top_k: usize,
         max_relation_tokens: i64,
-    ) -> Result<(Vec<EntityRow>, Vec<RelationRow>)> {
+    ) -> Result<(Vec<EntityRow>, Vec<Lined<RelationRow>>)> {
         let keys = self.search(VectorKind::Entities, vector, top_k)?;
         let entities = self.store.entities_by_keys(&keys)?;
         let names: Vec<String> = entities.iter().map(|e| e.name.clone()).collect();
@@ -827,7 +850,7 @@ impl QueryEngine {
         let mut endpoints: Vec<String> = edges.iter().flat_map(|e| [e.src.clone(), e.tgt.clone()]).collect();
         endpoints.sort();
         endpoints.dedup();
-        let degree = self.store.degrees(&endpoints)?;
+        let degree = self.degrees(&endpoints)?;
         let mut ranked: Vec<(usize, Edge)> = edges
             .into_iter()
             .map(|e| (degree[&e.src] + degree[&e.tgt], e))
@@ -839,8 +862,9 @@ impl QueryEngine {
         for batch in ranked.chunks(RELATION_BATCH) {
             let keys: Vec<u64> = batch.iter().map(|(_, e)| e.key).collect();
             for r in self.store.relations_by_keys(&keys)? {
-                let fits = budget.add(&pyjson::dumps(&context::relation_item(&r.src, &r.tgt, &r.description)));
-                relations.push(r);
+                let relation = Lined::relation(r);
+                let fits = budget.add(&relation.line);
+                relations.push(relation);
                 if !fits {
                     return Ok((entities, relations));
                 }
@@ -851,7 +875,7 @@ impl QueryEngine {
 
     /// Relations matching the high-level keywords (vector order) and their endpoints in
     /// first-seen order.
-    fn global_search(&self, vector: &[f32], top_k: usize) -> Result<(Vec<EntityRow>, Vec<RelationRow>)> {
+    fn global_search(&self, vector: &[f32], top_k: usize) -> Result<(Vec<EntityRow>, Vec<Lined<RelationRow>>)> {
         let keys = self.search(VectorKind::Relations, vector, top_k)?;
         let relations = self.store.relations_by_keys(&keys)?;
         let mut names: Vec<String> = Vec::new();
@@ -862,6 +886,7 @@ impl QueryEngine {
                 }
             }
         }
+        let relations = relations.into_iter().map(Lined::relation).collect();
         Ok((self.store.entities_by_names(&names)?, relations))
     }
 
@@ -1005,20 +1030,71 @@ fn identity_json(llm: &Provider, role: &str) -> String {
     serde_json::json!({"binding": id.binding, "host": id.host, "model": id.model, "role": role}).to_string()
 }
 
+/// A graph row with its JSON line in the context, written once: the local search writes it to
+/// fill the relation budget, and the context shows the same text.
+struct Lined<T> {
+    row: T,
+    line: String,
+}
+
+impl Lined<RelationRow> {
+    fn relation(row: RelationRow) -> Self {
+        let line = context::relation_line(&row.src, &row.tgt, &row.description);
+        Lined { row, line }
+    }
+}
+
+/// The chunks of a context after stage 3, numbered (stage 4).
+struct FittedChunks {
+    chunks: Vec<UsedChunk>,
+    references: Vec<Reference>,
+    /// The chunks' JSON lines and their token count joined.
+    lines: Vec<String>,
+    tokens: usize,
+}
+
 /// Stage 3's cuts: at most `chunk_top_k` chunks, then whole chunks while their JSON lines fit
-/// in `available` tokens.
-fn fit_chunks(chunks: Vec<ChunkRecord>, chunk_top_k: usize, available: i64) -> Vec<ChunkRecord> {
+/// in `available` tokens; then the kept chunks numbered.
+fn fit_chunks(chunks: Vec<ChunkRecord>, chunk_top_k: usize, available: i64) -> FittedChunks {
     let mut chunks = chunks;
     chunks.truncate(chunk_top_k);
     // Reference ids are not known before the cut; budget with the ids the uncut list would get.
-    let (provisional, _) = with_references(chunks.clone());
-    let items: Vec<_> = provisional
-        .iter()
-        .map(|c| context::chunk_item(&c.reference_id, &c.content))
+    let (mut used, references) = with_references(chunks);
+    let lines = chunk_lines(&used);
+    let (keep, tokens) = context::fitting_prefix(&lines, available);
+    if keep == used.len() {
+        return FittedChunks {
+            chunks: used,
+            references,
+            lines,
+            tokens,
+        };
+    }
+    // The cut can change the file counts and with them the reference ids: number again.
+    used.truncate(keep);
+    let chunks = used
+        .into_iter()
+        .map(|c| ChunkRecord {
+            chunk_id: c.chunk_id,
+            content: c.content,
+            file_path: c.file_path,
+        })
         .collect();
-    let keep = context::truncate_list_by_token_size(&items, available);
-    chunks.truncate(keep);
+    let (used, references) = with_references(chunks);
+    let lines = chunk_lines(&used);
+    FittedChunks {
+        tokens: context::lines_tokens(&lines),
+        chunks: used,
+        references,
+        lines,
+    }
+}
+
+fn chunk_lines(chunks: &[UsedChunk]) -> Vec<String> {
     chunks
+        .iter()
+        .map(|c| context::chunk_line(&c.reference_id, &c.content))
+        .collect()
 }
 
 /// Numbers the chunks' files and gives each chunk its reference id.
@@ -1026,12 +1102,12 @@ fn with_references(chunks: Vec<ChunkRecord>) -> (Vec<UsedChunk>, Vec<Reference>)
     let paths: Vec<&str> = chunks.iter().map(|c| c.file_path.as_str()).collect();
     let refs = context::reference_list(&paths);
     let used = chunks
-        .iter()
+        .into_iter()
         .map(|c| UsedChunk {
             reference_id: reference_of(&refs, &c.file_path),
-            content: c.content.clone(),
-            file_path: c.file_path.clone(),
-            chunk_id: c.chunk_id.clone(),
+            content: c.content,
+            file_path: c.file_path,
+            chunk_id: c.chunk_id,
         })
         .collect();
     let references = refs
@@ -1154,7 +1230,16 @@ mod tests {
         assert_eq!(refs[0].file_path, "y.md");
         assert_eq!(first_reference(&refs, &["z.md".into(), "x.md".into()]), "2");
         let kept = fit_chunks(vec![chunk("a", "x.md"), chunk("b", "y.md")], 1, 1000);
-        assert_eq!(kept.len(), 1);
-        assert!(fit_chunks(vec![chunk("a", "x.md")], 5, 3).is_empty());
+        assert_eq!(kept.chunks.len(), 1);
+        assert_eq!(kept.lines, [r#"{"reference_id": "1", "content": "text of a"}"#]);
+        assert_eq!(kept.tokens, context::count_tokens(&kept.lines[0]));
+        assert!(fit_chunks(vec![chunk("a", "x.md")], 5, 3).chunks.is_empty());
+        // A budget cut that changes the file counts numbers the references again.
+        let three = vec![chunk("a", "x.md"), chunk("b", "y.md"), chunk("c", "y.md")];
+        let full = context::count_tokens(&chunk_lines(&with_references(three.clone()).0).join("\n"));
+        let cut = fit_chunks(three, 5, full as i64 - 1);
+        assert_eq!(cut.chunks.len(), 2);
+        assert_eq!((cut.chunks[0].reference_id.as_str(), cut.references.len()), ("1", 2));
+        assert_eq!(cut.tokens, context::count_tokens(&cut.lines.join("\n")));
     }
 }

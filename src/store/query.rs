@@ -97,10 +97,24 @@ impl KbStore {
         keys: &[K],
         map: fn(&Row<'_>) -> rusqlite::Result<T>,
     ) -> Result<Vec<T>> {
+        self.first_rows_by(sql, keys, usize::MAX, map)
+    }
+
+    /// [`rows_by`](Self::rows_by), stopping after `limit` rows found.
+    fn first_rows_by<K: rusqlite::ToSql, T>(
+        &self,
+        sql: &str,
+        keys: &[K],
+        limit: usize,
+        map: fn(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
         let err = self.err("cannot read the knowledge graph");
         let mut stmt = self.conn.prepare_cached(sql).map_err(&err)?;
-        let mut out = Vec::with_capacity(keys.len());
+        let mut out = Vec::with_capacity(keys.len().min(limit));
         for key in keys {
+            if out.len() == limit {
+                break;
+            }
             if let Some(row) = stmt.query_row([key], map).optional().map_err(&err)? {
                 out.push(row);
             }
@@ -180,10 +194,10 @@ impl KbStore {
         Ok(out)
     }
 
-    /// Chunks by chunk id, in that order.
-    pub fn chunks_by_ids(&self, ids: &[String]) -> Result<Vec<ChunkRecord>> {
+    /// The first `limit` chunks found of `ids`, in that order.
+    pub fn chunks_by_ids(&self, ids: &[String], limit: usize) -> Result<Vec<ChunkRecord>> {
         let sql = format!("SELECT {CHUNK_COLUMNS} FROM chunks WHERE chunk_id = ?1");
-        self.rows_by(&sql, ids, chunk_row)
+        self.first_rows_by(&sql, ids, limit, chunk_row)
     }
 
     /// The stored vectors of chunks by chunk id, in that order; chunks without a readable
@@ -278,7 +292,9 @@ mod tests {
         assert_eq!(store.relations_by_keys(&[2]).unwrap()[0].src, "B");
         let deg = store.degrees(&["A".into(), "B".into(), "Z".into()]).unwrap();
         assert_eq!((deg["A"], deg["B"], deg["Z"]), (1, 2, 0));
-        let chunks = store.chunks_by_ids(&["c0".into(), "nope".into()]).unwrap();
+        let chunks = store
+            .chunks_by_ids(&["nope".into(), "c0".into(), "c0".into()], 1)
+            .unwrap();
         assert_eq!(chunks.len(), 1);
         assert_eq!(chunks[0].content, "text");
         assert_eq!(store.chunk_vectors_by_ids(&["c0".into()]).unwrap()[0].1, vec![1.0, 2.0]);
