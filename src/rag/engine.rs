@@ -823,32 +823,12 @@ impl Engine {
         let count = |s: &str| self.count_tokens(s);
         let mut summarize =
             |kind: merge::SummaryKind, name: &str, list: &[String]| memoized_summary(memo, missing, kind, name, list);
-        for ((name, records), (stored, merged)) in work.nodes.iter().zip(work.entities.iter_mut()) {
-            if merged.is_none() {
-                *merged = completed(merge::merge_entity(
-                    name,
-                    stored.as_ref(),
-                    records,
-                    limits,
-                    &count,
-                    &mut summarize,
-                ))?;
-            }
-        }
-        for (((a, b), records), (stored, merged)) in work.edges.iter().zip(work.relations.iter_mut()) {
-            if merged.is_none() {
-                *merged = completed(merge::merge_relation(
-                    a,
-                    b,
-                    stored.as_ref(),
-                    records,
-                    limits,
-                    &count,
-                    &mut summarize,
-                ))?;
-            }
-        }
-        Ok(())
+        resume(&work.nodes, &mut work.entities, |name, stored, records| {
+            merge::merge_entity(name, stored, records, limits, &count, &mut summarize)
+        })?;
+        resume(&work.edges, &mut work.relations, |(a, b), stored, records| {
+            merge::merge_relation(a, b, stored, records, limits, &count, &mut summarize)
+        })
     }
 
     /// The rows a completed merge writes: merged entities, then relations with their
@@ -1000,13 +980,23 @@ struct MergeWork {
     relations: Vec<(Option<RelationState>, Option<Merged<RelationState>>)>,
 }
 
-/// A merge's result, `None` while it waits on a summary.
-fn completed<T>(merged: std::result::Result<Merged<T>, MergeStep>) -> Result<Option<Merged<T>>> {
-    match merged {
-        Ok(merged) => Ok(Some(merged)),
-        Err(MergeStep::Pending) => Ok(None),
-        Err(MergeStep::Failed(err)) => Err(err),
+/// Runs `merge` for each group of records whose merge has not completed, keeping its result
+/// unless it still waits on a summary.
+fn resume<K, R, S, T>(
+    groups: &[(K, Vec<R>)],
+    results: &mut [(Option<S>, Option<Merged<T>>)],
+    mut merge: impl FnMut(&K, Option<&S>, &[R]) -> std::result::Result<Merged<T>, MergeStep>,
+) -> Result<()> {
+    for ((key, records), (stored, merged)) in groups.iter().zip(results) {
+        if merged.is_none() {
+            *merged = match merge(key, stored.as_ref(), records) {
+                Ok(done) => Some(done),
+                Err(MergeStep::Pending) => None,
+                Err(MergeStep::Failed(err)) => return Err(err),
+            };
+        }
     }
+    Ok(())
 }
 
 #[derive(Default)]
