@@ -465,8 +465,9 @@ impl Engine {
 
     /// `Tokenizer::count`, memoized.
     fn count_tokens(&self, text: &str) -> usize {
-        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-        let key = BuildHasherDefault::<DefaultHasher>::default().hash_one(text);
+        // XXH3 rather than SipHash: fragments are KB content, not attacker-chosen map keys, and
+        // hashing each one on every merge was most of this memo's cost.
+        let key = xxhash_rust::xxh3::xxh3_64(text.as_bytes());
         if let Some(n) = self.token_counts.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
             return *n;
         }
@@ -759,16 +760,19 @@ impl Engine {
         // The merge rules are synchronous and ask for summaries as they go. Rather than calling
         // the model from inside them one summary at a time, each pass answers from `memo` and
         // records what is missing; the missing summaries are then asked for concurrently (up
-        // to the LLM's max_async) and the merge runs again, until nothing is missing. Later
-        // rounds of a map-reduce summary appear once the earlier ones are known. The result is
-        // the one the sequential merge would give.
+        // to the LLM's max_async) and the entities and relations still waiting merge again,
+        // until nothing is missing. Later rounds of a map-reduce summary appear once the
+        // earlier ones are known. The result is the one the sequential merge would give: a
+        // merge's result depends only on its stored row, its records and the summaries it
+        // asked for, so one that completed in an earlier pass is kept, not recomputed, and each
+        // stored row is read once per document.
+        let mut work = tokio::task::block_in_place(|| self.read_stored(nodes, edges))?;
         let mut memo: HashMap<SummaryRequest, String> = HashMap::new();
         loop {
             let mut missing: Vec<SummaryRequest> = Vec::new();
-            match tokio::task::block_in_place(|| self.plan_merge(&nodes, &edges, &memo, &mut missing)) {
-                Ok(plan) => return Ok(plan),
-                Err(MergeStep::Failed(err)) => return Err(err),
-                Err(MergeStep::Pending) => {}
+            tokio::task::block_in_place(|| self.merge_pass(&mut work, &memo, &mut missing))?;
+            if missing.is_empty() {
+                return tokio::task::block_in_place(|| self.plan_merge(work));
             }
             // A summary asked for twice in one pass (the same fragments) is asked for once.
             let mut seen = std::collections::HashSet::new();
@@ -785,75 +789,88 @@ impl Engine {
         }
     }
 
-    /// One pass of the merge over the graph as stored; see [`merge`](Self::merge).
-    fn plan_merge(
+    /// The stored row of every entity and relation a document's records name.
+    fn read_stored(
         &self,
-        nodes: &[(String, Vec<NewEntity>)],
-        edges: &[((String, String), Vec<NewRelation>)],
+        nodes: Vec<(String, Vec<NewEntity>)>,
+        edges: Vec<((String, String), Vec<NewRelation>)>,
+    ) -> Result<MergeWork> {
+        let entities = nodes
+            .iter()
+            .map(|(name, _)| Ok((self.store().entity(name)?, None)))
+            .collect::<Result<_>>()?;
+        let relations = edges
+            .iter()
+            .map(|((a, b), _)| Ok((self.store().relation(a, b)?, None)))
+            .collect::<Result<_>>()?;
+        Ok(MergeWork {
+            nodes,
+            edges,
+            entities,
+            relations,
+        })
+    }
+
+    /// One pass of the merge rules over the entities and relations whose merge has not
+    /// completed yet; see [`merge`](Self::merge). Summaries the memo lacks go to `missing`.
+    fn merge_pass(
+        &self,
+        work: &mut MergeWork,
         memo: &HashMap<SummaryRequest, String>,
         missing: &mut Vec<SummaryRequest>,
-    ) -> std::result::Result<MergePlan, MergeStep> {
+    ) -> Result<()> {
         let limits = &self.options.limits;
         let count = |s: &str| self.count_tokens(s);
         let mut summarize =
             |kind: merge::SummaryKind, name: &str, list: &[String]| memoized_summary(memo, missing, kind, name, list);
-        let mut pending = false;
-        let mut entities: Vec<EntityState> = Vec::new();
-        // Where each entity of the plan sits in `entities`, and how many are new to the KB.
+        resume(&work.nodes, &mut work.entities, |name, stored, records| {
+            merge::merge_entity(name, stored, records, limits, &count, &mut summarize)
+        })?;
+        resume(&work.edges, &mut work.relations, |(a, b), stored, records| {
+            merge::merge_relation(a, b, stored, records, limits, &count, &mut summarize)
+        })
+    }
+
+    /// The rows a completed merge writes: merged entities, then relations with their
+    /// endpoints (created when missing, otherwise credited with the relation's chunks); checks
+    /// the KB's entity and relation quotas.
+    fn plan_merge(&self, work: MergeWork) -> Result<MergePlan> {
+        let limits = &self.options.limits;
+        let mut plan = MergePlan::default();
+        // Where each entity of the plan sits in `plan.entities`, and how many are new to the KB.
         let mut position: HashMap<String, usize> = HashMap::new();
         let mut new_entities = 0u64;
-        for (name, records) in nodes {
-            let existing = self.store().entity(name)?;
-            let merged = match merge::merge_entity(name, existing.as_ref(), records, limits, &count, &mut summarize) {
-                Err(MergeStep::Pending) => {
-                    pending = true;
-                    continue;
-                }
-                other => other?,
-            };
-            if let Merged::Upsert(state) = merged {
-                new_entities += u64::from(existing.is_none());
-                position.insert(state.name.clone(), entities.len());
-                entities.push(state);
+        for ((stored, merged), (name, _)) in work.entities.into_iter().zip(&work.nodes) {
+            if let Some(Merged::Upsert(state)) = merged {
+                new_entities += u64::from(stored.is_none());
+                position.insert(name.clone(), plan.entities.len());
+                plan.entities.push(state);
             }
         }
-        let mut relations: Vec<RelationState> = Vec::new();
         let mut new_relations = 0u64;
         // Relation chunk ids credited to each endpoint, in relation order; applied once per
         // endpoint below, which equals crediting them one relation at a time (the merge is
         // an order-preserving dedup) without copying long id lists for every relation.
         let mut credits: Vec<(usize, Vec<String>)> = Vec::new();
-        for ((a, b), records) in edges {
-            let existing = self.store().relation(a, b)?;
-            let merged = match merge::merge_relation(a, b, existing.as_ref(), records, limits, &count, &mut summarize) {
-                Err(MergeStep::Pending) => {
-                    pending = true;
-                    continue;
-                }
-                other => other?,
-            };
-            let Merged::Upsert(state) = merged else {
+        for ((stored, merged), ((a, b), _)) in work.relations.into_iter().zip(&work.edges) {
+            let Some(Merged::Upsert(state)) = merged else {
                 continue;
             };
-            new_relations += u64::from(existing.is_none());
-            // Endpoints: created when missing, otherwise credited with the relation's chunks.
+            new_relations += u64::from(stored.is_none());
             for endpoint in [a, b] {
                 let i = match position.get(endpoint) {
                     Some(&i) => i,
                     None => {
-                        let (entity, credit) = match self.store().entity(endpoint)? {
-                            Some(stored) => (stored, true),
+                        position.insert(endpoint.clone(), plan.entities.len());
+                        match self.store().entity(endpoint)? {
+                            Some(stored) => plan.entities.push(stored),
                             None => {
                                 new_entities += 1;
-                                (merge::missing_endpoint_entity(endpoint, &state), false)
+                                plan.entities.push(merge::missing_endpoint_entity(endpoint, &state));
+                                continue; // created from this very relation
                             }
-                        };
-                        position.insert(endpoint.clone(), entities.len());
-                        entities.push(entity);
-                        if !credit {
-                            continue; // created from this very relation
                         }
-                        entities.len() - 1
+                        plan.entities.len() - 1
                     }
                 };
                 match credits.iter_mut().find(|(at, _)| *at == i) {
@@ -861,30 +878,27 @@ impl Engine {
                     None => credits.push((i, state.source_ids.clone())),
                 }
             }
-            relations.push(state);
-        }
-        if pending {
-            return Err(MergeStep::Pending);
+            plan.relations.push(state);
         }
         for (i, ids) in credits {
-            entities[i] = merge::extend_endpoint(&entities[i], &ids, limits);
+            plan.entities[i] = merge::extend_endpoint(&plan.entities[i], &ids, limits);
         }
         let stats = self.store().stats()?;
         if stats.entities + new_entities > self.options.max_entities {
-            return Err(MergeStep::Failed(Error::Quota(format!(
+            return Err(Error::Quota(format!(
                 "quota exceeded: this document would bring the knowledge base to {} entities; max_entities_per_kb is {}",
                 stats.entities + new_entities,
                 self.options.max_entities
-            ))));
+            )));
         }
         if stats.relations + new_relations > self.options.max_relations {
-            return Err(MergeStep::Failed(Error::Quota(format!(
+            return Err(Error::Quota(format!(
                 "quota exceeded: this document would bring the knowledge base to {} relations; max_relationships_per_kb is {}",
                 stats.relations + new_relations,
                 self.options.max_relations
-            ))));
+            )));
         }
-        Ok(MergePlan { entities, relations })
+        Ok(plan)
     }
 
     /// One LLM summary of description fragments (cached like upstream's `summary` calls).
@@ -955,6 +969,34 @@ impl From<merge::RelationError> for MergeStep {
     fn from(err: merge::RelationError) -> Self {
         MergeStep::Failed(err.into())
     }
+}
+
+/// One document's merge in progress: its records grouped by entity and by relation, the
+/// stored row of each (read once) and each merge's result once it waits on no summary.
+struct MergeWork {
+    nodes: Vec<(String, Vec<NewEntity>)>,
+    edges: Vec<((String, String), Vec<NewRelation>)>,
+    entities: Vec<(Option<EntityState>, Option<Merged<EntityState>>)>,
+    relations: Vec<(Option<RelationState>, Option<Merged<RelationState>>)>,
+}
+
+/// Runs `merge` for each group of records whose merge has not completed, keeping its result
+/// unless it still waits on a summary.
+fn resume<K, R, S, T>(
+    groups: &[(K, Vec<R>)],
+    results: &mut [(Option<S>, Option<Merged<T>>)],
+    mut merge: impl FnMut(&K, Option<&S>, &[R]) -> std::result::Result<Merged<T>, MergeStep>,
+) -> Result<()> {
+    for ((key, records), (stored, merged)) in groups.iter().zip(results) {
+        if merged.is_none() {
+            *merged = match merge(key, stored.as_ref(), records) {
+                Ok(done) => Some(done),
+                Err(MergeStep::Pending) => None,
+                Err(MergeStep::Failed(err)) => return Err(err),
+            };
+        }
+    }
+    Ok(())
 }
 
 #[derive(Default)]
