@@ -565,10 +565,12 @@ impl KbStore {
 
     /// Memory-maps the database for reading (up to 256 MiB). A query reads a few hundred KB of
     /// chunk vectors and rows; through the mapping they are page-cache hits instead of one
-    /// `pread` per page, which was the largest cost of a warm query.
+    /// `pread` per page, which was the largest cost of a warm query. Such a connection only
+    /// writes LLM-cache rows, so it goes back to SQLite's default page cache (2 MiB) rather than
+    /// the 16 MiB of an ingest: a server keeps up to `max_cached_instances` of them open.
     pub fn map_for_reads(&self) -> Result<()> {
         self.conn
-            .execute_batch("PRAGMA mmap_size=268435456;")
+            .execute_batch("PRAGMA mmap_size=268435456; PRAGMA cache_size=-2000;")
             .map_err(self.err("cannot configure the knowledge base"))
     }
 
