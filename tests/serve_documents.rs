@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::model;
-use common::server::{Server, spawn, start, token};
+use common::server::{Server, spawn, start, terminate, token};
 use common::{Lrt, ROOT};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -29,6 +29,20 @@ async fn tenant_kb(srv: &Server, root: &str, name: &str, admin: &str, admin_toke
         .await;
     assert_eq!(k.status, StatusCode::CREATED, "{}", k.body);
     (t, k.body["kb_id"].as_str().unwrap().to_string())
+}
+
+/// The environment of a server whose models are `model`, failing at once instead of retrying.
+fn without_retries(model: &wiremock::MockServer) -> Vec<(&'static str, String)> {
+    let mut env = model::env(model);
+    env.push(("LRT_LLM_MAX_RETRIES", "0".into()));
+    env.push(("LRT_EMBEDDING_MAX_RETRIES", "0".into()));
+    env
+}
+
+/// `lrt serve extra…` with `env`.
+fn serve_with(lrt: &Lrt, env: &[(&'static str, String)], extra: &[&str]) -> Server {
+    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    spawn(lrt, &refs, extra).unwrap_or_else(|e| panic!("lrt serve did not start: {e}"))
 }
 
 /// Polls a document until its status is `want` (panics after 30 s, or on another final state).
@@ -483,19 +497,9 @@ async fn document_quota_counts_queued_uploads() {
 async fn restart_with_pending_uploads_and_failed_documents() {
     let lrt = Lrt::new();
     let slow = model::server(5_000, 0).await;
-    let env = |server: &wiremock::MockServer| -> Vec<(&'static str, String)> {
-        let mut env = model::env(server);
-        env.push(("LRT_LLM_MAX_RETRIES", "0".into()));
-        env.push(("LRT_EMBEDDING_MAX_RETRIES", "0".into()));
-        env
-    };
-    let spawn_with = |env: Vec<(&'static str, String)>| {
-        let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        start(&lrt, &refs)
-    };
     let root = token(&lrt, ROOT);
 
-    let srv = spawn_with(env(&slow));
+    let srv = serve_with(&lrt, &without_retries(&slow), &[]);
     let (t, k) = tenant_kb(&srv, &root, "acme", "alice", &root).await;
     let kb_path = format!("/api/v1/tenants/{t}/kbs/{k}");
     let up = srv
@@ -519,24 +523,12 @@ async fn restart_with_pending_uploads_and_failed_documents() {
         r.body
     );
     let mut srv = srv;
-    assert_eq!(unsafe { libc::kill(srv.child.id() as i32, libc::SIGTERM) }, 0);
-    let stopped = Instant::now();
-    let code = loop {
-        if let Some(status) = srv.child.try_wait().unwrap() {
-            break status.code();
-        }
-        assert!(
-            stopped.elapsed() < Duration::from_secs(5),
-            "lrt serve did not stop on SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(code, Some(0));
+    assert_eq!(terminate(&mut srv, Duration::from_secs(5)), Some(0));
     drop(srv);
 
     // Restarted, still with the slow model: the interrupted document is taken up again by
     // itself; this time the server is killed mid-way (a crash).
-    let srv = spawn_with(env(&slow));
+    let srv = serve_with(&lrt, &without_retries(&slow), &[]);
     wait_for(&srv, &kb_path, &doc, &root, "processing").await;
     drop(srv);
     let listed = lrt.json_as(ROOT, &["doc", "list", "-t", "acme", "--kb", "docs"]);
@@ -545,7 +537,7 @@ async fn restart_with_pending_uploads_and_failed_documents() {
 
     // Restarted with a fast model: the queue is picked up without another upload.
     let fast = model::server(0, 0).await;
-    let srv = spawn_with(env(&fast));
+    let srv = serve_with(&lrt, &without_retries(&fast), &[]);
     let done = wait_for(&srv, &kb_path, &doc, &root, "processed").await;
     assert!(done["chunks_count"].as_u64().unwrap() >= 1, "{done}");
     let r = srv
@@ -563,13 +555,13 @@ async fn restart_with_pending_uploads_and_failed_documents() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         format!("http://{}", listener.local_addr().unwrap())
     };
-    let mut env_down = env(&fast);
+    let mut env_down = without_retries(&fast);
     for (k, v) in env_down.iter_mut() {
         if k.ends_with("_HOST") {
             *v = down.clone();
         }
     }
-    let srv = spawn_with(env_down);
+    let srv = serve_with(&lrt, &env_down, &[]);
     for n in 0..2 {
         let up = srv
             .post(
@@ -678,10 +670,7 @@ async fn openapi_matches_the_served_routes() {
 async fn a_request_past_the_timeout_is_answered_504() {
     let lrt = Lrt::new();
     let slow = model::server(5_000, 0).await;
-    let mut env = model::env(&slow);
-    env.push(("LRT_LLM_MAX_RETRIES", "0".into()));
-    let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let srv = spawn(&lrt, &refs, &["--request-timeout", "1s"]).unwrap();
+    let srv = serve_with(&lrt, &without_retries(&slow), &["--request-timeout", "1s"]);
     let root = token(&lrt, ROOT);
     let (t, k) = tenant_kb(&srv, &root, "acme", "alice", &root).await;
 
@@ -710,10 +699,7 @@ async fn sigterm_waits_for_requests_in_flight_within_the_grace_period() {
     for (model_ms, grace, answered) in [(1_500, "20s", true), (20_000, "1s", false)] {
         let lrt = Lrt::new();
         let model = model::server(model_ms, 0).await;
-        let mut env = model::env(&model);
-        env.push(("LRT_LLM_MAX_RETRIES", "0".into()));
-        let refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let mut srv = spawn(&lrt, &refs, &["--shutdown-grace", grace]).unwrap();
+        let mut srv = serve_with(&lrt, &without_retries(&model), &["--shutdown-grace", grace]);
         let root = token(&lrt, ROOT);
         let (t, k) = tenant_kb(&srv, &root, "acme", "alice", &root).await;
 
@@ -728,15 +714,12 @@ async fn sigterm_waits_for_requests_in_flight_within_the_grace_period() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let signalled = Instant::now();
-        assert_eq!(unsafe { libc::kill(srv.child.id() as i32, libc::SIGTERM) }, 0);
-        let code = loop {
-            if let Some(status) = srv.child.try_wait().unwrap() {
-                break status.code();
-            }
-            assert!(signalled.elapsed() < Duration::from_secs(10), "still running ({grace})");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        assert_eq!(code, Some(0), "{}", srv.log_text());
+        assert_eq!(
+            terminate(&mut srv, Duration::from_secs(10)),
+            Some(0),
+            "{}",
+            srv.log_text()
+        );
         let response = in_flight.await.unwrap();
         if answered {
             assert_eq!(response.unwrap().status(), StatusCode::OK);

@@ -70,6 +70,22 @@ pub fn start(lrt: &Lrt, env: &[(&str, &str)]) -> Server {
     spawn(lrt, env, &[]).unwrap_or_else(|e| panic!("lrt serve did not start: {e}"))
 }
 
+/// Sends SIGTERM and waits for the server to exit (panicking after `within`); its exit code.
+pub fn terminate(srv: &mut Server, within: std::time::Duration) -> Option<i32> {
+    let signalled = std::time::Instant::now();
+    assert_eq!(unsafe { libc::kill(srv.child.id() as i32, libc::SIGTERM) }, 0);
+    loop {
+        if let Some(status) = srv.child.try_wait().unwrap() {
+            return status.code();
+        }
+        assert!(
+            signalled.elapsed() < within,
+            "lrt serve did not stop on SIGTERM within {within:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// An answer: status, headers and JSON body.
 pub struct Resp {
     pub status: StatusCode,
