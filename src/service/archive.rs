@@ -610,14 +610,7 @@ impl Service {
         force: bool,
     ) -> Result<ExportReport> {
         let started = std::time::Instant::now();
-        let t = self.tenant_for(
-            actor,
-            tenant,
-            Need::Permission(Permission::DocumentRead),
-            OnInactive::Refuse,
-            "kb.export",
-        )?;
-        let k = self.kb_in(actor, &t, kb)?;
+        let (t, k) = self.kb_for(actor, tenant, kb, Permission::DocumentRead, "kb.export")?;
         check_destination(dest, force)?;
         let staging = staging_dir(self)?;
         let (part, file) = self.snapshot_kb(&t, &k, staging.path(), None)?;

@@ -4,7 +4,7 @@
 //! writes the KB's statistics back to the catalog and is audited.
 
 use super::{KbHandle, Service};
-use crate::authz::{Actor, Need, OnInactive, Permission};
+use crate::authz::{Actor, Permission};
 use crate::catalog::{KbRecord, TenantRecord};
 use crate::error::{Error, Result};
 use crate::rag::engine::{DeleteOptions, DeleteReport, plan_deletion};
@@ -37,15 +37,7 @@ impl Service {
         tenant: Option<&str>,
         kb: Option<&str>,
     ) -> Result<(TenantRecord, KbRecord)> {
-        let t = self.tenant_for(
-            actor,
-            tenant,
-            Need::Permission(Permission::DocumentDelete),
-            OnInactive::Refuse,
-            "document.delete",
-        )?;
-        let k = self.kb_in(actor, &t, kb)?;
-        Ok((t, k))
+        self.kb_for(actor, tenant, kb, Permission::DocumentDelete, "document.delete")
     }
 
     /// What deleting `doc_ids` would remove and rebuild (a dry run, also shown before the

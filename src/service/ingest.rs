@@ -77,8 +77,7 @@ impl Service {
         action: &str,
         reembed: bool,
     ) -> Result<(KbHandle, Engine)> {
-        let t = self.tenant_for(actor, tenant, Need::Permission(permission), OnInactive::Refuse, action)?;
-        let k = self.kb_in(actor, &t, kb)?;
+        let (t, k) = self.kb_for(actor, tenant, kb, permission, action)?;
         self.engine_for(&t, &k, reembed)
     }
 
@@ -118,14 +117,7 @@ impl Service {
                 "document.delete",
             )?;
         }
-        let t = self.tenant_for(
-            actor,
-            tenant,
-            Need::Permission(Permission::DocumentCreate),
-            OnInactive::Refuse,
-            "document.create",
-        )?;
-        let k = self.kb_in(actor, &t, kb)?;
+        let (t, k) = self.kb_for(actor, tenant, kb, Permission::DocumentCreate, "document.create")?;
         self.check_document_quota(t.id, new_documents)?;
         self.charge_api_call(&t)?;
         let (handle, engine) = self.engine_for(&t, &k, false)?;

@@ -7,7 +7,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 
 use super::{KbHandle, Page, Service};
-use crate::authz::{Actor, Need, OnInactive, Permission};
+use crate::authz::{Actor, Permission};
 use crate::error::{Error, Result};
 use crate::store::inspect::{
     DocumentDetail, EntityFilter, EntityMatch, EntitySummary, GraphEdge, GraphNode, SourceDocument, fragments,
@@ -155,14 +155,7 @@ impl Service {
         kb: Option<&str>,
         action: &str,
     ) -> Result<(KbHandle, Option<KbStore>)> {
-        let t = self.tenant_for(
-            actor,
-            tenant,
-            Need::Permission(Permission::DocumentRead),
-            OnInactive::Refuse,
-            action,
-        )?;
-        let k = self.kb_in(actor, &t, kb)?;
+        let (t, k) = self.kb_for(actor, tenant, kb, Permission::DocumentRead, action)?;
         let dir = self.catalog.layout().existing_kb_dir(t.id, k.id)?;
         let store = KbStore::open_read_only(&dir)?;
         let handle = KbHandle {

@@ -252,6 +252,21 @@ impl Service {
         })
     }
 
+    /// The tenant and KB an actor names, after `permission` is decided on them (a denial audited
+    /// under `action`): the access check of every KB-scoped use-case.
+    fn kb_for(
+        &mut self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        kb: Option<&str>,
+        permission: crate::authz::Permission,
+        action: &str,
+    ) -> Result<(TenantRecord, KbRecord)> {
+        let t = self.tenant_for(actor, tenant, Need::Permission(permission), OnInactive::Refuse, action)?;
+        let k = self.kb_in(actor, &t, kb)?;
+        Ok((t, k))
+    }
+
     /// Finds a KB of a tenant by UUID or name; with none named, the actor's context KB or the
     /// built-in KB.
     fn kb_in(&self, actor: &Actor, tenant: &TenantRecord, ident: Option<&str>) -> Result<KbRecord> {

@@ -4,7 +4,7 @@
 
 use super::Service;
 use super::ingest::KbHandle;
-use crate::authz::{Actor, Need, OnInactive, Permission};
+use crate::authz::{Actor, Permission};
 use crate::catalog::{KbRecord, TenantRecord};
 use crate::error::Result;
 use crate::model;
@@ -159,8 +159,7 @@ impl Service {
         permission: Permission,
         action: &str,
     ) -> Result<AuthorizedQuery> {
-        let t = self.tenant_for(actor, tenant, Need::Permission(permission), OnInactive::Refuse, action)?;
-        let k = self.kb_in(actor, &t, kb)?;
+        let (t, k) = self.kb_for(actor, tenant, kb, permission, action)?;
         let handle = KbHandle {
             tenant_id: t.id,
             kb_id: k.id,

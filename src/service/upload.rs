@@ -9,7 +9,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::Service;
-use crate::authz::{Actor, Need, OnInactive, Permission};
+use crate::authz::{Actor, Permission};
 use crate::catalog::TenantListFilter;
 use crate::error::{Error, Result};
 use crate::ingest::sources;
@@ -61,14 +61,13 @@ impl Service {
     /// processed, `max_storage_gb` with the upload's size, then counts one API call and
     /// commits the `pending` row. The caller hands the KB to the ingest worker.
     pub fn upload_document(&mut self, actor: &Actor, tenant: &str, kb: &str, upload: Upload) -> Result<Uploaded> {
-        let t = self.tenant_for(
+        let (t, k) = self.kb_for(
             actor,
             Some(tenant),
-            Need::Permission(Permission::DocumentCreate),
-            OnInactive::Refuse,
+            Some(kb),
+            Permission::DocumentCreate,
             "document.create",
         )?;
-        let k = self.kb_in(actor, &t, Some(kb))?;
         let file_path = upload_name(upload.file_path)?;
         let size = upload.bytes.len() as u64;
         let content = sources::decode_text(upload.bytes)
