@@ -99,6 +99,24 @@ impl Catalog {
             .transpose()
     }
 
+    /// Every tenant with its KBs (for whole-data-directory work: `doctor`, the server's start-up
+    /// scan for queued documents).
+    pub fn all_tenants_with_kbs(&self) -> Result<Vec<(super::TenantRecord, Vec<KbRecord>)>> {
+        let filter = super::TenantListFilter {
+            member: None,
+            page: 1,
+            page_size: i64::MAX as u64,
+        };
+        let (tenants, _) = self.tenants(&filter)?;
+        tenants
+            .into_iter()
+            .map(|t| {
+                let kbs = self.kbs(t.id)?;
+                Ok((t, kbs))
+            })
+            .collect()
+    }
+
     /// All KBs of a tenant, by name.
     pub fn kbs(&self, tenant: Uuid) -> Result<Vec<KbRecord>> {
         let read = |e| db_error("cannot list knowledge bases", e);

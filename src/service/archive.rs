@@ -560,7 +560,12 @@ impl Service {
                 t.name, quota.max_kb_per_tenant
             )));
         }
-        self.check_document_quota(t.id, documents)
+        // Read again: a tenant import checks each KB after the ones it already installed.
+        let now = self
+            .catalog
+            .tenant(t.id)?
+            .ok_or_else(|| Error::NotFound("the tenant no longer exists".into()))?;
+        self.check_document_quota(&now, documents)
     }
 
     /// Writes a snapshot of `kb` to `staging` and describes it.

@@ -52,12 +52,7 @@ impl Service {
         check_ids(doc_ids)?;
         let (t, k) = self.kb_for_delete(actor, tenant, kb)?;
         let dir = self.catalog.layout().existing_kb_dir(t.id, k.id)?;
-        let handle = KbHandle {
-            tenant_id: t.id,
-            kb_id: k.id,
-            tenant_name: t.name,
-            kb_name: k.name,
-        };
+        let handle = KbHandle::of(&t, &k);
         let report = match KbStore::open_read_only(&dir)? {
             Some(mut store) => plan_deletion(&mut store, doc_ids)?,
             // Never ingested: no document exists.

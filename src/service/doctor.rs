@@ -29,7 +29,7 @@ use uuid::Uuid;
 
 use super::Service;
 use crate::authz::{self, Actor, Need, OnInactive, Permission};
-use crate::catalog::{KbRecord, KbStats, TenantListFilter, TenantRecord};
+use crate::catalog::{KbRecord, KbStats, TenantRecord};
 use crate::error::{Error, Result, StorageContext};
 use crate::layout::{Layout, dir_size};
 use crate::model::Outcome;
@@ -640,18 +640,7 @@ impl Service {
                     self.audit_denial(actor, action, None, None, &err);
                     return Err(err);
                 }
-                let filter = TenantListFilter {
-                    member: None,
-                    page: 1,
-                    page_size: i64::MAX as u64,
-                };
-                let (tenants, _) = self.catalog.tenants(&filter)?;
-                let mut scope = Vec::new();
-                for t in tenants {
-                    let kbs = self.catalog.kbs(t.id)?;
-                    scope.push((t, kbs));
-                }
-                (scope, true)
+                (self.catalog.all_tenants_with_kbs()?, true)
             }
             Some(ident) => {
                 let need = Need::Permission(Permission::TenantManage);

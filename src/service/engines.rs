@@ -189,7 +189,7 @@ impl<E: KbEngine + Send + 'static> TenantRagManager<E> {
         drop(old);
     }
 
-    /// Closes every cached engine (on shutdown, and when tenant settings change).
+    /// Closes every cached engine (on shutdown).
     pub fn cleanup_all(&self) {
         let old: Vec<Slot<E>> = {
             let mut inner = self.lock();

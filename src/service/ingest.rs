@@ -24,6 +24,17 @@ pub struct KbHandle {
     pub kb_name: String,
 }
 
+impl KbHandle {
+    pub(super) fn of(t: &TenantRecord, k: &KbRecord) -> KbHandle {
+        KbHandle {
+            tenant_id: t.id,
+            kb_id: k.id,
+            tenant_name: t.name.clone(),
+            kb_name: k.name.clone(),
+        }
+    }
+}
+
 /// An ingest that passed its checks and holds the KB's ingest lock (released on drop).
 pub struct IngestJob {
     pub handle: KbHandle,
@@ -118,13 +129,25 @@ impl Service {
             )?;
         }
         let (t, k) = self.kb_for(actor, tenant, kb, Permission::DocumentCreate, "document.create")?;
-        self.check_document_quota(t.id, new_documents)?;
+        self.check_document_quota(&t, new_documents)?;
         self.charge_api_call(&t)?;
-        let (handle, engine) = self.engine_for(&t, &k, false)?;
-        let lock = self.lock_kb(&handle, || {
+        self.job(&t, &k, replace, || {
             on_wait();
             Ok(())
-        })?;
+        })
+    }
+
+    /// An ingest of a KB: its engine, and its ingest lock (`on_wait` is called once if
+    /// another ingest or delete holds it).
+    fn job(
+        &self,
+        t: &TenantRecord,
+        k: &KbRecord,
+        replace: bool,
+        on_wait: impl FnOnce() -> Result<()>,
+    ) -> Result<IngestJob> {
+        let (handle, engine) = self.engine_for(t, k, false)?;
+        let lock = self.lock_kb(&handle, on_wait)?;
         Ok(IngestJob {
             handle,
             engine: Arc::new(engine),
@@ -146,14 +169,7 @@ impl Service {
         let Some(k) = self.catalog.kb(tenant, kb)? else {
             return Ok(None);
         };
-        let (handle, engine) = self.engine_for(&t, &k, false)?;
-        let lock = self.lock_kb(&handle, || Ok(()))?;
-        Ok(Some(IngestJob {
-            handle,
-            engine: Arc::new(engine),
-            replace: false,
-            _lock: lock,
-        }))
+        self.job(&t, &k, false, || Ok(())).map(Some)
     }
 
     /// Takes the KB's ingest lock (held until the file is dropped), so that ingests and
@@ -220,13 +236,7 @@ impl Service {
         } else {
             Engine::open(&dir, llm, embedder, options)?
         };
-        let handle = KbHandle {
-            tenant_id: t.id,
-            kb_id: k.id,
-            tenant_name: t.name.clone(),
-            kb_name: k.name.clone(),
-        };
-        Ok((handle, engine))
+        Ok((KbHandle::of(t, k), engine))
     }
 
     pub(super) fn providers(
@@ -259,7 +269,7 @@ impl Service {
     }
 
     /// Refuses an ingest of `new_documents` that would pass the tenant's `max_documents`.
-    pub(super) fn check_document_quota(&self, tenant: Uuid, new_documents: u64) -> Result<()> {
+    pub(super) fn check_document_quota(&self, tenant: &TenantRecord, new_documents: u64) -> Result<()> {
         self.check_capacity(tenant, 0, new_documents, 0)
     }
 
@@ -267,15 +277,11 @@ impl Service {
     /// its catalog statistics, has `uncounted` documents not yet in them (queued uploads).
     pub(super) fn check_capacity(
         &self,
-        tenant: Uuid,
+        t: &TenantRecord,
         uncounted: u64,
         new_documents: u64,
         new_bytes: u64,
     ) -> Result<()> {
-        let t = self
-            .catalog
-            .tenant(tenant)?
-            .ok_or_else(|| Error::NotFound("the tenant no longer exists".into()))?;
         let quota = model::effective_quota(&t.quota)?;
         let documents = t.total_documents + uncounted;
         if documents + new_documents > quota.max_documents {
@@ -285,7 +291,7 @@ impl Service {
             )));
         }
         let max_bytes = (quota.max_storage_gb * 1024.0 * 1024.0 * 1024.0) as u64;
-        if t.total_storage_bytes > max_bytes || (new_bytes > 0 && t.total_storage_bytes + new_bytes > max_bytes) {
+        if t.total_storage_bytes.saturating_add(new_bytes) > max_bytes {
             return Err(Error::Quota(format!(
                 "quota exceeded: tenant '{}' uses {} bytes, this would add {}, and max_storage_gb is {}",
                 t.name, t.total_storage_bytes, new_bytes, quota.max_storage_gb

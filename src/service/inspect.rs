@@ -158,12 +158,7 @@ impl Service {
         let (t, k) = self.kb_for(actor, tenant, kb, Permission::DocumentRead, action)?;
         let dir = self.catalog.layout().existing_kb_dir(t.id, k.id)?;
         let store = KbStore::open_read_only(&dir)?;
-        let handle = KbHandle {
-            tenant_id: t.id,
-            kb_id: k.id,
-            tenant_name: t.name,
-            kb_name: k.name,
-        };
+        let handle = KbHandle::of(&t, &k);
         Ok((handle, store))
     }
 

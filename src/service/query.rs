@@ -160,12 +160,7 @@ impl Service {
         action: &str,
     ) -> Result<AuthorizedQuery> {
         let (t, k) = self.kb_for(actor, tenant, kb, permission, action)?;
-        let handle = KbHandle {
-            tenant_id: t.id,
-            kb_id: k.id,
-            tenant_name: t.name.clone(),
-            kb_name: k.name.clone(),
-        };
+        let handle = KbHandle::of(&t, &k);
         Ok(AuthorizedQuery {
             handle,
             tenant: t,

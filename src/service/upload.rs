@@ -10,7 +10,6 @@ use uuid::Uuid;
 
 use super::Service;
 use crate::authz::{Actor, Permission};
-use crate::catalog::TenantListFilter;
 use crate::error::{Error, Result};
 use crate::ingest::sources;
 use crate::rag::context::UNKNOWN_SOURCE;
@@ -77,9 +76,10 @@ impl Service {
         // Documents kb.db holds that the catalog's statistics do not count yet: queued ones,
         // and ones processed by a run still going (statistics are written when it ends).
         let live = store.count_with_status(&[DocStatus::Pending, DocStatus::Processing, DocStatus::Processed])?;
-        self.check_capacity(t.id, live.saturating_sub(k.stats.document_count), 1, size)?;
+        self.check_capacity(&t, live.saturating_sub(k.stats.document_count), 1, size)?;
         self.charge_api_call(&t)?;
-        let (doc_id, existing) = enqueue(&mut store, &NewDocument { file_path, content })?;
+        let doc = NewDocument { file_path, content };
+        let (doc_id, existing) = enqueue(&mut store, &doc)?;
         let uploaded = match existing {
             Some(row) => Uploaded {
                 doc_id,
@@ -91,13 +91,11 @@ impl Service {
                 let mut audit = self.audit_entry(actor, "document.create", Some(t.id), Some(k.id));
                 audit.detail = Some(format!("doc_id={doc_id} bytes={size}"));
                 self.catalog.audit(&audit)?;
-                let row = store
-                    .document(&doc_id)?
-                    .ok_or_else(|| Error::Internal(format!("document {doc_id} vanished after it was queued")))?;
+                // `enqueue` stored it as given, `pending`.
                 Uploaded {
                     doc_id,
-                    file_path: row.file_path,
-                    status: row.status,
+                    file_path: doc.file_path,
+                    status: DocStatus::Pending,
                     duplicate: false,
                 }
             }
@@ -109,15 +107,12 @@ impl Service {
     /// the server to queue at start-up. Reads only; a KB that cannot be read is listed too, so
     /// the worker reports why.
     pub fn queued_kbs(&self) -> Result<Vec<(Uuid, Uuid)>> {
-        let filter = TenantListFilter {
-            member: None,
-            page: 1,
-            page_size: i64::MAX as u64,
-        };
-        let (tenants, _) = self.catalog.tenants(&filter)?;
         let mut queued = Vec::new();
-        for t in tenants.iter().filter(|t| t.is_active) {
-            for k in self.catalog.kbs(t.id)? {
+        for (t, kbs) in self.catalog.all_tenants_with_kbs()? {
+            if !t.is_active {
+                continue;
+            }
+            for k in kbs {
                 let waiting = self
                     .catalog
                     .layout()
