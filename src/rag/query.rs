@@ -315,6 +315,25 @@ struct ChunkVector {
     norm_sq: f32,
 }
 
+impl ChunkVector {
+    /// What the cache counts for it under chunk id `id`.
+    fn size(&self, id: &str) -> usize {
+        self.values.len() * std::mem::size_of::<f32>() + id.len()
+    }
+}
+
+/// A dropped engine's vectors go with it: no later query can ask for them, and they would
+/// only crowd the live engines' vectors out of the shared budget.
+impl Drop for QueryEngine {
+    fn drop(&mut self) {
+        let mut cache = CHUNK_VECTORS.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(mine) = cache.by_engine.remove(&self.id) {
+            let freed: usize = mine.iter().map(|(id, v)| v.size(id)).sum();
+            cache.bytes = cache.bytes.saturating_sub(freed);
+        }
+    }
+}
+
 static NEXT_ENGINE_ID: AtomicU64 = AtomicU64::new(0);
 
 /// The context assembled for a graph or naive query.
@@ -406,7 +425,7 @@ impl QueryEngine {
                 norm_sq: context::norm_sq(&values),
                 values: values.into(),
             });
-            let size = vector.values.len() * std::mem::size_of::<f32>() + id.len();
+            let size = vector.size(id);
             if cache.bytes + size > CHUNK_VECTOR_CACHE_BYTES {
                 cache.by_engine.clear();
                 cache.bytes = 0;

@@ -191,12 +191,9 @@ mod tests {
     /// Every f32 rounds to one of the two f16 values around it, the nearer one.
     #[test]
     fn conversion_rounds_to_nearest() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = crate::rag::xorshift(0x9E37_79B9_7F4A_7C15u64);
         for _ in 0..200_000 {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let x = f32::from_bits(state as u32);
+            let x = f32::from_bits(next() as u32);
             if !x.is_finite() || x.abs() > 65504.0 {
                 continue;
             }

@@ -535,7 +535,7 @@ impl KbStore {
         tx.commit().map_err(&err)?;
         if version == 1 {
             // The f32 embeddings converted above left half their pages free; give them back.
-            conn.execute_batch("VACUUM").map_err(&err)?;
+            vacuum(&conn).map_err(&err)?;
         }
         Ok(KbStore {
             conn,
@@ -856,12 +856,7 @@ impl KbStore {
         if now < MIN_PAGES || now < 2 * before {
             return Ok(false);
         }
-        // VACUUM builds its copy of the database in temporary storage: on disk, not in memory.
-        self.conn
-            .execute_batch(&format!(
-                "PRAGMA temp_store=FILE; VACUUM; PRAGMA wal_checkpoint(TRUNCATE); {WRITE_PRAGMAS}"
-            ))
-            .map_err(self.err("cannot compact the knowledge base"))?;
+        vacuum(&self.conn).map_err(self.err("cannot compact the knowledge base"))?;
         Ok(true)
     }
 
@@ -939,6 +934,15 @@ pub(super) fn relation_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Relat
         file_paths: split_sep(&r.get::<_, String>(7)?),
         truncate: r.get(8)?,
     })
+}
+
+/// Rewrites kb.db without its free pages and truncates the WAL the rewrite filled. VACUUM
+/// builds its copy in temporary storage: on disk, not in the memory `WRITE_PRAGMAS` chose for
+/// statement journals.
+fn vacuum(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch(&format!(
+        "PRAGMA temp_store=FILE; VACUUM; PRAGMA wal_checkpoint(TRUNCATE); {WRITE_PRAGMAS}"
+    ))
 }
 
 fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<VectorChanges> {

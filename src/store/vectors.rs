@@ -1154,13 +1154,8 @@ mod tests {
         use crate::llm::ModelProvider;
         use futures_util::FutureExt;
         const DIM: usize = 1024;
-        let mut s = 0x2545_F491_4F6C_DD1Du64;
-        let mut next = move |n: u64| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            s % n
-        };
+        let mut random = crate::rag::xorshift(0x2545_F491_4F6C_DD1Du64);
+        let mut next = move |n: u64| random() % n;
         // A Zipf-like vocabulary: word i is drawn with probability about 1/(i+1).
         let words: Vec<String> = (0..3000).map(|i| format!("w{i}")).collect();
         let mut text = |len: u64| -> String {
