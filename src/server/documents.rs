@@ -259,19 +259,14 @@ pub(super) async fn query_stream(
 ) -> Result<Response, ApiError> {
     let (mut params, top_k, chunk_top_k, no_cache) = b.params()?;
     params.stream = true;
-    let (admitted, engine, permit) = query_engine(&st, actor, t, k, no_cache).await?;
+    let run = query_engine(&st, actor, t, k, no_cache).await?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let runtime = tokio::runtime::Handle::current();
-    let state = st.clone();
     tokio::task::spawn_blocking(move || {
-        // Held until the work ends, even if the client goes away meanwhile.
-        let _permit = permit;
         let pieces = tx.clone();
         let mut sink = move |piece: &str| {
             let _ = pieces.send(Event::Chunk(piece.to_string()));
         };
-        let charge = || state.with_service(|svc| svc.charge_query(&admitted));
-        let result = runtime.block_on(engine.answer(params, top_k, chunk_top_k, charge, Some(&mut sink)));
+        let result = run.answer(params, top_k, chunk_top_k, Some(&mut sink));
         let _ = tx.send(match result {
             Ok(r) => Event::Done(Box::new(r)),
             Err(e) => Event::Failed(ApiError::from(e)),

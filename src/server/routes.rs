@@ -584,33 +584,52 @@ pub(super) async fn query(
     Body(b): Body<QueryBody>,
 ) -> ApiResult<Json<QueryResult>> {
     let (params, top_k, chunk_top_k, no_cache) = b.params()?;
-    let (admitted, engine, permit) = query_engine(&st, actor, t, k, no_cache).await?;
-    // The engine's kb.db connection cannot cross threads while borrowed, so the query runs
-    // on the blocking pool, driving its async model calls with the server's runtime.
-    let runtime = tokio::runtime::Handle::current();
-    let state = st.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        // Held until the work ends, even if the client goes away meanwhile.
-        let _permit = permit;
-        let charge = || state.with_service(|svc| svc.charge_query(&admitted));
-        runtime.block_on(engine.answer(params, top_k, chunk_top_k, charge, None))
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("the query task failed: {e}")))??;
+    let run = query_engine(&st, actor, t, k, no_cache).await?;
+    let result = tokio::task::spawn_blocking(move || run.answer(params, top_k, chunk_top_k, None))
+        .await
+        .map_err(|e| Error::Internal(format!("the query task failed: {e}")))??;
     Ok(Json(result))
 }
 
-/// The engine a query of KB `k` runs on, after `query:run` is checked (on every request), and
-/// a permit of the tenant's `max_concurrent_queries` (429 at once when none is free), to be
-/// held until the query's work ends: the `TenantRagManager`'s engine, or with `no_cache` one of
-/// its own, since the cache setting is part of the engine.
+/// A question admitted by [`query_engine`], to be answered on the blocking pool: the engine's
+/// kb.db connection cannot cross threads while borrowed, so the answer is computed there,
+/// driving its async model calls with the server's runtime.
+pub(super) struct AdmittedQuery {
+    state: Arc<AppState>,
+    admitted: AuthorizedQuery,
+    engine: EngineGuard,
+    /// Held until the work ends, even if the client goes away meanwhile.
+    _permit: OwnedSemaphorePermit,
+    runtime: tokio::runtime::Handle,
+}
+
+impl AdmittedQuery {
+    /// [`OpenQuery::answer`](crate::service::OpenQuery::answer), charging the API call through
+    /// the shared service; streamed pieces go to `sink`.
+    pub(super) fn answer(
+        self,
+        params: QueryParams,
+        top_k: Option<usize>,
+        chunk_top_k: Option<usize>,
+        sink: Option<crate::rag::query::Sink<'_>>,
+    ) -> crate::error::Result<QueryResult> {
+        let charge = || self.state.with_service(|svc| svc.charge_query(&self.admitted));
+        self.runtime
+            .block_on(self.engine.answer(params, top_k, chunk_top_k, charge, sink))
+    }
+}
+
+/// A question to KB `k`, admitted: `query:run` is checked (on every request), a permit of the
+/// tenant's `max_concurrent_queries` is taken (429 at once when none is free), and the engine
+/// is the `TenantRagManager`'s, or with `no_cache` one of its own, since the cache setting is
+/// part of the engine.
 pub(super) async fn query_engine(
     st: &Arc<AppState>,
     actor: Actor,
     t: String,
     k: String,
     no_cache: bool,
-) -> Result<(AuthorizedQuery, EngineGuard, OwnedSemaphorePermit), ApiError> {
+) -> Result<AdmittedQuery, ApiError> {
     let admitted = {
         let (actor, t, k) = (actor.clone(), t.clone(), k.clone());
         st.call(move |svc| svc.authorize_query(&actor, Some(&t), Some(&k)))
@@ -624,5 +643,11 @@ pub(super) async fn query_engine(
         async move { st.run(move |svc| svc.open_engine(&admitted, no_cache)).await }
     };
     let engine = st.manager.engine(&admitted, no_cache, open).await?;
-    Ok((admitted, engine, permit))
+    Ok(AdmittedQuery {
+        state: st.clone(),
+        admitted,
+        engine,
+        _permit: permit,
+        runtime: tokio::runtime::Handle::current(),
+    })
 }
