@@ -17,6 +17,8 @@
 #[path = "support/corpus.rs"]
 mod corpus;
 
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -42,13 +44,20 @@ const DIM: usize = 1024;
 /// What a run measured.
 struct Run {
     wall: f64,
-    /// User + system CPU seconds of the lrt process (last sample before it exited).
-    cpu: Option<f64>,
-    peak_rss_mb: Option<f64>,
+    /// User + system CPU seconds of the lrt process.
+    cpu: f64,
+    /// Its peak resident set size.
+    peak_rss_mb: f64,
     report: Value,
 }
 
-/// Runs `lrt args` to completion, sampling its peak RSS (VmHWM) while it runs.
+/// Runs `lrt args` to completion. CPU time and peak RSS come from the kernel's accounting
+/// when the process is reaped (`wait4`), so measuring costs nothing while it runs: on a
+/// 2-core machine, sampling `/proc` every few milliseconds took CPU from the run measured.
+#[expect(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, which also reports its usage"
+)]
 fn lrt(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_lrt"));
     cmd.args(args)
@@ -63,46 +72,36 @@ fn lrt(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Run {
     }
     let start = Instant::now();
     let mut child = cmd.spawn().expect("run lrt");
-    let status_file = format!("/proc/{}/status", child.id());
-    let stat_file = format!("/proc/{}/stat", child.id());
-    let mut peak_kb: Option<u64> = None;
-    let mut cpu = None;
-    // stdout is read after exit, so a large output could fill the pipe; lrt's outputs here are small.
-    while child.try_wait().expect("wait for lrt").is_none() {
-        if let Some(kb) = std::fs::read_to_string(&status_file).ok().and_then(|s| vm_hwm_kb(&s)) {
-            peak_kb = Some(peak_kb.map_or(kb, |p| p.max(kb)));
-        }
-        if let Some(secs) = std::fs::read_to_string(&stat_file).ok().and_then(|s| cpu_secs(&s)) {
-            cpu = Some(secs);
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let out = child.wait_with_output().expect("lrt output");
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                pipe.read_to_end(&mut bytes).expect("read lrt output");
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
+    let mut status = 0;
+    // SAFETY: an all-zero `rusage` is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: `child` has not been waited for, so its pid is still ours to reap; both
+    // pointers are to live locals.
+    let reaped = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     let wall = start.elapsed().as_secs_f64();
-    assert!(
-        out.status.success(),
-        "lrt {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(reaped, child.id() as libc::pid_t, "wait4 failed");
+    let (stdout, stderr) = (stdout.join().expect("stdout"), stderr.join().expect("stderr"));
+    let status = std::process::ExitStatus::from_raw(status);
+    assert!(status.success(), "lrt {args:?}: {}", String::from_utf8_lossy(&stderr));
+    let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     Run {
         wall,
-        cpu,
-        peak_rss_mb: peak_kb.map(|kb| kb as f64 / 1024.0),
-        report: serde_json::from_slice(&out.stdout).unwrap_or(Value::Null),
+        cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        // Kilobytes on Linux.
+        peak_rss_mb: usage.ru_maxrss as f64 / 1024.0,
+        report: serde_json::from_slice(&stdout).unwrap_or(Value::Null),
     }
-}
-
-/// utime + stime from `/proc/PID/stat`, assuming the usual 100 ticks per second.
-fn cpu_secs(stat: &str) -> Option<f64> {
-    // The command name may hold spaces; fields are counted after its closing parenthesis.
-    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / 100.0)
-}
-
-fn vm_hwm_kb(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// An OpenAI-compatible chat + embeddings endpoint that answers like a diligent model.
@@ -178,7 +177,13 @@ impl Respond for MockModel {
                 .rev()
                 .collect(),
         };
-        ResponseTemplate::new(200).set_delay(self.latency).set_body_json(json!({
+        let response = ResponseTemplate::new(200);
+        // No delay at all for an instant model: wiremock waits out even a zero delay on a timer.
+        let response = match self.latency.is_zero() {
+            true => response,
+            false => response.set_delay(self.latency),
+        };
+        response.set_body_json(json!({
             "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]
         }))
     }
@@ -191,14 +196,15 @@ fn extraction_text(prompt: &str) -> Option<&str> {
     prompt.get(start..end)
 }
 
-fn mock_env(server: &MockServer) -> Vec<(&'static str, String)> {
+/// The chat server, then the embedding server.
+fn mock_env((chat, embeddings): &(MockServer, MockServer)) -> Vec<(&'static str, String)> {
     vec![
         ("LLM_BINDING", "openai".into()),
-        ("LLM_BINDING_HOST", server.uri()),
+        ("LLM_BINDING_HOST", chat.uri()),
         ("LLM_BINDING_API_KEY", "sk-bench".into()),
         ("LLM_MODEL", "mock-chat".into()),
         ("EMBEDDING_BINDING", "openai".into()),
-        ("EMBEDDING_BINDING_HOST", server.uri()),
+        ("EMBEDDING_BINDING_HOST", embeddings.uri()),
         ("EMBEDDING_MODEL", "mock-embed".into()),
         ("EMBEDDING_DIM", DIM.to_string()),
     ]
@@ -237,22 +243,27 @@ fn main() {
         }
         let dir = root.join(name);
         let _ = std::fs::remove_dir_all(&dir);
+        // Two servers, as a deployment has: a wiremock server answers on one thread, and
+        // with both routes on one, chat calls queued behind embedding calls.
         let server = latency.map(|ms| {
-            runtime.block_on(async {
-                let server = MockServer::start().await;
-                let model = MockModel {
-                    latency: Duration::from_millis(ms),
-                    answers: Arc::clone(&answers),
-                };
-                for route in ["/v1/chat/completions", "/v1/embeddings"] {
+            let model = MockModel {
+                latency: Duration::from_millis(ms),
+                answers: Arc::clone(&answers),
+            };
+            let serve = |route: &'static str| {
+                let model = model.clone();
+                async move {
+                    // Unrecorded: the mock should cost as little CPU as a remote model would.
+                    let server = MockServer::builder().disable_request_recording().start().await;
                     Mock::given(method("POST"))
                         .and(path(route))
-                        .respond_with(model.clone())
+                        .respond_with(model)
                         .mount(&server)
                         .await;
+                    server
                 }
-                server
-            })
+            };
+            runtime.block_on(async { (serve("/v1/chat/completions").await, serve("/v1/embeddings").await) })
         });
         let env = server.as_ref().map(mock_env).unwrap_or_default();
         lrt(&dir, &env, &["init", "--user", "root", "--multi-tenant", "--json"]);
@@ -275,11 +286,10 @@ fn main() {
         let chunks = r["chunks"].as_f64().unwrap_or(0.0);
         let calls = r["llm_calls"].as_f64().unwrap_or(0.0);
         let disk = dir_size(&dir.join("data")) as f64 / 1048576.0;
-        let peak = run.peak_rss_mb.map_or("n/a".into(), |m| format!("{m:.0} MB"));
-        let cpu = run.cpu.map_or("n/a".into(), |c| format!("{c:.2} s"));
+        let (cpu, peak) = (run.cpu, run.peak_rss_mb);
         println!(
-            "{name:>6}: {:.2} s wall (lrt CPU {cpu}), {:.2} MB/s, {:.0} chunks/s | chunks {chunks}, LLM calls {calls}, \
-             embedding calls {}, failed {} | KB on disk {disk:.1} MB, peak RSS {peak}",
+            "{name:>6}: {:.2} s wall (lrt CPU {cpu:.2} s), {:.2} MB/s, {:.0} chunks/s | chunks {chunks}, LLM calls {calls}, \
+             embedding calls {}, failed {} | KB on disk {disk:.1} MB, peak RSS {peak:.0} MB",
             run.wall,
             mb / run.wall,
             chunks / run.wall,

@@ -333,3 +333,85 @@ fn debug_commands_show_chunks_and_parsed_records_in_upstream_field_names() {
     assert_eq!(parsed["relations"][0]["source_id"], "c1");
     assert_eq!(parsed["relations"][0]["weight"], 1.0);
 }
+
+/// A document merges while the documents merged before it are still being embedded and
+/// committed, reading their rows from the staging area. A corpus ingested at once (three
+/// documents in flight, embeddings slow enough that merged documents wait for their commit)
+/// must make the graph that ingesting one document at a time makes: every chunk credited to
+/// its entities and relations, every relation's evidence counted. (Descriptions and types
+/// may differ with the order in which documents merge, so they are not compared.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_in_flight_merge_as_if_ingested_one_at_a_time() {
+    let lrt = Lrt::with_init(&["--multi-tenant"]);
+    lrt.tenant("acme", Some("alice"));
+    for kb in ["together", "one-by-one"] {
+        assert!(lrt.run_as(ROOT, &["kb", "create", "-t", "acme", kb]).ok());
+    }
+    let corpus = lrt.root().join("corpus");
+    common::model::write_corpus(&corpus, 12, 6);
+    let server = common::model::server(0, 40).await;
+    let env = common::model::env(&server);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let ingest = |kb: &str, path: &std::path::Path| {
+        let out = lrt.run(
+            Some("alice"),
+            &env,
+            &["ingest", "-t", "acme", "--kb", kb, path.to_str().unwrap(), "--json"],
+        );
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.json()
+    };
+    let report = ingest("together", &corpus);
+    assert_eq!(report["added"].as_u64(), Some(12), "{report}");
+    let mut files: Vec<_> = std::fs::read_dir(&corpus).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    for file in &files {
+        ingest("one-by-one", file);
+    }
+
+    // Per entity its chunks; per relation its weight and chunks.
+    let graph = |kb: &str| {
+        let export = lrt.json_as(
+            "alice",
+            &["graph", "export", "-t", "acme", "--kb", kb, "--format", "json"],
+        );
+        let chunks = |v: &Value| {
+            let mut ids: Vec<String> = v["source_id"]
+                .as_str()
+                .unwrap()
+                .split("<SEP>")
+                .map(String::from)
+                .collect();
+            ids.sort();
+            ids
+        };
+        let nodes: Vec<(String, Vec<String>)> = export["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| (n["entity_id"].as_str().unwrap().to_string(), chunks(n)))
+            .collect();
+        let edges: Vec<(String, String, String, Vec<String>)> = export["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let field = |k: &str| e[k].as_str().unwrap().to_string();
+                (field("source"), field("target"), e["weight"].to_string(), chunks(e))
+            })
+            .collect();
+        (nodes, edges)
+    };
+    let (together, one_by_one) = (graph("together"), graph("one-by-one"));
+    assert!(together.0.len() > 10 && together.1.len() > 10, "{together:?}");
+    assert_eq!(
+        (together.0.len(), together.1.len()),
+        (one_by_one.0.len(), one_by_one.1.len())
+    );
+    for (a, b) in together.0.iter().zip(&one_by_one.0) {
+        assert_eq!(a, b, "an entity's chunks");
+    }
+    for (a, b) in together.1.iter().zip(&one_by_one.1) {
+        assert_eq!(a, b, "a relation's weight and chunks");
+    }
+}

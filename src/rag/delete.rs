@@ -325,7 +325,9 @@ impl Engine {
         let started = Instant::now();
         let before = self.progress();
         let embeds_before = self.counters.embedding_calls.load(std::sync::atomic::Ordering::Relaxed);
-        let _commit = self.commit_lock.lock().await;
+        let _merging = self.merge_lock.lock().await;
+        // Documents merged before the deletion commit (or fail) first.
+        self.staging.drain().await;
         let scope = self.store().deletion_scope(doc_ids)?;
         let triage = triage(&scope);
 

@@ -2,9 +2,11 @@
 //! embed → commit, one document at a time into `kb.db`, then the derived vector indexes.
 //!
 //! Concurrency: up to `max_parallel_insert` documents are chunked and extracted at once,
-//! sharing one bound on concurrent LLM calls and one on embedding calls. Merging and the
-//! commit are serialised (one document at a time), so every merge sees the graph as the
-//! previous document left it and nothing is lost between concurrent documents.
+//! sharing one bound on concurrent LLM calls and one on embedding calls. Merges are
+//! serialised (one document at a time), so every merge sees the graph as the previous
+//! document left it and nothing is lost between concurrent documents. A merged document's
+//! rows are then embedded and committed while the next document merges against them in the
+//! [`staging`](crate::rag::staging) area; commits keep the merge order.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -20,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::llm::{ChatRequest, LlmError, Message, ModelProvider, Provider, SummaryKind, Task};
 use crate::rag::extract::{self, ExtractedEntity, ExtractedRelation};
 use crate::rag::merge::{self, EntityState, MergeLimits, Merged, NewEntity, NewRelation, RelationState};
+use crate::rag::staging::{StagedRows, Staging, Ticket};
 use crate::rag::{chunk, ids, normalize, prompts, tokenizer::Tokenizer};
 use crate::store::kb::{ChunkRow, DocStatus, DocumentCommit, EmbeddingPin, ExtractionRow, KbStore, VectorKind};
 use crate::store::vectors::{Fingerprint, VectorIndex};
@@ -162,8 +165,13 @@ pub struct Engine {
     llm: Provider,
     embedder: Provider,
     llm_slots: Semaphore,
+    /// Extraction calls queue here for `llm_slots`, so summaries can go first.
+    extraction_queue: tokio::sync::Mutex<()>,
     embed_slots: Semaphore,
-    commit_lock: tokio::sync::Mutex<()>,
+    /// Held while a document merges (and by a deletion, from start to end).
+    merge_lock: tokio::sync::Mutex<()>,
+    /// Merged documents waiting for their commit, readable by the next merge.
+    staging: Staging,
     options: EngineOptions,
     counters: Counters,
 }
@@ -245,10 +253,12 @@ impl Engine {
             pending_vectors: Mutex::default(),
             token_counts: Mutex::default(),
             llm_slots: Semaphore::new(options.llm_max_async.max(1)),
+            extraction_queue: tokio::sync::Mutex::new(()),
             embed_slots: Semaphore::new(options.embed_max_async.max(1)),
             llm,
             embedder,
-            commit_lock: tokio::sync::Mutex::new(()),
+            merge_lock: tokio::sync::Mutex::new(()),
+            staging: Staging::default(),
             options,
             counters: Counters::default(),
         })
@@ -542,20 +552,7 @@ impl Engine {
         let chunk_vectors = chunk_vectors?;
         let extractions = extractions.into_iter().collect::<Result<Vec<_>>>()?;
 
-        let _commit = self.commit_lock.lock().await;
-        let plan = self.merge(file_path, &extractions).await?;
-        let mut embed_texts: Vec<String> = plan
-            .entities
-            .iter()
-            .map(|e| merge::entity_embedding_text(&e.name, &e.description))
-            .collect();
-        embed_texts.extend(
-            plan.relations
-                .iter()
-                .map(|r| merge::relation_embedding_text(&r.keywords, &r.src, &r.tgt, &r.description)),
-        );
-        let mut vectors = self.embed(&embed_texts).await?.into_iter();
-        let commit = DocumentCommit {
+        let mut commit = DocumentCommit {
             doc_id: doc_id.to_string(),
             file_path: file_path.to_string(),
             chunks: chunks
@@ -572,21 +569,48 @@ impl Engine {
                 })
                 .collect(),
             extractions: extractions.iter().map(|x| x.row.clone()).collect(),
-            // `embed` checked that there is one vector per text, in order.
-            entities: plan.entities.into_iter().zip(vectors.by_ref()).collect(),
-            relations: plan.relations.into_iter().zip(vectors).collect(),
-            created_at: jiff::Timestamp::now().as_second(),
+            entities: Vec::new(),
+            relations: Vec::new(),
+            created_at: 0,
         };
-        let changes = self.store().commit_document(&commit)?;
-        let buffered = {
-            let mut pending = self.pending_vectors.lock().unwrap_or_else(|p| p.into_inner());
-            for (kind, key, vector) in changes.upserts {
-                pending[kind_slot(kind)].insert(key, vector);
+        // Merged again if a document whose staged rows the merge read fails to commit.
+        let ticket = loop {
+            let (plan, ticket) = self.merge(file_path, &extractions).await?;
+            let mut embed_texts: Vec<String> = plan
+                .entities
+                .iter()
+                .map(|e| merge::entity_embedding_text(&e.name, &e.description))
+                .collect();
+            embed_texts.extend(
+                plan.relations
+                    .iter()
+                    .map(|r| merge::relation_embedding_text(&r.keywords, &r.src, &r.tgt, &r.description)),
+            );
+            // On failure the dropped ticket withdraws the staged rows at its turn.
+            let mut vectors = self.embed(&embed_texts).await?.into_iter();
+            if ticket.turn().await.is_err() {
+                continue;
             }
-            pending.iter().map(HashMap::len).sum::<usize>()
+            // `embed` checked that there is one vector per text, in order.
+            commit.entities = plan.entities.into_iter().zip(vectors.by_ref()).collect();
+            commit.relations = plan.relations.into_iter().zip(vectors).collect();
+            break ticket;
         };
-        // The next document may merge and commit while these vectors are added.
-        drop(_commit);
+        commit.created_at = jiff::Timestamp::now().as_second();
+        let buffered = {
+            // The ticket ends under the store, so a merge finds each row staged or in kb.db.
+            let mut store = self.store();
+            let buffered = store.commit_document(&commit).map(|changes| {
+                let mut pending = self.pending_vectors.lock().unwrap_or_else(|p| p.into_inner());
+                for (kind, key, vector) in changes.upserts {
+                    pending[kind_slot(kind)].insert(key, vector);
+                }
+                pending.iter().map(HashMap::len).sum::<usize>()
+            });
+            ticket.finish(buffered.is_ok());
+            buffered
+        }?;
+        // The next document may commit while these vectors are added.
         if buffered >= FLUSH_VECTORS_AT {
             self.flush_vectors()?;
         }
@@ -632,6 +656,20 @@ impl Engine {
             .collect())
     }
 
+    /// A place among the LLM's `max_async` concurrent calls. Summaries are asked for while a
+    /// document holds the merge lock, which every other document waits on; they go ahead of
+    /// extraction calls, of which at most one waits for a place at a time.
+    async fn llm_slot(&self, urgent: bool) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        let _queue = match urgent {
+            true => None,
+            false => Some(self.extraction_queue.lock().await),
+        };
+        self.llm_slots
+            .acquire()
+            .await
+            .map_err(|_| Error::Internal("closed".into()))
+    }
+
     /// One LLM call through the cache. Returns the answer (think tags removed) and when it
     /// was made (the cache entry's time on a hit).
     async fn cached_chat(
@@ -660,11 +698,7 @@ impl Engine {
             return Ok((text, at, key));
         }
         let answer = {
-            let _slot = self
-                .llm_slots
-                .acquire()
-                .await
-                .map_err(|_| Error::Internal("closed".into()))?;
+            let _slot = self.llm_slot(matches!(req.task, Task::Summarize { .. })).await?;
             self.counters.llm_calls.fetch_add(1, Ordering::Relaxed);
             self.llm.chat(&req).await?
         };
@@ -723,9 +757,10 @@ impl Engine {
         })
     }
 
-    /// Merges the document's records into the graph as it is now (upstream's
-    /// merge_nodes_and_edges), calling the LLM for summaries where fragments pile up.
-    async fn merge(&self, file_path: &str, extractions: &[ChunkExtraction]) -> Result<MergePlan> {
+    /// Merges the document's records into the graph as the previous document left it
+    /// (upstream's merge_nodes_and_edges), calling the LLM for summaries where fragments pile
+    /// up, and stages the result for its commit. Holds the merge lock throughout.
+    async fn merge(&self, file_path: &str, extractions: &[ChunkExtraction]) -> Result<(MergePlan, Ticket<'_>)> {
         // Group records by entity name and by sorted pair, in chunk order.
         let mut nodes: Vec<(String, Vec<NewEntity>)> = Vec::new();
         let mut edges: Vec<((String, String), Vec<NewRelation>)> = Vec::new();
@@ -757,22 +792,36 @@ impl Engine {
                 push_grouped(&mut edges, pair, rec);
             }
         }
-        // The merge rules are synchronous and ask for summaries as they go. Rather than calling
-        // the model from inside them one summary at a time, each pass answers from `memo` and
-        // records what is missing; the missing summaries are then asked for concurrently (up
-        // to the LLM's max_async) and the entities and relations still waiting merge again,
-        // until nothing is missing. Later rounds of a map-reduce summary appear once the
-        // earlier ones are known. The result is the one the sequential merge would give: a
-        // merge's result depends only on its stored row, its records and the summaries it
-        // asked for, so one that completed in an earlier pass is kept, not recomputed, and each
-        // stored row is read once per document.
-        let mut work = tokio::task::block_in_place(|| self.read_stored(nodes, edges))?;
+        let _merging = self.merge_lock.lock().await;
+        let mut work = tokio::task::block_in_place(|| self.read_current(nodes, edges))?;
+        self.complete(&mut work).await?;
+        let mut plan = tokio::task::block_in_place(|| self.plan_merge(work))?;
+        let ticket = self.staging.stage(StagedRows {
+            entities: &plan.entities,
+            relations: &plan.relations,
+            new_entities: plan.new_entities,
+            new_relations: plan.new_relations,
+            read_from: std::mem::take(&mut plan.read_from),
+        });
+        Ok((plan, ticket))
+    }
+
+    /// Completes the merges of `work`. The merge rules are synchronous and ask for summaries
+    /// as they go. Rather than calling the model from inside them one summary at a time, each
+    /// pass answers from `memo` and records what is missing; the missing summaries are then
+    /// asked for concurrently (up to the LLM's max_async) and the entities and relations still
+    /// waiting merge again, until nothing is missing. Later rounds of a map-reduce summary
+    /// appear once the earlier ones are known. The result is the one the sequential merge
+    /// would give: a merge's result depends only on its stored row, its records and the
+    /// summaries it asked for, so one that completed in an earlier pass is kept, not
+    /// recomputed, and each stored row is read once per document.
+    async fn complete(&self, work: &mut MergeWork) -> Result<()> {
         let mut memo: HashMap<SummaryRequest, String> = HashMap::new();
         loop {
             let mut missing: Vec<SummaryRequest> = Vec::new();
-            tokio::task::block_in_place(|| self.merge_pass(&mut work, &memo, &mut missing))?;
+            tokio::task::block_in_place(|| self.merge_pass(work, &memo, &mut missing))?;
             if missing.is_empty() {
-                return tokio::task::block_in_place(|| self.plan_merge(work));
+                return Ok(());
             }
             // A summary asked for twice in one pass (the same fragments) is asked for once.
             let mut seen = std::collections::HashSet::new();
@@ -789,26 +838,52 @@ impl Engine {
         }
     }
 
-    /// The stored row of every entity and relation a document's records name.
-    fn read_stored(
+    /// The current row of every entity and relation a document's records name.
+    fn read_current(
         &self,
         nodes: Vec<(String, Vec<NewEntity>)>,
         edges: Vec<((String, String), Vec<NewRelation>)>,
     ) -> Result<MergeWork> {
+        let mut read_from = Vec::new();
         let entities = nodes
             .iter()
-            .map(|(name, _)| Ok((self.store().entity(name)?, None)))
+            .map(|(name, _)| Ok((self.current_entity(name, &mut read_from)?, None)))
             .collect::<Result<_>>()?;
         let relations = edges
             .iter()
-            .map(|((a, b), _)| Ok((self.store().relation(a, b)?, None)))
+            .map(|((a, b), _)| Ok((self.current_relation(a, b, &mut read_from)?, None)))
             .collect::<Result<_>>()?;
         Ok(MergeWork {
             nodes,
             edges,
             entities,
             relations,
+            read_from,
         })
+    }
+
+    /// Entity `name` as the previous merge left it: staged for its commit, else in kb.db.
+    /// Notes in `read_from` the ticket of a staged row. (The store is read after the staging
+    /// area: a row withdrawn in between has landed in kb.db first.)
+    fn current_entity(&self, name: &str, read_from: &mut Vec<u64>) -> Result<Option<Arc<EntityState>>> {
+        match self.staging.entity(name) {
+            Some((seq, row)) => {
+                read_from.push(seq);
+                Ok(Some(row))
+            }
+            None => Ok(self.store().entity(name)?.map(Arc::new)),
+        }
+    }
+
+    /// [`current_entity`](Self::current_entity) for the relation between `a` and `b` (`a <= b`).
+    fn current_relation(&self, a: &str, b: &str, read_from: &mut Vec<u64>) -> Result<Option<Arc<RelationState>>> {
+        match self.staging.relation(a, b) {
+            Some((seq, row)) => {
+                read_from.push(seq);
+                Ok(Some(row))
+            }
+            None => Ok(self.store().relation(a, b)?.map(Arc::new)),
+        }
     }
 
     /// One pass of the merge rules over the entities and relations whose merge has not
@@ -834,17 +909,18 @@ impl Engine {
     /// The rows a completed merge writes: merged entities, then relations with their
     /// endpoints (created when missing, otherwise credited with the relation's chunks); checks
     /// the KB's entity and relation quotas.
-    fn plan_merge(&self, work: MergeWork) -> Result<MergePlan> {
+    fn plan_merge(&self, mut work: MergeWork) -> Result<MergePlan> {
         let limits = &self.options.limits;
-        let mut plan = MergePlan::default();
-        // Where each entity of the plan sits in `plan.entities`, and how many are new to the KB.
+        let mut entities: Vec<EntityState> = Vec::new();
+        let mut relations: Vec<RelationState> = Vec::new();
+        // Where each entity of the plan sits in `entities`, and how many are new to the KB.
         let mut position: HashMap<String, usize> = HashMap::new();
         let mut new_entities = 0u64;
         for ((stored, merged), (name, _)) in work.entities.into_iter().zip(&work.nodes) {
             if let Some(Merged::Upsert(state)) = merged {
                 new_entities += u64::from(stored.is_none());
-                position.insert(name.clone(), plan.entities.len());
-                plan.entities.push(state);
+                position.insert(name.clone(), entities.len());
+                entities.push(state);
             }
         }
         let mut new_relations = 0u64;
@@ -861,16 +937,16 @@ impl Engine {
                 let i = match position.get(endpoint) {
                     Some(&i) => i,
                     None => {
-                        position.insert(endpoint.clone(), plan.entities.len());
-                        match self.store().entity(endpoint)? {
-                            Some(stored) => plan.entities.push(stored),
+                        position.insert(endpoint.clone(), entities.len());
+                        match self.current_entity(endpoint, &mut work.read_from)? {
+                            Some(stored) => entities.push(Arc::unwrap_or_clone(stored)),
                             None => {
                                 new_entities += 1;
-                                plan.entities.push(merge::missing_endpoint_entity(endpoint, &state));
+                                entities.push(merge::missing_endpoint_entity(endpoint, &state));
                                 continue; // created from this very relation
                             }
                         }
-                        plan.entities.len() - 1
+                        entities.len() - 1
                     }
                 };
                 match credits.iter_mut().find(|(at, _)| *at == i) {
@@ -878,27 +954,40 @@ impl Engine {
                     None => credits.push((i, state.source_ids.clone())),
                 }
             }
-            plan.relations.push(state);
+            relations.push(state);
         }
         for (i, ids) in credits {
-            plan.entities[i] = merge::extend_endpoint(&plan.entities[i], &ids, limits);
+            entities[i] = merge::extend_endpoint(&entities[i], &ids, limits);
         }
-        let stats = self.store().stats()?;
-        if stats.entities + new_entities > self.options.max_entities {
+        // Staged documents count as committed; read under the store, where their tickets end.
+        let (entity_total, relation_total) = {
+            let store = self.store();
+            let stats = store.stats()?;
+            let (staged_entities, staged_relations) = self.staging.new_rows();
+            (
+                stats.entities + staged_entities + new_entities,
+                stats.relations + staged_relations + new_relations,
+            )
+        };
+        if entity_total > self.options.max_entities {
             return Err(Error::Quota(format!(
-                "quota exceeded: this document would bring the knowledge base to {} entities; max_entities_per_kb is {}",
-                stats.entities + new_entities,
+                "quota exceeded: this document would bring the knowledge base to {entity_total} entities; max_entities_per_kb is {}",
                 self.options.max_entities
             )));
         }
-        if stats.relations + new_relations > self.options.max_relations {
+        if relation_total > self.options.max_relations {
             return Err(Error::Quota(format!(
-                "quota exceeded: this document would bring the knowledge base to {} relations; max_relationships_per_kb is {}",
-                stats.relations + new_relations,
+                "quota exceeded: this document would bring the knowledge base to {relation_total} relations; max_relationships_per_kb is {}",
                 self.options.max_relations
             )));
         }
-        Ok(plan)
+        Ok(MergePlan {
+            entities: entities.into_iter().map(Arc::new).collect(),
+            relations: relations.into_iter().map(Arc::new).collect(),
+            new_entities,
+            new_relations,
+            read_from: work.read_from,
+        })
     }
 
     /// One LLM summary of description fragments (cached like upstream's `summary` calls).
@@ -972,24 +1061,29 @@ impl From<merge::RelationError> for MergeStep {
 }
 
 /// One document's merge in progress: its records grouped by entity and by relation, the
-/// stored row of each (read once) and each merge's result once it waits on no summary.
+/// current row of each and each merge's result once it waits on no summary.
 struct MergeWork {
     nodes: Vec<(String, Vec<NewEntity>)>,
     edges: Vec<((String, String), Vec<NewRelation>)>,
-    entities: Vec<(Option<EntityState>, Option<Merged<EntityState>>)>,
-    relations: Vec<(Option<RelationState>, Option<Merged<RelationState>>)>,
+    entities: Vec<Merging<EntityState>>,
+    relations: Vec<Merging<RelationState>>,
+    /// Tickets whose staged rows were read.
+    read_from: Vec<u64>,
 }
+
+/// One row's merge: the row as it is (none if new), and the merge's result once complete.
+type Merging<S, T = S> = (Option<Arc<S>>, Option<Merged<T>>);
 
 /// Runs `merge` for each group of records whose merge has not completed, keeping its result
 /// unless it still waits on a summary.
 fn resume<K, R, S, T>(
     groups: &[(K, Vec<R>)],
-    results: &mut [(Option<S>, Option<Merged<T>>)],
+    results: &mut [Merging<S, T>],
     mut merge: impl FnMut(&K, Option<&S>, &[R]) -> std::result::Result<Merged<T>, MergeStep>,
 ) -> Result<()> {
     for ((key, records), (stored, merged)) in groups.iter().zip(results) {
         if merged.is_none() {
-            *merged = match merge(key, stored.as_ref(), records) {
+            *merged = match merge(key, stored.as_deref(), records) {
                 Ok(done) => Some(done),
                 Err(MergeStep::Pending) => None,
                 Err(MergeStep::Failed(err)) => return Err(err),
@@ -999,10 +1093,15 @@ fn resume<K, R, S, T>(
     Ok(())
 }
 
-#[derive(Default)]
+/// What a document's merge writes (shared with the staging area), and what it read from
+/// staged documents.
 struct MergePlan {
-    entities: Vec<EntityState>,
-    relations: Vec<RelationState>,
+    entities: Vec<Arc<EntityState>>,
+    relations: Vec<Arc<RelationState>>,
+    /// How many of `entities` and `relations` are new to the knowledge base.
+    new_entities: u64,
+    new_relations: u64,
+    read_from: Vec<u64>,
 }
 
 fn push_grouped<K: PartialEq, V>(groups: &mut Vec<(K, Vec<V>)>, key: K, value: V) {

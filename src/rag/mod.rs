@@ -15,6 +15,7 @@ pub mod prompts;
 pub mod pyjson;
 pub mod query;
 pub mod repair;
+pub mod staging;
 pub mod tokenizer;
 mod vocab_hash;
 

@@ -454,14 +454,14 @@ mod tests {
             }],
             extractions: vec![],
             entities: vec![
-                (entity("Alice", "person"), vec![1.0]),
-                (entity("Bob", "person"), vec![1.0]),
-                (entity("bob", "animal"), vec![1.0]),
-                (entity("Carol", "person"), vec![1.0]),
+                (entity("Alice", "person").into(), vec![1.0]),
+                (entity("Bob", "person").into(), vec![1.0]),
+                (entity("bob", "animal").into(), vec![1.0]),
+                (entity("Carol", "person").into(), vec![1.0]),
             ],
             relations: vec![
-                (relation("Alice", "Bob", 1.0), vec![1.0]),
-                (relation("Alice", "Carol", 2.0), vec![1.0]),
+                (relation("Alice", "Bob", 1.0).into(), vec![1.0]),
+                (relation("Alice", "Carol", 2.0).into(), vec![1.0]),
             ],
             created_at: 7,
         };

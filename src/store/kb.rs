@@ -9,6 +9,7 @@
 //! `generation` changes on every commit so a stale index file is detected and rebuilt.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
@@ -378,8 +379,9 @@ pub struct DocumentCommit {
     pub file_path: String,
     pub chunks: Vec<ChunkRow>,
     pub extractions: Vec<ExtractionRow>,
-    pub entities: Vec<(EntityState, Vec<f32>)>,
-    pub relations: Vec<(RelationState, Vec<f32>)>,
+    /// Shared with the staging area until the commit lands.
+    pub entities: Vec<(Arc<EntityState>, Vec<f32>)>,
+    pub relations: Vec<(Arc<RelationState>, Vec<f32>)>,
     /// Unix seconds; recorded on graph rows this commit creates.
     pub created_at: i64,
 }
@@ -1096,8 +1098,11 @@ mod tests {
                 embedding: vec![1.0, 0.0],
             }],
             extractions: vec![],
-            entities: vec![(entity("Alice"), vec![0.0, 1.0]), (entity("Bob"), vec![0.5, 0.5])],
-            relations: vec![(relation.clone(), vec![1.0, 1.0])],
+            entities: vec![
+                (entity("Alice").into(), vec![0.0, 1.0]),
+                (entity("Bob").into(), vec![0.5, 0.5]),
+            ],
+            relations: vec![(relation.clone().into(), vec![1.0, 1.0])],
             created_at: 1,
         };
         let changes = store.commit_document(&commit).unwrap();
@@ -1257,7 +1262,7 @@ mod tests {
         cut.all_source_ids = vec!["c0".into(), "c1".into()];
         let commit = DocumentCommit {
             doc_id: "doc-1".into(),
-            entities: vec![(entity("Alice"), vec![1.0]), (cut.clone(), vec![1.0])],
+            entities: vec![(entity("Alice").into(), vec![1.0]), (cut.clone().into(), vec![1.0])],
             ..Default::default()
         };
         store.commit_document(&commit).unwrap();
