@@ -415,3 +415,110 @@ async fn documents_in_flight_merge_as_if_ingested_one_at_a_time() {
         assert_eq!(a, b, "a relation's weight and chunks");
     }
 }
+
+/// A model under which one document fails late. Extraction answers like the local provider:
+/// at once for the chunk that names Canary Wharf, after a second for any other, so that
+/// document merges first (with a margin for a loaded machine). Embedding Canary Wharf's
+/// entity row fails after two seconds, so the other document merges against its staged rows
+/// before it fails.
+struct FailsLate;
+
+impl Respond for FailsLate {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        use common::model::{DIM, Kind, request_kind};
+        use futures_util::FutureExt;
+        use lrt::llm::local::LocalProvider;
+        use lrt::llm::{ModelProvider, Task};
+        let answer = match request_kind(request) {
+            Kind::Embed => {
+                let body: Value = serde_json::from_slice(&request.body).unwrap();
+                let texts: Vec<String> = body["input"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_str().unwrap().to_string())
+                    .collect();
+                if texts.iter().any(|t| t.starts_with("Canary Wharf\n")) {
+                    return ResponseTemplate::new(500).set_delay(std::time::Duration::from_secs(2));
+                }
+                let vectors = LocalProvider::new(DIM).embed(&texts).now_or_never().unwrap().unwrap();
+                let data: Vec<Value> = vectors
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| json!({"index": i, "embedding": v}))
+                    .collect();
+                return ResponseTemplate::new(200).set_body_json(json!({"data": data}));
+            }
+            Kind::Extract(text) if text.contains("Canary Wharf") => {
+                return chat(&LocalProvider::answer(&Task::Extract { text }));
+            }
+            Kind::Extract(text) => {
+                return chat(&LocalProvider::answer(&Task::Extract { text }))
+                    .set_delay(std::time::Duration::from_secs(1));
+            }
+            Kind::Glean => "<|COMPLETE|>",
+            Kind::Summary => "A merged description.",
+        };
+        chat(answer)
+    }
+}
+
+/// A document whose commit fails takes its staged rows with it: the document that merged
+/// against them merges again and commits a graph without a trace of the failed one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_merged_against_one_that_then_fails_merges_again() {
+    let (lrt, _) = setup();
+    let docs = lrt.root().join("late");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(
+        docs.join("a.md"),
+        "Ada Lovelace visited Canary Wharf with Charles Babbage.",
+    )
+    .unwrap();
+    std::fs::write(docs.join("b.md"), "Ada Lovelace met Charles Babbage in London.").unwrap();
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).respond_with(FailsLate).mount(&server).await;
+    let mut env = common::model::env(&server);
+    env.push(("LRT_LLM_MAX_RETRIES", "0".into()));
+    env.push(("LRT_EMBEDDING_MAX_RETRIES", "0".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+
+    let out = lrt.run(
+        Some("alice"),
+        &env,
+        &["ingest", "-t", "acme", "--kb", "docs", docs.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(out.code, 8, "{}", out.stderr);
+    let report = out.json();
+    assert_eq!(
+        (report["added"].as_u64(), report["failed"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    // London is b.md's alone: its row was embedded by b.md's first merge and again by the second.
+    let london = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| String::from_utf8_lossy(&r.body).contains("\"London\\n"))
+        .count();
+    assert_eq!(london, 2, "b.md merged twice");
+
+    let export = lrt.json_as(
+        "alice",
+        &["graph", "export", "-t", "acme", "--kb", "docs", "--format", "json"],
+    );
+    let text = export.to_string();
+    assert!(!text.contains("Canary"), "{export:#}");
+    let ada = export["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["entity_id"] == "Ada Lovelace")
+        .unwrap_or_else(|| panic!("{export:#}"));
+    assert!(
+        !ada["source_id"].as_str().unwrap().contains("<SEP>"),
+        "one chunk: {ada}"
+    );
+}
