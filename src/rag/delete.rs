@@ -389,7 +389,12 @@ impl Engine {
             drop_llm_cache: options.drop_llm_cache,
             expected_generation: scope.generation,
         };
-        let changes = self.store().commit_deletion(&deletion)?;
+        let changes = {
+            let mut store = self.store();
+            // Summary answers kept back while the store was busy land before the deletion.
+            self.llm_cache.write_to(&store)?;
+            store.commit_deletion(&deletion)?
+        };
 
         {
             let mut pending = self.pending_vectors.lock().unwrap_or_else(|p| p.into_inner());

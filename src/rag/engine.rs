@@ -21,6 +21,7 @@ use tokio::sync::Semaphore;
 use crate::error::{Error, Result};
 use crate::llm::{ChatRequest, LlmError, Message, ModelProvider, Provider, SummaryKind, Task};
 use crate::rag::extract::{self, ExtractedEntity, ExtractedRelation};
+use crate::rag::llm_cache::LlmCache;
 use crate::rag::merge::{self, EntityState, MergeLimits, Merged, NewEntity, NewRelation, RelationState};
 use crate::rag::staging::{StagedRows, Staging, Ticket};
 use crate::rag::{chunk, ids, normalize, prompts, tokenizer::Tokenizer};
@@ -162,6 +163,7 @@ pub struct Engine {
     /// Token counts of description fragments by hash: merging re-reads an entity's fragments
     /// every time a document mentions it, and tokenizing them again dominated merge time.
     token_counts: Mutex<HashMap<u64, usize>>,
+    llm_cache: LlmCache,
     llm: Provider,
     embedder: Provider,
     llm_slots: Semaphore,
@@ -252,6 +254,7 @@ impl Engine {
             indexes: Mutex::new(indexes),
             pending_vectors: Mutex::default(),
             token_counts: Mutex::default(),
+            llm_cache: LlmCache::open(dir)?,
             llm_slots: Semaphore::new(options.llm_max_async.max(1)),
             extraction_queue: tokio::sync::Mutex::new(()),
             embed_slots: Semaphore::new(options.embed_max_async.max(1)),
@@ -421,6 +424,7 @@ impl Engine {
                 }
             }
         }
+        self.llm_cache.write_to(&self.store())?;
         self.save_indexes()?;
         if let Some(err) = storage_error {
             return Err(err);
@@ -608,6 +612,8 @@ impl Engine {
                 pending.iter().map(HashMap::len).sum::<usize>()
             });
             ticket.finish(buffered.is_ok());
+            // Answers kept back while the commit held the store.
+            self.llm_cache.write_to(&store)?;
             buffered
         }?;
         // The next document may commit while these vectors are added.
@@ -692,7 +698,7 @@ impl Engine {
         ]);
         let key = format!("default:{cache_type}:{hash}");
         if self.options.enable_llm_cache
-            && let Some((text, at)) = self.store().cache_get(&key)?
+            && let Some((text, at)) = self.llm_cache.get(&key)?
         {
             self.counters.cache_hits.fetch_add(1, Ordering::Relaxed);
             return Ok((text, at, key));
@@ -705,7 +711,7 @@ impl Engine {
         let text = normalize::remove_think_tags(&answer.text);
         let at = jiff::Timestamp::now().as_millisecond();
         if self.options.enable_llm_cache && !answer.truncated {
-            self.store().cache_put(&key, cache_type, chunk_id, &text, at)?;
+            self.llm_cache.put(&self.store, &key, cache_type, chunk_id, &text, at)?;
         }
         Ok((text, at, key))
     }
@@ -1017,6 +1023,15 @@ impl Engine {
         };
         let (text, _, _) = self.cached_chat("summary", None, req).await?;
         Ok(text.trim().to_string())
+    }
+}
+
+impl Drop for Engine {
+    /// Writes LLM answers still kept back (an interrupted run's), so a later run reuses them.
+    fn drop(&mut self) {
+        if let Err(err) = self.llm_cache.write_to(&self.store()) {
+            tracing::warn!("cannot write the last LLM answers to the cache: {err}");
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod engine;
 pub mod extract;
 pub mod ids;
 pub mod keywords;
+pub mod llm_cache;
 pub mod merge;
 pub mod normalize;
 pub mod prompts;
