@@ -425,29 +425,16 @@ struct FailsLate;
 
 impl Respond for FailsLate {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        use common::model::{DIM, Kind, request_kind};
-        use futures_util::FutureExt;
+        use common::model::{Kind, embedding_inputs, embeddings, request_kind};
+        use lrt::llm::Task;
         use lrt::llm::local::LocalProvider;
-        use lrt::llm::{ModelProvider, Task};
         let answer = match request_kind(request) {
             Kind::Embed => {
-                let body: Value = serde_json::from_slice(&request.body).unwrap();
-                let texts: Vec<String> = body["input"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|t| t.as_str().unwrap().to_string())
-                    .collect();
+                let texts = embedding_inputs(request);
                 if texts.iter().any(|t| t.starts_with("Canary Wharf\n")) {
                     return ResponseTemplate::new(500).set_delay(std::time::Duration::from_secs(2));
                 }
-                let vectors = LocalProvider::new(DIM).embed(&texts).now_or_never().unwrap().unwrap();
-                let data: Vec<Value> = vectors
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, v)| json!({"index": i, "embedding": v}))
-                    .collect();
-                return ResponseTemplate::new(200).set_body_json(json!({"data": data}));
+                return embeddings(&texts);
             }
             Kind::Extract(text) if text.contains("Canary Wharf") => {
                 return chat(&LocalProvider::answer(&Task::Extract { text }));

@@ -52,23 +52,8 @@ struct Model {
 
 impl Respond for Model {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let body: Value = serde_json::from_slice(&request.body).unwrap();
         if request.url.path().ends_with("/embeddings") {
-            let texts: Vec<String> = body["input"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|t| t.as_str().unwrap().to_string())
-                .collect();
-            let vectors = LocalProvider::new(DIM).embed(&texts).now_or_never().unwrap().unwrap();
-            let data: Vec<Value> = vectors
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| json!({"index": i, "embedding": v}))
-                .collect();
-            return ResponseTemplate::new(200)
-                .set_delay(self.embed_delay)
-                .set_body_json(json!({"data": data}));
+            return embeddings(&embedding_inputs(request)).set_delay(self.embed_delay);
         }
         let answer = match request_kind(request) {
             Kind::Extract(text) => LocalProvider::answer(&Task::Extract { text }),
@@ -82,6 +67,28 @@ impl Respond for Model {
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]
             }))
     }
+}
+
+/// The texts of an embedding request.
+pub fn embedding_inputs(request: &Request) -> Vec<String> {
+    let body: Value = serde_json::from_slice(&request.body).unwrap();
+    body["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The local provider's embeddings of `texts`, as an OpenAI-compatible answer.
+pub fn embeddings(texts: &[String]) -> ResponseTemplate {
+    let vectors = LocalProvider::new(DIM).embed(texts).now_or_never().unwrap().unwrap();
+    let data: Vec<Value> = vectors
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| json!({"index": i, "embedding": v}))
+        .collect();
+    ResponseTemplate::new(200).set_body_json(json!({"data": data}))
 }
 
 pub enum Kind {
