@@ -509,3 +509,63 @@ async fn a_document_merged_against_one_that_then_fails_merges_again() {
         "one chunk: {ada}"
     );
 }
+
+/// The relation quota counts the rows of documents merged but not yet committed: with
+/// documents in flight (embeddings slow enough that merged documents wait for their commit),
+/// the KB stops at the quota, and each document that would cross it fails whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relation_quota_holds_with_documents_in_flight() {
+    let (lrt, _) = setup();
+    assert!(
+        lrt.run_as(
+            ROOT,
+            &["tenant", "update", "acme", "--set", "max_relationships_per_kb=30"]
+        )
+        .ok()
+    );
+    let corpus = lrt.root().join("corpus");
+    common::model::write_corpus(&corpus, 12, 6);
+    let server = common::model::server(0, 40).await;
+    let env = common::model::env(&server);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let out = lrt.run(
+        Some("alice"),
+        &env,
+        &[
+            "ingest",
+            "-t",
+            "acme",
+            "--kb",
+            "docs",
+            corpus.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(out.code, 7, "{}", out.stderr);
+    let report = out.json();
+    let failed: Vec<&Value> = report["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["outcome"] == "failed")
+        .collect();
+    assert!(!failed.is_empty() && report["added"].as_u64() > Some(0), "{report}");
+    for doc in &failed {
+        assert!(
+            doc["error"]
+                .as_str()
+                .unwrap()
+                .contains("max_relationships_per_kb is 30"),
+            "{doc}"
+        );
+    }
+    let kb = lrt.json_as("alice", &["kb", "show", "-t", "acme", "docs"]);
+    let export = lrt.json_as(
+        "alice",
+        &["graph", "export", "-t", "acme", "--kb", "docs", "--format", "json"],
+    );
+    let edges = export["edges"].as_array().unwrap().len() as u64;
+    assert!(edges <= 30, "{edges} relations");
+    assert_eq!(kb["relation_count"].as_u64(), Some(edges), "{kb}");
+    assert_eq!(kb["document_count"], report["added"], "{kb}");
+}

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::output::list_table;
 use super::{Ctx, TenantArg, kb_or_env};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::ingest::sources;
 use crate::rag::engine::{IngestReport, NewDocument, Progress};
 
@@ -107,10 +107,17 @@ pub fn exec(ctx: &Ctx, args: IngestArgs) -> Result<i32> {
     }
     let report = result?;
     render(ctx, &report, &skipped);
-    Ok(if report.failed > 0 {
-        crate::error::ErrorKind::Upstream.exit_code()
-    } else {
-        0
+    Ok(failure_kind(&report).map_or(0, ErrorKind::exit_code))
+}
+
+/// What the run's failed documents make its exit code: a quota's when every one of them
+/// crossed a quota (nothing to retry before the quota changes), else an upstream failure's.
+fn failure_kind(report: &IngestReport) -> Option<ErrorKind> {
+    let mut failed = report.documents.iter().filter(|d| d.outcome == "failed").peekable();
+    failed.peek()?;
+    Some(match failed.all(|d| d.error_kind == Some(ErrorKind::Quota)) {
+        true => ErrorKind::Quota,
+        false => ErrorKind::Upstream,
     })
 }
 

@@ -98,6 +98,9 @@ pub struct DocumentOutcome {
     pub outcome: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What kind of error `error` is, for the exit code.
+    #[serde(skip)]
+    pub error_kind: Option<crate::error::ErrorKind>,
     pub chunks: usize,
     pub entities: usize,
     pub relations: usize,
@@ -152,6 +155,9 @@ pub struct Progress {
 
 /// An open knowledge base, ready to ingest.
 pub struct Engine {
+    /// Declared (so dropped) before `store`: the last connection to close checkpoints kb.db
+    /// and removes its WAL files, which a read-only one cannot.
+    llm_cache: LlmCache,
     store: Mutex<KbStore>,
     indexes: Mutex<Vec<VectorIndex>>,
     /// Vectors committed to kb.db but not yet added to `indexes`, per kind (in
@@ -163,7 +169,6 @@ pub struct Engine {
     /// Token counts of description fragments by hash: merging re-reads an entity's fragments
     /// every time a document mentions it, and tokenizing them again dominated merge time.
     token_counts: Mutex<HashMap<u64, usize>>,
-    llm_cache: LlmCache,
     llm: Provider,
     embedder: Provider,
     llm_slots: Semaphore,
@@ -330,6 +335,7 @@ impl Engine {
                         file_path: doc.file_path,
                         outcome: "duplicate",
                         error: None,
+                        error_kind: None,
                         chunks: existing.map(|r| r.chunks_count as usize).unwrap_or(0),
                         entities: 0,
                         relations: 0,
@@ -364,7 +370,12 @@ impl Engine {
         if retry_failed {
             statuses.push(DocStatus::Failed);
         }
-        let todo = self.store().documents_with_status(&statuses)?;
+        let todo = {
+            let store = self.store();
+            let stats = store.stats()?;
+            self.staging.set_graph_size(stats.entities, stats.relations);
+            store.documents_with_status(&statuses)?
+        };
         self.counters
             .documents_queued
             .store(todo.len() as u64, Ordering::Relaxed);
@@ -402,7 +413,7 @@ impl Engine {
                     report.documents.push(outcome);
                 }
                 Err(err) => {
-                    let message = err.to_string();
+                    let (message, kind) = (err.to_string(), err.kind());
                     if let Err(e) = self.store().set_status(&doc_id, DocStatus::Failed, Some(&message)) {
                         storage_error.get_or_insert(e);
                     }
@@ -417,6 +428,7 @@ impl Engine {
                         file_path,
                         outcome: "failed",
                         error: Some(message),
+                        error_kind: Some(kind),
                         chunks: 0,
                         entities: 0,
                         relations: 0,
@@ -625,6 +637,7 @@ impl Engine {
             file_path: file_path.to_string(),
             outcome: "processed",
             error: None,
+            error_kind: None,
             chunks: commit.chunks.len(),
             entities: commit.entities.len(),
             relations: commit.relations.len(),
@@ -965,16 +978,9 @@ impl Engine {
         for (i, ids) in credits {
             entities[i] = merge::extend_endpoint(&entities[i], &ids, limits);
         }
-        // Staged documents count as committed; read under the store, where their tickets end.
-        let (entity_total, relation_total) = {
-            let store = self.store();
-            let stats = store.stats()?;
-            let (staged_entities, staged_relations) = self.staging.new_rows();
-            (
-                stats.entities + staged_entities + new_entities,
-                stats.relations + staged_relations + new_relations,
-            )
-        };
+        // Staged documents count as committed.
+        let (entities_now, relations_now) = self.staging.graph_size();
+        let (entity_total, relation_total) = (entities_now + new_entities, relations_now + new_relations);
         if entity_total > self.options.max_entities {
             return Err(Error::Quota(format!(
                 "quota exceeded: this document would bring the knowledge base to {entity_total} entities; max_entities_per_kb is {}",

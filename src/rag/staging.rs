@@ -8,9 +8,8 @@
 //! takes its rows with it, and every document whose merge read them is told at its turn, so
 //! it can merge again instead of committing a graph built on rows that never landed.
 //!
-//! Lock order: a caller that holds the kb.db store while it calls in here keeps the rows here
-//! and the rows in kb.db consistent: commits [`finish`](Ticket::finish) under the store, and
-//! the quota check reads [`new_rows`](Staging::new_rows) under it.
+//! It also keeps the graph's size, committed and staged, for the quota check of each merge,
+//! which would otherwise count kb.db's rows while commits hold it.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -40,6 +39,9 @@ struct State {
     tickets: BTreeMap<u64, Staged>,
     /// Tickets that finished without committing, while any ticket is unfinished.
     failed: HashSet<u64>,
+    /// Entities and relations in kb.db: as counted at the start of a run, plus the new rows
+    /// of every commit since.
+    committed: (u64, u64),
 }
 
 #[derive(Debug)]
@@ -104,10 +106,18 @@ impl Staging {
         self.state().relations.get(&(a.to_string(), b.to_string())).cloned()
     }
 
-    /// Entities and relations that staged documents add to the knowledge base.
-    pub fn new_rows(&self) -> (u64, u64) {
+    /// Sets the numbers of entities and relations in kb.db, counted while nothing is staged
+    /// (at the start of a run; the engine is kb.db's only writer while it holds the ingest lock).
+    pub fn set_graph_size(&self, entities: u64, relations: u64) {
+        let mut state = self.state();
+        debug_assert!(state.tickets.is_empty(), "counted while documents were staged");
+        state.committed = (entities, relations);
+    }
+
+    /// The numbers of entities and relations once every staged document has committed.
+    pub fn graph_size(&self) -> (u64, u64) {
         let state = self.state();
-        state.tickets.values().fold((0, 0), |(e, r), staged| {
+        state.tickets.values().fold(state.committed, |(e, r), staged| {
             (e + staged.new_entities, r + staged.new_relations)
         })
     }
@@ -162,6 +172,10 @@ impl Staging {
         let mut committed = committed;
         loop {
             if let Some(staged) = state.tickets.remove(&seq) {
+                if committed {
+                    state.committed.0 += staged.new_entities;
+                    state.committed.1 += staged.new_relations;
+                }
                 for name in staged.entities {
                     if state.entities.get(&name).is_some_and(|(at, _)| *at == seq) {
                         state.entities.remove(&name);
@@ -281,6 +295,7 @@ mod tests {
     #[test]
     fn staged_rows_are_read_until_their_commit_lands() {
         let staging = Staging::default();
+        staging.set_graph_size(10, 20);
         let first = [entity("ALICE", "one")];
         let links = [relation("ALICE", "BOB")];
         let a = staging.stage(rows(&first, &links, &[]));
@@ -291,7 +306,7 @@ mod tests {
             Some((1, "one<SEP>two".into()))
         );
         assert_eq!(staging.relation("ALICE", "BOB").map(|(seq, _)| seq), Some(0));
-        assert_eq!(staging.new_rows(), (3, 1));
+        assert_eq!(staging.graph_size(), (13, 21));
 
         runtime().block_on(async {
             a.turn().await.unwrap();
@@ -299,12 +314,12 @@ mod tests {
             // The first commit withdraws its relation, not the entity the second restaged.
             assert!(staging.relation("ALICE", "BOB").is_none());
             assert_eq!(staging.entity("ALICE").map(|(seq, _)| seq), Some(1));
-            assert_eq!(staging.new_rows(), (2, 0));
+            assert_eq!(staging.graph_size(), (13, 21), "one document's rows now committed");
             b.turn().await.unwrap();
             b.finish(true);
         });
         assert!(staging.entity("ALICE").is_none() && staging.entity("CAROL").is_none());
-        assert_eq!(staging.new_rows(), (0, 0));
+        assert_eq!(staging.graph_size(), (13, 21));
     }
 
     #[test]
@@ -316,6 +331,7 @@ mod tests {
         let b = staging.stage(rows(&one, &[], &[0]));
         let c = staging.stage(rows(&two, &[], &[]));
         let d = staging.stage(rows(&one, &[], &[1]));
+        assert_eq!(staging.graph_size(), (4, 0));
         runtime().block_on(async {
             a.turn().await.unwrap();
             a.finish(false);
@@ -328,6 +344,7 @@ mod tests {
             drop(d);
         });
         assert!(staging.entity("ALICE").is_none());
+        assert_eq!(staging.graph_size(), (1, 0), "only C's entity landed");
         let state = staging.state();
         assert_eq!((state.done, state.next), (4, 4));
         assert!(state.failed.is_empty(), "forgotten once nothing is staged");
