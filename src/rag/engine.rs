@@ -624,8 +624,10 @@ impl Engine {
                 pending.iter().map(HashMap::len).sum::<usize>()
             });
             ticket.finish(buffered.is_ok());
-            // Answers kept back while the commit held the store.
-            self.llm_cache.write_to(&store)?;
+            // Answers kept back while the commit held the store. Not this document's failure
+            // if they cannot be written: they stay kept back, and the end of the run, which
+            // writes them again, reports the error.
+            let _ = self.llm_cache.write_to(&store);
             buffered
         }?;
         // The next document may commit while these vectors are added.
