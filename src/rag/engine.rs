@@ -25,7 +25,9 @@ use crate::rag::llm_cache::LlmCache;
 use crate::rag::merge::{self, EntityState, MergeLimits, Merged, NewEntity, NewRelation, RelationState};
 use crate::rag::staging::{StagedRows, Staging, Ticket};
 use crate::rag::{chunk, ids, normalize, prompts, tokenizer::Tokenizer};
-use crate::store::kb::{ChunkRow, DocStatus, DocumentCommit, EmbeddingPin, ExtractionRow, KbStore, VectorKind};
+use crate::store::kb::{
+    CachedAnswer, ChunkRow, DocStatus, DocumentCommit, EmbeddingPin, ExtractionRow, KbStore, VectorKind,
+};
 use crate::store::vectors::{Fingerprint, VectorIndex};
 
 // Document deletion lives in its own file but is a child of this module, so it can use the
@@ -695,7 +697,7 @@ impl Engine {
     /// was made (the cache entry's time on a hit).
     async fn cached_chat(
         &self,
-        cache_type: &str,
+        cache_type: &'static str,
         chunk_id: Option<&str>,
         req: ChatRequest,
     ) -> Result<(String, i64, String)> {
@@ -726,7 +728,13 @@ impl Engine {
         let text = normalize::remove_think_tags(&answer.text);
         let at = jiff::Timestamp::now().as_millisecond();
         if self.options.enable_llm_cache && !answer.truncated {
-            self.llm_cache.put(&self.store, &key, cache_type, chunk_id, &text, at)?;
+            let answer = CachedAnswer {
+                cache_type,
+                chunk_id: chunk_id.map(str::to_string),
+                response: text.clone(),
+                at,
+            };
+            self.llm_cache.put(&self.store, &key, answer)?;
         }
         Ok((text, at, key))
     }

@@ -14,20 +14,13 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use crate::error::{Error, Result};
-use crate::store::kb::KbStore;
+use crate::store::kb::{CachedAnswer, KbStore};
 
 /// Cached answers, read through their own connection, written through the store.
 pub struct LlmCache {
     reader: Mutex<KbStore>,
     /// Answers not yet written to kb.db, by cache key.
-    unwritten: Mutex<HashMap<String, Answer>>,
-}
-
-struct Answer {
-    cache_type: String,
-    chunk_id: Option<String>,
-    response: String,
-    at: i64,
+    unwritten: Mutex<HashMap<String, CachedAnswer>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -56,21 +49,8 @@ impl LlmCache {
 
     /// Stores an answer (an existing entry for the key is kept): at once if `store` is free,
     /// else when its holder next calls [`write_to`](Self::write_to).
-    pub fn put(
-        &self,
-        store: &Mutex<KbStore>,
-        key: &str,
-        cache_type: &str,
-        chunk_id: Option<&str>,
-        response: &str,
-        at: i64,
-    ) -> Result<()> {
-        lock(&self.unwritten).entry(key.to_string()).or_insert_with(|| Answer {
-            cache_type: cache_type.to_string(),
-            chunk_id: chunk_id.map(str::to_string),
-            response: response.to_string(),
-            at,
-        });
+    pub fn put(&self, store: &Mutex<KbStore>, key: &str, answer: CachedAnswer) -> Result<()> {
+        lock(&self.unwritten).entry(key.to_string()).or_insert(answer);
         match store.try_lock() {
             Ok(store) => self.write_to(&store),
             Err(TryLockError::Poisoned(p)) => self.write_to(&p.into_inner()),
@@ -82,8 +62,8 @@ impl LlmCache {
     pub fn write_to(&self, store: &KbStore) -> Result<()> {
         // Held while writing, so a lookup finds each answer here or in kb.db.
         let mut unwritten = lock(&self.unwritten);
-        for (key, a) in unwritten.iter() {
-            store.cache_put(key, &a.cache_type, a.chunk_id.as_deref(), &a.response, a.at)?;
+        for (key, answer) in unwritten.iter() {
+            store.cache_put(key, answer)?;
         }
         unwritten.clear();
         Ok(())
@@ -107,20 +87,26 @@ mod tests {
                 .unwrap()
         };
 
+        let answer = |cache_type, chunk_id: Option<&str>, response: &str, at| CachedAnswer {
+            cache_type,
+            chunk_id: chunk_id.map(str::to_string),
+            response: response.into(),
+            at,
+        };
+
         // The store is free: written at once.
-        cache
-            .put(&store, "default:extract:a", "extract", Some("c1"), "first", 1)
-            .unwrap();
+        let first = answer("extract", Some("c1"), "first", 1);
+        cache.put(&store, "default:extract:a", first).unwrap();
         assert_eq!(in_db("default:extract:a"), Some(("first".into(), 1)));
 
         // A commit holds the store: kept back, yet found; an existing key is kept.
         let held = lock(&store);
-        cache
-            .put(&store, "default:summary:b", "summary", None, "second", 2)
-            .unwrap();
-        cache
-            .put(&store, "default:summary:b", "summary", None, "other", 3)
-            .unwrap();
+        let (second, other) = (
+            answer("summary", None, "second", 2),
+            answer("summary", None, "other", 3),
+        );
+        cache.put(&store, "default:summary:b", second).unwrap();
+        cache.put(&store, "default:summary:b", other).unwrap();
         assert_eq!(in_db("default:summary:b"), None);
         assert_eq!(cache.get("default:summary:b").unwrap(), Some(("second".into(), 2)));
         cache.write_to(&held).unwrap();

@@ -23,7 +23,7 @@ use crate::rag::context::{self, ChunkSources};
 use crate::rag::keywords::{self, Keywords};
 use crate::rag::prompts::{self, ContextKind, NO_CONTEXT_ANSWER};
 use crate::rag::{ids, normalize};
-use crate::store::kb::{KbStore, SEP, VectorKind};
+use crate::store::kb::{CachedAnswer, KbStore, SEP, VectorKind};
 use crate::store::query::{ChunkRecord, Edge, EntityRow, RelationRow};
 use crate::store::vectors::{Fingerprint, VectorIndex};
 
@@ -644,7 +644,13 @@ impl QueryEngine {
         };
         if self.options.enable_llm_cache && !answer.truncated && !k.is_empty() {
             let now = jiff::Timestamp::now().as_millisecond();
-            self.store.cache_put(&key, "keywords", None, &k.to_cache_json(), now)?;
+            let answer = CachedAnswer {
+                cache_type: "keywords",
+                chunk_id: None,
+                response: k.to_cache_json(),
+                at: now,
+            };
+            self.store.cache_put(&key, &answer)?;
         }
         Ok(k)
     }
@@ -980,7 +986,13 @@ impl QueryEngine {
             && !answer.truncated
         {
             let now = jiff::Timestamp::now().as_millisecond();
-            self.store.cache_put(key, "query", None, &text, now)?;
+            let answer = CachedAnswer {
+                cache_type: "query",
+                chunk_id: None,
+                response: text.clone(),
+                at: now,
+            };
+            self.store.cache_put(key, &answer)?;
         }
         Ok((text, false))
     }

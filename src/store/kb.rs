@@ -431,6 +431,18 @@ pub struct StoreStats {
 }
 
 /// An open `kb.db`.
+/// A model answer as the LLM cache stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedAnswer {
+    /// `extract`, `summary`, `keywords` or `query`.
+    pub cache_type: &'static str,
+    /// The chunk an extraction answer is about.
+    pub chunk_id: Option<String>,
+    pub response: String,
+    /// Unix milliseconds.
+    pub at: i64,
+}
+
 pub struct KbStore {
     pub(super) conn: Connection,
     pub(super) dir: PathBuf,
@@ -731,20 +743,13 @@ impl KbStore {
             .map_err(self.err("cannot read the LLM cache"))
     }
 
-    /// Stores a model answer; an existing entry for the key is kept.
-    pub fn cache_put(
-        &self,
-        key: &str,
-        cache_type: &str,
-        chunk_id: Option<&str>,
-        response: &str,
-        at: i64,
-    ) -> Result<()> {
+    /// Stores a model answer under `key`; an existing entry for the key is kept.
+    pub fn cache_put(&self, key: &str, answer: &CachedAnswer) -> Result<()> {
         self.conn
             .execute(
                 "INSERT OR IGNORE INTO llm_cache (cache_key, cache_type, chunk_id, response, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![key, cache_type, chunk_id, response, at],
+                params![key, answer.cache_type, answer.chunk_id, answer.response, answer.at],
             )
             .map_err(self.err("cannot write the LLM cache"))?;
         Ok(())
@@ -1211,7 +1216,7 @@ mod tests {
         let mut store = KbStore::open(dir.path()).unwrap();
         store.enqueue("doc-1", "a.txt", "Alice met Bob.", "1").unwrap();
         store
-            .cache_put("default:extract:a", "extract", Some("c1"), "answer", 1)
+            .cache_put("default:extract:a", &extraction_answer("c1", "answer", 1))
             .unwrap();
         let chunk = |id: &str, order| ChunkRow {
             chunk_id: id.into(),
@@ -1308,15 +1313,24 @@ mod tests {
         assert!(err.to_string().contains("lrt kb reindex --reembed"), "{err}");
     }
 
+    fn extraction_answer(chunk_id: &str, response: &str, at: i64) -> CachedAnswer {
+        CachedAnswer {
+            cache_type: "extract",
+            chunk_id: Some(chunk_id.into()),
+            response: response.into(),
+            at,
+        }
+    }
+
     #[test]
     fn the_llm_cache_keeps_the_first_answer() {
         let dir = tempfile::tempdir().unwrap();
         let store = KbStore::open(dir.path()).unwrap();
         store
-            .cache_put("default:extract:x", "extract", Some("c"), "first", 5)
+            .cache_put("default:extract:x", &extraction_answer("c", "first", 5))
             .unwrap();
         store
-            .cache_put("default:extract:x", "extract", Some("c"), "second", 6)
+            .cache_put("default:extract:x", &extraction_answer("c", "second", 6))
             .unwrap();
         assert_eq!(store.cache_get("default:extract:x").unwrap(), Some(("first".into(), 5)));
     }
