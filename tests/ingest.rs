@@ -334,6 +334,24 @@ fn debug_commands_show_chunks_and_parsed_records_in_upstream_field_names() {
     assert_eq!(parsed["relations"][0]["weight"], 1.0);
 }
 
+/// `lrt ingest PATH --json` into acme's `kb`, as alice, with the model environment `env`.
+fn ingest_with(lrt: &Lrt, env: &[(&'static str, String)], kb: &str, path: &std::path::Path) -> common::Run {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    lrt.run(
+        Some("alice"),
+        &env,
+        &["ingest", "-t", "acme", "--kb", kb, path.to_str().unwrap(), "--json"],
+    )
+}
+
+/// acme's `kb` as `lrt graph export --format json` prints it.
+fn graph_of(lrt: &Lrt, kb: &str) -> Value {
+    lrt.json_as(
+        "alice",
+        &["graph", "export", "-t", "acme", "--kb", kb, "--format", "json"],
+    )
+}
+
 /// A document merges while the documents merged before it are still being embedded and
 /// committed, reading their rows from the staging area. A corpus ingested at once (three
 /// documents in flight, embeddings slow enough that merged documents wait for their commit)
@@ -351,13 +369,8 @@ async fn documents_in_flight_merge_as_if_ingested_one_at_a_time() {
     common::model::write_corpus(&corpus, 12, 6);
     let server = common::model::server(0, 40).await;
     let env = common::model::env(&server);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let ingest = |kb: &str, path: &std::path::Path| {
-        let out = lrt.run(
-            Some("alice"),
-            &env,
-            &["ingest", "-t", "acme", "--kb", kb, path.to_str().unwrap(), "--json"],
-        );
+        let out = ingest_with(&lrt, &env, kb, path);
         assert_eq!(out.code, 0, "{}", out.stderr);
         out.json()
     };
@@ -371,10 +384,7 @@ async fn documents_in_flight_merge_as_if_ingested_one_at_a_time() {
 
     // Per entity its chunks; per relation its weight and chunks.
     let graph = |kb: &str| {
-        let export = lrt.json_as(
-            "alice",
-            &["graph", "export", "-t", "acme", "--kb", kb, "--format", "json"],
-        );
+        let export = graph_of(&lrt, kb);
         let chunks = |v: &Value| {
             let mut ids: Vec<String> = v["source_id"]
                 .as_str()
@@ -468,13 +478,8 @@ async fn a_document_merged_against_one_that_then_fails_merges_again() {
     let mut env = common::model::env(&server);
     env.push(("LRT_LLM_MAX_RETRIES", "0".into()));
     env.push(("LRT_EMBEDDING_MAX_RETRIES", "0".into()));
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
 
-    let out = lrt.run(
-        Some("alice"),
-        &env,
-        &["ingest", "-t", "acme", "--kb", "docs", docs.to_str().unwrap(), "--json"],
-    );
+    let out = ingest_with(&lrt, &env, "docs", &docs);
     assert_eq!(out.code, 8, "{}", out.stderr);
     let report = out.json();
     assert_eq!(
@@ -492,10 +497,7 @@ async fn a_document_merged_against_one_that_then_fails_merges_again() {
         .count();
     assert_eq!(london, 2, "b.md merged twice");
 
-    let export = lrt.json_as(
-        "alice",
-        &["graph", "export", "-t", "acme", "--kb", "docs", "--format", "json"],
-    );
+    let export = graph_of(&lrt, "docs");
     let text = export.to_string();
     assert!(!text.contains("Canary"), "{export:#}");
     let ada = export["nodes"]
@@ -526,21 +528,7 @@ async fn the_relation_quota_holds_with_documents_in_flight() {
     let corpus = lrt.root().join("corpus");
     common::model::write_corpus(&corpus, 12, 6);
     let server = common::model::server(0, 40).await;
-    let env = common::model::env(&server);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let out = lrt.run(
-        Some("alice"),
-        &env,
-        &[
-            "ingest",
-            "-t",
-            "acme",
-            "--kb",
-            "docs",
-            corpus.to_str().unwrap(),
-            "--json",
-        ],
-    );
+    let out = ingest_with(&lrt, &common::model::env(&server), "docs", &corpus);
     assert_eq!(out.code, 7, "{}", out.stderr);
     let report = out.json();
     let failed: Vec<&Value> = report["documents"]
@@ -560,10 +548,7 @@ async fn the_relation_quota_holds_with_documents_in_flight() {
         );
     }
     let kb = lrt.json_as("alice", &["kb", "show", "-t", "acme", "docs"]);
-    let export = lrt.json_as(
-        "alice",
-        &["graph", "export", "-t", "acme", "--kb", "docs", "--format", "json"],
-    );
+    let export = graph_of(&lrt, "docs");
     let edges = export["edges"].as_array().unwrap().len() as u64;
     assert!(edges <= 30, "{edges} relations");
     assert_eq!(kb["relation_count"].as_u64(), Some(edges), "{kb}");
