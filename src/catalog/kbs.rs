@@ -85,6 +85,22 @@ impl Catalog {
             .transpose()
     }
 
+    /// The documents the statistics count in a tenant and in one of its KBs, read in one
+    /// statement: an ingest that writes the KB's statistics meanwhile changes both or neither.
+    pub fn document_counts(&self, tenant: Uuid, kb: Uuid) -> Result<(u64, u64)> {
+        self.conn
+            .prepare_cached(
+                "SELECT (SELECT coalesce(sum(document_count), 0) FROM knowledge_bases WHERE tenant_id = ?1),
+                        coalesce((SELECT document_count FROM knowledge_bases WHERE tenant_id = ?1 AND kb_id = ?2), 0)",
+            )
+            .and_then(|mut s| {
+                s.query_row([tenant.to_string(), kb.to_string()], |r| {
+                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+                })
+            })
+            .map_err(|e| db_error("cannot count documents", e))
+    }
+
     /// Finds a KB by name within a tenant, case-insensitively.
     pub fn kb_by_name(&self, tenant: Uuid, name: &str) -> Result<Option<KbRecord>> {
         self.conn

@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::Service;
 use crate::authz::{Actor, Permission};
+use crate::catalog::TenantRecord;
 use crate::error::{Error, Result};
 use crate::ingest::sources;
 use crate::rag::context::UNKNOWN_SOURCE;
@@ -74,9 +75,16 @@ impl Service {
         let dir = self.catalog.layout().create_kb_dir(t.id, k.id)?;
         let mut store = KbStore::open(&dir)?;
         // Documents kb.db holds that the catalog's statistics do not count yet: queued ones,
-        // and ones processed by a run still going (statistics are written when it ends).
+        // and ones processed by a run still going (statistics are written when it ends). The
+        // tenant's and the KB's counts are read together, after `t` and `k`: the ingest worker
+        // may have written the KB's statistics between those two reads.
         let live = store.count_with_status(&[DocStatus::Pending, DocStatus::Processing, DocStatus::Processed])?;
-        self.check_capacity(&t, live.saturating_sub(k.stats.document_count), 1, size)?;
+        let (tenant_counted, kb_counted) = self.catalog.document_counts(t.id, k.id)?;
+        let t = TenantRecord {
+            total_documents: tenant_counted,
+            ..t
+        };
+        self.check_capacity(&t, live.saturating_sub(kb_counted), 1, size)?;
         self.charge_api_call(&t)?;
         let doc = NewDocument { file_path, content };
         let (doc_id, existing) = enqueue(&mut store, &doc)?;
