@@ -216,7 +216,7 @@ fn kind_slot(kind: VectorKind) -> usize {
 
 /// Where a KB keeps the index of one vector collection.
 pub fn index_path(dir: &Path, kind: VectorKind) -> std::path::PathBuf {
-    dir.join("vectors").join(format!("{}.usearch", kind.name()))
+    crate::store::vectors::index_path(dir, kind.name())
 }
 
 /// Adds `doc` to the KB's queue as a `pending` document (its id is the hash of its sanitized
@@ -474,7 +474,7 @@ impl Engine {
             counts.push((kind.name(), rows.len()));
             let path = index_path(store.dir(), kind);
             // A fresh index of the (possibly new) dimension, built from the database.
-            let _ = std::fs::remove_file(path.with_extension("usearch.meta.json"));
+            let _ = std::fs::remove_file(crate::store::vectors::meta_path(&path));
             let expected = Fingerprint {
                 dim,
                 count: rows.len(),

@@ -927,9 +927,8 @@ impl QueryEngine {
         };
         let index = indexes.get(&self.store, kind)?;
         Ok(index
-            .search(vector, top_k)?
+            .search(vector, top_k, self.options.cosine_threshold)?
             .into_iter()
-            .take_while(|(_, sim)| *sim >= self.options.cosine_threshold)
             .map(|(key, _)| key)
             .collect())
     }
@@ -1208,7 +1207,7 @@ struct Indexes {
 }
 
 impl Indexes {
-    /// The index of `kind`, mapped from its file (or rebuilt from kb.db when the file is stale).
+    /// The index of `kind`, read from its file (or rebuilt from kb.db when the file is stale).
     fn get(&self, store: &KbStore, kind: VectorKind) -> Result<Arc<VectorIndex>> {
         let i = VectorKind::ALL.iter().position(|k| *k == kind).unwrap_or(0);
         let mut slot = self.opened[i].lock().unwrap_or_else(|p| p.into_inner());
@@ -1220,8 +1219,8 @@ impl Indexes {
             count: store.vector_count(kind)?,
             generation: store.generation()?,
         };
-        let path = store.dir().join("vectors").join(format!("{}.usearch", kind.name()));
-        let (index, _) = VectorIndex::open_mapped(&path, self.dim, &expected, || store.vectors(kind))?;
+        let path = crate::store::vectors::index_path(store.dir(), kind.name());
+        let (index, _) = VectorIndex::open_for_search(&path, self.dim, &expected, || store.vectors(kind))?;
         let index = Arc::new(index);
         *slot = Some(index.clone());
         Ok(index)

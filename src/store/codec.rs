@@ -1,27 +1,36 @@
-//! How kb.db stores an embedding: IEEE 754 half precision (f16), little-endian, in one of two
-//! layouts, whichever is smaller:
+//! How kb.db stores an embedding: losslessly, as the f32 values the model (or an imported
+//! upstream store) gave, little-endian, in one of two layouts, whichever is smaller:
 //!
-//! * dense: two bytes per dimension (an even length);
-//! * sparse: the byte `S`, the dimension as u32, then `(index: u16, value: f16)` for each
-//!   non-zero component in increasing index order (an odd length, 5 + 4 per entry). Embedding
-//!   dimensions are at most 65,536 (`model.rs`), so an index fits a u16.
+//! * dense: the byte `F`, then four bytes per dimension (a length of 1 + 4·dim);
+//! * sparse: the byte `P`, the dimension as u32, then `(index: u16, value: f32)` for each
+//!   component whose bits are not +0.0, in increasing index order (a length of 5 + 6 per entry).
+//!   Embedding dimensions are at most 65,536 (`llm/`), so an index fits a u16; larger vectors
+//!   are always dense.
 //!
-//! Dense model embeddings are always dense. Lexical embeddings (the local provider's feature
-//! hashing: a relation's text sets about 34 of 1,024 components) are sparse, 140 bytes instead
-//! of 2,048. Both layouts hold exactly the same f16 values.
+//! Both layouts give back every bit of every value (-0.0 and NaN payloads included), so an
+//! imported upstream vector is stored bit-exactly and exact search over kb.db's vectors ranks
+//! as upstream's exact f32 search over the same vectors does. Lexical embeddings (the local
+//! provider's feature hashing: a relation's text sets about 34 of 1,024 components) are sparse,
+//! 209 bytes instead of 4,097.
 //!
-//! Embeddings are unit-length cosine vectors whose components are far inside f16's
-//! range; rounding to f16's 11 significant bits changes a cosine similarity by well under 1e-3,
-//! which neither ranking nor the 0.2 similarity threshold notices (tests in `tests/query.rs`
-//! and the recall tests of `vectors.rs`), for half the bytes of f32.
+//! Both new layouts have an odd length and a tag, so they are told apart from what lrt wrote
+//! before (read, never written): f16 dense (an even length, two bytes per dimension) and f16
+//! sparse (`S`, u32 dimension, `(u16, f16)` entries). A KB written by an older lrt keeps its f16
+//! vectors until they are rewritten (an ingest that touches them, or `lrt kb reindex --reembed`);
+//! f16 rounding could swap neighbours whose scores differ in the fourth decimal.
 //!
-//! Schema version 1 stored f32; migration 2 converts those BLOBs with [`f32_blob_to_f16`].
+//! Schema version 1 stored bare f32; migration 2 converted those to f16 with [`f32_blob_to_f16`].
 
-/// The encoding recorded in kb.db's `meta` table under `vector_encoding`.
+/// The encoding migration 2 recorded in kb.db's `meta` table under `vector_encoding`; vectors
+/// written since are f32 (see above) and readers accept both.
 pub const VECTOR_ENCODING: &str = "f16";
 
-/// The first byte of a sparse embedding.
-const SPARSE: u8 = b'S';
+/// The first byte of a legacy f16 sparse embedding.
+const SPARSE_F16: u8 = b'S';
+/// The first byte of a dense f32 embedding.
+const DENSE_F32: u8 = b'F';
+/// The first byte of a sparse f32 embedding.
+const SPARSE_F32: u8 = b'P';
 
 /// Rounds an f32 to the nearest f16 (ties to even), as IEEE 754 conversion does. Values beyond
 /// f16's range become infinities, NaN stays NaN.
@@ -81,15 +90,40 @@ pub fn f16_to_f32(h: u16) -> f32 {
     f32::from_bits(bits)
 }
 
-/// Encodes a vector for kb.db: f16, dense or sparse, whichever is smaller.
+/// Encodes a vector for kb.db: f32, dense or sparse, whichever is smaller.
 pub fn encode_vector(v: &[f32]) -> Vec<u8> {
+    let nonzero = v.iter().filter(|x| x.to_bits() != 0).count();
+    let sparse_len = 5 + 6 * nonzero;
+    match u32::try_from(v.len()) {
+        Ok(dim) if sparse_len < 1 + 4 * v.len() && v.len() <= 1 << 16 => {
+            let mut out = Vec::with_capacity(sparse_len);
+            out.push(SPARSE_F32);
+            out.extend(dim.to_le_bytes());
+            for (i, x) in v.iter().enumerate().filter(|(_, x)| x.to_bits() != 0) {
+                out.extend((i as u16).to_le_bytes());
+                out.extend(x.to_le_bytes());
+            }
+            out
+        }
+        _ => {
+            let mut out = Vec::with_capacity(1 + 4 * v.len());
+            out.push(DENSE_F32);
+            out.extend(v.iter().flat_map(|x| x.to_le_bytes()));
+            out
+        }
+    }
+}
+
+/// Encodes a vector as lrt stored it before f32: f16, dense or sparse, whichever is smaller.
+/// Only migration 2 writes it now.
+pub fn encode_vector_f16(v: &[f32]) -> Vec<u8> {
     let halves: Vec<u16> = v.iter().map(|x| f32_to_f16(*x)).collect();
     let nonzero = halves.iter().filter(|h| **h != 0).count();
     let sparse_len = 5 + 4 * nonzero;
     match u32::try_from(v.len()) {
         Ok(dim) if sparse_len < 2 * v.len() && v.len() <= 1 << 16 => {
             let mut out = Vec::with_capacity(sparse_len);
-            out.push(SPARSE);
+            out.push(SPARSE_F16);
             out.extend(dim.to_le_bytes());
             for (i, h) in halves.iter().enumerate().filter(|(_, h)| **h != 0) {
                 out.extend((i as u16).to_le_bytes());
@@ -101,7 +135,8 @@ pub fn encode_vector(v: &[f32]) -> Vec<u8> {
     }
 }
 
-/// Decodes a stored vector; `None` when the bytes are neither layout (corrupt).
+/// Decodes a stored vector (any layout, f32 or legacy f16); `None` when the bytes are none of
+/// them (corrupt).
 pub fn decode_vector(bytes: &[u8]) -> Option<Vec<f32>> {
     if bytes.len().is_multiple_of(2) {
         return Some(
@@ -112,7 +147,22 @@ pub fn decode_vector(bytes: &[u8]) -> Option<Vec<f32>> {
         );
     }
     let (&tag, rest) = bytes.split_first()?;
-    if tag != SPARSE || rest.len() < 4 || !(rest.len() - 4).is_multiple_of(4) {
+    match tag {
+        DENSE_F32 if rest.len().is_multiple_of(4) => Some(
+            rest.chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+        ),
+        SPARSE_F32 => decode_sparse(rest, 4, |b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
+        SPARSE_F16 => decode_sparse(rest, 2, |b| f16_to_f32(u16::from_le_bytes([b[0], b[1]]))),
+        _ => None,
+    }
+}
+
+/// A sparse layout after its tag: u32 dimension, then `(u16 index, value of width bytes)`.
+fn decode_sparse(rest: &[u8], width: usize, value: impl Fn(&[u8]) -> f32) -> Option<Vec<f32>> {
+    let entry = 2 + width;
+    if rest.len() < 4 || !(rest.len() - 4).is_multiple_of(entry) {
         return None;
     }
     let dim = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
@@ -121,13 +171,13 @@ pub fn decode_vector(bytes: &[u8]) -> Option<Vec<f32>> {
     }
     let mut out = vec![0.0f32; dim];
     let mut next = 0usize;
-    for entry in rest[4..].chunks_exact(4) {
-        let i = usize::from(u16::from_le_bytes([entry[0], entry[1]]));
+    for e in rest[4..].chunks_exact(entry) {
+        let i = usize::from(u16::from_le_bytes([e[0], e[1]]));
         // Indexes strictly increase and stay inside the dimension.
         if i < next || i >= dim {
             return None;
         }
-        out[i] = f16_to_f32(u16::from_le_bytes([entry[2], entry[3]]));
+        out[i] = value(&e[2..]);
         next = i + 1;
     }
     Some(out)
@@ -142,7 +192,7 @@ pub fn f32_blob_to_f16(bytes: &[u8]) -> Option<Vec<u8>> {
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
-    Some(encode_vector(&v))
+    Some(encode_vector_f16(&v))
 }
 
 #[cfg(test)]
@@ -210,9 +260,48 @@ mod tests {
     }
 
     #[test]
-    fn vectors_round_trip_at_half_precision() {
-        let v: Vec<f32> = (0..1024).map(|i| ((i as f32) * 0.37).sin() / 16.0).collect();
+    fn vectors_round_trip_bit_exactly() {
+        let mut v: Vec<f32> = (0..1024).map(|i| ((i as f32) * 0.37).sin() / 16.0).collect();
+        v[5] = -0.0;
+        v[6] = f32::from_bits(0x7fc0_1234); // a NaN with a payload
+        v[7] = f32::MIN_POSITIVE / 3.0; // subnormal
         let bytes = encode_vector(&v);
+        assert_eq!(bytes.len(), 1 + 4096, "dense");
+        let back = decode_vector(&bytes).unwrap();
+        assert_eq!(
+            back.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+        // Sparse: +0.0 is left out, -0.0 is kept.
+        let mut sparse = vec![0.0f32; 1024];
+        for (i, x) in [(0usize, 0.5f32), (7, -0.0), (1023, 0.125), (300, 1e-30)] {
+            sparse[i] = x;
+        }
+        let bytes = encode_vector(&sparse);
+        assert_eq!((bytes[0], bytes.len()), (b'P', 5 + 6 * 4));
+        let back = decode_vector(&bytes).unwrap();
+        assert_eq!(
+            back.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+            sparse.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+        );
+        // Just past the break-even point the dense layout is used.
+        let mut few = vec![0.5f32; 4];
+        assert_eq!(encode_vector(&few).len(), 17);
+        few[1] = 0.0;
+        few[2] = 0.0;
+        assert_eq!(encode_vector(&few).len(), 17, "5 + 12 is not smaller");
+        few[3] = 0.0;
+        assert_eq!(encode_vector(&few).len(), 11);
+        assert_eq!(decode_vector(&encode_vector(&[0.0; 8])).unwrap(), vec![0.0; 8]);
+        // Beyond u16 indexes: dense.
+        assert_eq!(encode_vector(&vec![0.0; 70_000])[0], b'F');
+    }
+
+    /// KBs written before f32 storage keep reading their f16 vectors.
+    #[test]
+    fn legacy_f16_vectors_still_decode() {
+        let v: Vec<f32> = (0..1024).map(|i| ((i as f32) * 0.37).sin() / 16.0).collect();
+        let bytes = encode_vector_f16(&v);
         assert_eq!(bytes.len(), 2048, "dense");
         let back = decode_vector(&bytes).unwrap();
         for (a, b) in v.iter().zip(&back) {
@@ -221,54 +310,45 @@ mod tests {
         let legacy: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
         assert_eq!(f32_blob_to_f16(&legacy).unwrap(), bytes);
         assert!(f32_blob_to_f16(&legacy[..6]).is_none());
-    }
 
-    #[test]
-    fn sparse_vectors_are_stored_sparse_with_the_same_values() {
-        let mut v = vec![0.0f32; 1024];
+        let mut s = vec![0.0f32; 1024];
         for (i, x) in [(0usize, 0.5f32), (7, -0.25), (1023, 0.125), (300, 1e-9)] {
-            v[i] = x;
+            s[i] = x;
         }
-        let bytes = encode_vector(&v);
+        let bytes = encode_vector_f16(&s);
         // 1e-9 is zero in f16, so three entries.
-        assert_eq!(bytes.len(), 5 + 4 * 3);
-        let back = decode_vector(&bytes).unwrap();
-        assert_eq!(back.len(), 1024);
-        let dense: Vec<f32> = v.iter().map(|x| f16_to_f32(f32_to_f16(*x))).collect();
-        assert_eq!(back, dense);
-        // Just past the break-even point the dense layout is used.
-        let mut full = vec![0.5f32; 4];
-        assert_eq!(encode_vector(&full).len(), 8);
-        full[1] = 0.0;
-        full[2] = 0.0;
-        full[3] = 0.0;
-        assert_eq!(encode_vector(&full).len(), 8);
-        assert_eq!(encode_vector(&[0.0; 8]).len(), 5);
-        assert_eq!(decode_vector(&encode_vector(&[0.0; 8])).unwrap(), vec![0.0; 8]);
+        assert_eq!((bytes[0], bytes.len()), (b'S', 5 + 4 * 3));
+        let dense: Vec<f32> = s.iter().map(|x| f16_to_f32(f32_to_f16(*x))).collect();
+        assert_eq!(decode_vector(&bytes).unwrap(), dense);
     }
 
     #[test]
-    fn damaged_sparse_vectors_are_refused() {
+    fn damaged_vectors_are_refused() {
         let mut v = vec![0.0f32; 64];
         v[3] = 1.0;
         v[9] = 2.0;
-        let good = encode_vector(&v);
-        assert!(decode_vector(&good).is_some());
-        let mut tag = good.clone();
-        tag[0] = b'X';
-        assert!(decode_vector(&tag).is_none());
-        assert!(decode_vector(&good[..good.len() - 2]).is_none());
-        // Cut to an even length it reads as a (short) dense vector, which `lrt doctor` reports
-        // for its dimension.
-        assert!(decode_vector(&good[..good.len() - 1]).is_some_and(|d| d.len() != 64));
-        let mut order = good.clone();
-        order.swap(5, 9); // the two indexes out of order
-        assert!(decode_vector(&order).is_none());
-        let mut outside = good.clone();
-        outside[9] = 64; // index 64 of a 64-dimensional vector
-        assert!(decode_vector(&outside).is_none());
-        let mut huge = good;
-        huge[1..5].copy_from_slice(&(1u32 << 20).to_le_bytes());
-        assert!(decode_vector(&huge).is_none());
+        for (good, entry) in [(encode_vector(&v), 6), (encode_vector_f16(&v), 4)] {
+            assert!(decode_vector(&good).is_some());
+            let mut tag = good.clone();
+            tag[0] = b'X';
+            assert!(decode_vector(&tag).is_none());
+            assert!(decode_vector(&good[..good.len() - entry]).is_some(), "one entry fewer");
+            assert!(decode_vector(&good[..good.len() - 2]).is_none());
+            // Cut to an even length it reads as a (short) dense f16 vector, which `lrt doctor`
+            // reports for its dimension.
+            assert!(decode_vector(&good[..good.len() - 1]).is_some_and(|d| d.len() != 64));
+            let mut order = good.clone();
+            order.swap(5, 5 + entry); // the two indexes out of order
+            assert!(decode_vector(&order).is_none());
+            let mut outside = good.clone();
+            outside[5 + entry] = 64; // index 64 of a 64-dimensional vector
+            assert!(decode_vector(&outside).is_none());
+            let mut huge = good;
+            huge[1..5].copy_from_slice(&(1u32 << 20).to_le_bytes());
+            assert!(decode_vector(&huge).is_none());
+        }
+        let dense = encode_vector(&[0.5; 64]);
+        assert_eq!(decode_vector(&dense).unwrap(), vec![0.5; 64]);
+        assert!(decode_vector(&dense[..dense.len() - 2]).is_none(), "not whole f32s");
     }
 }

@@ -1174,7 +1174,7 @@ mod tests {
             .conn
             .query_row("SELECT embedding FROM chunks WHERE chunk_id = 'c1'", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(stored, encode_vector(&v));
+        assert_eq!(stored, codec::encode_vector_f16(&v));
         let back = decode_vector(&stored).unwrap();
         assert!(v.iter().zip(&back).all(|(a, b)| (a - b).abs() < 1e-3), "{back:?}");
         let raw: Vec<(Option<String>, Option<String>)> = store

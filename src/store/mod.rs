@@ -3,6 +3,7 @@
 pub mod codec;
 pub mod delete;
 pub mod doctor;
+pub mod flat;
 pub mod graphml;
 pub mod inspect;
 pub mod kb;

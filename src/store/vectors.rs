@@ -1,46 +1,31 @@
-//! One derived vector index (usearch HNSW, cosine, i8) per kind of vector in a KB, stored at
-//! `<kb>/vectors/<kind>.usearch` with a JSON sidecar `<kind>.usearch.meta.json`.
+//! One derived vector index per kind of vector in a KB, stored at `<kb>/vectors/<kind>.vec` with
+//! a JSON sidecar `<kind>.vec.meta.json`. Search is exact: see [`super::flat`] for the layouts
+//! and why a search returns what exact f32 cosine search over the stored vectors returns.
 //!
 //! **The index is derived data.** The embeddings live in kb.db; this file is a cache that is
 //! only trusted when its sidecar matches the caller's [`Fingerprint`] (dimensions, row count and
-//! kb.db's write generation), the file's length and checksum match the sidecar, usearch accepts
-//! it, and the loaded index has the expected shape and size. Any mismatch means "rebuild from
-//! kb.db", never "repair" or "trust anyway". The checksum also guarantees that usearch only ever
-//! parses bytes it wrote itself: its loader trusts the sizes in the file and would allocate
-//! whatever a corrupt header asks for.
+//! kb.db's write generation), the file's length and checksum match the sidecar, the file parses
+//! completely, and it holds the expected number of vectors. Any mismatch means "rebuild from
+//! kb.db", never "repair" or "trust anyway".
 //!
-//! Concurrency: the usearch `Index` sits behind an `RwLock`, because reserve/save/load must not
-//! overlap with add or search (usearch does not check this). Searches and inserts take the read
-//! lock; mutations are serialized by a separate mutex so capacity checks cannot race, while
-//! searches keep running. usearch needs a free "thread slot" per concurrent add/search and
-//! fails (rather than waits) when none is left, so a small counting gate makes extra callers wait.
+//! Concurrency: the vectors sit behind an `RwLock`: searches share it, writes take it alone.
 
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError, RwLock};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use serde::{Deserialize, Serialize};
-use usearch::{Index, IndexOptions, MetricKind, ScalarKind};
 
+use super::flat::Flat;
 use crate::error::{Error, Result};
 
-/// HNSW parameters. Connectivity and expansion are not stored in the file, so they are
-/// re-applied after every load. ef_add 32 (instead of usearch's 128) measured 4x faster adds;
-/// the recall tests below hold at it.
-const CONNECTIVITY: usize = 16;
-const EXPANSION_ADD: usize = 32;
-const EXPANSION_SEARCH: usize = 64;
-/// Vectors are kept as i8 in the index, one byte per dimension (a quarter of f32, half of f16),
-/// quantized by [`quantize`]. Cosine is scale-free, so each vector is scaled to use the whole
-/// i8 range; recall against exact f32 search is measured by `i8_recall_against_exact_search`.
-/// kb.db keeps the embeddings themselves.
-const QUANTIZATION: ScalarKind = ScalarKind::I8;
-/// Smallest capacity ever reserved, so a new or freshly loaded index takes some adds before growing.
-const MIN_CAPACITY: usize = 64;
 /// Bumped when the sidecar's or the file's meaning changes; an unknown format means rebuild
-/// (2: XXH3 checksums; 3: i8 vectors).
-const META_FORMAT: u32 = 3;
+/// (2: XXH3 checksums; 3: usearch i8 vectors; 4: lrt's exact flat file).
+const META_FORMAT: u32 = 4;
+/// The file name extension of an index, and the one lrt used before (removed when saving).
+pub const EXTENSION: &str = "vec";
+const LEGACY_EXTENSION: &str = "usearch";
 
 /// What kb.db says the index should contain. The caller bumps `generation` on every write, so
 /// an index saved at another generation is stale even if its count happens to match.
@@ -67,7 +52,7 @@ pub enum RebuildReason {
     BadMeta(String),
     /// The sidecar describes another state of kb.db.
     Stale { found: Fingerprint },
-    /// The file does not match its sidecar, usearch refused it, or it loaded with the wrong shape.
+    /// The file does not match its sidecar, does not parse, or holds another number of vectors.
     Corrupt(String),
 }
 
@@ -93,57 +78,28 @@ struct Meta {
     fingerprint: Fingerprint,
     bytes: u64,
     checksum: u64,
-    /// The file as it stood right after it was saved and checksummed (absent in sidecars of
-    /// older lrt versions, and for files copied in, which are then checksummed).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    stamp: Option<Stamp>,
 }
 
-/// Identity and modification time of a file: a file whose stamp still equals the one taken
-/// after lrt saved it has not been written since, so a read-only query that maps it can skip
-/// re-hashing the whole file (the largest index is tens of MB; hashing it was a tenth of a cold
-/// `lrt query`). Loads for writing, and `lrt doctor`, always verify the checksum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-struct Stamp {
-    dev: u64,
-    ino: u64,
-    len: u64,
-    mtime_ns: i128,
+/// Where a KB keeps the index of one vector collection (`kind` is its name).
+pub fn index_path(kb_dir: &Path, kind: &str) -> PathBuf {
+    kb_dir.join("vectors").join(format!("{kind}.{EXTENSION}"))
 }
 
-impl Stamp {
-    /// Sets the file's modification time one second back and returns its stamp. Any later
-    /// write sets the time to the present, past the stamp, even when it lands within the file
-    /// system's timestamp granularity of the save (which a stamp taken as-is would miss).
-    fn backdate(path: &Path) -> io::Result<Stamp> {
-        let file = fs::File::options().write(true).open(path)?;
-        file.set_modified(std::time::SystemTime::now() - std::time::Duration::from_secs(1))?;
-        drop(file);
-        Stamp::of(path)
-    }
-
-    fn of(path: &Path) -> io::Result<Stamp> {
-        use std::os::unix::fs::MetadataExt;
-        let m = fs::metadata(path)?;
-        Ok(Stamp {
-            dev: m.dev(),
-            ino: m.ino(),
-            len: m.len(),
-            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
-        })
-    }
+/// The sidecar of the index file at `path`.
+pub fn meta_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".meta.json");
+    PathBuf::from(name)
 }
 
-/// A cosine-similarity index over `dim`-dimensional f32 vectors keyed by u64 (kb.db row ids).
+/// An exact cosine-similarity index over `dim`-dimensional f32 vectors keyed by u64 (kb.db
+/// row ids).
 pub struct VectorIndex {
     path: PathBuf,
     dim: usize,
-    /// usearch thread slots reserved, and the number of concurrent add/search calls allowed.
-    threads: usize,
-    index: RwLock<Index>,
-    /// Serializes mutations (upsert, remove, rebuild) so "grow, then add" cannot race.
-    writer: Mutex<()>,
-    slots: Slots,
+    /// False for [`open_for_search`](Self::open_for_search): adds and removes fail.
+    writable: bool,
+    flat: RwLock<Flat>,
 }
 
 impl VectorIndex {
@@ -156,6 +112,29 @@ impl VectorIndex {
         expected: &Fingerprint,
         rows: impl FnOnce() -> Result<Vec<(u64, Vec<f32>)>>,
     ) -> Result<(VectorIndex, OpenOutcome)> {
+        Self::open_with(path, dim, expected, rows, true)
+    }
+
+    /// Opens the index at `path` for searching only, trusting the bounds stored for dense
+    /// vectors once the file's checksum matched (a writable open recomputes them, a pass over
+    /// every value). Adds and removes on the returned index fail. When the file cannot be
+    /// trusted, rebuilds and saves it like [`open`](Self::open).
+    pub fn open_for_search(
+        path: &Path,
+        dim: usize,
+        expected: &Fingerprint,
+        rows: impl FnOnce() -> Result<Vec<(u64, Vec<f32>)>>,
+    ) -> Result<(VectorIndex, OpenOutcome)> {
+        Self::open_with(path, dim, expected, rows, false)
+    }
+
+    fn open_with(
+        path: &Path,
+        dim: usize,
+        expected: &Fingerprint,
+        rows: impl FnOnce() -> Result<Vec<(u64, Vec<f32>)>>,
+        writable: bool,
+    ) -> Result<(VectorIndex, OpenOutcome)> {
         if expected.dim != dim {
             return Err(Error::Internal(format!(
                 "vector index {}: expected fingerprint has {} dimensions, index has {dim}",
@@ -163,191 +142,71 @@ impl VectorIndex {
                 expected.dim
             )));
         }
-        // Searches of concurrent requests beyond this wait on the gate; more slots than cores
-        // would only add contention, since the work is CPU-bound.
-        let threads = std::thread::available_parallelism().map_or(4, |n| n.get()).clamp(2, 64);
-        let mut this = VectorIndex {
-            path: path.to_path_buf(),
-            dim,
-            threads,
-            index: RwLock::new(new_index(dim, path)?),
-            writer: Mutex::new(()),
-            slots: Slots::new(threads),
-        };
-        match this.try_load(expected) {
-            Ok(index) => {
-                this.index = RwLock::new(index);
-                Ok((this, OpenOutcome::Loaded))
-            }
+        match try_load(path, expected, writable) {
+            Ok(flat) => Ok((
+                VectorIndex {
+                    path: path.to_path_buf(),
+                    dim,
+                    writable,
+                    flat: RwLock::new(flat),
+                },
+                OpenOutcome::Loaded,
+            )),
             Err(reason) => {
+                let this = VectorIndex {
+                    path: path.to_path_buf(),
+                    dim,
+                    writable: true,
+                    flat: RwLock::new(Flat::new(dim)),
+                };
                 let rows = rows()?;
                 let count = rows.len();
                 this.rebuild(rows)?;
                 this.save(&Fingerprint { count, ..*expected })?;
-                Ok((this, OpenOutcome::Rebuilt(reason)))
+                Ok((
+                    VectorIndex {
+                        writable,
+                        ..this
+                    },
+                    OpenOutcome::Rebuilt(reason),
+                ))
             }
         }
-    }
-
-    /// Opens the index at `path` for searching only, mapped from the file instead of copied
-    /// into memory: a one-shot query then touches just the pages its searches visit, where a
-    /// load reads, checksums and copies every index file (21 MB for a 2 MB corpus, most of a
-    /// cold `lrt query`). The sidecar is verified as for [`open`](Self::open), and the checksum
-    /// too (streaming the file through a small buffer) unless the file's stamp shows it has not
-    /// been written since it was saved and checksummed. lrt replaces index files only by renaming a
-    /// complete new file into place, so the mapped file never changes under the mapping.
-    /// Adds and removes on the returned index fail. When the file cannot be trusted, falls back
-    /// to [`open`](Self::open), which rebuilds and saves it.
-    pub fn open_mapped(
-        path: &Path,
-        dim: usize,
-        expected: &Fingerprint,
-        rows: impl FnOnce() -> Result<Vec<(u64, Vec<f32>)>>,
-    ) -> Result<(VectorIndex, OpenOutcome)> {
-        if expected.dim == dim
-            && let Ok(index) = Self::try_view(path, dim, expected)
-        {
-            let this = VectorIndex {
-                path: path.to_path_buf(),
-                dim,
-                threads: 1,
-                index: RwLock::new(index),
-                writer: Mutex::new(()),
-                // A viewed index keeps the thread slots it was created with; one search at a
-                // time is always safe.
-                slots: Slots::new(1),
-            };
-            return Ok((this, OpenOutcome::Loaded));
-        }
-        Self::open(path, dim, expected, rows)
-    }
-
-    /// Maps the saved index if its sidecar, checksum and shape check out.
-    fn try_view(path: &Path, dim: usize, expected: &Fingerprint) -> Result<Index, RebuildReason> {
-        let meta = read_meta(path, expected)?;
-        let unchanged = meta.stamp.is_some() && Stamp::of(path).ok() == meta.stamp;
-        if !unchanged {
-            let sum = checksum_file(path, meta.bytes).map_err(|e| match e.kind() {
-                io::ErrorKind::NotFound => RebuildReason::Missing,
-                _ => RebuildReason::Corrupt(e.to_string()),
-            })?;
-            if sum != meta.checksum {
-                return Err(RebuildReason::Corrupt("checksum differs from its metadata".into()));
-            }
-        }
-        let corrupt = |e: &dyn std::fmt::Display| RebuildReason::Corrupt(e.to_string());
-        let index = new_index(dim, path).map_err(|e| corrupt(&e))?;
-        let name = path.to_str().ok_or_else(|| corrupt(&"the path is not UTF-8"))?;
-        index.view(name).map_err(|e| corrupt(&e))?;
-        let shape = (
-            index.dimensions(),
-            index.metric_kind(),
-            index.scalar_kind(),
-            index.size(),
-        );
-        if shape != (dim, MetricKind::Cos, QUANTIZATION, expected.count) {
-            return Err(corrupt(&format!(
-                "mapped {shape:?}, expected {} vectors of {dim}",
-                expected.count
-            )));
-        }
-        index.change_expansion_search(EXPANSION_SEARCH);
-        Ok(index)
     }
 
     /// Checks the saved index at `path` against `expected` exactly as [`open`](Self::open)
     /// would, without rebuilding or writing anything: `None` when it would load, else why it
     /// would be rebuilt. For `lrt doctor`, whose read-only pass must not change a KB.
     pub fn verify(path: &Path, expected: &Fingerprint) -> Result<Option<RebuildReason>> {
-        let threads = 2;
-        let this = VectorIndex {
-            path: path.to_path_buf(),
-            dim: expected.dim,
-            threads,
-            index: RwLock::new(new_index(expected.dim, path)?),
-            writer: Mutex::new(()),
-            slots: Slots::new(threads),
-        };
-        Ok(this.try_load(expected).err())
+        Ok(try_load(path, expected, true).err())
     }
 
-    /// Loads the saved index if everything about it checks out; otherwise says why not.
-    fn try_load(&self, expected: &Fingerprint) -> Result<Index, RebuildReason> {
-        let meta = read_meta(&self.path, expected)?;
-        let bytes = match fs::read(&self.path) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(RebuildReason::Missing),
-            Err(e) => return Err(RebuildReason::Corrupt(e.to_string())),
-        };
-        if bytes.len() as u64 != meta.bytes || checksum(&bytes) != meta.checksum {
-            return Err(RebuildReason::Corrupt(
-                "length or checksum differs from its metadata".into(),
-            ));
-        }
-        let corrupt = |e: &dyn std::fmt::Display| RebuildReason::Corrupt(e.to_string());
-        let index = new_index(self.dim, &self.path).map_err(|e| corrupt(&e))?;
-        index.load_from_buffer(&bytes).map_err(|e| corrupt(&e))?;
-        // load takes dimensions, metric and quantization from the file, not from our options.
-        let shape = (
-            index.dimensions(),
-            index.metric_kind(),
-            index.scalar_kind(),
-            index.size(),
-        );
-        if shape != (self.dim, MetricKind::Cos, QUANTIZATION, expected.count) {
-            return Err(RebuildReason::Corrupt(format!(
-                "loaded {} {:?} vectors of {} dimensions, expected {} {QUANTIZATION:?} of {}",
-                shape.3, shape.2, shape.0, expected.count, self.dim
-            )));
-        }
-        index.change_expansion_add(EXPANSION_ADD);
-        index.change_expansion_search(EXPANSION_SEARCH);
-        // After a load capacity == size and the thread slots are usearch's defaults.
-        reserve(&index, index.size().max(MIN_CAPACITY), self.threads, &self.path).map_err(|e| corrupt(&e))?;
-        Ok(index)
-    }
-
-    /// Replaces the whole index with `rows` (the explicit path for `lrt kb reindex`). Builds a new
-    /// index in parallel while searches continue on the old one, then swaps. Does not save: call
-    /// [`save`](Self::save) with kb.db's fingerprint afterwards.
+    /// Replaces the whole index with `rows` (the explicit path for `lrt kb reindex`). Does not
+    /// save: call [`save`](Self::save) with kb.db's fingerprint afterwards.
     pub fn rebuild(&self, rows: Vec<(u64, Vec<f32>)>) -> Result<()> {
         self.check_rows(&rows, "rebuilding")?;
-        let _writer = lock(&self.writer);
-        let index = new_index(self.dim, &self.path)?;
-        reserve(&index, rows.len().max(MIN_CAPACITY), self.threads, &self.path)?;
-        self.add_parallel(&index, &rows, "rebuilding")?;
-        *write(&self.index) = index;
+        let mut flat = Flat::new(self.dim);
+        for (key, v) in &rows {
+            flat.insert(*key, v);
+        }
+        *write(&self.flat) = flat;
         Ok(())
     }
 
-    /// Inserts or replaces many vectors at once, adding in parallel. Much cheaper than one
-    /// [`upsert`](Self::upsert) per row when the caller has coalesced repeated keys first.
+    /// Inserts or replaces many vectors at once.
     pub fn upsert_many(&self, rows: &[(u64, Vec<f32>)]) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
-        }
         self.check_rows(rows, "updating")?;
-        let _writer = lock(&self.writer);
-        {
-            let index = write(&self.index);
-            let (size, capacity) = (index.size(), index.capacity());
-            // Removed keys leave tombstones until reused, so room for every add.
-            if size + rows.len() > capacity {
-                reserve(&index, (2 * capacity).max(size + rows.len()), self.threads, &self.path)?;
-            }
+        let mut flat = write(&self.flat);
+        for (key, v) in rows {
+            flat.insert(*key, v);
         }
-        let index = read(&self.index);
-        for (key, _) in rows {
-            index
-                .remove(*key)
-                .map_err(|e| Error::storage(self.ctx("updating"), e))?;
-        }
-        self.add_parallel(&index, rows, "adding to")
+        Ok(())
     }
 
-    /// Checks every row's vector, and that no key repeats: concurrent adds of one key could both
-    /// pass usearch's duplicate check.
+    /// Checks every row's vector, and that no key repeats (a batch with one key twice would
+    /// depend on its order).
     fn check_rows(&self, rows: &[(u64, Vec<f32>)], doing: &str) -> Result<()> {
+        self.check_writable(doing)?;
         let mut keys = std::collections::HashSet::with_capacity(rows.len());
         for (key, vector) in rows {
             self.check(*key, vector)?;
@@ -361,89 +220,41 @@ impl VectorIndex {
         Ok(())
     }
 
-    /// Adds `rows` (distinct keys, capacity reserved) with up to `threads` workers. The caller
-    /// holds the writer lock.
-    fn add_parallel(&self, index: &Index, rows: &[(u64, Vec<f32>)], doing: &str) -> Result<()> {
-        let workers = self.threads.min(rows.len().div_ceil(256)).max(1);
-        let chunk = rows.len().div_ceil(workers).max(1);
-        std::thread::scope(|scope| -> Result<()> {
-            let mut handles = Vec::new();
-            for part in rows.chunks(chunk) {
-                let handle = std::thread::Builder::new()
-                    .spawn_scoped(scope, move || {
-                        // Searches may run meanwhile; each worker holds a usearch thread slot.
-                        let _slot = self.slots.acquire();
-                        part.iter().try_for_each(|(key, v)| index.add(*key, &quantize(v)))
-                    })
-                    .map_err(|e| Error::storage(self.ctx(&format!("starting a thread for {doing}")), e))?;
-                handles.push(handle);
-            }
-            for handle in handles {
-                handle
-                    .join()
-                    .map_err(|_| Error::Internal(format!("{doing} {} panicked", self.path.display())))?
-                    .map_err(|e| Error::storage(self.ctx(doing), e))?;
-            }
-            Ok(())
-        })
-    }
-
-    /// Inserts or replaces the vector for `key` (usearch refuses duplicate keys, so: remove, then add).
+    /// Inserts or replaces the vector for `key`.
     pub fn upsert(&self, key: u64, vector: &[f32]) -> Result<()> {
+        self.check_writable("adding to")?;
         self.check(key, vector)?;
-        let _writer = lock(&self.writer);
-        {
-            // usearch never grows on its own: an add at size == capacity fails. Grow geometrically.
-            let index = write(&self.index);
-            let (size, capacity) = (index.size(), index.capacity());
-            if size + 1 > capacity {
-                reserve(&index, (2 * capacity).max(size + 1), self.threads, &self.path)?;
-            }
-        }
-        let index = read(&self.index);
-        index.remove(key).map_err(|e| Error::storage(self.ctx("updating"), e))?;
-        let _slot = self.slots.acquire();
-        index
-            .add(key, &quantize(vector))
-            .map_err(|e| Error::storage(self.ctx("adding to"), e))
+        write(&self.flat).insert(key, vector);
+        Ok(())
     }
 
-    /// Removes `key`; returns whether it was present. The slot becomes a tombstone that the next
-    /// add reuses.
+    /// Removes `key`; returns whether it was present.
     pub fn remove(&self, key: u64) -> Result<bool> {
-        let _writer = lock(&self.writer);
-        let removed = read(&self.index)
-            .remove(key)
-            .map_err(|e| Error::storage(self.ctx("removing from"), e))?;
-        Ok(removed > 0)
+        self.check_writable("removing from")?;
+        Ok(write(&self.flat).remove(key))
     }
 
-    /// The `k` nearest keys to `query` with their cosine similarity (1 = same direction), best first.
-    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<(u64, f32)>> {
+    /// The `k` keys of highest cosine similarity with `query` (1 = same direction) among those
+    /// scoring at least `threshold`, best first: exactly what an exact f32 search over the
+    /// stored vectors returns (ties by key).
+    pub fn search(&self, query: &[f32], k: usize, threshold: f32) -> Result<Vec<(u64, f32)>> {
         self.check_len(query.len())?;
-        let index = read(&self.index);
-        let k = k.min(index.size());
-        if k == 0 {
-            return Ok(Vec::new());
+        if query.iter().any(|x| !x.is_finite()) {
+            return Err(Error::Usage(format!(
+                "query vector contains NaN or infinity; cannot search {}",
+                self.path.display()
+            )));
         }
-        let _slot = self.slots.acquire();
-        let matches = index
-            .search(&quantize(query), k)
-            .map_err(|e| Error::storage(self.ctx("searching"), e))?;
-        Ok(matches
-            .keys
-            .into_iter()
-            .zip(matches.distances.into_iter().map(|d| 1.0 - d))
-            .collect())
+        Ok(read(&self.flat).search(query, k, threshold))
     }
 
     pub fn contains(&self, key: u64) -> bool {
-        read(&self.index).contains(key)
+        read(&self.flat).contains(key)
     }
 
-    /// Number of vectors present (tombstones excluded).
+    /// Number of vectors present.
     pub fn len(&self) -> usize {
-        read(&self.index).size()
+        read(&self.flat).len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -461,31 +272,28 @@ impl VectorIndex {
     /// Writes the index and then its sidecar, each to `<file>.tmp` and renamed into place. The old
     /// sidecar is deleted first, so at no moment does a sidecar describe a file it was not written
     /// for; a crash anywhere leaves "missing" or "mismatch", which the next open rebuilds. No
-    /// fsync: a torn file fails its checksum and is rebuilt from kb.db.
+    /// fsync: a torn file fails its checksum and is rebuilt from kb.db. An index file of the
+    /// usearch format lrt used before is removed.
     ///
     /// `fingerprint` must describe this index (its count is checked): writing a sidecar that claims
     /// kb.db's count for an index that holds another one would make the cache lie.
     pub fn save(&self, fingerprint: &Fingerprint) -> Result<()> {
-        let meta_path = meta_path(&self.path);
-        remove_if_exists(&meta_path).map_err(|e| Error::storage(self.ctx("removing the metadata of"), e))?;
+        let sidecar = meta_path(&self.path);
+        remove_if_exists(&sidecar).map_err(|e| Error::storage(self.ctx("removing the metadata of"), e))?;
         let bytes = {
-            let index = write(&self.index);
-            if fingerprint.dim != self.dim || fingerprint.count != index.size() {
+            let flat = read(&self.flat);
+            if fingerprint.dim != self.dim || fingerprint.count != flat.len() {
                 return Err(Error::Internal(format!(
                     "vector index {} holds {} vectors of {} dimensions but kb.db expects {} of {}; \
                      not saved (it will be rebuilt on next open)",
                     self.path.display(),
-                    index.size(),
+                    flat.len(),
                     self.dim,
                     fingerprint.count,
                     fingerprint.dim
                 )));
             }
-            let mut bytes = vec![0u8; index.serialized_length()];
-            index
-                .save_to_buffer(&mut bytes)
-                .map_err(|e| Error::storage(self.ctx("serializing"), e))?;
-            bytes
+            flat.to_bytes()
         };
         if let Some(dir) = self.path.parent() {
             create_private_dir(dir).map_err(|e| Error::storage(format!("creating {}", dir.display()), e))?;
@@ -496,10 +304,16 @@ impl VectorIndex {
             fingerprint: *fingerprint,
             bytes: bytes.len() as u64,
             checksum: checksum(&bytes),
-            stamp: Stamp::backdate(&self.path).ok(),
         };
         let json = serde_json::to_vec_pretty(&meta).map_err(|e| Error::storage(self.ctx("encoding metadata of"), e))?;
-        write_atomically(&meta_path, &json).map_err(|e| Error::storage(self.ctx("saving the metadata of"), e))
+        write_atomically(&sidecar, &json).map_err(|e| Error::storage(self.ctx("saving the metadata of"), e))?;
+        if self.path.extension().is_some_and(|e| e == EXTENSION) {
+            let legacy = self.path.with_extension(LEGACY_EXTENSION);
+            for old in [meta_path(&legacy), legacy] {
+                remove_if_exists(&old).map_err(|e| Error::storage(format!("removing {}", old.display()), e))?;
+            }
+        }
+        Ok(())
     }
 
     fn check(&self, key: u64, vector: &[f32]) -> Result<()> {
@@ -524,61 +338,43 @@ impl VectorIndex {
         Ok(())
     }
 
+    fn check_writable(&self, doing: &str) -> Result<()> {
+        if self.writable {
+            return Ok(());
+        }
+        Err(Error::Internal(format!(
+            "{} was opened for searching only",
+            self.ctx(doing)
+        )))
+    }
+
     fn ctx(&self, doing: &str) -> String {
         format!("{doing} vector index {}", self.path.display())
     }
 }
 
-/// A vector as usearch's i8 cosine kernels take it: scaled so its largest component is ±127,
-/// then rounded. Cosine similarity ignores the scale, so only the rounding (at most half a
-/// step of 1/127 of the largest component) changes it. usearch's own f32 → i8 cast scales the
-/// unit vector by 127 and truncates, which leaves a 1,024-dimensional embedding a handful of
-/// levels per component.
-fn quantize(v: &[f32]) -> Vec<i8> {
-    let max = v.iter().fold(0.0f32, |m, x| m.max(x.abs()));
-    if max == 0.0 || !max.is_finite() {
-        return vec![0; v.len()];
-    }
-    let scale = 127.0 / max;
-    v.iter()
-        .map(|x| (x * scale).round().clamp(-127.0, 127.0) as i8)
-        .collect()
-}
-
-fn new_index(dim: usize, path: &Path) -> Result<Index> {
-    // Every field explicit: the defaults are 256 dimensions and BF16.
-    let options = IndexOptions {
-        dimensions: dim,
-        metric: MetricKind::Cos,
-        quantization: QUANTIZATION,
-        connectivity: CONNECTIVITY,
-        expansion_add: EXPANSION_ADD,
-        expansion_search: EXPANSION_SEARCH,
-        multi: false,
+/// Loads the saved index if everything about it checks out; otherwise says why not.
+fn try_load(path: &Path, expected: &Fingerprint, thorough: bool) -> Result<Flat, RebuildReason> {
+    let meta = read_meta(path, expected)?;
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(RebuildReason::Missing),
+        Err(e) => return Err(RebuildReason::Corrupt(e.to_string())),
     };
-    Index::new(&options).map_err(|e| Error::storage(format!("creating vector index {}", path.display()), e))
-}
-
-/// Grows capacity and sets the thread slots explicitly (a plain `reserve` sizes them to the core
-/// count). usearch ignores allocation failures here, so the new capacity is checked.
-fn reserve(index: &Index, capacity: usize, threads: usize, path: &Path) -> Result<()> {
-    let failed = |what: String| Error::storage(format!("growing vector index {}", path.display()), what);
-    index
-        .reserve_capacity_and_threads(capacity, threads)
-        .map_err(|e| failed(e.to_string()))?;
-    if index.capacity() < capacity {
-        return Err(failed(format!(
-            "asked for {capacity}, got {} (out of memory?)",
-            index.capacity()
+    if bytes.len() as u64 != meta.bytes || checksum(&bytes) != meta.checksum {
+        return Err(RebuildReason::Corrupt(
+            "length or checksum differs from its metadata".into(),
+        ));
+    }
+    let flat = Flat::from_bytes(&bytes, expected.dim, thorough).map_err(RebuildReason::Corrupt)?;
+    if flat.len() != expected.count {
+        return Err(RebuildReason::Corrupt(format!(
+            "holds {} vectors, expected {}",
+            flat.len(),
+            expected.count
         )));
     }
-    Ok(())
-}
-
-fn meta_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".meta.json");
-    PathBuf::from(name)
+    Ok(flat)
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
@@ -622,106 +418,38 @@ fn read_meta(path: &Path, expected: &Fingerprint) -> Result<Meta, RebuildReason>
     Ok(meta)
 }
 
-/// [`checksum`] of the file at `path`, which must be `len` bytes long, read through a small
-/// buffer (no allocation of the whole file).
-fn checksum_file(path: &Path, len: u64) -> io::Result<u64> {
-    use std::io::Read;
-    let mut file = fs::File::open(path)?;
-    if file.metadata()?.len() != len {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidData,
-            "length differs from its metadata",
-        ));
-    }
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    let mut buf = vec![0u8; 1 << 20];
-    let mut left = len as usize;
-    while left > 0 {
-        let n = left.min(buf.len());
-        file.read_exact(&mut buf[..n])?;
-        hasher.update(&buf[..n]);
-        left -= n;
-    }
-    Ok(hasher.digest())
-}
-
 /// XXH3-64 of the index file: detects accidental damage (truncation, torn writes, bit rot), not
 /// tampering, at memory speed, which matters because a cold query verifies every index it opens.
 fn checksum(bytes: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(bytes)
 }
 
-/// A counting gate over usearch's thread slots: usearch fails an add or search outright when all
-/// slots are busy, so callers beyond `threads` wait here instead.
-struct Slots {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-struct Slot<'a>(&'a Slots);
-
-impl Slots {
-    fn new(n: usize) -> Self {
-        Slots {
-            free: Mutex::new(n),
-            freed: Condvar::new(),
-        }
-    }
-
-    fn acquire(&self) -> Slot<'_> {
-        let mut free = lock(&self.free);
-        while *free == 0 {
-            free = self.freed.wait(free).unwrap_or_else(PoisonError::into_inner);
-        }
-        *free -= 1;
-        Slot(self)
-    }
-}
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        *lock(&self.0.free) += 1;
-        self.0.freed.notify_one();
-    }
-}
-
-// Poisoning is ignored: a panic cannot leave the usearch index half-updated from Rust's view
-// (each call is one FFI call), and the file is rebuilt from kb.db if anything is off.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn read(l: &RwLock<Index>) -> std::sync::RwLockReadGuard<'_, Index> {
+// Poisoning is ignored: every write to the vectors completes or panics before changing them
+// half-way from a search's view, and the file is rebuilt from kb.db if anything is off.
+fn read(l: &RwLock<Flat>) -> RwLockReadGuard<'_, Flat> {
     l.read().unwrap_or_else(PoisonError::into_inner)
 }
 
-fn write(l: &RwLock<Index>) -> std::sync::RwLockWriteGuard<'_, Index> {
+fn write(l: &RwLock<Flat>) -> RwLockWriteGuard<'_, Flat> {
     l.write().unwrap_or_else(PoisonError::into_inner)
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::flat::{exact_score, normalize};
     use super::*;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::time::Instant;
 
     const DIM: usize = 32;
 
-    /// Deterministic unit vectors (xorshift64).
+    /// Deterministic unit vectors (xorshift64), dense.
     fn vectors(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
-        let mut s = seed | 1;
-        let mut next = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        };
+        let mut next = crate::rag::xorshift(seed | 1);
         (0..n)
             .map(|_| {
-                let v: Vec<f32> = (0..dim).map(|_| next()).collect();
-                let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-                v.into_iter().map(|x| x / norm).collect()
+                let v: Vec<f32> = (0..dim).map(|_| (next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5).collect();
+                normalize(&v)
             })
             .collect()
     }
@@ -734,6 +462,28 @@ mod tests {
             .collect()
     }
 
+    /// A flat landscape like the fidelity mock's: a large shared component, a few lexical
+    /// components (sparse rows) or a little noise everywhere (dense rows), every score near 0.3.
+    fn flat_rows(n: usize, dim: usize, seed: u64, dense_noise: bool) -> Vec<(u64, Vec<f32>)> {
+        let mut next = crate::rag::xorshift(seed | 1);
+        (0..n)
+            .map(|i| {
+                let mut v = vec![0.0f32; dim];
+                v[0] = 0.3f32.sqrt() * (1.0 + 0.002 * (next() % 1000) as f32 / 500.0);
+                for _ in 0..3 {
+                    let j = 1 + (next() as usize) % (dim - 1);
+                    v[j] += if next() & 1 == 0 { 0.3 } else { -0.3 };
+                }
+                if dense_noise {
+                    for x in v.iter_mut().skip(1) {
+                        *x += ((next() % 2001) as f32 - 1000.0) * 1e-5;
+                    }
+                }
+                (i as u64 * 3 + 1, v)
+            })
+            .collect()
+    }
+
     fn fp(count: usize, generation: u64) -> Fingerprint {
         Fingerprint {
             dim: DIM,
@@ -743,45 +493,79 @@ mod tests {
     }
 
     fn path(dir: &tempfile::TempDir) -> PathBuf {
-        dir.path().join("vectors").join("entities.usearch")
+        index_path(dir.path(), "entities")
     }
 
-    /// Opens (building from `data`) and asserts how it went.
     fn open_with(path: &Path, data: &[(u64, Vec<f32>)], generation: u64) -> (VectorIndex, OpenOutcome) {
         VectorIndex::open(path, DIM, &fp(data.len(), generation), || Ok(data.to_vec())).unwrap()
     }
 
     fn assert_self_recall(index: &VectorIndex, data: &[(u64, Vec<f32>)]) {
         for (key, v) in data {
-            let hits = index.search(v, 3).unwrap();
+            let hits = index.search(v, 3, -1.0).unwrap();
             assert_eq!(hits[0].0, *key);
-            assert!((hits[0].1 - 1.0).abs() < 1e-4, "similarity {}", hits[0].1);
+            assert!((hits[0].1 - 1.0).abs() < 1e-6, "similarity {}", hits[0].1);
             assert!(hits.windows(2).all(|w| w[0].1 >= w[1].1), "best first");
         }
     }
 
+    /// Exact search by brute force, with the same score function.
+    fn brute(data: &[(u64, Vec<f32>)], q: &[f32], k: usize, threshold: f32) -> Vec<(u64, f32)> {
+        let q = normalize(q);
+        let mut all: Vec<(u64, f32)> = data
+            .iter()
+            .map(|(key, v)| (*key, exact_score(&normalize(v), &q)))
+            .filter(|(_, s)| *s >= threshold)
+            .collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        all.truncate(k);
+        all
+    }
+
+    /// The pruning never changes a result: dense, sparse and mixed sets in flat landscapes,
+    /// every k the query path uses, with and without a threshold, give brute force's list.
     #[test]
-    fn add_and_search_self_recall_with_growth_past_initial_capacity() {
+    fn search_equals_brute_force_exact_search() {
+        let dim = 256;
+        let mut sets = vec![
+            flat_rows(600, dim, 5, false),
+            flat_rows(600, dim, 6, true),
+            rows(400, dim, 7),
+        ];
+        let mut mixed = flat_rows(300, dim, 8, false);
+        mixed.extend(flat_rows(300, dim, 9, true).into_iter().map(|(k, v)| (k + 1, v)));
+        sets.push(mixed);
+        for data in &sets {
+            let dir = tempfile::tempdir().unwrap();
+            let expected = Fingerprint {
+                dim,
+                count: data.len(),
+                generation: 1,
+            };
+            let (index, _) = VectorIndex::open(&path(&dir), dim, &expected, || Ok(data.clone())).unwrap();
+            let queries: Vec<Vec<f32>> = data.iter().step_by(37).map(|(_, v)| v.clone()).chain(vectors(5, dim, 3)).collect();
+            for q in &queries {
+                for k in [1, 5, 20, 40, 60] {
+                    for threshold in [-1.0, 0.2, 0.301] {
+                        assert_eq!(index.search(q, k, threshold).unwrap(), brute(data, q, k, threshold), "k {k}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn add_and_search_self_recall() {
         let dir = tempfile::tempdir().unwrap();
         let (index, outcome) = open_with(&path(&dir), &[], 0);
         assert_eq!(outcome, OpenOutcome::Rebuilt(RebuildReason::Missing));
         assert!(index.is_empty());
-        assert_eq!(read(&index.index).capacity(), MIN_CAPACITY);
         let data = rows(300, DIM, 7);
-        let t = Instant::now();
         for (key, v) in &data {
             index.upsert(*key, v).unwrap();
         }
-        let add = t.elapsed();
         assert_eq!(index.len(), 300);
-        assert!(read(&index.index).capacity() >= 300);
-        let t = Instant::now();
         assert_self_recall(&index, &data);
-        eprintln!(
-            "300 x {DIM}d: upsert {:?}/vector, search {:?}/query",
-            add / 300,
-            t.elapsed() / 300
-        );
     }
 
     #[test]
@@ -789,11 +573,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (index, _) = open_with(&path(&dir), &[], 0);
         let q = &vectors(1, DIM, 3)[0];
-        assert!(index.search(q, 10).unwrap().is_empty());
-        let data = rows(10, DIM, 3);
-        index.rebuild(data.clone()).unwrap();
-        assert_eq!(index.search(q, 1000).unwrap().len(), 10);
-        assert!(index.search(q, 0).unwrap().is_empty());
+        assert!(index.search(q, 10, -1.0).unwrap().is_empty());
+        index.rebuild(rows(10, DIM, 3)).unwrap();
+        assert_eq!(index.search(q, 1000, -1.0).unwrap().len(), 10);
+        assert!(index.search(q, 0, -1.0).unwrap().is_empty());
+        // Nothing scores above 1.
+        assert!(index.search(q, 10, 1.01).unwrap().is_empty());
     }
 
     #[test]
@@ -804,19 +589,51 @@ mod tests {
         let fresh = vectors(1, DIM, 99).remove(0);
         index.upsert(5, &fresh).unwrap();
         assert_eq!(index.len(), 50);
-        assert_eq!(index.search(&fresh, 1).unwrap()[0].0, 5);
-        // The old vector of key 5 is gone: its best match is now another key.
-        assert_ne!(index.search(&data[4].1, 1).unwrap()[0].0, 5);
+        assert_eq!(index.search(&fresh, 1, -1.0).unwrap()[0].0, 5);
+        assert_ne!(index.search(&data[4].1, 1, -1.0).unwrap()[0].0, 5);
 
         assert!(index.remove(7).unwrap());
         assert!(!index.remove(7).unwrap());
         assert!(!index.contains(7));
         assert_eq!(index.len(), 49);
-        assert!(index.search(&data[6].1, 49).unwrap().iter().all(|(k, _)| *k != 7));
-        // The tombstone is reused.
+        assert!(index.search(&data[6].1, 49, -1.0).unwrap().iter().all(|(k, _)| *k != 7));
         index.upsert(7, &data[6].1).unwrap();
-        assert_eq!(index.search(&data[6].1, 1).unwrap()[0].0, 7);
+        assert_eq!(index.search(&data[6].1, 1, -1.0).unwrap()[0].0, 7);
         assert_eq!(index.len(), 50);
+    }
+
+    /// Many rounds of replacing and removing (which compacts removed slots away) end with
+    /// the same index as building the survivors at once: same results, same file.
+    #[test]
+    fn long_churn_equals_a_fresh_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let (index, _) = open_with(&path(&dir), &[], 0);
+        let mut live = std::collections::BTreeMap::new();
+        let mut next = crate::rag::xorshift(77);
+        for round in 0..150u64 {
+            let batch: Vec<(u64, Vec<f32>)> = flat_rows(40, DIM, round + 100, round % 2 == 0)
+                .into_iter()
+                .map(|(_, v)| (next() % 900, v))
+                .collect::<std::collections::BTreeMap<_, _>>()
+                .into_iter()
+                .collect();
+            index.upsert_many(&batch).unwrap();
+            live.extend(batch);
+            for _ in 0..10 {
+                let key = next() % 900;
+                assert_eq!(index.remove(key).unwrap(), live.remove(&key).is_some());
+            }
+        }
+        let survivors: Vec<(u64, Vec<f32>)> = live.into_iter().collect();
+        assert_eq!(index.len(), survivors.len());
+        let fresh_dir = tempfile::tempdir().unwrap();
+        let (fresh, _) = open_with(&path(&fresh_dir), &survivors, 1);
+        for (_, q) in survivors.iter().step_by(11) {
+            assert_eq!(index.search(q, 40, 0.2).unwrap(), fresh.search(q, 40, 0.2).unwrap());
+            assert_eq!(index.search(q, 40, 0.2).unwrap(), brute(&survivors, q, 40, 0.2));
+        }
+        index.save(&fp(survivors.len(), 1)).unwrap();
+        assert!(fs::read(index.path()).unwrap() == fs::read(fresh.path()).unwrap(), "same file");
     }
 
     #[test]
@@ -825,11 +642,11 @@ mod tests {
         let (index, _) = open_with(&path(&dir), &rows(5, DIM, 1), 0);
         let err = index.upsert(1, &[0.5; DIM + 1]).unwrap_err();
         assert!(err.to_string().contains("33 dimensions"), "{err}");
-        assert!(index.search(&[0.5; 8], 1).is_err());
+        assert!(index.search(&[0.5; 8], 1, 0.0).is_err());
         let mut nan = vec![0.1; DIM];
         nan[3] = f32::NAN;
         assert!(index.upsert(1, &nan).is_err());
-        // Bad rows from kb.db fail the open instead of building a wrong index.
+        assert!(index.search(&nan, 1, 0.0).is_err());
         let dir = tempfile::tempdir().unwrap();
         let bad = vec![(1, vec![0.1; DIM - 1])];
         assert!(VectorIndex::open(&path(&dir), DIM, &fp(1, 0), || Ok(bad)).is_err());
@@ -841,32 +658,25 @@ mod tests {
     fn save_and_reopen_loads_same_results_and_stays_writable() {
         let dir = tempfile::tempdir().unwrap();
         let p = path(&dir);
-        let data = rows(200, DIM, 21);
+        let mut data = rows(150, DIM, 21);
+        data.extend(flat_rows(100, DIM, 4, false).into_iter().map(|(k, v)| (k + 1000, v)));
         let (index, _) = open_with(&p, &data[..150], 3);
-        for (key, v) in &data[150..] {
-            index.upsert(*key, v).unwrap();
-        }
-        let t = Instant::now();
-        index.save(&fp(200, 4)).unwrap();
-        let save = t.elapsed();
+        index.upsert_many(&data[150..]).unwrap();
+        index.save(&fp(250, 4)).unwrap();
         let queries = vectors(20, DIM, 5);
-        let before: Vec<_> = queries.iter().map(|q| index.search(q, 5).unwrap()).collect();
+        let before: Vec<_> = queries.iter().map(|q| index.search(q, 5, -1.0).unwrap()).collect();
         drop(index);
 
-        let t = Instant::now();
         let (index, outcome) =
-            VectorIndex::open(&p, DIM, &fp(200, 4), || panic!("rows must not be read when loading")).unwrap();
-        eprintln!("200 x {DIM}d: save {save:?}, load {:?}", t.elapsed());
+            VectorIndex::open(&p, DIM, &fp(250, 4), || panic!("rows must not be read when loading")).unwrap();
         assert_eq!(outcome, OpenOutcome::Loaded);
-        let after: Vec<_> = queries.iter().map(|q| index.search(q, 5).unwrap()).collect();
+        let after: Vec<_> = queries.iter().map(|q| index.search(q, 5, -1.0).unwrap()).collect();
         assert_eq!(before, after);
         assert_self_recall(&index, &data);
-        // After a load capacity == size in usearch; adding must still work.
-        let extra = vectors(100, DIM, 77);
-        for (i, v) in extra.iter().enumerate() {
-            index.upsert(1000 + i as u64, v).unwrap();
+        for (i, v) in vectors(100, DIM, 77).iter().enumerate() {
+            index.upsert(5000 + i as u64, v).unwrap();
         }
-        assert_eq!(index.len(), 300);
+        assert_eq!(index.len(), 350);
     }
 
     #[test]
@@ -889,10 +699,8 @@ mod tests {
             );
             assert_eq!(index.len(), 40);
         }
-        // The rebuild above was saved at generation 10 with the rows' real count (40).
         assert_eq!(open_with(&p, &data, 10).1, OpenOutcome::Loaded);
 
-        // Another dimension (a new embedding model): stale too, rebuilt at the new size.
         let wide = rows(40, 48, 2);
         let expected = Fingerprint {
             dim: 48,
@@ -900,89 +708,49 @@ mod tests {
             generation: 10,
         };
         let (index, outcome) = VectorIndex::open(&p, 48, &expected, || Ok(wide.clone())).unwrap();
-        let RebuildReason::Stale { found } = (match outcome {
-            OpenOutcome::Rebuilt(r) => r,
-            OpenOutcome::Loaded => panic!("loaded a {DIM}-d index as 48-d"),
-        }) else {
-            panic!("not stale")
+        let OpenOutcome::Rebuilt(RebuildReason::Stale { found }) = outcome else {
+            panic!("loaded a {DIM}-d index as 48-d: {outcome:?}")
         };
         assert_eq!(found.dim, DIM);
-        assert_eq!(index.search(&wide[0].1, 1).unwrap()[0].0, wide[0].0);
+        assert_eq!(index.search(&wide[0].1, 1, -1.0).unwrap()[0].0, wide[0].0);
     }
 
     #[test]
-    fn mapped_index_searches_like_the_loaded_one_and_refuses_writes() {
+    fn search_only_index_searches_like_the_loaded_one_and_refuses_writes() {
         let dir = tempfile::tempdir().unwrap();
         let p = path(&dir);
         let data = rows(150, DIM, 8);
         let (index, _) = open_with(&p, &data, 2);
         let queries = vectors(20, DIM, 6);
-        let loaded: Vec<_> = queries.iter().map(|q| index.search(q, 5).unwrap()).collect();
+        let loaded: Vec<_> = queries.iter().map(|q| index.search(q, 5, -1.0).unwrap()).collect();
         drop(index);
-        let (mapped, outcome) =
-            VectorIndex::open_mapped(&p, DIM, &fp(150, 2), || panic!("rows must not be read when mapping")).unwrap();
+        let (searching, outcome) =
+            VectorIndex::open_for_search(&p, DIM, &fp(150, 2), || panic!("rows must not be read")).unwrap();
         assert_eq!(outcome, OpenOutcome::Loaded);
-        let found: Vec<_> = queries.iter().map(|q| mapped.search(q, 5).unwrap()).collect();
+        let found: Vec<_> = queries.iter().map(|q| searching.search(q, 5, -1.0).unwrap()).collect();
         assert_eq!(loaded, found);
-        assert_self_recall(&mapped, &data);
-        assert!(mapped.upsert(9999, &data[0].1).is_err());
-        drop(mapped);
+        assert!(searching.upsert(9999, &data[0].1).is_err());
+        assert!(searching.remove(1).is_err());
 
-        // An unchanged file is trusted by its stamp: a sidecar whose checksum no longer matches
-        // (only possible by editing the sidecar) goes unnoticed, which shows the hash was skipped.
-        let meta_file = meta_path(&p);
-        let honest = fs::read(&meta_file).unwrap();
-        let mut meta: Meta = serde_json::from_slice(&honest).unwrap();
-        assert!(meta.stamp.is_some());
-        meta.checksum ^= 1;
-        fs::write(&meta_file, serde_json::to_vec(&meta).unwrap()).unwrap();
-        let (_, outcome) = VectorIndex::open_mapped(&p, DIM, &fp(150, 2), || panic!("trusted by stamp")).unwrap();
-        assert_eq!(outcome, OpenOutcome::Loaded);
-        // Without a stamp (older sidecars, copied files) the hash is checked.
-        meta.stamp = None;
-        fs::write(&meta_file, serde_json::to_vec(&meta).unwrap()).unwrap();
-        let (_, outcome) = VectorIndex::open_mapped(&p, DIM, &fp(150, 2), || Ok(data.clone())).unwrap();
-        assert!(
-            matches!(outcome, OpenOutcome::Rebuilt(RebuildReason::Corrupt(_))),
-            "{outcome:?}"
-        );
-
-        // A damaged file is not mapped but rebuilt (and saved) from the rows.
+        // A damaged or stale file is rebuilt (and saved) from the rows, still search-only.
         let good = fs::read(&p).unwrap();
         let mut flipped = good.clone();
         flipped[good.len() / 2] ^= 0x01;
         fs::write(&p, &flipped).unwrap();
-        let (rebuilt, outcome) = VectorIndex::open_mapped(&p, DIM, &fp(150, 2), || Ok(data.clone())).unwrap();
-        assert!(
-            matches!(outcome, OpenOutcome::Rebuilt(RebuildReason::Corrupt(_))),
-            "{outcome:?}"
-        );
+        let (rebuilt, outcome) = VectorIndex::open_for_search(&p, DIM, &fp(150, 2), || Ok(data.clone())).unwrap();
+        assert!(matches!(outcome, OpenOutcome::Rebuilt(RebuildReason::Corrupt(_))), "{outcome:?}");
         assert_self_recall(&rebuilt, &data);
-        // A stale one too.
-        let (_, outcome) = VectorIndex::open_mapped(&p, DIM, &fp(150, 3), || Ok(data.clone())).unwrap();
-        assert!(
-            matches!(outcome, OpenOutcome::Rebuilt(RebuildReason::Stale { .. })),
-            "{outcome:?}"
-        );
-    }
-
-    #[test]
-    fn streamed_checksum_equals_the_in_memory_one() {
-        let dir = tempfile::tempdir().unwrap();
-        for len in [0usize, 7, 8, 9, (1 << 20) - 3, (1 << 20) + 13, 3 << 20] {
-            let bytes: Vec<u8> = (0..len).map(|i| (i * 31 % 251) as u8).collect();
-            let p = dir.path().join(format!("f{len}"));
-            fs::write(&p, &bytes).unwrap();
-            assert_eq!(checksum_file(&p, len as u64).unwrap(), checksum(&bytes), "len {len}");
-        }
-        assert!(checksum_file(&dir.path().join("f7"), 8).is_err());
+        assert!(rebuilt.upsert(9999, &data[0].1).is_err());
+        let (_, outcome) = VectorIndex::open_for_search(&p, DIM, &fp(150, 3), || Ok(data.clone())).unwrap();
+        assert!(matches!(outcome, OpenOutcome::Rebuilt(RebuildReason::Stale { .. })), "{outcome:?}");
     }
 
     #[test]
     fn missing_or_damaged_files_rebuild_never_crash() {
         let dir = tempfile::tempdir().unwrap();
         let p = path(&dir);
-        let data = rows(60, DIM, 4);
+        let mut data = rows(60, DIM, 4);
+        data.extend(flat_rows(30, DIM, 4, false).into_iter().map(|(k, v)| (k + 100, v)));
         let meta = meta_path(&p);
         let reopen = || {
             let (index, outcome) = open_with(&p, &data, 1);
@@ -1012,48 +780,59 @@ mod tests {
         assert_eq!(reopen(), OpenOutcome::Loaded);
     }
 
-    /// A sidecar that matches a damaged file (as if forged): usearch's own checks and ours still
-    /// refuse it.
+    /// A sidecar that matches a damaged file (as if forged): the file's own structure checks
+    /// still refuse it, and never panic.
     #[test]
     fn files_that_pass_the_checksum_are_still_verified() {
         let dir = tempfile::tempdir().unwrap();
         let p = path(&dir);
-        let data = rows(60, DIM, 8);
+        let mut data = rows(60, DIM, 8);
+        data.extend(flat_rows(30, DIM, 8, false).into_iter().map(|(k, v)| (k + 100, v)));
         open_with(&p, &data, 1);
         let forge = |bytes: &[u8]| {
             fs::write(&p, bytes).unwrap();
             let meta = Meta {
                 format: META_FORMAT,
-                fingerprint: fp(60, 1),
+                fingerprint: fp(90, 1),
                 bytes: bytes.len() as u64,
                 checksum: checksum(bytes),
-                stamp: None,
             };
             fs::write(meta_path(&p), serde_json::to_vec(&meta).unwrap()).unwrap();
-            let (index, outcome) = open_with(&p, &data, 1);
-            assert_self_recall(&index, &data);
+            let verified = VectorIndex::verify(&p, &fp(90, 1)).unwrap();
+            let outcome = open_with(&p, &data, 1).1;
+            assert_eq!(verified.is_none(), outcome == OpenOutcome::Loaded);
             outcome
         };
         let good = fs::read(&p).unwrap();
-        assert!(matches!(
-            forge(&good[..good.len() - 64]),
-            OpenOutcome::Rebuilt(RebuildReason::Corrupt(_))
-        ));
-        // A valid usearch file of another dimension.
+        let corrupt = |o: OpenOutcome| matches!(o, OpenOutcome::Rebuilt(RebuildReason::Corrupt(_)));
+        assert!(corrupt(forge(&good[..good.len() - 64])));
+        assert_self_recall(&open_with(&p, &data, 1).0, &data);
+        // Every single-byte change of the header and of a sample of the body is refused or
+        // harmless (a changed value of a vector is still a valid file), never a crash.
+        for at in (0..good.len()).step_by(97).chain(0..48) {
+            let mut bad = good.clone();
+            bad[at] = bad[at].wrapping_add(0x55);
+            forge(&bad);
+        }
+        // A changed i8 copy of a dense vector breaks its bounds: refused by a thorough load.
+        let dense_q = good.len() - 60 * DIM * 5 + 10;
+        let mut bad = good.clone();
+        bad[dense_q] = bad[dense_q].wrapping_add(1);
+        assert!(corrupt(forge(&bad)));
+        // A valid file of another dimension.
         let other = VectorIndex::open(
-            &dir.path().join("other.usearch"),
+            &dir.path().join("other.vec"),
             16,
             &Fingerprint {
                 dim: 16,
-                count: 60,
+                count: 90,
                 generation: 1,
             },
-            || Ok(rows(60, 16, 8)),
+            || Ok(rows(90, 16, 8)),
         )
         .unwrap()
         .0;
-        let other = fs::read(other.path()).unwrap();
-        assert!(matches!(forge(&other), OpenOutcome::Rebuilt(RebuildReason::Corrupt(_))));
+        assert!(corrupt(forge(&fs::read(other.path()).unwrap())));
     }
 
     #[test]
@@ -1064,9 +843,20 @@ mod tests {
         let (index, _) = open_with(&p, &data, 1);
         let err = index.save(&fp(11, 2)).unwrap_err();
         assert_eq!(err.kind(), crate::error::ErrorKind::Internal);
-        // The old sidecar is gone, so nothing vouches for the file any more.
         assert!(!meta_path(&p).exists());
         assert_eq!(open_with(&p, &data, 1).1, OpenOutcome::Rebuilt(RebuildReason::Missing));
+    }
+
+    #[test]
+    fn saving_removes_the_usearch_files_of_older_versions() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path(&dir);
+        create_private_dir(p.parent().unwrap()).unwrap();
+        let legacy = p.with_extension("usearch");
+        fs::write(&legacy, b"old index").unwrap();
+        fs::write(meta_path(&legacy), b"{}").unwrap();
+        open_with(&p, &rows(3, DIM, 1), 0);
+        assert!(p.exists() && !legacy.exists() && !meta_path(&legacy).exists());
     }
 
     #[cfg(unix)]
@@ -1077,7 +867,7 @@ mod tests {
         open_with(&path(&dir), &[], 0);
         let mode = fs::metadata(dir.path().join("vectors")).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
-        assert!(!dir.path().join("vectors/entities.usearch.tmp").exists());
+        assert!(!dir.path().join("vectors/entities.vec.tmp").exists());
     }
 
     #[test]
@@ -1085,50 +875,30 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = Arc::new(rows(300, DIM, 13));
         let index = Arc::new(open_with(&path(&dir), &data, 0).0);
-        // More threads than usearch thread slots: the gate makes the extra ones wait, not fail.
-        let threads = index.threads * 3;
-        let handles: Vec<_> = (0..threads)
+        let handles: Vec<_> = (0..6)
             .map(|t| {
                 let (index, data) = (Arc::clone(&index), Arc::clone(&data));
                 std::thread::spawn(move || {
-                    // While the writer grows the graph a search may miss a row (seen since the
-                    // indexes became i8); it must not fail. Recall is checked once it is done.
-                    for (_, v) in data.iter().skip(t).step_by(threads) {
-                        assert_eq!(index.search(v, 5).unwrap().len(), 5);
+                    for (key, v) in data.iter().skip(t).step_by(6) {
+                        assert_eq!(index.search(v, 5, -1.0).unwrap()[0].0, *key);
                     }
                 })
             })
             .collect();
-        // A writer at the same time.
-        let extra = vectors(50, DIM, 31);
-        for (i, v) in extra.iter().enumerate() {
+        for (i, v) in vectors(50, DIM, 31).iter().enumerate() {
             index.upsert(10_000 + i as u64, v).unwrap();
         }
         for handle in handles {
             handle.join().unwrap();
         }
         assert_eq!(index.len(), 350);
-        // A graph built while searches ran finds nearly every row first (297-300 of 300 over
-        // ten runs); the sequential tests demand every one.
-        let found_first = data
-            .iter()
-            .filter(|(key, v)| index.search(v, 1).unwrap()[0].0 == *key)
-            .count();
-        assert!(
-            found_first * 100 >= data.len() * 97,
-            "{found_first} of {} rows find themselves first",
-            data.len()
-        );
     }
 
     #[test]
     fn verify_reports_like_open_and_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let p = path(&dir);
-        assert_eq!(
-            VectorIndex::verify(&p, &fp(5, 1)).unwrap(),
-            Some(RebuildReason::Missing)
-        );
+        assert_eq!(VectorIndex::verify(&p, &fp(5, 1)).unwrap(), Some(RebuildReason::Missing));
         assert!(!p.exists() && !meta_path(&p).exists());
         let data = rows(5, DIM, 3);
         open_with(&p, &data, 1);
@@ -1143,92 +913,7 @@ mod tests {
             VectorIndex::verify(&p, &fp(5, 1)).unwrap(),
             Some(RebuildReason::Corrupt(_))
         ));
-        // Nothing was repaired behind the caller's back.
         assert_eq!(fs::read(&p).unwrap().len(), good.len() / 2);
-    }
-
-    /// The local provider's embeddings of generated prose (1,024 dimensions, as the ingest
-    /// benchmark's): the i8 index's top 10 against exact f32 cosine search.
-    #[test]
-    fn i8_recall_against_exact_search() {
-        use crate::llm::ModelProvider;
-        use futures_util::FutureExt;
-        const DIM: usize = 1024;
-        let mut random = crate::rag::xorshift(0x2545_F491_4F6C_DD1Du64);
-        let mut next = move |n: u64| random() % n;
-        // A Zipf-like vocabulary: word i is drawn with probability about 1/(i+1).
-        let words: Vec<String> = (0..3000).map(|i| format!("w{i}")).collect();
-        let mut text = |len: u64| -> String {
-            (0..8 + next(len))
-                .map(|_| {
-                    let r = next(1 << 20) as f64 / (1u64 << 20) as f64;
-                    words[((3000f64).powf(r) as usize - 1).min(2999)].as_str()
-                })
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
-        let (n, queries, k) = (2000, 100, 10);
-        let texts: Vec<String> = (0..n + queries)
-            .map(|i| text(if i % 3 == 0 { 200 } else { 40 }))
-            .collect();
-        let vectors = crate::llm::local::LocalProvider::new(DIM)
-            .embed(&texts)
-            .now_or_never()
-            .unwrap()
-            .unwrap();
-        let data: Vec<(u64, Vec<f32>)> = vectors[..n]
-            .iter()
-            .cloned()
-            .enumerate()
-            .map(|(i, v)| (i as u64, v))
-            .collect();
-        let dir = tempfile::tempdir().unwrap();
-        let expected = Fingerprint {
-            dim: DIM,
-            count: n,
-            generation: 1,
-        };
-        let (index, _) = VectorIndex::open(&path(&dir), DIM, &expected, || Ok(data.clone())).unwrap();
-        let cos = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-        let cos_i8 = |a: &[i8], b: &[i8]| {
-            let dot = |x: &[i8], y: &[i8]| x.iter().zip(y).map(|(p, q)| f32::from(*p) * f32::from(*q)).sum::<f32>();
-            dot(a, b) / (dot(a, a) * dot(b, b)).sqrt()
-        };
-        let quantized: Vec<Vec<i8>> = data.iter().map(|(_, v)| quantize(v)).collect();
-        let (mut in_index, mut in_quantized, mut worst) = (0usize, 0usize, 0f32);
-        for q in &vectors[n..] {
-            let mut exact: Vec<(u64, f32)> = data.iter().map(|(key, v)| (*key, cos(q, v))).collect();
-            exact.sort_by(|a, b| b.1.total_cmp(&a.1));
-            // A hit tied with the 10th best is as good as it (short texts share similarities).
-            let kth = exact[k - 1].1;
-            let good = |key: u64| cos(q, &data[key as usize].1) >= kth - 1e-6;
-            let hits = index.search(q, k).unwrap();
-            in_index += hits.iter().filter(|(key, _)| good(*key)).count();
-            for (key, sim) in hits {
-                worst = worst.max((sim - cos(q, &data[key as usize].1)).abs());
-            }
-            // The quantization alone: exact search over the i8 vectors.
-            let qq = quantize(q);
-            let mut approx: Vec<(u64, f32)> = quantized
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (i as u64, cos_i8(&qq, v)))
-                .collect();
-            approx.sort_by(|a, b| b.1.total_cmp(&a.1));
-            in_quantized += approx[..k].iter().filter(|(key, _)| good(*key)).count();
-        }
-        let total = (queries * k) as f64;
-        let (index_recall, quantized_recall) = (in_index as f64 / total, in_quantized as f64 / total);
-        eprintln!(
-            "{n} x {DIM}d: recall@{k} of exact search over i8 {quantized_recall:.4}, of the i8 HNSW index \
-             {index_recall:.4}, largest similarity error {worst:.4}"
-        );
-        // Measured: 0.968 over i8 and 0.901 for the index; the HNSW graph (ef_add 32, ef_search
-        // 64) is the larger loss, as before: on 3,000 such vectors the f16 index found 0.865 of
-        // the exact top 10 and the i8 index 0.856 (ties not credited).
-        assert!(quantized_recall >= 0.95, "i8 recall@{k} {quantized_recall}");
-        assert!(index_recall >= 0.85, "index recall@{k} {index_recall}");
-        assert!(worst < 0.02, "similarity error {worst}");
     }
 
     #[test]
@@ -1238,6 +923,5 @@ mod tests {
         b[36] = 1;
         assert_ne!(checksum(&a), checksum(&b));
         assert_ne!(checksum(&a), checksum(&a[..36]));
-        assert_eq!(checksum(&a), checksum(&a.clone()));
     }
 }
