@@ -84,7 +84,7 @@ fn kb_round_trip_gives_the_same_answers() {
     let tenant_id = original["tenant_id"].as_str().unwrap();
     let vectors = lrt.kb_dir(tenant_id, copy["kb_id"].as_str().unwrap()).join("vectors");
     assert!(
-        vectors.join("entities.usearch").is_file(),
+        vectors.join("entities.vec").is_file(),
         "vector indexes rebuilt on import"
     );
     assert_eq!(imported["vectors"]["entities"], original["entity_count"]);
@@ -728,6 +728,24 @@ fn a_lightrag_working_directory_becomes_a_kb() {
     );
     let kb = lrt.json_as(ROOT, &["kb", "show", "-t", "acme", "rag_storage"]);
     assert_eq!(counts(&kb), (2, 5, 3));
+    // Upstream's vectors are stored bit for bit, so exact search ranks as upstream's does.
+    let db = lrt
+        .kb_dir(kb["tenant_id"].as_str().unwrap(), kb["kb_id"].as_str().unwrap())
+        .join("kb.db");
+    let db = rusqlite::Connection::open(db).unwrap();
+    let stored: Vec<(String, Vec<u8>)> = db
+        .prepare("SELECT chunk_id, embedding FROM chunks")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(stored.len(), 3);
+    let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<_>>();
+    for (id, blob) in stored {
+        let kept = lrt::store::codec::decode_vector(&blob).unwrap();
+        assert_eq!(bits(kept), bits(vector(&id, 8)), "chunk {id}");
+    }
 
     let e = lrt.json_as(
         ROOT,

@@ -196,7 +196,7 @@ fn assert_indexes_match(kb: &Kb) {
         ("relations", "relations"),
     ] {
         let meta: Value = serde_json::from_str(
-            &std::fs::read_to_string(kb.dir.join("vectors").join(format!("{kind}.usearch.meta.json"))).unwrap(),
+            &std::fs::read_to_string(kb.dir.join("vectors").join(format!("{kind}.vec.meta.json"))).unwrap(),
         )
         .unwrap();
         let rows = kb.count(&format!("SELECT count(*) FROM {table}"));

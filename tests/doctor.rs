@@ -157,7 +157,7 @@ fn a_healthy_data_dir_is_clean_and_left_unchanged() {
 #[test]
 fn a_deleted_vector_file_is_rebuilt() {
     let f = Fixture::new();
-    let path = f.kb_dir().join("vectors/chunks.usearch");
+    let path = f.kb_dir().join("vectors/chunks.vec");
     std::fs::remove_file(&path).unwrap();
     f.found_repaired_clean("vectors", "missing");
     assert!(path.is_file());
@@ -172,7 +172,7 @@ fn a_deleted_vector_file_is_rebuilt() {
 #[test]
 fn a_truncated_index_file_is_rebuilt() {
     let f = Fixture::new();
-    let path = f.kb_dir().join("vectors/entities.usearch");
+    let path = f.kb_dir().join("vectors/entities.vec");
     let bytes = std::fs::read(&path).unwrap();
     std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
     f.found_repaired_clean("vectors", "corrupt");

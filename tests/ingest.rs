@@ -60,7 +60,7 @@ fn local_ingest_builds_a_graph_and_the_same_content_is_a_duplicate() {
     assert!(dir.join("kb.db").exists());
     for kind in ["chunks", "entities", "relations"] {
         assert!(
-            dir.join("vectors").join(format!("{kind}.usearch")).exists(),
+            dir.join("vectors").join(format!("{kind}.vec")).exists(),
             "{kind} index"
         );
     }
@@ -249,7 +249,7 @@ fn reindex_rebuilds_lost_vectors_and_reembed_switches_the_model() {
     let out = lrt.json_as("alice", &["kb", "reindex", "-t", "acme", "docs"]);
     assert_eq!(out["vectors"]["chunks"].as_u64(), Some(2), "{out}");
     assert_eq!(out["vectors"]["entities"], kb["entity_count"]);
-    assert!(dir.join("vectors/entities.usearch").exists());
+    assert!(dir.join("vectors/entities.vec").exists());
     assert_eq!(
         lrt.run_as("val", &["kb", "reindex", "-t", "acme", "docs"]).code,
         5,
