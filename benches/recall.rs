@@ -89,7 +89,9 @@ impl Respond for MockModel {
                 .map(|(i, v)| {
                     let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
                     match base64 {
-                        true => json!({"index": i, "embedding": base64::engine::general_purpose::STANDARD.encode(bytes)}),
+                        true => {
+                            json!({"index": i, "embedding": base64::engine::general_purpose::STANDARD.encode(bytes)})
+                        }
                         false => json!({"index": i, "embedding": v}),
                     }
                 })
@@ -210,7 +212,11 @@ fn main() {
     let mut keep: Option<PathBuf> = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
-        let mut num = |name: &str| it.next().and_then(|v| v.parse().ok()).unwrap_or_else(|| panic!("{name} N"));
+        let mut num = |name: &str| {
+            it.next()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("{name} N"))
+        };
         match a.as_str() {
             "--docs" => docs = num("--docs"),
             "--runs" => runs = num("--runs"),
@@ -283,7 +289,21 @@ fn main() {
         report(name, "once", &mut measure(&once, model, &questions));
         report(name, "grown", &mut measure(&grown, model, &questions));
 
-        let listed = lrt(&dir, &env, &["doc", "list", "-t", "bench", "--kb", "grown", "--page-size", "1000", "--json"]);
+        let listed = lrt(
+            &dir,
+            &env,
+            &[
+                "doc",
+                "list",
+                "-t",
+                "bench",
+                "--kb",
+                "grown",
+                "--page-size",
+                "1000",
+                "--json",
+            ],
+        );
         let ids: Vec<String> = listed
             .as_array()
             .unwrap()

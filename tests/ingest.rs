@@ -59,10 +59,7 @@ fn local_ingest_builds_a_graph_and_the_same_content_is_a_duplicate() {
     let dir = lrt.kb_dir(kb["tenant_id"].as_str().unwrap(), kb["kb_id"].as_str().unwrap());
     assert!(dir.join("kb.db").exists());
     for kind in ["chunks", "entities", "relations"] {
-        assert!(
-            dir.join("vectors").join(format!("{kind}.vec")).exists(),
-            "{kind} index"
-        );
+        assert!(dir.join("vectors").join(format!("{kind}.vec")).exists(), "{kind} index");
     }
 }
 

@@ -156,14 +156,23 @@ fn check(index: &VectorIndex, live: &BTreeMap<u64, Vec<f32>>, queries: &[Vec<f32
     }
     assert!(required > 0);
     let recall = found as f64 / required as f64;
-    assert!(recall >= 0.995, "{what}: strict recall {recall} ({found} of {required})");
+    assert!(
+        recall >= 0.995,
+        "{what}: strict recall {recall} ({found} of {required})"
+    );
     for (key, v) in live.iter().step_by(live.len().div_ceil(40)) {
         let top = index.search(v, 1, -1.0).unwrap();
         let own = exact_top(&refs, v, 1, -1.0)[0].1;
-        let same = top[0].0 == *key || exact_top(&refs, v, live.len(), -1.0).iter().any(|(k, s)| *k == top[0].0 && *s >= own - recall::TIE);
+        let same = top[0].0 == *key
+            || exact_top(&refs, v, live.len(), -1.0)
+                .iter()
+                .any(|(k, s)| *k == top[0].0 && *s >= own - recall::TIE);
         assert!(same, "{what}: row {key} found {} first", top[0].0);
     }
-    eprintln!("{what}: strict recall {recall:.4} ({found}/{required}), {} rows", live.len());
+    eprintln!(
+        "{what}: strict recall {recall:.4} ({found}/{required}), {} rows",
+        live.len()
+    );
 }
 
 fn every_kind_finds_what_exact_search_finds(embedder: Embedder) {
@@ -181,7 +190,10 @@ fn every_kind_finds_what_exact_search_finds(embedder: Embedder) {
         let path = index_path(&once, &format!("{kind:?}"));
         let (built, _) = VectorIndex::open(&path, DIM, &fingerprint(rows.len(), 1), || Ok(rows)).unwrap();
         check(&built, &live, &queries, &format!("{embedder:?} {kind:?} built at once"));
-        eprintln!("{embedder:?} {kind:?}: grown in {grown_in:?}, checked in {:?}", started.elapsed() - grown_in);
+        eprintln!(
+            "{embedder:?} {kind:?}: grown in {grown_in:?}, checked in {:?}",
+            started.elapsed() - grown_in
+        );
     }
 }
 

@@ -280,6 +280,7 @@ fn sentence(rng: &mut Rng, names: &Names) -> String {
 
 /// Writes `doc000.md`, `doc001.md`, … of about 40 KB each into `dir` until `bytes` are written;
 /// returns the number of documents and of bytes.
+#[allow(dead_code)] // each benchmark uses one of the generators
 pub fn write_corpus(dir: &Path, bytes: usize, seed: u64) -> (usize, usize) {
     std::fs::create_dir_all(dir).expect("corpus dir");
     let names = Names::new();

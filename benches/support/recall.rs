@@ -103,7 +103,11 @@ pub fn exact_top(rows: &[Reference], query: &[f32], k: usize, threshold: f64) ->
 /// the exact list scoring above its k-th score by more than [`TIE`] (items tied with the k-th
 /// may legitimately be swapped), with `k` the number of items asked for.
 pub fn strict_recall(found: &[u64], exact: &[(u64, f64)], k: usize) -> (usize, usize) {
-    let cut = if exact.len() >= k { exact[k - 1].1 + TIE } else { f64::NEG_INFINITY };
+    let cut = if exact.len() >= k {
+        exact[k - 1].1 + TIE
+    } else {
+        f64::NEG_INFINITY
+    };
     let required: Vec<u64> = exact.iter().filter(|(_, s)| *s > cut).map(|(key, _)| *key).collect();
     let hit = required.iter().filter(|key| found.contains(key)).count();
     (hit, required.len())
@@ -163,7 +167,12 @@ impl Texts {
     pub fn relation(&mut self) -> String {
         let (a, b) = (self.name(), self.name());
         let n = 6 + ((self.next)() % 14) as usize;
-        format!("{}, {}\t{a}\n{b}\n{a} and {b} {}", self.word(), self.word(), self.words(n))
+        format!(
+            "{}, {}\t{a}\n{b}\n{a} and {b} {}",
+            self.word(),
+            self.word(),
+            self.words(n)
+        )
     }
 
     /// A query: a few names and words, like keywords or a question.

@@ -163,13 +163,7 @@ impl VectorIndex {
                 let count = rows.len();
                 this.rebuild(rows)?;
                 this.save(&Fingerprint { count, ..*expected })?;
-                Ok((
-                    VectorIndex {
-                        writable,
-                        ..this
-                    },
-                    OpenOutcome::Rebuilt(reason),
-                ))
+                Ok((VectorIndex { writable, ..this }, OpenOutcome::Rebuilt(reason)))
             }
         }
     }
@@ -448,7 +442,9 @@ mod tests {
         let mut next = crate::rag::xorshift(seed | 1);
         (0..n)
             .map(|_| {
-                let v: Vec<f32> = (0..dim).map(|_| (next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5).collect();
+                let v: Vec<f32> = (0..dim)
+                    .map(|_| (next() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
+                    .collect();
                 normalize(&v)
             })
             .collect()
@@ -543,11 +539,20 @@ mod tests {
                 generation: 1,
             };
             let (index, _) = VectorIndex::open(&path(&dir), dim, &expected, || Ok(data.clone())).unwrap();
-            let queries: Vec<Vec<f32>> = data.iter().step_by(37).map(|(_, v)| v.clone()).chain(vectors(5, dim, 3)).collect();
+            let queries: Vec<Vec<f32>> = data
+                .iter()
+                .step_by(37)
+                .map(|(_, v)| v.clone())
+                .chain(vectors(5, dim, 3))
+                .collect();
             for q in &queries {
                 for k in [1, 5, 20, 40, 60] {
                     for threshold in [-1.0, 0.2, 0.301] {
-                        assert_eq!(index.search(q, k, threshold).unwrap(), brute(data, q, k, threshold), "k {k}");
+                        assert_eq!(
+                            index.search(q, k, threshold).unwrap(),
+                            brute(data, q, k, threshold),
+                            "k {k}"
+                        );
                     }
                 }
             }
@@ -633,7 +638,10 @@ mod tests {
             assert_eq!(index.search(q, 40, 0.2).unwrap(), brute(&survivors, q, 40, 0.2));
         }
         index.save(&fp(survivors.len(), 1)).unwrap();
-        assert!(fs::read(index.path()).unwrap() == fs::read(fresh.path()).unwrap(), "same file");
+        assert!(
+            fs::read(index.path()).unwrap() == fs::read(fresh.path()).unwrap(),
+            "same file"
+        );
     }
 
     #[test]
@@ -738,11 +746,17 @@ mod tests {
         flipped[good.len() / 2] ^= 0x01;
         fs::write(&p, &flipped).unwrap();
         let (rebuilt, outcome) = VectorIndex::open_for_search(&p, DIM, &fp(150, 2), || Ok(data.clone())).unwrap();
-        assert!(matches!(outcome, OpenOutcome::Rebuilt(RebuildReason::Corrupt(_))), "{outcome:?}");
+        assert!(
+            matches!(outcome, OpenOutcome::Rebuilt(RebuildReason::Corrupt(_))),
+            "{outcome:?}"
+        );
         assert_self_recall(&rebuilt, &data);
         assert!(rebuilt.upsert(9999, &data[0].1).is_err());
         let (_, outcome) = VectorIndex::open_for_search(&p, DIM, &fp(150, 3), || Ok(data.clone())).unwrap();
-        assert!(matches!(outcome, OpenOutcome::Rebuilt(RebuildReason::Stale { .. })), "{outcome:?}");
+        assert!(
+            matches!(outcome, OpenOutcome::Rebuilt(RebuildReason::Stale { .. })),
+            "{outcome:?}"
+        );
     }
 
     #[test]
@@ -898,7 +912,10 @@ mod tests {
     fn verify_reports_like_open_and_writes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let p = path(&dir);
-        assert_eq!(VectorIndex::verify(&p, &fp(5, 1)).unwrap(), Some(RebuildReason::Missing));
+        assert_eq!(
+            VectorIndex::verify(&p, &fp(5, 1)).unwrap(),
+            Some(RebuildReason::Missing)
+        );
         assert!(!p.exists() && !meta_path(&p).exists());
         let data = rows(5, DIM, 3);
         open_with(&p, &data, 1);
