@@ -16,6 +16,8 @@
 
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/model.rs"]
+mod model;
 
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
@@ -26,8 +28,6 @@ use std::time::{Duration, Instant};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use futures_util::FutureExt;
 use lrt::llm::local::LocalProvider;
 use lrt::llm::{ModelProvider, Task};
@@ -134,33 +134,16 @@ impl Respond for MockModel {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         if request.url.path().ends_with("/embeddings") {
-            let texts: Vec<String> = body["input"]
-                .as_array()
-                .map(|a| a.iter().map(|t| t.as_str().unwrap_or("").to_string()).collect())
-                .unwrap_or_default();
             let vectors = LocalProvider::new(DIM)
-                .embed(&texts)
+                .embed(&model::embedding_texts(&body))
                 .now_or_never()
                 .expect("local embeddings are immediate")
                 .expect("local embeddings");
-            let base64 = body["encoding_format"] == "base64";
-            let data: Vec<Value> = vectors
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    if base64 {
-                        let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-                        json!({"index": i, "embedding": BASE64.encode(bytes)})
-                    } else {
-                        json!({"index": i, "embedding": v})
-                    }
-                })
-                .collect();
-            return ResponseTemplate::new(200).set_body_json(json!({"data": data}));
+            return model::embeddings_response(&body, vectors);
         }
         let messages = body["messages"].as_array().cloned().unwrap_or_default();
         let last = messages.last().and_then(|m| m["content"].as_str()).unwrap_or("");
-        let answer = match extraction_text(last) {
+        let answer = match model::extraction_text(last) {
             Some(text) => match self.answers.get(text) {
                 Some(answer) => answer.clone(),
                 None => LocalProvider::answer(&Task::Extract { text: text.to_string() }),
@@ -189,25 +172,9 @@ impl Respond for MockModel {
     }
 }
 
-/// The chunk text inside lrt's extraction prompt (`rag::prompts::extraction_user`).
-fn extraction_text(prompt: &str) -> Option<&str> {
-    let start = prompt.find("Text:\n```\n")? + "Text:\n```\n".len();
-    let end = prompt.rfind("\n```\n\nRecords:")?;
-    prompt.get(start..end)
-}
-
 /// The chat server, then the embedding server.
 fn mock_env((chat, embeddings): &(MockServer, MockServer)) -> Vec<(&'static str, String)> {
-    vec![
-        ("LLM_BINDING", "openai".into()),
-        ("LLM_BINDING_HOST", chat.uri()),
-        ("LLM_BINDING_API_KEY", "sk-bench".into()),
-        ("LLM_MODEL", "mock-chat".into()),
-        ("EMBEDDING_BINDING", "openai".into()),
-        ("EMBEDDING_BINDING_HOST", embeddings.uri()),
-        ("EMBEDDING_MODEL", "mock-embed".into()),
-        ("EMBEDDING_DIM", DIM.to_string()),
-    ]
+    model::env(chat, embeddings, DIM)
 }
 
 fn main() {

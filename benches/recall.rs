@@ -22,6 +22,8 @@
 
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/model.rs"]
+mod model;
 #[path = "support/process.rs"]
 mod process;
 #[path = "support/recall.rs"]
@@ -30,7 +32,6 @@ mod recall;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use base64::Engine as _;
 use futures_util::FutureExt;
 use lrt::llm::local::LocalProvider;
 use lrt::llm::{ModelProvider, Task};
@@ -77,37 +78,14 @@ impl Respond for MockModel {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
         if request.url.path().ends_with("/embeddings") {
-            let texts: Vec<String> = body["input"]
-                .as_array()
-                .map(|a| a.iter().map(|t| t.as_str().unwrap_or("").to_string()).collect())
-                .unwrap_or_default();
-            let base64 = body["encoding_format"] == "base64";
-            let data: Vec<Value> = Model::Mock
-                .embed(&texts)
-                .into_iter()
-                .enumerate()
-                .map(|(i, v)| {
-                    let bytes: Vec<u8> = v.iter().flat_map(|x| x.to_le_bytes()).collect();
-                    match base64 {
-                        true => {
-                            json!({"index": i, "embedding": base64::engine::general_purpose::STANDARD.encode(bytes)})
-                        }
-                        false => json!({"index": i, "embedding": v}),
-                    }
-                })
-                .collect();
-            return ResponseTemplate::new(200).set_body_json(json!({"data": data}));
+            return model::embeddings_response(&body, Model::Mock.embed(&model::embedding_texts(&body)));
         }
         let messages = body["messages"].as_array().cloned().unwrap_or_default();
         let last = messages.last().and_then(|m| m["content"].as_str()).unwrap_or("");
-        let start = last.find("Text:\n```\n").map(|i| i + "Text:\n```\n".len());
-        let end = last.rfind("\n```\n\nRecords:");
-        let answer = match (start, end) {
-            (Some(s), Some(e)) if s <= e => LocalProvider::answer(&Task::Extract {
-                text: last[s..e].to_string(),
-            }),
-            _ if messages.len() > 2 => "<|COMPLETE|>".to_string(),
-            _ => last.chars().take(300).collect(),
+        let answer = match model::extraction_text(last) {
+            Some(text) => LocalProvider::answer(&Task::Extract { text: text.to_string() }),
+            None if messages.len() > 2 => "<|COMPLETE|>".to_string(),
+            None => last.chars().take(300).collect(),
         };
         ResponseTemplate::new(200).set_body_json(json!({
             "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]
@@ -256,16 +234,7 @@ fn main() {
     };
     let (chat, embeddings) =
         runtime.block_on(async { (serve("/v1/chat/completions").await, serve("/v1/embeddings").await) });
-    let mock_env = vec![
-        ("LLM_BINDING", "openai".to_string()),
-        ("LLM_BINDING_HOST", chat.uri()),
-        ("LLM_BINDING_API_KEY", "sk-bench".into()),
-        ("LLM_MODEL", "mock-chat".into()),
-        ("EMBEDDING_BINDING", "openai".into()),
-        ("EMBEDDING_BINDING_HOST", embeddings.uri()),
-        ("EMBEDDING_MODEL", "mock-embed".into()),
-        ("EMBEDDING_DIM", DIM.to_string()),
-    ];
+    let mock_env = model::env(&chat, &embeddings, DIM);
 
     println!("\n| model | KB | kind | vectors | strict recall | self-retrieval | search p50 / p95 |");
     println!("|---|---|---|---|---|---|---|");

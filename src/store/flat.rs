@@ -45,7 +45,11 @@ pub fn normalize(v: &[f32]) -> Vec<f32> {
 
 /// The exact score of two normalized vectors: their dot product summed in f64, rounded to f32.
 pub fn exact_score(a: &[f32], b: &[f32]) -> f32 {
-    a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum::<f64>() as f32
+    // Summed from 0.0 in index order (as the sparse scans do); `+ 0.0` makes a zero positive.
+    a.iter()
+        .zip(b)
+        .fold(0.0f64, |acc, (x, y)| acc + f64::from(*x) * f64::from(*y)) as f32
+        + 0.0
 }
 
 /// `x` rounded up to an f32 (bounds must never shrink).
@@ -137,6 +141,18 @@ pub struct Flat {
     dense: DenseSet,
     slots: HashMap<u64, Slot>,
     dead: usize,
+    /// The sparse set by dimension, for searches of an index that no longer changes.
+    postings: Option<Postings>,
+}
+
+/// Live sparse vectors by dimension: dimension `j`'s `(slot, value)` pairs are
+/// `offsets[j]..offsets[j + 1]`, slots increasing. A query then touches only the pairs of its
+/// own non-zero dimensions; each vector's products are still summed in increasing dimension
+/// order, so scores are bit-identical to the scan by vector.
+struct Postings {
+    offsets: Vec<usize>,
+    slot: Vec<u32>,
+    value: Vec<f32>,
 }
 
 impl Flat {
@@ -150,7 +166,36 @@ impl Flat {
             dense: DenseSet::default(),
             slots: HashMap::new(),
             dead: 0,
+            postings: None,
         }
+    }
+
+    /// Indexes the sparse vectors by dimension (see [`Postings`]) for faster searches; any
+    /// later insert or remove drops the postings again.
+    pub fn build_postings(&mut self) {
+        let s = &self.sparse;
+        let live = || (0..s.keys.len()).filter(|i| s.live[*i]);
+        let mut offsets = vec![0usize; self.dim + 1];
+        for i in live() {
+            for j in &s.index[s.offsets[i]..s.offsets[i + 1]] {
+                offsets[usize::from(*j) + 1] += 1;
+            }
+        }
+        for j in 0..self.dim {
+            offsets[j + 1] += offsets[j];
+        }
+        let mut at = offsets.clone();
+        let total = offsets[self.dim];
+        let (mut slot, mut value) = (vec![0u32; total], vec![0.0f32; total]);
+        for i in live() {
+            for e in s.offsets[i]..s.offsets[i + 1] {
+                let j = usize::from(s.index[e]);
+                slot[at[j]] = i as u32;
+                value[at[j]] = s.value[e];
+                at[j] += 1;
+            }
+        }
+        self.postings = Some(Postings { offsets, slot, value });
     }
 
     pub fn dim(&self) -> usize {
@@ -178,6 +223,7 @@ impl Flat {
     /// Inserts or replaces `key`'s normalized vector, as it will be stored.
     fn insert_unit(&mut self, key: u64, unit: &[f32]) {
         self.remove(key);
+        self.postings = None;
         let nonzero = unit.iter().filter(|x| **x != 0.0).count();
         let slot = if nonzero <= self.dim / SPARSE_SHARE && self.dim <= 1 << 16 {
             let s = &mut self.sparse;
@@ -207,6 +253,7 @@ impl Flat {
 
     /// Removes `key`; returns whether it was present.
     pub fn remove(&mut self, key: u64) -> bool {
+        self.postings = None;
         match self.slots.remove(&key) {
             Some(Slot::Sparse(i)) => self.sparse.live[i] = false,
             Some(Slot::Dense(i)) => self.dense.live[i] = false,
@@ -253,15 +300,36 @@ impl Flat {
         let mut lower: Vec<f64> = Vec::with_capacity(self.len());
 
         let s = &self.sparse;
-        for i in (0..s.keys.len()).filter(|i| s.live[*i]) {
-            let (from, to) = (s.offsets[i], s.offsets[i + 1]);
-            let score = s.index[from..to]
-                .iter()
-                .zip(&s.value[from..to])
-                .map(|(j, v)| f64::from(x[usize::from(*j)]) * f64::from(*v))
-                .sum::<f64>() as f32;
-            lower.push(f64::from(score));
-            sparse_scores.push((i, score));
+        // `+ 0.0` turns a -0.0 sum into 0.0, so that ranking (total order) sees one zero.
+        match &self.postings {
+            Some(p) => {
+                let mut acc = vec![0.0f64; s.keys.len()];
+                for (j, xj) in x.iter().enumerate().filter(|(_, v)| **v != 0.0) {
+                    let xj = f64::from(*xj);
+                    for e in p.offsets[j]..p.offsets[j + 1] {
+                        acc[p.slot[e] as usize] += xj * f64::from(p.value[e]);
+                    }
+                }
+                for i in (0..s.keys.len()).filter(|i| s.live[*i]) {
+                    let score = acc[i] as f32 + 0.0;
+                    lower.push(f64::from(score));
+                    sparse_scores.push((i, score));
+                }
+            }
+            None => {
+                for i in (0..s.keys.len()).filter(|i| s.live[*i]) {
+                    let (from, to) = (s.offsets[i], s.offsets[i + 1]);
+                    let score = s.index[from..to]
+                        .iter()
+                        .zip(&s.value[from..to])
+                        .fold(0.0f64, |acc, (j, v)| {
+                            acc + f64::from(x[usize::from(*j)]) * f64::from(*v)
+                        }) as f32
+                        + 0.0;
+                    lower.push(f64::from(score));
+                    sparse_scores.push((i, score));
+                }
+            }
         }
 
         let d = &self.dense;

@@ -142,16 +142,21 @@ impl VectorIndex {
                 expected.dim
             )));
         }
+        // A search-only index no longer changes: its sparse vectors are indexed by dimension.
         match try_load(path, expected, writable) {
-            Ok(flat) => Ok((
-                VectorIndex {
+            Ok(mut flat) => {
+                if !writable {
+                    flat.build_postings();
+                }
+                let flat = RwLock::new(flat);
+                let this = VectorIndex {
                     path: path.to_path_buf(),
                     dim,
                     writable,
-                    flat: RwLock::new(flat),
-                },
-                OpenOutcome::Loaded,
-            )),
+                    flat,
+                };
+                Ok((this, OpenOutcome::Loaded))
+            }
             Err(reason) => {
                 let this = VectorIndex {
                     path: path.to_path_buf(),
@@ -163,6 +168,9 @@ impl VectorIndex {
                 let count = rows.len();
                 this.rebuild(rows)?;
                 this.save(&Fingerprint { count, ..*expected })?;
+                if !writable {
+                    write(&this.flat).build_postings();
+                }
                 Ok((VectorIndex { writable, ..this }, OpenOutcome::Rebuilt(reason)))
             }
         }
@@ -539,6 +547,9 @@ mod tests {
                 generation: 1,
             };
             let (index, _) = VectorIndex::open(&path(&dir), dim, &expected, || Ok(data.clone())).unwrap();
+            // Search-only opens scan the sparse vectors by dimension instead: the same scores.
+            let (by_dimension, _) =
+                VectorIndex::open_for_search(&path(&dir), dim, &expected, || unreachable!()).unwrap();
             let queries: Vec<Vec<f32>> = data
                 .iter()
                 .step_by(37)
@@ -548,11 +559,9 @@ mod tests {
             for q in &queries {
                 for k in [1, 5, 20, 40, 60] {
                     for threshold in [-1.0, 0.2, 0.301] {
-                        assert_eq!(
-                            index.search(q, k, threshold).unwrap(),
-                            brute(data, q, k, threshold),
-                            "k {k}"
-                        );
+                        let exact = brute(data, q, k, threshold);
+                        assert_eq!(index.search(q, k, threshold).unwrap(), exact, "k {k}");
+                        assert_eq!(by_dimension.search(q, k, threshold).unwrap(), exact, "k {k}");
                     }
                 }
             }
