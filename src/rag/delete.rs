@@ -262,7 +262,7 @@ impl Records {
                         description: e.description,
                         source_id: e.source_id,
                         file_path: x.file_path.clone(),
-                        timestamp: x.extracted_at,
+                        timestamp: merge::stamp_seconds(x.extracted_at),
                     });
                 }
             }
@@ -279,7 +279,7 @@ impl Records {
                             description: r.description.clone(),
                             source_id: r.source_id.clone(),
                             file_path: x.file_path.clone(),
-                            timestamp: x.extracted_at,
+                            timestamp: merge::stamp_seconds(x.extracted_at),
                         });
                     }
                 }
@@ -290,7 +290,7 @@ impl Records {
                         weight: r.weight,
                         source_id: r.source_id,
                         file_path: x.file_path.clone(),
-                        timestamp: x.extracted_at,
+                        timestamp: merge::stamp_seconds(x.extracted_at),
                     });
                 }
             }

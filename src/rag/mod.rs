@@ -11,6 +11,7 @@ pub mod ids;
 pub mod keywords;
 pub mod llm_cache;
 pub mod merge;
+pub mod merge_order;
 pub mod normalize;
 pub mod prompts;
 pub mod pyjson;
