@@ -4,7 +4,7 @@
 //! Concurrency: up to `max_parallel_insert` documents are chunked and extracted at once,
 //! sharing one bound on concurrent LLM calls and one on embedding calls. Merges are
 //! serialised (one document at a time) in the order the documents were queued
-//! ([`merge_order`](crate::rag::merge_order)), so every merge sees the graph as the previous
+//! ([`turns`](crate::rag::turns)), so every merge sees the graph as the previous
 //! document left it, nothing is lost between concurrent documents, and the graph does not
 //! depend on which extraction finished first. A merged document's
 //! rows are then embedded and committed while the next document merges against them in the
@@ -25,7 +25,7 @@ use crate::llm::{ChatRequest, LlmError, Message, ModelProvider, Provider, Summar
 use crate::rag::extract::{self, ExtractedEntity, ExtractedRelation};
 use crate::rag::llm_cache::LlmCache;
 use crate::rag::merge::{self, EntityState, MergeLimits, Merged, NewEntity, NewRelation, RelationState};
-use crate::rag::merge_order::{MergeOrder, MergeTurn};
+use crate::rag::turns::{Turn, Turns};
 use crate::rag::staging::{StagedRows, Staging, Ticket};
 use crate::rag::{chunk, ids, normalize, prompts, tokenizer::Tokenizer};
 use crate::store::kb::{
@@ -386,17 +386,20 @@ impl Engine {
             .store(todo.len() as u64, Ordering::Relaxed);
         let parallel = self.options.max_parallel_insert.max(1);
         let doc_slots = Arc::new(Semaphore::new(parallel));
-        let order = Arc::new(MergeOrder::default());
+        // Documents start (take a slot) and merge in queue order.
+        let (starts, merges) = (Arc::new(Turns::default()), Arc::new(Turns::default()));
         let mut tasks = tokio::task::JoinSet::new();
         for (index, doc) in todo.into_iter().enumerate() {
             let engine = Arc::clone(self);
             let slots = Arc::clone(&doc_slots);
-            let order = Arc::clone(&order);
+            let (starts, merges) = (Arc::clone(&starts), Arc::clone(&merges));
             tasks.spawn(async move {
-                let turn = order.turn(index);
-                order.within(index, 2 * parallel).await;
+                let (mut start, merge) = (starts.turn(index), merges.turn(index));
+                merges.within(index, 2 * parallel).await;
+                start.wait().await;
                 let slot = slots.acquire_owned().await.ok();
-                let result = engine.process(&doc.doc_id, &doc.file_path, slot, turn).await;
+                start.finish();
+                let result = engine.process(&doc.doc_id, &doc.file_path, slot, merge).await;
                 (doc.doc_id, doc.file_path, result)
             });
         }
@@ -549,7 +552,7 @@ impl Engine {
         doc_id: &str,
         file_path: &str,
         slot: Option<tokio::sync::OwnedSemaphorePermit>,
-        mut turn: MergeTurn,
+        mut turn: Turn,
     ) -> Result<DocumentOutcome> {
         let content = {
             let mut store = self.store();
@@ -1328,6 +1331,10 @@ fn sorted_json(v: &serde_json::Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;
 
 fn open_indexes(store: &KbStore, dim: usize) -> Result<Vec<VectorIndex>> {
     let generation = store.generation()?;

@@ -11,7 +11,6 @@ pub mod ids;
 pub mod keywords;
 pub mod llm_cache;
 pub mod merge;
-pub mod merge_order;
 pub mod normalize;
 pub mod prompts;
 pub mod pyjson;
@@ -19,6 +18,7 @@ pub mod query;
 pub mod repair;
 pub mod staging;
 pub mod tokenizer;
+pub mod turns;
 mod vocab_hash;
 
 /// xorshift64 from `state` (not 0): the tests' deterministic random texts and vectors.

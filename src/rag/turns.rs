@@ -1,21 +1,22 @@
-//! The order in which one ingest run's documents merge: the order they were queued in (the
+//! Turns in queue order for one ingest run's documents: the order they were queued in (the
 //! order `lrt ingest` was given its files, then uploads in arrival order), whatever order
-//! their extractions finish in. Merging in completion order made a batch's graph depend on
-//! timing (descriptions are merged fragments, so their order shows), and so two runs of the
-//! same batch differed.
+//! their extractions finish in. The engine uses one sequence for starting documents and one
+//! for merging them. Merging in completion order made a batch's graph depend on timing
+//! (descriptions are merged fragments, so their order shows), and so two runs of the same
+//! batch differed.
 //!
 //! Documents are still chunked and extracted concurrently (up to `max_parallel_insert` at
-//! once); only the merges wait for their turn. A document that fails before it merges gives
-//! up its turn, so it never holds up the documents behind it.
+//! once); only their start and their merge wait for their turn. A document that fails before
+//! its turn gives it up, so it never holds up the documents behind it.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use tokio::sync::watch;
 
-/// Which of a run's documents (numbered from 0 in queue order) have merged.
+/// Which of a run's documents (numbered from 0 in queue order) have had their turn.
 #[derive(Debug)]
-pub struct MergeOrder {
+pub struct Turns {
     state: watch::Sender<State>,
 }
 
@@ -27,27 +28,27 @@ struct State {
     done: BTreeSet<usize>,
 }
 
-impl Default for MergeOrder {
+impl Default for Turns {
     fn default() -> Self {
-        MergeOrder {
+        Turns {
             state: watch::Sender::new(State::default()),
         }
     }
 }
 
-impl MergeOrder {
+impl Turns {
     /// The turn of document `index`: passed when it is finished or dropped.
-    pub fn turn(self: &Arc<Self>, index: usize) -> MergeTurn {
-        MergeTurn {
+    pub fn turn(self: &Arc<Self>, index: usize) -> Turn {
+        Turn {
             order: Arc::clone(self),
             index,
             finished: false,
         }
     }
 
-    /// Waits until document `index` is fewer than `window` places behind the next document to
-    /// merge: how far extraction may run ahead of the merges, which bounds the extraction
-    /// results held in memory while a slow document keeps the others waiting.
+    /// Waits until document `index` is fewer than `window` places behind the next document
+    /// whose turn it is: how far extraction may run ahead of the merges, which bounds the
+    /// extraction results held in memory while a slow document keeps the others waiting.
     pub async fn within(&self, index: usize, window: usize) {
         let mut rx = self.state.subscribe();
         // The sender lives in `self`, so the channel cannot close while we wait.
@@ -66,23 +67,23 @@ impl MergeOrder {
     }
 }
 
-/// One document's place in the merge order.
+/// One document's place in the sequence.
 #[must_use = "a turn holds up every later document until it is finished or dropped"]
 #[derive(Debug)]
-pub struct MergeTurn {
-    order: Arc<MergeOrder>,
+pub struct Turn {
+    order: Arc<Turns>,
     index: usize,
     finished: bool,
 }
 
-impl MergeTurn {
-    /// Waits until every earlier document has merged (or failed).
+impl Turn {
+    /// Waits until every earlier document has had its turn (or failed).
     pub async fn wait(&self) {
         let mut rx = self.order.state.subscribe();
         let _ = rx.wait_for(|s| s.next >= self.index).await;
     }
 
-    /// This document has merged (or will not): the next one may go.
+    /// This document has had its turn (or will not): the next one may go.
     pub fn finish(&mut self) {
         if !std::mem::replace(&mut self.finished, true) {
             self.order.finish(self.index);
@@ -90,7 +91,7 @@ impl MergeTurn {
     }
 }
 
-impl Drop for MergeTurn {
+impl Drop for Turn {
     fn drop(&mut self) {
         self.finish();
     }
@@ -104,7 +105,7 @@ mod tests {
 
     #[tokio::test]
     async fn documents_merge_in_queue_order_whatever_order_they_finish_in() {
-        let order = Arc::new(MergeOrder::default());
+        let order = Arc::new(Turns::default());
         let log = Arc::new(Mutex::new(Vec::new()));
         let mut tasks = Vec::new();
         // Document 0 is the slowest to "extract", document 3 the fastest; 2 fails early.
@@ -134,7 +135,7 @@ mod tests {
 
     #[tokio::test]
     async fn extraction_runs_at_most_a_window_ahead() {
-        let order = Arc::new(MergeOrder::default());
+        let order = Arc::new(Turns::default());
         let mut first = order.turn(0);
         let _second = order.turn(1);
         order.within(1, 2).await; // 1 < 0 + 2
