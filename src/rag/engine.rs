@@ -604,7 +604,10 @@ impl Engine {
                 .map(|(order, ((c, id), embedding))| ChunkRow {
                     chunk_id: id.clone(),
                     order,
-                    tokens: c.tokens,
+                    // As upstream records it: the stripped text counted again just before
+                    // embedding (`enforce_chunk_token_limit_before_embedding`), not the token
+                    // window it was cut from (decoding and stripping can change the count).
+                    tokens: tokenizer.count(&c.content),
                     content: c.content.clone(),
                     embedding,
                 })

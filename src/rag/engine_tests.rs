@@ -386,3 +386,40 @@ async fn documents_are_processed_in_the_order_given() {
         .collect();
     assert_eq!(extracted, names);
 }
+
+/// A chunk's `tokens` is its stored (decoded, stripped) text counted again, as upstream's
+/// `enforce_chunk_token_limit_before_embedding` records it, not the length of the token
+/// window it was cut from.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunk_tokens_count_the_stored_text() {
+    let server = model(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let options = EngineOptions {
+        chunk_size: 7,
+        chunk_overlap: 0,
+        ..EngineOptions::default()
+    };
+    // Runs of spaces and newlines: windows that start or end inside them lose tokens to
+    // stripping, and words cut from their leading space encode differently.
+    let content = "Ada|Bob|Ada   met    Bob.\n\n\n   Then  \n Bob|Carol|Bob   wrote \n\n to Carol    again.   \n";
+    let tok = Tokenizer::global();
+    let windows = chunk::chunk_by_token_size(tok, content, None, false, 0, 7).unwrap();
+    assert!(
+        windows.iter().any(|c| !c.content.is_empty() && c.tokens != tok.count(&c.content)),
+        "the text must have a window whose stripped text counts differently"
+    );
+    let engine = engine(dir.path(), &server, options);
+    engine.ingest(vec![doc("t.md", content)], false).await.unwrap();
+    let store = crate::store::kb::KbStore::open_read_only(dir.path()).unwrap().unwrap();
+    let doc_id = store.list_documents(None, 0, 10).unwrap().0[0].doc_id.clone();
+    let detail = store.document_detail(&doc_id).unwrap().unwrap();
+    let contents: Vec<String> = windows
+        .into_iter()
+        .map(|c| c.content)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(detail.chunks.len(), contents.len());
+    for (chunk, text) in detail.chunks.iter().zip(&contents) {
+        assert_eq!(chunk.tokens as usize, tok.count(text), "{text:?}");
+    }
+}
