@@ -75,7 +75,7 @@ impl Default for EngineOptions {
             enable_llm_cache: true,
             temperature: None,
             max_tokens: None,
-            max_parallel_insert: 3,
+            max_parallel_insert: crate::config::DEFAULT_MAX_PARALLEL_INSERT,
             llm_max_async: 4,
             embed_max_async: 8,
             embed_batch: 10,
