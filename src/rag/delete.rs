@@ -559,6 +559,38 @@ mod tests {
         assert_eq!(t.rebuild_relations[0].0.src, "Elsewhere");
     }
 
+    /// Upstream's rebuild writes the whole surviving list to `entity_chunks` before cutting it
+    /// to the limit; records of the cut chunks do not take part, but their ids stay tracked.
+    #[test]
+    fn a_rebuild_past_the_limit_keeps_the_full_surviving_list() {
+        let limits = MergeLimits {
+            max_source_ids_per_entity: 2,
+            ..MergeLimits::default()
+        };
+        let count = |s: &str| s.len();
+        let mut no_summary = |_: merge::SummaryKind,
+                              _: &str,
+                              _: &[String]|
+         -> std::result::Result<String, crate::Error> { panic!("no summary needed") };
+        let surviving = ids(&["c1", "c2", "c3", "c4"]);
+        let stored = entity("Big", &["c0", "c1", "c2", "c3", "c4"]);
+        let records: Vec<NewEntity> = surviving
+            .iter()
+            .map(|c| NewEntity {
+                entity_type: "person".into(),
+                description: format!("seen in {c}"),
+                source_id: c.clone(),
+                file_path: "a.md".into(),
+                timestamp: 1,
+            })
+            .collect();
+        let e = rebuild_entity(&stored, &surviving, &records, &limits, &count, &mut no_summary).unwrap();
+        assert_eq!(e.all_source_ids, surviving);
+        assert_eq!(e.source_ids, ids(&["c1", "c2"]));
+        assert_eq!(e.truncate, "KEEP Old");
+        assert_eq!(e.description, "seen in c1<SEP>seen in c2");
+    }
+
     #[test]
     fn a_rebuilt_entity_keeps_only_surviving_fragments_and_a_relation_its_surviving_weight() {
         let limits = MergeLimits::default();
