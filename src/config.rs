@@ -790,14 +790,23 @@ mod tests {
     #[test]
     fn max_parallel_insert_comes_from_env_file_or_upstreams_default() {
         let s = load(Some(""), &[], None).unwrap();
-        assert_eq!((s.max_parallel_insert.value, &s.max_parallel_insert.source), (3, &Source::Default));
+        assert_eq!(
+            (s.max_parallel_insert.value, &s.max_parallel_insert.source),
+            (3, &Source::Default)
+        );
         let file = "[ingest]\nmax_parallel_insert = 1\n";
         let s = load(Some(file), &[], None).unwrap();
-        assert_eq!((s.max_parallel_insert.value, &s.max_parallel_insert.source), (1, &Source::File));
+        assert_eq!(
+            (s.max_parallel_insert.value, &s.max_parallel_insert.source),
+            (1, &Source::File)
+        );
         let s = load(Some(file), &[("MAX_PARALLEL_INSERT", "5")], None).unwrap();
         assert_eq!(s.max_parallel_insert.value, 5);
         assert_eq!(s.max_parallel_insert.source, Source::Env("MAX_PARALLEL_INSERT"));
-        let entry = s.entries().into_iter().find(|(k, _, _)| k == "ingest.max_parallel_insert");
+        let entry = s
+            .entries()
+            .into_iter()
+            .find(|(k, _, _)| k == "ingest.max_parallel_insert");
         assert_eq!(entry.map(|(_, v, _)| v), Some(serde_json::json!(5)));
         assert!(load(Some(""), &[("MAX_PARALLEL_INSERT", "0")], None).is_err());
         assert!(load(Some(""), &[("MAX_PARALLEL_INSERT", "two")], None).is_err());

@@ -25,8 +25,8 @@ use crate::llm::{ChatRequest, LlmError, Message, ModelProvider, Provider, Summar
 use crate::rag::extract::{self, ExtractedEntity, ExtractedRelation};
 use crate::rag::llm_cache::LlmCache;
 use crate::rag::merge::{self, EntityState, MergeLimits, Merged, NewEntity, NewRelation, RelationState};
-use crate::rag::turns::{Turn, Turns};
 use crate::rag::staging::{StagedRows, Staging, Ticket};
+use crate::rag::turns::{Turn, Turns};
 use crate::rag::{chunk, ids, normalize, prompts, tokenizer::Tokenizer};
 use crate::store::kb::{
     CachedAnswer, ChunkRow, DocStatus, DocumentCommit, EmbeddingPin, ExtractionRow, KbStore, VectorKind,

@@ -381,7 +381,10 @@ async fn documents_are_processed_in_the_order_given() {
         .filter_map(|r| {
             let body: Value = serde_json::from_slice(&r.body).unwrap();
             let last = body["messages"].as_array()?.last()?["content"].as_str()?.to_string();
-            names.iter().find(|n| last.contains(&format!("{n}|Other"))).map(|n| n.to_string())
+            names
+                .iter()
+                .find(|n| last.contains(&format!("{n}|Other")))
+                .map(|n| n.to_string())
         })
         .collect();
     assert_eq!(extracted, names);
@@ -405,7 +408,9 @@ async fn chunk_tokens_count_the_stored_text() {
     let tok = Tokenizer::global();
     let windows = chunk::chunk_by_token_size(tok, content, None, false, 0, 7).unwrap();
     assert!(
-        windows.iter().any(|c| !c.content.is_empty() && c.tokens != tok.count(&c.content)),
+        windows
+            .iter()
+            .any(|c| !c.content.is_empty() && c.tokens != tok.count(&c.content)),
         "the text must have a window whose stripped text counts differently"
     );
     let engine = engine(dir.path(), &server, options);

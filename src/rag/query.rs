@@ -746,8 +746,13 @@ impl QueryEngine {
                 chunk_ids: e.source_ids.clone(),
             })
             .collect();
-        let entity_chunks =
-            self.pick_chunks(&entity_sources, &Default::default(), PickSide::Entities, query_vec, trace)?;
+        let entity_chunks = self.pick_chunks(
+            &entity_sources,
+            &Default::default(),
+            PickSide::Entities,
+            query_vec,
+            trace,
+        )?;
         let taken: std::collections::HashSet<String> = entity_chunks.iter().cloned().collect();
         let relation_sources: Vec<ChunkSources> = relations
             .iter()
