@@ -954,6 +954,63 @@ fn vacuum(conn: &Connection) -> rusqlite::Result<()> {
     ))
 }
 
+/// Updates a stored entity's graph fields, and its embedding when `vector` is given; its key,
+/// or `None` when no such entity is stored.
+pub(super) fn update_entity(
+    tx: &Transaction<'_>,
+    e: &EntityState,
+    vector: Option<&[f32]>,
+) -> rusqlite::Result<Option<i64>> {
+    tx.prepare_cached(
+        "UPDATE entities SET entity_type = ?2, description = ?3, source_ids = ?4, all_source_ids = ?5,
+            file_paths = ?6, truncate = ?7, embedding = coalesce(?8, embedding)
+         WHERE name = ?1 RETURNING entity_key",
+    )?
+    .query_row(
+        params![
+            e.name,
+            e.entity_type,
+            e.description,
+            e.source_ids.join(SEP),
+            all_source_ids_column(&e.all_source_ids, &e.source_ids),
+            e.file_paths.join(SEP),
+            e.truncate,
+            vector.map(encode_vector)
+        ],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// [`update_entity`] for a stored relation.
+pub(super) fn update_relation(
+    tx: &Transaction<'_>,
+    rel: &RelationState,
+    vector: Option<&[f32]>,
+) -> rusqlite::Result<Option<i64>> {
+    tx.prepare_cached(
+        "UPDATE relations SET keywords = ?3, description = ?4, weight = ?5, source_ids = ?6,
+            all_source_ids = ?7, file_paths = ?8, truncate = ?9, embedding = coalesce(?10, embedding)
+         WHERE src = ?1 AND tgt = ?2 RETURNING relation_key",
+    )?
+    .query_row(
+        params![
+            rel.src,
+            rel.tgt,
+            rel.keywords,
+            rel.description,
+            rel.weight,
+            rel.source_ids.join(SEP),
+            all_source_ids_column(&rel.all_source_ids, &rel.source_ids),
+            rel.file_paths.join(SEP),
+            rel.truncate,
+            vector.map(encode_vector)
+        ],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
 fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<VectorChanges> {
     let mut changes = VectorChanges::default();
     // A reprocessed document replaces whatever partial rows it had.
@@ -983,23 +1040,8 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
     }
     for (e, vector) in &c.entities {
         let Some(vector) = vector else {
-            let updated = tx
-                .prepare_cached(
-                    "UPDATE entities SET entity_type = ?2, description = ?3, source_ids = ?4, all_source_ids = ?5,
-                        file_paths = ?6, truncate = ?7 WHERE name = ?1",
-                )?
-                .execute(params![
-                    e.name,
-                    e.entity_type,
-                    e.description,
-                    e.source_ids.join(SEP),
-                    all_source_ids_column(&e.all_source_ids, &e.source_ids),
-                    e.file_paths.join(SEP),
-                    e.truncate,
-                ])?;
-            if updated == 0 {
-                return Err(rusqlite::Error::QueryReturnedNoRows);
-            }
+            // A stored row whose vector stays: it must exist.
+            update_entity(tx, e, None)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
             tx.prepare_cached("INSERT OR IGNORE INTO doc_entities (doc_id, name) VALUES (?1, ?2)")?
                 .execute(params![c.doc_id, e.name])?;
             continue;
@@ -1032,25 +1074,7 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
     }
     for (rel, vector) in &c.relations {
         let Some(vector) = vector else {
-            let updated = tx
-                .prepare_cached(
-                    "UPDATE relations SET keywords = ?3, description = ?4, weight = ?5, source_ids = ?6,
-                        all_source_ids = ?7, file_paths = ?8, truncate = ?9 WHERE src = ?1 AND tgt = ?2",
-                )?
-                .execute(params![
-                    rel.src,
-                    rel.tgt,
-                    rel.keywords,
-                    rel.description,
-                    rel.weight,
-                    rel.source_ids.join(SEP),
-                    all_source_ids_column(&rel.all_source_ids, &rel.source_ids),
-                    rel.file_paths.join(SEP),
-                    rel.truncate,
-                ])?;
-            if updated == 0 {
-                return Err(rusqlite::Error::QueryReturnedNoRows);
-            }
+            update_relation(tx, rel, None)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
             tx.prepare_cached("INSERT OR IGNORE INTO doc_relations (doc_id, src, tgt) VALUES (?1, ?2, ?3)")?
                 .execute(params![c.doc_id, rel.src, rel.tgt])?;
             continue;
