@@ -12,6 +12,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result, StorageContext};
 use crate::llm::Binding;
 
+/// Upstream's `DEFAULT_MAX_PARALLEL_INSERT`.
+pub const DEFAULT_MAX_PARALLEL_INSERT: usize = 3;
+
 /// Where a setting's value came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -59,6 +62,15 @@ pub struct FileConfig {
     pub auth: AuthSection,
     pub llm: ModelSection,
     pub embedding: ModelSection,
+    pub ingest: IngestSection,
+}
+
+/// `[ingest]`: how documents are processed.
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestSection {
+    /// Documents chunked and extracted at once (upstream's `MAX_PARALLEL_INSERT`).
+    pub max_parallel_insert: Option<usize>,
 }
 
 /// `[llm]` and `[embedding]`: which model server to use. Secrets are not stored here:
@@ -134,6 +146,10 @@ pub struct Settings {
     pub llm: ModelSettings,
     /// The embedding provider (`[embedding]`, `EMBEDDING_*`).
     pub embedding: ModelSettings,
+    /// Documents one ingest run chunks and extracts at once (`[ingest]`,
+    /// `MAX_PARALLEL_INSERT`; upstream's default, 3). They still merge one at a time, in the
+    /// order given.
+    pub max_parallel_insert: Sourced<usize>,
     /// `LRT_NOW`, for tests only: the instant usage accounting takes as "now", so a test can
     /// cross a month boundary. Unset, the system clock is used.
     pub clock: Option<jiff::Timestamp>,
@@ -463,6 +479,15 @@ impl Settings {
         let token_expire_hours = layer(env, "TOKEN_EXPIRE_HOURS", auth.token_expire_hours, 24)?;
         let llm = ModelSettings::load(env, &file.llm, ModelRole::Llm)?;
         let embedding = ModelSettings::load(env, &file.embedding, ModelRole::Embedding)?;
+        let max_parallel_insert = layer(
+            env,
+            "MAX_PARALLEL_INSERT",
+            file.ingest.max_parallel_insert,
+            DEFAULT_MAX_PARALLEL_INSERT,
+        )?;
+        if max_parallel_insert.value == 0 {
+            return Err(Error::Usage("MAX_PARALLEL_INSERT must be at least 1".into()));
+        }
         let clock = env
             .get("LRT_NOW")
             .map(|raw| {
@@ -488,6 +513,7 @@ impl Settings {
             token_expire_hours,
             llm,
             embedding,
+            max_parallel_insert,
             clock,
         })
     }
@@ -549,6 +575,11 @@ impl Settings {
         .collect();
         rows.extend(self.llm.entries("llm"));
         rows.extend(self.embedding.entries("embedding"));
+        rows.push((
+            "ingest.max_parallel_insert".to_string(),
+            json!(self.max_parallel_insert.value),
+            self.max_parallel_insert.source.to_string(),
+        ));
         rows
     }
 }
@@ -656,6 +687,11 @@ binding = "local"
 # dim = 1024                       # default: the KB's embedding_dim setting
 # batch_size = 10
 # max_async = 8
+
+[ingest]
+# Documents an ingest run chunks and extracts at once (MAX_PARALLEL_INSERT). They merge into
+# the graph one at a time, in the order given, whatever this is.
+# max_parallel_insert = 3
 "#,
         user = toml_str(&values.user),
         data_dir = toml_str(&values.data_dir.display().to_string()),
@@ -742,12 +778,38 @@ mod tests {
         assert!(s.multi_tenant.value);
         assert_eq!(s.super_admins.value, vec!["root", "a", "b"]);
         assert!(load(Some(""), &[("ENABLE_MULTI_TENANTS", "maybe")], None).is_err());
+        assert_eq!(s.max_parallel_insert.value, DEFAULT_MAX_PARALLEL_INSERT);
         assert!(
             load(Some(""), &[("LIGHTRAG_MULTI_TENANT", "1")], None)
                 .unwrap()
                 .multi_tenant
                 .value
         );
+    }
+
+    #[test]
+    fn max_parallel_insert_comes_from_env_file_or_upstreams_default() {
+        let s = load(Some(""), &[], None).unwrap();
+        assert_eq!(
+            (s.max_parallel_insert.value, &s.max_parallel_insert.source),
+            (3, &Source::Default)
+        );
+        let file = "[ingest]\nmax_parallel_insert = 1\n";
+        let s = load(Some(file), &[], None).unwrap();
+        assert_eq!(
+            (s.max_parallel_insert.value, &s.max_parallel_insert.source),
+            (1, &Source::File)
+        );
+        let s = load(Some(file), &[("MAX_PARALLEL_INSERT", "5")], None).unwrap();
+        assert_eq!(s.max_parallel_insert.value, 5);
+        assert_eq!(s.max_parallel_insert.source, Source::Env("MAX_PARALLEL_INSERT"));
+        let entry = s
+            .entries()
+            .into_iter()
+            .find(|(k, _, _)| k == "ingest.max_parallel_insert");
+        assert_eq!(entry.map(|(_, v, _)| v), Some(serde_json::json!(5)));
+        assert!(load(Some(""), &[("MAX_PARALLEL_INSERT", "0")], None).is_err());
+        assert!(load(Some(""), &[("MAX_PARALLEL_INSERT", "two")], None).is_err());
     }
 
     #[test]
@@ -768,5 +830,8 @@ mod tests {
         assert_eq!(parsed.identity.user.as_deref(), Some("al\"ice"));
         assert_eq!(parsed.multi_tenancy.super_admins.unwrap().len(), 2);
         assert_eq!(parsed.multi_tenancy.enabled, Some(true));
+        // Commented out: upstream's default applies.
+        assert_eq!(parsed.ingest.max_parallel_insert, None);
+        assert!(render_config(&v).contains("# max_parallel_insert = 3"));
     }
 }

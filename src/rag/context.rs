@@ -181,10 +181,25 @@ pub struct ChunkSources {
     pub chunk_ids: Vec<String>,
 }
 
+/// Which graph elements' chunks are being picked. Upstream counts the two sides differently
+/// (`_find_related_text_unit_from_entities` / `_from_relations`), and the count decides how
+/// many chunks the VECTOR pick keeps and how the WEIGHT pick shares its quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PickSide {
+    /// Every entity that names a chunk counts, even when all of its chunks went to a
+    /// higher-ranked entity.
+    Entities,
+    /// Only relations left with a chunk after de-duplication (against higher-ranked relations
+    /// and the chunks the entities picked) count.
+    Relations,
+}
+
 /// Each element's chunks as upstream prepares them for picking: a chunk stays only with the
 /// first (highest-ranked) element that names it, chunks in `exclude` go, and each element's
-/// list is ordered by how many elements name the chunk (most first; stable).
-pub fn dedupe_by_rank(sources: &[ChunkSources], exclude: &HashSet<String>) -> Vec<Vec<String>> {
+/// list is ordered by how many elements name the chunk (most first; stable). One list per
+/// element that counts on `side` (see [`PickSide`]); the number of lists is the `n` of
+/// [`vector_pick_count`] and [`pick_by_weighted_polling`].
+pub fn dedupe_by_rank(sources: &[ChunkSources], exclude: &HashSet<String>, side: PickSide) -> Vec<Vec<String>> {
     // XXH3 rather than SipHash: chunk ids are KB content, and a graph query hashes hundreds.
     let mut count: HashMap<&str, usize, Xxh3Builder> = HashMap::default();
     for s in sources {
@@ -196,16 +211,18 @@ pub fn dedupe_by_rank(sources: &[ChunkSources], exclude: &HashSet<String>) -> Ve
     let mut taken: HashSet<&str, Xxh3Builder> = HashSet::default();
     sources
         .iter()
+        .filter(|s| s.chunk_ids.iter().any(|id| !id.is_empty()))
         .map(|s| {
             let mut mine: Vec<(usize, &str)> = Vec::new();
             for id in &s.chunk_ids {
-                if !exclude.contains(id) && taken.insert(id.as_str()) {
+                if !id.is_empty() && !exclude.contains(id) && taken.insert(id.as_str()) {
                     mine.push((count[id.as_str()], id));
                 }
             }
             mine.sort_by_key(|&(n, _)| std::cmp::Reverse(n));
-            mine.into_iter().map(|(_, id)| id.to_string()).collect()
+            mine.into_iter().map(|(_, id)| id.to_string()).collect::<Vec<String>>()
         })
+        .filter(|mine| side == PickSide::Entities || !mine.is_empty())
         .collect()
 }
 
@@ -231,17 +248,16 @@ pub fn pick_by_vector(
     Some(scored.into_iter().take(num).map(|(_, id)| id.clone()).collect())
 }
 
-/// Upstream's WEIGHT pick (`pick_by_weighted_polling`): element `i` of `n` may take
-/// `round(max - i/(n-1)*(max-1))` chunks from the head of its list; unused quota is then
-/// handed out one chunk at a time, scanning from the top element.
+/// Upstream's WEIGHT pick (`pick_by_weighted_polling`): element `i` of `n` (every list counts,
+/// empty ones too) may take `round(max - i/(n-1)*(max-1))` chunks from the head of its list;
+/// each unused place then goes, one at a time, to the top element that still has chunks.
 pub fn pick_by_weighted_polling(candidates: &[Vec<String>], max: usize) -> Vec<String> {
-    let lists: Vec<&Vec<String>> = candidates.iter().filter(|c| !c.is_empty()).collect();
-    let n = lists.len();
-    if n == 0 {
+    let n = candidates.len();
+    if n == 0 || max == 0 {
         return Vec::new();
     }
     if n == 1 {
-        return lists[0].iter().take(max).cloned().collect();
+        return candidates[0].iter().take(max).cloned().collect();
     }
     let quota = |i: usize| -> usize {
         let q = max as f64 - i as f64 / (n - 1) as f64 * (max as f64 - 1.0);
@@ -250,29 +266,19 @@ pub fn pick_by_weighted_polling(candidates: &[Vec<String>], max: usize) -> Vec<S
     let mut taken = vec![0usize; n];
     let mut picked = Vec::new();
     let mut left = 0;
-    for (i, list) in lists.iter().enumerate() {
+    for (i, list) in candidates.iter().enumerate() {
         let q = quota(i);
         let k = q.min(list.len());
         picked.extend(list[..k].iter().cloned());
         taken[i] = k;
         left += q - k;
     }
-    while left > 0 {
-        let mut gave = false;
-        for (i, list) in lists.iter().enumerate() {
-            if left == 0 {
-                break;
-            }
-            if taken[i] < list.len() {
-                picked.push(list[taken[i]].clone());
-                taken[i] += 1;
-                left -= 1;
-                gave = true;
-            }
-        }
-        if !gave {
+    for _ in 0..left {
+        let Some(i) = (0..n).find(|&i| taken[i] < candidates[i].len()) else {
             break;
-        }
+        };
+        picked.push(candidates[i][taken[i]].clone());
+        taken[i] += 1;
     }
     picked
 }
@@ -479,10 +485,56 @@ mod tests {
                 chunk_ids: ids(&["c2", "c5"]),
             },
         ];
-        let out = dedupe_by_rank(&sources, &HashSet::new());
+        let out = dedupe_by_rank(&sources, &HashSet::new(), PickSide::Entities);
         assert_eq!(out, vec![ids(&["c2", "c3", "c1"]), ids(&["c4"]), ids(&["c5"])]);
-        let out = dedupe_by_rank(&sources, &["c2".to_string()].into_iter().collect());
+        let out = dedupe_by_rank(&sources, &["c2".to_string()].into_iter().collect(), PickSide::Entities);
         assert_eq!(out[0], ids(&["c3", "c1"]));
+    }
+
+    /// Upstream counts every entity that names a chunk (`entities_with_chunks` is built before
+    /// de-duplication), but only the relations left with a chunk after it.
+    #[test]
+    fn entities_count_before_dedup_relations_after() {
+        let sources = vec![
+            ChunkSources {
+                chunk_ids: ids(&["c1", "c2"]),
+            },
+            // Every chunk already taken by the first element.
+            ChunkSources {
+                chunk_ids: ids(&["c2", "c1"]),
+            },
+            ChunkSources { chunk_ids: Vec::new() },
+            ChunkSources {
+                chunk_ids: ids(&["c3"]),
+            },
+        ];
+        let none = HashSet::new();
+        let entities = dedupe_by_rank(&sources, &none, PickSide::Entities);
+        assert_eq!(entities, vec![ids(&["c1", "c2"]), Vec::new(), ids(&["c3"])]);
+        assert_eq!(vector_pick_count(entities.len()), 7);
+        let relations = dedupe_by_rank(&sources, &none, PickSide::Relations);
+        assert_eq!(relations, vec![ids(&["c1", "c2"]), ids(&["c3"])]);
+        assert_eq!(vector_pick_count(relations.len()), 5);
+        // An element emptied by de-duplication still holds its place in the WEIGHT quotas:
+        // 5, 3, 1 for three entities, 5, 1 for two relations.
+        let long = vec![
+            ChunkSources {
+                chunk_ids: ids(&["a1", "a2", "a3", "a4", "a5", "a6", "a7"]),
+            },
+            ChunkSources {
+                chunk_ids: ids(&["a1"]),
+            },
+            ChunkSources {
+                chunk_ids: ids(&["c1", "c2", "c3"]),
+            },
+        ];
+        let lists = dedupe_by_rank(&long, &none, PickSide::Entities);
+        // a1 is named twice and sorts first; quotas 5, 3, 1 leave 3 places, which go one at a
+        // time to the top element with chunks left.
+        assert_eq!(
+            pick_by_weighted_polling(&lists, 5),
+            ids(&["a1", "a2", "a3", "a4", "a5", "c1", "a6", "a7", "c2"])
+        );
     }
 
     #[test]

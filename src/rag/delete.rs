@@ -262,7 +262,7 @@ impl Records {
                         description: e.description,
                         source_id: e.source_id,
                         file_path: x.file_path.clone(),
-                        timestamp: x.extracted_at,
+                        timestamp: merge::stamp_seconds(x.extracted_at),
                     });
                 }
             }
@@ -279,7 +279,7 @@ impl Records {
                             description: r.description.clone(),
                             source_id: r.source_id.clone(),
                             file_path: x.file_path.clone(),
-                            timestamp: x.extracted_at,
+                            timestamp: merge::stamp_seconds(x.extracted_at),
                         });
                     }
                 }
@@ -290,7 +290,7 @@ impl Records {
                         weight: r.weight,
                         source_id: r.source_id,
                         file_path: x.file_path.clone(),
-                        timestamp: x.extracted_at,
+                        timestamp: merge::stamp_seconds(x.extracted_at),
                     });
                 }
             }
@@ -557,6 +557,38 @@ mod tests {
         assert!(t.remove_relations.contains(&("Elsewhere".into(), "Other".into())));
         assert_eq!(t.rebuild_relations.len(), 1);
         assert_eq!(t.rebuild_relations[0].0.src, "Elsewhere");
+    }
+
+    /// Upstream's rebuild writes the whole surviving list to `entity_chunks` before cutting it
+    /// to the limit; records of the cut chunks do not take part, but their ids stay tracked.
+    #[test]
+    fn a_rebuild_past_the_limit_keeps_the_full_surviving_list() {
+        let limits = MergeLimits {
+            max_source_ids_per_entity: 2,
+            ..MergeLimits::default()
+        };
+        let count = |s: &str| s.len();
+        let mut no_summary = |_: merge::SummaryKind,
+                              _: &str,
+                              _: &[String]|
+         -> std::result::Result<String, crate::Error> { panic!("no summary needed") };
+        let surviving = ids(&["c1", "c2", "c3", "c4"]);
+        let stored = entity("Big", &["c0", "c1", "c2", "c3", "c4"]);
+        let records: Vec<NewEntity> = surviving
+            .iter()
+            .map(|c| NewEntity {
+                entity_type: "person".into(),
+                description: format!("seen in {c}"),
+                source_id: c.clone(),
+                file_path: "a.md".into(),
+                timestamp: 1,
+            })
+            .collect();
+        let e = rebuild_entity(&stored, &surviving, &records, &limits, &count, &mut no_summary).unwrap();
+        assert_eq!(e.all_source_ids, surviving);
+        assert_eq!(e.source_ids, ids(&["c1", "c2"]));
+        assert_eq!(e.truncate, "KEEP Old");
+        assert_eq!(e.description, "seen in c1<SEP>seen in c2");
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //!
 //! Concurrency: up to `max_parallel_insert` documents are chunked and extracted at once,
 //! sharing one bound on concurrent LLM calls and one on embedding calls. Merges are
-//! serialised (one document at a time), so every merge sees the graph as the previous
-//! document left it and nothing is lost between concurrent documents. A merged document's
+//! serialised (one document at a time) in the order the documents were queued
+//! ([`turns`](crate::rag::turns)), so every merge sees the graph as the previous
+//! document left it, nothing is lost between concurrent documents, and the graph does not
+//! depend on which extraction finished first. A merged document's
 //! rows are then embedded and committed while the next document merges against them in the
 //! [`staging`](crate::rag::staging) area; commits keep the merge order.
 
@@ -24,6 +26,7 @@ use crate::rag::extract::{self, ExtractedEntity, ExtractedRelation};
 use crate::rag::llm_cache::LlmCache;
 use crate::rag::merge::{self, EntityState, MergeLimits, Merged, NewEntity, NewRelation, RelationState};
 use crate::rag::staging::{StagedRows, Staging, Ticket};
+use crate::rag::turns::{Turn, Turns};
 use crate::rag::{chunk, ids, normalize, prompts, tokenizer::Tokenizer};
 use crate::store::kb::{
     CachedAnswer, ChunkRow, DocStatus, DocumentCommit, EmbeddingPin, ExtractionRow, KbStore, VectorKind,
@@ -72,7 +75,7 @@ impl Default for EngineOptions {
             enable_llm_cache: true,
             temperature: None,
             max_tokens: None,
-            max_parallel_insert: 3,
+            max_parallel_insert: crate::config::DEFAULT_MAX_PARALLEL_INSERT,
             llm_max_async: 4,
             embed_max_async: 8,
             embed_batch: 10,
@@ -381,14 +384,22 @@ impl Engine {
         self.counters
             .documents_queued
             .store(todo.len() as u64, Ordering::Relaxed);
-        let doc_slots = Arc::new(Semaphore::new(self.options.max_parallel_insert.max(1)));
+        let parallel = self.options.max_parallel_insert.max(1);
+        let doc_slots = Arc::new(Semaphore::new(parallel));
+        // Documents start (take a slot) and merge in queue order.
+        let (starts, merges) = (Arc::new(Turns::default()), Arc::new(Turns::default()));
         let mut tasks = tokio::task::JoinSet::new();
-        for doc in todo {
+        for (index, doc) in todo.into_iter().enumerate() {
             let engine = Arc::clone(self);
             let slots = Arc::clone(&doc_slots);
+            let (starts, merges) = (Arc::clone(&starts), Arc::clone(&merges));
             tasks.spawn(async move {
-                let _slot = slots.acquire_owned().await;
-                let result = engine.process(&doc.doc_id, &doc.file_path).await;
+                let (mut start, merge) = (starts.turn(index), merges.turn(index));
+                merges.within(index, 2 * parallel).await;
+                start.wait().await;
+                let slot = slots.acquire_owned().await.ok();
+                start.finish();
+                let result = engine.process(&doc.doc_id, &doc.file_path, slot, merge).await;
                 (doc.doc_id, doc.file_path, result)
             });
         }
@@ -534,7 +545,15 @@ impl Engine {
         Ok(())
     }
 
-    async fn process(&self, doc_id: &str, file_path: &str) -> Result<DocumentOutcome> {
+    /// Chunks and extracts a document (holding `slot`, one of `max_parallel_insert`), then
+    /// merges it at its `turn` in the run's queue order and commits it.
+    async fn process(
+        &self,
+        doc_id: &str,
+        file_path: &str,
+        slot: Option<tokio::sync::OwnedSemaphorePermit>,
+        mut turn: Turn,
+    ) -> Result<DocumentOutcome> {
         let content = {
             let mut store = self.store();
             store.set_status(doc_id, DocStatus::Processing, None)?;
@@ -568,7 +587,11 @@ impl Engine {
             )
         );
         let chunk_vectors = chunk_vectors?;
-        let extractions = extractions.into_iter().collect::<Result<Vec<_>>>()?;
+        let mut extractions = extractions.into_iter().collect::<Result<Vec<_>>>()?;
+        stamp_document(&mut extractions);
+        // The next document may extract while this one waits for its turn and merges.
+        drop(slot);
+        turn.wait().await;
 
         let mut commit = DocumentCommit {
             doc_id: doc_id.to_string(),
@@ -581,7 +604,10 @@ impl Engine {
                 .map(|(order, ((c, id), embedding))| ChunkRow {
                     chunk_id: id.clone(),
                     order,
-                    tokens: c.tokens,
+                    // As upstream records it: the stripped text counted again just before
+                    // embedding (`enforce_chunk_token_limit_before_embedding`), not the token
+                    // window it was cut from (decoding and stripping can change the count).
+                    tokens: tokenizer.count(&c.content),
                     content: c.content.clone(),
                     embedding,
                 })
@@ -594,24 +620,39 @@ impl Engine {
         // Merged again if a document whose staged rows the merge read fails to commit.
         let ticket = loop {
             let (plan, ticket) = self.merge(file_path, &extractions).await?;
-            let mut embed_texts: Vec<String> = plan
+            turn.finish();
+            let entity_texts = plan
                 .entities
                 .iter()
-                .map(|e| merge::entity_embedding_text(&e.name, &e.description))
-                .collect();
-            embed_texts.extend(
-                plan.relations
-                    .iter()
-                    .map(|r| merge::relation_embedding_text(&r.keywords, &r.src, &r.tgt, &r.description)),
-            );
+                .zip(&plan.entity_embeds)
+                .filter(|(_, embed)| **embed)
+                .map(|(e, _)| merge::entity_embedding_text(&e.name, &e.description));
+            let relation_texts = plan
+                .relations
+                .iter()
+                .zip(&plan.relation_embeds)
+                .filter(|(_, embed)| **embed)
+                .map(|(r, _)| merge::relation_embedding_text(&r.keywords, &r.src, &r.tgt, &r.description));
+            let embed_texts: Vec<String> = entity_texts.chain(relation_texts).collect();
             // On failure the dropped ticket withdraws the staged rows at its turn.
             let mut vectors = self.embed(&embed_texts).await?.into_iter();
             if ticket.turn().await.is_err() {
                 continue;
             }
             // `embed` checked that there is one vector per text, in order.
-            commit.entities = plan.entities.into_iter().zip(vectors.by_ref()).collect();
-            commit.relations = plan.relations.into_iter().zip(vectors).collect();
+            let mut vector_for = |embed: &bool| embed.then(|| vectors.next()).flatten();
+            commit.entities = plan
+                .entities
+                .into_iter()
+                .zip(&plan.entity_embeds)
+                .map(|(e, embed)| (e, vector_for(embed)))
+                .collect();
+            commit.relations = plan
+                .relations
+                .into_iter()
+                .zip(&plan.relation_embeds)
+                .map(|(r, embed)| (r, vector_for(embed)))
+                .collect();
             break ticket;
         };
         commit.created_at = jiff::Timestamp::now().as_second();
@@ -726,7 +767,8 @@ impl Engine {
             self.llm.chat(&req).await?
         };
         let text = normalize::remove_think_tags(&answer.text);
-        let at = jiff::Timestamp::now().as_millisecond();
+        // Whole seconds, as upstream stamps its cache entries and records.
+        let at = jiff::Timestamp::now().as_second();
         if self.options.enable_llm_cache && !answer.truncated {
             let answer = CachedAnswer {
                 cache_type,
@@ -938,18 +980,41 @@ impl Engine {
     /// The rows a completed merge writes: merged entities, then relations with their
     /// endpoints (created when missing, otherwise credited with the relation's chunks); checks
     /// the KB's entity and relation quotas.
+    ///
+    /// As upstream, a row left untouched (KEEP limit full, every new record from a cut chunk)
+    /// still has its grown full chunk list written, and a stored row is embedded again only
+    /// where upstream upserts its vector: when it was merged, or when it is an existing
+    /// endpoint whose (limited) chunk list changed. A row whose lists did not change at all is
+    /// not written.
     fn plan_merge(&self, mut work: MergeWork) -> Result<MergePlan> {
         let limits = &self.options.limits;
         let mut entities: Vec<EntityState> = Vec::new();
+        // Per row of `entities`: the stored row when this merge only updates its chunk lists
+        // (untouched, or an endpoint credited with a relation's chunks); `None` when the row
+        // is merged or new, and so embedded.
+        let mut updated_from: Vec<Option<Arc<EntityState>>> = Vec::new();
         let mut relations: Vec<RelationState> = Vec::new();
+        let mut relation_embeds: Vec<bool> = Vec::new();
         // Where each entity of the plan sits in `entities`, and how many are new to the KB.
         let mut position: HashMap<String, usize> = HashMap::new();
         let mut new_entities = 0u64;
         for ((stored, merged), (name, _)) in work.entities.into_iter().zip(&work.nodes) {
-            if let Some(Merged::Upsert(state)) = merged {
-                new_entities += u64::from(stored.is_none());
-                position.insert(name.clone(), entities.len());
-                entities.push(state);
+            match (merged, stored) {
+                (Some(Merged::Upsert(state)), stored) => {
+                    new_entities += u64::from(stored.is_none());
+                    position.insert(name.clone(), entities.len());
+                    entities.push(state);
+                    updated_from.push(None);
+                }
+                (Some(Merged::Untouched { all_source_ids }), Some(stored)) => {
+                    position.insert(name.clone(), entities.len());
+                    entities.push(EntityState {
+                        all_source_ids,
+                        ..EntityState::clone(&stored)
+                    });
+                    updated_from.push(Some(stored));
+                }
+                _ => {}
             }
         }
         let mut new_relations = 0u64;
@@ -958,8 +1023,20 @@ impl Engine {
         // an order-preserving dedup) without copying long id lists for every relation.
         let mut credits: Vec<(usize, Vec<String>)> = Vec::new();
         for ((stored, merged), ((a, b), _)) in work.relations.into_iter().zip(&work.edges) {
-            let Some(Merged::Upsert(state)) = merged else {
-                continue;
+            let state = match (merged, &stored) {
+                (Some(Merged::Upsert(state)), _) => state,
+                (Some(Merged::Untouched { all_source_ids }), Some(stored)) => {
+                    // Upstream returns before touching the endpoints.
+                    if all_source_ids != stored.all_source_ids {
+                        relations.push(RelationState {
+                            all_source_ids,
+                            ..RelationState::clone(stored)
+                        });
+                        relation_embeds.push(false);
+                    }
+                    continue;
+                }
+                _ => continue,
             };
             new_relations += u64::from(stored.is_none());
             for endpoint in [a, b] {
@@ -968,10 +1045,14 @@ impl Engine {
                     None => {
                         position.insert(endpoint.clone(), entities.len());
                         match self.current_entity(endpoint, &mut work.read_from)? {
-                            Some(stored) => entities.push(Arc::unwrap_or_clone(stored)),
+                            Some(stored) => {
+                                entities.push(EntityState::clone(&stored));
+                                updated_from.push(Some(stored));
+                            }
                             None => {
                                 new_entities += 1;
                                 entities.push(merge::missing_endpoint_entity(endpoint, &state));
+                                updated_from.push(None);
                                 continue; // created from this very relation
                             }
                         }
@@ -984,10 +1065,26 @@ impl Engine {
                 }
             }
             relations.push(state);
+            relation_embeds.push(true);
         }
         for (i, ids) in credits {
             entities[i] = merge::extend_endpoint(&entities[i], &ids, limits);
         }
+        let mut entity_embeds = Vec::with_capacity(entities.len());
+        let entities: Vec<EntityState> = entities
+            .into_iter()
+            .zip(updated_from)
+            .filter_map(|(state, from)| {
+                let embed = match from {
+                    None => true,
+                    Some(old) if state.source_ids != old.source_ids => true,
+                    Some(old) if state.all_source_ids != old.all_source_ids => false,
+                    Some(_) => return None,
+                };
+                entity_embeds.push(embed);
+                Some(state)
+            })
+            .collect();
         // Staged documents count as committed.
         let (entities_now, relations_now) = self.staging.graph_size();
         let (entity_total, relation_total) = (entities_now + new_entities, relations_now + new_relations);
@@ -1006,6 +1103,8 @@ impl Engine {
         Ok(MergePlan {
             entities: entities.into_iter().map(Arc::new).collect(),
             relations: relations.into_iter().map(Arc::new).collect(),
+            entity_embeds,
+            relation_embeds,
             new_entities,
             new_relations,
             read_from: work.read_from,
@@ -1129,10 +1228,32 @@ fn resume<K, R, S, T>(
 struct MergePlan {
     entities: Vec<Arc<EntityState>>,
     relations: Vec<Arc<RelationState>>,
+    /// Per row of `entities` / `relations`: embed it (merged, new, or an endpoint whose chunk
+    /// list changed), or write it keeping its stored vector (only its full chunk list grew).
+    entity_embeds: Vec<bool>,
+    relation_embeds: Vec<bool>,
     /// How many of `entities` and `relations` are new to the knowledge base.
     new_entities: u64,
     new_relations: u64,
     read_from: Vec<u64>,
+}
+
+/// Gives every chunk of a document one extraction time: the latest of its chunks' (whole
+/// seconds). Upstream stamps each chunk's records when its answer arrives, in whole seconds,
+/// so a document's records nearly always tie and their descriptions sort longest first; only
+/// a document whose chunks straddle a second boundary sorts by timing, which differs from run
+/// to run. One stamp per document gives the usual case always: the merge (and the rebuild
+/// after a deletion, which reads the stored stamps) orders a document's fragments by length,
+/// then chunk order, and two runs of the same input build the same graph.
+fn stamp_document(extractions: &mut [ChunkExtraction]) {
+    let stamp = extractions
+        .iter()
+        .map(|x| merge::stamp_seconds(x.row.extracted_at))
+        .max()
+        .unwrap_or_default();
+    for x in extractions {
+        x.row.extracted_at = stamp;
+    }
 }
 
 fn push_grouped<K: PartialEq, V>(groups: &mut Vec<(K, Vec<V>)>, key: K, value: V) {
@@ -1213,6 +1334,10 @@ fn sorted_json(v: &serde_json::Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+#[path = "engine_tests.rs"]
+mod tests;
 
 fn open_indexes(store: &KbStore, dim: usize) -> Result<Vec<VectorIndex>> {
     let generation = store.generation()?;

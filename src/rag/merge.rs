@@ -120,7 +120,8 @@ pub struct NewEntity {
     /// The chunk the record came from.
     pub source_id: String,
     pub file_path: String,
-    /// When the extraction finished (any unit); only orders descriptions.
+    /// When the extraction finished, in whole seconds (see [`stamp_seconds`]); only orders
+    /// descriptions.
     pub timestamp: i64,
 }
 
@@ -633,8 +634,19 @@ fn majority<'a>(votes: impl Iterator<Item = &'a str>) -> String {
     best.map_or(UNKNOWN_TYPE, |(v, _)| v).to_string()
 }
 
+/// An extraction time as the merge orders by it: whole seconds, as upstream stamps its records
+/// (`int(time.time())`), so the fragments of one document tie and sort longest first. Stamps
+/// of KBs written before lrt stored seconds are in milliseconds (any value from 10^11 on,
+/// which as seconds would be after the year 5000) and are converted.
+pub fn stamp_seconds(stamp: i64) -> i64 {
+    const MS_FROM: i64 = 100_000_000_000;
+    if stamp >= MS_FROM { stamp / 1000 } else { stamp }
+}
+
 /// New descriptions, deduplicated by exact text (first record wins) and ordered by
-/// `(timestamp asc, length desc)` (length in code points, as Python's `len`).
+/// `(timestamp asc, length desc)` (length in code points, as Python's `len`). The sort is
+/// stable, so equal keys keep the records' order (chunk order), as upstream's `sorted`: the
+/// result never depends on timing once the stamps are equal.
 fn sorted_new_descriptions<'r, R: Extracted>(records: &[&'r R]) -> Vec<&'r str> {
     let mut seen = HashSet::new();
     let mut unique: Vec<&R> = records

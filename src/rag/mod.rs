@@ -18,6 +18,7 @@ pub mod query;
 pub mod repair;
 pub mod staging;
 pub mod tokenizer;
+pub mod turns;
 mod vocab_hash;
 
 /// xorshift64 from `state` (not 0): the tests' deterministic random texts and vectors.

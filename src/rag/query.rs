@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::llm::{ChatRequest, LlmError, Message, ModelProvider, Provider, Task};
-use crate::rag::context::{self, ChunkSources};
+use crate::rag::context::{self, ChunkSources, PickSide};
 use crate::rag::keywords::{self, Keywords};
 use crate::rag::prompts::{self, ContextKind, NO_CONTEXT_ANSWER};
 use crate::rag::{ids, normalize};
@@ -746,7 +746,13 @@ impl QueryEngine {
                 chunk_ids: e.source_ids.clone(),
             })
             .collect();
-        let entity_chunks = self.pick_chunks(&entity_sources, &Default::default(), query_vec, trace)?;
+        let entity_chunks = self.pick_chunks(
+            &entity_sources,
+            &Default::default(),
+            PickSide::Entities,
+            query_vec,
+            trace,
+        )?;
         let taken: std::collections::HashSet<String> = entity_chunks.iter().cloned().collect();
         let relation_sources: Vec<ChunkSources> = relations
             .iter()
@@ -754,7 +760,7 @@ impl QueryEngine {
                 chunk_ids: r.source_ids.clone(),
             })
             .collect();
-        let relation_chunks = self.pick_chunks(&relation_sources, &taken, query_vec, trace)?;
+        let relation_chunks = self.pick_chunks(&relation_sources, &taken, PickSide::Relations, query_vec, trace)?;
         // Stage 3 keeps at most chunk_top_k of the merged list, and those come from the first
         // chunk_top_k of each list: each list's ids are distinct, so by then every one of them is
         // in the merged list, which therefore already holds at least that many. Rows past them
@@ -801,17 +807,17 @@ impl QueryEngine {
         &self,
         sources: &[ChunkSources],
         exclude: &std::collections::HashSet<String>,
+        side: PickSide,
         query_vec: &[f32],
         trace: &mut Trace,
     ) -> Result<Vec<String>> {
-        let candidates = context::dedupe_by_rank(sources, exclude);
-        let with_chunks = candidates.iter().filter(|c| !c.is_empty()).count();
-        if with_chunks == 0 {
+        let candidates = context::dedupe_by_rank(sources, exclude, side);
+        if candidates.iter().all(Vec::is_empty) {
             return Ok(Vec::new());
         }
         let all: Vec<String> = candidates.iter().flatten().cloned().collect();
         let vectors = self.chunk_vectors(&all)?;
-        let num = context::vector_pick_count(with_chunks);
+        let num = context::vector_pick_count(candidates.len());
         let query = context::QueryVector::new(query_vec);
         let score = |id: &str| vectors.get(id).map(|v| query.cosine(&v.values, v.norm_sq));
         Ok(match context::pick_by_vector(&candidates, num, score) {

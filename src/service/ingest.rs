@@ -217,6 +217,7 @@ impl Service {
             enable_llm_cache: effective.enable_llm_cache,
             temperature: Some(effective.llm_temperature),
             max_tokens: Some(effective.llm_max_tokens),
+            max_parallel_insert: self.settings.max_parallel_insert.value,
             llm_max_async: self.settings.llm.max_async.value,
             embed_max_async: self.settings.embedding.max_async.value,
             embed_batch: self

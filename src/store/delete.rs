@@ -8,11 +8,11 @@
 
 use std::collections::HashSet;
 
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
 
 use super::kb::{
-    DocumentRow, EXTRACTION_GLEAN, EXTRACTION_RESULT, KbStore, SEP, VectorKind, all_source_ids_column, encode_vector,
-    entity_from_row, relation_from_row,
+    DocumentRow, EXTRACTION_GLEAN, EXTRACTION_RESULT, KbStore, VectorKind, entity_from_row, relation_from_row,
+    update_entity, update_relation,
 };
 use crate::error::{Error, Result};
 use crate::rag::merge::{EntityState, RelationState};
@@ -308,54 +308,12 @@ fn write_deletion(tx: &Transaction<'_>, d: &DocumentDeletion) -> rusqlite::Resul
             .execute([a, b])?;
     }
     for (e, vector) in &d.entities {
-        let key: Option<i64> = tx
-            .prepare_cached(
-                "UPDATE entities SET entity_type = ?2, description = ?3, source_ids = ?4, all_source_ids = ?5,
-                    file_paths = ?6, truncate = ?7, embedding = coalesce(?8, embedding)
-                 WHERE name = ?1 RETURNING entity_key",
-            )?
-            .query_row(
-                params![
-                    e.name,
-                    e.entity_type,
-                    e.description,
-                    e.source_ids.join(SEP),
-                    all_source_ids_column(&e.all_source_ids, &e.source_ids),
-                    e.file_paths.join(SEP),
-                    e.truncate,
-                    vector.as_deref().map(encode_vector)
-                ],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let (Some(key), Some(vector)) = (key, vector) {
+        if let (Some(key), Some(vector)) = (update_entity(tx, e, vector.as_deref())?, vector) {
             changes.upserts.push((VectorKind::Entities, key as u64, vector.clone()));
         }
     }
     for (rel, vector) in &d.relations {
-        let key: Option<i64> = tx
-            .prepare_cached(
-                "UPDATE relations SET keywords = ?3, description = ?4, weight = ?5, source_ids = ?6,
-                    all_source_ids = ?7, file_paths = ?8, truncate = ?9, embedding = coalesce(?10, embedding)
-                 WHERE src = ?1 AND tgt = ?2 RETURNING relation_key",
-            )?
-            .query_row(
-                params![
-                    rel.src,
-                    rel.tgt,
-                    rel.keywords,
-                    rel.description,
-                    rel.weight,
-                    rel.source_ids.join(SEP),
-                    all_source_ids_column(&rel.all_source_ids, &rel.source_ids),
-                    rel.file_paths.join(SEP),
-                    rel.truncate,
-                    vector.as_deref().map(encode_vector)
-                ],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let (Some(key), Some(vector)) = (key, vector) {
+        if let (Some(key), Some(vector)) = (update_relation(tx, rel, vector.as_deref())?, vector) {
             changes
                 .upserts
                 .push((VectorKind::Relations, key as u64, vector.clone()));

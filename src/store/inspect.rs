@@ -454,14 +454,14 @@ mod tests {
             }],
             extractions: vec![],
             entities: vec![
-                (entity("Alice", "person").into(), vec![1.0]),
-                (entity("Bob", "person").into(), vec![1.0]),
-                (entity("bob", "animal").into(), vec![1.0]),
-                (entity("Carol", "person").into(), vec![1.0]),
+                (entity("Alice", "person").into(), Some(vec![1.0])),
+                (entity("Bob", "person").into(), Some(vec![1.0])),
+                (entity("bob", "animal").into(), Some(vec![1.0])),
+                (entity("Carol", "person").into(), Some(vec![1.0])),
             ],
             relations: vec![
-                (relation("Alice", "Bob", 1.0).into(), vec![1.0]),
-                (relation("Alice", "Carol", 2.0).into(), vec![1.0]),
+                (relation("Alice", "Bob", 1.0).into(), Some(vec![1.0])),
+                (relation("Alice", "Carol", 2.0).into(), Some(vec![1.0])),
             ],
             created_at: 7,
         };

@@ -379,9 +379,11 @@ pub struct DocumentCommit {
     pub file_path: String,
     pub chunks: Vec<ChunkRow>,
     pub extractions: Vec<ExtractionRow>,
-    /// Shared with the staging area until the commit lands.
-    pub entities: Vec<(Arc<EntityState>, Vec<f32>)>,
-    pub relations: Vec<(Arc<RelationState>, Vec<f32>)>,
+    /// Shared with the staging area until the commit lands. `None` for a stored row whose
+    /// vector stays as it is (only its chunk lists changed): its graph fields are updated,
+    /// it is not embedded again.
+    pub entities: Vec<(Arc<EntityState>, Option<Vec<f32>>)>,
+    pub relations: Vec<(Arc<RelationState>, Option<Vec<f32>>)>,
     /// Unix seconds; recorded on graph rows this commit creates.
     pub created_at: i64,
 }
@@ -707,7 +709,7 @@ impl KbStore {
         let marks: Vec<String> = (1..=statuses.len()).map(|i| format!("?{i}")).collect();
         let sql = format!(
             "SELECT doc_id, file_path, content_hash, content_length, status, error, chunks_count, created_at, updated_at
-             FROM documents WHERE status IN ({}) ORDER BY created_at, doc_id",
+             FROM documents WHERE status IN ({}) ORDER BY created_at, rowid",
             marks.join(", ")
         );
         let err = self.err("cannot list documents");
@@ -952,6 +954,63 @@ fn vacuum(conn: &Connection) -> rusqlite::Result<()> {
     ))
 }
 
+/// Updates a stored entity's graph fields, and its embedding when `vector` is given; its key,
+/// or `None` when no such entity is stored.
+pub(super) fn update_entity(
+    tx: &Transaction<'_>,
+    e: &EntityState,
+    vector: Option<&[f32]>,
+) -> rusqlite::Result<Option<i64>> {
+    tx.prepare_cached(
+        "UPDATE entities SET entity_type = ?2, description = ?3, source_ids = ?4, all_source_ids = ?5,
+            file_paths = ?6, truncate = ?7, embedding = coalesce(?8, embedding)
+         WHERE name = ?1 RETURNING entity_key",
+    )?
+    .query_row(
+        params![
+            e.name,
+            e.entity_type,
+            e.description,
+            e.source_ids.join(SEP),
+            all_source_ids_column(&e.all_source_ids, &e.source_ids),
+            e.file_paths.join(SEP),
+            e.truncate,
+            vector.map(encode_vector)
+        ],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// [`update_entity`] for a stored relation.
+pub(super) fn update_relation(
+    tx: &Transaction<'_>,
+    rel: &RelationState,
+    vector: Option<&[f32]>,
+) -> rusqlite::Result<Option<i64>> {
+    tx.prepare_cached(
+        "UPDATE relations SET keywords = ?3, description = ?4, weight = ?5, source_ids = ?6,
+            all_source_ids = ?7, file_paths = ?8, truncate = ?9, embedding = coalesce(?10, embedding)
+         WHERE src = ?1 AND tgt = ?2 RETURNING relation_key",
+    )?
+    .query_row(
+        params![
+            rel.src,
+            rel.tgt,
+            rel.keywords,
+            rel.description,
+            rel.weight,
+            rel.source_ids.join(SEP),
+            all_source_ids_column(&rel.all_source_ids, &rel.source_ids),
+            rel.file_paths.join(SEP),
+            rel.truncate,
+            vector.map(encode_vector)
+        ],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
 fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<VectorChanges> {
     let mut changes = VectorChanges::default();
     // A reprocessed document replaces whatever partial rows it had.
@@ -980,6 +1039,13 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
         insert_extraction(tx, x)?;
     }
     for (e, vector) in &c.entities {
+        let Some(vector) = vector else {
+            // A stored row whose vector stays: it must exist.
+            update_entity(tx, e, None)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+            tx.prepare_cached("INSERT OR IGNORE INTO doc_entities (doc_id, name) VALUES (?1, ?2)")?
+                .execute(params![c.doc_id, e.name])?;
+            continue;
+        };
         let key: i64 = tx.prepare_cached(
             "INSERT INTO entities (name, entity_id, entity_type, description, source_ids, all_source_ids, file_paths,
                 truncate, created_at, embedding)
@@ -1007,6 +1073,12 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
         changes.upserts.push((VectorKind::Entities, key as u64, vector.clone()));
     }
     for (rel, vector) in &c.relations {
+        let Some(vector) = vector else {
+            update_relation(tx, rel, None)?.ok_or(rusqlite::Error::QueryReturnedNoRows)?;
+            tx.prepare_cached("INSERT OR IGNORE INTO doc_relations (doc_id, src, tgt) VALUES (?1, ?2, ?3)")?
+                .execute(params![c.doc_id, rel.src, rel.tgt])?;
+            continue;
+        };
         let key: i64 = tx.prepare_cached(
             "INSERT INTO relations (src, tgt, relation_id, keywords, description, weight, source_ids, all_source_ids,
                 file_paths, truncate, created_at, embedding)
@@ -1104,10 +1176,10 @@ mod tests {
             }],
             extractions: vec![],
             entities: vec![
-                (entity("Alice").into(), vec![0.0, 1.0]),
-                (entity("Bob").into(), vec![0.5, 0.5]),
+                (entity("Alice").into(), Some(vec![0.0, 1.0])),
+                (entity("Bob").into(), Some(vec![0.5, 0.5])),
             ],
-            relations: vec![(relation.clone().into(), vec![1.0, 1.0])],
+            relations: vec![(relation.clone().into(), Some(vec![1.0, 1.0]))],
             created_at: 1,
         };
         let changes = store.commit_document(&commit).unwrap();
@@ -1267,7 +1339,10 @@ mod tests {
         cut.all_source_ids = vec!["c0".into(), "c1".into()];
         let commit = DocumentCommit {
             doc_id: "doc-1".into(),
-            entities: vec![(entity("Alice").into(), vec![1.0]), (cut.clone().into(), vec![1.0])],
+            entities: vec![
+                (entity("Alice").into(), Some(vec![1.0])),
+                (cut.clone().into(), Some(vec![1.0])),
+            ],
             ..Default::default()
         };
         store.commit_document(&commit).unwrap();

@@ -270,11 +270,11 @@ mod tests {
             extractions: vec![],
             entities: ["A", "B", "C"]
                 .iter()
-                .map(|n| (entity(n, "c0").into(), vec![0.0, 1.0]))
+                .map(|n| (entity(n, "c0").into(), Some(vec![0.0, 1.0])))
                 .collect(),
             relations: vec![
-                (relation("A", "B").into(), vec![1.0, 0.0]),
-                (relation("B", "C").into(), vec![1.0, 0.0]),
+                (relation("A", "B").into(), Some(vec![1.0, 0.0])),
+                (relation("B", "C").into(), Some(vec![1.0, 0.0])),
             ],
             created_at: 7,
         };
