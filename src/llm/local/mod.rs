@@ -32,6 +32,10 @@ use super::{ChatRequest, ChatResponse, LlmError, ModelIdentity, ModelProvider, T
 /// version must not be mixed with new ones.
 pub const MODEL: &str = "lrt-hash-v1";
 
+/// The cosine threshold of the local embedder: above the noise of hash collisions, below a
+/// question that shares one rare word with a chunk (measured in `docs/offline.md`).
+pub const COSINE_THRESHOLD: f32 = 0.02;
+
 /// LightRAG's field delimiter and completion line.
 const TUPLE: &str = "<|#|>";
 const COMPLETE: &str = "<|COMPLETE|>";
@@ -107,6 +111,12 @@ impl ModelProvider for LocalProvider {
             model: MODEL.into(),
             host: None,
         }
+    }
+
+    /// Lexical vectors share a dimension only where texts share a word, so related texts
+    /// score well below a real model's 0.2: see [`COSINE_THRESHOLD`].
+    fn default_cosine_threshold(&self) -> Option<f32> {
+        Some(COSINE_THRESHOLD)
     }
 }
 
