@@ -704,7 +704,7 @@ fn a_lightrag_working_directory_becomes_a_kb() {
             "acme",
             d,
             "--source-embedding-model",
-            "lrt-hash-v1",
+            "lrt-hash-v2",
         ],
     );
     assert_eq!(report["kb_name"], "rag_storage");
@@ -802,7 +802,7 @@ fn a_lightrag_working_directory_becomes_a_kb() {
             "acme",
             other.to_str().unwrap(),
             "--source-embedding-model",
-            "lrt-hash-v1",
+            "lrt-hash-v2",
         ],
     );
     assert_eq!(report["embeddings"], "reembedded");

@@ -30,7 +30,7 @@ use super::{ChatRequest, ChatResponse, LlmError, ModelIdentity, ModelProvider, T
 /// The model name in [`ModelIdentity`]. It names both the rules and the hashing, so bump it
 /// whenever an answer or a vector could change: cached answers and stored vectors of an older
 /// version must not be mixed with new ones.
-pub const MODEL: &str = "lrt-hash-v1";
+pub const MODEL: &str = "lrt-hash-v2";
 
 /// The cosine threshold of the local embedder: above the noise of hash collisions, below a
 /// question that shares one rare word with a chunk (measured in `docs/offline.md`).
@@ -319,7 +319,14 @@ fn line_break(text: &str, i: usize) -> bool {
     next.starts_with('\n')
         || line.starts_with('#')
         || next.starts_with(['#', '-', '*', '•', '>', '|'])
-        || (numbered.len() < next.len() && numbered.starts_with(['.', ')']))
+        || (numbered.len() < next.len() && list_mark(numbered))
+}
+
+/// Whether the text after a line's leading digits makes it a list item: "1. " or "2) ", not
+/// a number that continues a wrapped sentence ("1.5 megawatts", "3,000 people").
+fn list_mark(after_digits: &str) -> bool {
+    let mut chars = after_digits.chars();
+    matches!(chars.next(), Some('.' | ')')) && chars.next().is_none_or(char::is_whitespace)
 }
 
 /// Collapses whitespace runs (newlines included) to one space and drops leading markdown marks.
@@ -339,6 +346,40 @@ fn cap_chars(s: &str, max: usize) -> String {
     let head = head.rfind(' ').map_or(head, |i| &head[..i]);
     format!("{}…", head.trim_end_matches([',', ';', ':', ' ']))
 }
+
+/// The root a word is matched by in embeddings and answers: the base form of a common
+/// irregular verb ("left" → "leave", "spake" → "speak"), else its Porter2 (Snowball English)
+/// stem ("buried" and "bury" → "buri", "died" → "die"). Takes a lowercase word.
+fn root(lower: &str) -> Cow<'_, str> {
+    match IRREGULAR.iter().find(|(past, _)| *past == lower) {
+        Some(&(_, base)) => STEMMER.stem(base),
+        None => STEMMER.stem(lower),
+    }
+}
+
+static STEMMER: LazyLock<rust_stemmers::Stemmer> =
+    LazyLock::new(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English));
+
+/// Past forms of common irregular verbs, which no suffix rule reaches, and their base forms.
+const IRREGULAR: &[(&str, &str)] = &[
+    ("ate", "eat"), ("bare", "bear"), ("began", "begin"), ("begun", "begin"), ("bore", "bear"),
+    ("born", "bear"), ("bought", "buy"), ("brought", "bring"), ("built", "build"), ("came", "come"),
+    ("chose", "choose"), ("chosen", "choose"), ("did", "do"), ("done", "do"), ("drank", "drink"),
+    ("drew", "draw"), ("drove", "drive"), ("eaten", "eat"), ("fell", "fall"), ("fallen", "fall"),
+    ("felt", "feel"), ("fled", "flee"), ("flew", "fly"), ("forgot", "forget"), ("fought", "fight"),
+    ("found", "find"), ("gave", "give"), ("given", "give"), ("gone", "go"), ("went", "go"),
+    ("grew", "grow"), ("grown", "grow"), ("heard", "hear"), ("held", "hold"), ("hid", "hide"),
+    ("hidden", "hide"), ("kept", "keep"), ("knew", "know"), ("known", "know"), ("laid", "lay"),
+    ("led", "lead"), ("left", "leave"), ("lost", "lose"), ("made", "make"), ("meant", "mean"),
+    ("met", "meet"), ("paid", "pay"), ("ran", "run"), ("rode", "ride"), ("rose", "rise"),
+    ("risen", "rise"), ("said", "say"), ("saith", "say"), ("sat", "sit"), ("saw", "see"),
+    ("seen", "see"), ("sent", "send"), ("slain", "slay"), ("slew", "slay"), ("smote", "smite"),
+    ("smitten", "smite"), ("sold", "sell"), ("sought", "seek"), ("spake", "speak"),
+    ("spoke", "speak"), ("spoken", "speak"), ("spent", "spend"), ("stood", "stand"),
+    ("stole", "steal"), ("struck", "strike"), ("taken", "take"), ("took", "take"),
+    ("taught", "teach"), ("thought", "think"), ("threw", "throw"), ("told", "tell"), ("won", "win"),
+    ("wore", "wear"), ("wrote", "write"), ("written", "write"),
+];
 
 /// A crude plural strip ("banks" → "bank", "studies" → "study") so that inflections match.
 fn stem(w: &str) -> &str {
@@ -416,7 +457,8 @@ const LISTS: &[(u32, &str)] = &[
          though yet via per upon within without among across toward towards onto like unlike whether \
          either neither every many much several another etc near inside outside around beside behind \
          beyond along amid s t d ll re ve m o let lets us hello hi hey \
-         thanks thank please ok okay yes",
+         thanks thank please ok okay yes thee thou thy thine ye hath hast doth dost shalt wilt \
+         unto behold lo yea nay thereof therein thereto whereof wherefore hither thither thence whence",
     ),
     (
         STARTER,
@@ -645,7 +687,7 @@ mod tests {
     async fn provider_answers_streams_and_embeds() {
         let p = LocalProvider::new(64);
         assert_eq!(p.dim(), 64);
-        assert_eq!(p.identity().model, "lrt-hash-v1");
+        assert_eq!(p.identity().model, "lrt-hash-v2");
         assert_eq!(p.identity().binding, "local");
 
         let req = request(Task::Extract {
