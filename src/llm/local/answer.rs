@@ -43,6 +43,12 @@ pub(super) fn answer(
         }
     }
     let asked = Asked::of(query);
+    // "How long …" asks for a length: the measure's noun is a term of the question too.
+    for noun in measures(query) {
+        for t in terms(noun) {
+            wanted.insert(t, NAME_WEIGHT);
+        }
+    }
     // Every sentence with its chunk's reference, in context order; headings are labels.
     let mut seen = HashSet::new();
     let sents: Vec<(String, &str)> = chunks
@@ -67,7 +73,11 @@ pub(super) fn answer(
     let score = |i: usize| -> f64 {
         let shared: f64 = sent_terms[i]
             .iter()
-            .filter_map(|w| wanted.get(w).map(|weight| weight * (1.0 + n / df[w.as_str()] as f64).ln()))
+            .filter_map(|w| {
+                wanted
+                    .get(w)
+                    .map(|weight| weight * (1.0 + n / df[w.as_str()] as f64).ln())
+            })
             .sum();
         if shared > 0.0 && asked.holds(&sents[i].0, query) {
             shared + KIND_BONUS
@@ -160,14 +170,47 @@ impl Asked {
                     && p[1].starts_with(char::is_uppercase)
                     && !query.contains(p[1])
             }),
-            Asked::Name => words
-                .iter()
-                .skip(1)
-                .any(|w| w.starts_with(char::is_uppercase) && class(&w.to_lowercase()) & (STOP | STARTER) == 0 && !query.contains(w)),
+            Asked::Name => words.iter().skip(1).any(|w| {
+                w.starts_with(char::is_uppercase)
+                    && class(&w.to_lowercase()) & (STOP | STARTER) == 0
+                    && !query.contains(w)
+            }),
             Asked::Other => false,
         }
     }
 }
+
+/// The nouns of the measure a "how …" question asks for ("how long" → "length").
+fn measures(query: &str) -> Vec<&'static str> {
+    let lower = query.to_lowercase();
+    let mut words = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty());
+    if words.next() != Some("how") {
+        return Vec::new();
+    }
+    let Some(adjective) = words.next() else {
+        return Vec::new();
+    };
+    MEASURES
+        .iter()
+        .filter(|(a, _)| *a == adjective)
+        .flat_map(|(_, nouns)| nouns.split_whitespace())
+        .collect()
+}
+
+const MEASURES: &[(&str, &str)] = &[
+    ("long", "length"),
+    ("wide", "width breadth"),
+    ("broad", "breadth"),
+    ("high", "height"),
+    ("tall", "height"),
+    ("deep", "depth"),
+    ("old", "age"),
+    ("far", "distance"),
+    ("heavy", "weight"),
+    ("big", "size"),
+    ("large", "size"),
+    ("much", "price cost"),
+];
 
 const QUANTITY_WORDS: &str = "many much long old far big large tall wide deep high heavy often";
 const NUMBER_WORDS: &str = "one two three four five six seven eight nine ten eleven twelve fifteen twenty \
