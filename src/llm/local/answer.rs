@@ -8,7 +8,7 @@
 //! of thing the question asks for (a quantity for "how many", a place for "where", a name for
 //! "who") gets a bonus. Terms are roots, so "buried" answers "bury". Headings are not answers.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::extract::{Sentence, mentions};
 use super::{STARTER, STOP, class, root, sentences, squash};
@@ -61,7 +61,7 @@ pub(super) fn answer(
         })
         .filter(|(s, _)| !s.is_empty() && seen.insert(s.to_lowercase()))
         .collect();
-    let sent_terms: Vec<HashSet<String>> = sents.iter().map(|(s, _)| terms(s)).collect();
+    let sent_terms: Vec<BTreeSet<String>> = sents.iter().map(|(s, _)| terms(s)).collect();
     // Rarer terms say more about which sentence answers: weight by inverse sentence frequency.
     let mut df: HashMap<&str, usize> = HashMap::new();
     for t in &sent_terms {
@@ -217,8 +217,9 @@ const NUMBER_WORDS: &str = "one two three four five six seven eight nine ten ele
     thirty forty fifty sixty seventy eighty ninety hundred thousand million billion half dozen score";
 
 /// The distinct content terms of a text: the roots of its lowercase words of three or more
-/// letters that are not function words ("buried" → "buri").
-fn terms(text: &str) -> HashSet<String> {
+/// letters that are not function words ("buried" → "buri"). Ordered, so that scores are
+/// summed in one order and equal sentences tie exactly on every run.
+fn terms(text: &str) -> BTreeSet<String> {
     text.split(|c: char| !c.is_alphanumeric())
         .map(str::to_lowercase)
         .filter(|w| w.chars().count() > 2 && class(w) & (STOP | STARTER) == 0)

@@ -361,6 +361,7 @@ static STEMMER: LazyLock<rust_stemmers::Stemmer> =
     LazyLock::new(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English));
 
 /// Past forms of common irregular verbs, which no suffix rule reaches, and their base forms.
+/// Not "found", which is also the verb of "founded".
 const IRREGULAR: &[(&str, &str)] = &[
     ("ate", "eat"),
     ("bare", "bear"),
