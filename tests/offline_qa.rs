@@ -142,6 +142,7 @@ fn the_offline_provider_answers_most_questions_in_every_mode() {
 
 /// A KB embedded by the previous local embedder (`lrt-hash-v1`) is not queried with the new
 /// vectors mixed in: the query asks for `kb reindex --reembed`, which makes it answer again.
+/// And a `cosine_threshold` set on the KB wins over the local embedder's default.
 #[test]
 fn a_kb_of_the_old_local_embedder_asks_for_a_reembed() {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -184,4 +185,11 @@ fn a_kb_of_the_old_local_embedder_asks_for_a_reembed() {
     assert_eq!(reindex.code, 0, "{}", reindex.stderr);
     let out = lrt.json_as("alice", &query);
     assert!(out["answer"].as_str().unwrap().contains("Brest"), "{out}");
+
+    // A threshold the KB sets itself wins over the embedder's own: at 0.9 nothing is close.
+    let naive = ["query", "-t", "acme", "--kb", "docs", "--mode", "naive", Q];
+    assert_eq!(lrt.json_as("alice", &naive)["no_context"], false);
+    let set = ["kb", "update", "-t", "acme", "docs", "--set", "cosine_threshold=0.9"];
+    assert!(lrt.run_as("alice", &set).ok());
+    assert_eq!(lrt.json_as("alice", &naive)["no_context"], true);
 }

@@ -270,6 +270,28 @@ mod tests {
     }
 
     #[test]
+    fn roots_measures_and_headings() {
+        let chunks = vec![(
+            "1".into(),
+            "# Where Sarah lies\n\nAbraham went to Hebron. And Abraham buried Sarah his wife in the cave of \
+             Machpelah. The length of the ark shall be three hundred cubits. Noah made an ark."
+                .into(),
+        )];
+        let refs = vec![("1".to_string(), "kjv.txt".to_string())];
+        let a = answer("Where did Abraham bury Sarah?", &[], &chunks, &refs);
+        assert!(
+            a.starts_with("And Abraham buried Sarah his wife in the cave of Machpelah. [1]"),
+            "{a}"
+        );
+        assert!(!a.contains("Where Sarah lies"), "headings are not answers: {a}");
+        let a = answer("How long was Noah's ark?", &[], &chunks, &refs);
+        assert!(
+            a.starts_with("The length of the ark shall be three hundred cubits. [1]"),
+            "{a}"
+        );
+    }
+
+    #[test]
     fn nothing_relevant_is_said_plainly() {
         assert_eq!(answer("Who painted the Mona Lisa?", &[], &chunks(), &refs()), NOT_FOUND);
         assert_eq!(answer("Anything?", &[], &[], &[]), NOT_FOUND);

@@ -900,6 +900,20 @@ into radiation safety.";
     }
 
     #[test]
+    fn clause_openers_are_not_names_and_capitals_forms_merge() {
+        let (ents, _) = records(&extract(
+            "7 And he said unto Elijah, Go forth and stand upon the mount before the LORD. \
+             8 And Elijah said, Arise and eat, for the way is long. 9 Elijah went to go to the \
+             mount of God; and he said, O Lord GOD, behold, I arise.",
+        ));
+        let names: Vec<&str> = ents.iter().map(|e| e[0].as_str()).collect();
+        for not in ["Go", "Arise", "Behold", "GOD", "LORD", "O"] {
+            assert!(!names.contains(&not), "{not} in {names:?}");
+        }
+        assert!(names.contains(&"Elijah") && names.contains(&"God"), "{names:?}");
+    }
+
+    #[test]
     fn edge_cases() {
         assert_eq!(extract(""), COMPLETE);
         assert_eq!(extract("nothing named here at all."), COMPLETE);

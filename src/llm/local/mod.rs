@@ -388,7 +388,6 @@ const IRREGULAR: &[(&str, &str)] = &[
     ("flew", "fly"),
     ("forgot", "forget"),
     ("fought", "fight"),
-    ("found", "find"),
     ("gave", "give"),
     ("given", "give"),
     ("gone", "go"),
@@ -716,6 +715,26 @@ mod tests {
             sentences("Acme Inc. hired Ann Lee Jr. today, etc. and more. Acme Inc. Then"),
             ["Acme Inc. hired Ann Lee Jr. today, etc. and more.", "Acme Inc.", "Then"]
         );
+    }
+
+    #[test]
+    fn a_wrapped_number_stays_in_its_sentence_and_roots_fold_forms() {
+        assert_eq!(
+            sentences("It has a rated output of\n1.5 megawatts and three blades\n3) a list item"),
+            [
+                "It has a rated output of\n1.5 megawatts and three blades",
+                "3) a list item"
+            ]
+        );
+        assert_eq!(root("buried"), root("bury"));
+        assert_eq!(root("died"), root("die"));
+        assert_eq!(root("left"), root("leave"));
+        assert_eq!(root("founded"), root("found"));
+        assert_eq!(p_threshold(), Some(COSINE_THRESHOLD));
+    }
+
+    fn p_threshold() -> Option<f32> {
+        LocalProvider::new(8).default_cosine_threshold()
     }
 
     #[test]
