@@ -172,6 +172,12 @@ pub trait ModelProvider: Send + Sync {
     /// The embedding dimension this provider produces.
     fn dim(&self) -> usize;
     fn identity(&self) -> ModelIdentity;
+    /// The cosine below which this embedder's hits say nothing, for a KB that does not set
+    /// `cosine_threshold` itself. `None` keeps the configured default (0.2), which suits real
+    /// embedding models; lexical hashing scores related texts far lower.
+    fn default_cosine_threshold(&self) -> Option<f32> {
+        None
+    }
 }
 
 /// Which provider to use.
@@ -281,6 +287,14 @@ impl ModelProvider for Provider {
             Provider::Local(p) => p.identity(),
             Provider::Openai(p) => p.identity(),
             Provider::Ollama(p) => p.identity(),
+        }
+    }
+
+    fn default_cosine_threshold(&self) -> Option<f32> {
+        match self {
+            Provider::Local(p) => p.default_cosine_threshold(),
+            Provider::Openai(p) => p.default_cosine_threshold(),
+            Provider::Ollama(p) => p.default_cosine_threshold(),
         }
     }
 }

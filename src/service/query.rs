@@ -7,6 +7,7 @@ use super::ingest::KbHandle;
 use crate::authz::{Actor, Permission};
 use crate::catalog::{KbRecord, TenantRecord};
 use crate::error::Result;
+use crate::llm::{ModelProvider, Provider};
 use crate::model;
 use crate::rag::query::{QueryEngine, QueryOptions, QueryParams, QueryResult, Sink};
 
@@ -96,6 +97,18 @@ impl super::KbEngine for OpenQuery {
     }
 }
 
+/// The KB's `cosine_threshold`: the tenant's or the KB's own setting when either sets one,
+/// else what the embedder says its cosines mean, else the default.
+fn cosine_threshold(t: &TenantRecord, k: &KbRecord, effective: &model::TenantConfig, embedder: &Provider) -> f32 {
+    let explicit = [&t.config, &k.config]
+        .iter()
+        .any(|layer| layer.contains_key("cosine_threshold"));
+    match embedder.default_cosine_threshold() {
+        Some(own) if !explicit => own,
+        _ => effective.cosine_threshold as f32,
+    }
+}
+
 impl Service {
     /// Checks `query:run` on the KB and opens it for queries outside any cache, for a caller
     /// that asks many questions of one KB (the query benchmark).
@@ -118,7 +131,7 @@ impl Service {
         let effective = model::effective_config(&[&t.config, &k.config])?;
         let (llm, embedder) = self.providers(t, k, &effective)?;
         let options = QueryOptions {
-            cosine_threshold: effective.cosine_threshold as f32,
+            cosine_threshold: cosine_threshold(t, k, &effective, &embedder),
             enable_llm_cache: effective.enable_llm_cache && !no_cache,
             enable_rerank: effective.enable_rerank,
             temperature: Some(effective.llm_temperature),

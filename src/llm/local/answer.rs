@@ -1,16 +1,26 @@
-//! Extractive answers: the sentences of the retrieved chunks that share the most (rare)
-//! terms with the question and its keywords, best first, each cited with its chunk's `[n]`
-//! reference, then a `### References` list. No generation, so every sentence of an answer is
-//! text of the knowledge base.
+//! Extractive answers: the sentences of the retrieved chunks that answer the question best,
+//! best first, each cited with its chunk's `[n]` reference, then a `### References` list. No
+//! generation, so every sentence of an answer is text of the knowledge base.
+//!
+//! A sentence scores the (rare) terms it shares with the question and its keywords: each
+//! matched term weighs its inverse sentence frequency in the context, a term of a name the
+//! question mentions ("Abraham", "TideRunner") twice that, and a sentence that holds the kind
+//! of thing the question asks for (a quantity for "how many", a place for "where", a name for
+//! "who") gets a bonus. Terms are roots, so "buried" answers "bury". Headings are not answers.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
-use super::{STARTER, STOP, class, sentences, squash};
+use super::extract::{Sentence, mentions};
+use super::{STARTER, STOP, class, root, sentences, squash};
 
 /// At most this many sentences in an answer.
 const MAX_SENTENCES: usize = 3;
 /// A sentence joins the best one only if it scores at least this share of the best score.
 const MIN_SHARE: f64 = 0.5;
+/// The weight of a term of a name the question mentions, against 1 for other terms.
+const NAME_WEIGHT: f64 = 2.0;
+/// What holding the kind of thing asked for adds to a sentence that shares a term.
+const KIND_BONUS: f64 = 1.5;
 
 /// What the offline provider says when the context holds no sentence about the question.
 pub(super) const NOT_FOUND: &str = "I could not find an answer to this question in the knowledge base.";
@@ -21,22 +31,37 @@ pub(super) fn answer(
     chunks: &[(String, String)],
     references: &[(String, String)],
 ) -> String {
-    let mut wanted: HashSet<String> = terms(query);
+    let mut wanted: HashMap<String, f64> = terms(query).into_iter().map(|t| (t, 1.0)).collect();
     for k in keywords {
-        wanted.extend(terms(k));
+        for t in terms(k) {
+            wanted.entry(t).or_insert(1.0);
+        }
     }
-    // Every sentence with its chunk's reference, in context order.
+    for m in mentions(&Sentence::split(query), true) {
+        for t in terms(&m.name) {
+            wanted.insert(t, NAME_WEIGHT);
+        }
+    }
+    let asked = Asked::of(query);
+    // "How long …" asks for a length: the measure's noun is a term of the question too.
+    for noun in measures(query) {
+        for t in terms(noun) {
+            wanted.insert(t, NAME_WEIGHT);
+        }
+    }
+    // Every sentence with its chunk's reference, in context order; headings are labels.
     let mut seen = HashSet::new();
     let sents: Vec<(String, &str)> = chunks
         .iter()
         .flat_map(|(reference, content)| {
             sentences(content)
                 .into_iter()
+                .filter(|s| !s.starts_with('#'))
                 .map(move |s| (squash(s), reference.as_str()))
         })
         .filter(|(s, _)| !s.is_empty() && seen.insert(s.to_lowercase()))
         .collect();
-    let sent_terms: Vec<HashSet<String>> = sents.iter().map(|(s, _)| terms(s)).collect();
+    let sent_terms: Vec<BTreeSet<String>> = sents.iter().map(|(s, _)| terms(s)).collect();
     // Rarer terms say more about which sentence answers: weight by inverse sentence frequency.
     let mut df: HashMap<&str, usize> = HashMap::new();
     for t in &sent_terms {
@@ -45,16 +70,23 @@ pub(super) fn answer(
         }
     }
     let n = sents.len() as f64;
-    let score = |t: &HashSet<String>| -> f64 {
-        t.iter()
-            .filter(|w| wanted.contains(*w))
-            .map(|w| (1.0 + n / df[w.as_str()] as f64).ln())
-            .sum()
+    let score = |i: usize| -> f64 {
+        let shared: f64 = sent_terms[i]
+            .iter()
+            .filter_map(|w| {
+                wanted
+                    .get(w)
+                    .map(|weight| weight * (1.0 + n / df[w.as_str()] as f64).ln())
+            })
+            .sum();
+        if shared > 0.0 && asked.holds(&sents[i].0, query) {
+            shared + KIND_BONUS
+        } else {
+            shared
+        }
     };
-    let mut ranked: Vec<(f64, usize)> = sent_terms
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (score(t), i))
+    let mut ranked: Vec<(f64, usize)> = (0..sents.len())
+        .map(|i| (score(i), i))
         .filter(|(s, _)| *s > 0.0)
         .collect();
     ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
@@ -94,25 +126,105 @@ pub(super) fn answer(
     out
 }
 
-/// The distinct content terms of a text: lowercase words of three or more letters that are
-/// not function words, reduced to a rough root ("discovered" → "discover").
-fn terms(text: &str) -> HashSet<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
-        .filter(|w| w.chars().count() > 2 && class(w) & (STOP | STARTER) == 0)
-        .map(|w| root(&w).to_string())
+/// The kind of thing a question asks for, from its opening words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Asked {
+    /// "How many/much/long/old …": a number.
+    Quantity,
+    /// "Where …": a place, named after a preposition.
+    Place,
+    /// "Who/Whom/Whose …": a name the question does not mention.
+    Name,
+    Other,
+}
+
+impl Asked {
+    fn of(query: &str) -> Asked {
+        let words: Vec<String> = query
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .take(2)
+            .map(str::to_lowercase)
+            .collect();
+        match words.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+            ["how", w, ..] if QUANTITY_WORDS.split_whitespace().any(|q| q == w) => Asked::Quantity,
+            ["where", ..] => Asked::Place,
+            ["who" | "whom" | "whose", ..] => Asked::Name,
+            _ => Asked::Other,
+        }
+    }
+
+    /// Whether `sentence` holds what was asked for.
+    fn holds(self, sentence: &str, query: &str) -> bool {
+        // A verse or list number opening the sentence is not part of what it says.
+        let body = sentence.trim_start_matches(|c: char| c.is_ascii_digit() || c == ':' || c == ' ');
+        let toks = Sentence::split(body);
+        let words: Vec<&str> = toks.iter().flat_map(|s| s.toks.iter().map(|t| t.text)).collect();
+        match self {
+            Asked::Quantity => words.iter().any(|w| {
+                w.starts_with(|c: char| c.is_ascii_digit())
+                    || NUMBER_WORDS.split_whitespace().any(|n| w.eq_ignore_ascii_case(n))
+            }),
+            Asked::Place => words.windows(2).any(|p| {
+                matches!(p[0], "in" | "at" | "near" | "from" | "to" | "into" | "of")
+                    && p[1].starts_with(char::is_uppercase)
+                    && !query.contains(p[1])
+            }),
+            Asked::Name => words.iter().skip(1).any(|w| {
+                w.starts_with(char::is_uppercase)
+                    && class(&w.to_lowercase()) & (STOP | STARTER) == 0
+                    && !query.contains(w)
+            }),
+            Asked::Other => false,
+        }
+    }
+}
+
+/// The nouns of the measure a "how …" question asks for ("how long" → "length").
+fn measures(query: &str) -> Vec<&'static str> {
+    let lower = query.to_lowercase();
+    let mut words = lower.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty());
+    if words.next() != Some("how") {
+        return Vec::new();
+    }
+    let Some(adjective) = words.next() else {
+        return Vec::new();
+    };
+    MEASURES
+        .iter()
+        .filter(|(a, _)| *a == adjective)
+        .flat_map(|(_, nouns)| nouns.split_whitespace())
         .collect()
 }
 
-fn root(w: &str) -> &str {
-    for suffix in ["ing", "ed", "es", "s"] {
-        if let Some(stem) = w.strip_suffix(suffix)
-            && stem.chars().count() >= 4
-        {
-            return stem;
-        }
-    }
-    w
+const MEASURES: &[(&str, &str)] = &[
+    ("long", "length"),
+    ("wide", "width breadth"),
+    ("broad", "breadth"),
+    ("high", "height"),
+    ("tall", "height"),
+    ("deep", "depth"),
+    ("old", "age"),
+    ("far", "distance"),
+    ("heavy", "weight"),
+    ("big", "size"),
+    ("large", "size"),
+    ("much", "price cost"),
+];
+
+const QUANTITY_WORDS: &str = "many much long old far big large tall wide deep high heavy often";
+const NUMBER_WORDS: &str = "one two three four five six seven eight nine ten eleven twelve fifteen twenty \
+    thirty forty fifty sixty seventy eighty ninety hundred thousand million billion half dozen score";
+
+/// The distinct content terms of a text: the roots of its lowercase words of three or more
+/// letters that are not function words ("buried" → "buri"). Ordered, so that scores are
+/// summed in one order and equal sentences tie exactly on every run.
+fn terms(text: &str) -> BTreeSet<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|w| w.chars().count() > 2 && class(w) & (STOP | STARTER) == 0)
+        .map(|w| root(&w).into_owned())
+        .collect()
 }
 
 #[cfg(test)]
@@ -155,6 +267,28 @@ mod tests {
 
         let a = answer("When was NASA founded?", &[], &chunks(), &refs());
         assert!(a.starts_with("NASA was founded in 1958. [2]"), "{a}");
+    }
+
+    #[test]
+    fn roots_measures_and_headings() {
+        let chunks = vec![(
+            "1".into(),
+            "# Where Sarah lies\n\nAbraham went to Hebron. And Abraham buried Sarah his wife in the cave of \
+             Machpelah. The length of the ark shall be three hundred cubits. Noah made an ark."
+                .into(),
+        )];
+        let refs = vec![("1".to_string(), "kjv.txt".to_string())];
+        let a = answer("Where did Abraham bury Sarah?", &[], &chunks, &refs);
+        assert!(
+            a.starts_with("And Abraham buried Sarah his wife in the cave of Machpelah. [1]"),
+            "{a}"
+        );
+        assert!(!a.contains("Where Sarah lies"), "headings are not answers: {a}");
+        let a = answer("How long was Noah's ark?", &[], &chunks, &refs);
+        assert!(
+            a.starts_with("The length of the ark shall be three hundred cubits. [1]"),
+            "{a}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Lexical embeddings by feature hashing: no model, stable forever.
 //!
-//! Features are the lowercase content words (stopwords dropped, plurals stripped) and the
+//! Features are the roots of the lowercase content words (stopwords dropped; Porter2 stems and
+//! irregular verbs, so "buried" meets "bury" and "left" meets "leave") and the
 //! bigrams of consecutive content words ("Bank of England" gives "bank england"), weighted by
 //! sublinear term frequency `1 + ln tf`. Each feature's FNV-1a 64 hash picks a dimension (low
 //! bits) and a sign (top bit), so collisions cancel out on average instead of piling up. The
@@ -8,9 +9,10 @@
 //! this module's parent, not taken from a crate or `std`, so vectors never change between
 //! releases or platforms.
 
+use std::borrow::Cow;
 use std::hash::Hasher;
 
-use super::{FastMap, Fnv, is_stopword, stem};
+use super::{FastMap, Fnv, is_stopword, root};
 
 /// FNV-1a 64 over the bytes of `parts`, with a space between parts (bigrams hash as "a b").
 fn fnv1a(parts: &[&str]) -> u64 {
@@ -36,11 +38,12 @@ pub(super) fn embed(text: &str, dim: usize) -> Vec<f32> {
         .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
         .collect();
-    let mut words: Vec<&str> = all.iter().copied().filter(|w| !is_stopword(w)).map(stem).collect();
+    let mut words: Vec<Cow<str>> = all.iter().filter(|w| !is_stopword(w)).map(|w| root(w)).collect();
     if words.is_empty() {
         // Only stopwords ("to be or not to be"): better those than nothing.
-        words = all;
+        words = all.into_iter().map(Cow::Borrowed).collect();
     }
+    let words: Vec<&str> = words.iter().map(|w| &**w).collect();
     let mut tf: FastMap<u64, u32> = FastMap::default();
     for w in &words {
         *tf.entry(fnv1a(&[w])).or_default() += 1;

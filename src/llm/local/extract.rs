@@ -473,25 +473,32 @@ fn corporate(word: &str) -> bool {
 /// The named things of the sentences, in text order. With `query`, a capitalised first word
 /// needs no further evidence (queries are short; "Curie's discoveries?" names Curie).
 pub(super) fn mentions(sents: &[Sentence], query: bool) -> Vec<Mention> {
-    // Words seen in lowercase, and capitalised words seen away from a sentence start: the
-    // evidence for judging a capitalised first word.
+    // Words seen in lowercase, and capitalised words seen inside a clause: the evidence for
+    // judging a capitalised word that opens a sentence or a clause.
     let mut lower = FastSet::default();
     let mut capital = FastSet::default();
     let mut starts: FastMap<&str, usize> = FastMap::default();
+    // Words seen in title case ("God"), so that a capitals form ("GOD") is the same name.
+    let mut titled = FastSet::default();
     for s in sents {
+        let start = opening(&s.toks);
         for (i, t) in s.toks.iter().enumerate() {
+            if t.text.starts_with(char::is_uppercase) && t.text.chars().skip(1).any(char::is_lowercase) {
+                titled.insert(&*t.lower);
+            }
             if t.text.starts_with(char::is_lowercase) {
                 lower.insert(&*t.lower);
-            } else if i > 0 && t.text.starts_with(char::is_uppercase) {
-                capital.insert(&*t.lower);
-            } else if i == 0 {
+            } else if i == start {
                 *starts.entry(&*t.lower).or_default() += 1;
+            } else if i > start && !t.gap && t.text.starts_with(char::is_uppercase) {
+                capital.insert(&*t.lower);
             }
         }
     }
     let mut out = Vec::new();
     for (si, s) in sents.iter().enumerate() {
         let toks = &s.toks;
+        let start = opening(toks);
         let mut k = 0;
         while k < toks.len() {
             if !name_word(&toks[k]) {
@@ -501,30 +508,61 @@ pub(super) fn mentions(sents: &[Sentence], query: bool) -> Vec<Mention> {
             let last = phrase_end(s, k);
             let mut first = k;
             k = last + 1;
-            if first == 0 && !query {
-                let (t, w) = (toks[0].text, &*toks[0].lower);
-                let listed = class(w) & (FIRST_NAME | PLACE | BRAND) != 0;
-                if last == 0 {
-                    let mixed = t.chars().skip(1).any(char::is_uppercase); // "LightRAG", "OpenAI"
+            let (t, w) = (toks[first].text, &*toks[first].lower);
+            let listed = class(w) & (FIRST_NAME | PLACE | BRAND) != 0;
+            let mixed = t.chars().skip(1).any(char::is_uppercase); // "LightRAG", "OpenAI"
+            if first == start && !query {
+                if last == first {
                     let repeated = starts.get(&w).is_some_and(|&n| n > 1) && !lower.contains(&w);
                     if !(acronym(t) || mixed || repeated || listed || capital.contains(&w)) {
                         continue;
                     }
                 } else if class(w) & ANY_HEAD == 0
-                    && (lower.contains(&w) || (!listed && !capital.contains(&w) && connector(toks[1].text)))
+                    && (lower.contains(&w) || (!listed && !capital.contains(&w) && connector(toks[first + 1].text)))
                 {
                     // A common word that only opens the sentence: "Yesterday Apple …",
                     // "Shares of Microsoft …".
-                    first = 1;
+                    first += 1;
                     while first < last && connector(toks[first].text) {
                         first += 1;
                     }
                 }
+            } else if toks[first].gap
+                && last == first
+                && !query
+                && !(listed || mixed || acronym(t) || (capital.contains(&w) && !lower.contains(&w)))
+            {
+                // A single word that opens a clause or a quotation is a name only with
+                // evidence: "and said, Go …", "saying, Arise …".
+                continue;
             }
-            out.extend(mention(s, si, first, last));
+            // A word in capitals that the text also writes as a word is that word, not an
+            // acronym: "the LORD" and "my lord", "GOD" and "God".
+            let shouted = first == last
+                && acronym(toks[first].text)
+                && toks[first].text.chars().count() > 2
+                && (titled.contains(&*toks[first].lower) || lower.contains(&*toks[first].lower));
+            out.extend(mention(s, si, first, last, shouted));
         }
     }
     out
+}
+
+/// "GOD" → "God".
+fn title_case(word: &str) -> String {
+    let mut chars = word.chars();
+    chars
+        .next()
+        .into_iter()
+        .chain(chars.flat_map(char::to_lowercase))
+        .collect()
+}
+
+/// Where a sentence's words start: after the verse or list numbers that open it ("7 Go to").
+fn opening(toks: &[Token]) -> usize {
+    toks.iter()
+        .take_while(|t| t.text.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '.'))
+        .count()
 }
 
 /// A word that can be part of a name: capitalised, not a title or role, not a function word
@@ -606,12 +644,15 @@ fn joined(s: &Sentence, j: usize) -> bool {
 }
 
 /// The mention of tokens `first..=last` of sentence `si`, with its type cues.
-fn mention(s: &Sentence, si: usize, first: usize, last: usize) -> Option<Mention> {
+fn mention(s: &Sentence, si: usize, first: usize, last: usize, shouted: bool) -> Option<Mention> {
     let toks = &s.toks;
-    let raw = s.text[toks[first].start..toks[last].end]
+    let mut raw = s.text[toks[first].start..toks[last].end]
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
+    if shouted {
+        raw = title_case(&raw);
+    }
     let name = raw
         .strip_suffix("'s")
         .or_else(|| raw.strip_suffix("’s"))
@@ -629,7 +670,7 @@ fn mention(s: &Sentence, si: usize, first: usize, last: usize) -> Option<Mention
         cues[LOCATION] += 4.0;
     } else if whole & BRAND != 0 {
         cues[ORGANIZATION] += 4.0;
-    } else if single && acronym(&name) && !name.contains(|c: char| c.is_ascii_digit()) {
+    } else if single && !shouted && acronym(&name) && !name.contains(|c: char| c.is_ascii_digit()) {
         cues[ORGANIZATION] += 2.0;
     }
     // The head noun: the word before "of"/"for" ("University of Cambridge"), else the last
@@ -856,6 +897,20 @@ into radiation safety.";
         );
         assert_eq!(type_of(&ents, "John F. Kennedy"), "Person");
         assert_eq!(type_of(&ents, "London"), "Location");
+    }
+
+    #[test]
+    fn clause_openers_are_not_names_and_capitals_forms_merge() {
+        let (ents, _) = records(&extract(
+            "7 And he said unto Elijah, Go forth and stand upon the mount before the LORD. \
+             8 And Elijah said, Arise and eat, for the way is long. 9 Elijah went to go to the \
+             mount of God; and he said, O Lord GOD, behold, I arise.",
+        ));
+        let names: Vec<&str> = ents.iter().map(|e| e[0].as_str()).collect();
+        for not in ["Go", "Arise", "Behold", "GOD", "LORD", "O"] {
+            assert!(!names.contains(&not), "{not} in {names:?}");
+        }
+        assert!(names.contains(&"Elijah") && names.contains(&"God"), "{names:?}");
     }
 
     #[test]

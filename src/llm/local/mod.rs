@@ -30,7 +30,11 @@ use super::{ChatRequest, ChatResponse, LlmError, ModelIdentity, ModelProvider, T
 /// The model name in [`ModelIdentity`]. It names both the rules and the hashing, so bump it
 /// whenever an answer or a vector could change: cached answers and stored vectors of an older
 /// version must not be mixed with new ones.
-pub const MODEL: &str = "lrt-hash-v1";
+pub const MODEL: &str = "lrt-hash-v2";
+
+/// The cosine threshold of the local embedder: above the noise of hash collisions, below a
+/// question that shares one rare word with a chunk (measured in `docs/offline.md`).
+pub const COSINE_THRESHOLD: f32 = 0.02;
 
 /// LightRAG's field delimiter and completion line.
 const TUPLE: &str = "<|#|>";
@@ -107,6 +111,12 @@ impl ModelProvider for LocalProvider {
             model: MODEL.into(),
             host: None,
         }
+    }
+
+    /// Lexical vectors share a dimension only where texts share a word, so related texts
+    /// score well below a real model's 0.2: see [`COSINE_THRESHOLD`].
+    fn default_cosine_threshold(&self) -> Option<f32> {
+        Some(COSINE_THRESHOLD)
     }
 }
 
@@ -309,7 +319,14 @@ fn line_break(text: &str, i: usize) -> bool {
     next.starts_with('\n')
         || line.starts_with('#')
         || next.starts_with(['#', '-', '*', '•', '>', '|'])
-        || (numbered.len() < next.len() && numbered.starts_with(['.', ')']))
+        || (numbered.len() < next.len() && list_mark(numbered))
+}
+
+/// Whether the text after a line's leading digits makes it a list item: "1. " or "2) ", not
+/// a number that continues a wrapped sentence ("1.5 megawatts", "3,000 people").
+fn list_mark(after_digits: &str) -> bool {
+    let mut chars = after_digits.chars();
+    matches!(chars.next(), Some('.' | ')')) && chars.next().is_none_or(char::is_whitespace)
 }
 
 /// Collapses whitespace runs (newlines included) to one space and drops leading markdown marks.
@@ -329,6 +346,103 @@ fn cap_chars(s: &str, max: usize) -> String {
     let head = head.rfind(' ').map_or(head, |i| &head[..i]);
     format!("{}…", head.trim_end_matches([',', ';', ':', ' ']))
 }
+
+/// The root a word is matched by in embeddings and answers: the base form of a common
+/// irregular verb ("left" → "leave", "spake" → "speak"), else its Porter2 (Snowball English)
+/// stem ("buried" and "bury" → "buri", "died" → "die"). Takes a lowercase word.
+fn root(lower: &str) -> Cow<'_, str> {
+    match IRREGULAR.iter().find(|(past, _)| *past == lower) {
+        Some(&(_, base)) => STEMMER.stem(base),
+        None => STEMMER.stem(lower),
+    }
+}
+
+static STEMMER: LazyLock<rust_stemmers::Stemmer> =
+    LazyLock::new(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English));
+
+/// Past forms of common irregular verbs, which no suffix rule reaches, and their base forms.
+/// Not "found", which is also the verb of "founded".
+const IRREGULAR: &[(&str, &str)] = &[
+    ("ate", "eat"),
+    ("bare", "bear"),
+    ("began", "begin"),
+    ("begun", "begin"),
+    ("bore", "bear"),
+    ("born", "bear"),
+    ("bought", "buy"),
+    ("brought", "bring"),
+    ("built", "build"),
+    ("came", "come"),
+    ("chose", "choose"),
+    ("chosen", "choose"),
+    ("did", "do"),
+    ("done", "do"),
+    ("drank", "drink"),
+    ("drew", "draw"),
+    ("drove", "drive"),
+    ("eaten", "eat"),
+    ("fell", "fall"),
+    ("fallen", "fall"),
+    ("felt", "feel"),
+    ("fled", "flee"),
+    ("flew", "fly"),
+    ("forgot", "forget"),
+    ("fought", "fight"),
+    ("gave", "give"),
+    ("given", "give"),
+    ("gone", "go"),
+    ("went", "go"),
+    ("grew", "grow"),
+    ("grown", "grow"),
+    ("heard", "hear"),
+    ("held", "hold"),
+    ("hid", "hide"),
+    ("hidden", "hide"),
+    ("kept", "keep"),
+    ("knew", "know"),
+    ("known", "know"),
+    ("laid", "lay"),
+    ("led", "lead"),
+    ("left", "leave"),
+    ("lost", "lose"),
+    ("made", "make"),
+    ("meant", "mean"),
+    ("met", "meet"),
+    ("paid", "pay"),
+    ("ran", "run"),
+    ("rode", "ride"),
+    ("rose", "rise"),
+    ("risen", "rise"),
+    ("said", "say"),
+    ("saith", "say"),
+    ("sat", "sit"),
+    ("saw", "see"),
+    ("seen", "see"),
+    ("sent", "send"),
+    ("slain", "slay"),
+    ("slew", "slay"),
+    ("smote", "smite"),
+    ("smitten", "smite"),
+    ("sold", "sell"),
+    ("sought", "seek"),
+    ("spake", "speak"),
+    ("spoke", "speak"),
+    ("spoken", "speak"),
+    ("spent", "spend"),
+    ("stood", "stand"),
+    ("stole", "steal"),
+    ("struck", "strike"),
+    ("taken", "take"),
+    ("took", "take"),
+    ("taught", "teach"),
+    ("thought", "think"),
+    ("threw", "throw"),
+    ("told", "tell"),
+    ("won", "win"),
+    ("wore", "wear"),
+    ("wrote", "write"),
+    ("written", "write"),
+];
 
 /// A crude plural strip ("banks" → "bank", "studies" → "study") so that inflections match.
 fn stem(w: &str) -> &str {
@@ -406,7 +520,9 @@ const LISTS: &[(u32, &str)] = &[
          though yet via per upon within without among across toward towards onto like unlike whether \
          either neither every many much several another etc near inside outside around beside behind \
          beyond along amid s t d ll re ve m o let lets us hello hi hey \
-         thanks thank please ok okay yes",
+         thanks thank please ok okay yes thee thou thy thine ye hath hast doth dost shalt wilt \
+         unto behold lo yea nay thereof therein thereto whereof wherefore hither thither thence whence \
+         forasmuch peradventure howbeit whosoever whatsoever wherein whereby",
     ),
     (
         STARTER,
@@ -602,6 +718,26 @@ mod tests {
     }
 
     #[test]
+    fn a_wrapped_number_stays_in_its_sentence_and_roots_fold_forms() {
+        assert_eq!(
+            sentences("It has a rated output of\n1.5 megawatts and three blades\n3) a list item"),
+            [
+                "It has a rated output of\n1.5 megawatts and three blades",
+                "3) a list item"
+            ]
+        );
+        assert_eq!(root("buried"), root("bury"));
+        assert_eq!(root("died"), root("die"));
+        assert_eq!(root("left"), root("leave"));
+        assert_eq!(root("founded"), root("found"));
+        assert_eq!(p_threshold(), Some(COSINE_THRESHOLD));
+    }
+
+    fn p_threshold() -> Option<f32> {
+        LocalProvider::new(8).default_cosine_threshold()
+    }
+
+    #[test]
     fn tokens_keep_inner_joiners() {
         let t: Vec<_> = tokens("Joliot-Curie's U.S. work, e.g. 3.14 -- x")
             .iter()
@@ -635,7 +771,7 @@ mod tests {
     async fn provider_answers_streams_and_embeds() {
         let p = LocalProvider::new(64);
         assert_eq!(p.dim(), 64);
-        assert_eq!(p.identity().model, "lrt-hash-v1");
+        assert_eq!(p.identity().model, "lrt-hash-v2");
         assert_eq!(p.identity().binding, "local");
 
         let req = request(Task::Extract {
