@@ -258,6 +258,7 @@ impl KbStore {
                 .map_err(&err)? as u64,
         };
         if repair.chunks_deleted > 0 {
+            super::delete::drop_cached_answers(&tx).map_err(&err)?;
             tx.execute(
                 "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
                 [],
