@@ -122,6 +122,16 @@ impl KbStore {
         Ok(version >= 1 && usize::try_from(version).is_ok_and(|v| v < READABLE_SINCE))
     }
 
+    /// Objects of kb.db's schema that lrt's migrations did not make (a trigger that copies
+    /// rows, a view, an extra table) or that are missing: an empty list when it is exactly lrt's.
+    pub fn schema_problems(&self) -> Result<Vec<String>> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(self.err("cannot check the database"))?;
+        super::untrusted::schema_problems(&self.conn, usize::try_from(version).unwrap_or(0))
+    }
+
     /// `PRAGMA integrity_check` and `PRAGMA foreign_key_check`: an empty list when kb.db is
     /// sound, else SQLite's messages (at most a few).
     pub fn integrity_problems(&self) -> Result<Vec<String>> {

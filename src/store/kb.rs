@@ -53,8 +53,8 @@ pub(super) fn check_readable(path: &Path, version: i64, context: &str) -> Result
 /// something is stored. Steps are applied in order, in the transaction that opens the database,
 /// and never change once released.
 pub(super) struct Migration {
-    sql: &'static str,
-    convert: Option<fn(&Transaction<'_>) -> rusqlite::Result<()>>,
+    pub(super) sql: &'static str,
+    pub(super) convert: Option<fn(&Transaction<'_>) -> rusqlite::Result<()>>,
 }
 
 /// How a writing connection works. A document's commit upserts hundreds of rows, each upsert

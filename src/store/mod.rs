@@ -8,4 +8,5 @@ pub mod inspect;
 pub mod kb;
 pub mod query;
 pub mod transfer;
+pub mod untrusted;
 pub mod vectors;
