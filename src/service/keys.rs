@@ -236,7 +236,7 @@ impl Service {
         let creator_super_admin = self.is_super_admin(&key.created_by);
         if !creator_super_admin {
             let tenant = self.catalog.tenant(key.tenant_id)?.ok_or_else(invalid)?;
-            if self.role_of(&key.created_by, &tenant)?.is_none() {
+            if self.role_of(&key.created_by, &tenant, true)?.is_none() {
                 return Err(Error::Unauthenticated(
                     "the API key is disabled: its creator is no longer a member of its tenant".into(),
                 ));
@@ -256,6 +256,7 @@ impl Service {
                 role: key.role,
                 creator_super_admin,
             }),
+            remote: true,
             ..Actor::user(key.created_by, false)
         })
     }

@@ -137,10 +137,13 @@ impl Service {
     }
 
     /// The actor's role in a tenant. In single-workspace mode the built-in tenant is open
-    /// to every local user as admin, like a plain LightRAG working directory.
-    fn role_of(&self, user: &str, tenant: &TenantRecord) -> Result<Option<Role>> {
+    /// to every local user as admin, like a plain LightRAG working directory; to a `remote`
+    /// caller (authenticated by `lrt serve`) only with `open_workspace` set, else it takes a
+    /// membership like any tenant.
+    fn role_of(&self, user: &str, tenant: &TenantRecord, remote: bool) -> Result<Option<Role>> {
         let role = self.catalog.role(tenant.id, user)?;
-        if role.is_none() && tenant.is_builtin && !self.settings.multi_tenant.value {
+        let open = !remote || self.settings.open_workspace.value;
+        if role.is_none() && open && tenant.is_builtin && !self.settings.multi_tenant.value {
             return Ok(Some(Role::Admin));
         }
         Ok(role)
@@ -152,7 +155,7 @@ impl Service {
             id: tenant.id,
             name: &tenant.name,
             is_active: tenant.is_active,
-            role: self.role_of(&actor.user, tenant)?,
+            role: self.role_of(&actor.user, tenant, actor.remote)?,
             kb,
         })
     }
