@@ -836,7 +836,9 @@ impl Service {
             relation_count: stats.relations,
             storage_bytes: dir_size(&dir),
         };
-        self.catalog.set_kb_stats(k.tenant_id, k.id, kb_stats)
+        self.catalog.set_kb_stats(k.tenant_id, k.id, kb_stats)?;
+        // Under the ingest lock no run is going: what is still reserved was a killed run's.
+        self.catalog.release_documents(k.tenant_id, k.id, None)
     }
 }
 
