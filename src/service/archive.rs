@@ -907,7 +907,7 @@ impl Service {
             serde_json::from_value(read.manifest).map_err(|e| invalid(file, format!("bad manifest ({e})")))?;
         let src = &manifest.tenant;
         let tenant_name = name.unwrap_or(&src.tenant_name);
-        validate::name("tenant", tenant_name)?;
+        super::tenants::check_new_tenant_name(tenant_name)?;
         if self.catalog.tenant_by_name(tenant_name)?.is_some() {
             return Err(Error::Conflict(format!(
                 "a tenant named '{tenant_name}' already exists{}",
