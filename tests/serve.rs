@@ -604,6 +604,16 @@ async fn api_keys_scope_expiry_revocation_and_demotion() {
     lrt.json_as("alice", &["member", "remove", "-t", "acme", "carol", "--yes"]);
     let r = srv.keyed(Method::GET, &docs_path, &kb_key, None).await;
     assert_unauthenticated(&r, "creator removed");
+    // Removal revoked them: adding the user back does not bring them back.
+    lrt.json_as("alice", &["member", "add", "-t", "acme", "carol", "--role", "editor"]);
+    let r = srv.keyed(Method::GET, &docs_path, &kb_key, None).await;
+    assert_unauthenticated(&r, "creator removed and added again");
+    assert!(
+        r.body["error"]["message"].as_str().unwrap().contains("revoked"),
+        "{}",
+        r.body
+    );
+    lrt.json_as("alice", &["member", "remove", "-t", "acme", "carol", "--yes"]);
 
     // The audit log has the key's mutations and its denial, with the key's id.
     let audit = lrt.json_as("alice", &["audit", "list", "-t", "acme", "--limit", "100"]);
