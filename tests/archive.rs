@@ -1033,3 +1033,32 @@ fn an_archive_schema_that_is_not_lrts_is_refused_and_doctor_finds_one_in_place()
         "{finding}"
     );
 }
+
+#[test]
+fn an_export_is_never_written_inside_the_data_directory() {
+    let lrt = ingested();
+    let show = lrt.json_as(ROOT, &["kb", "show", "-t", "acme", "docs"]);
+    let dir = lrt.kb_dir(show["tenant_id"].as_str().unwrap(), show["kb_id"].as_str().unwrap());
+    let catalog = lrt.data_dir().join("catalog.db");
+    let before = std::fs::read(&catalog).unwrap();
+    for target in [catalog.clone(), dir.join("kb.db"), dir.join("new-file")] {
+        let out = target.to_str().unwrap();
+        for args in [
+            vec!["kb", "export", "-t", "acme", "--kb", "docs", "-O", out, "--force"],
+            vec!["tenant", "export", "acme", "-O", out, "--force"],
+            vec![
+                "graph", "export", "-t", "acme", "--kb", "docs", "--format", "json", "--out", out, "--force",
+            ],
+        ] {
+            let run = lrt.run_as(ROOT, &args);
+            assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+            assert!(run.stderr.contains("inside the data directory"), "{}", run.stderr);
+        }
+    }
+    assert_eq!(std::fs::read(&catalog).unwrap(), before);
+    assert!(!dir.join("new-file").exists());
+    assert_eq!(
+        lrt.json_as(ROOT, &["kb", "show", "-t", "acme", "docs"])["document_count"],
+        show["document_count"]
+    );
+}

@@ -210,8 +210,23 @@ fn kb_entry_name(index: Option<usize>) -> String {
     }
 }
 
-/// Refuses an existing destination (without `force`) or a directory, before any work.
-pub fn check_destination(path: &Path, force: bool) -> Result<()> {
+/// Refuses an export destination before any work: a directory, an existing file without
+/// `force`, and anything inside the data directory `data_dir` (an export must never replace
+/// lrt's own files, however it is named).
+pub fn check_destination(path: &Path, force: bool, data_dir: &Path) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let (Ok(parent), Ok(root)) = (parent.canonicalize(), data_dir.canonicalize())
+        && parent.starts_with(&root)
+    {
+        return Err(Error::Usage(format!(
+            "{} is inside the data directory ({}); write the export somewhere else",
+            path.display(),
+            root.display()
+        )));
+    }
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => Err(Error::Usage(format!("{} is a directory", path.display()))),
         Ok(_) if !force => Err(Error::Conflict(format!(
@@ -668,7 +683,7 @@ impl Service {
     ) -> Result<ExportReport> {
         let started = std::time::Instant::now();
         let (t, k) = self.kb_for(actor, tenant, kb, Permission::DocumentRead, "kb.export")?;
-        check_destination(dest, force)?;
+        check_destination(dest, force, self.catalog.layout().root())?;
         let staging = staging_dir(self)?;
         let (part, file) = self.snapshot_kb(&t, &k, staging.path(), None)?;
         let manifest = KbManifest {
@@ -821,7 +836,7 @@ impl Service {
             OnInactive::Allow,
             "tenant.export",
         )?;
-        check_destination(dest, force)?;
+        check_destination(dest, force, self.catalog.layout().root())?;
         let staging = staging_dir(self)?;
         let members: Vec<ArchivedMember> = self
             .catalog
