@@ -797,3 +797,50 @@ async fn internal_errors_carry_an_id_that_is_logged() {
         "the log has the details: {log}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_query_strings_and_repeated_credentials_get_json_400s() {
+    let lrt = Lrt::new();
+    let srv = start(&lrt, &[]);
+    let root = token(&lrt, ROOT);
+    for path in ["/api/v1/tenants?page=abc", "/api/v1/tenants?page_size=-1"] {
+        let r = srv.get(path, &root).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "usage", "{path}");
+        assert!(
+            r.body["error"]["message"].as_str().unwrap().contains("query string"),
+            "{}",
+            r.body
+        );
+    }
+    // Two Authorization headers (a valid one first), or two keys: refused, never "the first".
+    let bearer = format!("Bearer {root}");
+    let r = srv
+        .send(
+            Method::GET,
+            "/api/v1/me",
+            Some(&bearer),
+            &[("Authorization", "Bearer x")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = srv
+        .send(
+            Method::GET,
+            "/api/v1/me",
+            None,
+            &[("X-API-Key", "lrt_a"), ("X-API-Key", "lrt_b")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("one x-api-key header"),
+        "{}",
+        r.body
+    );
+}
