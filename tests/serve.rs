@@ -844,3 +844,26 @@ async fn bad_query_strings_and_repeated_credentials_get_json_400s() {
         r.body
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_authentications_are_throttled_per_address() {
+    let lrt = Lrt::new();
+    let srv = start(&lrt, &[]);
+    let root = token(&lrt, ROOT);
+    let mut statuses = Vec::new();
+    for n in 0..40 {
+        let key = format!("lrt_{}", "A".repeat(42 + n % 2));
+        let r = srv.keyed(Method::GET, "/api/v1/me", &key, None).await;
+        statuses.push(r.status.as_u16());
+    }
+    assert!(statuses[..30].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[30..].iter().all(|s| *s == 429), "{statuses:?}");
+    // Throttled, even a valid credential from that address waits, and is told how long.
+    let r = srv.get("/api/v1/me", &root).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(r.headers.get("retry-after").is_some());
+    assert_eq!(r.body["error"]["code"], "rate_limited");
+    // /health needs no credentials and is never throttled.
+    let health = srv.send(Method::GET, "/health", None, &[], None).await;
+    assert_eq!(health.status, StatusCode::OK);
+}

@@ -51,7 +51,29 @@ impl FromRequestParts<Arc<AppState>> for Authed {
         };
         let authorization = text(axum::http::header::AUTHORIZATION.as_str())?;
         let api_key = text("x-api-key")?;
-        let actor = state.actor(authorization.as_deref(), api_key.as_deref()).await?;
+        let addr = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        if let Some(secs) = state.throttle.blocked(addr) {
+            let mut err = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                crate::error::ErrorKind::RateLimited.as_str(),
+                format!("too many failed authentications from this address; try again in {secs} s"),
+            );
+            err.retry_after = Some(secs);
+            return Err(err);
+        }
+        let actor = state
+            .actor(authorization.as_deref(), api_key.as_deref())
+            .await
+            .inspect_err(|e| {
+                // Guesses present credentials; a request without any is not one.
+                let presented = authorization.is_some() || api_key.is_some();
+                if presented && e.status == StatusCode::UNAUTHORIZED {
+                    state.throttle.failed(addr);
+                }
+            })?;
         if let Some(caller) = parts.extensions.get::<Caller>() {
             caller.record(&actor);
         }

@@ -79,7 +79,8 @@ fn generate() -> Result<String> {
 }
 
 /// Whether `key` has the shape of an lrt key (checked before any lookup).
-fn well_formed(key: &str) -> bool {
+/// Whether `key` has the shape of an lrt API key (checked before any lookup).
+pub fn well_formed(key: &str) -> bool {
     key.strip_prefix(KEY_PREFIX).is_some_and(|rest| {
         rest.len() == KEY_BYTES * 4 / 3
             && rest

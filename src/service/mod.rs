@@ -36,7 +36,7 @@ pub use identity::{CanI, ContextView, MembershipView, WhoAmI, token_actor};
 pub use ingest::{IngestJob, KbHandle};
 pub use inspect::{EntityList, EntityView, ExportFormat, GraphExport, NameMatch, Neighbour};
 pub use kbs::{KbUpdate, NewKb};
-pub use keys::{CreatedKey, KeyListing, NewKey};
+pub use keys::{CreatedKey, KeyListing, NewKey, well_formed as key_well_formed};
 pub use lightrag::LightragImport;
 pub use query::{AuthorizedQuery, OpenQuery, QueryInput};
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
