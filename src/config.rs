@@ -685,7 +685,7 @@ pub fn write_config(path: &Path, contents: &str) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).storage_ctx(|| format!("cannot create {}", dir.display()))?;
+    crate::layout::create_private_dir(dir)?;
     let tmp = dir.join(format!(".config.toml.{}.tmp", std::process::id()));
     std::fs::write(&tmp, contents).storage_ctx(|| format!("cannot write {}", tmp.display()))?;
     #[cfg(unix)]

@@ -515,6 +515,7 @@ impl KbStore {
     pub fn open(dir: &Path) -> Result<KbStore> {
         let path = dir.join("kb.db");
         let err = db_err("cannot open the knowledge base", &path);
+        crate::layout::private_db_file(&path)?;
         let mut conn = Connection::open(&path).map_err(&err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(&err)?;
         // page_size only takes effect on a database without tables, so it must precede WAL mode.
