@@ -867,3 +867,32 @@ async fn failed_authentications_are_throttled_per_address() {
     let health = srv.send(Method::GET, "/health", None, &[], None).await;
     assert_eq!(health.status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_lifetimes_are_capped() {
+    let lrt = Lrt::new();
+    let srv = start(&lrt, &[]);
+    for exp in [u64::MAX, now() + 31 * 86_400] {
+        let forged = forge(Algorithm::HS256, SECRET, json!({"sub": ROOT, "exp": exp}));
+        let r = srv.get("/api/v1/me", &forged).await;
+        assert_unauthenticated(&r, "lifetime beyond the cap");
+        assert!(
+            r.body["error"]["message"].as_str().unwrap().contains("30 days"),
+            "{}",
+            r.body
+        );
+    }
+    let ok = forge(
+        Algorithm::HS256,
+        SECRET,
+        json!({"sub": ROOT, "exp": now() + 29 * 86_400}),
+    );
+    assert_eq!(srv.get("/api/v1/me", &ok).await.status, StatusCode::OK);
+    let run = lrt.run(
+        Some(ROOT),
+        &[("TOKEN_SECRET", SECRET)],
+        &["token", "issue", "--user", "x", "--expires-in", "31d"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("at most 30 days"), "{}", run.stderr);
+}
