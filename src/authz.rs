@@ -164,6 +164,9 @@ pub struct Actor {
     pub real_user: Option<String>,
     /// Set when the request authenticated with an API key.
     pub key: Option<KeyScope>,
+    /// Authenticated by `lrt serve` (a token or an API key) rather than acting on this
+    /// machine: the built-in workspace is not open to it unless configured so.
+    pub remote: bool,
 }
 
 impl Actor {
@@ -174,6 +177,7 @@ impl Actor {
             super_admin,
             real_user: None,
             key: None,
+            remote: false,
         }
     }
 }

@@ -110,6 +110,7 @@ pub struct MultiTenancySection {
     pub enabled: Option<bool>,
     pub strict: Option<bool>,
     pub require_user_auth: Option<bool>,
+    pub open_workspace: Option<bool>,
     pub super_admins: Option<Vec<String>>,
 }
 
@@ -138,6 +139,10 @@ pub struct Settings {
     pub multi_tenant: Sourced<bool>,
     pub strict: Sourced<bool>,
     pub require_user_auth: Sourced<bool>,
+    /// `LRT_OPEN_WORKSPACE`: in single-workspace mode, `lrt serve` lets every authenticated
+    /// caller in as admin of the built-in workspace. Off by default: over HTTP it takes a
+    /// real membership (locally the data directory's permissions are the boundary).
+    pub open_workspace: Sourced<bool>,
     pub super_admins: Sourced<Vec<String>>,
     pub token_secret: Sourced<Option<String>>,
     pub jwt_algorithm: Sourced<String>,
@@ -456,6 +461,7 @@ impl Settings {
         let multi_tenant = layer(env, mt_var, mt.enabled, false)?;
         let strict = layer(env, "LIGHTRAG_MULTI_TENANT_STRICT", mt.strict, true)?;
         let require_user_auth = layer(env, "LIGHTRAG_REQUIRE_USER_AUTH", mt.require_user_auth, true)?;
+        let open_workspace = layer(env, "LRT_OPEN_WORKSPACE", mt.open_workspace, false)?;
 
         const SA: &str = "LIGHTRAG_SUPER_ADMIN_USERS";
         let env_admins = env.get(SA).map(|raw| split_users(&raw));
@@ -507,6 +513,7 @@ impl Settings {
             multi_tenant,
             strict,
             require_user_auth,
+            open_workspace,
             super_admins,
             token_secret,
             jwt_algorithm,
@@ -552,6 +559,11 @@ impl Settings {
                 "multi_tenancy.require_user_auth",
                 json!(self.require_user_auth.value),
                 self.require_user_auth.source.to_string(),
+            ),
+            (
+                "multi_tenancy.open_workspace",
+                json!(self.open_workspace.value),
+                self.open_workspace.source.to_string(),
             ),
             (
                 "multi_tenancy.super_admins",
@@ -657,6 +669,9 @@ enabled = {enabled}
 strict = true
 # LIGHTRAG_REQUIRE_USER_AUTH: `lrt serve` requires a token on every request.
 require_user_auth = true
+# LRT_OPEN_WORKSPACE: in single-workspace mode, let every caller `lrt serve` authenticates in
+# as admin of the built-in workspace. Off: over HTTP it takes a membership (`lrt member add`).
+open_workspace = false
 # Super-admins may do everything, and only they create tenants.
 # LIGHTRAG_SUPER_ADMIN_USERS (comma-separated) adds to this list.
 super_admins = [{admins}]
@@ -706,7 +721,7 @@ pub fn write_config(path: &Path, contents: &str) -> Result<()> {
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).storage_ctx(|| format!("cannot create {}", dir.display()))?;
+    crate::layout::create_private_dir(dir)?;
     let tmp = dir.join(format!(".config.toml.{}.tmp", std::process::id()));
     std::fs::write(&tmp, contents).storage_ctx(|| format!("cannot write {}", tmp.display()))?;
     #[cfg(unix)]

@@ -39,9 +39,13 @@ impl Layout {
         self.tenant_dir(tenant).join("kbs").join(kb.hyphenated().to_string())
     }
 
-    /// Creates the data directory (mode 0700) if it does not exist.
+    /// Creates the data directory (mode 0700) if it does not exist, and takes group and other
+    /// access away from one that does (a 0755 directory left `catalog.db` readable by every
+    /// local user).
     pub fn ensure_root(&self) -> Result<()> {
-        create_private_dir(&self.root)
+        create_private_dir(&self.root)?;
+        tighten(&self.root, 0o700);
+        Ok(())
     }
 
     /// Creates a tenant's folder, refusing to follow symlinks inside the data directory.
@@ -122,7 +126,49 @@ fn symlink_error(path: &Path) -> Error {
     )
 }
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+/// Takes group and other access away from `path` (to `mode`), as far as the file system lets
+/// its owner: best effort, as a read-only data directory must still be readable.
+pub fn tighten(path: &Path, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::symlink_metadata(path)
+            && !meta.file_type().is_symlink()
+            && meta.permissions().mode() & 0o077 != 0
+        {
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+}
+
+/// Creates the database file `path` with mode 0600 if it does not exist (SQLite then gives its
+/// `-wal` and `-shm` files the same mode), or tightens an existing one.
+pub fn private_db_file(path: &Path) -> Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)
+                .storage_ctx(|| format!("cannot create {}", path.display()))?;
+        }
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        tighten(Path::new(&name), 0o600);
+    }
+    Ok(())
+}
+
+/// Creates `dir` (and its parents) with mode 0700 where it creates them.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
@@ -188,5 +234,29 @@ mod tests {
         assert!(layout.create_kb_dir(t, Uuid::new_v4()).is_err());
         assert!(layout.remove_dir(&layout.tenant_dir(t)).is_err());
         assert!(tmp.path().join("elsewhere").exists());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_open_data_directory_and_its_databases_are_made_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("data");
+        std::fs::create_dir(&root).unwrap();
+        std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let catalog = root.join("catalog.db");
+        std::fs::write(&catalog, b"").unwrap();
+        std::fs::set_permissions(&catalog, std::fs::Permissions::from_mode(0o644)).unwrap();
+        drop(crate::catalog::Catalog::open(Layout::new(root.clone())).unwrap());
+        assert_eq!((mode(&root), mode(&catalog)), (0o700, 0o600));
+
+        // A new kb.db (and its WAL) is private from the start.
+        let kb = tmp.path().join("kb");
+        std::fs::create_dir(&kb).unwrap();
+        let store = crate::store::kb::KbStore::open(&kb).unwrap();
+        assert_eq!(mode(&kb.join("kb.db")), 0o600);
+        assert_eq!(mode(&kb.join("kb.db-wal")), 0o600);
+        drop(store);
     }
 }

@@ -199,8 +199,12 @@ fn tenant_update_renames_describes_sets_and_unsets() {
     let id = lrt.tenant("acme", Some("alice"));
     let before = lrt.json_as(ROOT, &["tenant", "show", &id]);
 
+    // Renaming takes a super-admin (tenant names are one namespace across tenants); the
+    // tenant's admin changes the rest.
+    let run = lrt.run_as("alice", &["tenant", "update", "acme", "--name", "Acme Corp"]);
+    assert_eq!(run.code, 5, "{}", run.stderr);
     let t = lrt.json_as(
-        "alice",
+        ROOT,
         &[
             "tenant",
             "update",

@@ -923,3 +923,162 @@ fn a_malformed_lightrag_directory_creates_nothing() {
     }
     let _ = std::io::stdout().flush();
 }
+
+/// `db` changed by `sql`, as a hostile archive would bring it, with a manifest that matches it.
+fn hostile(lrt: &Lrt, manifest: &Value, db: &[u8], name: &str, sql: &str) -> PathBuf {
+    let file = lrt.root().join(format!("{name}.db"));
+    std::fs::write(&file, db).unwrap();
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    conn.execute_batch(sql).unwrap();
+    conn.execute_batch("PRAGMA journal_mode=DELETE;").unwrap();
+    drop(conn);
+    let bytes = std::fs::read(&file).unwrap();
+    let mut m = manifest.clone();
+    m["kb"]["file"]["size"] = json!(bytes.len());
+    m["kb"]["file"]["sha256"] = json!(sha256_hex(&bytes));
+    let archive = lrt.root().join(format!("{name}.lrtkb"));
+    raw_tar(
+        &archive,
+        &[(b"manifest.json", &serde_json::to_vec(&m).unwrap()), (b"kb.db", &bytes)],
+    );
+    archive
+}
+
+#[test]
+fn an_archive_schema_that_is_not_lrts_is_refused_and_doctor_finds_one_in_place() {
+    let lrt = ingested();
+    let file = lrt.root().join("docs.lrtkb");
+    let out = file.to_str().unwrap();
+    lrt.json_as(ROOT, &["kb", "export", "-t", "acme", "--kb", "docs", "-O", out]);
+    let (manifest, db) = parts(&file);
+    let cases = [
+        (
+            hostile(
+                &lrt,
+                &manifest,
+                &db,
+                "trigger",
+                "CREATE TABLE kept (content TEXT);
+                 CREATE TRIGGER keep AFTER INSERT ON documents BEGIN INSERT INTO kept VALUES (new.content); END;",
+            ),
+            "trigger \"keep\" is not part of lrt's schema",
+        ),
+        (
+            hostile(
+                &lrt,
+                &manifest,
+                &db,
+                "view",
+                "DROP TABLE llm_cache;
+                 CREATE VIEW llm_cache AS WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r)
+                     SELECT n AS cache_key FROM r;",
+            ),
+            "view \"llm_cache\" is not part of lrt's schema",
+        ),
+        (
+            hostile(&lrt, &manifest, &db, "missing", "DROP TABLE doc_relations;"),
+            "table \"doc_relations\" is missing",
+        ),
+    ];
+    // A staging folder a killed import left behind goes at the next import.
+    let stale = lrt.data_dir().join(".staging-killed");
+    std::fs::create_dir_all(&stale).unwrap();
+    std::fs::write(stale.join(".lock"), b"").unwrap();
+    std::fs::write(stale.join("entry-0"), b"half a snapshot").unwrap();
+    let report = lrt.json_as(ROOT, &["doctor"]);
+    assert!(
+        report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["check"] == "staging"),
+        "{report}"
+    );
+    let mut before = lrt.snapshot();
+    before["tree"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|p| !p.as_str().unwrap().starts_with(".staging-killed"));
+
+    for (path, expect) in &cases {
+        let started = std::time::Instant::now();
+        let run = lrt.run_as(
+            ROOT,
+            &[
+                "kb",
+                "import",
+                "-t",
+                "acme",
+                path.to_str().unwrap(),
+                "--name",
+                "x",
+                "--json",
+            ],
+        );
+        assert_eq!(run.code, 2, "{}: {}", path.display(), run.stderr);
+        let message = run.json_error()["error"]["message"].as_str().unwrap().to_string();
+        assert!(message.contains(expect), "{}: {message}", path.display());
+        assert!(started.elapsed() < std::time::Duration::from_secs(30));
+        assert_eq!(lrt.snapshot(), before, "{} created something", path.display());
+    }
+    let leftovers: Vec<_> = std::fs::read_dir(lrt.data_dir())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(".staging"))
+        .collect();
+    assert!(leftovers.is_empty(), "staging folders left behind: {leftovers:?}");
+
+    // A KB that already holds a foreign trigger (an import made before this check) is a
+    // problem doctor names.
+    let show = lrt.json_as(ROOT, &["kb", "show", "-t", "acme", "docs"]);
+    let dir = lrt.kb_dir(show["tenant_id"].as_str().unwrap(), show["kb_id"].as_str().unwrap());
+    rusqlite::Connection::open(dir.join("kb.db"))
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE kept (content TEXT);
+             CREATE TRIGGER keep AFTER DELETE ON documents BEGIN INSERT INTO kept VALUES (old.content); END;",
+        )
+        .unwrap();
+    let run = lrt.run_as(ROOT, &["doctor", "--json"]);
+    assert_ne!(run.code, 0, "{}", run.stdout);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    let finding = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["check"] == "schema")
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        finding["detail"].as_str().unwrap().contains("trigger \"keep\""),
+        "{finding}"
+    );
+}
+
+#[test]
+fn an_export_is_never_written_inside_the_data_directory() {
+    let lrt = ingested();
+    let show = lrt.json_as(ROOT, &["kb", "show", "-t", "acme", "docs"]);
+    let dir = lrt.kb_dir(show["tenant_id"].as_str().unwrap(), show["kb_id"].as_str().unwrap());
+    let catalog = lrt.data_dir().join("catalog.db");
+    let before = std::fs::read(&catalog).unwrap();
+    for target in [catalog.clone(), dir.join("kb.db"), dir.join("new-file")] {
+        let out = target.to_str().unwrap();
+        for args in [
+            vec!["kb", "export", "-t", "acme", "--kb", "docs", "-O", out, "--force"],
+            vec!["tenant", "export", "acme", "-O", out, "--force"],
+            vec![
+                "graph", "export", "-t", "acme", "--kb", "docs", "--format", "json", "--out", out, "--force",
+            ],
+        ] {
+            let run = lrt.run_as(ROOT, &args);
+            assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+            assert!(run.stderr.contains("inside the data directory"), "{}", run.stderr);
+        }
+    }
+    assert_eq!(std::fs::read(&catalog).unwrap(), before);
+    assert!(!dir.join("new-file").exists());
+    assert_eq!(
+        lrt.json_as(ROOT, &["kb", "show", "-t", "acme", "docs"])["document_count"],
+        show["document_count"]
+    );
+}

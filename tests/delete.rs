@@ -652,3 +652,57 @@ async fn a_killed_delete_leaves_the_kb_exactly_as_before() {
     assert_indexes_match(&k);
     assert_stats_agree(&k);
 }
+
+/// The answer to `question`, and whether it was read from the cache (no model call at all).
+fn ask(k: &Kb, question: &str) -> (String, bool) {
+    let a = k.lrt.json_as("val", &["query", "-t", "acme", "--kb", "docs", question]);
+    (
+        a["answer"].as_str().unwrap_or_default().to_string(),
+        a["no_context"] == false && a["llm_calls"].as_u64() == Some(0),
+    )
+}
+
+#[test]
+fn no_cached_answer_outlives_a_delete_or_a_replace() {
+    let k = kb();
+    let docs = k.lrt.root().join("docs");
+    let curie = write(&docs, "curie.md", CURIE);
+    k.ingest(
+        &[],
+        &[
+            &curie,
+            &write(&docs, "nasa.md", NASA),
+            &write(&docs, "pierre.md", PIERRE),
+        ],
+    );
+    let question = "What did Marie Curie and Pierre Curie do in Paris?";
+    let (first, _) = ask(&k, question);
+    assert!(first.contains("polonium"), "{first}");
+    assert_eq!(ask(&k, question), (first.clone(), true), "the second answer is cached");
+
+    // A replace removes the old text: the cached answer quoting it goes.
+    write(
+        &docs,
+        "curie.md",
+        "Marie Curie taught physics at the Sorbonne in Paris.",
+    );
+    let report = k
+        .lrt
+        .json_as("alice", &["ingest", "-t", "acme", "--kb", "docs", "--replace", &curie]);
+    assert_eq!(report["replaced"], 1, "{report}");
+    let (after_replace, cached) = ask(&k, question);
+    assert!(!cached && !after_replace.contains("polonium"), "{after_replace}");
+
+    // So does a delete, with or without --drop-llm-cache, and exports no longer carry it.
+    write(&docs, "curie.md", CURIE);
+    k.lrt
+        .json_as("alice", &["ingest", "-t", "acme", "--kb", "docs", "--replace", &curie]);
+    assert!(ask(&k, question).0.contains("polonium"));
+    assert!(ask(&k, question).1);
+    let id = k.doc_ids()["curie.md"].clone();
+    let report = k.delete(&[], &[&id]);
+    assert_eq!(k.count("SELECT count(*) FROM llm_cache WHERE cache_type = 'query'"), 0);
+    let (after_delete, cached) = ask(&k, question);
+    assert!(!cached && !after_delete.contains("polonium"), "{after_delete}");
+    assert!(report["answers_dropped"].as_u64().unwrap() >= 1, "{report}");
+}

@@ -127,6 +127,73 @@ fn quota_on_documents_is_enforced_before_anything_is_written() {
     assert_eq!(kb["document_count"].as_u64(), Some(0));
 }
 
+#[test]
+fn concurrent_ingests_cannot_pass_the_document_quota_together() {
+    let (lrt, _) = setup();
+    assert!(
+        lrt.run_as(ROOT, &["tenant", "update", "acme", "--set", "max_documents=3"])
+            .ok()
+    );
+    for kb in ["k1", "k2", "k3"] {
+        assert!(lrt.run_as(ROOT, &["kb", "create", "-t", "acme", kb]).ok());
+    }
+    // Four runs of two new documents each, started together into three KBs.
+    let runs: Vec<_> = (0..4)
+        .map(|n| {
+            let dir = lrt.root().join(format!("batch{n}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            for d in 0..2 {
+                std::fs::write(
+                    dir.join(format!("doc{d}.md")),
+                    format!("Batch {n} document {d} tells of the harbour town number {n}{d}."),
+                )
+                .unwrap();
+            }
+            let kb = ["docs", "k1", "k2", "k3"][n];
+            lrt.process("alice", &["ingest", "-t", "acme", "--kb", kb, dir.to_str().unwrap()])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let codes: Vec<i32> = runs
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap().status.code().unwrap())
+        .collect();
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
+    assert!(codes.iter().all(|c| *c == 0 || *c == 7), "{codes:?}");
+    let tenant = lrt.json_as(ROOT, &["tenant", "show", "acme"]);
+    assert_eq!(tenant["total_documents"], 2, "{tenant}");
+    // The reservation is given back once the run's statistics are written.
+    assert!(
+        lrt.run_as(
+            "alice",
+            &[
+                "ingest",
+                "-t",
+                "acme",
+                "--kb",
+                "k1",
+                lrt.root().join("batch0/doc0.md").to_str().unwrap()
+            ]
+        )
+        .ok()
+    );
+    let run = lrt.run_as(
+        "alice",
+        &[
+            "ingest",
+            "-t",
+            "acme",
+            "--kb",
+            "k2",
+            lrt.root().join("batch1").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 7, "{}", run.stderr);
+}
+
 /// An OpenAI-compatible embeddings endpoint: one 8-dimensional vector per input text.
 struct Embeddings;
 

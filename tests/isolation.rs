@@ -441,3 +441,38 @@ fn a_symlinked_kb_folder_is_refused_by_query_ingest_and_reads() {
         "written through the symlink"
     );
 }
+
+#[test]
+fn a_tenant_admin_cannot_probe_other_tenant_names_by_renaming() {
+    let lrt = Lrt::new();
+    lrt.tenant("acme", Some("alice"));
+    lrt.tenant("secret-corp", None);
+    let taken = lrt.run_as("alice", &["tenant", "update", "acme", "--name", "secret-corp"]);
+    let free = lrt.run_as("alice", &["tenant", "update", "acme", "--name", "nobody-has-this"]);
+    assert_eq!((taken.code, free.code), (5, 5), "{} / {}", taken.stderr, free.stderr);
+    assert!(!taken.stderr.contains("secret-corp"), "{}", taken.stderr);
+    // A change of case stays the admin's; a super-admin renames.
+    assert_eq!(
+        lrt.run_as("alice", &["tenant", "update", "acme", "--name", "ACME"])
+            .code,
+        0
+    );
+    assert_eq!(
+        lrt.run_as(ROOT, &["tenant", "update", "ACME", "--name", "acme-2"]).code,
+        0
+    );
+}
+
+#[test]
+fn tenant_import_cannot_take_the_builtin_name() {
+    let lrt = Lrt::new();
+    lrt.tenant("acme", Some("alice"));
+    let file = lrt.root().join("acme.lrtt");
+    let export = lrt.run_as(ROOT, &["tenant", "export", "acme", "-O", file.to_str().unwrap()]);
+    assert!(export.ok(), "{}", export.stderr);
+    for name in ["default", "DEFAULT"] {
+        let run = lrt.run_as(ROOT, &["tenant", "import", file.to_str().unwrap(), "--name", name]);
+        assert_eq!(run.code, 6, "{}", run.stderr);
+        assert!(run.stderr.contains("reserved"), "{}", run.stderr);
+    }
+}

@@ -604,6 +604,16 @@ async fn api_keys_scope_expiry_revocation_and_demotion() {
     lrt.json_as("alice", &["member", "remove", "-t", "acme", "carol", "--yes"]);
     let r = srv.keyed(Method::GET, &docs_path, &kb_key, None).await;
     assert_unauthenticated(&r, "creator removed");
+    // Removal revoked them: adding the user back does not bring them back.
+    lrt.json_as("alice", &["member", "add", "-t", "acme", "carol", "--role", "editor"]);
+    let r = srv.keyed(Method::GET, &docs_path, &kb_key, None).await;
+    assert_unauthenticated(&r, "creator removed and added again");
+    assert!(
+        r.body["error"]["message"].as_str().unwrap().contains("revoked"),
+        "{}",
+        r.body
+    );
+    lrt.json_as("alice", &["member", "remove", "-t", "acme", "carol", "--yes"]);
 
     // The audit log has the key's mutations and its denial, with the key's id.
     let audit = lrt.json_as("alice", &["audit", "list", "-t", "acme", "--limit", "100"]);
@@ -786,4 +796,103 @@ async fn internal_errors_carry_an_id_that_is_logged() {
         tagged.iter().any(|l| l.contains("kb.db")),
         "the log has the details: {log}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_query_strings_and_repeated_credentials_get_json_400s() {
+    let lrt = Lrt::new();
+    let srv = start(&lrt, &[]);
+    let root = token(&lrt, ROOT);
+    for path in ["/api/v1/tenants?page=abc", "/api/v1/tenants?page_size=-1"] {
+        let r = srv.get(path, &root).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.body);
+        assert_eq!(r.body["error"]["code"], "usage", "{path}");
+        assert!(
+            r.body["error"]["message"].as_str().unwrap().contains("query string"),
+            "{}",
+            r.body
+        );
+    }
+    // Two Authorization headers (a valid one first), or two keys: refused, never "the first".
+    let bearer = format!("Bearer {root}");
+    let r = srv
+        .send(
+            Method::GET,
+            "/api/v1/me",
+            Some(&bearer),
+            &[("Authorization", "Bearer x")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    let r = srv
+        .send(
+            Method::GET,
+            "/api/v1/me",
+            None,
+            &[("X-API-Key", "lrt_a"), ("X-API-Key", "lrt_b")],
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("one x-api-key header"),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_authentications_are_throttled_per_address() {
+    let lrt = Lrt::new();
+    let srv = start(&lrt, &[]);
+    let root = token(&lrt, ROOT);
+    let mut statuses = Vec::new();
+    for n in 0..40 {
+        let key = format!("lrt_{}", "A".repeat(42 + n % 2));
+        let r = srv.keyed(Method::GET, "/api/v1/me", &key, None).await;
+        statuses.push(r.status.as_u16());
+    }
+    assert!(statuses[..30].iter().all(|s| *s == 401), "{statuses:?}");
+    assert!(statuses[30..].iter().all(|s| *s == 429), "{statuses:?}");
+    // Throttled, even a valid credential from that address waits, and is told how long.
+    let r = srv.get("/api/v1/me", &root).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    assert!(r.headers.get("retry-after").is_some());
+    assert_eq!(r.body["error"]["code"], "rate_limited");
+    // /health needs no credentials and is never throttled.
+    let health = srv.send(Method::GET, "/health", None, &[], None).await;
+    assert_eq!(health.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_lifetimes_are_capped() {
+    let lrt = Lrt::new();
+    let srv = start(&lrt, &[]);
+    for exp in [u64::MAX, now() + 31 * 86_400] {
+        let forged = forge(Algorithm::HS256, SECRET, json!({"sub": ROOT, "exp": exp}));
+        let r = srv.get("/api/v1/me", &forged).await;
+        assert_unauthenticated(&r, "lifetime beyond the cap");
+        assert!(
+            r.body["error"]["message"].as_str().unwrap().contains("30 days"),
+            "{}",
+            r.body
+        );
+    }
+    let ok = forge(
+        Algorithm::HS256,
+        SECRET,
+        json!({"sub": ROOT, "exp": now() + 29 * 86_400}),
+    );
+    assert_eq!(srv.get("/api/v1/me", &ok).await.status, StatusCode::OK);
+    let run = lrt.run(
+        Some(ROOT),
+        &[("TOKEN_SECRET", SECRET)],
+        &["token", "issue", "--user", "x", "--expires-in", "31d"],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("at most 30 days"), "{}", run.stderr);
 }

@@ -132,3 +132,47 @@ fn a_use_context_wins_over_the_builtin_workspace() {
     lrt.json_as("alice", &["use", "--clear"]);
     assert_eq!(builtin_kb(&lrt, "alice", &[])["kb_name"], "default");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_http_the_builtin_workspace_takes_a_membership_unless_opened() {
+    use common::server::{start, token};
+    let lrt = Lrt::with_init(&["--single-workspace"]);
+    let kb = builtin_kb(&lrt, ROOT, &[]);
+    let t = kb["tenant_id"].as_str().unwrap().to_string();
+    lrt.member("default", "bob", "viewer");
+    let kbs = format!("/api/v1/tenants/{t}/kbs");
+    let members = format!("/api/v1/tenants/{t}/members");
+
+    let srv = start(&lrt, &[("ENABLE_MULTI_TENANTS", "false")]);
+    let (mallory, bob) = (token(&lrt, "mallory"), token(&lrt, "bob"));
+    // A caller in no tenant sees nothing of the workspace, and cannot add themselves.
+    assert_eq!(srv.get(&kbs, &mallory).await.status, 404);
+    let me = srv.get("/api/v1/me", &mallory).await.body;
+    assert_eq!(me["memberships"], serde_json::json!([]), "{me}");
+    let add = srv
+        .post(
+            &members,
+            &mallory,
+            serde_json::json!({"user_id": "mallory", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(add.status, 404, "{}", add.body);
+    // A member gets their role, no more.
+    assert_eq!(srv.get(&kbs, &bob).await.status, 200);
+    let add = srv
+        .post(&members, &bob, serde_json::json!({"user_id": "eve", "role": "admin"}))
+        .await;
+    assert_eq!(add.status, 403, "{}", add.body);
+    drop(srv);
+
+    // Opened on purpose, every caller is admin there, and /me says why.
+    let srv = start(
+        &lrt,
+        &[("ENABLE_MULTI_TENANTS", "false"), ("LRT_OPEN_WORKSPACE", "true")],
+    );
+    assert_eq!(srv.get(&kbs, &mallory).await.status, 200);
+    let me = srv.get("/api/v1/me", &mallory).await.body;
+    assert_eq!(me["memberships"][0]["tenant_id"], t.as_str(), "{me}");
+    assert_eq!(me["memberships"][0]["role"], "admin", "{me}");
+    assert_eq!(me["memberships"][0]["via"], "open_workspace", "{me}");
+}

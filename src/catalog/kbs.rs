@@ -73,6 +73,16 @@ fn name_conflict(name: &str) -> Error {
     ))
 }
 
+/// A tenant's usage as the capacity quotas see it.
+#[derive(Debug, Clone, Copy)]
+pub struct TenantUsage {
+    /// Documents the statistics count, plus those reserved by ingest runs still going.
+    pub documents: u64,
+    pub storage_bytes: u64,
+    /// The KB's documents in the statistics.
+    pub kb_documents: u64,
+}
+
 impl Catalog {
     /// Finds a KB by id, always within its tenant (never a global lookup by id).
     pub fn kb(&self, tenant: Uuid, id: Uuid) -> Result<Option<KbRecord>> {
@@ -85,20 +95,17 @@ impl Catalog {
             .transpose()
     }
 
-    /// The documents the statistics count in a tenant and in one of its KBs, read in one
-    /// statement: an ingest that writes the KB's statistics meanwhile changes both or neither.
-    pub fn document_counts(&self, tenant: Uuid, kb: Uuid) -> Result<(u64, u64)> {
+    /// The KB's documents reserved by ingest runs still going (or killed).
+    pub fn reserved_documents(&self, tenant: Uuid, kb: Uuid) -> Result<u64> {
         self.conn
-            .prepare_cached(
-                "SELECT (SELECT coalesce(sum(document_count), 0) FROM knowledge_bases WHERE tenant_id = ?1),
-                        coalesce((SELECT document_count FROM knowledge_bases WHERE tenant_id = ?1 AND kb_id = ?2), 0)",
+            .query_row(
+                "SELECT reserved_documents FROM knowledge_bases WHERE tenant_id = ?1 AND kb_id = ?2",
+                [tenant.to_string(), kb.to_string()],
+                |r| r.get::<_, i64>(0),
             )
-            .and_then(|mut s| {
-                s.query_row([tenant.to_string(), kb.to_string()], |r| {
-                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
-                })
-            })
-            .map_err(|e| db_error("cannot count documents", e))
+            .optional()
+            .map(|n| n.unwrap_or(0).max(0) as u64)
+            .map_err(|e| db_error("cannot read reserved documents", e))
     }
 
     /// Finds a KB by name within a tenant, case-insensitively.
@@ -237,6 +244,62 @@ impl Catalog {
             audit.insert(tx)?;
             Ok(rec)
         })
+    }
+
+    /// Admits `documents` new documents of `bytes` to KB `kb` if `check` accepts the tenant's
+    /// usage as it stands, all in one `BEGIN IMMEDIATE` transaction, so concurrent processes
+    /// cannot pass a quota between them. `check` is given the tenant's usage and may itself
+    /// write (an upload queues its document there); `reserve` also holds the documents in
+    /// `reserved_documents` until [`release_documents`](Self::release_documents) (an ingest
+    /// run, whose documents the statistics count only when it ends).
+    pub fn admit_documents<T>(
+        &mut self,
+        tenant: Uuid,
+        kb: Uuid,
+        reserve: u64,
+        check: impl FnOnce(&TenantUsage) -> Result<T>,
+    ) -> Result<T> {
+        self.write(|tx, _| {
+            let usage = tx
+                .prepare_cached(
+                    "SELECT coalesce(sum(document_count + reserved_documents), 0), coalesce(sum(storage_bytes), 0),
+                            coalesce(sum(CASE WHEN kb_id = ?2 THEN document_count END), 0)
+                     FROM knowledge_bases WHERE tenant_id = ?1",
+                )
+                .and_then(|mut s| {
+                    s.query_row([tenant.to_string(), kb.to_string()], |r| {
+                        Ok(TenantUsage {
+                            documents: r.get::<_, i64>(0)? as u64,
+                            storage_bytes: r.get::<_, i64>(1)? as u64,
+                            kb_documents: r.get::<_, i64>(2)? as u64,
+                        })
+                    })
+                })
+                .map_err(|e| db_error("cannot count documents", e))?;
+            let value = check(&usage)?;
+            if reserve > 0 {
+                tx.execute(
+                    "UPDATE knowledge_bases SET reserved_documents = reserved_documents + ?3
+                     WHERE tenant_id = ?1 AND kb_id = ?2",
+                    params![tenant.to_string(), kb.to_string(), reserve as i64],
+                )
+                .map_err(|e| db_error("cannot reserve documents", e))?;
+            }
+            Ok(value)
+        })
+    }
+
+    /// Gives back documents [`admit_documents`](Self::admit_documents) reserved (`None`: all of
+    /// the KB's, which only `doctor --repair` does, holding the KB's ingest lock).
+    pub fn release_documents(&mut self, tenant: Uuid, kb: Uuid, documents: Option<u64>) -> Result<()> {
+        self.conn
+            .execute(
+                "UPDATE knowledge_bases SET reserved_documents = max(0, reserved_documents - coalesce(?3, reserved_documents))
+                 WHERE tenant_id = ?1 AND kb_id = ?2",
+                params![tenant.to_string(), kb.to_string(), documents.map(|n| n as i64)],
+            )
+            .map_err(|e| db_error("cannot release reserved documents", e))?;
+        Ok(())
     }
 
     /// Records the statistics the KB engine measured (not audited: no user changed anything).

@@ -191,6 +191,13 @@ impl Catalog {
                 params![tenant.to_string(), user],
             )
             .map_err(|e| db_error("cannot remove member", e))?;
+            // Removal revokes: the member's keys must not come back if the user is added again.
+            tx.execute(
+                "UPDATE api_keys SET revoked_at = ?3, revoked_by = ?4
+                 WHERE tenant_id = ?1 AND created_by = ?2 AND revoked_at IS NULL",
+                params![tenant.to_string(), user, crate::time::now(), audit.user],
+            )
+            .map_err(|e| db_error("cannot revoke the member's API keys", e))?;
             audit.insert(tx)
         })
     }

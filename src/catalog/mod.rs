@@ -42,6 +42,7 @@ impl Catalog {
     pub fn open(layout: Layout) -> Result<Catalog> {
         layout.ensure_root()?;
         let path = layout.catalog_path();
+        crate::layout::private_db_file(&path)?;
         let conn = Connection::open(&path).map_err(|e| db_error(format!("cannot open {}", path.display()), e))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(|e| db_error("cannot configure catalog", e))?;

@@ -108,6 +108,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX idx_api_keys_creator ON api_keys(created_by);
     ALTER TABLE audit_log ADD COLUMN api_key_id TEXT;
     "#,
+    // 3: documents admitted by an ingest run still going, which `max_documents` counts with
+    // the statistics until the run writes them (or `doctor --repair` clears a killed run's).
+    r#"
+    ALTER TABLE knowledge_bases ADD COLUMN reserved_documents INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this build writes.

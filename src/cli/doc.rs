@@ -24,7 +24,7 @@ pub enum DocCmd {
     /// supported; shared ones are rebuilt from the remaining chunks without extraction calls
     /// (needs document:delete)
     #[command(
-        after_help = "Examples:\n  lrt doc delete --tenant acme --kb docs DOC_ID --dry-run\n  lrt doc delete --tenant acme --kb docs DOC_ID1 DOC_ID2 --yes\n  lrt doc list --status failed -q | xargs lrt doc delete --yes\n\nThe LLM cache is kept (as LightRAG does), so ingesting the same text again costs no\nextraction calls; --drop-llm-cache removes the deleted chunks' extraction answers from it."
+        after_help = "Examples:\n  lrt doc delete --tenant acme --kb docs DOC_ID --dry-run\n  lrt doc delete --tenant acme --kb docs DOC_ID1 DOC_ID2 --yes\n  lrt doc list --status failed -q | xargs lrt doc delete --yes\n\nThe LLM cache is kept (as LightRAG does), so ingesting the same text again costs no\nextraction calls; --drop-llm-cache removes the deleted chunks' extraction answers from it.\nCached query answers are always dropped: any of them may quote the deleted text."
     )]
     Delete(DeleteArgs),
 }
@@ -286,6 +286,9 @@ fn render_delete(ctx: &Ctx, report: &DeleteReport) {
                 ));
                 if report.llm_cache_dropped > 0 {
                     text.push_str(&format!("; dropped {} LLM cache entries", report.llm_cache_dropped));
+                }
+                if report.answers_dropped > 0 {
+                    text.push_str(&format!("; dropped {} cached answers", report.answers_dropped));
                 }
             }
             text

@@ -165,7 +165,7 @@ pub fn exec(ctx: &Ctx, cmd: GraphCmd) -> Result<i32> {
         GraphCmd::Export(args) => {
             let format = args.format;
             if let Some(path) = &args.out {
-                check_destination(path, args.force)?;
+                crate::service::check_destination(path, args.force, &svc.settings().data_dir.value)?;
             }
             let (tenant, kb) = (args.scope.tenant(), args.scope.kb());
             let graph = svc.export_graph(&actor, tenant.as_deref(), kb.as_deref())?;
@@ -209,15 +209,6 @@ pub fn exec(ctx: &Ctx, cmd: GraphCmd) -> Result<i32> {
 
 fn exists_error(path: &Path) -> Error {
     Error::Conflict(format!("{} already exists; pass --force to replace it", path.display()))
-}
-
-/// Refuses a destination that exists (without `--force`) or is a directory, before any work.
-fn check_destination(path: &Path, force: bool) -> Result<()> {
-    match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => Err(Error::Usage(format!("{} is a directory", path.display()))),
-        Ok(_) if !force => Err(exists_error(path)),
-        _ => Ok(()),
-    }
 }
 
 /// Writes the export to a temporary file next to `path`, syncs it, then moves it into place:

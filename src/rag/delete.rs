@@ -63,6 +63,8 @@ pub struct DeleteReport {
     pub cache_hits: u64,
     pub embedding_calls: u64,
     pub llm_cache_dropped: usize,
+    /// Cached query answers dropped (all of them: any may quote the deleted text).
+    pub answers_dropped: usize,
     pub elapsed_ms: u64,
     pub documents: Vec<DeletedDocument>,
 }
@@ -426,6 +428,7 @@ impl Engine {
             cache_hits: after.cache_hits - before.cache_hits,
             embedding_calls: self.counters.embedding_calls.load(std::sync::atomic::Ordering::Relaxed) - embeds_before,
             llm_cache_dropped: changes.llm_cache_dropped,
+            answers_dropped: changes.answers_dropped,
             elapsed_ms: started.elapsed().as_millis() as u64,
             documents: deleted_documents(&scope),
         })

@@ -460,6 +460,8 @@ impl QueryEngine {
     /// Answers one question. With `p.stream`, answer pieces go to `sink` as they arrive.
     pub async fn query(&self, p: &QueryParams, sink: Option<Sink<'_>>) -> Result<QueryResult> {
         p.validate()?;
+        // Read before any content: an answer is cached only if nothing committed since.
+        let generation = self.store.generation()?;
         let started = Instant::now();
         let mut trace = Trace::default();
         let mut timings = Timings::default();
@@ -564,7 +566,9 @@ impl QueryEngine {
             temperature: self.options.temperature,
             max_tokens: self.options.max_tokens,
         };
-        let (answer, streamed) = self.answer(p, &result.keywords, req, sink, &mut trace).await?;
+        let (answer, streamed) = self
+            .answer(p, &result.keywords, req, sink, generation, &mut trace)
+            .await?;
         result.answer = Some(answer);
         result.streamed = streamed;
         timings.answer = ms(t);
@@ -960,6 +964,7 @@ impl QueryEngine {
         k: &Keywords,
         req: ChatRequest,
         sink: Option<Sink<'_>>,
+        generation: u64,
         trace: &mut Trace,
     ) -> Result<(String, bool)> {
         let cacheable =
@@ -997,7 +1002,7 @@ impl QueryEngine {
                 response: text.clone(),
                 at: now,
             };
-            self.store.cache_put(key, &answer)?;
+            self.store.cache_put_answer(key, &answer, generation)?;
         }
         Ok((text, false))
     }

@@ -13,6 +13,9 @@ use crate::error::{Error, Result};
 pub const MIN_SECRET_BYTES: usize = 32;
 /// Clock skew tolerated on `exp` and `nbf`.
 pub const LEEWAY_SECS: u64 = 60;
+/// The longest a token may live: `lrt token issue` refuses more, and a token whose `exp` is
+/// further away than this (an `exp` of 2^64-1, say) is refused, whoever signed it.
+pub const MAX_LIFETIME_SECS: u64 = 30 * 86_400;
 
 /// The claims lrt issues and reads. Extra claims (a `role`, a `tenant_id`) are ignored.
 #[derive(Debug, Serialize, Deserialize)]
@@ -83,6 +86,12 @@ impl TokenKeys {
 
     /// A token for `user` valid for `ttl_secs` from now.
     pub fn issue(&self, user: &str, ttl_secs: u64) -> Result<(String, u64)> {
+        if ttl_secs > MAX_LIFETIME_SECS {
+            return Err(Error::Usage(format!(
+                "a token may live at most {} days (asked for {ttl_secs} s)",
+                MAX_LIFETIME_SECS / 86_400
+            )));
+        }
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             sub: user.to_string(),
@@ -109,6 +118,13 @@ impl TokenKeys {
             };
             Error::Unauthenticated(why.into())
         })?;
+        let latest = jsonwebtoken::get_current_timestamp().saturating_add(MAX_LIFETIME_SECS + LEEWAY_SECS);
+        if data.claims.exp > latest {
+            return Err(Error::Unauthenticated(format!(
+                "the token's lifetime exceeds the server's maximum of {} days",
+                MAX_LIFETIME_SECS / 86_400
+            )));
+        }
         if data.claims.sub.trim().is_empty() {
             return Err(Error::Unauthenticated("the token's subject is empty".into()));
         }

@@ -9,14 +9,14 @@ use std::sync::Arc;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::multipart::MultipartRejection;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use super::routes::{ApiResult, Authed, Body, InKb, QueryBody, S, admit, query_engine, to_json};
+use super::routes::{ApiResult, Authed, Body, InKb, Params, QueryBody, S, admit, query_engine, to_json};
 use super::{ApiError, AppState};
 use crate::authz::{Actor, Permission};
 use crate::error::{Error, Result};
@@ -197,7 +197,7 @@ pub(super) async fn export_graph(
     State(st): S,
     Authed(actor): Authed,
     InKb(t, k): InKb,
-    Query(q): Query<ExportQuery>,
+    Params(q): Params<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let format = ExportFormat::parse(q.format.as_deref().unwrap_or("json"))?;
     let bytes = st

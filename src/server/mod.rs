@@ -10,6 +10,7 @@ mod documents;
 mod error;
 mod limits;
 mod routes;
+mod throttle;
 mod worker;
 
 use std::net::SocketAddr;
@@ -66,6 +67,8 @@ pub struct AppState {
     manager: Arc<TenantRagManager>,
     /// `max_concurrent_queries` per tenant.
     limits: limits::QueryLimits,
+    /// Failed authentications per client address.
+    throttle: throttle::AuthThrottle,
     worker: IngestWorker,
 }
 
@@ -102,6 +105,7 @@ impl AppState {
             strict,
             manager,
             limits: limits::QueryLimits::default(),
+            throttle: throttle::AuthThrottle::default(),
             worker,
         })
     }
@@ -143,6 +147,10 @@ impl AppState {
             }
             (None, Some(key)) => {
                 let key = key.trim().to_string();
+                // A malformed key is refused without waiting for the service.
+                if !crate::service::key_well_formed(&key) {
+                    return Err(ApiError::unauthenticated("invalid API key"));
+                }
                 return self.call(move |svc| svc.key_actor(&key)).await;
             }
             (Some(raw), None) => raw,
@@ -223,6 +231,7 @@ pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce
     });
     let app = router(state.clone(), &options);
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let server = axum::serve(listener, app).with_graceful_shutdown(async move {
         shutdown_signal().await;
         let _ = stop.send(true);

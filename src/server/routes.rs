@@ -37,16 +37,43 @@ impl FromRequestParts<Arc<AppState>> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Self::Rejection> {
-        let text = |name: &str| match parts.headers.get(name) {
-            Some(v) => v
-                .to_str()
+        let text = |name: &str| {
+            let mut values = parts.headers.get_all(name).iter();
+            let Some(v) = values.next() else { return Ok(None) };
+            // Which of two credentials a proxy and the server would each pick is not a
+            // guess the server makes.
+            if values.next().is_some() {
+                return Err(ApiError::bad_request(format!("send one {name} header, not several")));
+            }
+            v.to_str()
                 .map(|v| Some(v.to_string()))
-                .map_err(|_| ApiError::unauthenticated(format!("the {name} header is not text"))),
-            None => Ok(None),
+                .map_err(|_| ApiError::unauthenticated(format!("the {name} header is not text")))
         };
         let authorization = text(axum::http::header::AUTHORIZATION.as_str())?;
         let api_key = text("x-api-key")?;
-        let actor = state.actor(authorization.as_deref(), api_key.as_deref()).await?;
+        let addr = parts
+            .extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip());
+        if let Some(secs) = state.throttle.blocked(addr) {
+            let mut err = ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                crate::error::ErrorKind::RateLimited.as_str(),
+                format!("too many failed authentications from this address; try again in {secs} s"),
+            );
+            err.retry_after = Some(secs);
+            return Err(err);
+        }
+        let actor = state
+            .actor(authorization.as_deref(), api_key.as_deref())
+            .await
+            .inspect_err(|e| {
+                // Guesses present credentials; a request without any is not one.
+                let presented = authorization.is_some() || api_key.is_some();
+                if presented && e.status == StatusCode::UNAUTHORIZED {
+                    state.throttle.failed(addr);
+                }
+            })?;
         if let Some(caller) = parts.extensions.get::<Caller>() {
             caller.record(&actor);
         }
@@ -69,6 +96,25 @@ where
             .await
             .map(|Json(v)| Body(v))
             .map_err(ApiError::from)
+    }
+}
+
+/// A query string whose rejections (an unknown mode, a number that is not one) are JSON
+/// errors too, like every other bad request.
+pub(super) struct Params<T>(pub(super) T);
+
+impl<T, St> FromRequestParts<St> for Params<T>
+where
+    T: serde::de::DeserializeOwned,
+    St: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(v)| Params(v))
+            .map_err(|e| ApiError::bad_request(format!("bad query string: {}", e.body_text())))
     }
 }
 
@@ -194,7 +240,7 @@ pub(super) struct PageQuery {
     page_size: Option<u64>,
 }
 
-pub(super) async fn list_tenants(State(st): S, Authed(actor): Authed, Query(q): Query<PageQuery>) -> ApiResult {
+pub(super) async fn list_tenants(State(st): S, Authed(actor): Authed, Params(q): Params<PageQuery>) -> ApiResult {
     let (page, size) = (q.page.unwrap_or(1), q.page_size.unwrap_or(20));
     to_json(st.call(move |svc| svc.list_tenants(&actor, page, size)).await?)
 }
@@ -427,7 +473,7 @@ pub(super) async fn list_documents(
     State(st): S,
     Authed(actor): Authed,
     InKb(t, k): InKb,
-    Query(q): Query<DocumentsQuery>,
+    Params(q): Params<DocumentsQuery>,
 ) -> ApiResult {
     let status = match q.status.as_deref() {
         None => None,
@@ -463,7 +509,7 @@ pub(super) async fn list_entities(
     State(st): S,
     Authed(actor): Authed,
     InKb(t, k): InKb,
-    Query(q): Query<EntitiesQuery>,
+    Params(q): Params<EntitiesQuery>,
 ) -> ApiResult {
     let filter = EntityFilter {
         search: q.search,

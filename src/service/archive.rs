@@ -210,8 +210,23 @@ fn kb_entry_name(index: Option<usize>) -> String {
     }
 }
 
-/// Refuses an existing destination (without `force`) or a directory, before any work.
-pub fn check_destination(path: &Path, force: bool) -> Result<()> {
+/// Refuses an export destination before any work: a directory, an existing file without
+/// `force`, and anything inside the data directory `data_dir` (an export must never replace
+/// lrt's own files, however it is named).
+pub fn check_destination(path: &Path, force: bool, data_dir: &Path) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    if let (Ok(parent), Ok(root)) = (parent.canonicalize(), data_dir.canonicalize())
+        && parent.starts_with(&root)
+    {
+        return Err(Error::Usage(format!(
+            "{} is inside the data directory ({}); write the export somewhere else",
+            path.display(),
+            root.display()
+        )));
+    }
     match std::fs::symlink_metadata(path) {
         Ok(meta) if meta.is_dir() => Err(Error::Usage(format!("{} is a directory", path.display()))),
         Ok(_) if !force => Err(Error::Conflict(format!(
@@ -422,14 +437,66 @@ fn check_kb_config(tenant: &TenantRecord, config: &Overrides) -> Result<()> {
 }
 
 /// A private staging folder inside the data directory (same file system as the KB folders,
-/// so staged files are moved into place, not copied).
-fn staging_dir(svc: &Service) -> Result<tempfile::TempDir> {
+/// so staged files are moved into place, not copied). Removed when dropped, on every return
+/// path; a process killed meanwhile leaves it behind, so it holds a lock for as long as it is
+/// in use, and the next one to create a staging folder (or `lrt doctor`) finds the stale ones.
+pub(super) struct Staging {
+    dir: tempfile::TempDir,
+    _lock: std::fs::File,
+}
+
+impl Staging {
+    pub(super) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+const STAGING_PREFIX: &str = ".staging-";
+const STAGING_LOCK: &str = ".lock";
+
+fn staging_dir(svc: &Service) -> Result<Staging> {
     let root = svc.catalog.layout().root();
     svc.catalog.layout().ensure_root()?;
-    tempfile::Builder::new()
-        .prefix(".staging-")
+    for stale in stale_staging(root) {
+        let _ = std::fs::remove_dir_all(stale);
+    }
+    let err = |e| Error::storage("cannot create a staging folder in the data directory", e);
+    let dir = tempfile::Builder::new()
+        .prefix(STAGING_PREFIX)
         .tempdir_in(root)
-        .map_err(|e| Error::storage("cannot create a staging folder in the data directory", e))
+        .map_err(err)?;
+    let lock = std::fs::File::create(dir.path().join(STAGING_LOCK)).map_err(err)?;
+    lock.try_lock().map_err(|e| err(std::io::Error::other(e.to_string())))?;
+    Ok(Staging { dir, _lock: lock })
+}
+
+/// Staging folders in `root` no running process holds: left by an import or export that was
+/// killed (or one that died before it locked its folder, once that is a minute old).
+pub(crate) fn stale_staging(root: &Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return Vec::new();
+    };
+    let mut stale = Vec::new();
+    for entry in entries.flatten() {
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if !is_dir || !entry.file_name().to_string_lossy().starts_with(STAGING_PREFIX) {
+            continue;
+        }
+        let path = entry.path();
+        let held = match std::fs::File::open(path.join(STAGING_LOCK)) {
+            Ok(lock) => lock.try_lock().is_err(),
+            // Not locked yet: in use while young.
+            Err(_) => entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age < std::time::Duration::from_secs(60))),
+        };
+        if !held {
+            stale.push(path);
+        }
+    }
+    stale.sort();
+    stale
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -616,7 +683,7 @@ impl Service {
     ) -> Result<ExportReport> {
         let started = std::time::Instant::now();
         let (t, k) = self.kb_for(actor, tenant, kb, Permission::DocumentRead, "kb.export")?;
-        check_destination(dest, force)?;
+        check_destination(dest, force, self.catalog.layout().root())?;
         let staging = staging_dir(self)?;
         let (part, file) = self.snapshot_kb(&t, &k, staging.path(), None)?;
         let manifest = KbManifest {
@@ -769,7 +836,7 @@ impl Service {
             OnInactive::Allow,
             "tenant.export",
         )?;
-        check_destination(dest, force)?;
+        check_destination(dest, force, self.catalog.layout().root())?;
         let staging = staging_dir(self)?;
         let members: Vec<ArchivedMember> = self
             .catalog
@@ -855,7 +922,7 @@ impl Service {
             serde_json::from_value(read.manifest).map_err(|e| invalid(file, format!("bad manifest ({e})")))?;
         let src = &manifest.tenant;
         let tenant_name = name.unwrap_or(&src.tenant_name);
-        validate::name("tenant", tenant_name)?;
+        super::tenants::check_new_tenant_name(tenant_name)?;
         if self.catalog.tenant_by_name(tenant_name)?.is_some() {
             return Err(Error::Conflict(format!(
                 "a tenant named '{tenant_name}' already exists{}",

@@ -72,7 +72,8 @@ pub struct Finding {
     pub scope: String,
     pub tenant: Option<String>,
     pub kb: Option<String>,
-    /// `folder`, `orphan`, `symlink`, `integrity`, `references`, `processing`, `vectors`, `stats`.
+    /// `folder`, `orphan`, `symlink`, `staging`, `integrity`, `schema`, `references`, `processing`,
+    /// `vectors`, `stats`.
     pub check: &'static str,
     pub severity: Severity,
     pub detail: String,
@@ -460,6 +461,21 @@ impl Run<'_> {
             );
             return Ok(());
         }
+        let schema = store.schema_problems()?;
+        if !schema.is_empty() {
+            self.push(
+                scope,
+                ids,
+                "schema",
+                format!(
+                    "kb.db's schema is not lrt's ({}); such objects can copy, keep or hide data, so nothing else was \
+                     checked and --repair cannot fix this: delete the KB and re-ingest its documents",
+                    schema.join("; ")
+                ),
+                None,
+            );
+            return Ok(());
+        }
         let pin = store.embedding_pin()?;
         let all = store.documents_with_status(&[
             crate::store::kb::DocStatus::Pending,
@@ -661,6 +677,15 @@ impl Service {
         if whole {
             let known: Vec<Uuid> = scope.iter().map(|(t, _)| t.id).collect();
             run.scan_tenants(&known)?;
+            for stale in super::archive::stale_staging(layout.root()) {
+                let shown = rel(layout.root(), &stale);
+                run.warn(
+                    shown.clone(),
+                    (None, None),
+                    "staging",
+                    format!("{shown} was left by an interrupted import or export; the next one removes it"),
+                );
+            }
         }
         for (t, kbs) in &scope {
             run.checked.tenants += 1;
@@ -811,7 +836,9 @@ impl Service {
             relation_count: stats.relations,
             storage_bytes: dir_size(&dir),
         };
-        self.catalog.set_kb_stats(k.tenant_id, k.id, kb_stats)
+        self.catalog.set_kb_stats(k.tenant_id, k.id, kb_stats)?;
+        // Under the ingest lock no run is going: what is still reserved was a killed run's.
+        self.catalog.release_documents(k.tenant_id, k.id, None)
     }
 }
 

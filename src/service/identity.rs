@@ -25,6 +25,10 @@ pub struct MembershipView {
     pub tenant_id: String,
     pub tenant_name: String,
     pub role: Role,
+    /// `open_workspace` when the role comes from no membership but from single-workspace
+    /// mode's built-in workspace being open to the caller.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub via: Option<&'static str>,
 }
 
 /// The current tenant/KB chosen with `lrt use`.
@@ -69,7 +73,7 @@ impl Service {
     }
 
     pub fn whoami(&self, actor: &Actor) -> Result<WhoAmI> {
-        let memberships = self
+        let mut memberships: Vec<MembershipView> = self
             .catalog
             .memberships(&actor.user)?
             .into_iter()
@@ -79,8 +83,21 @@ impl Service {
                 tenant_name: name,
                 // What a key's requests get: the lower of its role and the creator's.
                 role: actor.key.map_or(role, |k| role.min(k.role)),
+                via: None,
             })
             .collect();
+        if let Some(t) = self.catalog.builtin_tenant()?
+            && actor.key.is_none_or(|k| k.tenant == t.id)
+            && !memberships.iter().any(|m| m.tenant_id == t.id.to_string())
+            && let Some(role) = self.role_of(&actor.user, &t, actor.remote)?
+        {
+            memberships.push(MembershipView {
+                tenant_id: t.id.to_string(),
+                tenant_name: t.name,
+                role: actor.key.map_or(role, |k| role.min(k.role)),
+                via: Some("open_workspace"),
+            });
+        }
         Ok(WhoAmI {
             user: actor.user.clone(),
             real_user: actor.real_user.clone(),
@@ -103,7 +120,7 @@ impl Service {
         let Some(tenant) = self.catalog.tenant(t)? else {
             return Ok(None);
         };
-        if !actor.super_admin && self.role_of(&actor.user, &tenant)?.is_none() {
+        if !actor.super_admin && self.role_of(&actor.user, &tenant, actor.remote)?.is_none() {
             return Ok(None);
         }
         let kb = match kb {
@@ -191,8 +208,8 @@ impl Service {
 pub fn token_actor(settings: &Settings, subject: &str) -> Result<Actor> {
     super::validate::user_id(subject)
         .map_err(|_| Error::Unauthenticated("the token's subject is not a valid user id".into()))?;
-    Ok(Actor::user(
-        subject,
-        settings.super_admins.value.iter().any(|u| u == subject),
-    ))
+    Ok(Actor {
+        remote: true,
+        ..Actor::user(subject, settings.super_admins.value.iter().any(|u| u == subject))
+    })
 }

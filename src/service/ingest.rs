@@ -41,6 +41,9 @@ pub struct IngestJob {
     engine: Arc<Engine>,
     /// `ingest --replace`: checked for `document:delete` when the job started.
     replace: bool,
+    /// Documents reserved under `max_documents` at admission, given back when the run's
+    /// statistics are written.
+    reserved: u64,
     _lock: std::fs::File,
 }
 
@@ -129,12 +132,27 @@ impl Service {
             )?;
         }
         let (t, k) = self.kb_for(actor, tenant, kb, Permission::DocumentCreate, "document.create")?;
-        self.check_document_quota(&t, new_documents)?;
-        self.charge_api_call(&t)?;
-        self.job(&t, &k, replace, || {
-            on_wait();
-            Ok(())
-        })
+        // Checked and reserved in one catalog transaction: concurrent ingests and uploads
+        // of the tenant cannot pass max_documents between them.
+        self.catalog.admit_documents(t.id, k.id, new_documents, |usage| {
+            check_capacity(&t, usage.documents, new_documents, usage.storage_bytes, 0)
+        })?;
+        let job = self.charge_api_call(&t).and_then(|()| {
+            self.job(&t, &k, replace, || {
+                on_wait();
+                Ok(())
+            })
+        });
+        match job {
+            Ok(job) => Ok(IngestJob {
+                reserved: new_documents,
+                ..job
+            }),
+            Err(e) => {
+                let _ = self.catalog.release_documents(t.id, k.id, Some(new_documents));
+                Err(e)
+            }
+        }
     }
 
     /// An ingest of a KB: its engine, and its ingest lock (`on_wait` is called once if
@@ -152,6 +170,7 @@ impl Service {
             handle,
             engine: Arc::new(engine),
             replace,
+            reserved: 0,
             _lock: lock,
         })
     }
@@ -203,6 +222,10 @@ impl Service {
             err = cancel => Err(err),
         };
         self.record_kb_stats(&job.handle, &job.engine)?;
+        if job.reserved > 0 {
+            self.catalog
+                .release_documents(job.handle.tenant_id, job.handle.kb_id, Some(job.reserved))?;
+        }
         result
     }
 
@@ -271,34 +294,13 @@ impl Service {
 
     /// Refuses an ingest of `new_documents` that would pass the tenant's `max_documents`.
     pub(super) fn check_document_quota(&self, tenant: &TenantRecord, new_documents: u64) -> Result<()> {
-        self.check_capacity(tenant, 0, new_documents, 0)
-    }
-
-    /// The capacity quotas of adding `new_documents` of `new_bytes` to a tenant that, beyond
-    /// its catalog statistics, has `uncounted` documents not yet in them (queued uploads).
-    pub(super) fn check_capacity(
-        &self,
-        t: &TenantRecord,
-        uncounted: u64,
-        new_documents: u64,
-        new_bytes: u64,
-    ) -> Result<()> {
-        let quota = model::effective_quota(&t.quota)?;
-        let documents = t.total_documents + uncounted;
-        if documents + new_documents > quota.max_documents {
-            return Err(Error::Quota(format!(
-                "quota exceeded: tenant '{}' has {} documents, this would add up to {}, and max_documents is {}",
-                t.name, documents, new_documents, quota.max_documents
-            )));
-        }
-        let max_bytes = (quota.max_storage_gb * 1024.0 * 1024.0 * 1024.0) as u64;
-        if t.total_storage_bytes.saturating_add(new_bytes) > max_bytes {
-            return Err(Error::Quota(format!(
-                "quota exceeded: tenant '{}' uses {} bytes, this would add {}, and max_storage_gb is {}",
-                t.name, t.total_storage_bytes, new_bytes, quota.max_storage_gb
-            )));
-        }
-        Ok(())
+        check_capacity(
+            tenant,
+            tenant.total_documents,
+            new_documents,
+            tenant.total_storage_bytes,
+            0,
+        )
     }
 
     /// Writes the engine's current counts and the KB folder's size to the catalog.
@@ -313,4 +315,30 @@ impl Service {
         };
         self.catalog.set_kb_stats(handle.tenant_id, handle.kb_id, kb_stats)
     }
+}
+
+/// The capacity quotas of adding `new_documents` of `new_bytes` to tenant `t`, which holds
+/// `documents` documents of `bytes` bytes.
+pub(super) fn check_capacity(
+    t: &TenantRecord,
+    documents: u64,
+    new_documents: u64,
+    bytes: u64,
+    new_bytes: u64,
+) -> Result<()> {
+    let quota = model::effective_quota(&t.quota)?;
+    if documents + new_documents > quota.max_documents {
+        return Err(Error::Quota(format!(
+            "quota exceeded: tenant '{}' has {} documents, this would add up to {}, and max_documents is {}",
+            t.name, documents, new_documents, quota.max_documents
+        )));
+    }
+    let max_bytes = (quota.max_storage_gb * 1024.0 * 1024.0 * 1024.0) as u64;
+    if bytes.saturating_add(new_bytes) > max_bytes {
+        return Err(Error::Quota(format!(
+            "quota exceeded: tenant '{}' uses {} bytes, this would add {}, and max_storage_gb is {}",
+            t.name, bytes, new_bytes, quota.max_storage_gb
+        )));
+    }
+    Ok(())
 }

@@ -79,7 +79,8 @@ fn generate() -> Result<String> {
 }
 
 /// Whether `key` has the shape of an lrt key (checked before any lookup).
-fn well_formed(key: &str) -> bool {
+/// Whether `key` has the shape of an lrt API key (checked before any lookup).
+pub fn well_formed(key: &str) -> bool {
     key.strip_prefix(KEY_PREFIX).is_some_and(|rest| {
         rest.len() == KEY_BYTES * 4 / 3
             && rest
@@ -236,7 +237,7 @@ impl Service {
         let creator_super_admin = self.is_super_admin(&key.created_by);
         if !creator_super_admin {
             let tenant = self.catalog.tenant(key.tenant_id)?.ok_or_else(invalid)?;
-            if self.role_of(&key.created_by, &tenant)?.is_none() {
+            if self.role_of(&key.created_by, &tenant, true)?.is_none() {
                 return Err(Error::Unauthenticated(
                     "the API key is disabled: its creator is no longer a member of its tenant".into(),
                 ));
@@ -256,6 +257,7 @@ impl Service {
                 role: key.role,
                 creator_super_admin,
             }),
+            remote: true,
             ..Actor::user(key.created_by, false)
         })
     }

@@ -26,7 +26,9 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-pub use archive::{ExportReport, FORMAT_VERSION, ImportedKb, ImportedTenant, KB_FORMAT, TENANT_FORMAT};
+pub use archive::{
+    ExportReport, FORMAT_VERSION, ImportedKb, ImportedTenant, KB_FORMAT, TENANT_FORMAT, check_destination,
+};
 pub use audit::AuditQuery;
 pub use doctor::{Checked, DoctorReport, DoctorRequest, Finding, Severity};
 pub use engines::{DEFAULT_MAX_CACHED_INSTANCES, EngineGuard, KbEngine, TenantRagManager};
@@ -34,7 +36,7 @@ pub use identity::{CanI, ContextView, MembershipView, WhoAmI, token_actor};
 pub use ingest::{IngestJob, KbHandle};
 pub use inspect::{EntityList, EntityView, ExportFormat, GraphExport, NameMatch, Neighbour};
 pub use kbs::{KbUpdate, NewKb};
-pub use keys::{CreatedKey, KeyListing, NewKey};
+pub use keys::{CreatedKey, KeyListing, NewKey, well_formed as key_well_formed};
 pub use lightrag::LightragImport;
 pub use query::{AuthorizedQuery, OpenQuery, QueryInput};
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
@@ -137,10 +139,13 @@ impl Service {
     }
 
     /// The actor's role in a tenant. In single-workspace mode the built-in tenant is open
-    /// to every local user as admin, like a plain LightRAG working directory.
-    fn role_of(&self, user: &str, tenant: &TenantRecord) -> Result<Option<Role>> {
+    /// to every local user as admin, like a plain LightRAG working directory; to a `remote`
+    /// caller (authenticated by `lrt serve`) only with `open_workspace` set, else it takes a
+    /// membership like any tenant.
+    fn role_of(&self, user: &str, tenant: &TenantRecord, remote: bool) -> Result<Option<Role>> {
         let role = self.catalog.role(tenant.id, user)?;
-        if role.is_none() && tenant.is_builtin && !self.settings.multi_tenant.value {
+        let open = !remote || self.settings.open_workspace.value;
+        if role.is_none() && open && tenant.is_builtin && !self.settings.multi_tenant.value {
             return Ok(Some(Role::Admin));
         }
         Ok(role)
@@ -152,7 +157,7 @@ impl Service {
             id: tenant.id,
             name: &tenant.name,
             is_active: tenant.is_active,
-            role: self.role_of(&actor.user, tenant)?,
+            role: self.role_of(&actor.user, tenant, actor.remote)?,
             kb,
         })
     }

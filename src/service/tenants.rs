@@ -167,6 +167,18 @@ fn metadata_from(pairs: &[(String, String)], into: &mut Map<String, Value>) -> R
     validate::metadata(into)
 }
 
+/// A name a new tenant may take: valid, and not the built-in tenant's (which single-workspace
+/// mode finds by that name).
+pub(super) fn check_new_tenant_name(name: &str) -> Result<()> {
+    validate::name("tenant", name)?;
+    if name.eq_ignore_ascii_case(BUILTIN_NAME) {
+        return Err(Error::Conflict(format!(
+            "the name '{BUILTIN_NAME}' is reserved for the built-in single-workspace tenant"
+        )));
+    }
+    Ok(())
+}
+
 impl Service {
     /// Creates a tenant (super-admins only), optionally with its first admin.
     pub fn create_tenant(&mut self, actor: &Actor, new: NewTenant) -> Result<Tenant> {
@@ -174,12 +186,7 @@ impl Service {
             self.audit_denial(actor, "tenant.create", None, None, &err);
             return Err(err);
         }
-        validate::name("tenant", &new.name)?;
-        if new.name.eq_ignore_ascii_case(BUILTIN_NAME) {
-            return Err(Error::Conflict(format!(
-                "the name '{BUILTIN_NAME}' is reserved for the built-in single-workspace tenant"
-            )));
-        }
+        check_new_tenant_name(&new.name)?;
         if let Some(d) = &new.description {
             validate::description(d)?;
         }
@@ -267,7 +274,13 @@ impl Service {
             .map(|(k, _)| k.as_str())
             .chain(update.unset.iter().map(String::as_str))
             .any(|k| model::section_of(k) == Some(SettingsSection::Quota));
-        let need = if touches_quota {
+        // Tenant names are one namespace across tenants: a tenant admin renaming (beyond a
+        // change of case) would learn from the conflict whether another tenant's name exists.
+        if let Some(name) = &update.name {
+            validate::name("tenant", name)?;
+        }
+        let renames = update.name.as_ref().is_some_and(|n| !n.eq_ignore_ascii_case(ident));
+        let need = if touches_quota || renames {
             Need::SuperAdmin
         } else {
             Need::Permission(Permission::TenantManage)

@@ -9,8 +9,8 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::Service;
+use super::ingest::check_capacity;
 use crate::authz::{Actor, Permission};
-use crate::catalog::TenantRecord;
 use crate::error::{Error, Result};
 use crate::ingest::sources;
 use crate::rag::context::UNKNOWN_SOURCE;
@@ -75,19 +75,17 @@ impl Service {
         let dir = self.catalog.layout().create_kb_dir(t.id, k.id)?;
         let mut store = KbStore::open(&dir)?;
         // Documents kb.db holds that the catalog's statistics do not count yet: queued ones,
-        // and ones processed by a run still going (statistics are written when it ends). The
-        // tenant's and the KB's counts are read together, after `t` and `k`: the ingest worker
-        // may have written the KB's statistics between those two reads.
-        let live = store.count_with_status(&[DocStatus::Pending, DocStatus::Processing, DocStatus::Processed])?;
-        let (tenant_counted, kb_counted) = self.catalog.document_counts(t.id, k.id)?;
-        let t = TenantRecord {
-            total_documents: tenant_counted,
-            ..t
-        };
-        self.check_capacity(&t, live.saturating_sub(kb_counted), 1, size)?;
+        // and ones processed by a run still going (statistics are written when it ends). Read,
+        // checked and queued inside one catalog write transaction, which every admission of
+        // documents takes: concurrent uploads and ingests cannot pass the quota between them.
         self.charge_api_call(&t)?;
         let doc = NewDocument { file_path, content };
-        let (doc_id, existing) = enqueue(&mut store, &doc)?;
+        let (doc_id, existing) = self.catalog.admit_documents(t.id, k.id, 0, |usage| {
+            let live = store.count_with_status(&[DocStatus::Pending, DocStatus::Processing, DocStatus::Processed])?;
+            let uncounted = live.saturating_sub(usage.kb_documents);
+            check_capacity(&t, usage.documents + uncounted, 1, usage.storage_bytes, size)?;
+            enqueue(&mut store, &doc)
+        })?;
         let uploaded = match existing {
             Some(row) => Uploaded {
                 doc_id,

@@ -69,6 +69,8 @@ pub struct DeletionChanges {
     /// Including relations removed because an endpoint went.
     pub relations_removed: usize,
     pub llm_cache_dropped: usize,
+    /// Cached query answers dropped: any of them may quote the deleted text.
+    pub answers_dropped: usize,
 }
 
 impl KbStore {
@@ -332,9 +334,18 @@ fn write_deletion(tx: &Transaction<'_>, d: &DocumentDeletion) -> rusqlite::Resul
             changes.llm_cache_dropped += delete.execute([&key])?;
         }
     }
+    changes.answers_dropped = drop_cached_answers(tx)?;
     tx.execute(
         "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
         [],
     )?;
     Ok(changes)
+}
+
+/// Drops every cached query answer, in the transaction that removes text from the KB: an
+/// answer may quote any chunk, so none survives a delete. (Keyword answers are kept: they
+/// are made from the question alone.) An answer being made meanwhile is not stored, see
+/// [`KbStore::cache_put_answer`].
+pub(crate) fn drop_cached_answers(tx: &Transaction<'_>) -> rusqlite::Result<usize> {
+    tx.execute("DELETE FROM llm_cache WHERE cache_type = 'query'", [])
 }

@@ -122,6 +122,16 @@ impl KbStore {
         Ok(version >= 1 && usize::try_from(version).is_ok_and(|v| v < READABLE_SINCE))
     }
 
+    /// Objects of kb.db's schema that lrt's migrations did not make (a trigger that copies
+    /// rows, a view, an extra table) or that are missing: an empty list when it is exactly lrt's.
+    pub fn schema_problems(&self) -> Result<Vec<String>> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .map_err(self.err("cannot check the database"))?;
+        super::untrusted::schema_problems(&self.conn, usize::try_from(version).unwrap_or(0))
+    }
+
     /// `PRAGMA integrity_check` and `PRAGMA foreign_key_check`: an empty list when kb.db is
     /// sound, else SQLite's messages (at most a few).
     pub fn integrity_problems(&self) -> Result<Vec<String>> {
@@ -258,6 +268,7 @@ impl KbStore {
                 .map_err(&err)? as u64,
         };
         if repair.chunks_deleted > 0 {
+            super::delete::drop_cached_answers(&tx).map_err(&err)?;
             tx.execute(
                 "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'generation'",
                 [],

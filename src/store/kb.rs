@@ -53,8 +53,8 @@ pub(super) fn check_readable(path: &Path, version: i64, context: &str) -> Result
 /// something is stored. Steps are applied in order, in the transaction that opens the database,
 /// and never change once released.
 pub(super) struct Migration {
-    sql: &'static str,
-    convert: Option<fn(&Transaction<'_>) -> rusqlite::Result<()>>,
+    pub(super) sql: &'static str,
+    pub(super) convert: Option<fn(&Transaction<'_>) -> rusqlite::Result<()>>,
 }
 
 /// How a writing connection works. A document's commit upserts hundreds of rows, each upsert
@@ -517,6 +517,7 @@ impl KbStore {
     pub fn open(dir: &Path) -> Result<KbStore> {
         let path = dir.join("kb.db");
         let err = db_err("cannot open the knowledge base", &path);
+        crate::layout::private_db_file(&path)?;
         let mut conn = Connection::open(&path).map_err(&err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(&err)?;
         // page_size only takes effect on a database without tables, so it must precede WAL mode.
@@ -752,6 +753,28 @@ impl KbStore {
                 "INSERT OR IGNORE INTO llm_cache (cache_key, cache_type, chunk_id, response, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![key, answer.cache_type, answer.chunk_id, answer.response, answer.at],
+            )
+            .map_err(self.err("cannot write the LLM cache"))?;
+        Ok(())
+    }
+
+    /// Stores a query answer made from what kb.db held at `generation`, only if nothing was
+    /// committed since: a delete committed while the answer was made would leave it quoting
+    /// deleted text (deletes drop the stored answers, see `store::delete`).
+    pub fn cache_put_answer(&self, key: &str, answer: &CachedAnswer, generation: u64) -> Result<()> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO llm_cache (cache_key, cache_type, chunk_id, response, created_at)
+                 SELECT ?1, ?2, ?3, ?4, ?5
+                 WHERE (SELECT CAST(value AS INTEGER) FROM meta WHERE key = 'generation') = ?6",
+                params![
+                    key,
+                    answer.cache_type,
+                    answer.chunk_id,
+                    answer.response,
+                    answer.at,
+                    generation as i64
+                ],
             )
             .map_err(self.err("cannot write the LLM cache"))?;
         Ok(())
@@ -1408,5 +1431,29 @@ mod tests {
             .cache_put("default:extract:x", &extraction_answer("c", "second", 6))
             .unwrap();
         assert_eq!(store.cache_get("default:extract:x").unwrap(), Some(("first".into(), 5)));
+    }
+
+    #[test]
+    fn an_answer_made_before_a_commit_is_not_cached() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = KbStore::open(dir.path()).unwrap();
+        let answer = CachedAnswer {
+            cache_type: "query",
+            chunk_id: None,
+            response: "quotes the old text".into(),
+            at: 1,
+        };
+        let generation = store.generation().unwrap();
+        store
+            .conn
+            .execute("UPDATE meta SET value = value + 1 WHERE key = 'generation'", [])
+            .unwrap();
+        store.cache_put_answer("mix:query:a", &answer, generation).unwrap();
+        assert_eq!(store.cache_get("mix:query:a").unwrap(), None);
+        store.cache_put_answer("mix:query:a", &answer, generation + 1).unwrap();
+        assert_eq!(
+            store.cache_get("mix:query:a").unwrap(),
+            Some(("quotes the old text".into(), 1))
+        );
     }
 }

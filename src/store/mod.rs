@@ -9,4 +9,5 @@ pub mod inspect;
 pub mod kb;
 pub mod query;
 pub mod transfer;
+pub mod untrusted;
 pub mod vectors;

@@ -67,32 +67,21 @@ pub fn snapshot(dir: &Path, dest: &Path) -> Result<()> {
 /// Opens a snapshot file read-only and reads what the manifest records. Also runs SQLite's
 /// `quick_check`, so a damaged file is refused before anything is built on it.
 pub fn inspect(file: &Path) -> Result<SnapshotInfo> {
-    let err = db_err("cannot read the knowledge-base snapshot", file);
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(file, flags).map_err(&err)?;
-    let bad = |why: String| Error::Usage(format!("the knowledge-base snapshot is not usable: {why}"));
-    let check: String = conn
-        .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(|e| bad(e.to_string()))?;
+    // Its schema first: nothing of the file runs before it is known to be exactly lrt's.
+    let db = super::untrusted::open(file, super::untrusted::READ_LIMIT)?;
+    let (conn, version) = (&db.conn, db.version);
+    let limit = super::untrusted::READ_LIMIT;
+    let bad = |e: rusqlite::Error| super::untrusted::read_error(e, limit);
+    let check: String = conn.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(bad)?;
     if check != "ok" {
-        return Err(bad(check));
-    }
-    let version: i64 = conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(&err)?;
-    if version < 1 {
-        return Err(bad("it has no lrt schema".into()));
-    }
-    if version as usize > MIGRATIONS.len() {
         return Err(Error::Usage(format!(
-            "the knowledge base was written by a newer lrt (schema version {version}, this lrt knows up to {}); upgrade lrt",
-            MIGRATIONS.len()
+            "the knowledge-base snapshot is not usable: {check}"
         )));
     }
     let count = |sql: &str| -> Result<u64> {
         conn.query_row(sql, [], |r| r.get::<_, i64>(0))
             .map(|n| n as u64)
-            .map_err(|e| bad(e.to_string()))
+            .map_err(bad)
     };
     let counts = SnapshotCounts {
         documents: count("SELECT count(*) FROM documents")?,
@@ -106,7 +95,7 @@ pub fn inspect(file: &Path) -> Result<SnapshotInfo> {
             r.get::<_, String>(0)
         })
         .optional()
-        .map_err(|e| bad(e.to_string()))?
+        .map_err(bad)?
         .and_then(|v| serde_json::from_str(&v).ok());
     Ok(SnapshotInfo {
         schema_version: version as u32,
