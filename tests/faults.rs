@@ -192,3 +192,86 @@ async fn a_delete_during_an_ingest_waits_then_succeeds_and_is_audited() {
     assert_doctor_clean(&k.lrt);
     println!("faults: delete during ingest: tried 2 survived 2 lost 0");
 }
+
+/// Open descriptors of process `pid`.
+fn descriptors(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+}
+
+/// How long until the server closes `socket` (reads to EOF or a reset), at most `limit`.
+fn closed_within(socket: &mut std::net::TcpStream, limit: Duration) -> Option<Duration> {
+    use std::io::Read;
+    let started = Instant::now();
+    socket.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let mut buf = [0u8; 1024];
+    while started.elapsed() < limit {
+        match socket.read(&mut buf) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => {} // a 408 or 400 before the close
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {}
+            Err(_) => return Some(started.elapsed()),
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_half_open_connections_neither_exhausts_descriptors_nor_locks_out_health() {
+    use std::io::Write;
+    let lrt = Lrt::new();
+    let srv = common::server::spawn(
+        &lrt,
+        &[],
+        &[
+            "--max-connections",
+            "64",
+            "--header-timeout",
+            "1s",
+            "--idle-timeout",
+            "2s",
+        ],
+    )
+    .unwrap();
+    let token = common::server::token(&lrt, ROOT);
+    let addr = srv.base.trim_start_matches("http://").to_string();
+    let baseline = descriptors(srv.pid());
+
+    // 300 sockets: half say nothing, half send a request line and never end the headers.
+    let mut flood = Vec::new();
+    for i in 0..300 {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        if i % 2 == 0 {
+            s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").unwrap();
+        }
+        flood.push(s);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let open = descriptors(srv.pid());
+    assert!(
+        open <= baseline + 64 + 8,
+        "the server holds {open} descriptors (baseline {baseline}, cap 64)"
+    );
+    let health = tokio::time::timeout(
+        Duration::from_secs(5),
+        srv.http.get(format!("{}/health", srv.base)).send(),
+    )
+    .await
+    .expect("/health did not answer under the flood")
+    .unwrap();
+    assert_eq!(health.status(), 200);
+    let me = tokio::time::timeout(Duration::from_secs(5), srv.get("/api/v1/me", &token))
+        .await
+        .expect("an authenticated request did not answer under the flood");
+    assert_eq!(me.status, 200, "{}", me.body);
+    drop(flood);
+
+    // Headers never completed: closed after the header timeout. Silence: after the idle one.
+    let mut partial = std::net::TcpStream::connect(&addr).unwrap();
+    partial.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let mut silent = std::net::TcpStream::connect(&addr).unwrap();
+    let t = closed_within(&mut partial, Duration::from_secs(8)).expect("a half-sent request stays open");
+    assert!(t < Duration::from_secs(4), "closed only after {t:?}");
+    let t = closed_within(&mut silent, Duration::from_secs(8)).expect("a silent connection stays open");
+    assert!(t < Duration::from_secs(5), "closed only after {t:?}");
+    println!("faults: connection flood: tried 300 sockets, /health and /me answered, descriptors {open} (cap 64)");
+}
