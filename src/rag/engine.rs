@@ -726,6 +726,15 @@ impl Engine {
             self.llm.chat(&req).await?
         };
         let text = normalize::remove_think_tags(&answer.text);
+        if cache_type == "extract" && !extraction_is_records(&text) {
+            // Neither cached nor merged: a retry asks the model again.
+            return Err(Error::Upstream(format!(
+                "the model's extraction answer holds no entity or relation records and no {} marker \
+                 (is LLM_MODEL a chat model that follows instructions?): {:?}",
+                extract::COMPLETION_DELIMITER,
+                text.chars().take(120).collect::<String>()
+            )));
+        }
         let at = jiff::Timestamp::now().as_millisecond();
         if self.options.enable_llm_cache && !answer.truncated {
             let answer = CachedAnswer {
@@ -1145,6 +1154,16 @@ fn push_grouped<K: PartialEq, V>(groups: &mut Vec<(K, Vec<V>)>, key: K, value: V
 /// The records of one chunk's extraction answers: the first pass, with the gleaning pass
 /// merged in. Ingest and the rebuild after a deletion both read answers through this, so a
 /// rebuilt graph sees exactly the records the ingest merged.
+/// Whether an extraction answer is one: empty (nothing to extract), or holding at least one
+/// record or the completion marker. Anything else is junk that must not become a cached
+/// success (retries would replay it) or an empty graph.
+fn extraction_is_records(text: &str) -> bool {
+    text.trim().is_empty() || text.contains(extract::COMPLETION_DELIMITER) || {
+        let parsed = extract::parse_extraction(text, "check", "check");
+        !parsed.entities.is_empty() || !parsed.relations.is_empty()
+    }
+}
+
 fn parse_answers(
     result: &str,
     glean: Option<&str>,
