@@ -17,6 +17,8 @@ use serde_json::Value;
 struct Kb {
     lrt: Lrt,
     db: PathBuf,
+    tenant: String,
+    kb: String,
 }
 
 fn kb() -> Kb {
@@ -24,7 +26,7 @@ fn kb() -> Kb {
     let tenant = lrt.tenant("acme", Some("alice"));
     let kb = lrt.kb("acme", "docs");
     let db = lrt.kb_dir(&tenant, &kb).join("kb.db");
-    Kb { lrt, db }
+    Kb { lrt, db, tenant, kb }
 }
 
 fn pairs<'a>(env: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
@@ -274,4 +276,154 @@ async fn a_flood_of_half_open_connections_neither_exhausts_descriptors_nor_locks
     let t = closed_within(&mut silent, Duration::from_secs(8)).expect("a silent connection stays open");
     assert!(t < Duration::from_secs(5), "closed only after {t:?}");
     println!("faults: connection flood: tried 300 sockets, /health and /me answered, descriptors {open} (cap 64)");
+}
+
+/// A model server that speaks garbage: every chat answer is prose with no records.
+async fn garbage_server() -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let server = wiremock::MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "choices": [{"index": 0, "message": {"role": "assistant",
+                "content": "I'm sorry, as an AI I would rather talk about the weather."}, "finish_reason": "stop"}]
+        })))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(|r: &wiremock::Request| common::model::embeddings(&common::model::embedding_inputs(r)))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn junk_from_the_model_fails_the_document_and_is_not_cached() {
+    let junk = garbage_server().await;
+    let junk_env = env(&junk);
+    let k = kb();
+    let corpus = k.lrt.root().join("c");
+    write_corpus(&corpus, 2, 4);
+    let run = k.lrt.run(Some("alice"), &pairs(&junk_env), &ingest_args(&corpus));
+    assert_ne!(run.code, 0, "junk answers were taken as an extraction: {}", run.stdout);
+    let conn = rusqlite::Connection::open(&k.db).unwrap();
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!(count("SELECT count(*) FROM documents WHERE status = 'failed'"), 2);
+    assert_eq!(count("SELECT count(*) FROM llm_cache WHERE cache_type = 'extract'"), 0);
+    drop(conn);
+
+    // A sane model then builds the graph: nothing of the junk was kept.
+    let good = server(0, 0).await;
+    let retry = k.lrt.run(
+        Some("alice"),
+        &pairs(&env(&good)),
+        &["ingest", "-t", "acme", "--kb", "docs", "--retry-failed", "--json"],
+    );
+    assert_eq!(retry.code, 0, "{}", retry.stderr);
+    assert_eq!(processed(&k.db), 2);
+    assert_doctor_clean(&k.lrt);
+    println!("faults: garbage-speaking model: tried 2 documents, failed 2, cached 0, recovered 2");
+}
+
+/// Words of the corpus's first sentence, so that a naive search finds its chunks.
+const QUESTION: &str =
+    "In year 1800, Ada Lovelace met Charles Babbage in London to discuss engine number 0 of series 0.";
+
+/// A model server that answers every chat call with a stream that trickles one piece every
+/// 100 ms and never ends (until `limit`), and embeds like the local provider.
+fn trickle_server(embed: &wiremock::MockServer, limit: Duration) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let _ = embed;
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { return };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                let _ = conn.set_read_timeout(Some(Duration::from_millis(300)));
+                let _ = conn.read(&mut buf);
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+                if conn.write_all(head.as_bytes()).is_err() {
+                    return;
+                }
+                let piece =
+                    b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\".\"},\"finish_reason\":null}]}\n\n";
+                let started = Instant::now();
+                while started.elapsed() < limit {
+                    let chunk = [format!("{:x}\r\n", piece.len()).as_bytes(), piece, b"\r\n"].concat();
+                    if conn.write_all(&chunk).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trickling_model_stream_ends_at_the_timeout_and_the_kb_still_answers_in_serve() {
+    let good = server(0, 0).await;
+    let good_env = env(&good);
+    let k = kb();
+    let corpus = k.lrt.root().join("c");
+    write_corpus(&corpus, 2, 4);
+    let run = k.lrt.run(Some("alice"), &pairs(&good_env), &ingest_args(&corpus));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+
+    let trickle = trickle_server(&good, Duration::from_secs(120));
+    let mut stalled: Vec<(&str, &str)> = pairs(&good_env)
+        .into_iter()
+        .filter(|(k, _)| *k != "LLM_BINDING_HOST")
+        .collect();
+    stalled.push(("LLM_BINDING_HOST", &trickle));
+    stalled.push(("LLM_TIMEOUT", "2"));
+
+    // The CLI: the stream ends with a timeout error instead of running for ever.
+    let started = Instant::now();
+    let q = spawn(
+        &k.lrt,
+        &stalled,
+        &[
+            "query", "-t", "acme", "--kb", "docs", "--mode", "naive", "--stream", QUESTION,
+        ]
+        .map(String::from),
+    );
+    let (code, stdout, stderr) = finish(q, Duration::from_secs(30)).await;
+    assert_ne!(code, 0, "{stdout}{stderr}");
+    assert!(stderr.contains("LLM_TIMEOUT"), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+
+    // The server: a stalled stream holds the KB's engine for the timeout at most.
+    let srv = common::server::start(&k.lrt, &stalled);
+    let token = common::server::token(&k.lrt, "alice");
+    let (tenant, kb_id) = (k.tenant.clone(), k.kb.clone());
+    let base = format!("/api/v1/tenants/{tenant}/kbs/{kb_id}");
+    let headers = [("X-Tenant-ID", tenant.as_str()), ("X-KB-ID", kb_id.as_str())];
+    let auth = format!("Bearer {token}");
+    let body = serde_json::json!({"query": QUESTION, "mode": "naive"});
+    let url = format!("{}{base}/query/stream", srv.base);
+    let streaming = srv.http.post(url).header("Authorization", &auth).json(&body).send();
+    let stream = tokio::spawn(async move { streaming.await.map(|r| r.status()) });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let context_only = serde_json::json!({"query": QUESTION, "mode": "naive", "only_context": true});
+    let later = tokio::time::timeout(
+        Duration::from_secs(20),
+        srv.send(
+            reqwest::Method::POST,
+            &format!("{base}/query"),
+            Some(&auth),
+            &headers,
+            Some(context_only),
+        ),
+    )
+    .await
+    .expect("a later query to the KB waited for the stalled stream beyond its timeout");
+    assert_eq!(later.status, 200, "{}", later.body);
+    let _ = stream.await;
+    println!("faults: stalled model: tried 2 streams, both ended at LLM_TIMEOUT; the KB answered after");
 }
