@@ -427,3 +427,88 @@ async fn a_trickling_model_stream_ends_at_the_timeout_and_the_kb_still_answers_i
     let _ = stream.await;
     println!("faults: stalled model: tried 2 streams, both ended at LLM_TIMEOUT; the KB answered after");
 }
+
+/// A small tmpfs mounted over a directory (its files copied in first), unmounted on drop.
+/// `None`, with the reason printed, where mounting is not allowed (not root, no tmpfs).
+struct SmallDisk {
+    dir: PathBuf,
+}
+
+impl SmallDisk {
+    fn over(dir: &Path, size: &str) -> Option<SmallDisk> {
+        let keep = dir.with_extension("before-mount");
+        let cp = |from: &Path, to: &Path| {
+            std::process::Command::new("cp")
+                .arg("-a")
+                .arg(format!("{}/.", from.display()))
+                .arg(to)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        std::fs::create_dir_all(&keep).unwrap();
+        assert!(cp(dir, &keep));
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size},mode=0700"), "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::piped())
+            .output();
+        match mounted {
+            Ok(out) if out.status.success() => {
+                assert!(cp(&keep, dir));
+                Some(SmallDisk { dir: dir.to_path_buf() })
+            }
+            Ok(out) => {
+                println!(
+                    "faults: disk full: SKIPPED, cannot mount a tmpfs: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                );
+                None
+            }
+            Err(e) => {
+                println!("faults: disk full: SKIPPED, cannot run mount: {e}");
+                None
+            }
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.dir).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_ends_the_ingest_with_exit_9_failed_documents_and_no_retry_storm() {
+    let model = server(0, 0).await;
+    let model_env = env(&model);
+    let k = kb();
+    let corpus = k.lrt.root().join("c");
+    write_corpus(&corpus, 40, 120);
+    let Some(_disk) = SmallDisk::over(&k.lrt.data_dir(), "4m") else {
+        return;
+    };
+    let q = spawn(&k.lrt, &pairs(&model_env), &ingest_args(&corpus));
+    let (code, stdout, stderr) = finish(q, Duration::from_secs(90)).await;
+    assert_eq!(code, 9, "{stdout}\n{stderr}");
+    assert!(
+        stderr.to_lowercase().contains("disk") || stderr.contains("space"),
+        "{stderr}"
+    );
+    let (_, _, embeds) = common::model::requests(&model).await;
+    assert!(embeds < 400, "{embeds} embedding calls: a retry storm");
+    let conn = rusqlite::Connection::open(&k.db).unwrap();
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    let pending = count("SELECT count(*) FROM documents WHERE status IN ('pending', 'processing')");
+    let failed = count("SELECT count(*) FROM documents WHERE status = 'failed'");
+    let done = count("SELECT count(*) FROM documents WHERE status = 'processed'");
+    assert!(
+        stderr.contains("the disk is full") && stderr.contains("--retry-failed"),
+        "{stderr}"
+    );
+    assert_eq!(pending, 0, "documents left pending: {stderr}");
+    assert_eq!(done + failed, 40);
+    println!(
+        "faults: disk full: tried 40 documents, {done} processed, {failed} failed, 0 lost, {embeds} embedding calls"
+    );
+}

@@ -246,6 +246,7 @@ impl Engine {
 
     fn open_with(dir: &Path, llm: Provider, embedder: Provider, options: EngineOptions, check: bool) -> Result<Engine> {
         let mut store = KbStore::open(dir)?;
+        crate::store::reserve::ensure(dir);
         let pin = pin_of(&embedder);
         if check {
             store.check_embedding(&pin)?;
@@ -383,6 +384,9 @@ impl Engine {
             .store(todo.len() as u64, Ordering::Relaxed);
         let doc_slots = Arc::new(Semaphore::new(self.options.max_parallel_insert.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
+        // Documents not yet reported: what is left when a storage error stops the run.
+        let mut unfinished: HashMap<String, String> =
+            todo.iter().map(|d| (d.doc_id.clone(), d.file_path.clone())).collect();
         for doc in todo {
             let engine = Arc::clone(self);
             let slots = Arc::clone(&doc_slots);
@@ -393,9 +397,16 @@ impl Engine {
             });
         }
         let mut storage_error = None;
+        // Failed documents whose status could not be written (a full disk): retried at the end.
+        let mut unrecorded: Vec<(String, String)> = Vec::new();
         while let Some(joined) = tasks.join_next().await {
-            let (doc_id, file_path, result) =
-                joined.map_err(|e| Error::Internal(format!("ingest task failed: {e}")))?;
+            let (doc_id, file_path, result) = match joined {
+                Ok(done) => done,
+                // Stopped below after a storage error: reported with the unfinished ones.
+                Err(e) if e.is_cancelled() && storage_error.is_some() => continue,
+                Err(e) => return Err(Error::Internal(format!("ingest task failed: {e}"))),
+            };
+            unfinished.remove(&doc_id);
             match result {
                 Ok(mut outcome) => {
                     if let Some(olds) = replaces.remove(&outcome.doc_id) {
@@ -418,9 +429,15 @@ impl Engine {
                     let (message, kind) = (err.to_string(), err.kind());
                     if let Err(e) = self.store().set_status(&doc_id, DocStatus::Failed, Some(&message)) {
                         storage_error.get_or_insert(e);
+                        unrecorded.push((doc_id.clone(), message.clone()));
                     }
                     if matches!(err, Error::Storage { .. }) {
                         storage_error.get_or_insert(err);
+                    }
+                    if storage_error.is_some() {
+                        // A full or failing disk fails every document after it too: stop rather
+                        // than extract and embed each one only to lose it at its commit.
+                        tasks.abort_all();
                     }
                     report.failed += 1;
                     self.counters.documents_done.fetch_add(1, Ordering::Relaxed);
@@ -438,17 +455,58 @@ impl Engine {
                 }
             }
         }
+        if let Some(err) = storage_error {
+            return Err(self.stop_on_storage_error(err, unfinished, unrecorded, &report));
+        }
         self.llm_cache.write_to(&self.store())?;
         self.save_indexes()?;
-        if let Some(err) = storage_error {
-            return Err(err);
-        }
         self.store().compact_after_growth(pages_before)?;
         report.llm_calls = self.counters.llm_calls.load(Ordering::Relaxed);
         report.cache_hits = self.counters.cache_hits.load(Ordering::Relaxed);
         report.embedding_calls = self.counters.embedding_calls.load(Ordering::Relaxed);
         report.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(report)
+    }
+
+    /// Ends a run stopped by a storage error (a full disk, say): the documents it did not get
+    /// to are marked failed with the reason (not left pending), what can still be written is
+    /// written, and the error says what the run did and what to do.
+    fn stop_on_storage_error(
+        &self,
+        err: Error,
+        unfinished: HashMap<String, String>,
+        mut failures: Vec<(String, String)>,
+        report: &IngestReport,
+    ) -> Error {
+        let reason = format!("not processed: the run stopped on a storage error ({err})");
+        let not_processed = unfinished.len();
+        failures.extend(unfinished.into_keys().map(|id| (id, reason.clone())));
+        let mut store = self.store();
+        // The reserve's space lets the statuses land on a disk that is otherwise full.
+        crate::store::reserve::release(store.dir());
+        if let Err(e) = store.set_failed_many(&failures) {
+            tracing::warn!(target: "lrt::ingest", "cannot mark the unfinished documents failed: {e}");
+        }
+        let _ = self.llm_cache.write_to(&store);
+        drop(store);
+        let _ = self.save_indexes();
+        let full = err.to_string().contains("disk is full") || err.to_string().contains("No space left");
+        Error::storage(
+            format!(
+                "{}ingest stopped: {} document(s) done, {} failed, {} not processed (marked failed); \
+                 {} then run `lrt ingest --retry-failed`",
+                if full { "the disk is full: " } else { "" },
+                report.added + report.replaced,
+                report.failed,
+                not_processed,
+                if full {
+                    "free some space,"
+                } else {
+                    "fix the storage problem,"
+                }
+            ),
+            err,
+        )
     }
 
     /// Rebuilds every vector index from the embeddings in kb.db; with `reembed`, first

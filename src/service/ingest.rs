@@ -211,8 +211,11 @@ impl Service {
             report = job.engine.ingest_replacing(docs, retry_failed, job.replace) => report,
             err = cancel => Err(err),
         };
-        self.record_kb_stats(&job.handle, &job.engine)?;
-        result
+        let recorded = self.record_kb_stats(&job.handle, &job.engine);
+        // The run's own failure says what went wrong (a full disk fails the statistics too).
+        let report = result?;
+        recorded?;
+        Ok(report)
     }
 
     /// The engine of a resolved KB, with providers and options from its effective settings.

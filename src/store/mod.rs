@@ -7,5 +7,6 @@ pub mod graphml;
 pub mod inspect;
 pub mod kb;
 pub mod query;
+pub mod reserve;
 pub mod transfer;
 pub mod vectors;
