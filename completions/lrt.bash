@@ -2231,7 +2231,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__serve)
-            opts="-o -q -v -h --bind --max-cached-instances --max-body-bytes --ingest-workers --request-timeout --shutdown-grace --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --bind --max-cached-instances --max-body-bytes --ingest-workers --request-timeout --shutdown-grace --header-timeout --idle-timeout --max-connections --config --data-dir --json --output --quiet --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2258,6 +2258,18 @@ _lrt() {
                     return 0
                     ;;
                 --shutdown-grace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --header-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-connections)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -701,6 +701,9 @@ complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-body-bytes -d 'Lar
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l ingest-workers -d 'Knowledge bases the background ingest worker processes at once' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l request-timeout -d 'Answer 504 to a request still running after this long (e.g. 90s, 5m)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l shutdown-grace -d 'On SIGINT/SIGTERM, wait this long at most for in-flight requests (e.g. 30s)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l header-timeout -d 'Close a connection whose request headers are not complete after this long (e.g. 10s)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l idle-timeout -d 'Close a connection with no request running that sends and receives nothing for this long' -r
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-connections -d 'Open connections at most; at the cap the longest idle one is closed for a newcomer [default: half the open-file limit, at most 1024]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -s o -l output -d 'Output format' -r -f -a "table\t''

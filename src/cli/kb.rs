@@ -188,13 +188,17 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
         }
         KbCmd::Reindex(args) => {
             let (tenant, kb) = (args.ident.tenant.resolved(), args.ident.resolved());
-            let (handle, engine) = svc.open_engine_with(
+            let (handle, engine, _lock) = svc.open_engine_locked(
                 &actor,
                 tenant.as_deref(),
                 kb.as_deref(),
                 Permission::DocumentUpdate,
                 "kb.reindex",
                 args.reembed,
+                || {
+                    out.note("waiting for an ingest or delete on this knowledge base to finish…");
+                    Ok(())
+                },
             )?;
             if args.reembed {
                 let what = format!("re-embed every vector of knowledge base '{}'", handle.kb_name);

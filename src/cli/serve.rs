@@ -36,6 +36,24 @@ pub struct ServeArgs {
     /// On SIGINT/SIGTERM, wait this long at most for in-flight requests (e.g. 30s)
     #[arg(long, env = "LRT_SHUTDOWN_GRACE", default_value = "30s", value_name = "DURATION", value_parser = shutdown_grace)]
     pub shutdown_grace: Duration,
+    /// Close a connection whose request headers are not complete after this long (e.g. 10s)
+    #[arg(long, env = "LRT_HEADER_TIMEOUT", default_value = "10s", value_name = "DURATION", value_parser = header_timeout)]
+    pub header_timeout: Duration,
+    /// Close a connection with no request running that sends and receives nothing for this long
+    #[arg(long, env = "LRT_IDLE_TIMEOUT", default_value = "60s", value_name = "DURATION", value_parser = idle_timeout)]
+    pub idle_timeout: Duration,
+    /// Open connections at most; at the cap the longest idle one is closed for a newcomer
+    /// [default: half the open-file limit, at most 1024]
+    #[arg(long, env = "LRT_MAX_CONNECTIONS", value_name = "N")]
+    pub max_connections: Option<NonZeroUsize>,
+}
+
+fn header_timeout(raw: &str) -> std::result::Result<Duration, String> {
+    duration("--header-timeout", raw)
+}
+
+fn idle_timeout(raw: &str) -> std::result::Result<Duration, String> {
+    duration("--idle-timeout", raw)
 }
 
 fn request_timeout(raw: &str) -> std::result::Result<Duration, String> {
@@ -74,13 +92,21 @@ pub struct IssueArgs {
 pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
     let settings = ctx.settings()?;
     server::init_logging()?;
+    let descriptors = server::conn::raise_descriptor_limit();
     let options = ServeOptions {
         bind: args.bind,
-        max_cached_instances: args.max_cached_instances,
+        max_cached_instances: server::conn::engine_cache_size(args.max_cached_instances, descriptors),
         body_limit: args.max_body_bytes,
         ingest_workers: args.ingest_workers,
         request_timeout: args.request_timeout,
         shutdown_grace: args.shutdown_grace,
+        connections: server::conn::ConnLimits {
+            header_timeout: args.header_timeout,
+            idle_timeout: args.idle_timeout,
+            max_connections: args
+                .max_connections
+                .map_or_else(|| server::conn::default_max_connections(descriptors), NonZeroUsize::get),
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

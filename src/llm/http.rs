@@ -217,6 +217,11 @@ impl HttpClient {
                 Err(Failure::Fatal(error)) => return Err(error),
                 Err(Failure::Retry(error, retry_after)) => (error, retry_after),
             };
+            // A server that let the whole timeout pass is hung, not briefly overloaded: trying
+            // again would multiply the wait (3 retries of 240 s cost 16 minutes per call).
+            if matches!(error, LlmError::Timeout(_)) {
+                return Err(with_note(error, " (a timed-out call is not retried)"));
+            }
             if retries >= self.max_retries {
                 return Err(if retries == 0 {
                     error
@@ -330,6 +335,15 @@ impl HttpClient {
         }
     }
 
+    fn stream_timeout(&self, purpose: Purpose) -> LlmError {
+        LlmError::Timeout(format!(
+            "the streamed answer from {} was not complete within {:?}: raise {} or check the server",
+            self.host,
+            self.timeout,
+            purpose.vars().timeout
+        ))
+    }
+
     /// Removes the API key from text that came from elsewhere.
     fn redact(&self, text: &str) -> String {
         match &self.api_key {
@@ -349,10 +363,24 @@ impl HttpClient {
     ) -> TextStream {
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let http = self.clone();
+        // The timeout bounds the whole stream, not only each read: a server that trickles a
+        // byte now and then would otherwise keep the answer (and, in `lrt serve`, the KB's
+        // engine) busy for ever.
+        let deadline = (!self.timeout.is_zero()).then(|| tokio::time::Instant::now() + self.timeout);
         tokio::spawn(async move {
             let mut lines = LineBuffer::default();
             loop {
-                let (batch, eof) = match resp.chunk().await {
+                let next = match deadline {
+                    Some(at) => match tokio::time::timeout_at(at, resp.chunk()).await {
+                        Ok(next) => next,
+                        Err(_) => {
+                            let _ = tx.send(Err(http.stream_timeout(purpose))).await;
+                            return;
+                        }
+                    },
+                    None => resp.chunk().await,
+                };
+                let (batch, eof) = match next {
                     Ok(Some(chunk)) => (lines.push(&chunk), false),
                     Ok(None) => (lines.finish().into_iter().collect(), true),
                     Err(e) => {

@@ -249,6 +249,7 @@ impl Engine {
 
     fn open_with(dir: &Path, llm: Provider, embedder: Provider, options: EngineOptions, check: bool) -> Result<Engine> {
         let mut store = KbStore::open(dir)?;
+        crate::store::reserve::ensure(dir);
         let pin = pin_of(&embedder);
         if check {
             store.check_embedding(&pin)?;
@@ -389,6 +390,9 @@ impl Engine {
         // Documents start (take a slot) and merge in queue order.
         let (starts, merges) = (Arc::new(Turns::default()), Arc::new(Turns::default()));
         let mut tasks = tokio::task::JoinSet::new();
+        // Documents not yet reported: what is left when a storage error stops the run.
+        let mut unfinished: HashMap<String, String> =
+            todo.iter().map(|d| (d.doc_id.clone(), d.file_path.clone())).collect();
         for (index, doc) in todo.into_iter().enumerate() {
             let engine = Arc::clone(self);
             let slots = Arc::clone(&doc_slots);
@@ -404,9 +408,16 @@ impl Engine {
             });
         }
         let mut storage_error = None;
+        // Failed documents whose status could not be written (a full disk): retried at the end.
+        let mut unrecorded: Vec<(String, String)> = Vec::new();
         while let Some(joined) = tasks.join_next().await {
-            let (doc_id, file_path, result) =
-                joined.map_err(|e| Error::Internal(format!("ingest task failed: {e}")))?;
+            let (doc_id, file_path, result) = match joined {
+                Ok(done) => done,
+                // Stopped below after a storage error: reported with the unfinished ones.
+                Err(e) if e.is_cancelled() && storage_error.is_some() => continue,
+                Err(e) => return Err(Error::Internal(format!("ingest task failed: {e}"))),
+            };
+            unfinished.remove(&doc_id);
             match result {
                 Ok(mut outcome) => {
                     if let Some(olds) = replaces.remove(&outcome.doc_id) {
@@ -429,9 +440,15 @@ impl Engine {
                     let (message, kind) = (err.to_string(), err.kind());
                     if let Err(e) = self.store().set_status(&doc_id, DocStatus::Failed, Some(&message)) {
                         storage_error.get_or_insert(e);
+                        unrecorded.push((doc_id.clone(), message.clone()));
                     }
                     if matches!(err, Error::Storage { .. }) {
                         storage_error.get_or_insert(err);
+                    }
+                    if storage_error.is_some() {
+                        // A full or failing disk fails every document after it too: stop rather
+                        // than extract and embed each one only to lose it at its commit.
+                        tasks.abort_all();
                     }
                     report.failed += 1;
                     self.counters.documents_done.fetch_add(1, Ordering::Relaxed);
@@ -449,17 +466,58 @@ impl Engine {
                 }
             }
         }
+        if let Some(err) = storage_error {
+            return Err(self.stop_on_storage_error(err, unfinished, unrecorded, &report));
+        }
         self.llm_cache.write_to(&self.store())?;
         self.save_indexes()?;
-        if let Some(err) = storage_error {
-            return Err(err);
-        }
         self.store().compact_after_growth(pages_before)?;
         report.llm_calls = self.counters.llm_calls.load(Ordering::Relaxed);
         report.cache_hits = self.counters.cache_hits.load(Ordering::Relaxed);
         report.embedding_calls = self.counters.embedding_calls.load(Ordering::Relaxed);
         report.elapsed_ms = started.elapsed().as_millis() as u64;
         Ok(report)
+    }
+
+    /// Ends a run stopped by a storage error (a full disk, say): the documents it did not get
+    /// to are marked failed with the reason (not left pending), what can still be written is
+    /// written, and the error says what the run did and what to do.
+    fn stop_on_storage_error(
+        &self,
+        err: Error,
+        unfinished: HashMap<String, String>,
+        mut failures: Vec<(String, String)>,
+        report: &IngestReport,
+    ) -> Error {
+        let reason = format!("not processed: the run stopped on a storage error ({err})");
+        let not_processed = unfinished.len();
+        failures.extend(unfinished.into_keys().map(|id| (id, reason.clone())));
+        let mut store = self.store();
+        // The reserve's space lets the statuses land on a disk that is otherwise full.
+        crate::store::reserve::release(store.dir());
+        if let Err(e) = store.set_failed_many(&failures) {
+            tracing::warn!(target: "lrt::ingest", "cannot mark the unfinished documents failed: {e}");
+        }
+        let _ = self.llm_cache.write_to(&store);
+        drop(store);
+        let _ = self.save_indexes();
+        let full = err.to_string().contains("disk is full") || err.to_string().contains("No space left");
+        Error::storage(
+            format!(
+                "{}ingest stopped: {} document(s) done, {} failed, {} not processed (marked failed); \
+                 {} then run `lrt ingest --retry-failed`",
+                if full { "the disk is full: " } else { "" },
+                report.added + report.replaced,
+                report.failed,
+                not_processed,
+                if full {
+                    "free some space,"
+                } else {
+                    "fix the storage problem,"
+                }
+            ),
+            err,
+        )
     }
 
     /// Rebuilds every vector index from the embeddings in kb.db; with `reembed`, first
@@ -767,6 +825,15 @@ impl Engine {
             self.llm.chat(&req).await?
         };
         let text = normalize::remove_think_tags(&answer.text);
+        if cache_type == "extract" && !extraction_is_records(&text) {
+            // Neither cached nor merged: a retry asks the model again.
+            return Err(Error::Upstream(format!(
+                "the model's extraction answer holds no entity or relation records and no {} marker \
+                 (is LLM_MODEL a chat model that follows instructions?): {:?}",
+                extract::COMPLETION_DELIMITER,
+                text.chars().take(120).collect::<String>()
+            )));
+        }
         // Whole seconds, as upstream stamps its cache entries and records.
         let at = jiff::Timestamp::now().as_second();
         if self.options.enable_llm_cache && !answer.truncated {
@@ -1266,6 +1333,16 @@ fn push_grouped<K: PartialEq, V>(groups: &mut Vec<(K, Vec<V>)>, key: K, value: V
 /// The records of one chunk's extraction answers: the first pass, with the gleaning pass
 /// merged in. Ingest and the rebuild after a deletion both read answers through this, so a
 /// rebuilt graph sees exactly the records the ingest merged.
+/// Whether an extraction answer is one: empty (nothing to extract), or holding at least one
+/// record or the completion marker. Anything else is junk that must not become a cached
+/// success (retries would replay it) or an empty graph.
+fn extraction_is_records(text: &str) -> bool {
+    text.trim().is_empty() || text.contains(extract::COMPLETION_DELIMITER) || {
+        let parsed = extract::parse_extraction(text, "check", "check");
+        !parsed.entities.is_empty() || !parsed.relations.is_empty()
+    }
+}
+
 fn parse_answers(
     result: &str,
     glean: Option<&str>,

@@ -6,6 +6,7 @@
 mod access;
 mod api;
 pub mod auth;
+pub mod conn;
 mod documents;
 mod error;
 mod limits;
@@ -50,6 +51,8 @@ pub struct ServeOptions {
     /// How long in-flight requests may run on after SIGINT/SIGTERM before the server stops
     /// anyway.
     pub shutdown_grace: Duration,
+    /// Header-read timeout, idle timeout and connection cap.
+    pub connections: conn::ConnLimits,
 }
 
 /// What every handler shares.
@@ -231,14 +234,14 @@ pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce
     });
     let app = router(state.clone(), &options);
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+    let server = conn::serve(listener, app, options.connections, stop.subscribe());
+    tokio::spawn(async move {
         shutdown_signal().await;
         let _ = stop.send(true);
     });
     let grace = options.shutdown_grace;
     tokio::select! {
-        served = server.into_future() => served.map_err(|e| Error::Internal(format!("the server failed: {e}")))?,
+        () = server => {}
         _ = async {
             let _ = stopped.wait_for(|s| *s).await;
             tokio::time::sleep(grace).await;

@@ -79,10 +79,13 @@ fn provider_config(settings: &ModelSettings, model: String, dim: usize) -> Provi
 }
 
 impl Service {
-    /// Checks `permission` on the KB and opens its engine (for maintenance such as reindex,
-    /// which is not an API call); with `reembed`, the pinned embedding model is not checked
-    /// (the caller is about to replace every vector).
-    pub fn open_engine_with(
+    /// Checks `permission` on the KB and opens its engine for maintenance such as reindex
+    /// (not an API call); with `reembed`, the pinned embedding model is not checked (the
+    /// caller is about to replace every vector). The KB's ingest lock is taken first
+    /// (`on_wait` is called once if an ingest or delete holds it) and returned with the
+    /// engine, so the job never saves indexes that another job's commits made stale.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open_engine_locked(
         &mut self,
         actor: &Actor,
         tenant: Option<&str>,
@@ -90,9 +93,12 @@ impl Service {
         permission: Permission,
         action: &str,
         reembed: bool,
-    ) -> Result<(KbHandle, Engine)> {
+        on_wait: impl FnOnce() -> Result<()>,
+    ) -> Result<(KbHandle, Engine, std::fs::File)> {
         let (t, k) = self.kb_for(actor, tenant, kb, permission, action)?;
-        self.engine_for(&t, &k, reembed)
+        let lock = self.lock_kb(&KbHandle::of(&t, &k), on_wait)?;
+        let (handle, engine) = self.engine_for(&t, &k, reembed)?;
+        Ok((handle, engine, lock))
     }
 
     /// Starts an ingest of `new_documents` inputs: checks `document:create`, the tenant's
@@ -155,8 +161,8 @@ impl Service {
         }
     }
 
-    /// An ingest of a KB: its engine, and its ingest lock (`on_wait` is called once if
-    /// another ingest or delete holds it).
+    /// An ingest of a KB: its ingest lock (`on_wait` is called once if another ingest or
+    /// delete holds it), then its engine, opened once the lock is held.
     fn job(
         &self,
         t: &TenantRecord,
@@ -164,8 +170,10 @@ impl Service {
         replace: bool,
         on_wait: impl FnOnce() -> Result<()>,
     ) -> Result<IngestJob> {
+        // The lock comes first: an engine opened before it would hold the vector indexes as
+        // they were before the other job's commits, and save them stale when this job ends.
+        let lock = self.lock_kb(&KbHandle::of(t, k), on_wait)?;
         let (handle, engine) = self.engine_for(t, k, false)?;
-        let lock = self.lock_kb(&handle, on_wait)?;
         Ok(IngestJob {
             handle,
             engine: Arc::new(engine),
@@ -196,7 +204,8 @@ impl Service {
     /// once if another ingest or delete holds it; its error gives up instead of waiting (the
     /// server answers 409 rather than holding a request for a whole ingest).
     pub(super) fn lock_kb(&self, handle: &KbHandle, on_wait: impl FnOnce() -> Result<()>) -> Result<std::fs::File> {
-        let dir = self.catalog.layout().existing_kb_dir(handle.tenant_id, handle.kb_id)?;
+        // Taken before the engine opens, which re-creates a missing folder the same way.
+        let dir = self.catalog.layout().create_kb_dir(handle.tenant_id, handle.kb_id)?;
         let lock_path = dir.join("ingest.lock");
         let lock = std::fs::File::create(&lock_path).map_err(|e| Error::storage("cannot create the ingest lock", e))?;
         if lock.try_lock().is_err() {
@@ -221,12 +230,18 @@ impl Service {
             report = job.engine.ingest_replacing(docs, retry_failed, job.replace) => report,
             err = cancel => Err(err),
         };
-        self.record_kb_stats(&job.handle, &job.engine)?;
-        if job.reserved > 0 {
+        let recorded = self.record_kb_stats(&job.handle, &job.engine);
+        let released = if job.reserved > 0 {
             self.catalog
-                .release_documents(job.handle.tenant_id, job.handle.kb_id, Some(job.reserved))?;
-        }
-        result
+                .release_documents(job.handle.tenant_id, job.handle.kb_id, Some(job.reserved))
+        } else {
+            Ok(())
+        };
+        // The run's own failure says what went wrong (a full disk fails the statistics too).
+        let report = result?;
+        recorded?;
+        released?;
+        Ok(report)
     }
 
     /// The engine of a resolved KB, with providers and options from its effective settings.

@@ -66,7 +66,11 @@ pub(super) struct Migration {
 /// after document, so a checkpoint copies each page once however often it changed, and the
 /// serial commit path waits on a sync seldom (the benchmark's local ingest took 5.1–5.3 s wall
 /// instead of 6.1–6.3 s). None of this changes what survives a crash: that is the WAL's job.
-const WRITE_PRAGMAS: &str = "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=8192;";
+/// The WAL is checkpointed at 2,048 pages (16 MiB with 8 KiB pages) and cut back to 16 MiB
+/// afterwards (`journal_size_limit`; it never shrank before): at 64 MiB an ingest needed far
+/// more free disk than the KB's size, and a small disk filled with log, not data.
+const WRITE_PRAGMAS: &str = "PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384; PRAGMA wal_autocheckpoint=2048; \
+     PRAGMA journal_size_limit=16777216;";
 
 /// The page size of a new kb.db. A dense f16 embedding takes 2 KiB: with SQLite's default 4 KiB
 /// pages only one row carrying one fits a page (two need 4,124 bytes), wasting about a third of
@@ -732,6 +736,24 @@ impl KbStore {
             )
             .map_err(self.err("cannot update the document status"))?;
         Ok(())
+    }
+
+    /// Marks documents failed, each with its error, in one transaction: one small write, which
+    /// is what a nearly full disk still has room for.
+    pub fn set_failed_many(&mut self, failures: &[(String, String)]) -> Result<()> {
+        let err = self.err("cannot update the document status");
+        let tx = self.conn.transaction().map_err(&err)?;
+        {
+            let mut stmt = tx
+                .prepare("UPDATE documents SET status = ?2, error = ?3, updated_at = ?4 WHERE doc_id = ?1")
+                .map_err(&err)?;
+            let now = crate::time::now();
+            for (id, error) in failures {
+                stmt.execute(params![id, DocStatus::Failed.as_str(), error, now])
+                    .map_err(&err)?;
+            }
+        }
+        tx.commit().map_err(&err)
     }
 
     /// A cached model answer.

@@ -8,6 +8,7 @@ pub mod graphml;
 pub mod inspect;
 pub mod kb;
 pub mod query;
+pub mod reserve;
 pub mod transfer;
 pub mod untrusted;
 pub mod vectors;

@@ -379,11 +379,20 @@ fn try_load(path: &Path, expected: &Fingerprint, thorough: bool) -> Result<Flat,
     Ok(flat)
 }
 
+/// Writes `bytes` to a temporary file of this process and save, then renames it over `path`.
+/// The temporary name is unique: two processes (an ingest and a server rebuilding a stale
+/// index, say) saving the same index at once must not rename each other's half-written file
+/// or find theirs already moved away.
 fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    static SAVES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    fs::write(&tmp, bytes)?;
-    fs::rename(&tmp, path)
+    let n = SAVES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tmp.push(format!(".tmp.{}.{n}", std::process::id()));
+    let result = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
 }
 
 fn remove_if_exists(path: &Path) -> io::Result<()> {
