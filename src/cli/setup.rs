@@ -70,7 +70,7 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<i32> {
         (None, Some(d)) if ask => prompt("Your user id", d)?,
         (None, Some(d)) => d,
         (None, None) if ask => prompt("Your user id", String::new())?,
-        (None, None) => return Err(Error::Usage("cannot tell who you are: pass --user".into())),
+        (None, None) => return Err(config::no_identity()),
     };
     validate::user_id(&user)?;
     let super_admins = match args.super_admins {
@@ -178,9 +178,7 @@ pub fn quickstart(ctx: &Ctx) -> Result<i32> {
     let mut settings = ctx.settings()?;
     if !settings.config_file_found && settings.config_path.source == Source::Default {
         // A fresh machine: set up the local user as super-admin, as `lrt init` would.
-        let user = settings.user.value.clone().ok_or_else(|| {
-            Error::Unauthenticated("cannot tell who you are: set LRT_USER or run `lrt init --user NAME`".into())
-        })?;
+        let user = settings.user.value.clone().ok_or_else(config::no_identity)?;
         let values = InitValues {
             super_admins: vec![user.clone()],
             user,

@@ -92,11 +92,12 @@ impl Service {
 
     /// The local actor: the configured user, or with `--as`, the user a super-admin acts as.
     pub fn local_actor(&self, as_user: Option<&str>) -> Result<Actor> {
-        let me = self.settings.user.value.clone().ok_or_else(|| {
-            Error::Unauthenticated(
-                "no user identity: run `lrt init`, set identity.user in the config file, or set LRT_USER".into(),
-            )
-        })?;
+        let me = self
+            .settings
+            .user
+            .value
+            .clone()
+            .ok_or_else(crate::config::no_identity)?;
         validate::user_id(&me)?;
         let actor = Actor::user(me.clone(), self.is_super_admin(&me));
         let Some(other) = as_user else { return Ok(actor) };
