@@ -172,7 +172,8 @@ pub fn default_data_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("lrt-data"))
 }
 
-fn parse_bool(name: &str, raw: &str) -> Result<bool> {
+/// A boolean setting's value: 1/true/yes/on or 0/false/no/off; anything else is an error.
+pub fn parse_bool(name: &str, raw: &str) -> Result<bool> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
