@@ -786,6 +786,7 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
             [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)')
             [CompletionResult]::new('--as', '--as', [CompletionResultType]::ParameterName, 'Act as another user (super-admins only; audited)')
+            [CompletionResult]::new('--save-history', '--save-history', [CompletionResultType]::ParameterName, 'Append this question and its answer to the --history file (created if missing)')
             [CompletionResult]::new('--only-context', '--only-context', [CompletionResultType]::ParameterName, 'Print the retrieved context instead of answering')
             [CompletionResult]::new('--only-prompt', '--only-prompt', [CompletionResultType]::ParameterName, 'Print the full prompt instead of answering')
             [CompletionResult]::new('--stream', '--stream', [CompletionResultType]::ParameterName, 'Print the answer as the model writes it')

@@ -750,6 +750,7 @@ set edit:completion:arg-completer[lrt] = {|@words|
             cand --output 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`'
             cand --color 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)'
             cand --as 'Act as another user (super-admins only; audited)'
+            cand --save-history 'Append this question and its answer to the --history file (created if missing)'
             cand --only-context 'Print the retrieved context instead of answering'
             cand --only-prompt 'Print the full prompt instead of answering'
             cand --stream 'Print the answer as the model writes it'

@@ -675,6 +675,7 @@ complete -c lrt -n "__fish_lrt_using_subcommand query" -l color -d 'Colour in he
 always\t''
 never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l save-history -d 'Append this question and its answer to the --history file (created if missing)'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l only-context -d 'Print the retrieved context instead of answering'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l only-prompt -d 'Print the full prompt instead of answering'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l stream -d 'Print the answer as the model writes it'
