@@ -146,8 +146,18 @@ fn a_fresh_machine_gets_a_demo_that_answers_offline_and_a_rerun_changes_nothing(
 fn human_output_shows_the_steps_the_answer_and_next_steps() {
     // An installation made by `lrt init --multi-tenant`: quickstart names its tenant and KB.
     let lrt = Lrt::new();
+    lrt.tenant("acme", None);
+    lrt.kb("acme", "docs");
+    assert!(lrt.run_as(ROOT, &["use", "acme", "docs"]).ok());
     let run = lrt.run_as(ROOT, &["quickstart"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // The switch of the current context is announced, with the way back.
+    assert!(
+        run.stderr
+            .contains("current context changed from acme / docs to demo / docs; `lrt use acme docs` switches back"),
+        "{}",
+        run.stderr
+    );
     let out = &run.stdout;
     assert!(
         out.contains("Created tenant 'demo' with knowledge base 'docs'"),
@@ -159,6 +169,7 @@ fn human_output_shows_the_steps_the_answer_and_next_steps() {
     assert!(out.contains("Next steps:") && out.contains("lrt query"), "{out}");
     let again = lrt.run_as(ROOT, &["quickstart"]);
     assert!(again.stdout.contains("Reusing tenant 'demo'"), "{}", again.stdout);
+    assert!(!again.stderr.contains("current context"), "{}", again.stderr);
     assert!(again.stdout.contains("0 added, 5 already there"), "{}", again.stdout);
     // -q prints the tenant and KB ids.
     let ids = lrt.run_as(ROOT, &["quickstart", "-q"]);

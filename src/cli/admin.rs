@@ -109,7 +109,7 @@ pub fn whoami(ctx: &Ctx) -> Result<i32> {
     Ok(0)
 }
 
-fn context_text(c: &ContextView) -> String {
+pub(super) fn context_text(c: &ContextView) -> String {
     match &c.kb_name {
         Some(kb) => format!("{} / {kb}", c.tenant_name),
         None => c.tenant_name.clone(),

@@ -270,6 +270,15 @@ fn show(out: &output::Out, kb: &KnowledgeBase) {
                 ("relation_count".to_string(), kb.relation_count.to_string()),
                 ("storage_size_mb".to_string(), kb.storage_size_mb.to_string()),
             ];
+            if let Some(p) = &kb.providers {
+                for (role, id) in [("llm", &p.llm), ("embedding", &p.embedding)] {
+                    let host = id.host.as_deref().map(|h| format!(" at {h}")).unwrap_or_default();
+                    rows.push((
+                        format!("providers.{role}"),
+                        format!("{} {}{host} (answers now)", id.binding, id.model),
+                    ));
+                }
+            }
             if let Some(eff) = &kb.effective_config {
                 for (key, value) in output::rows_of(eff, "") {
                     let marker = if kb.config.contains_key(&key) {

@@ -191,7 +191,8 @@ impl Ctx {
     }
 
     pub fn service(&self) -> Result<Service> {
-        Service::open(self.settings()?)
+        let out = self.out;
+        Ok(Service::open(self.settings()?)?.with_notices(move |text| out.note(text)))
     }
 
     /// The acting user, honouring `--as`.

@@ -58,6 +58,9 @@ pub struct Service {
     /// Query engines of recently used KBs: one for a CLI process, which asks one question;
     /// `lrt serve` shares a larger one between its requests ([`Service::with_engines`]).
     engines: Arc<TenantRagManager>,
+    /// Where to tell the person at the command line about a default the service chose for
+    /// them (the built-in workspace); `None` over HTTP, where requests name everything.
+    notices: Option<Arc<dyn Fn(&str) + Send + Sync>>,
 }
 
 impl Service {
@@ -68,7 +71,20 @@ impl Service {
             settings,
             catalog,
             engines: Arc::new(TenantRagManager::new(NonZeroUsize::MIN)),
+            notices: None,
         })
+    }
+
+    /// This service telling `notify` about the defaults it picks (see [`Service::notices`]).
+    pub fn with_notices(mut self, notify: impl Fn(&str) + Send + Sync + 'static) -> Service {
+        self.notices = Some(Arc::new(notify));
+        self
+    }
+
+    fn notice(&self, text: &str) {
+        if let Some(notify) = &self.notices {
+            notify(text);
+        }
     }
 
     /// This service answering questions through `engines`, which other services may share.
@@ -221,6 +237,10 @@ impl Service {
                 .ok_or_else(|| not_found_tenant(&id.to_string()));
         }
         if !self.settings.multi_tenant.value {
+            self.notice(&format!(
+                "note: no tenant named and no current context: using the built-in workspace '{BUILTIN_NAME}' \
+                 (pick another with --tenant/--kb or `lrt use TENANT KB`)"
+            ));
             return self.builtin_tenant(actor);
         }
         Err(Error::Usage(
