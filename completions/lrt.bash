@@ -203,7 +203,7 @@ _lrt() {
 
     case "${cmd}" in
         lrt)
-            opts="-o -q -v -h -V --config --data-dir --json --output --quiet --verbose --as --no-input --help --version init config whoami use tenant kb member ingest query doc graph audit auth quickstart doctor serve token key debug completions man help"
+            opts="-o -q -v -h -V --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help --version init config whoami use tenant kb member ingest query doc graph audit auth quickstart doctor serve token key debug completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -218,11 +218,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -237,7 +241,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__audit)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help list"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -252,11 +256,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -271,7 +279,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__audit__subcmd__list)
-            opts="-t -o -q -v -h --tenant --user --since --limit --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --user --since --limit --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -306,11 +314,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -325,7 +337,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__auth)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help can-i"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help can-i"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -340,11 +352,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -359,7 +375,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__auth__subcmd__can__subcmd__i)
-            opts="-t -o -q -v -h --tenant --kb --list --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --list --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -386,11 +402,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -405,7 +425,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__completions)
-            opts="-o -q -v -h --dir --config --data-dir --json --output --quiet --verbose --as --no-input --help bash elvish fish powershell zsh"
+            opts="-o -q -v -h --dir --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -424,11 +444,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -443,7 +467,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__config)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help show path"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help show path"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -458,11 +482,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -477,7 +505,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__config__subcmd__path)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -492,11 +520,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -511,7 +543,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__config__subcmd__show)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -526,11 +558,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -545,7 +581,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__debug)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help chunk parse-extraction"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help chunk parse-extraction"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -560,11 +596,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -579,7 +619,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__debug__subcmd__chunk)
-            opts="-o -q -v -h --size --overlap --split-by --split-only --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --size --overlap --split-by --split-only --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -606,11 +646,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -625,7 +669,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__debug__subcmd__parse__subcmd__extraction)
-            opts="-o -q -v -h --chunk-id --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --chunk-id --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -644,11 +688,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -663,7 +711,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__doc)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help list show delete"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help list show delete"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -678,11 +726,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -697,7 +749,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__doc__subcmd__delete)
-            opts="-t -y -o -q -v -h --tenant --kb --yes --dry-run --keep-llm-cache --drop-llm-cache --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -y -o -q -v -h --tenant --kb --yes --dry-run --keep-llm-cache --drop-llm-cache --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -724,11 +776,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -743,7 +799,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__doc__subcmd__list)
-            opts="-t -o -q -v -h --tenant --kb --status --page --page-size --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --status --page --page-size --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -782,11 +838,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -801,7 +861,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__doc__subcmd__show)
-            opts="-t -o -q -v -h --tenant --kb --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -828,11 +888,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -847,7 +911,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__doctor)
-            opts="-t -y -o -q -v -h --tenant --kb --repair --yes --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -y -o -q -v -h --tenant --kb --repair --yes --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -874,11 +938,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -893,7 +961,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__graph)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help entities show export"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help entities show export"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -908,11 +976,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -927,7 +999,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__graph__subcmd__entities)
-            opts="-t -o -q -v -h --tenant --kb --search --type --limit --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --search --type --limit --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -966,11 +1038,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -985,7 +1061,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__graph__subcmd__export)
-            opts="-t -O -o -q -v -h --tenant --kb --format --out --force --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -O -o -q -v -h --tenant --kb --format --out --force --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1024,11 +1100,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1043,7 +1123,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__graph__subcmd__show)
-            opts="-t -o -q -v -h --tenant --kb --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1070,11 +1150,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1089,7 +1173,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__help)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1104,11 +1188,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1123,7 +1211,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__ingest)
-            opts="-t -o -q -v -h --tenant --kb --glob --retry-failed --replace --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --glob --retry-failed --replace --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1154,11 +1242,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1173,7 +1265,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__init)
-            opts="-o -q -v -h --user --super-admins --multi-tenant --single-workspace --force --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --user --super-admins --multi-tenant --single-workspace --force --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1196,11 +1288,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1215,7 +1311,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__kb)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help create list show update reindex delete export import import-lightrag"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help create list show update reindex delete export import import-lightrag"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1230,11 +1326,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1249,7 +1349,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__kb__subcmd__create)
-            opts="-t -o -q -v -h --tenant --description --set --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --description --set --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1280,11 +1380,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1299,7 +1403,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__kb__subcmd__delete)
-            opts="-t -y -o -q -v -h --tenant --kb --yes --dry-run --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -y -o -q -v -h --tenant --kb --yes --dry-run --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1326,11 +1430,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1345,7 +1453,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__kb__subcmd__export)
-            opts="-t -O -o -q -v -h --tenant --kb --out --force --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -O -o -q -v -h --tenant --kb --out --force --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1380,11 +1488,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1399,7 +1511,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__kb__subcmd__import)
-            opts="-t -o -q -v -h --tenant --name --reembed --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --name --reembed --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1426,11 +1538,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1445,7 +1561,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__kb__subcmd__import__subcmd__lightrag)
-            opts="-t -o -q -v -h --tenant --name --source-embedding-model --reembed --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --name --source-embedding-model --reembed --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1476,11 +1592,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1495,7 +1615,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__kb__subcmd__list)
-            opts="-t -o -q -v -h --tenant --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1518,11 +1638,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1537,7 +1661,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__kb__subcmd__reindex)
-            opts="-t -y -o -q -v -h --tenant --kb --reembed --yes --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -y -o -q -v -h --tenant --kb --reembed --yes --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1564,11 +1688,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1583,7 +1711,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__kb__subcmd__show)
-            opts="-t -o -q -v -h --tenant --kb --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1610,11 +1738,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1629,7 +1761,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__kb__subcmd__update)
-            opts="-t -o -q -v -h --tenant --kb --name --description --set --unset --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --name --description --set --unset --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1672,11 +1804,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1691,7 +1827,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__key)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help create list revoke"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help create list revoke"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1706,11 +1842,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1725,7 +1865,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__key__subcmd__create)
-            opts="-t -o -q -v -h --tenant --kb --role --expires-in --name --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --role --expires-in --name --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1764,11 +1904,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1783,7 +1927,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__key__subcmd__list)
-            opts="-t -o -q -v -h --tenant --all --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --all --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1806,11 +1950,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1825,7 +1973,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__key__subcmd__revoke)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1840,11 +1988,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1859,7 +2011,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__man)
-            opts="-o -q -v -h --dir --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --dir --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1878,11 +2030,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1897,7 +2053,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__member)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help add list update remove"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help add list update remove"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1912,11 +2068,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1931,7 +2091,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__member__subcmd__add)
-            opts="-t -o -q -v -h --tenant --role --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --role --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1958,11 +2118,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -1977,7 +2141,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__member__subcmd__list)
-            opts="-t -o -q -v -h --tenant --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2000,11 +2164,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2019,7 +2187,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__member__subcmd__remove)
-            opts="-t -y -o -q -v -h --tenant --yes --dry-run --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -y -o -q -v -h --tenant --yes --dry-run --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2042,11 +2210,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2061,7 +2233,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__member__subcmd__update)
-            opts="-t -o -q -v -h --tenant --role --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --role --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2088,11 +2260,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2107,7 +2283,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__query)
-            opts="-t -o -q -v -h --tenant --kb --mode --top-k --chunk-top-k --max-entity-tokens --max-relation-tokens --max-total-tokens --response-type --user-prompt --hl-keywords --ll-keywords --history --only-context --only-prompt --stream --no-cache --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --mode --top-k --chunk-top-k --max-entity-tokens --max-relation-tokens --max-total-tokens --response-type --user-prompt --hl-keywords --ll-keywords --history --save-history --only-context --only-prompt --stream --no-cache --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2178,11 +2354,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2197,7 +2377,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__quickstart)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2212,11 +2392,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2282,11 +2466,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2301,7 +2489,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__tenant)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help create list show update deactivate activate delete export import"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help create list show update deactivate activate delete export import"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2316,11 +2504,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2335,12 +2527,20 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__tenant__subcmd__activate)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2350,11 +2550,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2369,7 +2573,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__tenant__subcmd__create)
-            opts="-o -q -v -h --description --metadata --config-file --set --admin --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --description --metadata --config-file --set --admin --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2404,11 +2608,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2423,12 +2631,20 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__tenant__subcmd__deactivate)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2438,11 +2654,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2457,12 +2677,20 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__tenant__subcmd__delete)
-            opts="-y -o -q -v -h --yes --dry-run --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -y -o -q -v -h --tenant --yes --dry-run --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2472,11 +2700,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2491,12 +2723,20 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__tenant__subcmd__export)
-            opts="-O -o -q -v -h --out --force --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -O -o -q -v -h --tenant --out --force --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --out)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2514,11 +2754,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2533,7 +2777,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__tenant__subcmd__import)
-            opts="-o -q -v -h --name --reembed --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --name --reembed --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2552,11 +2796,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2571,7 +2819,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__tenant__subcmd__list)
-            opts="-o -q -v -h --page --page-size --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --page --page-size --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2594,11 +2842,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2613,12 +2865,20 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__tenant__subcmd__show)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2628,11 +2888,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2647,12 +2911,20 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__tenant__subcmd__update)
-            opts="-o -q -v -h --name --description --metadata --set --unset --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --name --description --metadata --set --unset --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --name)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2682,11 +2954,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2701,7 +2977,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__token)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help issue"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help issue"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2716,11 +2992,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2735,7 +3015,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__token__subcmd__issue)
-            opts="-o -q -v -h --user --expires-in --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --user --expires-in --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2758,11 +3038,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2777,12 +3061,24 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__use)
-            opts="-o -q -v -h --clear --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --clear --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kb)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2792,11 +3088,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)
@@ -2811,7 +3111,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__whoami)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2826,11 +3126,15 @@ _lrt() {
                     return 0
                     ;;
                 --output)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
                     return 0
                     ;;
                 -o)
-                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
                     ;;
                 --as)

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_lrt_global_optspecs
-    string join \n config= data-dir= json o/output= q/quiet v/verbose as= no-input h/help V/version
+    string join \n config= data-dir= json o/output= q/quiet no-headers color= v/verbose as= no-input h/help V/version
 end
 
 function __fish_lrt_needs_command
@@ -26,11 +26,16 @@ end
 
 complete -c lrt -n "__fish_lrt_needs_command" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_needs_command" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_needs_command" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_needs_command" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_needs_command" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_needs_command" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_needs_command" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_needs_command" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_needs_command" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_needs_command" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_needs_command" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_needs_command" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -61,80 +66,117 @@ complete -c lrt -n "__fish_lrt_using_subcommand init" -l user -d 'Your user id [
 complete -c lrt -n "__fish_lrt_using_subcommand init" -l super-admins -d 'Comma-separated super-admins [default: the user]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand init" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand init" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand init" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand init" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand init" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand init" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand init" -l multi-tenant -d 'Require a tenant and KB on every KB command (ENABLE_MULTI_TENANTS=true)'
 complete -c lrt -n "__fish_lrt_using_subcommand init" -l single-workspace -d 'Use the built-in `default` workspace when none is named (the default)'
 complete -c lrt -n "__fish_lrt_using_subcommand init" -l force -d 'Overwrite an existing config file'
 complete -c lrt -n "__fish_lrt_using_subcommand init" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand init" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand init" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand init" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand init" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand init" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand init" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -f -a "show" -d 'Print every effective setting and where it came from (secrets masked)'
 complete -c lrt -n "__fish_lrt_using_subcommand config; and not __fish_seen_subcommand_from show path" -f -a "path" -d 'Print the config file\'s path'
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from show" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from show" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from show" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from show" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from show" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand whoami" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand whoami" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand whoami" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand whoami" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand whoami" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand whoami" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand whoami" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand whoami" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand whoami" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand whoami" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand whoami" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand whoami" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand whoami" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand whoami" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand use" -s t -l tenant -d 'Same as the TENANT argument' -r
+complete -c lrt -n "__fish_lrt_using_subcommand use" -l kb -d 'Same as the KB argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand use" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand use" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand use" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand use" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand use" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand use" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand use" -l clear -d 'Forget the current context'
 complete -c lrt -n "__fish_lrt_using_subcommand use" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand use" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand use" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand use" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand use" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand use" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand use" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand use" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -f -a "create" -d 'Create a tenant (super-admins only)'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -f -a "list" -d 'List the tenants you can see'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and not __fish_seen_subcommand_from create list show update deactivate activate delete export import" -f -a "show" -d 'Show a tenant with its effective configuration and quota'
@@ -151,36 +193,53 @@ complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcomma
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -l admin -d 'Make this user the tenant\'s first admin' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -l page -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -l page-size -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -s t -l tenant -d 'Same as the TENANT argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -s t -l tenant -d 'Same as the TENANT argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -l name -d 'New name' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -l description -d 'New description ("" clears it)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -l metadata -d 'Metadata entry to set (repeatable)' -r
@@ -188,80 +247,119 @@ complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcomma
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -l unset -d 'Drop an override so the default applies again (repeatable)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -s t -l tenant -d 'Same as the TENANT argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from deactivate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -s t -l tenant -d 'Same as the TENANT argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from activate" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -s t -l tenant -d 'Same as the TENANT argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -l dry-run -d 'Say what would be deleted, change nothing'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -s t -l tenant -d 'Same as the TENANT argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -s O -l out -d 'The archive to write (atomically)' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -l force -d 'Replace FILE if it exists'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l name -d 'Name of the new tenant [default: the archived name]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l reembed -d 'Embed everything again where an archived KB\'s embedding model differs from the configured one'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand tenant; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -f -a "create" -d 'Create a knowledge base (needs kb:create)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -f -a "list" -d 'List the knowledge bases of a tenant'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and not __fish_seen_subcommand_from create list show update reindex delete export import import-lightrag" -f -a "show" -d 'Show a knowledge base, its statistics and effective configuration'
@@ -276,37 +374,52 @@ complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_f
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -l set -d 'Configuration override (repeatable), e.g. top_k=20' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -l kb -d 'Same as the KB argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l kb -d 'Same as the KB argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l name -r
@@ -315,93 +428,128 @@ complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_f
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l unset -d 'Drop an override so the tenant\'s value applies again (repeatable)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l kb -d 'Same as the KB argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l reembed -d 'Embed every chunk, entity and relation again with the configured embedding model'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s y -l yes -d 'Do not ask for confirmation (--reembed replaces every vector)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from reindex" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l kb -d 'Same as the KB argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l dry-run -d 'Say what would be deleted, change nothing'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l kb -d 'Same as the KB argument' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s O -l out -d 'The archive to write (atomically)' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l force -d 'Replace FILE if it exists'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l name -d 'Name of the new knowledge base [default: the archived name]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l reembed -d 'Embed everything again when the archive\'s embedding model differs from the configured one'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l name -d 'Name of the new knowledge base [default: the directory\'s name]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l source-embedding-model -d 'The embedding model LightRAG used (its EMBEDDING_MODEL); its vectors are kept only when this equals the configured model and the dimensions match' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l reembed -d 'Embed everything again with the configured model, whatever the vdb files hold'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand kb; and __fish_seen_subcommand_from import-lightrag" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -f -a "add" -d 'Add a user to a tenant with a role (needs tenant:manage_members)'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -f -a "list" -d 'List a tenant\'s members'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and not __fish_seen_subcommand_from add list update remove" -f -a "update" -d 'Change a member\'s role (the last admin cannot be demoted)'
@@ -413,25 +561,35 @@ editor\t''
 admin\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from add" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from add" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from add" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from add" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from add" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from add" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from add" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from add" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from add" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from add" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from add" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from add" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -l role -r -f -a "viewer_readonly\t''
 viewer\t''
@@ -439,42 +597,57 @@ editor\t''
 admin\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from update" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -s y -l yes -d 'Do not ask for confirmation'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -l dry-run -d 'Say what would be removed, change nothing'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand member; and __fish_seen_subcommand_from remove" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l glob -d 'Only files matching this glob inside directories (e.g. \'*.md\')' -r
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l retry-failed -d 'Process failed documents again too'
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l replace -d 'A file whose path already holds a processed document with other content replaces it: the old document is deleted (as `lrt doc delete` does) before the new one is processed (needs document:delete too). Without it, changed content is added as another document'
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand ingest" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand ingest" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l mode -d 'Retrieval mode' -r -f -a "naive\t'Chunk vectors only'
@@ -495,28 +668,39 @@ complete -c lrt -n "__fish_lrt_using_subcommand query" -l ll-keywords -d 'Low-le
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l history -d 'Earlier turns: a JSON array of {"role": "user"|"assistant"|"system", "content": "…"}' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand query" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand query" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l save-history -d 'Append this question and its answer to the --history file (created if missing)'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l only-context -d 'Print the retrieved context instead of answering'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l only-prompt -d 'Print the full prompt instead of answering'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l stream -d 'Print the answer as the model writes it'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l no-cache -d 'Neither read nor write the LLM cache'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand query" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand query" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -f -a "list" -d 'List a knowledge base\'s documents, most recently updated first (needs document:read)'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -f -a "show" -d 'Show a document: status, error, chunks and graph contribution (needs document:read)'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -f -a "delete" -d 'Delete documents: their chunks, vectors and every entity or relation only they supported; shared ones are rebuilt from the remaining chunks without extraction calls (needs document:delete)'
@@ -530,52 +714,72 @@ complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l page-size -d 'Documents per page (1–1000)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s y -l yes -d 'Do not ask for confirmation'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l dry-run -d 'Say what would be deleted and rebuilt, change nothing'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l keep-llm-cache -d 'Keep the deleted chunks\' extraction answers in the LLM cache (the default)'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l drop-llm-cache -d 'Also remove the deleted chunks\' extraction answers from the LLM cache'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -f -a "entities" -d 'List entities by degree: name, type, degree, source chunks (needs document:read)'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -f -a "show" -d 'Show an entity: descriptions, neighbours with relations and weights, source documents (needs document:read)'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -f -a "export" -d 'Export the whole graph as GraphML (Gephi, networkx, yEd) or JSON (needs document:read)'
@@ -586,26 +790,36 @@ complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcomman
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l limit -d 'At most this many entities (1–100000)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l format -d 'Export format' -r -f -a "graphml\t'GraphML with upstream\'s graph_chunk_entity_relation.graphml attributes'
@@ -613,25 +827,35 @@ json\t'{"nodes": […], "edges": […]}'"
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s O -l out -d 'Write to FILE (atomically) instead of stdout' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l force -d 'Replace FILE if it exists'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -f -a "list" -d 'List audit entries, newest first (tenant admins: their tenants; super-admins: all)'
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -s t -l tenant -d 'Only this tenant (id or name)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -l user -d 'Only this user\'s actions' -r
@@ -639,62 +863,87 @@ complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcomman
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -l limit -r
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand audit; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and not __fish_seen_subcommand_from can-i" -f -a "can-i" -d 'May this user do PERMISSION in the tenant? Prints yes/no; exit 0 for yes, 1 for no'
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -l kb -d 'Knowledge base id or name (checked to exist in the tenant)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -l list -d 'Answer for every permission'
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s t -l tenant -d 'Check only this tenant (id or name; needs tenant:manage there) [env: LRT_TENANT] [default: the whole data directory, super-admins only]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l kb -d 'Check only this knowledge base of the tenant [env: LRT_KB, with a tenant]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l repair -d 'Fix what can be fixed; orphaned folders are moved to lost+found (asks first)'
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s y -l yes -d 'Do not ask before moving orphaned folders'
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l bind -d 'Address to listen on (port 0: any free port)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-cached-instances -d 'Open knowledge bases kept in memory (LRU)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-body-bytes -d 'Largest request body in bytes, uploads included (413 beyond)' -r
@@ -706,47 +955,67 @@ complete -c lrt -n "__fish_lrt_using_subcommand serve" -l idle-timeout -d 'Close
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-connections -d 'Open connections at most; at the cap the longest idle one is closed for a newcomer [default: half the open-file limit, at most 1024]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand serve" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand serve" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -f -a "issue" -d 'Mint a bearer token for a user (super-admins only; needs TOKEN_SECRET)'
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l user -d 'The user the token authenticates' -r
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l expires-in -d 'Lifetime, e.g. 30m, 24h, 7d [default: TOKEN_EXPIRE_HOURS]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -f -a "create" -d 'Create an API key for a tenant or one of its KBs; the key is printed once'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -f -a "list" -d 'List API keys (never the keys themselves): yours, or with --all every key of the tenant'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -f -a "revoke" -d 'Revoke an API key (its creator, or tenant:manage_members); effective on its next request'
@@ -760,46 +1029,66 @@ complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l name -d 'A label for the key (what uses it)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -l all -d 'Everyone\'s keys, not only yours'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand key; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -f -a "chunk" -d 'Split a file into chunks exactly as ingest does'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and not __fish_seen_subcommand_from chunk parse-extraction" -f -a "parse-extraction" -d 'Parse a saved LLM extraction answer into entities and relations'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l size -d 'Chunk size in tokens' -r
@@ -807,55 +1096,80 @@ complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcomman
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l split-by -d 'Split on this string first (each piece is one chunk, windowed if too long)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l split-only -d 'With --split-by: fail instead of windowing a piece that is too long'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from chunk" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -l chunk-id -d 'The chunk id to record as each row\'s source_id' -r
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand debug; and __fish_seen_subcommand_from parse-extraction" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand completions" -l dir -d 'Write completions for every shell into DIR' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand completions" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand completions" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand completions" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand completions" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand completions" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand completions" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand completions" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand completions" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand completions" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand completions" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand completions" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand completions" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand man" -l dir -d 'Write lrt.1 and one page per subcommand into DIR' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand man" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand man" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand man" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand man" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand man" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand man" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand man" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand man" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand man" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand man" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand man" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand man" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand man" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand man" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand help" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand help" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand help" -s o -l output -d 'Output format' -r -f -a "table\t''
-json\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand help" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand help" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand help" -l as -d 'Act as another user (super-admins only; audited)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand help" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand help" -s q -l quiet -d 'Print only ids, one per line'
+complete -c lrt -n "__fish_lrt_using_subcommand help" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand help" -l no-headers -d 'Leave out the header row of tables and TSV'
 complete -c lrt -n "__fish_lrt_using_subcommand help" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand help" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand help" -s h -l help -d 'Print help'
+complete -c lrt -n "__fish_lrt_using_subcommand help" -s h -l help -d 'Print help (see more with \'--help\')'

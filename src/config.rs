@@ -193,7 +193,8 @@ pub fn default_data_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("lrt-data"))
 }
 
-fn parse_bool(name: &str, raw: &str) -> Result<bool> {
+/// A boolean setting's value: 1/true/yes/on or 0/false/no/off; anything else is an error.
+pub fn parse_bool(name: &str, raw: &str) -> Result<bool> {
     match raw.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Ok(true),
         "0" | "false" | "no" | "off" => Ok(false),
@@ -605,11 +606,59 @@ pub fn config_path(flags: &Overrides, env: &dyn Env) -> Sourced<PathBuf> {
     }
 }
 
-/// The login name of the OS user, the identity of last resort.
+/// The login name of the OS user, the identity of last resort: `USER`, `USERNAME` or
+/// `LOGNAME`, else the name the password database gives the effective uid (containers, cron
+/// and CI jobs often run without those variables).
 pub fn os_user(env: &dyn Env) -> Option<String> {
     env.get("USER")
         .or_else(|| env.get("USERNAME"))
         .or_else(|| env.get("LOGNAME"))
+        .or_else(current_account_name)
+}
+
+/// The name of the process's effective uid in the password database, if it has one.
+fn current_account_name() -> Option<String> {
+    #[cfg(unix)]
+    {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        account_name(unsafe { libc::geteuid() })
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
+}
+
+/// The password database's name for `uid` (`getpwuid_r`, thread-safe), if it has one.
+#[cfg(unix)]
+fn account_name(uid: libc::uid_t) -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 1024];
+    loop {
+        // SAFETY: passwd is plain old data; getpwuid_r fills it with pointers into `buf`,
+        // which outlives every read below.
+        let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+        let mut found: *mut libc::passwd = std::ptr::null_mut();
+        let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found) };
+        if rc == libc::ERANGE && buf.len() < 1 << 20 {
+            buf.resize(buf.len() * 4, 0);
+            continue;
+        }
+        if rc != 0 || found.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        // SAFETY: pw_name points to a NUL-terminated string inside `buf`.
+        let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+        return name.to_str().ok().filter(|n| !n.is_empty()).map(str::to_string);
+    }
+}
+
+/// The one error for "no identity could be found", whichever command needed it.
+pub fn no_identity() -> Error {
+    Error::Unauthenticated(
+        "cannot tell who you are: LRT_USER, the config file's identity.user, USER and LOGNAME are \
+         unset and the OS account has no name; run `lrt init --user NAME` or set LRT_USER"
+            .into(),
+    )
 }
 
 fn read_file_config(path: &Path, explicit: bool) -> Result<(FileConfig, bool)> {
@@ -831,6 +880,20 @@ mod tests {
     fn unknown_keys_and_missing_explicit_file_are_errors() {
         assert!(load(Some("[identity]\nusr = \"x\"\n"), &[], None).is_err());
         assert!(load(None, &[], None).is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn os_account_names_come_from_the_password_database() {
+        assert_eq!(account_name(0).as_deref(), Some("root"));
+        assert_eq!(account_name(4_000_000_000), None);
+        // With no variables set, the effective uid's account still names the user.
+        let expected = account_name(unsafe { libc::geteuid() });
+        assert_eq!(os_user(&MapEnv(HashMap::new())), expected);
+        assert_eq!(
+            os_user(&MapEnv([("LOGNAME", "logan")].into_iter().collect())).as_deref(),
+            Some("logan")
+        );
     }
 
     #[test]

@@ -308,6 +308,10 @@ pub struct KnowledgeBase {
     pub config: Overrides,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub effective_config: Option<TenantConfig>,
+    /// Who answers for this KB (`kb show` only): the providers the configuration picks,
+    /// which with the `local` binding are not the llm_model/embedding_model settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub providers: Option<KbProviders>,
     pub is_active: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -316,6 +320,13 @@ pub struct KnowledgeBase {
     pub entity_count: u64,
     pub relation_count: u64,
     pub storage_size_mb: f64,
+}
+
+/// The language model and the embedding model a KB's queries and ingests use.
+#[derive(Debug, Clone, Serialize)]
+pub struct KbProviders {
+    pub llm: crate::llm::ModelIdentity,
+    pub embedding: crate::llm::ModelIdentity,
 }
 
 /// One row of `tenant_memberships`.

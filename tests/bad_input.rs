@@ -392,7 +392,19 @@ fn destructive_commands_without_a_terminal_need_yes() {
     refused(&lrt, ROOT, 10, &commands);
     refused(&lrt, "alice", 10, &commands[2..]);
     let run = lrt.run_as(ROOT, &["tenant", "delete", "acme"]);
-    assert!(run.stderr.contains("--yes"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--yes") && run.stderr.contains("--dry-run"),
+        "{}",
+        run.stderr
+    );
+    // A command without --dry-run is not told to use it.
+    let run = lrt.run_as(ROOT, &["kb", "reindex", "-t", "acme", "docs", "--reembed"]);
+    assert_eq!(run.code, 10, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("--yes") && !run.stderr.contains("--dry-run"),
+        "{}",
+        run.stderr
+    );
     let run = lrt.run(
         Some(ROOT),
         &[("LRT_NO_INPUT", "1")],
@@ -459,16 +471,79 @@ fn invalid_environment_and_config_files_are_usage_errors() {
 }
 
 #[test]
-fn no_identity_is_unauthenticated() {
+fn with_no_user_variables_the_os_account_acts() {
     let lrt = setup();
     let text = std::fs::read_to_string(lrt.config_path()).unwrap();
     std::fs::write(lrt.config_path(), text.replace("user = \"root\"", "")).unwrap();
     let run = lrt.run(
         None,
         &[("USER", ""), ("USERNAME", ""), ("LOGNAME", "")],
-        &["tenant", "list"],
+        &["whoami", "--json"],
     );
-    assert_eq!(run.code, 4, "{}", run.stderr);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let me = std::process::Command::new("id").arg("-un").output().unwrap();
+    assert_eq!(run.json()["user"], String::from_utf8(me.stdout).unwrap().trim());
     let run = lrt.run(Some("has space"), &[], &["tenant", "list"]);
     assert_eq!(run.code, 2, "{}", run.stderr);
+}
+
+#[test]
+fn tenant_and_kb_commands_take_the_argument_and_the_flag_alike() {
+    let lrt = setup();
+    let by_arg = lrt.json_as(ROOT, &["tenant", "show", "acme"]);
+    assert_eq!(lrt.json_as(ROOT, &["tenant", "show", "-t", "acme"]), by_arg);
+    assert_eq!(lrt.json_as(ROOT, &["tenant", "show", "--tenant", "acme"]), by_arg);
+    lrt.json_as(ROOT, &["tenant", "update", "-t", "acme", "--description", "d"]);
+    lrt.json_as(ROOT, &["tenant", "deactivate", "--tenant", "beta"]);
+    lrt.json_as(ROOT, &["tenant", "activate", "beta"]);
+    let out = lrt.root().join("a.lrtkb");
+    let out = out.to_str().unwrap();
+    lrt.json_as(ROOT, &["kb", "export", "-t", "acme", "docs", "-O", out]);
+    lrt.json_as(
+        ROOT,
+        &["kb", "export", "-t", "acme", "--kb", "docs", "-O", out, "--force"],
+    );
+    let t = lrt.root().join("t.lrtt");
+    lrt.json_as(ROOT, &["tenant", "export", "-t", "acme", "-O", t.to_str().unwrap()]);
+    lrt.json_as(ROOT, &["use", "-t", "acme", "--kb", "docs"]);
+    // Both forms at once is a usage error; so is naming none where one is needed.
+    assert_eq!(lrt.code_as(ROOT, &["tenant", "show", "acme", "-t", "beta"]), 2);
+    assert_eq!(lrt.code_as(ROOT, &["tenant", "delete", "--yes"]), 2);
+}
+
+#[test]
+fn malformed_output_and_prompt_settings_in_the_environment_are_usage_errors() {
+    let lrt = setup();
+    for (var, value) in [("LRT_OUTPUT", "yaml"), ("LRT_OUTPUT", "jsn"), ("LRT_NO_INPUT", "maybe")] {
+        let run = lrt.run(Some(ROOT), &[(var, value)], &["tenant", "list"]);
+        assert_eq!(run.code, 2, "{var}={value}: {}", run.stderr);
+        assert!(run.stderr.contains(var) && run.stderr.contains(value), "{}", run.stderr);
+        assert_eq!(run.stdout, "");
+    }
+    // Well-formed values work, whatever their case.
+    for (var, value) in [("LRT_OUTPUT", "TSV"), ("LRT_NO_INPUT", "yes"), ("LRT_NO_INPUT", "0")] {
+        assert_eq!(lrt.run(Some(ROOT), &[(var, value)], &["tenant", "list"]).code, 0);
+    }
+}
+
+#[test]
+fn conflicting_output_flags_are_usage_errors_and_a_file_for_o_gets_a_hint() {
+    let lrt = setup();
+    for args in [
+        vec!["tenant", "list", "--json", "-q"],
+        vec!["tenant", "list", "-o", "json", "--quiet"],
+        vec!["tenant", "list", "-o", "tsv", "-q"],
+        vec!["tenant", "list", "--json", "-o", "table"],
+    ] {
+        let run = lrt.run_as(ROOT, &args);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stdout, "", "{args:?}");
+    }
+    // -q beats LRT_OUTPUT=json: a flag wins over the environment.
+    let run = lrt.run(Some(ROOT), &[("LRT_OUTPUT", "json")], &["tenant", "list", "-q"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(serde_json::from_str::<serde_json::Value>(&run.stdout).is_err());
+    let run = lrt.run_as(ROOT, &["kb", "export", "-t", "acme", "docs", "-o", "docs.lrtkb"]);
+    assert_eq!(run.code, 2);
+    assert!(run.stderr.contains("--out FILE (-O FILE)"), "{}", run.stderr);
 }

@@ -98,3 +98,66 @@ fn help_exit_codes_lists_every_code() {
         .assert()
         .code(2);
 }
+
+/// `lrt ARGS | head -0`: the reader is gone before lrt writes a byte.
+fn into_closed_pipe(args: &[&str]) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_lrt"))
+        .args(args)
+        .env("HOME", std::env::temp_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_closed_pipe_ends_output_quietly_with_exit_0() {
+    for args in [
+        &["completions", "bash"][..],
+        &["completions", "zsh"],
+        &["man"],
+        &["help", "exit-codes"],
+        &["help", "tenant", "create"],
+        &["--help"],
+        &["kb", "--help"],
+    ] {
+        let out = into_closed_pipe(args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "lrt {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.stderr.is_empty(),
+            "lrt {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn the_man_page_has_environment_files_and_exit_status() {
+    let out = Command::cargo_bin("lrt").unwrap().arg("man").output().unwrap();
+    let page = String::from_utf8(out.stdout).unwrap();
+    for section in [
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+        ".SH \"EXIT STATUS\"",
+        "LRT_OUTPUT",
+        "NO_COLOR",
+        "catalog.db",
+    ] {
+        assert!(page.contains(section), "{section} missing");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    Command::cargo_bin("lrt")
+        .unwrap()
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    assert_eq!(std::fs::read_to_string(dir.path().join("lrt.1")).unwrap(), page);
+}

@@ -512,11 +512,30 @@ fn lrt_output_json_and_o_json_print_json_and_o_table_wins_over_the_env() {
     let run = lrt.run_as(ROOT, &["tenant", "show", "acme", "--json"]);
     assert!(!run.stdout.contains('\u{1b}'));
     assert_eq!(run.stderr, "");
-    // --json wins over -q.
-    assert_eq!(
-        lrt.run_as(ROOT, &["tenant", "list", "--json", "-q"]).json()[0]["tenant_name"],
-        "acme"
+    // --json and -q together are a usage error, in JSON.
+    assert_json_error(&lrt.run_as(ROOT, &["tenant", "list", "--json", "-q"]), "usage", 2);
+}
+
+#[test]
+fn json_usage_errors_are_complete() {
+    let lrt = Lrt::new();
+    let message = |args: &[&str]| {
+        let run = lrt.run_as(ROOT, args);
+        assert_json_error(&run, "usage", 2);
+        run.json_error()["error"]["message"].as_str().unwrap().to_string()
+    };
+    let missing = message(&["tenant", "create", "--json"]);
+    assert!(
+        missing.contains("required arguments were not provided") && missing.contains("<NAME>"),
+        "{missing}"
     );
+    let values = message(&["query", "--mode", "fast", "q", "--json"]);
+    for mode in ["naive", "local", "global", "hybrid", "mix", "bypass"] {
+        assert!(values.contains(mode), "{values}");
+    }
+    assert!(!values.starts_with("error:"), "{values}");
+    let file = message(&["kb", "export", "-o", "out.lrtkb", "--json"]);
+    assert!(file.contains("-O FILE"), "{file}");
 }
 
 #[test]

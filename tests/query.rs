@@ -252,7 +252,7 @@ async fn every_mode_retrieves_exactly_what_the_graph_and_vectors_say() {
     assert_eq!(chunk_files(&local), ["1:curie.md"]);
     assert_eq!(
         local["references"],
-        json!([{"reference_id": "1", "file_path": "curie.md"}])
+        json!([{"reference_id": "1", "file_path": "curie.md", "cited": false}])
     );
     assert_eq!(local["answer"], format!("Answer to: {Q}"));
     assert_eq!(
@@ -486,6 +486,12 @@ fn the_local_provider_answers_with_the_fact_and_its_reference() {
     );
     assert!(answer.contains(&format!("* [{nasa_ref}] nasa.txt")), "{answer}");
     assert!(!answer.contains("Curie"), "{answer}");
+    // References are numbered in order of first citation; the uncited ones come after, marked.
+    assert_eq!(nasa_ref, "1");
+    for (i, r) in refs.iter().enumerate() {
+        assert_eq!(r["reference_id"], (i + 1).to_string());
+        assert_eq!(r["cited"], r["file_path"] == "nasa.txt", "{r}");
+    }
     // The JSON object has exactly the documented fields.
     assert_eq!(
         common::keys(&out),
@@ -605,4 +611,59 @@ fn bad_inputs_are_usage_errors() {
     let missing = q(&["--history", "/nonexistent/history.json", "Who is Ada?"]);
     assert_eq!(missing.code, 2, "{}", missing.stderr);
     assert!(missing.stderr.contains("--history"), "{}", missing.stderr);
+}
+
+#[test]
+fn questions_from_stdin_saved_history_and_an_empty_context_that_says_so() {
+    let (lrt, curie, _) = setup();
+    let query = |args: &[&str], stdin: &str| {
+        let mut all = vec!["query", "-t", "acme", "--kb", "docs"];
+        all.extend_from_slice(args);
+        let out = lrt
+            .cmd()
+            .env("LRT_USER", "alice")
+            .args(&all)
+            .write_stdin(stdin)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    // An empty KB: --only-context says there is nothing, on stderr, and exits 0.
+    let (code, stdout, stderr) = query(&["--only-context", "Who was Marie Curie?"], "");
+    assert_eq!((code, stdout.as_str()), (0, ""), "{stderr}");
+    assert!(stderr.contains("No context was found"), "{stderr}");
+
+    assert!(
+        lrt.run_as("alice", &["ingest", "-t", "acme", "--kb", "docs", curie])
+            .ok()
+    );
+    let (code, stdout, stderr) = query(&["--mode", "naive", "-"], "What did Marie Curie discover?\n");
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("radium"), "{stdout}");
+    let (code, _, stderr) = query(&["-"], "  \n");
+    assert_eq!(code, 2, "{stderr}");
+
+    // --save-history creates the file, then appends each turn; the file is what --history reads.
+    let history = lrt.root().join("chat.json");
+    let h = history.to_str().unwrap();
+    for q in ["What did Marie Curie discover?", "Where did she work?"] {
+        let (code, _, stderr) = query(&["--history", h, "--save-history", "--mode", "naive", q], "");
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let turns: Value = serde_json::from_str(&std::fs::read_to_string(&history).unwrap()).unwrap();
+    let roles: Vec<&str> = turns
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["user", "assistant", "user", "assistant"]);
+    assert_eq!(turns[2]["content"], "Where did she work?");
+    assert!(turns[1]["content"].as_str().unwrap().contains("radium"), "{turns}");
+    // --save-history needs --history.
+    assert_eq!(query(&["--save-history", "x"], "").0, 2);
 }

@@ -15,10 +15,19 @@ const SOURCE: &str = "examples/docs/products.md";
 
 /// `lrt ARGS` with nothing but a home, XDG folders, a user name and dead proxies.
 fn fresh(root: &Path, args: &[&str]) -> Run {
-    let out = std::process::Command::new(common::BIN)
-        .env_clear()
+    fresh_as(root, Some("tester"), args)
+}
+
+/// The same, with `USER` set to `user` or (None) no user variable at all, as in a container,
+/// cron or CI job.
+fn fresh_as(root: &Path, user: Option<&str>, args: &[&str]) -> Run {
+    let mut cmd = std::process::Command::new(common::BIN);
+    cmd.env_clear();
+    if let Some(user) = user {
+        cmd.env("USER", user);
+    }
+    let out = cmd
         .env("HOME", root.join("home"))
-        .env("USER", "tester")
         .env("XDG_CONFIG_HOME", root.join("cfg"))
         .env("XDG_DATA_HOME", root.join("share"))
         .env("TERM", "dumb")
@@ -137,8 +146,18 @@ fn a_fresh_machine_gets_a_demo_that_answers_offline_and_a_rerun_changes_nothing(
 fn human_output_shows_the_steps_the_answer_and_next_steps() {
     // An installation made by `lrt init --multi-tenant`: quickstart names its tenant and KB.
     let lrt = Lrt::new();
+    lrt.tenant("acme", None);
+    lrt.kb("acme", "docs");
+    assert!(lrt.run_as(ROOT, &["use", "acme", "docs"]).ok());
     let run = lrt.run_as(ROOT, &["quickstart"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    // The switch of the current context is announced, with the way back.
+    assert!(
+        run.stderr
+            .contains("current context changed from acme / docs to demo / docs; `lrt use acme docs` switches back"),
+        "{}",
+        run.stderr
+    );
     let out = &run.stdout;
     assert!(
         out.contains("Created tenant 'demo' with knowledge base 'docs'"),
@@ -150,8 +169,37 @@ fn human_output_shows_the_steps_the_answer_and_next_steps() {
     assert!(out.contains("Next steps:") && out.contains("lrt query"), "{out}");
     let again = lrt.run_as(ROOT, &["quickstart"]);
     assert!(again.stdout.contains("Reusing tenant 'demo'"), "{}", again.stdout);
+    assert!(!again.stderr.contains("current context"), "{}", again.stderr);
     assert!(again.stdout.contains("0 added, 5 already there"), "{}", again.stdout);
     // -q prints the tenant and KB ids.
     let ids = lrt.run_as(ROOT, &["quickstart", "-q"]);
     assert_eq!(ids.stdout.lines().count(), 2, "{}", ids.stdout);
+}
+
+/// The OS account name of this process, as `id -un` prints it.
+fn account_name() -> String {
+    let out = std::process::Command::new("id")
+        .arg("-un")
+        .output()
+        .expect("run id -un");
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+#[test]
+fn without_user_variables_the_os_account_is_the_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("home")).unwrap();
+    let me = account_name();
+    let run = fresh_as(dir.path(), None, &["quickstart", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let who = fresh_as(dir.path(), None, &["whoami", "--json"]).json();
+    assert_eq!(who["user"], me.as_str());
+    assert_eq!(who["super_admin"], true);
+
+    let other = tempfile::tempdir().unwrap();
+    std::fs::create_dir(other.path().join("home")).unwrap();
+    let init = fresh_as(other.path(), None, &["init", "--json"]);
+    assert_eq!(init.code, 0, "{}", init.stderr);
+    let config = std::fs::read_to_string(other.path().join("cfg/lrt/config.toml")).unwrap();
+    assert!(config.contains(&format!("user = \"{me}\"")), "{config}");
 }

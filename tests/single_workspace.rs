@@ -25,6 +25,22 @@ fn kb_show_without_a_tenant_uses_the_builtin_workspace_for_any_user() {
     assert!(is_uuid(&k) && is_uuid(&t));
     assert!(lrt.kb_dir(&t, &k).is_dir());
     assert_eq!(kb["effective_config"]["top_k"], 40);
+    // kb show names the providers that answer: the offline local ones by default.
+    assert_eq!(kb["providers"]["llm"]["binding"], "local");
+    assert_eq!(kb["providers"]["embedding"]["binding"], "local");
+    // The fall-back to the built-in workspace is announced in human output (not in JSON).
+    let run = lrt.run_as("someone", &["kb", "show"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("using the built-in workspace 'default'"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains("providers.llm") && run.stdout.contains("local lrt-hash-v1"),
+        "{}",
+        run.stdout
+    );
 
     // Every local user gets the same workspace; it is created once.
     for user in [ROOT, "someone", "another-user", "bob@example.com"] {

@@ -17,8 +17,14 @@ pub struct UseArgs {
     pub tenant: Option<String>,
     /// Knowledge base id or name
     pub kb: Option<String>,
+    /// Same as the TENANT argument
+    #[arg(long = "tenant", short = 't', value_name = "TENANT", conflicts_with = "tenant")]
+    pub tenant_flag: Option<String>,
+    /// Same as the KB argument
+    #[arg(long = "kb", value_name = "KB", conflicts_with = "kb")]
+    pub kb_flag: Option<String>,
     /// Forget the current context
-    #[arg(long, conflicts_with_all = ["tenant", "kb"])]
+    #[arg(long, conflicts_with_all = ["tenant", "kb", "tenant_flag", "kb_flag"])]
     pub clear: bool,
 }
 
@@ -103,7 +109,7 @@ pub fn whoami(ctx: &Ctx) -> Result<i32> {
     Ok(0)
 }
 
-fn context_text(c: &ContextView) -> String {
+pub(super) fn context_text(c: &ContextView) -> String {
     match &c.kb_name {
         Some(kb) => format!("{} / {kb}", c.tenant_name),
         None => c.tenant_name.clone(),
@@ -119,8 +125,14 @@ pub fn use_context(ctx: &Ctx, args: UseArgs) -> Result<i32> {
         out.emit(&serde_json::Value::Null, Vec::new, || "Context cleared.".into());
         return Ok(0);
     }
-    let view = match &args.tenant {
-        Some(t) => Some(svc.use_context(&actor, t, args.kb.as_deref())?),
+    let kb = args.kb.or(args.kb_flag);
+    let view = match args.tenant.or(args.tenant_flag) {
+        Some(t) => Some(svc.use_context(&actor, &t, kb.as_deref())?),
+        None if kb.is_some() => {
+            return Err(crate::error::Error::Usage(
+                "name the tenant of the knowledge base: lrt use TENANT KB (or -t TENANT --kb KB)".into(),
+            ));
+        }
         None => svc.context(&actor)?,
     };
     let ids = || {

@@ -5,8 +5,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use super::TenantArg;
 use super::output::{Out, kv_table};
-use super::{TenantArg, kb_or_env};
 use crate::authz::Actor;
 use crate::error::Result;
 use crate::service::{ExportReport, ImportedKb, ImportedTenant, LightragImport, Service};
@@ -14,10 +14,7 @@ use crate::service::{ExportReport, ImportedKb, ImportedTenant, LightragImport, S
 #[derive(Debug, Args)]
 pub struct KbExportArgs {
     #[command(flatten)]
-    pub tenant: TenantArg,
-    /// Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]
-    #[arg(long = "kb", value_name = "KB")]
-    pub kb: Option<String>,
+    pub ident: super::kb::KbIdent,
     /// The archive to write (atomically)
     #[arg(long = "out", short = 'O', value_name = "FILE")]
     pub out: PathBuf,
@@ -43,8 +40,8 @@ pub struct KbImportArgs {
 
 #[derive(Debug, Args)]
 pub struct TenantExportArgs {
-    /// Tenant id or name
-    pub tenant: String,
+    #[command(flatten)]
+    pub ident: super::TenantIdent,
     /// The archive to write (atomically)
     #[arg(long = "out", short = 'O', value_name = "FILE")]
     pub out: PathBuf,
@@ -131,11 +128,10 @@ fn kb_rows(k: &ImportedKb) -> Vec<(String, String)> {
 }
 
 pub fn kb_export(out: &Out, svc: &mut Service, actor: &Actor, args: KbExportArgs) -> Result<i32> {
-    let kb = kb_or_env(&args.kb);
     let report = svc.export_kb(
         actor,
-        args.tenant.resolved().as_deref(),
-        kb.as_deref(),
+        args.ident.tenant.resolved().as_deref(),
+        args.ident.resolved().as_deref(),
         &args.out,
         args.force,
     )?;
@@ -156,7 +152,7 @@ pub fn kb_import(out: &Out, svc: &mut Service, actor: &Actor, args: KbImportArgs
 }
 
 pub fn tenant_export(out: &Out, svc: &mut Service, actor: &Actor, args: TenantExportArgs) -> Result<i32> {
-    let report = svc.export_tenant(actor, &args.tenant, &args.out, args.force)?;
+    let report = svc.export_tenant(actor, &args.ident.required()?, &args.out, args.force)?;
     out.emit(&report, || vec![report.file.clone()], || export_table(&report));
     Ok(0)
 }

@@ -2,6 +2,7 @@
 
 use clap::{Args, Subcommand, ValueEnum};
 
+use super::confirm::DryRun;
 use super::output::{kv_table, list_table, opt};
 use super::{Ctx, TenantArg, confirm, kb_or_env};
 use crate::error::{Error, Result};
@@ -212,7 +213,7 @@ pub fn exec(ctx: &Ctx, cmd: DocCmd) -> Result<i32> {
                 plan.entities_rebuilt,
                 plan.relations_rebuilt
             );
-            confirm::destructive(ctx, args.yes, &what, None)?;
+            confirm::destructive(ctx, args.yes, &what, None, DryRun::Offered)?;
             let options = DeleteOptions {
                 drop_llm_cache: args.drop_llm_cache,
             };

@@ -82,7 +82,12 @@ left and the reset time (`usage` in --json). Administration commands are not API
 pub fn completions(args: CompletionsArgs) -> Result<i32> {
     let mut cmd = super::command();
     match (args.shell, args.dir) {
-        (Some(shell), _) => clap_complete::generate(shell, &mut cmd, "lrt", &mut std::io::stdout()),
+        (Some(shell), _) => {
+            // Rendered first: clap_complete panics when stdout closes early (`| head`).
+            let mut text = Vec::new();
+            clap_complete::generate(shell, &mut cmd, "lrt", &mut text);
+            super::output::write_stdout(&text).storage_ctx(|| "cannot write the completions")?;
+        }
         (None, Some(dir)) => {
             std::fs::create_dir_all(&dir).storage_ctx(|| format!("cannot create {}", dir.display()))?;
             for shell in SHELLS {
@@ -97,17 +102,106 @@ pub fn completions(args: CompletionsArgs) -> Result<i32> {
 
 pub fn man(args: ManArgs) -> Result<i32> {
     let cmd = super::command();
+    let mut page = Vec::new();
+    render_main_page(cmd.clone(), &mut page).storage_ctx(|| "cannot render the man page")?;
     match args.dir {
         Some(dir) => {
             std::fs::create_dir_all(&dir).storage_ctx(|| format!("cannot create {}", dir.display()))?;
             clap_mangen::generate_to(cmd, &dir)
                 .storage_ctx(|| format!("cannot write man pages into {}", dir.display()))?;
+            std::fs::write(dir.join("lrt.1"), &page)
+                .storage_ctx(|| format!("cannot write man pages into {}", dir.display()))?;
         }
-        None => clap_mangen::Man::new(cmd)
-            .render(&mut std::io::stdout())
-            .storage_ctx(|| "cannot write the man page")?,
+        None => super::output::write_stdout(&page).storage_ctx(|| "cannot write the man page")?,
     }
     Ok(0)
+}
+
+/// The environment variables lrt reads, for the man page's ENVIRONMENT section.
+const ENVIRONMENT: &[(&str, &str)] = &[
+    ("LRT_CONFIG", "The config file (default ~/.config/lrt/config.toml)."),
+    ("LRT_DATA_DIR", "The data directory (default ~/.local/share/lrt)."),
+    (
+        "LRT_USER",
+        "The local identity; else identity.user in the config file, else USER, LOGNAME or the OS account name.",
+    ),
+    (
+        "LRT_TENANT, LRT_KB",
+        "The tenant and KB of commands that name none (before the `lrt use` context).",
+    ),
+    ("LRT_OUTPUT", "table, json or tsv; any other value is an error."),
+    (
+        "LRT_NO_INPUT",
+        "1/true/yes/on: never prompt (like --no-input); any value that is not a boolean is an error.",
+    ),
+    ("LRT_LOG, RUST_LOG", "The log filter of `lrt serve` (default info)."),
+    (
+        "ENABLE_MULTI_TENANTS, LIGHTRAG_MULTI_TENANT_STRICT, LIGHTRAG_REQUIRE_USER_AUTH, LIGHTRAG_SUPER_ADMIN_USERS",
+        "Multi-tenancy settings of the LightRAG multi-tenancy guide.",
+    ),
+    (
+        "TOKEN_SECRET, JWT_ALGORITHM, TOKEN_EXPIRE_HOURS",
+        "Bearer tokens of `lrt serve` and `lrt token issue`.",
+    ),
+    (
+        "LLM_BINDING, LLM_MODEL, LLM_BINDING_HOST, LLM_BINDING_API_KEY, EMBEDDING_BINDING, EMBEDDING_MODEL, EMBEDDING_DIM",
+        "The model providers (default: the offline local provider); `lrt config list` shows all settings.",
+    ),
+    (
+        "NO_COLOR, CLICOLOR_FORCE",
+        "Colour in help and error messages (see --color).",
+    ),
+];
+
+/// `lrt.1`: clap's sections plus ENVIRONMENT, FILES and EXIT STATUS.
+fn render_main_page(cmd: clap::Command, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap_mangen::roff::{Roff, bold, roman};
+    let man = clap_mangen::Man::new(cmd);
+    man.render_title(w)?;
+    man.render_name_section(w)?;
+    man.render_synopsis_section(w)?;
+    man.render_description_section(w)?;
+    man.render_options_section(w)?;
+    man.render_subcommands_section(w)?;
+    let mut roff = Roff::default();
+    roff.control("SH", ["ENVIRONMENT"]);
+    roff.text([roman(
+        "Flags win over the environment, the environment over the config file.",
+    )]);
+    for (name, what) in ENVIRONMENT {
+        roff.control("TP", []).text([bold(*name)]).text([roman(*what)]);
+    }
+    roff.control("SH", ["FILES"]);
+    for (name, what) in [
+        (
+            "~/.config/lrt/config.toml",
+            "The configuration written by `lrt init` (XDG_CONFIG_HOME).",
+        ),
+        (
+            "~/.local/share/lrt/catalog.db",
+            "Tenants, KBs, members, keys, quotas and the audit log (XDG_DATA_HOME).",
+        ),
+        (
+            "~/.local/share/lrt/tenants/TENANT_UUID/kbs/KB_UUID/",
+            "One knowledge base: kb.db and its vector indexes.",
+        ),
+    ] {
+        roff.control("TP", []).text([bold(name)]).text([roman(what)]);
+    }
+    roff.control("SH", ["EXIT STATUS"]);
+    roff.control("TP", [])
+        .text([bold("0")])
+        .text([roman("success (`auth can-i`: yes)")]);
+    for kind in ErrorKind::ALL {
+        roff.control("TP", [])
+            .text([bold(kind.exit_code().to_string())])
+            .text([roman(format!("{} [{}]", kind.description(), kind.as_str()))]);
+    }
+    roff.text([roman(
+        "`lrt auth can-i` exits 1 for no. With --json, errors are printed on stderr as {\"error\": {\"kind\", \"message\", \"exit_code\"}}.",
+    )]);
+    roff.to_writer(w)?;
+    man.render_version_section(w)
 }
 
 pub fn help(args: HelpArgs) -> Result<i32> {
@@ -130,6 +224,7 @@ pub fn help(args: HelpArgs) -> Result<i32> {
             ))
         })?;
     }
-    current.print_long_help().storage_ctx(|| "cannot print help")?;
+    let help = current.render_long_help().to_string();
+    super::output::write_stdout(help.as_bytes()).storage_ctx(|| "cannot print help")?;
     Ok(0)
 }

@@ -2,6 +2,7 @@
 
 use clap::Args;
 
+use super::confirm::DryRun;
 use super::output::list_table;
 use super::{Ctx, confirm, kb_or_env, tenant_or_env};
 use crate::error::{Error, Result};
@@ -40,7 +41,9 @@ pub fn exec(ctx: &Ctx, args: DoctorArgs) -> Result<i32> {
         kb,
         repair: args.repair,
     };
-    let report = svc.doctor(&actor, &req, |what| confirm::destructive(ctx, args.yes, what, None))?;
+    let report = svc.doctor(&actor, &req, |what| {
+        confirm::destructive(ctx, args.yes, what, None, DryRun::NotOffered)
+    })?;
     let out = ctx.out;
     out.emit(
         &report,

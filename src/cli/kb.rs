@@ -2,6 +2,7 @@
 
 use clap::{Args, Subcommand};
 
+use super::confirm::DryRun;
 use super::output::{self, list_table, opt, yes_no};
 use super::tenant::{assignments, delete_report};
 use super::{Ctx, TenantArg, confirm, kb_or_env};
@@ -83,7 +84,7 @@ pub struct KbIdent {
 
 impl KbIdent {
     /// The KB argument or `--kb`, else `LRT_KB`.
-    fn resolved(&self) -> Option<String> {
+    pub(super) fn resolved(&self) -> Option<String> {
         kb_or_env(&self.kb.clone().or_else(|| self.kb_flag.clone()))
     }
 }
@@ -202,7 +203,7 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
             )?;
             if args.reembed {
                 let what = format!("re-embed every vector of knowledge base '{}'", handle.kb_name);
-                confirm::destructive(ctx, args.yes, &what, None)?;
+                confirm::destructive(ctx, args.yes, &what, None, DryRun::NotOffered)?;
             }
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -244,7 +245,7 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
                 "delete knowledge base '{name}' of tenant '{}' ({} documents)",
                 plan.tenant_name, plan.document_count
             );
-            confirm::destructive(ctx, args.yes, &what, None)?;
+            confirm::destructive(ctx, args.yes, &what, None, DryRun::Offered)?;
             delete_report(
                 &out,
                 &svc.delete_kb(&actor, Some(&plan.tenant_id), plan.kb_id.as_deref())?,
@@ -273,6 +274,15 @@ fn show(out: &output::Out, kb: &KnowledgeBase) {
                 ("relation_count".to_string(), kb.relation_count.to_string()),
                 ("storage_size_mb".to_string(), kb.storage_size_mb.to_string()),
             ];
+            if let Some(p) = &kb.providers {
+                for (role, id) in [("llm", &p.llm), ("embedding", &p.embedding)] {
+                    let host = id.host.as_deref().map(|h| format!(" at {h}")).unwrap_or_default();
+                    rows.push((
+                        format!("providers.{role}"),
+                        format!("{} {}{host} (answers now)", id.binding, id.model),
+                    ));
+                }
+            }
             if let Some(eff) = &kb.effective_config {
                 for (key, value) in output::rows_of(eff, "") {
                     let marker = if kb.config.contains_key(&key) {

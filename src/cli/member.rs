@@ -2,6 +2,7 @@
 
 use clap::{Args, Subcommand};
 
+use super::confirm::DryRun;
 use super::output::{self, list_table, opt};
 use super::{Ctx, TenantArg, confirm};
 use crate::authz::Role;
@@ -95,6 +96,7 @@ pub fn exec(ctx: &Ctx, cmd: MemberCmd) -> Result<i32> {
                 args.yes,
                 &format!("remove '{}' ({}) from the tenant", member.user_id, member.role),
                 None,
+                DryRun::Offered,
             )?;
             let removed = svc.remove_member(&actor, Some(&member.tenant_id), &args.user)?;
             out.emit(

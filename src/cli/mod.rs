@@ -20,6 +20,7 @@ mod setup;
 mod tenant;
 
 use std::ffi::OsString;
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand};
@@ -60,12 +61,18 @@ pub struct GlobalArgs {
     /// Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)
     #[arg(long, global = true)]
     pub json: bool,
-    /// Output format
+    /// Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`
     #[arg(short = 'o', long, global = true, value_enum, value_name = "FORMAT")]
     pub output: Option<Format>,
-    /// Print only ids, one per line
+    /// Print only ids, one per line (not with --json or -o)
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Leave out the header row of tables and TSV
+    #[arg(long, global = true)]
+    pub no_headers: bool,
+    /// Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
     /// Say more on stderr (repeat for more)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -142,6 +149,15 @@ pub enum Command {
     Help(docs::HelpArgs),
 }
 
+/// When help and error messages may use colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    /// On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)
+    Auto,
+    Always,
+    Never,
+}
+
 /// What every command's `exec` gets.
 pub struct Ctx {
     pub out: Out,
@@ -175,7 +191,8 @@ impl Ctx {
     }
 
     pub fn service(&self) -> Result<Service> {
-        Service::open(self.settings()?)
+        let out = self.out;
+        Ok(Service::open(self.settings()?)?.with_notices(move |text| out.note(text)))
     }
 
     /// The acting user, honouring `--as`.
@@ -184,7 +201,8 @@ impl Ctx {
     }
 
     pub fn no_input(&self) -> bool {
-        self.global.no_input || ProcessEnv.get("LRT_NO_INPUT").is_some_and(|v| v != "0" && v != "false")
+        // LRT_NO_INPUT was validated by `run` before any command started.
+        self.global.no_input || env_no_input().unwrap_or(false)
     }
 }
 
@@ -212,18 +230,62 @@ impl TenantArg {
     }
 }
 
+/// `LRT_OUTPUT`, checked: a value that is not a format is an error, not "table".
+fn env_output() -> Result<Option<Format>> {
+    let Some(raw) = ProcessEnv.get("LRT_OUTPUT") else {
+        return Ok(None);
+    };
+    <Format as clap::ValueEnum>::from_str(raw.trim(), true)
+        .map(Some)
+        .map_err(|_| crate::error::Error::Usage(format!("LRT_OUTPUT: expected table, json or tsv, got {raw:?}")))
+}
+
+/// `LRT_NO_INPUT`, checked as a boolean.
+fn env_no_input() -> Result<bool> {
+    ProcessEnv
+        .get("LRT_NO_INPUT")
+        .map_or(Ok(false), |raw| config::parse_bool("LRT_NO_INPUT", &raw))
+}
+
+/// Whether a command line that failed to parse asked for JSON, so its usage error is
+/// reported as JSON too.
+/// A tenant named by the argument or by `-t/--tenant` (alike, as on every other command),
+/// else `LRT_TENANT`.
+#[derive(Debug, Clone, Args)]
+pub struct TenantIdent {
+    /// Tenant id or name [env: LRT_TENANT]
+    #[arg(value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Same as the TENANT argument
+    #[arg(long = "tenant", short = 't', value_name = "TENANT", conflicts_with = "tenant")]
+    pub tenant_flag: Option<String>,
+}
+
+impl TenantIdent {
+    /// The tenant named, if any.
+    pub fn resolved(&self) -> Option<String> {
+        tenant_or_env(&self.tenant.clone().or_else(|| self.tenant_flag.clone()))
+    }
+
+    /// The tenant named; a usage error when there is none.
+    pub fn required(&self) -> Result<String> {
+        self.resolved().ok_or_else(|| {
+            crate::error::Error::Usage(
+                "no tenant named: pass it as an argument or with -t/--tenant (or set LRT_TENANT)".into(),
+            )
+        })
+    }
+}
+
 fn wants_json(args: &[OsString]) -> bool {
-    let env_json = ProcessEnv
-        .get("LRT_OUTPUT")
-        .is_some_and(|v| v.eq_ignore_ascii_case("json"));
     let mut prev_is_o = false;
-    let mut json = env_json;
+    let mut json = matches!(env_output(), Ok(Some(Format::Json)));
     for arg in args.iter().map(|a| a.to_string_lossy()) {
         match arg.as_ref() {
             "--json" | "--output=json" | "-ojson" => json = true,
-            "--output=table" | "-otable" => json = false,
+            "--output=table" | "-otable" | "--output=tsv" | "-otsv" => json = false,
             "json" if prev_is_o => json = true,
-            "table" if prev_is_o => json = false,
+            "table" | "tsv" if prev_is_o => json = false,
             _ => {}
         }
         prev_is_o = arg == "-o" || arg == "--output";
@@ -231,31 +293,113 @@ fn wants_json(args: &[OsString]) -> bool {
     json
 }
 
+/// The colour choice for clap's help and errors, read before parsing: the last `--color`,
+/// else NO_COLOR (never) and CLICOLOR_FORCE (always), else auto.
+fn color_choice(args: &[OsString]) -> clap::ColorChoice {
+    let mut choice = None;
+    let mut prev_is_color = false;
+    for arg in args.iter().map(|a| a.to_string_lossy()) {
+        let value = arg
+            .strip_prefix("--color=")
+            .or(if prev_is_color { Some(arg.as_ref()) } else { None });
+        match value {
+            Some("always") => choice = Some(clap::ColorChoice::Always),
+            Some("never") => choice = Some(clap::ColorChoice::Never),
+            Some("auto") => choice = Some(clap::ColorChoice::Auto),
+            _ => {}
+        }
+        prev_is_color = arg == "--color";
+    }
+    choice.unwrap_or_else(|| {
+        if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+            clap::ColorChoice::Never
+        } else if std::env::var_os("CLICOLOR_FORCE").is_some_and(|v| !v.is_empty() && v != "0") {
+            clap::ColorChoice::Always
+        } else {
+            clap::ColorChoice::Auto
+        }
+    })
+}
+
+/// A usage error in full (what is missing or wrong, the possible values, the usage line),
+/// for JSON mode, plus a hint when `-o` was given a file name.
+fn usage_message(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind as Clap};
+    let full = e.render().to_string();
+    let mut text = full
+        .trim()
+        .trim_start_matches("error: ")
+        .lines()
+        .filter(|l| !l.starts_with("For more information, try"))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .trim_end()
+        .to_string();
+    if e.kind() == Clap::InvalidValue
+        && let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg)
+        && arg.starts_with("--output")
+    {
+        text.push_str(
+            "\n\nhint: -o/--output chooses the output format (table, json, tsv); commands that write a file take --out FILE (-O FILE)",
+        );
+    }
+    text
+}
+
 /// Parses the command line, runs the command and returns the process exit code.
 pub fn run(args: Vec<OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(&args) {
+    let parsed = Cli::command()
+        .color(color_choice(&args))
+        .try_get_matches_from(&args)
+        .and_then(|mut m| <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut m));
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             use clap::error::ErrorKind as Clap;
-            if matches!(e.kind(), Clap::DisplayHelp | Clap::DisplayVersion) || !wants_json(&args) {
-                let _ = e.print();
-                return e.exit_code();
+            if matches!(e.kind(), Clap::DisplayHelp | Clap::DisplayVersion) {
+                let _ = output::write_stdout(e.render().ansi().to_string().as_bytes());
+                return 0;
             }
-            let message = e.kind().as_str().map(str::to_string).unwrap_or_else(|| e.to_string());
-            let detail = e.to_string();
-            let first = detail.lines().next().unwrap_or(&message).trim_start_matches("error: ");
-            return output::report_error(true, ErrorKind::Usage, first);
+            let json = wants_json(&args);
+            let message = usage_message(&e);
+            if json {
+                return output::report_error(true, ErrorKind::Usage, &message);
+            }
+            let _ = e.print();
+            if let Some(at) = message.find("\n\nhint: ") {
+                let _ = writeln!(std::io::stderr(), "{}", &message[at + 2..]);
+            }
+            return e.exit_code();
         }
     };
-    let json = cli.global.json
-        || match cli.global.output {
-            Some(f) => f == Format::Json,
-            None => ProcessEnv
-                .get("LRT_OUTPUT")
-                .is_some_and(|v| v.eq_ignore_ascii_case("json")),
-        };
+    let explicit = match (cli.global.json, cli.global.output) {
+        (true, Some(f)) if f != Format::Json => Err("--json and -o/--output name different formats"),
+        (true, _) => Ok(Some(Format::Json)),
+        (false, f) => Ok(f),
+    };
+    let explicit = match explicit {
+        Ok(Some(f)) if cli.global.quiet => Err(if f == Format::Json {
+            "--json (or -o json) and -q/--quiet ask for different outputs; choose one"
+        } else {
+            "-o/--output and -q/--quiet ask for different outputs; choose one"
+        }),
+        other => other,
+    };
+    let checked = explicit
+        .map_err(|m| crate::error::Error::Usage(m.to_string()))
+        .and_then(|f| {
+            let from_env = env_output()?;
+            env_no_input()?;
+            // A flag beats the environment: -q overrides LRT_OUTPUT=json.
+            Ok(f.or(if cli.global.quiet { None } else { from_env }))
+        });
+    let format = match checked {
+        Ok(f) => f.unwrap_or(Format::Table),
+        Err(err) => return output::report_error(cli.global.json || wants_json(&args), err.kind(), &err.to_string()),
+    };
+    output::set_table_style(format == Format::Tsv, !cli.global.no_headers);
     let out = Out {
-        format: if json { Format::Json } else { Format::Table },
+        format,
         quiet: cli.global.quiet,
     };
     let ctx = Ctx {

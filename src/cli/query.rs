@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use clap::{Args, ValueEnum};
 use serde::Deserialize;
 
-use super::output::print_line;
+use super::output::{print_human, print_line};
 use super::{Ctx, TenantArg, kb_or_env};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StorageContext};
 use crate::llm::Message;
 use crate::rag::keywords;
 use crate::rag::query::{QueryMode, QueryParams, QueryResult};
@@ -19,7 +19,8 @@ use crate::service::QueryInput;
     after_help = "Examples:\n  lrt query --tenant acme --kb docs \"What did Marie Curie discover?\"\n  \
 lrt query --mode local --ll-keywords 'Marie Curie' \"Who was she?\"\n  \
 lrt query --only-context --json \"How is NASA funded?\"\n  \
-lrt query --history chat.json --stream \"And after that?\"\n\nEach run is one API call against the tenant's max_monthly_api_calls (`lrt help quotas`)."
+lrt query --history chat.json --save-history --stream \"And after that?\"\n  \
+echo \"What is SeaGrid?\" | lrt query -\n\nEach run is one API call against the tenant's max_monthly_api_calls (`lrt help quotas`)."
 )]
 pub struct QueryArgs {
     #[command(flatten)]
@@ -27,7 +28,7 @@ pub struct QueryArgs {
     /// Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]
     #[arg(long)]
     pub kb: Option<String>,
-    /// The question
+    /// The question; `-` reads it from stdin
     #[arg(value_name = "QUESTION")]
     pub question: String,
     /// Retrieval mode
@@ -63,6 +64,9 @@ pub struct QueryArgs {
     /// Earlier turns: a JSON array of {"role": "user"|"assistant"|"system", "content": "…"}
     #[arg(long, value_name = "FILE")]
     pub history: Option<PathBuf>,
+    /// Append this question and its answer to the --history file (created if missing)
+    #[arg(long, requires = "history", conflicts_with_all = ["only_context", "only_prompt"])]
+    pub save_history: bool,
     /// Print the retrieved context instead of answering
     #[arg(long, conflicts_with = "only_prompt")]
     pub only_context: bool,
@@ -114,10 +118,14 @@ struct Turn {
     content: String,
 }
 
-/// Reads a `--history` file: a JSON array of `{role, content}` turns.
-fn read_history(path: &Path) -> Result<Vec<Message>> {
+/// Reads a `--history` file: a JSON array of `{role, content}` turns. With `may_be_new`
+/// (`--save-history`), a file that does not exist yet is an empty history.
+fn read_history(path: &Path, may_be_new: bool) -> Result<Vec<Message>> {
     let bad = |why: String| Error::Usage(format!("invalid --history file {}: {why}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    let text = match std::fs::read_to_string(path) {
+        Err(e) if may_be_new && e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        other => other.map_err(|e| bad(e.to_string()))?,
+    };
     let turns: Vec<Turn> = serde_json::from_str(&text).map_err(|e| {
         bad(format!(
             "{e}; expected a JSON array of {{\"role\", \"content\"}} objects"
@@ -136,12 +144,45 @@ fn read_history(path: &Path) -> Result<Vec<Message>> {
         .collect()
 }
 
+/// Writes the history back with the new turn, atomically (a temporary file renamed over it).
+fn save_history(path: &Path, history: &[Message], question: &str, answer: &str) -> Result<()> {
+    let mut turns = history.to_vec();
+    turns.push(Message::user(question));
+    turns.push(Message::assistant(answer));
+    let text = serde_json::to_string_pretty(&turns).expect("turns serialize") + "\n";
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let what = || format!("cannot save the history to {}", path.display());
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).storage_ctx(what)?;
+    tmp.write_all(text.as_bytes()).storage_ctx(what)?;
+    tmp.persist(path).map_err(|e| e.error).storage_ctx(what)?;
+    Ok(())
+}
+
+/// The question argument, or with `-` the whole of stdin (trimmed).
+fn question_of(arg: &str) -> Result<String> {
+    if arg != "-" {
+        return Ok(arg.to_string());
+    }
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+        .map_err(|e| Error::Usage(format!("cannot read the question from stdin: {e}")))?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Error::Usage("the question read from stdin is empty".into()));
+    }
+    Ok(text.to_string())
+}
+
 pub fn exec(ctx: &Ctx, args: QueryArgs) -> Result<i32> {
     let history = match &args.history {
-        Some(path) => read_history(path)?,
+        Some(path) => read_history(path, args.save_history)?,
         None => Vec::new(),
     };
-    let mut params = QueryParams::new(args.question.clone(), args.mode.into());
+    let question = question_of(&args.question)?;
+    let mut params = QueryParams::new(question.clone(), args.mode.into());
     params.max_entity_tokens = args.max_entity_tokens;
     params.max_relation_tokens = args.max_relation_tokens;
     params.max_total_tokens = args.max_total_tokens;
@@ -149,7 +190,7 @@ pub fn exec(ctx: &Ctx, args: QueryArgs) -> Result<i32> {
     params.user_prompt = args.user_prompt.clone();
     params.hl_keywords = args.hl_keywords.as_deref().map(keywords::from_flag).unwrap_or_default();
     params.ll_keywords = args.ll_keywords.as_deref().map(keywords::from_flag).unwrap_or_default();
-    params.history = history;
+    params.history = history.clone();
     params.only_context = args.only_context;
     params.only_prompt = args.only_prompt;
     params.stream = args.stream;
@@ -170,7 +211,7 @@ pub fn exec(ctx: &Ctx, args: QueryArgs) -> Result<i32> {
     // Streamed pieces go straight to the terminal; in JSON mode the answer is collected.
     let mut print_piece = |piece: &str| {
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(piece.as_bytes());
+        let _ = out.write_all(super::output::escape_controls(piece).as_bytes());
         let _ = out.flush();
     };
     let sink: Option<&mut dyn FnMut(&str)> = if ctx.out.is_json() {
@@ -185,6 +226,11 @@ pub fn exec(ctx: &Ctx, args: QueryArgs) -> Result<i32> {
         }
     });
     let (_, result) = result?;
+    if args.save_history
+        && let (Some(path), Some(answer)) = (&args.history, &result.answer)
+    {
+        save_history(path, &history, &question, answer)?;
+    }
     render(ctx, &result);
     Ok(0)
 }
@@ -198,13 +244,17 @@ fn render(ctx: &Ctx, result: &QueryResult) {
         ctx.out.note(&format!("warning: {w}"));
     }
     if let Some(prompt) = &result.prompt {
-        print_line(prompt);
+        print_human(prompt);
     } else if let Some(context) = &result.context {
-        print_line(context);
+        if context.is_empty() {
+            ctx.out
+                .note("No context was found for this question: nothing in the knowledge base matched it.");
+        }
+        print_human(context);
     } else if result.streamed {
         // The pieces are out already; end the line (a closed pipe is not an error).
         let _ = writeln!(std::io::stdout());
     } else if let Some(answer) = &result.answer {
-        print_line(answer);
+        print_human(answer);
     }
 }

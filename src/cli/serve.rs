@@ -19,7 +19,7 @@ use crate::server::{self, ServeOptions, TokenKeys};
 )]
 pub struct ServeArgs {
     /// Address to listen on (port 0: any free port)
-    #[arg(long, default_value = "127.0.0.1:9621", value_name = "ADDR")]
+    #[arg(long, env = "LRT_BIND", default_value = "127.0.0.1:9621", value_name = "ADDR")]
     pub bind: SocketAddr,
     /// Open knowledge bases kept in memory (LRU)
     #[arg(long, env = "LRT_MAX_CACHED_INSTANCES", default_value_t = NonZeroUsize::new(server::DEFAULT_MAX_CACHED_INSTANCES).expect("non-zero"), value_name = "N")]

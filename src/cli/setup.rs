@@ -70,7 +70,7 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<i32> {
         (None, Some(d)) if ask => prompt("Your user id", d)?,
         (None, Some(d)) => d,
         (None, None) if ask => prompt("Your user id", String::new())?,
-        (None, None) => return Err(Error::Usage("cannot tell who you are: pass --user".into())),
+        (None, None) => return Err(config::no_identity()),
     };
     validate::user_id(&user)?;
     let super_admins = match args.super_admins {
@@ -178,9 +178,7 @@ pub fn quickstart(ctx: &Ctx) -> Result<i32> {
     let mut settings = ctx.settings()?;
     if !settings.config_file_found && settings.config_path.source == Source::Default {
         // A fresh machine: set up the local user as super-admin, as `lrt init` would.
-        let user = settings.user.value.clone().ok_or_else(|| {
-            Error::Unauthenticated("cannot tell who you are: set LRT_USER or run `lrt init --user NAME`".into())
-        })?;
+        let user = settings.user.value.clone().ok_or_else(config::no_identity)?;
         let values = InitValues {
             super_admins: vec![user.clone()],
             user,
@@ -204,6 +202,7 @@ pub fn quickstart(ctx: &Ctx) -> Result<i32> {
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    let previous = svc.context(&actor)?;
     let qs = runtime.block_on(async {
         tokio::select! {
             r = svc.quickstart(&actor) => r,
@@ -213,6 +212,26 @@ pub fn quickstart(ctx: &Ctx) -> Result<i32> {
         }
     })?;
     let folder = svc.kb_folder(&qs.kb);
+    // Switching the current context changes where later commands go: say so, and how back.
+    let now = format!("{} / {}", qs.tenant.tenant_name, qs.kb.kb_name);
+    match previous.as_ref() {
+        Some(before) if before.kb_id.as_deref() == Some(qs.kb.kb_id.as_str()) => {}
+        Some(before) => {
+            let back = format!(
+                "lrt use {} {}",
+                before.tenant_name,
+                before.kb_name.as_deref().unwrap_or("")
+            );
+            ctx.out.note(&format!(
+                "note: your current context changed from {} to {now}; `{}` switches back",
+                super::admin::context_text(before),
+                back.trim_end()
+            ));
+        }
+        None => ctx.out.note(&format!(
+            "note: your current context is now {now} (`lrt use --clear` forgets it)"
+        )),
+    }
     ctx.out.emit(
         &qs,
         || vec![qs.tenant.tenant_id.clone(), qs.kb.kb_id.clone()],

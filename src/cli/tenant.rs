@@ -6,8 +6,9 @@ use clap::{Args, Subcommand};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
+use super::confirm::DryRun;
 use super::output::{self, list_table, opt, rows_of, yes_no};
-use super::{Ctx, confirm};
+use super::{Ctx, TenantIdent, confirm};
 use crate::error::{Error, Result};
 use crate::model::Tenant;
 use crate::service::validate::assignment;
@@ -51,12 +52,6 @@ pub enum TenantCmd {
 }
 
 #[derive(Debug, Args)]
-pub struct TenantIdent {
-    /// Tenant id or name
-    pub tenant: String,
-}
-
-#[derive(Debug, Args)]
 pub struct CreateArgs {
     /// Tenant name (unique, case-insensitive)
     pub name: String,
@@ -86,8 +81,8 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct UpdateArgs {
-    /// Tenant id or name
-    pub tenant: String,
+    #[command(flatten)]
+    pub ident: TenantIdent,
     /// New name
     #[arg(long)]
     pub name: Option<String>,
@@ -107,8 +102,8 @@ pub struct UpdateArgs {
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
-    /// Tenant id or name
-    pub tenant: String,
+    #[command(flatten)]
+    pub ident: TenantIdent,
     /// Do not ask for confirmation
     #[arg(long, short = 'y')]
     pub yes: bool,
@@ -192,7 +187,7 @@ pub fn exec(ctx: &Ctx, cmd: TenantCmd) -> Result<i32> {
                 },
             );
         }
-        TenantCmd::Show(args) => show(&out, &svc.show_tenant(&actor, Some(&args.tenant))?),
+        TenantCmd::Show(args) => show(&out, &svc.show_tenant(&actor, args.resolved().as_deref())?),
         TenantCmd::Update(args) => {
             let update = TenantUpdate {
                 name: args.name,
@@ -201,12 +196,12 @@ pub fn exec(ctx: &Ctx, cmd: TenantCmd) -> Result<i32> {
                 set: assignments("--set", &args.set)?,
                 unset: args.unset,
             };
-            show(&out, &svc.update_tenant(&actor, &args.tenant, update)?);
+            show(&out, &svc.update_tenant(&actor, &args.ident.required()?, update)?);
         }
-        TenantCmd::Deactivate(args) => show(&out, &svc.set_tenant_active(&actor, &args.tenant, false)?),
-        TenantCmd::Activate(args) => show(&out, &svc.set_tenant_active(&actor, &args.tenant, true)?),
+        TenantCmd::Deactivate(args) => show(&out, &svc.set_tenant_active(&actor, &args.required()?, false)?),
+        TenantCmd::Activate(args) => show(&out, &svc.set_tenant_active(&actor, &args.required()?, true)?),
         TenantCmd::Delete(args) => {
-            let plan = svc.plan_tenant_delete(&actor, &args.tenant)?;
+            let plan = svc.plan_tenant_delete(&actor, &args.ident.required()?)?;
             if args.dry_run {
                 delete_report(&out, &plan);
                 return Ok(0);
@@ -219,6 +214,7 @@ pub fn exec(ctx: &Ctx, cmd: TenantCmd) -> Result<i32> {
                     plan.tenant_name, plan.kb_count, plan.member_count
                 ),
                 Some(&plan.tenant_name),
+                DryRun::Offered,
             )?;
             delete_report(&out, &svc.delete_tenant(&actor, &plan.tenant_id)?);
         }

@@ -4,6 +4,7 @@
 //! the extraction-record parser.
 
 pub mod chunk;
+pub mod citations;
 pub mod context;
 pub mod engine;
 pub mod extract;

@@ -22,7 +22,7 @@ use crate::llm::{ChatRequest, LlmError, Message, ModelProvider, Provider, Task};
 use crate::rag::context::{self, ChunkSources, PickSide};
 use crate::rag::keywords::{self, Keywords};
 use crate::rag::prompts::{self, ContextKind, NO_CONTEXT_ANSWER};
-use crate::rag::{ids, normalize};
+use crate::rag::{citations, ids, normalize};
 use crate::store::kb::{CachedAnswer, KbStore, SEP, VectorKind};
 use crate::store::query::{ChunkRecord, Edge, EntityRow, RelationRow};
 use crate::store::vectors::{Fingerprint, VectorIndex};
@@ -224,6 +224,8 @@ pub struct UsedChunk {
 pub struct Reference {
     pub reference_id: String,
     pub file_path: String,
+    /// Whether the answer cites this file; null when there is no answer (`--only-context`).
+    pub cited: Option<bool>,
 }
 
 /// Token counts of the context parts and of the whole prompt.
@@ -566,9 +568,31 @@ impl QueryEngine {
             temperature: self.options.temperature,
             max_tokens: self.options.max_tokens,
         };
+        // Citations are renumbered in order of first use, in the stream as in the result.
+        let ids: Vec<String> = result.references.iter().map(|r| r.reference_id.clone()).collect();
+        let mut renumber = citations::Renumber::new(ids.iter().map(String::as_str));
+        let mut inner = sink;
+        let streaming = inner.is_some();
+        let mut renumbered = |piece: &str| {
+            let out = renumber.push(piece);
+            if let Some(s) = inner.as_mut()
+                && !out.is_empty()
+            {
+                s(&out);
+            }
+        };
+        let sink: Option<Sink<'_>> = if streaming { Some(&mut renumbered) } else { None };
         let (answer, streamed) = self
             .answer(p, &result.keywords, req, sink, generation, &mut trace)
             .await?;
+        let rest = renumber.finish();
+        if let Some(s) = inner.as_mut()
+            && !rest.is_empty()
+        {
+            s(&rest);
+        }
+        let (answer, mapping) = citations::renumber_text(&answer, ids.iter().map(String::as_str));
+        apply_numbering(&mut result, &mapping);
         result.answer = Some(answer);
         result.streamed = streamed;
         timings.answer = ms(t);
@@ -1051,6 +1075,37 @@ fn answer_task(p: &QueryParams, k: &Keywords, chunks: &[(String, String)], refs:
     }
 }
 
+/// Gives the result's references, chunks, entities and relations the answer's numbering
+/// (see [`citations`]): cited files first, in order of first citation, each marked.
+fn apply_numbering(result: &mut QueryResult, mapping: &[(String, String, bool)]) {
+    let new_id = |old: &str| {
+        mapping
+            .iter()
+            .find(|(o, _, _)| o == old)
+            .map(|(_, n, c)| (n.clone(), *c))
+    };
+    for r in &mut result.references {
+        if let Some((id, cited)) = new_id(&r.reference_id) {
+            r.reference_id = id;
+            r.cited = Some(cited);
+        }
+    }
+    result
+        .references
+        .sort_by_key(|r| r.reference_id.parse::<usize>().unwrap_or(usize::MAX));
+    let ids = result
+        .chunks
+        .iter_mut()
+        .map(|c| &mut c.reference_id)
+        .chain(result.entities.iter_mut().map(|e| &mut e.reference_id))
+        .chain(result.relations.iter_mut().map(|r| &mut r.reference_id));
+    for id in ids {
+        if let Some((new, _)) = new_id(id) {
+            *id = new;
+        }
+    }
+}
+
 fn finish(mut result: QueryResult, trace: Trace, mut timings: Timings, started: Instant) -> QueryResult {
     timings.total = ms(started);
     result.timings_ms = timings;
@@ -1156,6 +1211,7 @@ fn with_references(chunks: Vec<ChunkRecord>) -> (Vec<UsedChunk>, Vec<Reference>)
         .map(|(reference_id, file_path)| Reference {
             reference_id,
             file_path,
+            cited: None,
         })
         .collect();
     (used, references)
@@ -1240,6 +1296,7 @@ impl Indexes {
 
 #[cfg(test)]
 mod tests {
+    use super::citations;
     use super::*;
 
     #[test]

@@ -51,6 +51,7 @@ fn kb_view(tenant: &TenantRecord, kb: &KbRecord, with_effective: bool) -> Result
         description: kb.description.clone(),
         config: kb.config.clone(),
         effective_config: with_effective.then_some(effective),
+        providers: None,
         is_active: kb.is_active,
         created_at: kb.created_at.clone(),
         updated_at: kb.updated_at.clone(),
@@ -114,7 +115,17 @@ impl Service {
     pub fn show_kb(&mut self, actor: &Actor, tenant: Option<&str>, kb: Option<&str>) -> Result<KnowledgeBase> {
         let t = self.tenant_for(actor, tenant, Need::KbMember, OnInactive::Refuse, "kb.show")?;
         let rec = self.kb_in(actor, &t, kb)?;
-        kb_view(&t, &rec, true)
+        let mut view = kb_view(&t, &rec, true)?;
+        if let Some(effective) = &view.effective_config {
+            // A provider that cannot be built (say, a missing API key) fails where it is used.
+            if let Ok((llm, embedder)) = self.providers(&t, &rec, effective) {
+                view.providers = Some(crate::model::KbProviders {
+                    llm: crate::llm::ModelProvider::identity(&llm),
+                    embedding: crate::llm::ModelProvider::identity(&embedder),
+                });
+            }
+        }
+        Ok(view)
     }
 
     /// Renames or reconfigures a KB. The guide has no kb:update permission; changing a KB

@@ -60,6 +60,9 @@ pub struct Service {
     /// Query engines of recently used KBs: one for a CLI process, which asks one question;
     /// `lrt serve` shares a larger one between its requests ([`Service::with_engines`]).
     engines: Arc<TenantRagManager>,
+    /// Where to tell the person at the command line about a default the service chose for
+    /// them (the built-in workspace); `None` over HTTP, where requests name everything.
+    notices: Option<Arc<dyn Fn(&str) + Send + Sync>>,
 }
 
 impl Service {
@@ -70,7 +73,20 @@ impl Service {
             settings,
             catalog,
             engines: Arc::new(TenantRagManager::new(NonZeroUsize::MIN)),
+            notices: None,
         })
+    }
+
+    /// This service telling `notify` about the defaults it picks (see [`Service::notices`]).
+    pub fn with_notices(mut self, notify: impl Fn(&str) + Send + Sync + 'static) -> Service {
+        self.notices = Some(Arc::new(notify));
+        self
+    }
+
+    fn notice(&self, text: &str) {
+        if let Some(notify) = &self.notices {
+            notify(text);
+        }
     }
 
     /// This service answering questions through `engines`, which other services may share.
@@ -94,11 +110,12 @@ impl Service {
 
     /// The local actor: the configured user, or with `--as`, the user a super-admin acts as.
     pub fn local_actor(&self, as_user: Option<&str>) -> Result<Actor> {
-        let me = self.settings.user.value.clone().ok_or_else(|| {
-            Error::Unauthenticated(
-                "no user identity: run `lrt init`, set identity.user in the config file, or set LRT_USER".into(),
-            )
-        })?;
+        let me = self
+            .settings
+            .user
+            .value
+            .clone()
+            .ok_or_else(crate::config::no_identity)?;
         validate::user_id(&me)?;
         let actor = Actor::user(me.clone(), self.is_super_admin(&me));
         let Some(other) = as_user else { return Ok(actor) };
@@ -225,6 +242,10 @@ impl Service {
                 .ok_or_else(|| not_found_tenant(&id.to_string()));
         }
         if !self.settings.multi_tenant.value {
+            self.notice(&format!(
+                "note: no tenant named and no current context: using the built-in workspace '{BUILTIN_NAME}' \
+                 (pick another with --tenant/--kb or `lrt use TENANT KB`)"
+            ));
             return self.builtin_tenant(actor);
         }
         Err(Error::Usage(
