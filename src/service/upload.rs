@@ -12,7 +12,6 @@ use super::Service;
 use crate::authz::{Actor, Permission};
 use crate::catalog::TenantRecord;
 use crate::error::{Error, Result};
-use crate::ingest::sources;
 use crate::rag::context::UNKNOWN_SOURCE;
 use crate::rag::engine::{NewDocument, enqueue};
 use crate::store::kb::{DocStatus, KbStore};
@@ -70,7 +69,7 @@ impl Service {
         )?;
         let file_path = upload_name(upload.file_path)?;
         let size = upload.bytes.len() as u64;
-        let content = sources::decode_text(upload.bytes)
+        let content = crate::extract::decode_text(upload.bytes)
             .map_err(|why| Error::Usage(format!("cannot ingest {file_path:?}: {why}")))?;
         let dir = self.catalog.layout().create_kb_dir(t.id, k.id)?;
         let mut store = KbStore::open(&dir)?;
