@@ -4,20 +4,12 @@
 use roxmltree::Node;
 
 use super::container::Container;
-use super::ooxml::resolve;
+use super::ooxml::{attr, is, resolve};
 use super::text::Builder;
 use super::{ExtractError, Extracted, Extractor, Format, Limits, html};
 
 /// Repeated empty rows or columns (ODS pads sheets to a million rows) are kept up to this.
 const MAX_REPEAT: usize = 1000;
-
-fn is(n: &Node, name: &str) -> bool {
-    n.is_element() && n.tag_name().name() == name
-}
-
-fn attr<'a>(n: Node<'a, '_>, name: &str) -> Option<&'a str> {
-    n.attributes().find(|a| a.name() == name).map(|a| a.value())
-}
 
 pub struct Odf(pub Format);
 

@@ -7,7 +7,8 @@ use super::container::{Container, all_text};
 use super::text::Builder;
 use super::{ExtractError, Extracted, Extractor, Format, Limits};
 
-fn is(n: &Node, name: &str) -> bool {
+/// Is `n` an element of this local name (whatever its namespace)?
+pub(super) fn is(n: &Node, name: &str) -> bool {
     n.is_element() && n.tag_name().name() == name
 }
 
@@ -16,7 +17,7 @@ fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
 }
 
 /// An attribute by local name, whatever its namespace.
-fn attr<'a>(n: Node<'a, '_>, name: &str) -> Option<&'a str> {
+pub(super) fn attr<'a>(n: Node<'a, '_>, name: &str) -> Option<&'a str> {
     n.attributes().find(|a| a.name() == name).map(|a| a.value())
 }
 

@@ -25,6 +25,8 @@ pub struct Upload {
     /// `None`: upstream's `unknown_source`.
     pub file_path: Option<String>,
     pub bytes: Vec<u8>,
+    /// Where `bytes` is text extracted from a paginated file: each page's byte range of it.
+    pub pages: Vec<crate::extract::Page>,
 }
 
 /// What an upload did.
@@ -85,7 +87,11 @@ impl Service {
         };
         self.check_capacity(&t, live.saturating_sub(kb_counted), 1, size)?;
         self.charge_api_call(&t)?;
-        let doc = NewDocument { file_path, content };
+        let doc = NewDocument {
+            file_path,
+            content,
+            pages: upload.pages,
+        };
         let (doc_id, existing) = enqueue(&mut store, &doc)?;
         let uploaded = match existing {
             Some(row) => Uploaded {
