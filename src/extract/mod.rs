@@ -117,7 +117,7 @@ impl Extracted {
 pub fn page_range(pages: &[Page], start: usize, end: usize) -> Option<(u32, u32)> {
     let mut hit = pages.iter().filter(|p| p.start < end.max(start + 1) && start < p.end);
     let first = hit.next()?;
-    let last = hit.last().unwrap_or(first);
+    let last = hit.next_back().unwrap_or(first);
     Some((first.number, last.number))
 }
 

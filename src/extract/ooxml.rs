@@ -156,29 +156,30 @@ impl Extractor for Pptx {
             slide_text(&c.parse(&xml)?, &mut out);
             let (dir, file) = path.rsplit_once('/').unwrap_or(("", path));
             let slide_rels = relationships(&mut c, &format!("{dir}/_rels/{file}.rels"), dir)?;
-            if let Some((_, notes)) = slide_rels.iter().find(|(_, t)| t.contains("notesSlide")) {
-                if let Some(xml) = c.text(notes)? {
-                    let doc = c.parse(&xml)?;
-                    // The notes page repeats the slide image and number: keep the body placeholder.
-                    let body: Vec<String> = doc
-                        .descendants()
-                        .filter(|n| is(n, "sp"))
-                        .filter(|sp| {
-                            sp.descendants()
-                                .find(|n| is(n, "ph"))
-                                .is_some_and(|ph| attr(ph, "type") == Some("body"))
-                        })
-                        .flat_map(|sp| {
-                            sp.descendants()
-                                .filter(|n| is(n, "p"))
-                                .map(all_text)
-                                .collect::<Vec<_>>()
-                        })
-                        .filter(|t| !t.trim().is_empty())
-                        .collect();
-                    if !body.is_empty() {
-                        out.para(&format!("Notes: {}", body.join(" ")));
-                    }
+            let notes = slide_rels.iter().find(|(_, t)| t.contains("notesSlide"));
+            if let Some((_, notes)) = notes
+                && let Some(xml) = c.text(notes)?
+            {
+                let doc = c.parse(&xml)?;
+                // The notes page repeats the slide image and number: keep the body placeholder.
+                let body: Vec<String> = doc
+                    .descendants()
+                    .filter(|n| is(n, "sp"))
+                    .filter(|sp| {
+                        sp.descendants()
+                            .find(|n| is(n, "ph"))
+                            .is_some_and(|ph| attr(ph, "type") == Some("body"))
+                    })
+                    .flat_map(|sp| {
+                        sp.descendants()
+                            .filter(|n| is(n, "p"))
+                            .map(all_text)
+                            .collect::<Vec<_>>()
+                    })
+                    .filter(|t| !t.trim().is_empty())
+                    .collect();
+                if !body.is_empty() {
+                    out.para(&format!("Notes: {}", body.join(" ")));
                 }
             }
         }

@@ -40,7 +40,7 @@ pub fn decode_text(bytes: Vec<u8>) -> Result<String, String> {
 /// UTF-16 code units when the bytes start with a UTF-16 byte-order mark.
 fn utf16(bytes: &[u8]) -> Option<Vec<u16>> {
     let le = bytes.starts_with(&[0xff, 0xfe]);
-    if !(le || bytes.starts_with(&[0xfe, 0xff])) || bytes.len() % 2 != 0 {
+    if !(le || bytes.starts_with(&[0xfe, 0xff])) || !bytes.len().is_multiple_of(2) {
         return None;
     }
     Some(
