@@ -1278,6 +1278,7 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('chunk', 'chunk', [CompletionResultType]::ParameterValue, 'Split a file into chunks exactly as ingest does')
             [CompletionResult]::new('parse-extraction', 'parse-extraction', [CompletionResultType]::ParameterValue, 'Parse a saved LLM extraction answer into entities and relations')
+            [CompletionResult]::new('extract', 'extract', [CompletionResultType]::ParameterValue, 'Show the text (and pages) `lrt ingest` would take from a file')
             break
         }
         'lrt;debug;chunk' {
@@ -1319,6 +1320,22 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
             [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'lrt;debug;extract' {
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--as', '--as', [CompletionResultType]::ParameterName, 'Act as another user (super-admins only; audited)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only ids, one per line')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only ids, one per line')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for more)')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'lrt;completions' {

@@ -1220,6 +1220,7 @@ set edit:completion:arg-completer[lrt] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand chunk 'Split a file into chunks exactly as ingest does'
             cand parse-extraction 'Parse a saved LLM extraction answer into entities and relations'
+            cand extract 'Show the text (and pages) `lrt ingest` would take from a file'
         }
         &'lrt;debug;chunk'= {
             cand --size 'Chunk size in tokens'
@@ -1259,6 +1260,21 @@ set edit:completion:arg-completer[lrt] = {|@words|
             cand --no-input 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
+        }
+        &'lrt;debug;extract'= {
+            cand --config 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]'
+            cand --data-dir 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]'
+            cand -o 'Output format'
+            cand --output 'Output format'
+            cand --as 'Act as another user (super-admins only; audited)'
+            cand --json 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+            cand -q 'Print only ids, one per line'
+            cand --quiet 'Print only ids, one per line'
+            cand -v 'Say more on stderr (repeat for more)'
+            cand --verbose 'Say more on stderr (repeat for more)'
+            cand --no-input 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+            cand -h 'Print help'
+            cand --help 'Print help'
         }
         &'lrt;completions'= {
             cand --dir 'Write completions for every shell into DIR'

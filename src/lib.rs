@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod extract;
 pub mod import;
 pub mod ingest;
 pub mod layout;

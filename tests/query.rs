@@ -667,3 +667,42 @@ fn questions_from_stdin_saved_history_and_an_empty_context_that_says_so() {
     // --save-history needs --history.
     assert_eq!(query(&["--save-history", "x"], "").0, 2);
 }
+
+#[test]
+fn pdf_references_carry_their_page_numbers() {
+    let (lrt, _, nasa) = setup();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/formats/report.pdf");
+    std::fs::copy(fixture, lrt.root().join("home/report.pdf")).unwrap();
+    let run = lrt.run_as("alice", &["ingest", "-t", "acme", "--kb", "docs", "report.pdf", nasa]);
+    assert!(run.ok(), "{} {}", run.stdout, run.stderr);
+    let out = lrt.json_as(
+        "alice",
+        &[
+            "query",
+            "-t",
+            "acme",
+            "--kb",
+            "docs",
+            "--mode",
+            "naive",
+            "Which costs fell by four percent?",
+        ],
+    );
+    let refs = out["references"].as_array().unwrap();
+    let report = refs
+        .iter()
+        .find(|r| r["file_path"] == "report.pdf")
+        .unwrap_or_else(|| panic!("report.pdf is no reference: {out}"));
+    assert_eq!(report["pages"], json!([[1, 3]]), "{out}");
+    let chunk = out["chunks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["file_path"] == "report.pdf")
+        .unwrap();
+    assert_eq!(chunk["pages"], json!([1, 3]));
+    let nasa_ref = refs.iter().find(|r| r["file_path"] == "nasa.txt");
+    assert!(nasa_ref.is_none_or(|r| r.get("pages").is_none()), "{out}");
+    let answer = out["answer"].as_str().unwrap();
+    assert!(answer.contains("report.pdf p. 1–3"), "{answer}");
+}

@@ -234,7 +234,12 @@ async fn uploads_status_query_stream_export_and_delete() {
         ),
     ] {
         let (status, body) = upload_file(&srv, &kb_path, &alice, &parts).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{case}: {body}");
+        // A format lrt cannot read is 415 Unsupported Media Type; the rest are 400.
+        let want = match case {
+            "binary" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        assert_eq!(status, want, "{case}: {body}");
         assert!(body["error"]["message"].is_string(), "{case}");
     }
     let (status, _, body) = raw(
@@ -733,4 +738,47 @@ async fn sigterm_waits_for_requests_in_flight_within_the_grace_period() {
             assert!(srv.log_text().contains("stopping without them"), "{}", srv.log_text());
         }
     }
+}
+
+fn format_fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/formats")
+            .join(name),
+    )
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploaded_documents_are_extracted_and_unreadable_ones_refused() {
+    let lrt = Lrt::new();
+    let srv = spawn(&lrt, &[], &[]).unwrap();
+    let (root, alice) = (token(&lrt, ROOT), token(&lrt, "alice"));
+    let (a, ka) = tenant_kb(&srv, &root, "acme", "alice", &alice).await;
+    let kb_path = format!("/api/v1/tenants/{a}/kbs/{ka}");
+
+    // A PDF: its text is stored, page numbers reach the query's references.
+    let pdf = format_fixture("report.pdf");
+    let (status, body) = upload_file(&srv, &kb_path, &alice, &[("file", Some("report.pdf"), &pdf)]).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let doc = body["doc_id"].as_str().unwrap().to_string();
+    wait_for(&srv, &kb_path, &doc, &alice, "processed").await;
+    let q = json!({"question": "Which costs fell by four percent?", "mode": "naive", "only_context": true});
+    let r = srv.post(&format!("{kb_path}/query"), &alice, q).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let context = context_of(&r.body);
+    assert!(context.contains("Costs fell by four percent."), "{context}");
+    assert!(context.contains("report.pdf p. 1–3"), "{context}");
+    assert_eq!(r.body["references"][0]["pages"], json!([[1, 3]]), "{}", r.body);
+
+    // Unreadable files: 415 for what lrt cannot read, 400 for a broken file; JSON, named.
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    let (status, body) = upload_file(&srv, &kb_path, &alice, &[("file", Some("scan.png"), &png)]).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{body}");
+    assert!(body["error"].to_string().contains("scan.png"), "{body}");
+    assert!(body["error"].to_string().contains("no text layer"), "{body}");
+    let half = &pdf[..pdf.len() / 2];
+    let (status, body) = upload_file(&srv, &kb_path, &alice, &[("file", Some("half.pdf"), half)]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body["error"].to_string().contains("corrupt pdf"), "{body}");
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::Ctx;
 use super::output::list_table;
 use crate::error::{Error, Result};
+use crate::ingest::sources;
 use crate::rag::{chunk, extract, normalize, tokenizer::Tokenizer};
 
 #[derive(Debug, Subcommand)]
@@ -21,6 +22,17 @@ pub enum DebugCmd {
     /// Parse a saved LLM extraction answer into entities and relations
     #[command(after_help = "Example:\n  lrt debug parse-extraction answer.txt --chunk-id chunk-1 --json")]
     ParseExtraction(ParseArgs),
+    /// Show the text (and pages) `lrt ingest` would take from a file
+    #[command(
+        after_help = "Examples:\n  lrt debug extract report.pdf\n  lrt debug extract slides.pptx --json\n\nThe format is chosen by content (PDF, DOCX, PPTX, XLSX, ODT, ODS, ODP, EPUB, HTML, RTF, text);\na file that cannot be read exits 2 with the reason."
+    )]
+    Extract(ExtractArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExtractArgs {
+    /// A document file, or `-` for standard input
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -90,6 +102,29 @@ pub fn exec(ctx: &Ctx, cmd: DebugCmd) -> Result<i32> {
                 || chunks.iter().map(|c| c.chunk_order_index.to_string()).collect(),
                 || list_table(&["ORDER", "TOKENS", "CONTENT"], rows),
             );
+        }
+        DebugCmd::Extract(args) => {
+            let source = sources::read_one(&args.file, &mut std::io::stdin())
+                .map_err(|s| Error::Usage(format!("cannot extract {}: {}", s.file_path, s.reason)))?;
+            let doc = json!({
+                "file_path": source.file_path,
+                "format": source.format.name(),
+                "chars": source.content.chars().count(),
+                "text": source.content,
+                "pages": source.pages,
+            });
+            ctx.out.emit(&doc, Vec::new, || {
+                let mut text = source.content.clone();
+                if !source.pages.is_empty() {
+                    let ranges: Vec<String> = source
+                        .pages
+                        .iter()
+                        .map(|p| format!("p. {}: bytes {}..{}", p.number, p.start, p.end))
+                        .collect();
+                    text.push_str(&format!("\n\n[{} pages] {}", source.pages.len(), ranges.join(", ")));
+                }
+                text
+            });
         }
         DebugCmd::ParseExtraction(args) => {
             let text = normalize::remove_think_tags(&read(&args.file)?);

@@ -15,7 +15,7 @@ use crate::rag::engine::{IngestReport, NewDocument, Progress};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  lrt ingest --tenant acme --kb docs notes.md manual/\n  lrt ingest docs/ --glob '*.md'\n  cat report.txt | lrt ingest -\n  lrt ingest --retry-failed\n  lrt ingest --replace notes.md              # an edited file replaces its old version\n\nEach run is one API call against the tenant's max_monthly_api_calls (`lrt help quotas`)."
+    after_help = "Examples:\n  lrt ingest --tenant acme --kb docs notes.md manual/\n  lrt ingest docs/ --glob '*.md'\n  lrt ingest report.pdf slides.pptx book.epub\n  cat report.txt | lrt ingest -\n  lrt ingest --retry-failed\n  lrt ingest --replace notes.md              # an edited file replaces its old version\n\nEach run is one API call against the tenant's max_monthly_api_calls (`lrt help quotas`)."
 )]
 pub struct IngestArgs {
     #[command(flatten)]
@@ -23,7 +23,8 @@ pub struct IngestArgs {
     /// Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]
     #[arg(long)]
     pub kb: Option<String>,
-    /// Files, directories (read recursively) or `-` for standard input
+    /// Files, directories (read recursively) or `-` for standard input: text, Markdown, PDF,
+    /// DOCX, PPTX, XLSX, ODT/ODS/ODP, EPUB, HTML, RTF (see `lrt debug extract`)
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Only files matching this glob inside directories (e.g. '*.md')
@@ -74,6 +75,7 @@ pub fn exec(ctx: &Ctx, args: IngestArgs) -> Result<i32> {
         .map(|s| NewDocument {
             file_path: s.file_path,
             content: s.content,
+            pages: s.pages,
         })
         .collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -1,7 +1,9 @@
 //! What `lrt ingest PATH…` reads: files, directories (recursively, optionally filtered by a
-//! glob) and standard input. Only UTF-8 text is accepted; anything else is reported and
-//! skipped, never fatal. Reading paths runs in the CLI only, with the invoking user's own file
-//! rights: the HTTP server never reads server-side paths (it shares only [`decode_text`]).
+//! glob) and standard input, each turned into text by [`crate::extract`] (PDF, Office,
+//! OpenDocument, EPUB, HTML, RTF, text). A file that cannot be read is reported and skipped,
+//! never fatal. Only regular files are read (a named FIFO or device would block or never
+//! end) and no input is read past [`Limits::max_input`]. Reading paths runs in the CLI only,
+//! with the invoking user's own file rights: the HTTP server never reads server-side paths.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -9,6 +11,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobMatcher};
 
 use crate::error::{Error, Result};
+use crate::extract::{self, Format, Limits, Page};
 
 /// The name given to text read from standard input.
 pub const STDIN_NAME: &str = "stdin";
@@ -19,6 +22,9 @@ pub struct Source {
     /// The path as the user named it (or as found below a named directory); metadata only.
     pub file_path: String,
     pub content: String,
+    pub format: Format,
+    /// Where `content` came from pages (PDF): each page's byte range of it.
+    pub pages: Vec<Page>,
 }
 
 /// An input that was not ingested, and why.
@@ -43,11 +49,7 @@ pub fn collect(paths: &[PathBuf], glob: Option<&str>, stdin: &mut dyn Read) -> R
             if std::mem::replace(&mut stdin_used, true) {
                 return Err(Error::Usage("`-` (standard input) can be given only once".into()));
             }
-            let mut bytes = Vec::new();
-            stdin
-                .read_to_end(&mut bytes)
-                .map_err(|e| Error::storage("cannot read standard input", e))?;
-            push(&mut sources, &mut skipped, STDIN_NAME.to_string(), bytes);
+            push(&mut sources, &mut skipped, read_stdin(stdin));
             continue;
         }
         let meta =
@@ -55,7 +57,7 @@ pub fn collect(paths: &[PathBuf], glob: Option<&str>, stdin: &mut dyn Read) -> R
         if meta.is_dir() {
             walk(path, matcher.as_ref(), &mut sources, &mut skipped)?;
         } else {
-            read_file(path, &mut sources, &mut skipped);
+            push(&mut sources, &mut skipped, read_path(path));
         }
     }
     Ok((sources, skipped))
@@ -98,42 +100,79 @@ fn walk(
         {
             continue;
         }
-        read_file(entry.path(), sources, skipped);
+        push(sources, skipped, read_path(entry.path()));
     }
     Ok(())
 }
 
-fn read_file(path: &Path, sources: &mut Vec<Source>, skipped: &mut Vec<Skipped>) {
-    let name = path.display().to_string();
-    match std::fs::read(path) {
-        Ok(bytes) => push(sources, skipped, name, bytes),
-        Err(e) => skipped.push(Skipped {
-            file_path: name,
-            reason: format!("cannot read: {e}"),
+/// One input (a path or `-`) as a document, or why it cannot be one.
+pub fn read_one(path: &Path, stdin: &mut dyn Read) -> std::result::Result<Source, Skipped> {
+    match path.as_os_str() == "-" {
+        true => read_stdin(stdin),
+        false => read_path(path),
+    }
+}
+
+fn read_stdin(stdin: &mut dyn Read) -> std::result::Result<Source, Skipped> {
+    let skip = |reason: String| Skipped {
+        file_path: STDIN_NAME.into(),
+        reason,
+    };
+    let bytes = read_capped(stdin, Limits::default().max_input).map_err(skip)?;
+    from_bytes(STDIN_NAME.into(), bytes)
+}
+
+/// A named file: regular files only (a FIFO blocks, `/dev/zero` never ends), at most
+/// [`Limits::max_input`] bytes, whatever size it claims.
+fn read_path(path: &Path) -> std::result::Result<Source, Skipped> {
+    let file_path = path.display().to_string();
+    let skip = |reason: String| Skipped {
+        file_path: file_path.clone(),
+        reason,
+    };
+    let meta = std::fs::metadata(path).map_err(|e| skip(format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(skip(
+            "not a regular file (a FIFO, socket or device): name a file, or pipe it to `-`".into(),
+        ));
+    }
+    let file = std::fs::File::open(path).map_err(|e| skip(format!("cannot read: {e}")))?;
+    let bytes = read_capped(&mut std::io::BufReader::new(file), Limits::default().max_input).map_err(skip)?;
+    from_bytes(file_path, bytes)
+}
+
+/// All of `input` up to `limit` bytes; more is an error (an endless stream ends here).
+fn read_capped(input: &mut dyn Read, limit: u64) -> std::result::Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    input
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read: {e}"))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!("too large (more than the limit of {limit} bytes)"));
+    }
+    Ok(bytes)
+}
+
+fn from_bytes(file_path: String, bytes: Vec<u8>) -> std::result::Result<Source, Skipped> {
+    match extract::extract(bytes, &file_path, &Limits::default()) {
+        Ok(doc) => Ok(Source {
+            file_path,
+            content: doc.text,
+            format: doc.format,
+            pages: doc.pages,
+        }),
+        Err(e) => Err(Skipped {
+            file_path,
+            reason: e.to_string(),
         }),
     }
 }
 
-fn push(sources: &mut Vec<Source>, skipped: &mut Vec<Skipped>, file_path: String, bytes: Vec<u8>) {
-    match decode_text(bytes) {
-        Ok(content) => sources.push(Source { file_path, content }),
-        Err(reason) => skipped.push(Skipped { file_path, reason }),
-    }
-}
-
-/// The text of an input: UTF-8 without NUL bytes and not blank, a leading BOM dropped; else
-/// why it cannot be ingested. The server's uploads are held to the same rule.
-pub fn decode_text(bytes: Vec<u8>) -> std::result::Result<String, String> {
-    if bytes.contains(&0) {
-        return Err("binary file (contains NUL bytes)".into());
-    }
-    match String::from_utf8(bytes) {
-        Ok(text) if text.trim().is_empty() => Err("empty".into()),
-        Ok(text) => Ok(text.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(text)),
-        Err(e) => Err(format!(
-            "not UTF-8 text (invalid byte at offset {})",
-            e.utf8_error().valid_up_to()
-        )),
+fn push(sources: &mut Vec<Source>, skipped: &mut Vec<Skipped>, read: std::result::Result<Source, Skipped>) {
+    match read {
+        Ok(source) => sources.push(source),
+        Err(skip) => skipped.push(skip),
     }
 }
 
@@ -171,12 +210,10 @@ mod tests {
     fn stdin_once_and_missing_paths_are_errors() {
         let mut input = "from stdin".as_bytes();
         let (sources, _) = collect(&[PathBuf::from("-")], None, &mut input).unwrap();
+        assert_eq!(sources.len(), 1);
         assert_eq!(
-            sources,
-            vec![Source {
-                file_path: STDIN_NAME.into(),
-                content: "from stdin".into()
-            }]
+            (sources[0].file_path.as_str(), sources[0].content.as_str()),
+            (STDIN_NAME, "from stdin")
         );
         let twice = [PathBuf::from("-"), PathBuf::from("-")];
         assert!(collect(&twice, None, &mut std::io::empty()).is_err());
@@ -185,5 +222,30 @@ mod tests {
             Err(Error::NotFound(_))
         ));
         assert!(collect(&[], Some("[bad"), &mut std::io::empty()).is_err());
+    }
+
+    #[test]
+    fn fifos_devices_endless_streams_and_a_lone_bom_fail_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let bom = dir.path().join("bom.txt");
+        std::fs::write(&bom, [0xef, 0xbb, 0xbf]).unwrap();
+        let ok = dir.path().join("ok.txt");
+        std::fs::write(&ok, "fine").unwrap();
+        // Neither the FIFO (no writer: opening it would block for ever) nor /dev/zero is read.
+        let inputs = [fifo, PathBuf::from("/dev/zero"), bom, ok];
+        let (sources, skipped) = collect(&inputs, None, &mut std::io::empty()).unwrap();
+        assert_eq!(sources.len(), 1);
+        assert_eq!(sources[0].content, "fine");
+        let reasons: Vec<&str> = skipped.iter().map(|s| s.reason.as_str()).collect();
+        assert!(reasons[0].starts_with("not a regular file"), "{reasons:?}");
+        assert!(reasons[1].starts_with("not a regular file"), "{reasons:?}");
+        assert_eq!(reasons[2], "empty (only a byte-order mark)");
+        assert_eq!(
+            read_capped(&mut std::io::repeat(0), 1000).unwrap_err(),
+            "too large (more than the limit of 1000 bytes)"
+        );
     }
 }

@@ -27,7 +27,7 @@ use crate::rag::llm_cache::LlmCache;
 use crate::rag::merge::{self, EntityState, MergeLimits, Merged, NewEntity, NewRelation, RelationState};
 use crate::rag::staging::{StagedRows, Staging, Ticket};
 use crate::rag::turns::{Turn, Turns};
-use crate::rag::{chunk, ids, normalize, prompts, tokenizer::Tokenizer};
+use crate::rag::{chunk, ids, normalize, pages, prompts, tokenizer::Tokenizer};
 use crate::store::kb::{
     CachedAnswer, ChunkRow, DocStatus, DocumentCommit, EmbeddingPin, ExtractionRow, KbStore, VectorKind,
 };
@@ -91,6 +91,8 @@ impl Default for EngineOptions {
 pub struct NewDocument {
     pub file_path: String,
     pub content: String,
+    /// The pages `content` came from (byte ranges of it), for page numbers in references.
+    pub pages: Vec<crate::extract::Page>,
 }
 
 /// What happened to one input.
@@ -231,6 +233,9 @@ pub fn enqueue(store: &mut KbStore, doc: &NewDocument) -> Result<(String, Option
     let hash = ids::compute_mdhash_id(&content, "");
     let doc_id = format!("doc-{hash}");
     let existing = store.enqueue(&doc_id, &doc.file_path, &content, &hash)?;
+    if existing.is_none() && !doc.pages.is_empty() {
+        store.set_document_pages(&doc_id, &pages::sanitized_pages(&doc.content, &doc.pages, &content))?;
+    }
     Ok((doc_id, existing))
 }
 
@@ -612,12 +617,13 @@ impl Engine {
         slot: Option<tokio::sync::OwnedSemaphorePermit>,
         mut turn: Turn,
     ) -> Result<DocumentOutcome> {
-        let content = {
+        let (content, doc_pages) = {
             let mut store = self.store();
             store.set_status(doc_id, DocStatus::Processing, None)?;
-            store
+            let content = store
                 .document_content(doc_id)?
-                .ok_or_else(|| Error::Internal(format!("document {doc_id} vanished")))?
+                .ok_or_else(|| Error::Internal(format!("document {doc_id} vanished")))?;
+            (content, store.document_pages(doc_id)?)
         };
         let o = &self.options;
         let tokenizer = Tokenizer::global();
@@ -633,6 +639,11 @@ impl Engine {
         .filter(|c| !c.content.is_empty())
         .collect();
         let chunk_ids: Vec<String> = (0..chunks.len()).map(|i| format!("{doc_id}-chunk-{i:03}")).collect();
+        let chunk_pages = pages::chunk_pages(
+            &content,
+            &chunks.iter().map(|c| c.content.as_str()).collect::<Vec<_>>(),
+            &doc_pages,
+        );
 
         let texts: Vec<String> = chunks.iter().map(|c| c.content.clone()).collect();
         let (chunk_vectors, extractions) = tokio::join!(
@@ -668,6 +679,7 @@ impl Engine {
                     tokens: tokenizer.count(&c.content),
                     content: c.content.clone(),
                     embedding,
+                    pages: chunk_pages[order],
                 })
                 .collect(),
             extractions: extractions.iter().map(|x| x.row.clone()).collect(),

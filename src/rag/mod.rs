@@ -13,6 +13,7 @@ pub mod keywords;
 pub mod llm_cache;
 pub mod merge;
 pub mod normalize;
+pub mod pages;
 pub mod prompts;
 pub mod pyjson;
 pub mod query;

@@ -218,6 +218,9 @@ pub struct UsedChunk {
     pub content: String,
     pub file_path: String,
     pub chunk_id: String,
+    /// `[first, last]` page of a chunk from a paginated document (PDF); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pages: Option<[u32; 2]>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -226,6 +229,39 @@ pub struct Reference {
     pub file_path: String,
     /// Whether the answer cites this file; null when there is no answer (`--only-context`).
     pub cited: Option<bool>,
+    /// The page ranges (`[first, last]`, merged, in order) of the context's chunks from this
+    /// file; absent for files without pages.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<[u32; 2]>,
+}
+
+impl Reference {
+    /// The reference as the context's list names it: the path, then its pages if it has any
+    /// (`report.pdf p. 12–13, 20`). A file without pages reads exactly as upstream's.
+    pub fn label(&self) -> String {
+        if self.pages.is_empty() {
+            return self.file_path.clone();
+        }
+        let ranges: Vec<String> = self
+            .pages
+            .iter()
+            .map(|[a, b]| if a == b { a.to_string() } else { format!("{a}–{b}") })
+            .collect();
+        format!("{} p. {}", self.file_path, ranges.join(", "))
+    }
+}
+
+/// Page ranges merged where they touch or overlap, in order.
+fn merge_ranges(mut ranges: Vec<[u32; 2]>) -> Vec<[u32; 2]> {
+    ranges.sort_unstable();
+    let mut out: Vec<[u32; 2]> = Vec::new();
+    for [a, b] in ranges {
+        match out.last_mut() {
+            Some(last) if a <= last[1].saturating_add(1) => last[1] = last[1].max(b),
+            _ => out.push([a, b]),
+        }
+    }
+    out
 }
 
 /// Token counts of the context parts and of the whole prompt.
@@ -527,11 +563,7 @@ impl QueryEngine {
                     .iter()
                     .map(|c| (c.reference_id.clone(), c.content.clone()))
                     .collect();
-                let refs: Vec<(String, String)> = a
-                    .references
-                    .iter()
-                    .map(|r| (r.reference_id.clone(), r.file_path.clone()))
-                    .collect();
+                let refs = references_pairs(&a.references);
                 (Some(system), answer_task(p, &result.keywords, &chunks, &refs))
             }
         };
@@ -1174,6 +1206,7 @@ fn fit_chunks(chunks: Vec<ChunkRecord>, chunk_top_k: usize, available: i64) -> F
             chunk_id: c.chunk_id,
             content: c.content,
             file_path: c.file_path,
+            pages: c.pages.map(|[a, b]| (a, b)),
         })
         .collect();
     let (used, references) = with_references(chunks);
@@ -1204,11 +1237,18 @@ fn with_references(chunks: Vec<ChunkRecord>) -> (Vec<UsedChunk>, Vec<Reference>)
             content: c.content,
             file_path: c.file_path,
             chunk_id: c.chunk_id,
+            pages: c.pages.map(|(a, b)| [a, b]),
         })
-        .collect();
+        .collect::<Vec<UsedChunk>>();
     let references = refs
         .into_iter()
         .map(|(reference_id, file_path)| Reference {
+            pages: merge_ranges(
+                used.iter()
+                    .filter(|c| c.file_path == file_path)
+                    .filter_map(|c| c.pages)
+                    .collect(),
+            ),
             reference_id,
             file_path,
             cited: None,
@@ -1225,9 +1265,7 @@ fn reference_of(refs: &[(String, String)], path: &str) -> String {
 }
 
 fn references_pairs(refs: &[Reference]) -> Vec<(String, String)> {
-    refs.iter()
-        .map(|r| (r.reference_id.clone(), r.file_path.clone()))
-        .collect()
+    refs.iter().map(|r| (r.reference_id.clone(), r.label())).collect()
 }
 
 /// The first of `paths` that the reference list names.
@@ -1316,11 +1354,39 @@ mod tests {
     }
 
     #[test]
+    fn references_carry_the_pages_of_their_chunks() {
+        let chunk = |id: &str, path: &str, pages| ChunkRecord {
+            chunk_id: id.into(),
+            content: format!("text of {id}"),
+            file_path: path.into(),
+            pages,
+        };
+        let (used, refs) = with_references(vec![
+            chunk("a", "report.pdf", Some((12, 13))),
+            chunk("b", "report.pdf", Some((20, 20))),
+            chunk("c", "report.pdf", Some((13, 14))),
+            chunk("d", "notes.md", None),
+        ]);
+        assert_eq!(used[0].pages, Some([12, 13]));
+        assert_eq!(refs[0].pages, [[12, 14], [20, 20]]);
+        assert_eq!(refs[0].label(), "report.pdf p. 12–14, 20");
+        assert_eq!(refs[1].label(), "notes.md");
+        let json = serde_json::to_value(&refs).unwrap();
+        assert_eq!(json[0]["pages"], serde_json::json!([[12, 14], [20, 20]]));
+        assert!(json[1].get("pages").is_none(), "no pages key for a file without pages");
+        assert_eq!(
+            context::reference_lines(&references_pairs(&refs)),
+            "[1] report.pdf p. 12–14, 20\n[2] notes.md"
+        );
+    }
+
+    #[test]
     fn references_follow_file_frequency() {
         let chunk = |id: &str, path: &str| ChunkRecord {
             chunk_id: id.into(),
             content: format!("text of {id}"),
             file_path: path.into(),
+            pages: None,
         };
         let (used, refs) = with_references(vec![chunk("a", "x.md"), chunk("b", "y.md"), chunk("c", "y.md")]);
         let ids: Vec<_> = used.iter().map(|c| c.reference_id.as_str()).collect();

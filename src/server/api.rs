@@ -260,7 +260,7 @@ pub(super) fn table() -> Vec<Route> {
         route(
             M::POST,
             "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/documents/file",
-            "Queue an uploaded UTF-8 text file (multipart part `file`; its file name is metadata only)",
+            "Queue an uploaded document (multipart part `file`: text, PDF, DOCX, PPTX, XLSX, ODT/ODS/ODP, EPUB, HTML or RTF; its text is extracted at once, its file name is metadata only; 415 for a format lrt cannot read)",
             documents::upload_file,
         )
         .needs(Permission::DocumentCreate)
@@ -320,6 +320,9 @@ fn errors(r: &Route) -> Vec<u16> {
     }
     if r.path.contains("/query") {
         codes.push(502);
+    }
+    if r.path.ends_with("/documents/file") {
+        codes.push(415);
     }
     codes.sort_unstable();
     codes.dedup();

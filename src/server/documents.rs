@@ -20,6 +20,7 @@ use super::routes::{ApiResult, Authed, Body, InKb, Params, QueryBody, S, admit, 
 use super::{ApiError, AppState};
 use crate::authz::{Actor, Permission};
 use crate::error::{Error, Result};
+use crate::extract::{self, ExtractError};
 use crate::rag::engine::DeleteOptions;
 use crate::rag::query::QueryResult;
 use crate::service::{ExportFormat, Service, Upload};
@@ -89,6 +90,7 @@ pub(super) async fn upload_text(
     let upload = Upload {
         file_path: b.file_path,
         bytes: b.text.into_bytes(),
+        pages: Vec::new(),
     };
     st.upload(actor, kb, upload).await
 }
@@ -129,13 +131,38 @@ pub(super) async fn upload_file(
             .bytes()
             .await
             .map_err(|e| multipart_error(e.status(), e.body_text()))?;
-        upload = Some(Upload {
-            file_path,
-            bytes: bytes.to_vec(),
-        });
+        upload = Some((file_path, bytes.to_vec()));
     }
-    let upload = upload.ok_or_else(|| ApiError::bad_request("no `file` part in the multipart body"))?;
+    let (file_path, bytes) = upload.ok_or_else(|| ApiError::bad_request("no `file` part in the multipart body"))?;
+    let upload = extract_upload(file_path, bytes).await?;
     st.upload(actor, kb, upload).await
+}
+
+/// An uploaded file's text (PDF, Office, EPUB, HTML… as `lrt ingest` reads them), extracted
+/// off the async threads. A file that cannot be read is 415 (a format lrt cannot read: an
+/// image, an encrypted file) or 400 (corrupt, empty, too large or too costly), naming the
+/// file and the reason.
+async fn extract_upload(file_path: Option<String>, bytes: Vec<u8>) -> Result<Upload, ApiError> {
+    let name = file_path.clone().unwrap_or_default();
+    let extracted = tokio::task::spawn_blocking(move || extract::extract(bytes, &name, &extract::Limits::default()))
+        .await
+        .map_err(|e| Error::Internal(format!("an extraction task failed: {e}")))?;
+    match extracted {
+        Ok(doc) => Ok(Upload {
+            file_path,
+            bytes: doc.text.into_bytes(),
+            pages: doc.pages,
+        }),
+        Err(e) => {
+            let message = format!("cannot ingest {:?}: {e}", file_path.as_deref().unwrap_or("the upload"));
+            Err(match e {
+                ExtractError::Unsupported(_) | ExtractError::NoTextLayer(_) | ExtractError::Encrypted(_) => {
+                    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
+                }
+                _ => ApiError::bad_request(message),
+            })
+        }
+    }
 }
 
 /// `GET …/documents/{doc_id}`: `lrt doc show --json`, plus the worker's `progress` of the

@@ -70,6 +70,7 @@ impl Service {
             .map(|(file_path, content)| NewDocument {
                 file_path: file_path.to_string(),
                 content: content.to_string(),
+                pages: Vec::new(),
             })
             .collect();
         let ingest = self

@@ -12,7 +12,6 @@ use super::Service;
 use super::ingest::check_capacity;
 use crate::authz::{Actor, Permission};
 use crate::error::{Error, Result};
-use crate::ingest::sources;
 use crate::rag::context::UNKNOWN_SOURCE;
 use crate::rag::engine::{NewDocument, enqueue};
 use crate::store::kb::{DocStatus, KbStore};
@@ -26,6 +25,8 @@ pub struct Upload {
     /// `None`: upstream's `unknown_source`.
     pub file_path: Option<String>,
     pub bytes: Vec<u8>,
+    /// Where `bytes` is text extracted from a paginated file: each page's byte range of it.
+    pub pages: Vec<crate::extract::Page>,
 }
 
 /// What an upload did.
@@ -70,7 +71,7 @@ impl Service {
         )?;
         let file_path = upload_name(upload.file_path)?;
         let size = upload.bytes.len() as u64;
-        let content = sources::decode_text(upload.bytes)
+        let content = crate::extract::decode_text(upload.bytes)
             .map_err(|why| Error::Usage(format!("cannot ingest {file_path:?}: {why}")))?;
         let dir = self.catalog.layout().create_kb_dir(t.id, k.id)?;
         let mut store = KbStore::open(&dir)?;
@@ -79,7 +80,11 @@ impl Service {
         // checked and queued inside one catalog write transaction, which every admission of
         // documents takes: concurrent uploads and ingests cannot pass the quota between them.
         self.charge_api_call(&t)?;
-        let doc = NewDocument { file_path, content };
+        let doc = NewDocument {
+            file_path,
+            content,
+            pages: upload.pages,
+        };
         let (doc_id, existing) = self.catalog.admit_documents(t.id, k.id, 0, |usage| {
             let live = store.count_with_status(&[DocStatus::Pending, DocStatus::Processing, DocStatus::Processed])?;
             let uncounted = live.saturating_sub(usage.kb_documents);

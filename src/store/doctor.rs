@@ -319,9 +319,9 @@ mod tests {
         exec(
             &store,
             &format!(
-                "INSERT INTO documents VALUES ('ok', 'a', 'c', 'h', 1, 'processed', NULL, 1, 't', 't');
-                 INSERT INTO documents VALUES ('short', 'b', 'c', 'h', 1, 'processed', NULL, 3, 't', 't');
-                 INSERT INTO documents VALUES ('stuck', 'c', 'c', 'h', 1, 'processing', NULL, 0, 't', 't');
+                "INSERT INTO documents (doc_id, file_path, content, content_hash, content_length, status, error, chunks_count, created_at, updated_at) VALUES ('ok', 'a', 'c', 'h', 1, 'processed', NULL, 1, 't', 't');
+                 INSERT INTO documents (doc_id, file_path, content, content_hash, content_length, status, error, chunks_count, created_at, updated_at) VALUES ('short', 'b', 'c', 'h', 1, 'processed', NULL, 3, 't', 't');
+                 INSERT INTO documents (doc_id, file_path, content, content_hash, content_length, status, error, chunks_count, created_at, updated_at) VALUES ('stuck', 'c', 'c', 'h', 1, 'processing', NULL, 0, 't', 't');
                  INSERT INTO chunks (chunk_id, doc_id, chunk_order, tokens, content, file_path, embedding)
                      VALUES ('c1', 'ok', 0, 1, 'x', 'a', {blob}), ('c2', 'short', 0, 1, 'x', 'b', {blob}),
                             ('c3', 'stuck', 0, 1, 'x', 'c', x'00');

@@ -451,6 +451,7 @@ mod tests {
                 tokens: 6,
                 content: "Alice met Bob and Carol.".into(),
                 embedding: vec![1.0],
+                pages: None,
             }],
             extractions: vec![],
             entities: vec![

@@ -92,6 +92,10 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         sql: SCHEMA_3,
         convert: None,
     },
+    Migration {
+        sql: SCHEMA_4,
+        convert: None,
+    },
 ];
 
 const SCHEMA_1: &str = r#"
@@ -296,6 +300,15 @@ const SCHEMA_3: &str = r#"
     CREATE INDEX idx_relations_tgt_cover ON relations(tgt, src, weight);
 "#;
 
+/// Pages: a document extracted from a paginated file (PDF) keeps each page's byte range of its
+/// content (JSON `[[number, start, end], …]`), and each of its chunks the pages it spans, for
+/// references such as `report.pdf p. 12–13`. NULL where the source had no pages.
+const SCHEMA_4: &str = r#"
+    ALTER TABLE documents ADD COLUMN pages TEXT;
+    ALTER TABLE chunks ADD COLUMN page_first INTEGER;
+    ALTER TABLE chunks ADD COLUMN page_last INTEGER;
+"#;
+
 /// A document's processing state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -363,6 +376,8 @@ pub struct ChunkRow {
     pub tokens: usize,
     pub content: String,
     pub embedding: Vec<f32>,
+    /// The first and last page the chunk's text comes from, where the document has pages.
+    pub pages: Option<(u32, u32)>,
 }
 
 /// The extraction answers for one chunk (kept to rebuild the graph after deletions without
@@ -686,6 +701,41 @@ impl KbStore {
     }
 
     /// A document's text.
+    /// Records the pages of a queued document's content (see [`SCHEMA_4`]).
+    pub fn set_document_pages(&mut self, doc_id: &str, pages: &[crate::extract::Page]) -> Result<()> {
+        let json: Vec<[u64; 3]> = pages
+            .iter()
+            .map(|p| [u64::from(p.number), p.start as u64, p.end as u64])
+            .collect();
+        let json = serde_json::to_string(&json).map_err(|e| Error::Internal(format!("cannot encode pages: {e}")))?;
+        self.conn
+            .execute(
+                "UPDATE documents SET pages = ?2 WHERE doc_id = ?1",
+                params![doc_id, json],
+            )
+            .map_err(self.err("cannot record the document's pages"))?;
+        Ok(())
+    }
+
+    /// The pages recorded for a document (empty without any).
+    pub fn document_pages(&self, doc_id: &str) -> Result<Vec<crate::extract::Page>> {
+        let json: Option<String> = self
+            .conn
+            .query_row("SELECT pages FROM documents WHERE doc_id = ?1", [doc_id], |r| r.get(0))
+            .optional()
+            .map_err(self.err("cannot read the document"))?
+            .flatten();
+        let rows: Vec<[u64; 3]> = json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
+        Ok(rows
+            .into_iter()
+            .map(|[number, start, end]| crate::extract::Page {
+                number: number as u32,
+                start: start as usize,
+                end: end as usize,
+            })
+            .collect())
+    }
+
     pub fn document_content(&self, doc_id: &str) -> Result<Option<String>> {
         self.conn
             .query_row("SELECT content FROM documents WHERE doc_id = ?1", [doc_id], |r| {
@@ -1062,8 +1112,8 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
     tx.execute("DELETE FROM chunks WHERE doc_id = ?1", [&c.doc_id])?;
     for chunk in &c.chunks {
         tx.prepare_cached(
-            "INSERT INTO chunks (chunk_id, doc_id, chunk_order, tokens, content, file_path, embedding)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            "INSERT INTO chunks (chunk_id, doc_id, chunk_order, tokens, content, file_path, embedding, page_first, page_last)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
         .execute(params![
             chunk.chunk_id,
@@ -1072,7 +1122,9 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
             chunk.tokens as i64,
             chunk.content,
             c.file_path,
-            encode_vector(&chunk.embedding)
+            encode_vector(&chunk.embedding),
+            chunk.pages.map(|p| p.0),
+            chunk.pages.map(|p| p.1)
         ])?;
         changes.upserts.push((
             VectorKind::Chunks,
@@ -1218,6 +1270,7 @@ mod tests {
                 tokens: 4,
                 content: "Alice met Bob.".into(),
                 embedding: vec![1.0, 0.0],
+                pages: None,
             }],
             extractions: vec![],
             entities: vec![
@@ -1341,6 +1394,7 @@ mod tests {
             tokens: 1,
             content: "x".into(),
             embedding: vec![1.0, 0.0],
+            pages: None,
         };
         let extraction = |id: &str, result: &str, key: &str| ExtractionRow {
             chunk_id: id.into(),

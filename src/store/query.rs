@@ -50,11 +50,13 @@ pub struct ChunkRecord {
     pub chunk_id: String,
     pub content: String,
     pub file_path: String,
+    /// The first and last page the chunk comes from (documents extracted from PDFs).
+    pub pages: Option<(u32, u32)>,
 }
 
 const ENTITY_COLUMNS: &str = "name, entity_type, description, source_ids, file_paths, created_at";
 const RELATION_COLUMNS: &str = "src, tgt, keywords, description, weight, source_ids, file_paths, created_at";
-const CHUNK_COLUMNS: &str = "chunk_id, content, file_path";
+const CHUNK_COLUMNS: &str = "chunk_id, content, file_path, page_first, page_last";
 
 fn entity_row(r: &Row<'_>) -> rusqlite::Result<EntityRow> {
     Ok(EntityRow {
@@ -85,6 +87,7 @@ fn chunk_row(r: &Row<'_>) -> rusqlite::Result<ChunkRecord> {
         chunk_id: r.get(0)?,
         content: r.get(1)?,
         file_path: r.get(2)?,
+        pages: r.get::<_, Option<u32>>(3)?.zip(r.get::<_, Option<u32>>(4)?),
     })
 }
 
@@ -266,6 +269,7 @@ mod tests {
                 tokens: 1,
                 content: "text".into(),
                 embedding: vec![1.0, 2.0],
+                pages: None,
             }],
             extractions: vec![],
             entities: ["A", "B", "C"]

@@ -1,0 +1,325 @@
+//! Text extraction from the documents people have: PDF, Office (DOCX, PPTX, XLSX),
+//! OpenDocument (ODT, ODS, ODP), EPUB, HTML, RTF and text-like files.
+//!
+//! The format is chosen by content (magic bytes, then what a zip container holds), the file
+//! name only breaking ties between text-like formats. Every extractor is bounded: the input
+//! size, what a container may decompress and how many entries it may have, XML nesting and
+//! the time one file may take are capped by [`Limits`], so a hostile file fails alone with
+//! its reason ([`ExtractError`]) and the rest of a run goes on. Crates do the parsing
+//! (`pdf-extract`/`lopdf` for PDF, `zip` + `roxmltree` for containers, `html5ever`'s
+//! tokenizer for HTML); this module is the glue that turns their output into text.
+
+mod container;
+#[cfg(test)]
+mod corpus;
+mod html;
+mod odf;
+mod ooxml;
+mod pdf;
+mod rtf;
+mod text;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use text::decode_text;
+
+/// What one file may cost. The defaults suit a laptop and a server alike.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest input file, bytes.
+    pub max_input: u64,
+    /// Most bytes a container (zip) or a PDF's compressed streams may expand to, all entries together.
+    pub max_unpacked: u64,
+    /// Most entries a zip container may list.
+    pub max_entries: usize,
+    /// Deepest XML element nesting accepted.
+    pub max_depth: usize,
+    /// Longest one file's extraction may run.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_input: 100 << 20,
+            max_unpacked: 512 << 20,
+            max_entries: 10_000,
+            max_depth: 256,
+            timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The formats lrt reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Pdf,
+    Docx,
+    Pptx,
+    Xlsx,
+    Odt,
+    Ods,
+    Odp,
+    Epub,
+    Html,
+    Rtf,
+    Json,
+    Text,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Pdf => "pdf",
+            Format::Docx => "docx",
+            Format::Pptx => "pptx",
+            Format::Xlsx => "xlsx",
+            Format::Odt => "odt",
+            Format::Ods => "ods",
+            Format::Odp => "odp",
+            Format::Epub => "epub",
+            Format::Html => "html",
+            Format::Rtf => "rtf",
+            Format::Json => "json",
+            Format::Text => "text",
+        }
+    }
+}
+
+/// A page of a paginated document: its 1-based number and the byte range of
+/// [`Extracted::text`] it became.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Page {
+    pub number: u32,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// A document's text, with its pages where the format has them (PDF).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Extracted {
+    pub format: Format,
+    pub text: String,
+    pub pages: Vec<Page>,
+}
+
+impl Extracted {
+    /// The pages (first, last) a byte range of the text touches; `None` without pages.
+    pub fn page_range(&self, start: usize, end: usize) -> Option<(u32, u32)> {
+        page_range(&self.pages, start, end)
+    }
+}
+
+/// The pages (first, last) that the byte range `start..end` of a text overlaps.
+pub fn page_range(pages: &[Page], start: usize, end: usize) -> Option<(u32, u32)> {
+    let mut hit = pages.iter().filter(|p| p.start < end.max(start + 1) && start < p.end);
+    let first = hit.next()?;
+    let last = hit.next_back().unwrap_or(first);
+    Some((first.number, last.number))
+}
+
+/// Why a file's text could not be extracted. Each names the reason a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExtractError {
+    #[error("too large ({size} bytes; the limit is {limit} bytes)")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("empty{}", if *bom { " (only a byte-order mark)" } else { "" })]
+    Empty { bom: bool },
+    #[error("unsupported format: {0}")]
+    Unsupported(String),
+    #[error("no text layer: use an OCR parser ({0})")]
+    NoTextLayer(String),
+    #[error("encrypted or password-protected: {0}")]
+    Encrypted(String),
+    #[error("corrupt {format} file: {reason}")]
+    Corrupt { format: &'static str, reason: String },
+    #[error("refused as hostile or too costly: {0}")]
+    Limit(String),
+    #[error("extraction took longer than {0} s")]
+    Timeout(u64),
+}
+
+impl ExtractError {
+    fn corrupt(format: Format, reason: impl std::fmt::Display) -> Self {
+        ExtractError::Corrupt {
+            format: format.name(),
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// One extractor: a format's bytes to text. `name` is a hint only (the file name).
+trait Extractor: Send + Sync {
+    fn extract(&self, bytes: &[u8], limits: &Limits) -> Result<Extracted, ExtractError>;
+}
+
+/// Extracts the text of one file. `name` (a file name or path) only breaks ties between
+/// text-like formats; the content decides the rest. Runs on a worker thread so that a file
+/// that takes longer than `limits.timeout` (or panics inside a parser) fails alone.
+pub fn extract(bytes: Vec<u8>, name: &str, limits: &Limits) -> Result<Extracted, ExtractError> {
+    if bytes.len() as u64 > limits.max_input {
+        return Err(ExtractError::TooLarge {
+            size: bytes.len() as u64,
+            limit: limits.max_input,
+        });
+    }
+    let extractor = choose(&bytes, name, limits)?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let limits_copy = *limits;
+    let spawned = std::thread::Builder::new().name("lrt-extract".into()).spawn(move || {
+        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| extractor.extract(&bytes, &limits_copy)));
+        let _ = tx.send(out);
+    });
+    if spawned.is_err() {
+        return Err(ExtractError::Limit("cannot start an extraction thread".into()));
+    }
+    match rx.recv_timeout(limits.timeout) {
+        Ok(Ok(result)) => result.and_then(non_empty),
+        Ok(Err(panic)) => {
+            let why = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "the parser gave up".into());
+            Err(ExtractError::Corrupt {
+                format: "document",
+                reason: format!("parser failed: {why}"),
+            })
+        }
+        // The thread is left to finish on its own; its result is dropped.
+        Err(_) => Err(ExtractError::Timeout(limits.timeout.as_secs())),
+    }
+}
+
+fn non_empty(e: Extracted) -> Result<Extracted, ExtractError> {
+    if e.text.trim().is_empty() {
+        return Err(match e.format {
+            Format::Pdf => ExtractError::NoTextLayer("the PDF's pages hold no text, only images or nothing".into()),
+            _ => ExtractError::Empty { bom: false },
+        });
+    }
+    Ok(e)
+}
+
+/// The extractor for `bytes`: by magic bytes, then by a zip container's entries, then (for
+/// text) by the name's extension.
+fn choose(bytes: &[u8], name: &str, limits: &Limits) -> Result<Box<dyn Extractor>, ExtractError> {
+    let head = &bytes[..bytes.len().min(1024)];
+    if memfind(head, b"%PDF-").is_some() {
+        return Ok(Box::new(pdf::Pdf));
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        return container::classify(bytes, limits);
+    }
+    if bytes.starts_with(b"{\\rtf") {
+        return Ok(Box::new(rtf::Rtf));
+    }
+    if let Some(kind) = known_binary(bytes) {
+        return Err(kind);
+    }
+    let ext = std::path::Path::new(name)
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    Ok(match ext.as_str() {
+        "html" | "htm" | "xhtml" => Box::new(html::Html),
+        "json" => Box::new(text::Json),
+        _ if text::looks_like_html(bytes) => Box::new(html::Html),
+        _ => Box::new(text::Plain),
+    })
+}
+
+/// Binary formats recognised only to say why they are refused.
+fn known_binary(bytes: &[u8]) -> Option<ExtractError> {
+    let image = [&b"\x89PNG"[..], b"\xff\xd8\xff", b"GIF8", b"II*\0", b"MM\0*"];
+    if image.iter().any(|m| bytes.starts_with(m)) || (bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP")) {
+        return Some(ExtractError::NoTextLayer("an image".into()));
+    }
+    if bytes.starts_with(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1") {
+        // Password-protected DOCX/XLSX/PPTX are such compound files too, holding these streams.
+        let utf16 = |s: &str| s.encode_utf16().flat_map(u16::to_le_bytes).collect::<Vec<u8>>();
+        if memfind(bytes, &utf16("EncryptedPackage")).is_some() {
+            return Some(ExtractError::Encrypted("a password-protected Office document".into()));
+        }
+        return Some(ExtractError::Unsupported(
+            "legacy Office binary (.doc/.xls/.ppt): save it as .docx/.xlsx/.pptx".into(),
+        ));
+    }
+    None
+}
+
+fn memfind(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_ranges_cover_overlapping_pages() {
+        let pages = [
+            Page {
+                number: 1,
+                start: 0,
+                end: 10,
+            },
+            Page {
+                number: 2,
+                start: 10,
+                end: 20,
+            },
+            Page {
+                number: 3,
+                start: 20,
+                end: 30,
+            },
+        ];
+        assert_eq!(page_range(&pages, 0, 5), Some((1, 1)));
+        assert_eq!(page_range(&pages, 5, 15), Some((1, 2)));
+        assert_eq!(page_range(&pages, 12, 29), Some((2, 3)));
+        assert_eq!(page_range(&pages, 40, 50), None);
+        assert_eq!(page_range(&[], 0, 5), None);
+    }
+
+    #[test]
+    fn images_and_legacy_office_are_refused_by_content() {
+        let err = extract(b"\x89PNG\r\n\x1a\nrest".to_vec(), "scan.txt", &Limits::default()).unwrap_err();
+        assert!(err.to_string().starts_with("no text layer: use an OCR parser"), "{err}");
+        let err = extract(
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1....".to_vec(),
+            "a.doc",
+            &Limits::default(),
+        )
+        .unwrap_err();
+        assert!(matches!(err, ExtractError::Unsupported(_)), "{err}");
+    }
+
+    #[test]
+    fn oversized_input_is_refused_before_parsing() {
+        let limits = Limits {
+            max_input: 4,
+            ..Limits::default()
+        };
+        assert!(matches!(
+            extract(b"hello".to_vec(), "a.txt", &limits),
+            Err(ExtractError::TooLarge { size: 5, limit: 4 })
+        ));
+    }
+
+    #[test]
+    fn a_slow_extraction_times_out() {
+        // RTF groups nest without end: the parser is linear, so use a huge input and a tiny budget.
+        let limits = Limits {
+            timeout: Duration::from_millis(1),
+            ..Limits::default()
+        };
+        let mut doc = b"{\\rtf1 ".to_vec();
+        doc.extend(std::iter::repeat_n(b"\\par word ".as_slice(), 2_000_000).flatten());
+        let err = extract(doc, "a.rtf", &limits).unwrap_err();
+        assert_eq!(err, ExtractError::Timeout(0));
+    }
+}
