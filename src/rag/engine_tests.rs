@@ -155,6 +155,7 @@ fn doc(path: &str, content: &str) -> NewDocument {
     NewDocument {
         file_path: path.into(),
         content: content.into(),
+        pages: Vec::new(),
     }
 }
 

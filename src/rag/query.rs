@@ -1334,7 +1334,6 @@ impl Indexes {
 
 #[cfg(test)]
 mod tests {
-    use super::citations;
     use super::*;
 
     #[test]
