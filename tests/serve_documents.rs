@@ -757,6 +757,12 @@ async fn uploaded_documents_are_extracted_and_unreadable_ones_refused() {
     let (a, ka) = tenant_kb(&srv, &root, "acme", "alice", &alice).await;
     let kb_path = format!("/api/v1/tenants/{a}/kbs/{ka}");
 
+    // Access is decided before any extraction: a stranger's broken file is 404, not "corrupt".
+    let mallory = token(&lrt, "mallory");
+    let broken = b"%PDF-1.4 broken".to_vec();
+    let (status, body) = upload_file(&srv, &kb_path, &mallory, &[("file", Some("x.pdf"), &broken)]).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
     // A PDF: its text is stored, page numbers reach the query's references.
     let pdf = format_fixture("report.pdf");
     let (status, body) = upload_file(&srv, &kb_path, &alice, &[("file", Some("report.pdf"), &pdf)]).await;

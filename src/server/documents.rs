@@ -134,6 +134,14 @@ pub(super) async fn upload_file(
         upload = Some((file_path, bytes.to_vec()));
     }
     let (file_path, bytes) = upload.ok_or_else(|| ApiError::bad_request("no `file` part in the multipart body"))?;
+    // Access first: extraction may take seconds, and is no one's to spend without the right.
+    // The service checks again (and charges the call) when it queues the document.
+    let (who, InKb(t, k)) = (actor.clone(), kb.clone());
+    st.call(move |svc| {
+        svc.authorize_kb_call(&who, Some(&t), Some(&k), Permission::DocumentCreate, "document.create")
+            .map(|_| ())
+    })
+    .await?;
     let upload = extract_upload(file_path, bytes).await?;
     st.upload(actor, kb, upload).await
 }

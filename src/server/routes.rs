@@ -164,6 +164,7 @@ pub(super) struct InTenant(pub(super) String);
 
 /// A KB-scoped route's tenant and KB: the canonical ids of its `{tenant_id}` and `{kb_id}`,
 /// with the tenant headers checked against them.
+#[derive(Clone)]
 pub(super) struct InKb(pub(super) String, pub(super) String);
 
 impl FromRequestParts<Arc<AppState>> for InTenant {
