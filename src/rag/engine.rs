@@ -468,6 +468,14 @@ impl Engine {
         Ok(report)
     }
 
+    /// Leaves the KB clean after an interrupted run (Ctrl-C, a server shutdown): the documents
+    /// it had started go back to `pending`, and the vector indexes are saved with every
+    /// committed vector, so `doctor` finds nothing stuck or stale and the next run resumes.
+    pub fn settle_interrupted(&self) -> Result<()> {
+        self.store().requeue_processing()?;
+        self.save_indexes()
+    }
+
     /// Ends a run stopped by a storage error (a full disk, say): the documents it did not get
     /// to are marked failed with the reason (not left pending), what can still be written is
     /// written, and the error says what the run did and what to do.
