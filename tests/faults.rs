@@ -485,7 +485,7 @@ async fn a_full_disk_ends_the_ingest_with_exit_9_failed_documents_and_no_retry_s
     let k = kb();
     let corpus = k.lrt.root().join("c");
     write_corpus(&corpus, 40, 120);
-    let Some(_disk) = SmallDisk::over(&k.lrt.data_dir(), "4m") else {
+    let Some(_disk) = SmallDisk::over(&k.lrt.data_dir(), "8m") else {
         return;
     };
     let q = spawn(&k.lrt, &pairs(&model_env), &ingest_args(&corpus));

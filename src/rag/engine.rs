@@ -492,8 +492,13 @@ impl Engine {
         let mut store = self.store();
         // The reserve's space lets the statuses land on a disk that is otherwise full.
         crate::store::reserve::release(store.dir());
-        if let Err(e) = store.set_failed_many(&failures) {
-            tracing::warn!(target: "lrt::ingest", "cannot mark the unfinished documents failed: {e}");
+        if store.set_failed_many(&failures).is_err() {
+            // Too much for the space left in one write: as many as fit, one by one.
+            for (id, message) in &failures {
+                if let Err(e) = store.set_status(id, DocStatus::Failed, Some(message)) {
+                    tracing::warn!(target: "lrt::ingest", "cannot mark document {id} failed: {e}");
+                }
+            }
         }
         let _ = self.llm_cache.write_to(&store);
         drop(store);
