@@ -485,7 +485,7 @@ async fn a_full_disk_ends_the_ingest_with_exit_9_failed_documents_and_no_retry_s
     let k = kb();
     let corpus = k.lrt.root().join("c");
     write_corpus(&corpus, 40, 120);
-    let Some(_disk) = SmallDisk::over(&k.lrt.data_dir(), "4m") else {
+    let Some(_disk) = SmallDisk::over(&k.lrt.data_dir(), "8m") else {
         return;
     };
     let q = spawn(&k.lrt, &pairs(&model_env), &ingest_args(&corpus));
@@ -511,4 +511,43 @@ async fn a_full_disk_ends_the_ingest_with_exit_9_failed_documents_and_no_retry_s
     println!(
         "faults: disk full: tried 40 documents, {done} processed, {failed} failed, 0 lost, {embeds} embedding calls"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_leaves_a_clean_kb_that_the_next_run_completes() {
+    let model = server(40, 5).await;
+    let model_env = env(&model);
+    let k = kb();
+    let corpus = k.lrt.root().join("c");
+    write_corpus(&corpus, 12, 40);
+    let mut tried = 0;
+    let mut clean = 0;
+    // Deterministic interruption points, after the first commits and mid-way.
+    for delay_ms in [700u64, 1400] {
+        let child = spawn(&k.lrt, &pairs(&model_env), &ingest_args(&corpus));
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);
+        let (code, _, stderr) = finish(child, Duration::from_secs(30)).await;
+        if code == 0 {
+            break; // finished before the signal
+        }
+        tried += 1;
+        assert_eq!(code, 130, "{stderr}");
+        let conn = rusqlite::Connection::open(&k.db).unwrap();
+        let stuck: i64 = conn
+            .query_row("SELECT count(*) FROM documents WHERE status = 'processing'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(stuck, 0, "documents left processing after Ctrl-C");
+        drop(conn);
+        assert_doctor_clean(&k.lrt);
+        clean += 1;
+    }
+    assert!(tried >= 1, "the run finished before it could be interrupted");
+    let run = k.lrt.run(Some("alice"), &pairs(&model_env), &ingest_args(&corpus));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(processed(&k.db), 12);
+    assert_doctor_clean(&k.lrt);
+    println!("faults: ctrl-c: tried {tried} interruptions, {clean} left a clean KB, 0 documents lost");
 }

@@ -484,6 +484,14 @@ impl Engine {
         Ok(report)
     }
 
+    /// Leaves the KB clean after an interrupted run (Ctrl-C, a server shutdown): the documents
+    /// it had started go back to `pending`, and the vector indexes are saved with every
+    /// committed vector, so `doctor` finds nothing stuck or stale and the next run resumes.
+    pub fn settle_interrupted(&self) -> Result<()> {
+        self.store().requeue_processing()?;
+        self.save_indexes()
+    }
+
     /// Ends a run stopped by a storage error (a full disk, say): the documents it did not get
     /// to are marked failed with the reason (not left pending), what can still be written is
     /// written, and the error says what the run did and what to do.
@@ -500,8 +508,13 @@ impl Engine {
         let mut store = self.store();
         // The reserve's space lets the statuses land on a disk that is otherwise full.
         crate::store::reserve::release(store.dir());
-        if let Err(e) = store.set_failed_many(&failures) {
-            tracing::warn!(target: "lrt::ingest", "cannot mark the unfinished documents failed: {e}");
+        if store.set_failed_many(&failures).is_err() {
+            // Too much for the space left in one write: as many as fit, one by one.
+            for (id, message) in &failures {
+                if let Err(e) = store.set_status(id, DocStatus::Failed, Some(message)) {
+                    tracing::warn!(target: "lrt::ingest", "cannot mark document {id} failed: {e}");
+                }
+            }
         }
         let _ = self.llm_cache.write_to(&store);
         drop(store);

@@ -47,8 +47,43 @@ impl ApiError {
     }
 }
 
+/// Whether a storage error is SQLite's "busy" or "locked": another process holds the
+/// catalog or kb.db for longer than the busy timeout. That is a moment, not a fault: 503 with
+/// `Retry-After`, not 500.
+fn is_busy(err: &Error) -> bool {
+    let Error::Storage { source, .. } = err else {
+        return false;
+    };
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(source.as_ref());
+    while let Some(e) = cause {
+        if let Some(rusqlite::Error::SqliteFailure(f, _)) = e.downcast_ref::<rusqlite::Error>()
+            && matches!(
+                f.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            )
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// Seconds a client is told to wait when the data directory is busy.
+const BUSY_RETRY_AFTER_SECS: u64 = 2;
+
 impl From<Error> for ApiError {
     fn from(err: Error) -> ApiError {
+        if is_busy(&err) {
+            tracing::warn!(target: "lrt::serve", "busy: {err}");
+            let mut api = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the data directory is busy (another lrt process is writing to it); retry shortly",
+            );
+            api.retry_after = Some(BUSY_RETRY_AFTER_SECS);
+            return api;
+        }
         let kind = err.kind();
         let status = StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() && !matches!(kind, ErrorKind::Upstream | ErrorKind::Interrupted) {
@@ -92,5 +127,27 @@ impl IntoResponse for ApiError {
             response.extensions_mut().insert(ErrorId(id));
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sqlite(code: i32) -> Error {
+        let failure = rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(code), None);
+        Error::storage("cannot read the catalog", failure)
+    }
+
+    #[test]
+    fn a_busy_or_locked_database_is_503_with_retry_after() {
+        for code in [rusqlite::ffi::SQLITE_BUSY, rusqlite::ffi::SQLITE_LOCKED] {
+            let api = ApiError::from(sqlite(code));
+            assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(api.retry_after, Some(BUSY_RETRY_AFTER_SECS));
+            assert!(api.error_id.is_none());
+        }
+        let other = ApiError::from(sqlite(rusqlite::ffi::SQLITE_CORRUPT));
+        assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

@@ -226,10 +226,16 @@ impl Service {
         retry_failed: bool,
         cancel: impl Future<Output = Error>,
     ) -> Result<IngestReport> {
-        let result = tokio::select! {
-            report = job.engine.ingest_replacing(docs, retry_failed, job.replace) => report,
-            err = cancel => Err(err),
+        let (result, interrupted) = tokio::select! {
+            report = job.engine.ingest_replacing(docs, retry_failed, job.replace) => (report, false),
+            err = cancel => (Err(err), true),
         };
+        if interrupted {
+            // The run's tasks are dropped with it; the KB is left as a finished run leaves it.
+            if let Err(e) = job.engine.settle_interrupted() {
+                tracing::warn!(target: "lrt::ingest", "after the interruption: {e}");
+            }
+        }
         let recorded = self.record_kb_stats(&job.handle, &job.engine);
         let released = if job.reserved > 0 {
             self.catalog

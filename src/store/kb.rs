@@ -788,6 +788,17 @@ impl KbStore {
         Ok(())
     }
 
+    /// Puts every `processing` document back to `pending` (after an interrupted run, whose
+    /// documents were not committed); the number moved.
+    pub fn requeue_processing(&mut self) -> Result<usize> {
+        self.conn
+            .execute(
+                "UPDATE documents SET status = 'pending', error = NULL, updated_at = ?1 WHERE status = 'processing'",
+                params![crate::time::now()],
+            )
+            .map_err(self.err("cannot update the document status"))
+    }
+
     /// Marks documents failed, each with its error, in one transaction: one small write, which
     /// is what a nearly full disk still has room for.
     pub fn set_failed_many(&mut self, failures: &[(String, String)]) -> Result<()> {
