@@ -1286,7 +1286,6 @@ impl Indexes {
 
 #[cfg(test)]
 mod tests {
-    use super::citations;
     use super::*;
 
     #[test]
