@@ -49,6 +49,7 @@ complete -c lrt -n "__fish_lrt_needs_command" -f -a "kb" -d 'Create, list, show,
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "member" -d 'Add, list, update and remove tenant members'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "ingest" -d 'Add documents to a knowledge base: chunk, extract the graph, embed (needs document:create)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "query" -d 'Answer a question from a knowledge base (needs query:run)'
+complete -c lrt -n "__fish_lrt_needs_command" -f -a "chat" -d 'Talk with a knowledge base: questions in a session, with its history (needs query:run)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "doc" -d 'List and show a knowledge base\'s documents (needs document:read)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "graph" -d 'Inspect and export a knowledge base\'s graph (needs document:read)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "audit" -d 'Read the audit log'
@@ -686,6 +687,29 @@ complete -c lrt -n "__fish_lrt_using_subcommand query" -l no-headers -d 'Leave o
 complete -c lrt -n "__fish_lrt_using_subcommand query" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -l mode -d 'Retrieval mode to start with (`/mode` changes it)' -r -f -a "naive\t'Chunk vectors only'
+local\t'Entities found by low-level keywords, and their relations'
+global\t'Relations found by high-level keywords, and their entities'
+hybrid\t'Local and global together'
+mix\t'Hybrid plus chunk vectors'
+bypass\t'No retrieval: ask the model directly'"
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -l no-headers -d 'Leave out the header row of tables and TSV'
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and not __fish_seen_subcommand_from list show delete" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''

@@ -520,6 +520,14 @@ fn malformed_output_and_prompt_settings_in_the_environment_are_usage_errors() {
         assert!(run.stderr.contains(var) && run.stderr.contains(value), "{}", run.stderr);
         assert_eq!(run.stdout, "");
     }
+    // -o tsv: a header line and one tab-separated line per row; --no-headers drops the header.
+    let tsv = lrt.run_as(ROOT, &["kb", "list", "-t", "acme", "-o", "tsv"]);
+    assert_eq!(tsv.code, 0, "{}", tsv.stderr);
+    let lines: Vec<&str> = tsv.stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", tsv.stdout);
+    assert!(lines[0].starts_with("ID\t") && lines[1].contains("\tdocs\t"), "{}", tsv.stdout);
+    let bare = lrt.run_as(ROOT, &["kb", "list", "-t", "acme", "-o", "tsv", "--no-headers"]);
+    assert_eq!(bare.stdout.lines().collect::<Vec<_>>(), [lines[1]]);
     // Well-formed values work, whatever their case.
     for (var, value) in [("LRT_OUTPUT", "TSV"), ("LRT_NO_INPUT", "yes"), ("LRT_NO_INPUT", "0")] {
         assert_eq!(lrt.run(Some(ROOT), &[(var, value)], &["tenant", "list"]).code, 0);

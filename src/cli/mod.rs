@@ -3,6 +3,7 @@
 
 mod admin;
 mod archive;
+mod chat;
 mod confirm;
 mod debug;
 mod doc;
@@ -108,6 +109,8 @@ pub enum Command {
     Ingest(ingest::IngestArgs),
     /// Answer a question from a knowledge base (needs query:run)
     Query(query::QueryArgs),
+    /// Talk with a knowledge base: questions in a session, with its history (needs query:run)
+    Chat(chat::ChatArgs),
     /// List and show a knowledge base's documents (needs document:read)
     #[command(subcommand)]
     Doc(doc::DocCmd),
@@ -414,6 +417,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Use(args) => admin::use_context(&ctx, args),
         Command::Ingest(args) => ingest::exec(&ctx, args),
         Command::Query(args) => query::exec(&ctx, args),
+        Command::Chat(args) => chat::exec(&ctx, args),
         Command::Doc(cmd) => doc::exec(&ctx, cmd),
         Command::Graph(cmd) => graph::exec(&ctx, cmd),
         Command::Audit(cmd) => admin::audit(&ctx, cmd),

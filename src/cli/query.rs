@@ -149,6 +149,11 @@ fn save_history(path: &Path, history: &[Message], question: &str, answer: &str) 
     let mut turns = history.to_vec();
     turns.push(Message::user(question));
     turns.push(Message::assistant(answer));
+    save_turns(path, &turns)
+}
+
+/// Writes turns as a `--history` file, atomically (a temporary file renamed over it).
+pub(super) fn save_turns(path: &Path, turns: &[Message]) -> Result<()> {
     let text = serde_json::to_string_pretty(&turns).expect("turns serialize") + "\n";
     let dir = path
         .parent()

@@ -62,8 +62,11 @@ pub struct Service {
     engines: Arc<TenantRagManager>,
     /// Where to tell the person at the command line about a default the service chose for
     /// them (the built-in workspace); `None` over HTTP, where requests name everything.
-    notices: Option<Arc<dyn Fn(&str) + Send + Sync>>,
+    notices: Option<Notify>,
 }
+
+/// A receiver of [`Service`] notices.
+type Notify = Arc<dyn Fn(&str) + Send + Sync>;
 
 impl Service {
     /// Opens the catalog of the configured data directory (creating it, mode 0700).
