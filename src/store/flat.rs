@@ -472,10 +472,14 @@ impl Flat {
             return Err("file length does not match its header".into());
         }
         let mut flat = Flat::new(dim);
-        let keys: Vec<u64> = (0..n_sparse).map(|_| r.u64()).collect::<Result<_, _>>()?;
-        let offsets: Vec<u64> = (0..=n_sparse).map(|_| r.u64()).collect::<Result<_, _>>()?;
-        let index: Vec<u16> = (0..pairs).map(|_| r.u16()).collect::<Result<_, _>>()?;
-        let value: Vec<f32> = (0..pairs).map(|_| r.f32()).collect::<Result<_, _>>()?;
+        let keys = r.u64s(n_sparse)?;
+        let offsets = r.u64s(n_sparse + 1)?;
+        let index: Vec<u16> = r
+            .take(pairs * 2)?
+            .chunks_exact(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        let value = r.f32s(pairs)?;
         if offsets[0] != 0 || offsets[n_sparse] != pairs as u64 || offsets.windows(2).any(|w| w[0] > w[1]) {
             return Err("sparse offsets out of order".into());
         }
@@ -499,12 +503,14 @@ impl Flat {
             index,
             value,
         };
-        let keys: Vec<u64> = (0..n_dense).map(|_| r.u64()).collect::<Result<_, _>>()?;
-        let bounds: Vec<[f32; 3]> = (0..n_dense)
-            .map(|_| Ok([r.f32()?, r.f32()?, r.f32()?]))
-            .collect::<Result<_, String>>()?;
+        let keys = r.u64s(n_dense)?;
+        let bounds: Vec<[f32; 3]> = r
+            .f32s(n_dense * 3)?
+            .chunks_exact(3)
+            .map(|b| [b[0], b[1], b[2]])
+            .collect();
         let quantized: Vec<i8> = r.take(n_dense * dim)?.iter().map(|b| *b as i8).collect();
-        let exact: Vec<f32> = (0..n_dense * dim).map(|_| r.f32()).collect::<Result<_, _>>()?;
+        let exact = r.f32s(n_dense * dim)?;
         for (i, key) in keys.iter().enumerate() {
             let unit = &exact[i * dim..(i + 1) * dim];
             if unit.iter().any(|v| !v.is_finite()) {
@@ -552,11 +558,21 @@ impl<'a> Reader<'a> {
         Ok(u64::from_le_bytes(self.take(8)?.try_into().map_err(|_| "short read")?))
     }
 
-    fn u16(&mut self) -> Result<u16, String> {
-        Ok(u16::from_le_bytes(self.take(2)?.try_into().map_err(|_| "short read")?))
+    /// `n` little-endian u64s, converted in one pass.
+    fn u64s(&mut self, n: usize) -> Result<Vec<u64>, String> {
+        let bytes = self.take(n.checked_mul(8).ok_or("size overflow")?)?;
+        Ok(bytes
+            .chunks_exact(8)
+            .map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]))
+            .collect())
     }
 
-    fn f32(&mut self) -> Result<f32, String> {
-        Ok(f32::from_le_bytes(self.take(4)?.try_into().map_err(|_| "short read")?))
+    /// `n` little-endian f32s, converted in one pass.
+    fn f32s(&mut self, n: usize) -> Result<Vec<f32>, String> {
+        let bytes = self.take(n.checked_mul(4).ok_or("size overflow")?)?;
+        Ok(bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
     }
 }
