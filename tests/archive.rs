@@ -283,6 +283,16 @@ fn parts(file: &Path) -> (Value, Vec<u8>) {
     (manifest, db)
 }
 
+/// `kb import` of `path` is a usage error naming `expect`, and leaves the data as `before`.
+fn assert_import_refused(lrt: &Lrt, path: &Path, expect: &str, before: &Value) {
+    let file = path.to_str().unwrap();
+    let run = lrt.run_as(ROOT, &["kb", "import", "-t", "acme", file, "--name", "x", "--json"]);
+    assert_eq!(run.code, 2, "{}: {}", path.display(), run.stderr);
+    let message = run.json_error()["error"]["message"].as_str().unwrap().to_string();
+    assert!(message.contains(expect), "{}: {message}", path.display());
+    assert_eq!(&lrt.snapshot(), before, "{} created something", path.display());
+}
+
 #[test]
 fn bad_archives_are_refused_and_create_nothing() {
     let lrt = ingested();
@@ -379,24 +389,7 @@ fn bad_archives_are_refused_and_create_nothing() {
 
     let before = lrt.snapshot();
     for (path, expect) in &cases {
-        let run = lrt.run_as(
-            ROOT,
-            &[
-                "kb",
-                "import",
-                "-t",
-                "acme",
-                path.to_str().unwrap(),
-                "--name",
-                "x",
-                "--json",
-            ],
-        );
-        assert_eq!(run.code, 2, "{}: {}", path.display(), run.stderr);
-        let err = run.json_error();
-        let message = err["error"]["message"].as_str().unwrap();
-        assert!(message.contains(expect), "{}: {message}", path.display());
-        assert_eq!(lrt.snapshot(), before, "{} created something", path.display());
+        assert_import_refused(&lrt, path, expect, &before);
     }
     assert!(!lrt.root().join("evil.txt").exists() && !Path::new("/tmp/evil.txt").exists());
     let leftovers: Vec<_> = std::fs::read_dir(lrt.data_dir())
@@ -1002,24 +995,8 @@ fn an_archive_schema_that_is_not_lrts_is_refused_and_doctor_finds_one_in_place()
 
     for (path, expect) in &cases {
         let started = std::time::Instant::now();
-        let run = lrt.run_as(
-            ROOT,
-            &[
-                "kb",
-                "import",
-                "-t",
-                "acme",
-                path.to_str().unwrap(),
-                "--name",
-                "x",
-                "--json",
-            ],
-        );
-        assert_eq!(run.code, 2, "{}: {}", path.display(), run.stderr);
-        let message = run.json_error()["error"]["message"].as_str().unwrap().to_string();
-        assert!(message.contains(expect), "{}: {message}", path.display());
+        assert_import_refused(&lrt, path, expect, &before);
         assert!(started.elapsed() < std::time::Duration::from_secs(30));
-        assert_eq!(lrt.snapshot(), before, "{} created something", path.display());
     }
     let leftovers: Vec<_> = std::fs::read_dir(lrt.data_dir())
         .unwrap()

@@ -896,3 +896,33 @@ async fn token_lifetimes_are_capped() {
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("at most 30 days"), "{}", run.stderr);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_user_auth_only_local_hosts_and_origins_are_served() {
+    let lrt = Lrt::new();
+    let srv = start(&lrt, &[("LIGHTRAG_REQUIRE_USER_AUTH", "false")]);
+    let me = |headers: Vec<(&'static str, String)>| {
+        let srv = &srv;
+        async move {
+            let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            srv.send(Method::GET, "/api/v1/me", None, &h, None).await
+        }
+    };
+    assert_eq!(me(vec![]).await.status, StatusCode::OK);
+    let local = vec![("Origin", "http://localhost:3000".to_string())];
+    assert_eq!(me(local).await.status, StatusCode::OK);
+    for (name, value) in [
+        ("Host", "rebound.example.com"),
+        ("Host", "rebound.example.com:9621"),
+        ("Origin", "http://evil.example"),
+        ("Origin", "null"),
+    ] {
+        let r = me(vec![(name, value.to_string())]).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{name}: {value}: {}", r.body);
+        assert!(
+            r.body["error"]["message"].as_str().unwrap().contains("loopback"),
+            "{}",
+            r.body
+        );
+    }
+}

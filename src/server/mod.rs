@@ -65,7 +65,7 @@ pub struct AppState {
     /// its own (the ingest worker, deletes) opens one with them.
     settings: Settings,
     keys: Option<TokenKeys>,
-    require_auth: bool,
+    pub(super) require_auth: bool,
     strict: bool,
     manager: Arc<TenantRagManager>,
     /// `max_concurrent_queries` per tenant.

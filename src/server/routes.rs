@@ -64,6 +64,9 @@ impl FromRequestParts<Arc<AppState>> for Authed {
             err.retry_after = Some(secs);
             return Err(err);
         }
+        if !state.require_auth && authorization.is_none() && api_key.is_none() {
+            local_origin_only(&parts.headers)?;
+        }
         let actor = state
             .actor(authorization.as_deref(), api_key.as_deref())
             .await
@@ -79,6 +82,46 @@ impl FromRequestParts<Arc<AppState>> for Authed {
         }
         Ok(Authed(actor))
     }
+}
+
+/// Without user authentication a request acts as the local identity, so it must come from
+/// this machine's own pages and tools: a `Host` naming a loopback address (a DNS-rebound
+/// name is refused) and, when a browser sends one, an `Origin` on a loopback address too (a
+/// cross-site form post is refused).
+fn local_origin_only(headers: &HeaderMap) -> Result<(), ApiError> {
+    let refused = |what: &str| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            crate::error::ErrorKind::Forbidden.as_str(),
+            format!(
+                "without user authentication (LIGHTRAG_REQUIRE_USER_AUTH=false) only local requests are served: \
+                 the {what} is not a loopback address"
+            ),
+        )
+    };
+    let host = headers.get(axum::http::header::HOST).and_then(|v| v.to_str().ok());
+    if !host.is_some_and(is_loopback_authority) {
+        return Err(refused("Host header"));
+    }
+    if let Some(origin) = headers.get(axum::http::header::ORIGIN) {
+        let authority = origin
+            .to_str()
+            .ok()
+            .and_then(|o| o.strip_prefix("http://").or_else(|| o.strip_prefix("https://")));
+        if !authority.is_some_and(is_loopback_authority) {
+            return Err(refused("request's Origin"));
+        }
+    }
+    Ok(())
+}
+
+/// `localhost`, `127.x.x.x` or `[::1]`, with an optional port.
+fn is_loopback_authority(authority: &str) -> bool {
+    let host = match authority.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(""),
+        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
+    };
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// A JSON body whose rejections (bad JSON, too large) are JSON errors too.

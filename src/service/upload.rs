@@ -48,9 +48,14 @@ fn upload_name(name: Option<String>) -> Result<String> {
     let Some(name) = name else {
         return Ok(UNKNOWN_SOURCE.to_string());
     };
-    if name.trim().is_empty() || name.chars().count() > MAX_FILE_PATH || name.chars().any(char::is_control) {
+    if name.trim().is_empty()
+        || name.chars().count() > MAX_FILE_PATH
+        || name
+            .chars()
+            .any(|c| c.is_control() || super::validate::is_format_char(c))
+    {
         return Err(Error::Usage(format!(
-            "file_path must be 1 to {MAX_FILE_PATH} characters without control characters"
+            "file_path must be 1 to {MAX_FILE_PATH} characters without control or invisible format characters"
         )));
     }
     Ok(name)

@@ -8,8 +8,40 @@ pub const MAX_NAME_CHARS: usize = 255;
 pub const MAX_DESCRIPTION_CHARS: usize = 4096;
 pub const MAX_METADATA_ENTRIES: usize = 64;
 
-/// Tenant and KB names: 1–255 characters, no control characters, no surrounding spaces,
-/// and not shaped like a UUID (a name that parses as an id would be ambiguous).
+/// Unicode format characters (category Cf): zero-width spaces and joiners, bidi embeddings,
+/// overrides and isolates, the word joiner, the byte-order mark, tag characters. Invisible
+/// or reordering the text around them, they let two names look alike (or one look like
+/// another's reversed tail), so no name may hold one.
+pub fn is_format_char(c: char) -> bool {
+    matches!(
+        c as u32,
+        0x00AD
+            | 0x0600..=0x0605
+            | 0x061C
+            | 0x06DD
+            | 0x070F
+            | 0x0890..=0x0891
+            | 0x08E2
+            | 0x180E
+            | 0x200B..=0x200F
+            | 0x202A..=0x202E
+            | 0x2060..=0x2064
+            | 0x2066..=0x206F
+            | 0xFEFF
+            | 0xFFF9..=0xFFFB
+            | 0x110BD
+            | 0x110CD
+            | 0x13430..=0x1343F
+            | 0x1BCA0..=0x1BCA3
+            | 0x1D173..=0x1D17A
+            | 0xE0001
+            | 0xE0020..=0xE007F
+    )
+}
+
+/// Tenant and KB names: 1–255 characters, no control or format characters (zero-width,
+/// bidi), no surrounding spaces, and not shaped like a UUID (a name that parses as an id would
+/// be ambiguous).
 pub fn name(kind: &str, name: &str) -> Result<()> {
     let count = name.chars().count();
     let problem = if name.trim().is_empty() {
@@ -20,6 +52,8 @@ pub fn name(kind: &str, name: &str) -> Result<()> {
         Some("must not start or end with whitespace".to_string())
     } else if name.chars().any(char::is_control) {
         Some("must not contain control characters".to_string())
+    } else if name.chars().any(is_format_char) {
+        Some("must not contain invisible format characters (zero-width or bidi)".to_string())
     } else if uuid::Uuid::parse_str(name).is_ok() {
         Some("must not be a UUID (ids and names would be ambiguous)".to_string())
     } else {
@@ -88,6 +122,24 @@ pub fn assignment(flag: &str, raw: &str) -> Result<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn invisible_and_bidi_characters_are_refused_in_names() {
+        for bad in [
+            "ac\u{200B}me",
+            "acme\u{202E}gnp.exe",
+            "\u{FEFF}acme",
+            "ac\u{2066}me\u{2069}",
+            "a\u{00AD}cme",
+        ] {
+            let err = name("tenant", bad).unwrap_err().to_string();
+            assert!(err.contains("format characters"), "{bad:?}: {err}");
+        }
+        // Letters of every script stay allowed.
+        for good in ["Acme Corp 日本語", "Ёлка", "عربي", "emoji 🚀"] {
+            name("tenant", good).unwrap();
+        }
+    }
 
     #[test]
     fn names() {
