@@ -100,6 +100,9 @@ _lrt() {
             lrt__subcmd__debug,chunk)
                 cmd="lrt__subcmd__debug__subcmd__chunk"
                 ;;
+            lrt__subcmd__debug,extract)
+                cmd="lrt__subcmd__debug__subcmd__extract"
+                ;;
             lrt__subcmd__debug,parse-extraction)
                 cmd="lrt__subcmd__debug__subcmd__parse__subcmd__extraction"
                 ;;
@@ -638,7 +641,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__debug)
-            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help chunk parse-extraction"
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help chunk parse-extraction extract"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -694,6 +697,44 @@ _lrt() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lrt__subcmd__debug__subcmd__extract)
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -2472,7 +2513,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__serve)
-            opts="-o -q -v -h --bind --max-cached-instances --max-body-bytes --ingest-workers --request-timeout --shutdown-grace --header-timeout --idle-timeout --max-connections --config --data-dir --json --output --quiet --verbose --as --no-input --help"
+            opts="-o -q -v -h --bind --max-cached-instances --max-body-bytes --ingest-workers --request-timeout --shutdown-grace --header-timeout --idle-timeout --max-connections --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -525,7 +525,11 @@ fn malformed_output_and_prompt_settings_in_the_environment_are_usage_errors() {
     assert_eq!(tsv.code, 0, "{}", tsv.stderr);
     let lines: Vec<&str> = tsv.stdout.lines().collect();
     assert_eq!(lines.len(), 2, "{}", tsv.stdout);
-    assert!(lines[0].starts_with("ID\t") && lines[1].contains("\tdocs\t"), "{}", tsv.stdout);
+    assert!(
+        lines[0].starts_with("ID\t") && lines[1].contains("\tdocs\t"),
+        "{}",
+        tsv.stdout
+    );
     let bare = lrt.run_as(ROOT, &["kb", "list", "-t", "acme", "-o", "tsv", "--no-headers"]);
     assert_eq!(bare.stdout.lines().collect::<Vec<_>>(), [lines[1]]);
     // Well-formed values work, whatever their case.
