@@ -215,7 +215,12 @@ fn kb_json_has_the_guide_fields_and_effective_config_on_show() {
     assert_eq!(kb["document_count"], 0);
     assert_eq!(kb["storage_size_mb"], 0.0);
 
-    check_kb(&lrt.json_as(ROOT, &["kb", "show", "-t", "acme", "docs"]), true);
+    // `kb show` adds the providers that answer (the offline local ones by default).
+    let mut shown = lrt.json_as(ROOT, &["kb", "show", "-t", "acme", "docs"]);
+    let providers = shown.as_object_mut().unwrap().remove("providers").unwrap_or_default();
+    assert_eq!(providers["llm"]["binding"], "local", "{providers}");
+    assert_eq!(providers["embedding"]["binding"], "local", "{providers}");
+    check_kb(&shown, true);
     check_kb(
         &lrt.json_as(ROOT, &["kb", "update", "-t", "acme", "docs", "--description", "d"]),
         true,

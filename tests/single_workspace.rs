@@ -37,7 +37,7 @@ fn kb_show_without_a_tenant_uses_the_builtin_workspace_for_any_user() {
         run.stderr
     );
     assert!(
-        run.stdout.contains("providers.llm") && run.stdout.contains("local lrt-hash-v1"),
+        run.stdout.contains("providers.llm") && run.stdout.contains("local lrt-hash-v2"),
         "{}",
         run.stdout
     );
