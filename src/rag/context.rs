@@ -238,7 +238,7 @@ pub fn vector_pick_count(n: usize) -> usize {
 pub fn pick_by_vector(
     candidates: &[Vec<String>],
     num: usize,
-    score: impl Fn(&str) -> Option<f32>,
+    score: impl Fn(&str) -> Option<f64>,
 ) -> Option<Vec<String>> {
     let mut scored = Vec::new();
     for id in candidates.iter().flatten() {
@@ -294,13 +294,23 @@ fn py_round(x: f64) -> f64 {
 }
 
 /// Cosine similarity; 0 for a zero vector or mismatched lengths.
-pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+pub fn cosine(a: &[f32], b: &[f32]) -> f64 {
     QueryVector::new(a).cosine(b, norm_sq(b))
 }
 
-/// `Σ v[i]²`, summed in index order (as [`cosine`] sums it).
-pub fn norm_sq(v: &[f32]) -> f32 {
-    v.iter().fold(0.0f32, |acc, x| acc + x * x)
+/// `Σ v[i]²` in f64, summed in index order (as [`cosine`] sums it).
+pub fn norm_sq(v: &[f32]) -> f64 {
+    v.iter().fold(0.0f64, |acc, &x| acc + f64::from(x) * f64::from(x))
+}
+
+/// A chunk vector as upstream's graph-chunk pick sees it: nano-vectordb's
+/// `get_vectors_by_ids` hands out the float16 copy it keeps beside each record, and
+/// `cosine_similarity` then computes in float64. Scores of neighbouring chunks often differ
+/// by less than float16's rounding, so lrt rounds the same way to pick the same chunks in the
+/// same order.
+pub fn as_upstream_pick_vector(v: &[f32]) -> Vec<f32> {
+    use crate::store::codec::{f16_to_f32, f32_to_f16};
+    v.iter().map(|&x| f16_to_f32(f32_to_f16(x))).collect()
 }
 
 /// One side of many [`cosine`]s, prepared once: its squared norm, and the indices where it is
@@ -310,11 +320,12 @@ pub fn norm_sq(v: &[f32]) -> f32 {
 ///
 /// Bit-identical to summing over every index: each skipped term is ±0 (for finite vectors),
 /// and adding ±0 to a sum that starts at +0 never changes it (round-to-nearest cannot produce
-/// -0 from a sum that is not both -0).
+/// -0 from a sum that is not both -0). Products and sums are in f64, as upstream's numpy
+/// arithmetic on Python float lists is.
 pub struct QueryVector<'a> {
     values: &'a [f32],
     nonzero: Vec<usize>,
-    norm_sq: f32,
+    norm_sq: f64,
 }
 
 impl<'a> QueryVector<'a> {
@@ -327,14 +338,14 @@ impl<'a> QueryVector<'a> {
     }
 
     /// The cosine similarity with `other`, whose [`norm_sq`] is `other_norm_sq`.
-    pub fn cosine(&self, other: &[f32], other_norm_sq: f32) -> f32 {
+    pub fn cosine(&self, other: &[f32], other_norm_sq: f64) -> f64 {
         if self.values.len() != other.len() {
             return 0.0;
         }
         let dot = self
             .nonzero
             .iter()
-            .fold(0.0f32, |acc, &i| acc + self.values[i] * other[i]);
+            .fold(0.0f64, |acc, &i| acc + f64::from(self.values[i]) * f64::from(other[i]));
         if self.norm_sq == 0.0 || other_norm_sq == 0.0 {
             0.0
         } else {
@@ -570,11 +581,29 @@ mod tests {
     }
 
     #[test]
+    fn graph_chunks_are_picked_with_upstreams_float16_vectors() {
+        // Exact f32 cosines put `a` first; upstream scores nano-vectordb's float16 copies of
+        // the vectors, which put `b` first (the two differ by 6e-5, under float16's rounding).
+        let bits = |b: [u32; 3]| b.map(f32::from_bits);
+        let q = [1.0f32, 0.5, 0.25];
+        let a = bits([0x3f55_6295, 0x3f6f_107e, 0x3ed4_0e96]);
+        let b = bits([0x3f53_1a6d, 0x3f65_6214, 0x3df9_c74c]);
+        assert!(cosine(&q, &a) > cosine(&q, &b));
+        let vectors: HashMap<String, Vec<f32>> = [("a", a), ("b", b)]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), as_upstream_pick_vector(&v)))
+            .collect();
+        let score = |id: &str| vectors.get(id).map(|v| cosine(&q, v));
+        assert_eq!(pick_by_vector(&[ids(&["a", "b"])], 2, score), Some(ids(&["b", "a"])));
+    }
+
+    #[test]
     fn prepared_cosine_is_bit_identical_to_the_full_sum() {
         // The former one-pass sum over every index, which the prepared form must reproduce.
-        fn full(a: &[f32], b: &[f32]) -> f32 {
-            let (mut dot, mut na, mut nb) = (0.0f32, 0.0f32, 0.0f32);
-            for (x, y) in a.iter().zip(b) {
+        fn full(a: &[f32], b: &[f32]) -> f64 {
+            let (mut dot, mut na, mut nb) = (0.0f64, 0.0f64, 0.0f64);
+            for (&x, &y) in a.iter().zip(b) {
+                let (x, y) = (f64::from(x), f64::from(y));
                 dot += x * y;
                 na += x * x;
                 nb += y * y;

@@ -347,10 +347,12 @@ struct ChunkVectorCache {
     bytes: usize,
 }
 
-/// A decoded chunk vector with its squared norm, which every cosine against it needs.
+/// A decoded chunk vector as upstream's graph-chunk pick sees it (float16-rounded, see
+/// [`context::as_upstream_pick_vector`]), with its squared norm, which every cosine against it
+/// needs.
 struct ChunkVector {
     values: Box<[f32]>,
-    norm_sq: f32,
+    norm_sq: f64,
 }
 
 impl ChunkVector {
@@ -459,6 +461,7 @@ impl QueryEngine {
             let Some(values) = read.remove(id) else {
                 continue;
             };
+            let values = context::as_upstream_pick_vector(&values);
             let vector = Arc::new(ChunkVector {
                 norm_sq: context::norm_sq(&values),
                 values: values.into(),
