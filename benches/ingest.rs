@@ -143,7 +143,7 @@ impl Respond for MockModel {
         }
         let messages = body["messages"].as_array().cloned().unwrap_or_default();
         let last = messages.last().and_then(|m| m["content"].as_str()).unwrap_or("");
-        let answer = match model::extraction_text(last) {
+        let answer = match lrt::rag::prompts::extraction_text(last) {
             Some(text) => match self.answers.get(text) {
                 Some(answer) => answer.clone(),
                 None => LocalProvider::answer(&Task::Extract { text: text.to_string() }),

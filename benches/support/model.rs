@@ -31,13 +31,6 @@ pub fn embeddings_response(body: &Value, vectors: Vec<Vec<f32>>) -> ResponseTemp
     ResponseTemplate::new(200).set_body_json(json!({"data": data}))
 }
 
-/// The chunk text inside lrt's extraction prompt (`rag::prompts::extraction_user`).
-pub fn extraction_text(prompt: &str) -> Option<&str> {
-    let start = prompt.find("Text:\n```\n")? + "Text:\n```\n".len();
-    let end = prompt.rfind("\n```\n\nRecords:")?;
-    prompt.get(start..end)
-}
-
 /// lrt's environment for a chat server and an embedding server of `dim` dimensions.
 pub fn env(chat: &wiremock::MockServer, embeddings: &wiremock::MockServer, dim: usize) -> Vec<(&'static str, String)> {
     vec![

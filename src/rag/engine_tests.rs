@@ -102,11 +102,7 @@ impl Respond for Scripted {
         let body: Value = serde_json::from_slice(&request.body).unwrap();
         let messages = body["messages"].as_array().unwrap();
         let last = messages.last().unwrap()["content"].as_str().unwrap();
-        let chunk = last
-            .find("Text:\n```\n")
-            .map(|i| i + "Text:\n```\n".len())
-            .zip(last.rfind("\n```\n\nRecords:"))
-            .and_then(|(start, end)| last.get(start..end));
+        let chunk = prompts::extraction_text(last);
         match chunk {
             Some(text) => chat(&records(text)).set_delay(self.delay()),
             None if messages.len() > 2 => chat("<|COMPLETE|>"),

@@ -62,6 +62,15 @@ Text:\n```\n{text}\n```\n\nRecords:"
     )
 }
 
+/// The chunk text inside an [`extraction_user`] prompt: its inverse, kept beside it so that
+/// the mock models of tests and benches read the prompt lrt actually writes.
+pub fn extraction_text(prompt: &str) -> Option<&str> {
+    const OPEN: &str = "Text:\n```\n";
+    let start = prompt.find(OPEN)? + OPEN.len();
+    let end = prompt.rfind("\n```\n\nRecords:")?;
+    prompt.get(start..end)
+}
+
 /// The user prompt of the gleaning pass (sent after the first answer, in the same chat).
 pub fn gleaning_user() -> String {
     format!(

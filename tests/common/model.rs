@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures_util::FutureExt;
 use lrt::llm::local::LocalProvider;
 use lrt::llm::{ModelProvider, Task};
+use lrt::rag::prompts;
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -105,11 +106,7 @@ pub fn request_kind(request: &Request) -> Kind {
     let body: Value = serde_json::from_slice(&request.body).unwrap();
     let messages = body["messages"].as_array().unwrap();
     let last = messages.last().unwrap()["content"].as_str().unwrap();
-    let chunk = last
-        .find("Text:\n```\n")
-        .map(|i| i + "Text:\n```\n".len())
-        .zip(last.rfind("\n```\n\nRecords:"))
-        .and_then(|(start, end)| last.get(start..end));
+    let chunk = prompts::extraction_text(last);
     match chunk {
         Some(text) => Kind::Extract(text.to_string()),
         None if messages.len() > 2 => Kind::Glean,
