@@ -6,6 +6,7 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod external;
 pub mod model;
 pub mod server;
 
