@@ -4,6 +4,7 @@
 //! Layers, top to bottom (data flows down, never up): `cli` (adapter) → `service`
 //! (use-cases; the only caller of `authz::decide`) → `catalog` (SQLite + folders).
 
+pub mod assets;
 pub mod authz;
 pub mod catalog;
 pub mod cli;

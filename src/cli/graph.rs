@@ -1,4 +1,4 @@
-//! `lrt graph entities|show|export`: a KB's knowledge graph (needs document:read).
+//! `lrt graph entities|show|export|view`: a KB's knowledge graph (needs document:read).
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,7 @@ use super::Ctx;
 use super::doc::KbScope;
 use super::output::{kv_table, list_table};
 use crate::error::{Error, Result};
-use crate::service::{ExportFormat, GraphExport, NameMatch};
+use crate::service::{DEFAULT_SHOW_NODES, ExportFormat, NameMatch, ViewRequest};
 use crate::store::inspect::EntityFilter;
 
 #[derive(Debug, Subcommand)]
@@ -31,6 +31,12 @@ pub enum GraphCmd {
         after_help = "Without --out the export is written to stdout. --out writes the file atomically and\nrefuses to replace an existing file unless --force is given.\n\nExamples:\n  lrt graph export --format graphml --out graph.graphml\n  lrt graph export --format json | jq '.nodes | length'"
     )]
     Export(ExportArgs),
+    /// Write the graph as one self-contained HTML page to explore: nodes coloured by type and
+    /// sized by degree, search, click for descriptions and sources (needs document:read)
+    #[command(
+        after_help = "The page embeds its data and script and loads nothing from the network. It first shows the\n--max-nodes entities of highest degree; clicking a node shows its hidden neighbours, and the\npage says what was left out. --entity shows one entity's neighbourhood instead.\n\nExamples:\n  lrt graph view --out graph.html\n  lrt graph view --entity \"Marie Curie\" --depth 2 --open\n  lrt graph view --tenant acme --kb docs --max-nodes 400 --out docs-graph.html --force"
+    )]
+    View(ViewArgs),
 }
 
 #[derive(Debug, Args)]
@@ -69,6 +75,31 @@ pub struct ExportArgs {
     /// Replace FILE if it exists
     #[arg(long, requires = "out")]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("target").required(true).multiple(true).args(["out", "open"])))]
+pub struct ViewArgs {
+    #[command(flatten)]
+    pub scope: KbScope,
+    /// Only this entity's neighbourhood (exact name, else ignoring case)
+    #[arg(long, value_name = "NAME")]
+    pub entity: Option<String>,
+    /// Hops from --entity (1–5)
+    #[arg(long, default_value_t = 2, requires = "entity", value_name = "N")]
+    pub depth: u32,
+    /// Entities drawn at first, highest degree first (1–5000); the rest appear on click
+    #[arg(long, default_value_t = DEFAULT_SHOW_NODES, value_name = "N")]
+    pub max_nodes: usize,
+    /// Write the page to FILE (atomically)
+    #[arg(long = "out", short = 'O', value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Replace FILE if it exists
+    #[arg(long, requires = "out")]
+    pub force: bool,
+    /// Open the page in the default browser (without --out it is written to a temporary file)
+    #[arg(long)]
+    pub open: bool,
 }
 
 pub fn exec(ctx: &Ctx, cmd: GraphCmd) -> Result<i32> {
@@ -180,7 +211,7 @@ pub fn exec(ctx: &Ctx, cmd: GraphCmd) -> Result<i32> {
                     }
                 }
                 Some(path) => {
-                    write_file(path, args.force, &graph, format)?;
+                    write_file(path, args.force, |mut w| graph.write(&mut w, format))?;
                     let summary = json!({
                         "file": path.display().to_string(),
                         "format": format.name(),
@@ -203,18 +234,102 @@ pub fn exec(ctx: &Ctx, cmd: GraphCmd) -> Result<i32> {
                 }
             }
         }
+        GraphCmd::View(args) => view(ctx, &mut svc, &actor, args)?,
     }
     Ok(0)
+}
+
+/// `graph view`: the page, written to --out (or a kept temporary file) and opened on --open.
+fn view(ctx: &Ctx, svc: &mut crate::service::Service, actor: &crate::authz::Actor, args: ViewArgs) -> Result<()> {
+    if let Some(path) = &args.out {
+        crate::service::check_destination(path, args.force, &svc.settings().data_dir.value)?;
+    }
+    let request = ViewRequest {
+        entity: args.entity,
+        depth: args.depth,
+        show: args.max_nodes,
+    };
+    let (tenant, kb) = (args.scope.tenant(), args.scope.kb());
+    let view = svc.graph_view(actor, tenant.as_deref(), kb.as_deref(), &request)?;
+    let html = crate::assets::graph_html(&view).map_err(|e| Error::Internal(format!("cannot write the page: {e}")))?;
+    let path = match &args.out {
+        Some(path) => {
+            write_file(path, args.force, |w| w.write_all(html.as_bytes()))?;
+            path.clone()
+        }
+        None => {
+            let context = |e| Error::storage("cannot write the page to a temporary file", e);
+            let mut tmp = tempfile::Builder::new()
+                .prefix("lrt-graph-")
+                .suffix(".html")
+                .tempfile()
+                .map_err(context)?;
+            std::io::Write::write_all(tmp.as_file_mut(), html.as_bytes()).map_err(context)?;
+            tmp.keep().map_err(|e| context(e.error))?.1
+        }
+    };
+    let opened = if args.open { Some(open_in_browser(&path)) } else { None };
+    let summary = json!({
+        "file": path.display().to_string(),
+        "nodes": view.nodes.len(),
+        "edges": view.edges.len(),
+        "shown_first": view.nodes.len().min(view.show),
+        "omitted_nodes": view.omitted_nodes,
+        "opened": opened.as_ref().map(|o| o.is_ok()),
+    });
+    ctx.out.emit(
+        &summary,
+        || vec![path.display().to_string()],
+        || {
+            let mut text = format!(
+                "Wrote {} entities and {} relations to {} ({} shown at first)",
+                view.nodes.len(),
+                view.edges.len(),
+                path.display(),
+                view.nodes.len().min(view.show)
+            );
+            if view.omitted_nodes > 0 {
+                text.push_str(&format!(
+                    "; {} entities of lowest degree left out (use --entity to focus)",
+                    view.omitted_nodes
+                ));
+            }
+            if let Some(Err(e)) = &opened {
+                text.push_str(&format!("\ncould not open a browser ({e}); open the file yourself"));
+            }
+            text
+        },
+    );
+    Ok(())
+}
+
+/// Opens `path` with the desktop's default handler, without waiting for the browser.
+fn open_in_browser(path: &Path) -> std::io::Result<()> {
+    let mut cmd = if cfg!(target_os = "macos") {
+        std::process::Command::new("open")
+    } else if cfg!(windows) {
+        let mut c = std::process::Command::new("cmd");
+        c.args(["/C", "start", ""]);
+        c
+    } else {
+        std::process::Command::new("xdg-open")
+    };
+    cmd.arg(path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map(|_| ())
 }
 
 fn exists_error(path: &Path) -> Error {
     Error::Conflict(format!("{} already exists; pass --force to replace it", path.display()))
 }
 
-/// Writes the export to a temporary file next to `path`, syncs it, then moves it into place:
-/// readers never see a half-written file, and without `force` an existing file (even one that
-/// appeared meanwhile) is never replaced.
-fn write_file(path: &Path, force: bool, graph: &GraphExport, format: ExportFormat) -> Result<()> {
+/// Writes a file through `write` to a temporary file next to `path`, syncs it, then moves it
+/// into place: readers never see a half-written file, and without `force` an existing file
+/// (even one that appeared meanwhile) is never replaced.
+fn write_file(path: &Path, force: bool, write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -226,7 +341,9 @@ fn write_file(path: &Path, force: bool, graph: &GraphExport, format: ExportForma
         .map_err(|e| Error::storage(context(), e))?;
     {
         let mut w = BufWriter::new(tmp.as_file_mut());
-        graph.write(&mut w, format).map_err(|e| Error::storage(context(), e))?;
+        write(&mut w)
+            .and_then(|()| std::io::Write::flush(&mut w))
+            .map_err(|e| Error::storage(context(), e))?;
     }
     tmp.as_file().sync_all().map_err(|e| Error::storage(context(), e))?;
     let persisted = if force {

@@ -46,6 +46,9 @@ pub struct ServeArgs {
     /// [default: half the open-file limit, at most 1024]
     #[arg(long, env = "LRT_MAX_CONNECTIONS", value_name = "N")]
     pub max_connections: Option<NonZeroUsize>,
+    /// Do not serve the web console at / (the REST API is unchanged)
+    #[arg(long)]
+    pub no_console: bool,
 }
 
 fn header_timeout(raw: &str) -> std::result::Result<Duration, String> {
@@ -107,6 +110,7 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
                 .max_connections
                 .map_or_else(|| server::conn::default_max_connections(descriptors), NonZeroUsize::get),
         },
+        console: !args.no_console,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -11,7 +11,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use super::{ApiError, AppState, documents, routes};
+use super::{ApiError, AppState, console, documents, routes};
 use crate::authz::Permission;
 
 /// How a route takes its request body.
@@ -106,6 +106,9 @@ pub(super) struct Route {
     body: RequestBody,
     /// Success status, description and content type.
     ok: (u16, &'static str, &'static str),
+    /// A page of the web console rather than an API operation: served, but not in the
+    /// OpenAPI document.
+    page: bool,
     handler: MethodRouter<Arc<AppState>>,
 }
 
@@ -123,6 +126,7 @@ where
         query: &[],
         body: RequestBody::None,
         ok: (200, "OK", "application/json"),
+        page: false,
         handler: on(filter, handler),
     }
 }
@@ -159,6 +163,10 @@ impl Route {
         self.ok.2 = content_type;
         self
     }
+    fn page(mut self) -> Route {
+        self.page = true;
+        self
+    }
 }
 
 const PAGE: &[(&str, &str, &str)] = &[
@@ -180,6 +188,11 @@ const ENTITIES: &[(&str, &str, &str)] = &[
     ("limit", "integer", "At most this many entities, 1–100000 (default 50)"),
 ];
 const EXPORT: &[(&str, &str, &str)] = &[("format", "string", "graphml or json (default json)")];
+const VIEW: &[(&str, &str, &str)] = &[
+    ("entity", "string", "Only this entity's neighbourhood (exact name, else ignoring case)"),
+    ("depth", "integer", "Hops from `entity`, 1–5 (default 2)"),
+    ("max_nodes", "integer", "Nodes the viewer draws first, 1–5000 (default 150)"),
+];
 
 const TENANT: &str = "/api/v1/tenants/{tenant_id}";
 const KB: &str = "/api/v1/tenants/{tenant_id}/kbs/{kb_id}";
@@ -291,6 +304,23 @@ pub(super) fn table() -> Vec<Route> {
         )
         .needs(Permission::DocumentRead)
         .query(EXPORT),
+        route(
+            M::GET,
+            "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/view",
+            "The graph explorer's data, as `lrt graph view` embeds it: nodes by degree (at most 5000, `omitted_nodes` counts the rest) with descriptions and source files, and the relations between them",
+            documents::graph_view,
+        )
+        .needs(Permission::DocumentRead)
+        .query(VIEW),
+        // The web console (not API operations; `--no-console` answers 404).
+        route(M::GET, "/", "The web console", console::index)
+            .access(Access::Public)
+            .content("text/html")
+            .page(),
+        route(M::GET, "/console/{file}", "The web console's script and style files", console::asset)
+            .access(Access::Public)
+            .content("text/javascript")
+            .page(),
     ]
 }
 
@@ -416,7 +446,7 @@ fn operation_id(r: &Route) -> String {
 /// The OpenAPI 3 document of [`table`].
 pub fn openapi() -> Value {
     let mut paths = Map::new();
-    for r in table() {
+    for r in table().into_iter().filter(|r| !r.page) {
         let entry = paths.entry(r.path.to_string()).or_insert_with(|| json!({}));
         entry[r.method.as_str().to_ascii_lowercase()] = operation(&r);
     }
@@ -571,7 +601,7 @@ mod tests {
     #[test]
     fn every_route_is_documented_once_with_its_path_parameters() {
         let doc = openapi();
-        let table = table();
+        let table: Vec<Route> = table().into_iter().filter(|r| !r.page).collect();
         let documented: usize = doc["paths"]
             .as_object()
             .unwrap()

@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::extract::{self, ExtractError};
 use crate::rag::engine::DeleteOptions;
 use crate::rag::query::QueryResult;
-use crate::service::{ExportFormat, Service, Upload};
+use crate::service::{ExportFormat, Service, Upload, ViewRequest};
 use crate::store::kb::DocStatus;
 
 impl AppState {
@@ -247,6 +247,35 @@ pub(super) async fn export_graph(
         })
         .await?;
     Ok(([(header::CONTENT_TYPE, format.media_type())], bytes).into_response())
+}
+
+#[derive(Deserialize)]
+pub(super) struct ViewQuery {
+    entity: Option<String>,
+    depth: Option<u32>,
+    max_nodes: Option<usize>,
+}
+
+/// `GET …/graph/view`: the explorer's data (`lrt graph view`'s, through the same service call).
+pub(super) async fn graph_view(
+    State(st): S,
+    Authed(actor): Authed,
+    InKb(t, k): InKb,
+    Params(q): Params<ViewQuery>,
+) -> ApiResult {
+    let defaults = ViewRequest::default();
+    let request = ViewRequest {
+        entity: q.entity.filter(|e| !e.trim().is_empty()),
+        depth: q.depth.unwrap_or(defaults.depth),
+        show: q.max_nodes.unwrap_or(defaults.show),
+    };
+    let view = st
+        .call(move |svc| {
+            admit(svc, &actor, (&t, &k), Permission::DocumentRead, "document.read")?;
+            svc.graph_view(&actor, Some(&t), Some(&k), &request)
+        })
+        .await?;
+    to_json(view)
 }
 
 /// One NDJSON line of a streamed query.

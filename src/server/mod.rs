@@ -7,6 +7,7 @@ mod access;
 mod api;
 pub mod auth;
 pub mod conn;
+mod console;
 mod documents;
 mod error;
 mod limits;
@@ -27,6 +28,7 @@ pub use crate::service::{DEFAULT_MAX_CACHED_INSTANCES, TenantRagManager};
 pub use access::init_logging;
 pub use api::{Access, openapi};
 pub use auth::TokenKeys;
+pub use console::CONSOLE_CSP;
 pub use error::ApiError;
 pub use worker::{DEFAULT_INGEST_WORKERS, IngestWorker};
 
@@ -53,6 +55,8 @@ pub struct ServeOptions {
     pub shutdown_grace: Duration,
     /// Header-read timeout, idle timeout and connection cap.
     pub connections: conn::ConnLimits,
+    /// Serve the web console at `/` (`--no-console` turns it off).
+    pub console: bool,
 }
 
 /// What every handler shares.
@@ -67,6 +71,8 @@ pub struct AppState {
     keys: Option<TokenKeys>,
     pub(super) require_auth: bool,
     strict: bool,
+    /// Whether `/` serves the web console.
+    console: bool,
     manager: Arc<TenantRagManager>,
     /// `max_concurrent_queries` per tenant.
     limits: limits::QueryLimits,
@@ -106,6 +112,7 @@ impl AppState {
             keys,
             require_auth,
             strict,
+            console: options.console,
             manager,
             limits: limits::QueryLimits::default(),
             throttle: throttle::AuthThrottle::default(),

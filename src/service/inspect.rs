@@ -136,7 +136,7 @@ fn unix_time(secs: i64) -> String {
         .unwrap_or_else(|_| secs.to_string())
 }
 
-fn keywords(joined: &str) -> Vec<String> {
+pub(super) fn keywords(joined: &str) -> Vec<String> {
     joined
         .split(',')
         .map(str::trim)
@@ -145,10 +145,35 @@ fn keywords(joined: &str) -> Vec<String> {
         .collect()
 }
 
+/// The "no such entity" error, pointing at the command that lists them.
+pub(super) fn entity_not_found(name: &str, handle: &KbHandle) -> Error {
+    Error::NotFound(format!(
+        "entity '{name}' not found in knowledge base '{}' (see `lrt graph entities --search`)",
+        handle.kb_name
+    ))
+}
+
+/// The entity `name` names: exactly, else ignoring case; several case-insensitive matches
+/// are a usage error listing them.
+pub(super) fn resolve_entity(store: &KbStore, name: &str, handle: &KbHandle) -> Result<(String, NameMatch)> {
+    match store.resolve_entity(name)? {
+        EntityMatch::Exact(n) => Ok((n, NameMatch::Exact)),
+        EntityMatch::CaseInsensitive(n) => Ok((n, NameMatch::CaseInsensitive)),
+        EntityMatch::Ambiguous(names) => {
+            let list: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+            Err(Error::Usage(format!(
+                "entity '{name}' matches several entities when case is ignored: {}; give the exact name",
+                list.join(", ")
+            )))
+        }
+        EntityMatch::None => Err(entity_not_found(name, handle)),
+    }
+}
+
 impl Service {
     /// Checks `document:read` on the KB and opens its `kb.db` read-only (`None`: never
     /// ingested).
-    fn read_kb(
+    pub(super) fn read_kb(
         &mut self,
         actor: &Actor,
         tenant: Option<&str>,
@@ -238,25 +263,9 @@ impl Service {
         name: &str,
     ) -> Result<EntityView> {
         let (handle, store) = self.read_kb(actor, tenant, kb, "document.read")?;
-        let not_found = || {
-            Error::NotFound(format!(
-                "entity '{name}' not found in knowledge base '{}' (see `lrt graph entities --search`)",
-                handle.kb_name
-            ))
-        };
+        let not_found = || entity_not_found(name, &handle);
         let Some(store) = store else { return Err(not_found()) };
-        let (exact, matched) = match store.resolve_entity(name)? {
-            EntityMatch::Exact(n) => (n, NameMatch::Exact),
-            EntityMatch::CaseInsensitive(n) => (n, NameMatch::CaseInsensitive),
-            EntityMatch::Ambiguous(names) => {
-                let list: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
-                return Err(Error::Usage(format!(
-                    "entity '{name}' matches several entities when case is ignored: {}; give the exact name",
-                    list.join(", ")
-                )));
-            }
-            EntityMatch::None => return Err(not_found()),
-        };
+        let (exact, matched) = resolve_entity(&store, name, &handle)?;
         // Another process may have changed the graph between the two reads.
         let n = store.entity_neighbourhood(&exact)?.ok_or_else(not_found)?;
         let neighbours = n
