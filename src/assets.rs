@@ -16,6 +16,7 @@ pub const GRAPH_CSS: &str = include_str!("../assets/graph.css");
 pub const CONSOLE_HTML: &str = include_str!("../assets/console/index.html");
 pub const CONSOLE_JS: &str = include_str!("../assets/console/console.js");
 pub const CONSOLE_CSS: &str = include_str!("../assets/console/console.css");
+pub const CONSOLE_ICON: &str = include_str!("../assets/console/favicon.svg");
 
 const VIEW_HTML: &str = include_str!("../assets/graph-view.html");
 const VIEW_CSS: &str = include_str!("../assets/graph-view.css");

@@ -93,6 +93,8 @@
     Object.assign(state, { cred: null, me: null, tenant: null, kb: null, role: null });
     $("cred-value").value = "";
     $("who").textContent = "";
+    clearPanels();
+    showError("");
     $("signout").hidden = true;
     $("app").hidden = true;
     $("signin").hidden = false;
@@ -146,14 +148,16 @@
     state.kb = (state.kbs || []).find((k) => k.id === id) || null;
     const role = state.me.super_admin ? "super-admin" : state.role || "no role";
     $("role").textContent = state.kb ? `Your role here: ${role}` : "No knowledge base to show.";
-    $("answer").textContent = "";
-    $("references").textContent = "";
-    $("uploads").textContent = "";
-    $("docs").textContent = "";
-    $("graph").textContent = "";
+    clearPanels();
     $("drop").hidden = !can(UPLOAD_ROLES);
     for (const b of document.querySelectorAll(".tab")) b.disabled = !state.kb;
     if (state.kb) await showTab(currentTab);
+  }
+
+  // Forgets what the panels show (another KB, or another user).
+  function clearPanels() {
+    for (const id of ["answer", "references", "uploads", "docs", "docs-total", "graph", "ask-state"]) $(id).textContent = "";
+    delete $("graph").lrtGraph;
   }
 
   // ---- tabs ----------------------------------------------------------------------------

@@ -48,6 +48,7 @@ pub(super) async fn asset(State(st): State<Arc<AppState>>, Path(file): Path<Stri
         "graph.js" => ("text/javascript; charset=utf-8", assets::GRAPH_JS),
         "console.css" => ("text/css; charset=utf-8", assets::CONSOLE_CSS),
         "graph.css" => ("text/css; charset=utf-8", assets::GRAPH_CSS),
+        "favicon.svg" => ("image/svg+xml", assets::CONSOLE_ICON),
         _ => return not_found(),
     };
     page(&st, content_type, body)

@@ -43,6 +43,9 @@ async function watch(page) {
   });
   page.on("pageerror", (e) => seen.errors.push(`page error: ${e.message}`));
   page.on("request", (r) => seen.requests.push(r.url()));
+  page.on("response", (r) => {
+    if (r.status() >= 400) seen.errors.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`);
+  });
   await page.addInitScript(() => {
     document.addEventListener("securitypolicyviolation", (e) => {
       console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
