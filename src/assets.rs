@@ -130,14 +130,20 @@ mod tests {
         let end = start + html[start..].find("</script>").unwrap();
         let back: serde_json::Value = serde_json::from_str(&html[start..end]).unwrap();
         assert_eq!(back["nodes"][0]["id"], evil);
-        assert_eq!(back["nodes"][0]["description"][0], format!("{evil} says \u{2028} hi & bye"));
+        assert_eq!(
+            back["nodes"][0]["description"][0],
+            format!("{evil} says \u{2028} hi & bye")
+        );
     }
 
     #[test]
     fn the_policy_allows_exactly_the_inline_script_and_style() {
         let html = graph_html(&view("a")).unwrap();
         let inline = |open: &str, close: &str| -> Vec<String> {
-            html.split(open).skip(1).map(|s| s[..s.find(close).unwrap()].to_string()).collect()
+            html.split(open)
+                .skip(1)
+                .map(|s| s[..s.find(close).unwrap()].to_string())
+                .collect()
         };
         let scripts = inline("<script>", "</script>");
         let styles = inline("<style>", "</style>");
@@ -146,7 +152,10 @@ mod tests {
             assert!(html.contains(&csp_hash(s)), "no hash for {}", &s[..40.min(s.len())]);
         }
         assert!(html.contains("default-src 'none'"));
-        assert!(!html.contains("http://") && !html.contains("https://"), "no external source");
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "no external source"
+        );
         assert!(!html.contains("{{"), "every placeholder filled");
     }
 }

@@ -329,7 +329,11 @@ fn exists_error(path: &Path) -> Error {
 /// Writes a file through `write` to a temporary file next to `path`, syncs it, then moves it
 /// into place: readers never see a half-written file, and without `force` an existing file
 /// (even one that appeared meanwhile) is never replaced.
-fn write_file(path: &Path, force: bool, write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>) -> Result<()> {
+fn write_file(
+    path: &Path,
+    force: bool,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

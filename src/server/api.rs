@@ -189,9 +189,17 @@ const ENTITIES: &[(&str, &str, &str)] = &[
 ];
 const EXPORT: &[(&str, &str, &str)] = &[("format", "string", "graphml or json (default json)")];
 const VIEW: &[(&str, &str, &str)] = &[
-    ("entity", "string", "Only this entity's neighbourhood (exact name, else ignoring case)"),
+    (
+        "entity",
+        "string",
+        "Only this entity's neighbourhood (exact name, else ignoring case)",
+    ),
     ("depth", "integer", "Hops from `entity`, 1–5 (default 2)"),
-    ("max_nodes", "integer", "Nodes the viewer draws first, 1–5000 (default 150)"),
+    (
+        "max_nodes",
+        "integer",
+        "Nodes the viewer draws first, 1–5000 (default 150)",
+    ),
 ];
 
 const TENANT: &str = "/api/v1/tenants/{tenant_id}";

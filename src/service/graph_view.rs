@@ -94,7 +94,9 @@ impl ViewRequest {
             return Err(Error::Usage(format!("--depth must be between 1 and {MAX_VIEW_DEPTH}")));
         }
         if self.show == 0 || self.show > MAX_VIEW_NODES {
-            return Err(Error::Usage(format!("--max-nodes must be between 1 and {MAX_VIEW_NODES}")));
+            return Err(Error::Usage(format!(
+                "--max-nodes must be between 1 and {MAX_VIEW_NODES}"
+            )));
         }
         Ok(())
     }
@@ -102,7 +104,12 @@ impl ViewRequest {
 
 /// Picks the view's nodes and edges from the whole graph: the neighbourhood of `focus` to
 /// `depth` hops (or everything), then the [`MAX_VIEW_NODES`] of highest degree.
-fn select(nodes: Vec<GraphNode>, edges: Vec<GraphEdge>, focus: Option<&str>, depth: u32) -> (Vec<ViewNode>, Vec<ViewEdge>, u64) {
+fn select(
+    nodes: Vec<GraphNode>,
+    edges: Vec<GraphEdge>,
+    focus: Option<&str>,
+    depth: u32,
+) -> (Vec<ViewNode>, Vec<ViewEdge>, u64) {
     let mut degree: HashMap<&str, u64> = HashMap::new();
     let mut adjacent: HashMap<&str, Vec<&str>> = HashMap::new();
     for e in &edges {
@@ -245,10 +252,16 @@ mod tests {
         assert_eq!((e.len(), omitted), (1, 0));
         assert_eq!(n[1].degree, 3, "the degree counts the whole KB");
         let (n, e, _) = select(nodes.clone(), edges.clone(), Some("a"), 2);
-        assert_eq!(n.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), ["a", "b", "c", "e"]);
+        assert_eq!(
+            n.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+            ["a", "b", "c", "e"]
+        );
         assert_eq!(e.len(), 3);
         let (n, e, _) = select(nodes, edges, None, 1);
-        assert_eq!(n.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), ["b", "c", "a", "d", "e"]);
+        assert_eq!(
+            n.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(),
+            ["b", "c", "a", "d", "e"]
+        );
         assert_eq!(e[0].keywords, ["k1", "k2"]);
         assert_eq!(n[0].description, ["one", "two"]);
     }
@@ -266,10 +279,22 @@ mod tests {
     #[test]
     fn bad_depth_and_sizes_are_usage_errors() {
         for r in [
-            ViewRequest { depth: 0, ..Default::default() },
-            ViewRequest { depth: MAX_VIEW_DEPTH + 1, ..Default::default() },
-            ViewRequest { show: 0, ..Default::default() },
-            ViewRequest { show: MAX_VIEW_NODES + 1, ..Default::default() },
+            ViewRequest {
+                depth: 0,
+                ..Default::default()
+            },
+            ViewRequest {
+                depth: MAX_VIEW_DEPTH + 1,
+                ..Default::default()
+            },
+            ViewRequest {
+                show: 0,
+                ..Default::default()
+            },
+            ViewRequest {
+                show: MAX_VIEW_NODES + 1,
+                ..Default::default()
+            },
         ] {
             assert!(matches!(r.check(), Err(Error::Usage(_))), "{r:?}");
         }

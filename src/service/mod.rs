@@ -33,8 +33,8 @@ pub use archive::{
 pub use audit::AuditQuery;
 pub use doctor::{Checked, DoctorReport, DoctorRequest, Finding, Severity};
 pub use engines::{DEFAULT_MAX_CACHED_INSTANCES, EngineGuard, KbEngine, TenantRagManager};
-pub use identity::{CanI, ContextView, MembershipView, WhoAmI, token_actor};
 pub use graph_view::{DEFAULT_SHOW_NODES, GraphView, MAX_VIEW_DEPTH, MAX_VIEW_NODES, ViewEdge, ViewNode, ViewRequest};
+pub use identity::{CanI, ContextView, MembershipView, WhoAmI, token_actor};
 pub use ingest::{IngestJob, KbHandle};
 pub use inspect::{EntityList, EntityView, ExportFormat, GraphExport, NameMatch, Neighbour};
 pub use kbs::{KbUpdate, NewKb};

@@ -89,7 +89,6 @@ async function optionTexts(page, sel) {
     await page.waitForSelector("#graph .lrtg-canvas");
     const details = await clickNode(page, "#graph", cfg.entity);
     check(details.includes(cfg.entity_text), `node details: ${details}`);
-    if (cfg.screenshots) await page.screenshot({ path: path.join(cfg.screenshots, "console-graph.png") });
 
     // The admin may delete: the uploaded document goes away.
     await page.click('.tab[data-tab="documents"]');
