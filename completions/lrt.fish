@@ -789,24 +789,25 @@ complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
 json\t''
 tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
 always\t''
 never\t''"
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l as -d 'Act as another user (super-admins only; audited)' -r
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l no-headers -d 'Leave out the header row of tables and TSV'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s v -l verbose -d 'Say more on stderr (repeat for more)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -f -a "entities" -d 'List entities by degree: name, type, degree, source chunks (needs document:read)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -f -a "show" -d 'Show an entity: descriptions, neighbours with relations and weights, source documents (needs document:read)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export" -f -a "export" -d 'Export the whole graph as GraphML (Gephi, networkx, yEd) or JSON (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -l no-headers -d 'Leave out the header row of tables and TSV'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -f -a "entities" -d 'List entities by degree: name, type, degree, source chunks (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -f -a "show" -d 'Show an entity: descriptions, neighbours with relations and weights, source documents (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -f -a "export" -d 'Export the whole graph as GraphML (Gephi, networkx, yEd) or JSON (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -f -a "view" -d 'Write the graph as one self-contained HTML page to explore: nodes coloured by type and sized by degree, search, click for descriptions and sources (needs document:read)'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l search -d 'Only names containing TEXT (ignoring case)' -r
@@ -865,6 +866,29 @@ complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcomman
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from export" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -l entity -d 'Only this entity\'s neighbourhood (exact name, else ignoring case)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -l depth -d 'Hops from --entity (1–5)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -l max-nodes -d 'Entities drawn at first, highest degree first (1–5000); the rest appear on click' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -s O -l out -d 'Write the page to FILE (atomically)' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -l force -d 'Replace FILE if it exists'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -l open -d 'Open the page in the default browser (without --out it is written to a temporary file)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -l no-headers -d 'Leave out the header row of tables and TSV'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
@@ -986,6 +1010,7 @@ complete -c lrt -n "__fish_lrt_using_subcommand serve" -l color -d 'Colour in he
 always\t''
 never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l no-console -d 'Do not serve the web console at / (the REST API is unchanged)'
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l no-headers -d 'Leave out the header row of tables and TSV'
