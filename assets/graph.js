@@ -10,6 +10,7 @@
     "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac", "#1f77b4", "#17becf",
   ];
 
+  // An element with a class and text (never markup).
   function el(tag, cls, text) {
     const e = document.createElement(tag);
     if (cls) e.className = cls;
@@ -427,5 +428,5 @@
     return api;
   }
 
-  global.LrtGraph = { mount };
+  global.LrtGraph = { mount, el };
 })(window);

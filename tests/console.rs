@@ -58,6 +58,13 @@ fn fixture() -> Lrt {
     lrt
 }
 
+/// `lrt graph view -t acme --kb docs ARGS…` as `user`.
+fn view_as(lrt: &Lrt, user: &str, args: &[&str]) -> common::Run {
+    let mut all = vec!["graph", "view", "-t", "acme", "--kb", "docs"];
+    all.extend_from_slice(args);
+    lrt.run_as(user, &all)
+}
+
 /// The JSON a `graph view` page embeds.
 fn embedded(html: &str) -> Value {
     let open = "id=\"lrt-graph-data\">";
@@ -80,10 +87,7 @@ fn graph_view_writes_one_escaped_offline_page() {
     let lrt = fixture();
     let out = lrt.root().join("graph.html");
     let out_s = out.to_str().unwrap();
-    let run = lrt.run_as(
-        "carol",
-        &["graph", "view", "-t", "acme", "--kb", "docs", "--out", out_s, "--json"],
-    );
+    let run = view_as(&lrt, "carol", &["--out", out_s, "--json"]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert_eq!(run.json()["file"], out_s);
     let html = std::fs::read_to_string(&out).unwrap();
@@ -104,32 +108,22 @@ fn graph_view_writes_one_escaped_offline_page() {
     assert!(!html.contains("Zorblat"));
 
     // Another file is not replaced without --force (exit 6), and is with it.
-    let again = lrt.run_as(
-        "carol",
-        &["graph", "view", "-t", "acme", "--kb", "docs", "--out", out_s],
-    );
+    let again = view_as(&lrt, "carol", &["--out", out_s]);
     assert_eq!(again.code, 6, "{}", again.stderr);
-    let forced = lrt.run_as(
+    let forced = view_as(
+        &lrt,
         "carol",
-        &[
-            "graph", "view", "-t", "acme", "--kb", "docs", "--entity", "warsaw", "--depth", "1", "--out", out_s,
-            "--force",
-        ],
+        &["--entity", "warsaw", "--depth", "1", "--out", out_s, "--force"],
     );
     assert_eq!(forced.code, 0, "{}", forced.stderr);
     let view = embedded(&std::fs::read_to_string(&out).unwrap());
     assert_eq!(view["focus"], "Warsaw");
     assert_eq!(names(&view), ["Warsaw", "Marie Curie"], "the neighbourhood to depth 1");
     let view = {
-        let run = lrt.run_as(
+        let run = view_as(
+            &lrt,
             "carol",
             &[
-                "graph",
-                "view",
-                "-t",
-                "acme",
-                "--kb",
-                "docs",
                 "--entity",
                 "Warsaw",
                 "--depth",
@@ -159,40 +153,14 @@ fn graph_view_writes_one_escaped_offline_page() {
         (vec![], 2),
         (vec!["--entity", "Nobody", "--out", x], 3),
     ] {
-        let mut full = vec!["graph", "view", "-t", "acme", "--kb", "docs"];
-        full.extend(args.iter().copied());
-        let run = lrt.run_as("carol", &full);
+        let run = view_as(&lrt, "carol", &args);
         assert_eq!(run.code, code, "{args:?}: {}", run.stderr);
     }
     let y = lrt.root().join("y.html");
-    let denied = lrt.run_as(
-        "rita",
-        &[
-            "graph",
-            "view",
-            "-t",
-            "acme",
-            "--kb",
-            "docs",
-            "--out",
-            y.to_str().unwrap(),
-        ],
-    );
+    let denied = view_as(&lrt, "rita", &["--out", y.to_str().unwrap()]);
     assert_eq!(denied.code, 5, "{}", denied.stderr);
     assert!(denied.stderr.contains("document:read"), "{}", denied.stderr);
-    let stranger = lrt.run_as(
-        "bob",
-        &[
-            "graph",
-            "view",
-            "-t",
-            "acme",
-            "--kb",
-            "docs",
-            "--out",
-            y.to_str().unwrap(),
-        ],
-    );
+    let stranger = view_as(&lrt, "bob", &["--out", y.to_str().unwrap()]);
     assert_eq!(stranger.code, 3, "{}", stranger.stderr);
     assert!(
         !x.is_empty() && !Path::new(x).exists() && !y.exists(),
@@ -356,19 +324,7 @@ fn graph_view_file_in_chromium_offline() {
     };
     let lrt = fixture();
     let out = lrt.root().join("graph.html");
-    let run = lrt.run_as(
-        "carol",
-        &[
-            "graph",
-            "view",
-            "-t",
-            "acme",
-            "--kb",
-            "docs",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-    );
+    let run = view_as(&lrt, "carol", &["--out", out.to_str().unwrap()]);
     assert_eq!(run.code, 0, "{}", run.stderr);
     let shot = screenshots().map(|d| format!("{d}/graph-view.png"));
     let mut args = vec![out.to_str().unwrap(), "Marie Curie", "polonium"];

@@ -12,12 +12,7 @@
   const READ_ROLES = ["admin", "editor", "viewer"];
   const state = { cred: null, me: null, tenant: null, kb: null, role: null, polls: new Map() };
 
-  function el(tag, cls, text) {
-    const e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
+  const el = LrtGraph.el;
 
   function showError(message) {
     const box = $("error");
