@@ -143,6 +143,30 @@ fn graph_view_writes_one_escaped_offline_page() {
         "depth 2 reaches further; one shown first"
     );
 
+    // --open without --out: a temporary file, handed to the desktop's opener.
+    let bin = lrt.root().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let opened = lrt.root().join("opened.txt");
+    let opener = bin.join("xdg-open");
+    std::fs::write(&opener, format!("#!/bin/sh\necho \"$1\" > '{}'\n", opened.display())).unwrap();
+    std::fs::set_permissions(&opener, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let run = lrt.run(
+        Some("carol"),
+        &[("PATH", path.as_str())],
+        &["graph", "view", "-t", "acme", "--kb", "docs", "--open", "--json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let file = run.json()["file"].as_str().unwrap().to_string();
+    assert_eq!(run.json()["opened"], true);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !opened.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(std::fs::read_to_string(&opened).unwrap().trim(), file);
+    assert!(std::fs::read_to_string(&file).unwrap().contains("lrt-graph-data"));
+    std::fs::remove_file(&file).unwrap();
+
     // Bad input: usage errors (2); an unknown entity and other tenants 3; no document:read 5.
     let x = lrt.root().join("x.html");
     let x = x.to_str().unwrap();
@@ -331,6 +355,12 @@ fn graph_view_file_in_chromium_offline() {
     args.extend(shot.as_deref());
     let report = node("graph_view.js", &args, &chromium, &playwright);
     assert!(report.contains("\"ok\":true"), "{report}");
+
+    // Two nodes drawn first: clicking the hub draws its neighbours.
+    let run = view_as(&lrt, "carol", &["--max-nodes", "2", "--out", out.to_str().unwrap(), "--force"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let report = node("graph_view.js", &[out.to_str().unwrap(), "Marie Curie", "polonium"], &chromium, &playwright);
+    assert!(report.contains("\"before\":2,"), "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

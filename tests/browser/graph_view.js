@@ -18,7 +18,16 @@ const { pathToFileURL } = require("url");
     await page.waitForSelector("#graph .lrtg-canvas");
     const status = await page.textContent("#graph .lrtg-status");
     check(/Showing \d+ of \d+ entities/.test(status), `status line: ${status}`);
+    const shown = () => page.evaluate(() => document.getElementById("graph").lrtGraph.shown().length);
+    const before = await shown();
+    const total = Number(/of (\d+) entities/.exec(status)[1]);
     const details = await clickNode(page, "#graph", node);
+    if (before < total) {
+      // Clicking a node with hidden neighbours draws them, and the status line says so.
+      const after = await shown();
+      check(after > before, `clicking ${node} shows its hidden neighbours: ${before} -> ${after}`);
+      check(status.includes("hidden"), `the status line says what is hidden: ${status}`);
+    }
     check(details.includes(expected), `details of ${node} show ${expected}: ${details}`);
     check(details.includes("Source documents"), "details list source documents");
     if (screenshot) await page.screenshot({ path: screenshot });
@@ -29,7 +38,7 @@ const { pathToFileURL } = require("url");
     const others = seen.requests.filter((r) => r !== url);
     check(others.length === 0, `no request beyond the file: ${others.join(", ")}`);
     check(seen.errors.length === 0, `no errors: ${seen.errors.join("; ")}`);
-    console.log(JSON.stringify({ ok: true, requests: seen.requests.length, status }));
+    console.log(JSON.stringify({ ok: true, requests: seen.requests.length, status, before, after: await shown() }));
   } finally {
     await close();
   }
