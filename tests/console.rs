@@ -357,9 +357,18 @@ fn graph_view_file_in_chromium_offline() {
     assert!(report.contains("\"ok\":true"), "{report}");
 
     // Two nodes drawn first: clicking the hub draws its neighbours.
-    let run = view_as(&lrt, "carol", &["--max-nodes", "2", "--out", out.to_str().unwrap(), "--force"]);
+    let run = view_as(
+        &lrt,
+        "carol",
+        &["--max-nodes", "2", "--out", out.to_str().unwrap(), "--force"],
+    );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let report = node("graph_view.js", &[out.to_str().unwrap(), "Marie Curie", "polonium"], &chromium, &playwright);
+    let report = node(
+        "graph_view.js",
+        &[out.to_str().unwrap(), "Marie Curie", "polonium"],
+        &chromium,
+        &playwright,
+    );
     assert!(report.contains("\"before\":2,"), "{report}");
 }
 
@@ -369,12 +378,21 @@ async fn console_in_chromium() {
         return;
     };
     let s = served(&[]);
+    let key = s.lrt.run_as(
+        "alice",
+        &[
+            "key", "create", "-t", "acme", "--kb", "docs", "--role", "viewer", "--json",
+        ],
+    );
+    assert_eq!(key.code, 0, "{}", key.stderr);
+    let kb_key = key.json()["key"].as_str().unwrap().to_string();
     let upload = s.lrt.root().join("joliot.md");
     std::fs::write(&upload, "Irene Joliot-Curie studied radium in Paris.\n").unwrap();
     let config = json!({
         "base": s.srv.base,
         "admin_token": token(&s.lrt, "alice"),
         "viewer_token": token(&s.lrt, "carol"),
+        "kb_key": kb_key,
         "tenant_a": "acme",
         "kb_a": "docs",
         "tenant_a_id": s.acme,

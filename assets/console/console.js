@@ -112,6 +112,10 @@
       return showError(`Cannot list tenants: ${e.message}`);
     }
     state.tenants = tenants.map((t) => ({ id: t.tenant_id, name: t.tenant_name }));
+    if (!state.tenants.length) {
+      // A key limited to one KB lists no tenant; its membership names its own.
+      state.tenants = (state.me.memberships || []).map((m) => ({ id: m.tenant_id, name: m.tenant_name }));
+    }
     fillSelect($("tenant"), state.tenants, (t) => t.name);
     if (!state.tenants.length) {
       $("role").textContent = "You are not a member of any tenant.";
@@ -129,8 +133,17 @@
     state.role = m ? m.role : null;
     let kbs;
     try {
-      kbs = await api("GET", `/api/v1/tenants/${state.tenant.id}/kbs`);
+      const only = state.me.api_key_kb_id;
+      if (only) {
+        // A key limited to one KB may not list its tenant's KBs: it reads its own.
+        state.kb = { id: only };
+        kbs = [await api("GET", `/api/v1/tenants/${state.tenant.id}/kbs/${only}`)];
+        state.kb = null;
+      } else {
+        kbs = await api("GET", `/api/v1/tenants/${state.tenant.id}/kbs`);
+      }
     } catch (e) {
+      state.kb = null;
       showError(`Cannot list the knowledge bases: ${e.message}`);
       return selectKb(null);
     }

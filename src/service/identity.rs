@@ -18,6 +18,9 @@ pub struct WhoAmI {
     pub context: Option<ContextView>,
     /// The API key the request authenticated with; `memberships` then shows only its tenant.
     pub api_key_id: Option<String>,
+    /// The one KB that key is limited to (it may not list its tenant's KBs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub api_key_kb_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -109,6 +112,7 @@ impl Service {
                 Some(_) => None,
             },
             api_key_id: actor.key.map(|k| k.id.to_string()),
+            api_key_kb_id: actor.key.and_then(|k| k.kb).map(|kb| kb.to_string()),
         })
     }
 

@@ -11,8 +11,8 @@ const { launch, watch, check, clickNode } = require("./lib.js");
 
 const cfg = JSON.parse(process.argv[2]);
 
-async function signIn(page, token) {
-  await page.selectOption("#cred-kind", "token");
+async function signIn(page, token, kind) {
+  await page.selectOption("#cred-kind", kind || "token");
   await page.fill("#cred-value", token);
   await page.click("#signin-button");
   await page.waitForSelector("#app:not([hidden])");
@@ -112,6 +112,17 @@ async function optionTexts(page, sel) {
     await page.waitForSelector("#graph .lrtg-canvas");
     const text = (await page.textContent("body")).toLowerCase();
     for (const f of cfg.foreign) check(!text.includes(f.toLowerCase()), `the viewer sees nothing of ${f}`);
+
+    // A viewer's API key limited to the KB: signs in, gets its one KB, no delete.
+    await page.click("#signout");
+    await signIn(page, cfg.kb_key, "key");
+    check(JSON.stringify(await optionTexts(page, "#kb")) === JSON.stringify([cfg.kb_a]), "the key's KB only");
+    await pick(page, cfg.tenant_a, cfg.kb_a);
+    check((await page.textContent("#role")).includes("viewer"), "the key's role");
+    await page.click('.tab[data-tab="documents"]');
+    await page.waitForFunction(() => document.getElementById("docs").children.length > 0);
+    check((await page.$$("#docs button.delete")).length === 0, "no delete button for a viewer's key");
+    check(seen.requests.every((r) => !r.includes(cfg.kb_key)), "the key is in no URL");
 
     // What the page would send with the viewer's credential is refused by the server too.
     const scoped = (t, k) => ({ Authorization: `Bearer ${cfg.viewer_token}`, "X-Tenant-ID": t, "X-KB-ID": k });
