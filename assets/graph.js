@@ -67,8 +67,9 @@
     nodes.slice(0, Math.max(1, data.show)).forEach((n) => (n.shown = true));
     place(nodes.filter((n) => n.shown), null);
 
+    // In graph units: zoomed out, nodes shrink less than the distances between them.
     function radius(n) {
-      return 4 + 2.2 * Math.sqrt(n.degree);
+      return (4 + 2.2 * Math.sqrt(n.degree)) / Math.sqrt(Math.min(1, view.scale));
     }
     function hiddenNeighbours(n) {
       return adjacent.get(n).filter((m) => !m.shown);
@@ -131,8 +132,8 @@
           e.t.vy -= dy * f;
         }
         for (const a of ns) {
-          a.vx -= a.x * 0.01;
-          a.vy -= a.y * 0.01;
+          a.vx -= a.x * 0.025;
+          a.vy -= a.y * 0.025;
           const v = Math.sqrt(a.vx * a.vx + a.vy * a.vy);
           const max = 30 * cool + 1;
           if (v > max) {
