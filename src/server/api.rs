@@ -609,6 +609,19 @@ mod tests {
     #[test]
     fn every_route_is_documented_once_with_its_path_parameters() {
         let doc = openapi();
+        for page in table().iter().filter(|r| r.page) {
+            assert_eq!(
+                page.access,
+                Some(Access::Public),
+                "{}: console pages are public",
+                page.path
+            );
+            assert!(
+                !page.path.starts_with("/api/"),
+                "{}: an API route in the OpenAPI document",
+                page.path
+            );
+        }
         let table: Vec<Route> = table().into_iter().filter(|r| !r.page).collect();
         let documented: usize = doc["paths"]
             .as_object()
