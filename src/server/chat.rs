@@ -439,7 +439,10 @@ pub(super) fn caller(auth: Result<Authed, ApiError>, dialect: Dialect) -> Result
 /// A JSON body read whatever its content type (Ollama clients send
 /// `application/octet-stream` or none at all), unknown fields ignored (clients send options
 /// lrt has no use for).
-pub(super) fn body<T: DeserializeOwned>(raw: Result<Bytes, BytesRejection>, dialect: Dialect) -> Result<T, CompatError> {
+pub(super) fn body<T: DeserializeOwned>(
+    raw: Result<Bytes, BytesRejection>,
+    dialect: Dialect,
+) -> Result<T, CompatError> {
     let bytes = raw.map_err(|e| {
         let api = if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(e.status(), "payload_too_large", "the request body is too large")
@@ -590,7 +593,10 @@ mod tests {
             "\n\n### References\n\n* [2] b.pdf\n"
         );
         let uncited = result(Some("x"), &[("a.txt", Some(false))]);
-        assert_eq!(references_block("x", &uncited).unwrap(), "\n\n### References\n\n* [1] a.txt\n");
+        assert_eq!(
+            references_block("x", &uncited).unwrap(),
+            "\n\n### References\n\n* [1] a.txt\n"
+        );
         // The answer's own section is not doubled; a context lists its own; none, nothing.
         assert!(references_block("x\n\n### References\n* [1] a.txt", &r).is_none());
         assert!(references_block("ctx", &result(None, &[("a.txt", None)])).is_none());

@@ -17,9 +17,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::ApiError;
 use super::chat::{self, CompatError, Dialect, ModelRef, Piece};
 use super::routes::{Authed, S};
-use super::ApiError;
 use crate::llm::Message;
 
 const D: Dialect = Dialect::OpenAi;
@@ -37,10 +37,7 @@ pub(super) async fn models(State(st): S, auth: Result<Authed, ApiError>) -> Repl
     let data: Vec<Value> = kbs
         .iter()
         .map(|kb| {
-            let created = kb
-                .updated_at
-                .parse::<jiff::Timestamp>()
-                .map_or(0, |t| t.as_second());
+            let created = kb.updated_at.parse::<jiff::Timestamp>().map_or(0, |t| t.as_second());
             json!({"id": chat::model_name(kb), "object": "model", "created": created, "owned_by": kb.tenant})
         })
         .collect();
@@ -153,11 +150,7 @@ pub(super) async fn completions(
         .into_response());
     }
     let include_usage = b.stream_options.unwrap_or_default().include_usage;
-    let chunk = Chunk {
-        id,
-        created,
-        model,
-    };
+    let chunk = Chunk { id, created, model };
     let first = chunk.delta(json!({"role": "assistant", "content": ""}), None);
     let events = futures_util::stream::unfold(Stage::Start(first, running), move |stage| {
         let (chunk, history, question) = (chunk.clone(), history.clone(), question.clone());
@@ -192,7 +185,10 @@ pub(super) async fn completions(
         }
     });
     Ok((
-        [(header::CONTENT_TYPE, "text/event-stream"), (header::CACHE_CONTROL, "no-cache")],
+        [
+            (header::CONTENT_TYPE, "text/event-stream"),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
         axum::body::Body::from_stream(events),
     )
         .into_response())
