@@ -31,7 +31,7 @@ impl Service {
     /// Every KB the actor may run queries on, by tenant name then KB name.
     pub fn queryable_kbs(&self, actor: &Actor) -> Result<Vec<QueryableKb>> {
         let mut tenants = self.candidate_tenants(actor)?;
-        tenants.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        tenants.sort_by_key(|t| t.name.to_lowercase());
         let mut out = Vec::new();
         for t in tenants {
             let facts = self.facts(actor, &t, None)?;
@@ -40,7 +40,7 @@ impl Service {
                 continue;
             }
             let mut kbs = self.catalog.kbs(t.id)?;
-            kbs.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+            kbs.sort_by_key(|k| k.name.to_lowercase());
             for kb in kbs {
                 let facts = self.facts(actor, &t, Some(kb.id))?;
                 if authz::decide(actor, facts, Need::Member, OnInactive::Allow).is_err() {
