@@ -52,6 +52,11 @@ impl ModelRef {
     }
 }
 
+/// The KB a request's `model` names, or a 404 in the dialect's shape.
+pub(super) fn model_ref(model: &str, dialect: Dialect) -> Result<ModelRef, CompatError> {
+    ModelRef::parse(model).ok_or_else(|| CompatError(dialect, model_not_found(model)))
+}
+
 /// The model name a listing gives a KB: `tenant/kb`, with the tenant's id when its name
 /// holds a `/` (so that every listed name resolves to the KB it lists).
 pub(super) fn model_name(kb: &QueryableKb) -> String {

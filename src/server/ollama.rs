@@ -20,7 +20,7 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::ApiError;
-use super::chat::{self, Answer, CompatError, Dialect, ModelRef, Piece, TAG};
+use super::chat::{self, Answer, CompatError, Dialect, Piece, TAG};
 use super::routes::{Authed, S};
 use crate::authz::Permission;
 use crate::llm::Message;
@@ -91,7 +91,7 @@ pub(super) struct ShowBody {
 pub(super) async fn show(State(st): S, auth: Result<Authed, ApiError>, raw: Result<Bytes, BytesRejection>) -> Reply {
     let actor = chat::caller(auth, D)?;
     let b: ShowBody = chat::body(raw, D)?;
-    let m = ModelRef::parse(&b.model).ok_or_else(|| CompatError(D, chat::model_not_found(&b.model)))?;
+    let m = chat::model_ref(&b.model, D)?;
     let kb = st
         .call(move |svc| {
             svc.authorize_kb_call(&actor, Some(&m.tenant), Some(&m.kb), Permission::QueryRun, "query.run")?;
@@ -223,7 +223,7 @@ pub(super) async fn generate(
     let b: GenerateBody = chat::body(raw, D)?;
     if b.prompt.trim().is_empty() {
         // Access is still the service's to decide, without a charge: nothing is asked.
-        let m = ModelRef::parse(&b.model).ok_or_else(|| CompatError(D, chat::model_not_found(&b.model)))?;
+        let m = chat::model_ref(&b.model, D)?;
         st.call(move |svc| {
             svc.authorize_kb_call(&actor, Some(&m.tenant), Some(&m.kb), Permission::QueryRun, "query.run")
                 .map(|_| ())
@@ -248,7 +248,7 @@ async fn answer(
     stream: bool,
     shape: Shape,
 ) -> Reply {
-    let m = ModelRef::parse(&model).ok_or_else(|| CompatError(D, chat::model_not_found(&model)))?;
+    let m = chat::model_ref(&model, D)?;
     let (history, question) = (params.history.clone(), params.query.clone());
     let running = chat::ask(&st, actor, &m, params, stream)
         .await

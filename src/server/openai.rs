@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiError;
-use super::chat::{self, CompatError, Dialect, ModelRef, Piece};
+use super::chat::{self, CompatError, Dialect, Piece};
 use super::routes::{Authed, S};
 use crate::llm::Message;
 
@@ -120,7 +120,7 @@ pub(super) async fn completions(
 ) -> Reply {
     let actor = chat::caller(auth, D)?;
     let b: CompletionBody = chat::body(raw, D)?;
-    let m = ModelRef::parse(&b.model).ok_or_else(|| CompatError(D, chat::model_not_found(&b.model)))?;
+    let m = chat::model_ref(&b.model, D)?;
     let params = chat::chat_params(messages(b.messages).map_err(D.err())?, None).map_err(D.err())?;
     let (history, question) = (params.history.clone(), params.query.clone());
     let running = chat::ask(&st, actor, &m, params, b.stream)
