@@ -184,6 +184,14 @@ async fn ollama_and_openai_clients_against_lrt_serve() {
         assert_eq!(api_calls(&lrt, &a), before + 1, "{path}");
     }
 
+    // The access log names the KB an answer came from, though the path does not.
+    let log = srv.log_text();
+    let line = log
+        .lines()
+        .find(|l| l.contains("route=/v1/chat/completions") && l.contains("status=200"))
+        .unwrap_or_else(|| panic!("no access log line: {log}"));
+    assert!(line.contains(&format!("tenant={a}")), "{line}");
+
     // Over the monthly quota: 429 with Retry-After, in each API's error shape.
     let used = api_calls(&lrt, &a).to_string();
     let run = lrt.run_as(

@@ -17,6 +17,7 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use tokio::sync::mpsc::UnboundedReceiver;
 
+use super::access::KbIds;
 use super::routes::{Authed, query_engine};
 use super::{ApiError, AppState};
 use crate::authz::Actor;
@@ -207,6 +208,8 @@ pub(super) struct Answer {
     pub text: String,
     /// The references block was considered.
     closed: bool,
+    /// The admitted KB, for the access log.
+    pub kb: KbIds,
 }
 
 impl Answer {
@@ -289,6 +292,7 @@ pub(super) async fn ask(
     let started = Instant::now();
     params.stream = stream;
     let run = query_engine(st, actor, model.tenant.clone(), model.kb.clone(), false).await?;
+    let kb = KbIds(run.handle().tenant_id, run.handle().kb_id);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::task::spawn_blocking(move || {
         let pieces = tx.clone();
@@ -313,7 +317,14 @@ pub(super) async fn ask(
         first_text: None,
         text: String::new(),
         closed: false,
+        kb,
     })
+}
+
+/// A response with the KB it answered from, for the access log.
+pub(super) fn logged(mut response: Response, kb: KbIds) -> Response {
+    response.extensions_mut().insert(kb);
+    response
 }
 
 /// The references of an answer as a block to append to its text, for clients that show only

@@ -257,8 +257,10 @@ async fn answer(
     if !stream {
         let (answer, result) = running.collect().await.map_err(D.err())?;
         let usage = chat::usage(&history, &result, &answer.text, &question);
-        return Ok(Json(shape.done(&model, &answer.text, &answer, usage)).into_response());
+        let body = Json(shape.done(&model, &answer.text, &answer, usage));
+        return Ok(chat::logged(body.into_response(), answer.kb));
     }
+    let kb = running.kb;
     let lines = futures_util::stream::unfold(Some(running), move |state| {
         let (model, history, question) = (model.clone(), history.clone(), question.clone());
         async move {
@@ -275,11 +277,11 @@ async fn answer(
             Some((ndjson(&line), Some(answer)))
         }
     });
-    Ok((
+    let response = (
         [(header::CONTENT_TYPE, "application/x-ndjson")],
         axum::body::Body::from_stream(lines),
-    )
-        .into_response())
+    );
+    Ok(chat::logged(response.into_response(), kb))
 }
 
 fn ndjson(v: &Value) -> Result<Bytes, Infallible> {

@@ -133,7 +133,7 @@ pub(super) async fn completions(
     if !b.stream {
         let (answer, result) = running.collect().await.map_err(D.err())?;
         let usage = chat::usage(&history, &result, &answer.text, &question);
-        return Ok(Json(json!({
+        let body = Json(json!({
             "id": id,
             "object": "chat.completion",
             "created": created,
@@ -146,9 +146,10 @@ pub(super) async fn completions(
             }],
             "usage": usage_json(usage),
             "references": chat::references_json(&result),
-        }))
-        .into_response());
+        }));
+        return Ok(chat::logged(body.into_response(), answer.kb));
     }
+    let kb = running.kb;
     let include_usage = b.stream_options.unwrap_or_default().include_usage;
     let chunk = Chunk { id, created, model };
     let first = chunk.delta(json!({"role": "assistant", "content": ""}), None);
@@ -184,14 +185,14 @@ pub(super) async fn completions(
             Some((sse(&event.to_string()), next))
         }
     });
-    Ok((
+    let response = (
         [
             (header::CONTENT_TYPE, "text/event-stream"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
         axum::body::Body::from_stream(events),
-    )
-        .into_response())
+    );
+    Ok(chat::logged(response.into_response(), kb))
 }
 
 /// Where a stream of chunks is.
