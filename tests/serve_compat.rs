@@ -217,3 +217,54 @@ async fn ollama_and_openai_clients_against_lrt_serve() {
     }
     assert_eq!(api_calls(&lrt, &a).to_string(), used);
 }
+
+/// Without the Python clients: an API key sent as a bearer (as these clients send it) works on
+/// every route like `X-API-Key`, a revoked one is 401, and authentication errors take each
+/// API's shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_as_bearers_and_error_shapes() {
+    let lrt = Lrt::new();
+    let a = lrt.tenant("acme", Some("alice"));
+    lrt.kb(&a, "docs");
+    let created = lrt.json_as("alice", &["key", "create", "-t", "acme", "--role", "viewer"]);
+    let (key, key_id) = (field(&created, "key"), field(&created, "key_id"));
+    let srv = start(&lrt, &[]);
+    let get = |path: &str, auth: Option<String>| {
+        let mut req = srv.http.get(format!("{}{path}", srv.base));
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        req.send()
+    };
+    let bearer = Some(format!("Bearer {key}"));
+    let me: Value = get("/api/v1/me", bearer.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(me["api_key_id"], json!(key_id), "{me}");
+    let kbs = get(&format!("/api/v1/tenants/{a}/kbs"), bearer.clone()).await.unwrap();
+    assert_eq!(kbs.status(), StatusCode::OK);
+    let models: Value = get("/v1/models", bearer.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(models["data"][0]["id"], "acme/docs", "{models}");
+    let tags: Value = get("/api/tags", bearer.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(tags["models"][0]["name"], "acme/docs:latest", "{tags}");
+    let version: Value = get("/api/version", None).await.unwrap().json().await.unwrap();
+    assert!(version["version"].is_string(), "{version}");
+
+    let run = lrt.run_as("alice", &["key", "revoke", &key_id]);
+    assert!(run.ok(), "{}", run.stderr);
+    for (path, auth) in [
+        ("/v1/models", bearer.clone()),
+        ("/api/tags", bearer.clone()),
+        ("/v1/models", None),
+        ("/api/tags", None),
+    ] {
+        let r = get(path, auth).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+        let body: Value = r.json().await.unwrap();
+        if path == "/api/tags" {
+            assert!(body["error"].is_string(), "{body}");
+        } else {
+            assert_eq!(body["error"]["type"], "authentication_error", "{body}");
+        }
+    }
+    let me = get("/api/v1/me", bearer).await.unwrap();
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+}
