@@ -165,6 +165,7 @@ async fn operations(srv: &Server) -> Vec<Op> {
 /// A minimal valid JSON body per route; `n` makes names unique.
 fn json_body(method: &Method, path: &str, n: usize) -> Option<Value> {
     let query = json!({"question": "What did Marie Curie discover?", "mode": "naive", "only_context": true});
+    let context_question = json!([{"role": "user", "content": "/naivecontext What did Marie Curie discover?"}]);
     Some(match (method.as_str(), path) {
         ("POST", "/api/v1/tenants") => json!({"name": format!("made-{n}")}),
         ("PUT", "/api/v1/tenants/{tenant_id}") => json!({"description": "updated by the matrix"}),
@@ -176,6 +177,11 @@ fn json_body(method: &Method, path: &str, n: usize) -> Option<Value> {
         ("POST", "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/query/stream") => query,
         // The KB's own document again: a duplicate, so nothing is queued.
         ("POST", "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/documents/text") => json!({"text": DOC_TEXT}),
+        // The Ollama and OpenAI APIs name their KB in the body: `{model}` is the target's.
+        ("POST", "/api/show") => json!({"model": "{model}"}),
+        ("POST", "/api/chat") => json!({"model": "{model}", "messages": context_question, "stream": false}),
+        ("POST", "/api/generate") => json!({"model": "{model}", "prompt": "Say hello", "stream": false}),
+        ("POST", "/v1/chat/completions") => json!({"model": "{model}", "messages": context_question}),
         _ => return None,
     })
 }
@@ -236,6 +242,12 @@ impl Target {
             .replace("{user_id}", &self.user)
     }
 
+    /// A body naming this target's KB where it has `{model}` (as `tenant_id/kb_id`).
+    fn fill_body(&self, body: Value) -> Value {
+        let model = format!("{}/{}", self.tenant, self.kb);
+        serde_json::from_str(&body.to_string().replace("{model}", &model)).unwrap()
+    }
+
     /// The strict-mode headers of an op, naming this target.
     fn headers(&self, op: &Op) -> Vec<(&'static str, String)> {
         let mut h = Vec::new();
@@ -260,7 +272,8 @@ fn body_of(op: &Op, n: usize) -> Option<Result<Value, Vec<u8>>> {
 /// `op` on `target` as `auth`, with the strict-mode headers and a valid body (`n`: unique names).
 async fn call(srv: &Server, op: &Op, target: &Target, auth: &Auth, n: usize) -> (StatusCode, HeaderMap, String) {
     let path = target.fill(&op.path);
-    send(srv, op.method.clone(), &path, auth, &target.headers(op), body_of(op, n)).await
+    let body = body_of(op, n).map(|b| b.map(|v| target.fill_body(v)));
+    send(srv, op.method.clone(), &path, auth, &target.headers(op), body).await
 }
 
 async fn upload(srv: &Server, admin: &Auth, t: &Target, text: &str) -> String {

@@ -63,6 +63,12 @@ impl Caller {
     }
 }
 
+/// The tenant and KB a request was admitted to, for routes that name their KB elsewhere than
+/// in the path (the Ollama and OpenAI APIs name it in the body): a response extension the
+/// log reads when the path has no ids.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct KbIds(pub Uuid, pub Uuid);
+
 /// A path parameter that is a UUID (anything else is not logged).
 fn id_param(params: Option<&RawPathParams>, name: &str) -> Option<Uuid> {
     params?
@@ -92,6 +98,10 @@ pub(super) async fn log(request: Request, next: Next) -> Response {
     let error_id = response.extensions().get::<ErrorId>().map(|e| e.0);
     let (user, key) = caller.get();
     let (user, key) = (user.unwrap_or_else(|| "-".into()), key.map(|k| k.to_string()));
+    let (tenant, kb) = match response.extensions().get::<KbIds>() {
+        Some(ids) if tenant.is_none() => (Some(ids.0), Some(ids.1)),
+        _ => (tenant, kb),
+    };
     let (tenant, kb) = (tenant.map(|t| t.to_string()), kb.map(|k| k.to_string()));
     macro_rules! event {
         ($level:ident) => {

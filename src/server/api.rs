@@ -11,7 +11,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use super::{ApiError, AppState, console, documents, routes};
+use super::{ApiError, AppState, console, documents, ollama, openai, routes};
 use crate::authz::Permission;
 
 /// How a route takes its request body.
@@ -329,6 +329,40 @@ pub(super) fn table() -> Vec<Route> {
             .access(Access::Public)
             .content("text/javascript")
             .page(),
+        // The Ollama- and OpenAI-compatible APIs (`ollama.rs`, `openai.rs`): a KB is a model
+        // named `tenant/kb` in the body; errors take each API's own shape.
+        route(M::GET, "/api/version", "Ollama API: the Ollama version this API answers like", ollama::version).access(Access::Public),
+        route(M::GET, "/api/tags", "Ollama API: the KBs the caller may query, as models `tenant/kb:latest`", ollama::tags).access(Access::User),
+        route(M::POST, "/api/show", "Ollama API: a KB as a model", ollama::show)
+            .needs(Permission::QueryRun)
+            .json(schemas::ollama_show),
+        route(
+            M::POST,
+            "/api/chat",
+            "Ollama API: answer the last user message from the model's KB (prefixes /local, /global, /hybrid, /naive, /mix, /bypass, /context pick the mode; earlier messages are history); NDJSON unless stream is false",
+            ollama::chat,
+        )
+        .needs(Permission::QueryRun)
+        .json(schemas::ollama_chat)
+        .content("application/x-ndjson"),
+        route(
+            M::POST,
+            "/api/generate",
+            "Ollama API: the prompt to the KB's model without retrieval; NDJSON unless stream is false",
+            ollama::generate,
+        )
+        .needs(Permission::QueryRun)
+        .json(schemas::ollama_generate)
+        .content("application/x-ndjson"),
+        route(M::GET, "/v1/models", "OpenAI API: the KBs the caller may query, as models `tenant/kb`", openai::models).access(Access::User),
+        route(
+            M::POST,
+            "/v1/chat/completions",
+            "OpenAI API: answer the last user message from the model's KB (the prefixes of /api/chat), as JSON or server-sent events; usage filled in, references appended to the text and in `references`",
+            openai::completions,
+        )
+        .needs(Permission::QueryRun)
+        .json(schemas::openai_chat),
     ]
 }
 
@@ -356,7 +390,7 @@ fn errors(r: &Route) -> Vec<u16> {
     if matches!(r.method, Method::POST | Method::PUT | Method::DELETE) && r.auth() {
         codes.push(409);
     }
-    if r.path.contains("/query") {
+    if r.path.contains("/query") || r.path.contains("/chat") || r.path.ends_with("/generate") {
         codes.push(502);
     }
     if r.path.ends_with("/documents/file") {
@@ -597,6 +631,67 @@ mod schemas {
                 "only_context": {"type": "boolean"},
                 "only_prompt": {"type": "boolean"},
                 "no_cache": {"type": "boolean"}
+            }),
+        )
+    }
+
+    /// A message of the Ollama or OpenAI chat APIs.
+    fn messages() -> Value {
+        json!({"type": "array", "items": {
+            "type": "object",
+            "required": ["role"],
+            "properties": {
+                "role": {"type": "string", "enum": ["system", "developer", "user", "assistant"]},
+                "content": {"description": "Text (OpenAI: or an array of parts, whose text parts are read)"}
+            }
+        }})
+    }
+
+    fn model() -> Value {
+        json!({"type": "string", "description": "The KB as `tenant/kb` (`:latest` optional), as the model lists name it"})
+    }
+
+    /// The fields lrt reads; the clients' other fields are accepted and ignored.
+    fn open(required: &[&str], properties: Value) -> Value {
+        json!({"type": "object", "required": required, "additionalProperties": true, "properties": properties})
+    }
+
+    pub fn ollama_show() -> Value {
+        open(&["model"], json!({"model": model()}))
+    }
+
+    pub fn ollama_chat() -> Value {
+        open(
+            &["model", "messages"],
+            json!({
+                "model": model(),
+                "messages": messages(),
+                "stream": {"type": "boolean", "description": "Default true"},
+                "system": {"type": "string"}
+            }),
+        )
+    }
+
+    pub fn ollama_generate() -> Value {
+        open(
+            &["model"],
+            json!({
+                "model": model(),
+                "prompt": {"type": "string", "description": "Empty: only checks the model (done_reason load)"},
+                "system": {"type": "string"},
+                "stream": {"type": "boolean", "description": "Default true"}
+            }),
+        )
+    }
+
+    pub fn openai_chat() -> Value {
+        open(
+            &["model", "messages"],
+            json!({
+                "model": model(),
+                "messages": messages(),
+                "stream": {"type": "boolean"},
+                "stream_options": {"type": "object", "properties": {"include_usage": {"type": "boolean"}}}
             }),
         )
     }

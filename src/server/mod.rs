@@ -6,11 +6,14 @@
 mod access;
 mod api;
 pub mod auth;
+mod chat;
 pub mod conn;
 mod console;
 mod documents;
 mod error;
 mod limits;
+mod ollama;
+mod openai;
 mod routes;
 mod throttle;
 mod worker;
@@ -145,8 +148,8 @@ impl AppState {
         self.run(f).await.map_err(ApiError::from)
     }
 
-    /// The actor of a request: the verified token's subject, the API key's (scoped) creator,
-    /// or without either (user auth off) the configured local identity. Both credentials at
+    /// The actor of a request: the verified token's subject, the API key's (scoped) creator
+    /// (from `X-API-Key` or `Authorization: Bearer lrt_…`), or without either (user auth off) the configured local identity. Both credentials at
     /// once is a client error, not a choice the server makes.
     async fn actor(self: &Arc<Self>, authorization: Option<&str>, api_key: Option<&str>) -> Result<Actor, ApiError> {
         let raw = match (authorization, api_key) {
@@ -177,6 +180,12 @@ impl AppState {
             .map(|(_, t)| t.trim())
             .filter(|t| !t.is_empty())
             .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be `Bearer <token>`"))?;
+        // An API key sent as a bearer (what OpenAI and Ollama clients, Open WebUI among them,
+        // send): it has the key's shape, which no JWT has (a JWT has dots).
+        if crate::service::key_well_formed(token) {
+            let key = token.to_string();
+            return self.call(move |svc| svc.key_actor(&key)).await;
+        }
         let keys = self
             .keys
             .as_ref()

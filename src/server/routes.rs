@@ -694,6 +694,11 @@ pub(super) struct AdmittedQuery {
 }
 
 impl AdmittedQuery {
+    /// The admitted KB.
+    pub(super) fn handle(&self) -> &crate::service::KbHandle {
+        &self.admitted.handle
+    }
+
     /// [`OpenQuery::answer`](crate::service::OpenQuery::answer), charging the API call through
     /// the shared service; streamed pieces go to `sink`.
     pub(super) fn answer(

@@ -15,6 +15,7 @@ mod kbs;
 mod keys;
 mod lightrag;
 mod members;
+mod models;
 mod query;
 mod quickstart;
 mod tenants;
@@ -40,6 +41,7 @@ pub use inspect::{EntityList, EntityView, ExportFormat, GraphExport, NameMatch, 
 pub use kbs::{KbUpdate, NewKb};
 pub use keys::{CreatedKey, KeyListing, NewKey, well_formed as key_well_formed};
 pub use lightrag::LightragImport;
+pub use models::QueryableKb;
 pub use query::{AuthorizedQuery, OpenQuery, QueryInput};
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};
