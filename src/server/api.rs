@@ -558,7 +558,8 @@ mod schemas {
                 }},
                 "only_context": {"type": "boolean"},
                 "only_prompt": {"type": "boolean"},
-                "no_cache": {"type": "boolean"}
+                "no_cache": {"type": "boolean"},
+                "enable_rerank": {"type": "boolean", "description": "Rerank the chunks with the configured reranker (default: the KB's enable_rerank, else RERANK_BY_DEFAULT)"}
             }),
         )
     }

@@ -604,6 +604,8 @@ pub(super) struct QueryBody {
     only_prompt: bool,
     #[serde(default)]
     no_cache: bool,
+    /// Upstream's `enable_rerank`; absent: the KB's setting.
+    enable_rerank: Option<bool>,
 }
 
 impl QueryBody {
@@ -660,6 +662,7 @@ impl QueryBody {
             .collect::<Result<_, _>>()?;
         p.only_context = self.only_context;
         p.only_prompt = self.only_prompt;
+        p.enable_rerank = self.enable_rerank;
         Ok((p, self.top_k, self.chunk_top_k, self.no_cache))
     }
 }
