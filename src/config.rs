@@ -1032,6 +1032,57 @@ mod tests {
     }
 
     #[test]
+    fn rerank_settings_take_upstreams_variables_and_refuse_bad_values() {
+        let s = load(Some(""), &[], None).unwrap();
+        let r = &s.rerank;
+        assert_eq!(r.binding.value, None);
+        assert_eq!(r.effective_binding(Binding::Local), RerankBinding::Local);
+        assert_eq!(r.effective_binding(Binding::Openai), RerankBinding::Null);
+        assert_eq!(
+            (
+                r.timeout_secs.value,
+                r.min_score.value,
+                r.by_default.value,
+                r.enable_chunking.value,
+                r.max_tokens_per_doc.value
+            ),
+            (30, 0.0, true, false, 4096)
+        );
+        let file = "[rerank]\nbinding = \"jina\"\nmin_score = 0.3\napi_key_env = \"MY_RERANK_KEY\"\n";
+        let s = load(Some(file), &[("MY_RERANK_KEY", "k1")], None).unwrap();
+        assert_eq!(s.rerank.binding.value, Some(RerankBinding::Jina));
+        assert_eq!(
+            (s.rerank.min_score.value, &s.rerank.min_score.source),
+            (0.3, &Source::File)
+        );
+        assert_eq!(s.rerank.api_key.value.as_deref(), Some("k1"));
+        let env = [
+            ("RERANK_BINDING", "null"),
+            ("MIN_RERANK_SCORE", "0.7"),
+            ("RERANK_BY_DEFAULT", "false"),
+        ];
+        let s = load(Some(file), &env, None).unwrap();
+        assert_eq!(s.rerank.effective_binding(Binding::Local), RerankBinding::Null);
+        assert_eq!(s.rerank.min_score.source, Source::Env("MIN_RERANK_SCORE"));
+        assert!(!s.rerank.by_default.value);
+        let rows = s.entries();
+        assert!(rows.iter().any(|(k, v, _)| k == "rerank.binding" && v == "null"));
+        for (var, value) in [
+            ("RERANK_BINDING", "voyage"),
+            ("MIN_RERANK_SCORE", "nan"),
+            ("MIN_RERANK_SCORE", "high"),
+            ("RERANK_MAX_TOKENS_PER_DOC", "0"),
+            ("RERANK_TIMEOUT", "-1"),
+            ("RERANK_ENABLE_CHUNKING", "maybe"),
+        ] {
+            let err = load(Some(""), &[(var, value)], None).unwrap_err().to_string();
+            assert!(err.contains(var), "{var}={value}: {err}");
+        }
+        assert!(load(Some("[rerank]\nbinding = \"x\"\n"), &[], None).is_err());
+        assert!(load(Some("[rerank]\nmodle = \"x\"\n"), &[], None).is_err());
+    }
+
+    #[test]
     fn unknown_keys_and_missing_explicit_file_are_errors() {
         assert!(load(Some("[identity]\nusr = \"x\"\n"), &[], None).is_err());
         assert!(load(None, &[], None).is_err());

@@ -570,6 +570,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_query_body_documents_enable_rerank() {
+        assert_eq!(schemas::query()["properties"]["enable_rerank"]["type"], "boolean");
+    }
+
+    #[test]
     fn every_route_is_documented_once_with_its_path_parameters() {
         let doc = openapi();
         let table = table();

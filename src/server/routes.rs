@@ -744,3 +744,26 @@ pub(super) async fn query_engine(
         runtime: tokio::runtime::Handle::current(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: serde_json::Value) -> QueryBody {
+        serde_json::from_value(v).expect("a valid query body")
+    }
+
+    #[test]
+    fn enable_rerank_is_the_querys_choice_or_the_kbs() {
+        for (given, expected) in [(Some(true), Some(true)), (Some(false), Some(false)), (None, None)] {
+            let mut v = serde_json::json!({"question": "Who is Ada?"});
+            if let Some(b) = given {
+                v["enable_rerank"] = b.into();
+            }
+            let (p, ..) = body(v).params().ok().unwrap();
+            assert_eq!(p.enable_rerank, expected);
+        }
+        let bad = serde_json::from_value::<QueryBody>(serde_json::json!({"question": "q?", "enable_rerank": "yes"}));
+        assert!(bad.is_err());
+    }
+}

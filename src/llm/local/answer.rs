@@ -255,10 +255,10 @@ mod tests {
             &chunks(),
             &refs(),
         );
+        // The sentence that also holds "discover" answers; the one naming her only does not
+        // reach half its score (it holds two of the question's three terms).
         assert!(
-            a.starts_with(
-                "In 1898 Marie Curie discovered polonium and radium. [1]\nMarie Curie was a physicist. [1]\n"
-            ),
+            a.starts_with("In 1898 Marie Curie discovered polonium and radium. [1]\n\n"),
             "{a}"
         );
         assert!(a.ends_with("### References\n\n* [1] curie.md"), "{a}");
