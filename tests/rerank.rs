@@ -266,6 +266,9 @@ async fn answers_are_cached_per_question_and_flags_turn_reranking_on_and_off() {
     assert!(warnings.contains("no reranker is configured"), "{warnings}");
 }
 
+/// A failure: its name, the server's answer, extra environment, and what the fallback says.
+type FailureCase = (&'static str, ResponseTemplate, Vec<(&'static str, String)>, &'static str);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_keep_the_retrieval_order_with_a_warning() {
     let lrt = installation(&[]);
@@ -273,7 +276,7 @@ async fn failures_keep_the_retrieval_order_with_a_warning() {
     let slow = ResponseTemplate::new(200)
         .set_body_json(json!({"results": []}))
         .set_delay(Duration::from_secs(5));
-    let cases: Vec<(&str, ResponseTemplate, Vec<(&'static str, String)>, &str)> = vec![
+    let cases: Vec<FailureCase> = vec![
         (
             "500",
             ResponseTemplate::new(500).set_body_string("boom"),
