@@ -524,8 +524,7 @@ fn the_local_provider_answers_with_the_fact_and_its_reference() {
             "ranked",
             "below_min_score",
             "min_score",
-            "cached",
-            "ms"
+            "cached"
         ])
     );
     assert_eq!(

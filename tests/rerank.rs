@@ -267,7 +267,12 @@ async fn answers_are_cached_per_question_and_flags_turn_reranking_on_and_off() {
 }
 
 /// A failure: its name, the server's answer, extra environment, and what the fallback says.
-type FailureCase = (&'static str, ResponseTemplate, Vec<(&'static str, String)>, &'static str);
+type FailureCase = (
+    &'static str,
+    ResponseTemplate,
+    Vec<(&'static str, String)>,
+    &'static str,
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_keep_the_retrieval_order_with_a_warning() {

@@ -306,7 +306,6 @@ pub struct RerankReport {
     /// fallback), and a warning says so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback: Option<String>,
-    pub ms: u64,
 }
 
 /// Milliseconds per stage.
@@ -934,7 +933,6 @@ impl QueryEngine {
         if chunks.is_empty() {
             return Ok((chunks, HashMap::new()));
         }
-        let started = Instant::now();
         let identity = reranker.identity();
         let mut report = RerankReport {
             binding: identity.binding.clone(),
@@ -945,7 +943,6 @@ impl QueryEngine {
             min_score: self.options.min_rerank_score,
             cached: false,
             fallback: None,
-            ms: 0,
         };
         let documents: Vec<String> = chunks.iter().map(|c| c.content.clone()).collect();
         let cache_key = (reranker.is_remote() && self.options.enable_llm_cache)
@@ -973,7 +970,6 @@ impl QueryEngine {
                     "reranking failed ({why}); the chunks keep their retrieval order"
                 ));
                 report.fallback = Some(why);
-                report.ms = ms(started);
                 trace.rerank = Some(report);
                 return Ok((chunks, HashMap::new()));
             }
@@ -1005,7 +1001,6 @@ impl QueryEngine {
             scores.insert(chunk.chunk_id.clone(), s.relevance_score);
             kept.push(chunk);
         }
-        report.ms = ms(started);
         trace.rerank = Some(report);
         Ok((kept, scores))
     }
