@@ -255,6 +255,27 @@ async fn answers_are_cached_per_question_and_flags_turn_reranking_on_and_off() {
     );
     assert_eq!(asked["rerank"]["binding"], "cohere");
     assert_eq!(bodies(&server).await.len(), 3);
+    // `lrt chat` takes the same flags, for the whole session.
+    for (flag, calls) in [("--no-rerank", 3), ("--rerank", 4)] {
+        let mut cmd = lrt.cmd();
+        cmd.env("LRT_USER", "alice");
+        // A model of its own, so no cached answer stands in for the call.
+        for (k, v) in opt_in.iter().chain([&("RERANK_MODEL", "chat-model".to_string())]) {
+            cmd.env(k, v);
+        }
+        let out = cmd
+            .args(["chat", "-t", "acme", "--kb", "kb", "--mode", "naive", flag])
+            .write_stdin(format!("/context {QUESTION}\n"))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(bodies(&server).await.len(), calls, "chat {flag}");
+    }
+    // A KB's rerank_model wins over RERANK_MODEL, as llm_model over LLM_MODEL.
+    let set = ["kb", "update", "-t", "acme", "kb", "--set", "rerank_model=kb-reranker"];
+    assert!(lrt.run_as("alice", &set).ok());
+    context(&lrt, &pairs(&env), "naive", &["--no-cache"]);
+    assert_eq!(bodies(&server).await.last().unwrap()["model"], "kb-reranker");
     // The KB's own enable_rerank wins over RERANK_BY_DEFAULT.
     let set = ["kb", "update", "-t", "acme", "kb", "--set", "enable_rerank=false"];
     assert!(lrt.run_as("alice", &set).ok());
