@@ -458,3 +458,42 @@ async fn without_a_reranker_http_retrieval_is_unchanged() {
     }
     assert!(bodies(&rerank).await.is_empty());
 }
+
+/// `enable_rerank` in the body of `POST …/query` of `lrt serve`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_query_route_takes_enable_rerank() {
+    let lrt = installation(&[]);
+    let kb = lrt.json_as("alice", &["kb", "show", "-t", "acme", "kb"]);
+    let route = format!(
+        "/api/v1/tenants/{}/kbs/{}/query",
+        kb["tenant_id"].as_str().unwrap(),
+        kb["kb_id"].as_str().unwrap()
+    );
+    let rerank = rerank_server(reversing("jina")).await;
+    let env = rerank_env("jina", &rerank);
+    let srv = common::server::start(&lrt, &pairs(&env));
+    let token = common::server::token(&lrt, "alice");
+    let ask = |enable: Option<bool>| {
+        let mut body = json!({"question": QUESTION, "mode": "naive", "only_context": true});
+        if let Some(b) = enable {
+            body["enable_rerank"] = b.into();
+        }
+        body
+    };
+    let off = srv.post(&route, &token, ask(Some(false))).await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    assert!(off.body.get("rerank").is_none(), "{}", off.body);
+    assert!(bodies(&rerank).await.is_empty());
+    for enable in [Some(true), None] {
+        let on = srv.post(&route, &token, ask(enable)).await;
+        assert_eq!(on.status, 200, "{}", on.body);
+        assert_eq!(on.body["rerank"]["binding"], "jina", "{enable:?}");
+        let mut reversed = contents(&off.body);
+        reversed.reverse();
+        assert_eq!(contents(&on.body), reversed);
+    }
+    let bad = srv
+        .post(&route, &token, json!({"question": QUESTION, "enable_rerank": "yes"}))
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
+}
