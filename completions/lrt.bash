@@ -434,7 +434,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__chat)
-            opts="-t -o -q -v -h --tenant --kb --mode --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --mode --rerank --no-rerank --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2454,7 +2454,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__query)
-            opts="-t -o -q -v -h --tenant --kb --mode --top-k --chunk-top-k --max-entity-tokens --max-relation-tokens --max-total-tokens --response-type --user-prompt --hl-keywords --ll-keywords --history --save-history --only-context --only-prompt --stream --no-cache --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
+            opts="-t -o -q -v -h --tenant --kb --mode --top-k --chunk-top-k --max-entity-tokens --max-relation-tokens --max-total-tokens --response-type --user-prompt --hl-keywords --ll-keywords --history --save-history --only-context --only-prompt --stream --no-cache --rerank --no-rerank --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -681,6 +681,8 @@ complete -c lrt -n "__fish_lrt_using_subcommand query" -l only-context -d 'Print
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l only-prompt -d 'Print the full prompt instead of answering'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l stream -d 'Print the answer as the model writes it'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l no-cache -d 'Neither read nor write the LLM cache'
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l rerank -d 'Rerank the retrieved chunks with the configured reranker (RERANK_BINDING) [default: the KB\'s enable_rerank, else RERANK_BY_DEFAULT]'
+complete -c lrt -n "__fish_lrt_using_subcommand query" -l no-rerank -d 'Keep the retrieved chunks in retrieval order'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
 complete -c lrt -n "__fish_lrt_using_subcommand query" -l no-headers -d 'Leave out the header row of tables and TSV'
@@ -704,6 +706,8 @@ complete -c lrt -n "__fish_lrt_using_subcommand chat" -l color -d 'Colour in hel
 always\t''
 never\t''"
 complete -c lrt -n "__fish_lrt_using_subcommand chat" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -l rerank -d 'Rerank the retrieved chunks with the configured reranker (RERANK_BINDING) [default: the KB\'s enable_rerank, else RERANK_BY_DEFAULT]'
+complete -c lrt -n "__fish_lrt_using_subcommand chat" -l no-rerank -d 'Keep the retrieved chunks in retrieval order'
 complete -c lrt -n "__fish_lrt_using_subcommand chat" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
 complete -c lrt -n "__fish_lrt_using_subcommand chat" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
 complete -c lrt -n "__fish_lrt_using_subcommand chat" -l no-headers -d 'Leave out the header row of tables and TSV'

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, StorageContext};
 use crate::llm::Binding;
+use crate::llm::rerank::RerankBinding;
 
 /// Upstream's `DEFAULT_MAX_PARALLEL_INSERT`.
 pub const DEFAULT_MAX_PARALLEL_INSERT: usize = 3;
@@ -62,7 +63,26 @@ pub struct FileConfig {
     pub auth: AuthSection,
     pub llm: ModelSection,
     pub embedding: ModelSection,
+    pub rerank: RerankSection,
     pub ingest: IngestSection,
+}
+
+/// `[rerank]`: the reranker of retrieved chunks (upstream's `RERANK_*` variables).
+#[derive(Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RerankSection {
+    /// `cohere`, `jina`, `aliyun`, `local` or `null`.
+    pub binding: Option<String>,
+    pub model: Option<String>,
+    /// The endpoint URL, e.g. `http://127.0.0.1:8000/v1/rerank`.
+    pub host: Option<String>,
+    pub api_key_env: Option<String>,
+    pub timeout_secs: Option<u64>,
+    pub max_retries: Option<u32>,
+    pub min_score: Option<f64>,
+    pub by_default: Option<bool>,
+    pub enable_chunking: Option<bool>,
+    pub max_tokens_per_doc: Option<usize>,
 }
 
 /// `[ingest]`: how documents are processed.
@@ -151,6 +171,8 @@ pub struct Settings {
     pub llm: ModelSettings,
     /// The embedding provider (`[embedding]`, `EMBEDDING_*`).
     pub embedding: ModelSettings,
+    /// The chunk reranker (`[rerank]`, `RERANK_*`).
+    pub rerank: RerankSettings,
     /// Documents one ingest run chunks and extracts at once (`[ingest]`,
     /// `MAX_PARALLEL_INSERT`; upstream's default, 3). They still merge one at a time, in the
     /// order given.
@@ -248,6 +270,22 @@ macro_rules! from_env_number {
     )*};
 }
 from_env_number!(u32, u64, usize);
+
+impl FromEnv for f64 {
+    fn from_env(var: &str, raw: &str) -> Result<Self> {
+        raw.trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .ok_or_else(|| Error::Usage(format!("{var}: expected a number, got {raw:?}")))
+    }
+}
+
+impl FromEnv for RerankBinding {
+    fn from_env(var: &str, raw: &str) -> Result<Self> {
+        raw.parse().map_err(|e: Error| Error::Usage(format!("{var}: {e}")))
+    }
+}
 
 impl FromEnv for Binding {
     fn from_env(var: &str, raw: &str) -> Result<Self> {
@@ -430,6 +468,109 @@ impl ModelSettings {
     }
 }
 
+/// The effective reranker settings. `binding` is `None` when nothing sets it: then the
+/// `local` chat provider reranks with the offline reranker and the others do not rerank.
+#[derive(Debug, Clone)]
+pub struct RerankSettings {
+    pub binding: Sourced<Option<RerankBinding>>,
+    pub model: Sourced<Option<String>>,
+    pub host: Sourced<Option<String>>,
+    pub api_key: Sourced<Option<String>>,
+    pub timeout_secs: Sourced<u64>,
+    pub max_retries: Sourced<u32>,
+    /// `MIN_RERANK_SCORE`: reranked chunks scoring below it leave the context (when above 0).
+    pub min_score: Sourced<f64>,
+    /// `RERANK_BY_DEFAULT`: whether a query reranks when neither it nor its KB says.
+    pub by_default: Sourced<bool>,
+    pub enable_chunking: Sourced<bool>,
+    pub max_tokens_per_doc: Sourced<usize>,
+}
+
+impl RerankSettings {
+    fn load(env: &dyn Env, section: &RerankSection) -> Result<RerankSettings> {
+        let binding = match &section.binding {
+            Some(b) => Some(
+                b.parse::<RerankBinding>()
+                    .map_err(|e| Error::Usage(format!("invalid config file: [rerank] {e}")))?,
+            ),
+            None => None,
+        };
+        let api_key = match section.api_key_env.as_deref() {
+            Some(name) => Sourced::new(env.get(name), Source::Env(leak_name(name))),
+            None => layer(env, "RERANK_BINDING_API_KEY", None, None)?,
+        };
+        let settings = RerankSettings {
+            binding: layer(env, "RERANK_BINDING", binding.map(Some), None)?,
+            model: layer(env, "RERANK_MODEL", section.model.clone().map(Some), None)?,
+            host: layer(env, "RERANK_BINDING_HOST", section.host.clone().map(Some), None)?,
+            api_key,
+            timeout_secs: layer(env, "RERANK_TIMEOUT", section.timeout_secs, 30)?,
+            max_retries: layer(env, "LRT_RERANK_MAX_RETRIES", section.max_retries, 2)?,
+            min_score: layer(env, "MIN_RERANK_SCORE", section.min_score, 0.0)?,
+            by_default: layer(env, "RERANK_BY_DEFAULT", section.by_default, true)?,
+            enable_chunking: layer(env, "RERANK_ENABLE_CHUNKING", section.enable_chunking, false)?,
+            max_tokens_per_doc: layer(env, "RERANK_MAX_TOKENS_PER_DOC", section.max_tokens_per_doc, 4096)?,
+        };
+        if !settings.min_score.value.is_finite() {
+            return Err(Error::Usage("MIN_RERANK_SCORE must be a finite number".into()));
+        }
+        if settings.max_tokens_per_doc.value == 0 {
+            return Err(Error::Usage("RERANK_MAX_TOKENS_PER_DOC must be at least 1".into()));
+        }
+        Ok(settings)
+    }
+
+    /// The binding in effect with chat provider `llm`: the configured one, else `local` for
+    /// the offline chat provider and `null` for the others (so retrieval with a model server
+    /// stays upstream's until a reranker is configured).
+    pub fn effective_binding(&self, llm: Binding) -> RerankBinding {
+        match self.binding.value {
+            Some(b) => b,
+            None if llm == Binding::Local => RerankBinding::Local,
+            None => RerankBinding::Null,
+        }
+    }
+
+    fn entries(&self) -> Vec<(String, serde_json::Value, String)> {
+        use serde_json::json;
+        let key = match &self.api_key.value {
+            Some(k) => json!(format!("set ({} bytes, hidden)", k.len())),
+            None => serde_json::Value::Null,
+        };
+        let binding = match self.binding.value {
+            Some(b) => json!(b.as_str()),
+            None => json!("(local with the local chat provider, else null)"),
+        };
+        [
+            ("binding", binding, &self.binding.source),
+            ("model", json!(self.model.value), &self.model.source),
+            ("host", json!(self.host.value), &self.host.source),
+            ("api_key", key, &self.api_key.source),
+            (
+                "timeout_secs",
+                json!(self.timeout_secs.value),
+                &self.timeout_secs.source,
+            ),
+            ("max_retries", json!(self.max_retries.value), &self.max_retries.source),
+            ("min_score", json!(self.min_score.value), &self.min_score.source),
+            ("by_default", json!(self.by_default.value), &self.by_default.source),
+            (
+                "enable_chunking",
+                json!(self.enable_chunking.value),
+                &self.enable_chunking.source,
+            ),
+            (
+                "max_tokens_per_doc",
+                json!(self.max_tokens_per_doc.value),
+                &self.max_tokens_per_doc.source,
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v, s)| (format!("rerank.{k}"), v, s.to_string()))
+        .collect()
+    }
+}
+
 /// Source names are `&'static str`; a config-named variable is leaked once per process
 /// (a handful of bytes) so it can be reported like the built-in names.
 fn leak_name(name: &str) -> &'static str {
@@ -486,6 +627,7 @@ impl Settings {
         let token_expire_hours = layer(env, "TOKEN_EXPIRE_HOURS", auth.token_expire_hours, 24)?;
         let llm = ModelSettings::load(env, &file.llm, ModelRole::Llm)?;
         let embedding = ModelSettings::load(env, &file.embedding, ModelRole::Embedding)?;
+        let rerank = RerankSettings::load(env, &file.rerank)?;
         let max_parallel_insert = layer(
             env,
             "MAX_PARALLEL_INSERT",
@@ -521,6 +663,7 @@ impl Settings {
             token_expire_hours,
             llm,
             embedding,
+            rerank,
             max_parallel_insert,
             clock,
         })
@@ -588,6 +731,7 @@ impl Settings {
         .collect();
         rows.extend(self.llm.entries("llm"));
         rows.extend(self.embedding.entries("embedding"));
+        rows.extend(self.rerank.entries());
         rows.push((
             "ingest.max_parallel_insert".to_string(),
             json!(self.max_parallel_insert.value),
@@ -752,6 +896,17 @@ binding = "local"
 # batch_size = 10
 # max_async = 8
 
+[rerank]
+# Reorders the retrieved chunks before the token budget: "cohere", "jina", "aliyun" (their
+# wire formats; vLLM and LiteLLM speak Cohere's), "local" (offline, lexical) or "null".
+# Unset: "local" with the local chat model, else none. Environment: RERANK_BINDING,
+# RERANK_MODEL, RERANK_BINDING_HOST, RERANK_BINDING_API_KEY, RERANK_TIMEOUT,
+# MIN_RERANK_SCORE, RERANK_BY_DEFAULT, RERANK_ENABLE_CHUNKING, RERANK_MAX_TOKENS_PER_DOC.
+# binding = "cohere"
+# host = "http://127.0.0.1:8000/v1/rerank"
+# api_key_env = "RERANK_BINDING_API_KEY"
+# min_score = 0.0
+
 [ingest]
 # Documents an ingest run chunks and extracts at once (MAX_PARALLEL_INSERT). They merge into
 # the graph one at a time, in the order given, whatever this is.
@@ -874,6 +1029,57 @@ mod tests {
         assert_eq!(entry.map(|(_, v, _)| v), Some(serde_json::json!(5)));
         assert!(load(Some(""), &[("MAX_PARALLEL_INSERT", "0")], None).is_err());
         assert!(load(Some(""), &[("MAX_PARALLEL_INSERT", "two")], None).is_err());
+    }
+
+    #[test]
+    fn rerank_settings_take_upstreams_variables_and_refuse_bad_values() {
+        let s = load(Some(""), &[], None).unwrap();
+        let r = &s.rerank;
+        assert_eq!(r.binding.value, None);
+        assert_eq!(r.effective_binding(Binding::Local), RerankBinding::Local);
+        assert_eq!(r.effective_binding(Binding::Openai), RerankBinding::Null);
+        assert_eq!(
+            (
+                r.timeout_secs.value,
+                r.min_score.value,
+                r.by_default.value,
+                r.enable_chunking.value,
+                r.max_tokens_per_doc.value
+            ),
+            (30, 0.0, true, false, 4096)
+        );
+        let file = "[rerank]\nbinding = \"jina\"\nmin_score = 0.3\napi_key_env = \"MY_RERANK_KEY\"\n";
+        let s = load(Some(file), &[("MY_RERANK_KEY", "k1")], None).unwrap();
+        assert_eq!(s.rerank.binding.value, Some(RerankBinding::Jina));
+        assert_eq!(
+            (s.rerank.min_score.value, &s.rerank.min_score.source),
+            (0.3, &Source::File)
+        );
+        assert_eq!(s.rerank.api_key.value.as_deref(), Some("k1"));
+        let env = [
+            ("RERANK_BINDING", "null"),
+            ("MIN_RERANK_SCORE", "0.7"),
+            ("RERANK_BY_DEFAULT", "false"),
+        ];
+        let s = load(Some(file), &env, None).unwrap();
+        assert_eq!(s.rerank.effective_binding(Binding::Local), RerankBinding::Null);
+        assert_eq!(s.rerank.min_score.source, Source::Env("MIN_RERANK_SCORE"));
+        assert!(!s.rerank.by_default.value);
+        let rows = s.entries();
+        assert!(rows.iter().any(|(k, v, _)| k == "rerank.binding" && v == "null"));
+        for (var, value) in [
+            ("RERANK_BINDING", "voyage"),
+            ("MIN_RERANK_SCORE", "nan"),
+            ("MIN_RERANK_SCORE", "high"),
+            ("RERANK_MAX_TOKENS_PER_DOC", "0"),
+            ("RERANK_TIMEOUT", "-1"),
+            ("RERANK_ENABLE_CHUNKING", "maybe"),
+        ] {
+            let err = load(Some(""), &[(var, value)], None).unwrap_err().to_string();
+            assert!(err.contains(var), "{var}={value}: {err}");
+        }
+        assert!(load(Some("[rerank]\nbinding = \"x\"\n"), &[], None).is_err());
+        assert!(load(Some("[rerank]\nmodle = \"x\"\n"), &[], None).is_err());
     }
 
     #[test]

@@ -508,9 +508,23 @@ fn the_local_provider_answers_with_the_fact_and_its_reference() {
             "llm_calls",
             "cache_hits",
             "timings_ms",
+            "rerank",
             "warnings",
             "context",
             "prompt",
+        ])
+    );
+    // The local provider reranks offline by default.
+    assert_eq!(
+        common::keys(&out["rerank"]),
+        common::sorted(&[
+            "binding",
+            "model",
+            "candidates",
+            "ranked",
+            "below_min_score",
+            "min_score",
+            "cached"
         ])
     );
     assert_eq!(
@@ -523,7 +537,7 @@ fn the_local_provider_answers_with_the_fact_and_its_reference() {
     );
     assert_eq!(
         common::keys(&out["chunks"][0]),
-        common::sorted(&["reference_id", "content", "file_path", "chunk_id"])
+        common::sorted(&["reference_id", "content", "file_path", "chunk_id", "rerank_score"])
     );
 
     // Human mode prints the answer; the second time it comes from the cache.

@@ -9,7 +9,7 @@ use std::path::Path;
 use clap::Args;
 
 use super::output::escape_controls;
-use super::query::{ModeArg, save_turns};
+use super::query::{ModeArg, RerankArg, save_turns};
 use super::{Ctx, TenantArg, kb_or_env};
 use crate::authz::Actor;
 use crate::error::{Error, Result};
@@ -35,6 +35,8 @@ pub struct ChatArgs {
     /// Retrieval mode to start with (`/mode` changes it)
     #[arg(long, value_enum, default_value_t = ModeArg::Mix)]
     pub mode: ModeArg,
+    #[command(flatten)]
+    pub rerank: RerankArg,
 }
 
 /// What one line of input asks for.
@@ -116,6 +118,8 @@ struct Session {
     tenant: Option<String>,
     kb: Option<String>,
     mode: ModeArg,
+    /// `--rerank` / `--no-rerank`, for every question of the session.
+    rerank: Option<bool>,
     history: Vec<Message>,
 }
 
@@ -138,6 +142,7 @@ pub fn exec(ctx: &Ctx, args: ChatArgs) -> Result<i32> {
         tenant: args.tenant.resolved(),
         kb: kb_or_env(&args.kb),
         mode: args.mode,
+        rerank: args.rerank.choice(),
         history: Vec::new(),
     };
     // The KB is checked before the first question, so a wrong name fails at once.
@@ -233,6 +238,7 @@ fn ask(
     params.history = session.history.clone();
     params.only_context = only_context;
     params.stream = !only_context;
+    params.enable_rerank = session.rerank;
     let input = QueryInput {
         params,
         top_k: None,

@@ -79,6 +79,30 @@ pub struct QueryArgs {
     /// Neither read nor write the LLM cache
     #[arg(long)]
     pub no_cache: bool,
+    #[command(flatten)]
+    pub rerank: RerankArg,
+}
+
+/// `--rerank` / `--no-rerank` (upstream's `enable_rerank`); the last one given wins.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct RerankArg {
+    /// Rerank the retrieved chunks with the configured reranker (RERANK_BINDING) [default: the KB's enable_rerank, else RERANK_BY_DEFAULT]
+    #[arg(long, overrides_with = "no_rerank")]
+    pub rerank: bool,
+    /// Keep the retrieved chunks in retrieval order
+    #[arg(long, overrides_with = "rerank")]
+    pub no_rerank: bool,
+}
+
+impl RerankArg {
+    /// The query's `enable_rerank`: `None` when neither flag was given.
+    pub fn choice(self) -> Option<bool> {
+        match (self.rerank, self.no_rerank) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
 }
 
 /// The `--mode` values.
@@ -199,6 +223,7 @@ pub fn exec(ctx: &Ctx, args: QueryArgs) -> Result<i32> {
     params.only_context = args.only_context;
     params.only_prompt = args.only_prompt;
     params.stream = args.stream;
+    params.enable_rerank = args.rerank.choice();
     let input = QueryInput {
         params,
         top_k: args.top_k,

@@ -34,6 +34,7 @@ const STREAM_BUFFER: usize = 64;
 pub(crate) enum Purpose {
     Chat,
     Embed,
+    Rerank,
 }
 
 /// The settings (environment names) behind one purpose.
@@ -65,17 +66,30 @@ impl Purpose {
                 retries: "LRT_EMBEDDING_MAX_RETRIES",
                 concurrency: "EMBEDDING_FUNC_MAX_ASYNC",
             },
+            Purpose::Rerank => Vars {
+                model: "RERANK_MODEL",
+                host: "RERANK_BINDING_HOST",
+                key: "RERANK_BINDING_API_KEY",
+                timeout: "RERANK_TIMEOUT",
+                retries: "LRT_RERANK_MAX_RETRIES",
+                concurrency: "MAX_ASYNC_RERANK",
+            },
         }
     }
 }
 
 /// Checks and normalizes a base URL: `default` when unset, no trailing slash, http(s) only.
 pub(crate) fn base_url(host: Option<&str>, default: &str) -> Result<String, LlmError> {
+    checked_url(host, default, "LLM_BINDING_HOST / EMBEDDING_BINDING_HOST")
+}
+
+/// [`base_url`] for the settings named `vars`, which an error message points at.
+pub(crate) fn checked_url(host: Option<&str>, default: &str, vars: &str) -> Result<String, LlmError> {
     let raw = host.map(str::trim).filter(|h| !h.is_empty()).unwrap_or(default);
     let base = raw.trim_end_matches('/');
     let bad = |why: &str| {
         LlmError::Config(format!(
-            "invalid host URL '{}' ({why}): check LLM_BINDING_HOST / EMBEDDING_BINDING_HOST",
+            "invalid host URL '{}' ({why}): check {vars}",
             display_url(base)
         ))
     };
@@ -141,23 +155,43 @@ impl HttpClient {
                 config.binding.as_str()
             )));
         }
+        Self::with_limits(
+            &config.model,
+            config.api_key.as_deref(),
+            host,
+            config.timeout,
+            config.max_retries,
+            config.backoff,
+        )
+    }
+
+    /// A client for `model` at `host` (normalized, see [`checked_url`]) under these limits;
+    /// `timeout` zero means no limit.
+    pub(crate) fn with_limits(
+        model: &str,
+        api_key: Option<&str>,
+        host: &str,
+        timeout: Duration,
+        max_retries: u32,
+        backoff: Duration,
+    ) -> Result<Self, LlmError> {
         let mut builder = reqwest::Client::builder();
         // Zero means "no limit". The connect and read limits also catch a stalled stream,
         // which a total deadline would cut off mid-answer.
-        if !config.timeout.is_zero() {
-            builder = builder.connect_timeout(config.timeout).read_timeout(config.timeout);
+        if !timeout.is_zero() {
+            builder = builder.connect_timeout(timeout).read_timeout(timeout);
         }
         let client = builder
             .build()
             .map_err(|e| LlmError::Config(format!("cannot set up the HTTP client: {}", root_cause(&e))))?;
         Ok(HttpClient {
             client,
-            api_key: config.api_key.clone().filter(|k| !k.is_empty()),
+            api_key: api_key.filter(|k| !k.is_empty()).map(str::to_string),
             host: display_url(host),
-            model: config.model.clone(),
-            timeout: config.timeout,
-            max_retries: config.max_retries,
-            backoff: config.backoff,
+            model: model.to_string(),
+            timeout,
+            max_retries,
+            backoff,
         })
     }
 

@@ -1,5 +1,7 @@
 //! Model providers: chat completion (optionally streamed) and embeddings, behind one trait.
 //!
+//! Rerankers (`rerank`) reorder the retrieved chunks; they have their own settings.
+//!
 //! Three providers: `local` (the offline default: deterministic, rule-based, no model
 //! server), `openai` (any OpenAI-compatible server) and `ollama`. The engine holds one
 //! provider for chat and one for embeddings; they may be of different kinds.
@@ -11,6 +13,7 @@ pub mod http;
 pub mod local;
 pub mod ollama;
 pub mod openai;
+pub mod rerank;
 
 use std::future::Future;
 use std::time::Duration;

@@ -18,6 +18,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::llm::rerank::Reranker;
 use crate::llm::{ChatRequest, LlmError, Message, ModelProvider, Provider, Task};
 use crate::rag::context::{self, ChunkSources, PickSide};
 use crate::rag::keywords::{self, Keywords};
@@ -95,6 +96,8 @@ pub struct QueryParams {
     pub only_context: bool,
     pub only_prompt: bool,
     pub stream: bool,
+    /// Rerank the chunks (upstream's `enable_rerank`); `None`: the KB's setting.
+    pub enable_rerank: Option<bool>,
 }
 
 impl QueryParams {
@@ -116,6 +119,7 @@ impl QueryParams {
             only_context: false,
             only_prompt: false,
             stream: false,
+            enable_rerank: None,
         }
     }
 
@@ -165,8 +169,13 @@ pub struct QueryOptions {
     /// Vector hits below this cosine similarity are dropped.
     pub cosine_threshold: f32,
     pub enable_llm_cache: bool,
-    /// Part of upstream's answer cache key (lrt has no reranker yet, so it changes nothing else).
+    /// Whether a query that does not say reranks its chunks (`RERANK_BY_DEFAULT`, or the
+    /// KB's `enable_rerank`); also part of upstream's answer cache key.
     pub enable_rerank: bool,
+    /// Who reranks; `None`: nobody, and chunks keep their retrieval order.
+    pub reranker: Option<Reranker>,
+    /// `MIN_RERANK_SCORE`: when above 0, reranked chunks scoring below it are dropped.
+    pub min_rerank_score: f64,
     pub language: String,
     pub temperature: Option<f64>,
     pub max_tokens: Option<u32>,
@@ -178,6 +187,8 @@ impl Default for QueryOptions {
             cosine_threshold: 0.2,
             enable_llm_cache: true,
             enable_rerank: true,
+            reranker: None,
+            min_rerank_score: 0.0,
             language: "English".into(),
             temperature: None,
             max_tokens: None,
@@ -221,6 +232,9 @@ pub struct UsedChunk {
     /// `[first, last]` page of a chunk from a paginated document (PDF); absent otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pages: Option<[u32; 2]>,
+    /// The reranker's score (upstream's `rerank_score`); absent when nothing reranked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerank_score: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -273,6 +287,27 @@ pub struct TokenCounts {
     pub prompt: usize,
 }
 
+/// What reranking did to a query's chunks (absent from the result when nothing reranked).
+#[derive(Debug, Clone, Serialize)]
+pub struct RerankReport {
+    /// `cohere`, `jina`, `aliyun` or `local`.
+    pub binding: String,
+    pub model: String,
+    /// Chunks sent to the reranker.
+    pub candidates: usize,
+    /// Chunks it ranked (a `top_n` cut leaves the others out, as upstream).
+    pub ranked: usize,
+    /// Ranked chunks dropped for scoring below `min_score`.
+    pub below_min_score: usize,
+    pub min_score: f64,
+    /// The scores came from the LLM cache.
+    pub cached: bool,
+    /// Why the reranker failed: the chunks then kept their retrieval order (upstream's
+    /// fallback), and a warning says so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback: Option<String>,
+}
+
 /// Milliseconds per stage.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Timings {
@@ -300,6 +335,9 @@ pub struct QueryResult {
     pub llm_calls: u64,
     pub cache_hits: u64,
     pub timings_ms: Timings,
+    /// What the reranker did; absent when no reranker ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerank: Option<RerankReport>,
     pub warnings: Vec<String>,
     /// The context text (with `--only-context` or `--only-prompt`).
     pub context: Option<String>,
@@ -393,6 +431,7 @@ struct Trace {
     llm_calls: u64,
     cache_hits: u64,
     warnings: Vec<String>,
+    rerank: Option<RerankReport>,
 }
 
 impl QueryEngine {
@@ -519,17 +558,24 @@ impl QueryEngine {
             llm_calls: 0,
             cache_hits: 0,
             timings_ms: Timings::default(),
+            rerank: None,
             warnings: Vec::new(),
             context: None,
             prompt: None,
             streamed: false,
         };
 
+        if p.enable_rerank == Some(true) && self.options.reranker.is_none() && p.mode != QueryMode::Bypass {
+            trace.warnings.push(
+                "reranking was asked for, but no reranker is configured (RERANK_BINDING); the chunks keep their retrieval order"
+                    .into(),
+            );
+        }
         let assembled = match p.mode {
             QueryMode::Bypass => None,
             QueryMode::Naive => {
                 let t = Instant::now();
-                let found = self.naive_context(p).await?;
+                let found = self.naive_context(p, &mut trace).await?;
                 timings.retrieval = ms(t);
                 found
             }
@@ -745,7 +791,8 @@ impl QueryEngine {
         let high_vec = want_high.then(|| &vectors[if want_low { 2 } else { 1 }]);
 
         // Hundreds of point lookups follow: one read transaction (one snapshot, one lock).
-        self.store.read_snapshot(|| {
+        let reranking = self.reranker(p).is_some();
+        let gathered = self.store.read_snapshot(|| {
             let (local_entities, local_relations) = match low_vec {
                 Some(v) => self.local_search(v, p.top_k, p.max_relation_tokens as i64)?,
                 None => (Vec::new(), Vec::new()),
@@ -772,34 +819,48 @@ impl QueryEngine {
             }
 
             let t = Instant::now();
-            let assembled = self.assemble(p, entities, relations, vector_chunks, query_vec, trace)?;
+            let gathered = self.gather(p, entities, relations, vector_chunks, query_vec, reranking, trace)?;
             timings.context = ms(t);
-            Ok(Some(assembled))
-        })
+            Ok(Some(gathered))
+        })?;
+        let Some(mut gathered) = gathered else {
+            return Ok(None);
+        };
+        let t = Instant::now();
+        let (chunks, scores) = self
+            .rerank_chunks(p, std::mem::take(&mut gathered.chunks), trace)
+            .await?;
+        let assembled = finish_kg(p, gathered, chunks, &scores);
+        timings.context += ms(t);
+        Ok(Some(assembled))
     }
 
-    /// Stages 1–4 of the graph context.
-    fn assemble(
+    /// Stages 1 and 2 of the graph context: the entities and relations within their budgets,
+    /// and the chunks of both merged with the vector hits. With `reranking`, every chunk is
+    /// read, since the reranker may put any of them in the context.
+    #[allow(clippy::too_many_arguments)]
+    fn gather(
         &self,
         p: &QueryParams,
-        entities: Vec<EntityRow>,
+        mut entities: Vec<EntityRow>,
         relations: Vec<Lined<RelationRow>>,
         vector_chunks: Vec<ChunkRecord>,
         query_vec: &[f32],
+        reranking: bool,
         trace: &mut Trace,
-    ) -> Result<Assembled> {
+    ) -> Result<Gathered> {
         // Stage 1: whole entities and relations within their token budgets.
         let entity_lines: Vec<String> = entities
             .iter()
             .map(|e| context::entity_line(&e.name, &e.entity_type, &e.description))
             .collect();
         let (keep, entity_tokens) = context::fitting_prefix(&entity_lines, p.max_entity_tokens as i64);
-        let entities = &entities[..keep];
+        entities.truncate(keep);
         let entity_text = entity_lines[..keep].join("\n");
-        let (relations, relation_lines): (Vec<RelationRow>, Vec<String>) =
+        let (mut relations, relation_lines): (Vec<RelationRow>, Vec<String>) =
             relations.into_iter().map(|r| (r.row, r.line)).unzip();
         let (keep, relation_tokens) = context::fitting_prefix(&relation_lines, p.max_relation_tokens as i64);
-        let relations = &relations[..keep];
+        relations.truncate(keep);
         let relation_text = relation_lines[..keep].join("\n");
 
         // Stage 2: chunks of the surviving graph elements, merged with the vector hits.
@@ -827,42 +888,121 @@ impl QueryEngine {
         // Stage 3 keeps at most chunk_top_k of the merged list, and those come from the first
         // chunk_top_k of each list: each list's ids are distinct, so by then every one of them is
         // in the merged list, which therefore already holds at least that many. Rows past them
-        // are not read.
-        let entity_chunks = self.store.chunks_by_ids(&entity_chunks, p.chunk_top_k)?;
-        let relation_chunks = self.store.chunks_by_ids(&relation_chunks, p.chunk_top_k)?;
-        let merged = context::round_robin(
+        // are not read (unless a reranker may pick them).
+        let limit = if reranking { usize::MAX } else { p.chunk_top_k };
+        let entity_chunks = self.store.chunks_by_ids(&entity_chunks, limit)?;
+        let relation_chunks = self.store.chunks_by_ids(&relation_chunks, limit)?;
+        let chunks = context::round_robin(
             vec![vector_chunks, entity_chunks, relation_chunks],
             |c: &ChunkRecord| c.chunk_id.clone(),
         );
-
-        // Stage 3: what is left of the total budget goes to chunks.
-        let empty_context = context::render_kg(&entity_text, &relation_text, "", "");
-        let template = prompts::answer_system(ContextKind::Graph, &p.response_type, p.user_prompt.as_deref(), "");
-        let used = context::count_tokens(&template)
-            + context::count_tokens(&empty_context)
-            + context::count_tokens(&p.query)
-            + BUDGET_RESERVE;
-        let available = p.max_total_tokens as i64 - used as i64;
-
-        // Stage 4: references, then the rendered context.
-        let fitted = fit_chunks(merged, p.chunk_top_k, available);
-        let reference_text = context::reference_lines(&references_pairs(&fitted.references));
-        let context = context::render_kg(&entity_text, &relation_text, &fitted.lines.join("\n"), &reference_text);
-        let tokens = TokenCounts {
-            entities: entity_tokens,
-            relations: relation_tokens,
-            chunks: fitted.tokens,
-            prompt: 0,
-        };
-        Ok(Assembled {
-            entities: entities.iter().map(|e| used_entity(e, &fitted.references)).collect(),
-            relations: relations.iter().map(|r| used_relation(r, &fitted.references)).collect(),
-            chunks: fitted.chunks,
-            references: fitted.references,
-            tokens,
-            context,
-            kind: ContextKind::Graph,
+        Ok(Gathered {
+            entities,
+            relations,
+            entity_text,
+            relation_text,
+            entity_tokens,
+            relation_tokens,
+            chunks,
         })
+    }
+
+    /// The reranker this query uses: its `enable_rerank`, else the KB's default, and only
+    /// when one is configured.
+    fn reranker(&self, p: &QueryParams) -> Option<&Reranker> {
+        if p.enable_rerank.unwrap_or(self.options.enable_rerank) {
+            self.options.reranker.as_ref()
+        } else {
+            None
+        }
+    }
+
+    /// Upstream's `process_chunks_unified` before the `chunk_top_k` cap: the chunks reranked
+    /// (at most `chunk_top_k` of them, best first), then those scoring below
+    /// `min_rerank_score` dropped. Without a reranker the chunks come back as they are; when
+    /// it fails, too, with a warning. Also returns the scores by chunk id.
+    async fn rerank_chunks(
+        &self,
+        p: &QueryParams,
+        chunks: Vec<ChunkRecord>,
+        trace: &mut Trace,
+    ) -> Result<(Vec<ChunkRecord>, HashMap<String, f64>)> {
+        let Some(reranker) = self.reranker(p) else {
+            return Ok((chunks, HashMap::new()));
+        };
+        if chunks.is_empty() {
+            return Ok((chunks, HashMap::new()));
+        }
+        let identity = reranker.identity();
+        let mut report = RerankReport {
+            binding: identity.binding.clone(),
+            model: identity.model.clone(),
+            candidates: chunks.len(),
+            ranked: 0,
+            below_min_score: 0,
+            min_score: self.options.min_rerank_score,
+            cached: false,
+            fallback: None,
+        };
+        let documents: Vec<String> = chunks.iter().map(|c| c.content.clone()).collect();
+        let cache_key = (reranker.is_remote() && self.options.enable_llm_cache)
+            .then(|| rerank_cache_key(reranker, &p.query, &documents, p.chunk_top_k));
+        let cached = match &cache_key {
+            Some(key) => self
+                .store
+                .cache_get(key)?
+                .and_then(|(text, _)| serde_json::from_str::<Vec<crate::llm::rerank::Scored>>(&text).ok()),
+            None => None,
+        };
+        report.cached = cached.is_some();
+        let answer = match cached {
+            Some(scored) => Ok(scored),
+            None => reranker.rerank(&p.query, &documents, p.chunk_top_k).await,
+        };
+        let scored = match answer {
+            Ok(scored) if !scored.is_empty() => scored,
+            failed => {
+                let why = match failed {
+                    Err(e) => e.to_string(),
+                    Ok(_) => "the reranker ranked none of the chunks".to_string(),
+                };
+                trace.warnings.push(format!(
+                    "reranking failed ({why}); the chunks keep their retrieval order"
+                ));
+                report.fallback = Some(why);
+                trace.rerank = Some(report);
+                return Ok((chunks, HashMap::new()));
+            }
+        };
+        if let Some(key) = &cache_key
+            && !report.cached
+        {
+            let answer = CachedAnswer {
+                cache_type: "rerank",
+                chunk_id: None,
+                response: serde_json::to_string(&scored).expect("scores serialize"),
+                at: jiff::Timestamp::now().as_millisecond(),
+            };
+            self.store.cache_put(key, &answer)?;
+        }
+        let min = self.options.min_rerank_score;
+        let mut slots: Vec<Option<ChunkRecord>> = chunks.into_iter().map(Some).collect();
+        let mut kept = Vec::with_capacity(scored.len());
+        let mut scores = HashMap::with_capacity(scored.len());
+        for s in scored {
+            let Some(chunk) = slots.get_mut(s.index).and_then(Option::take) else {
+                continue; // an index answered twice counts once
+            };
+            report.ranked += 1;
+            if min > 0.0 && s.relevance_score < min {
+                report.below_min_score += 1;
+                continue;
+            }
+            scores.insert(chunk.chunk_id.clone(), s.relevance_score);
+            kept.push(chunk);
+        }
+        trace.rerank = Some(report);
+        Ok((kept, scores))
     }
 
     /// Upstream's VECTOR chunk pick, falling back to WEIGHT when a vector is missing.
@@ -894,18 +1034,21 @@ impl QueryEngine {
         })
     }
 
-    /// Naive mode: chunk vectors only; `None` when no chunk matches.
-    async fn naive_context(&self, p: &QueryParams) -> Result<Option<Assembled>> {
+    /// Naive mode: chunk vectors only; `None` when no chunk matches (or none is left after
+    /// `min_rerank_score`).
+    async fn naive_context(&self, p: &QueryParams, trace: &mut Trace) -> Result<Option<Assembled>> {
         let vectors = self.embed(std::slice::from_ref(&p.query)).await?;
         let found = self
             .store
             .read_snapshot(|| self.chunk_search(&vectors[0], p.chunk_top_k))?;
+        let (found, scores) = self.rerank_chunks(p, found, trace).await?;
         if found.is_empty() {
             return Ok(None);
         }
         let template = prompts::answer_system(ContextKind::Chunks, &p.response_type, p.user_prompt.as_deref(), "");
         let used = context::count_tokens(&template) + context::count_tokens(&p.query) + BUDGET_RESERVE;
-        let fitted = fit_chunks(found, p.chunk_top_k, p.max_total_tokens as i64 - used as i64);
+        let mut fitted = fit_chunks(found, p.chunk_top_k, p.max_total_tokens as i64 - used as i64);
+        fitted.score(&scores);
         let context = context::render_chunks(
             &fitted.lines.join("\n"),
             &context::reference_lines(&references_pairs(&fitted.references)),
@@ -1092,11 +1235,23 @@ impl QueryEngine {
             &hl,
             &ll,
             p.user_prompt.as_deref().unwrap_or(""),
-            py_bool(self.options.enable_rerank),
+            py_bool(p.enable_rerank.unwrap_or(self.options.enable_rerank)),
             py_bool(true), // enable_content_headings
             "\n<llm_identity>\n",
             &identity,
         ]);
+        // The reranker picks the chunks the answer is made from: an answer made with one is
+        // not another's (upstream's key leaves it out; without a reranker the key is upstream's).
+        let hash = match self.reranker(p) {
+            Some(r) => ids::compute_args_hash(&[
+                &hash,
+                "\n<rerank_identity>\n",
+                &r.identity_json(),
+                &r.chunking_label(),
+                &self.options.min_rerank_score.to_string(),
+            ]),
+            None => hash,
+        };
         format!("{}:query:{hash}", p.mode.as_str())
     }
 }
@@ -1147,6 +1302,7 @@ fn finish(mut result: QueryResult, trace: Trace, mut timings: Timings, started: 
     result.llm_calls = trace.llm_calls;
     result.cache_hits = trace.cache_hits;
     result.warnings = trace.warnings;
+    result.rerank = trace.rerank;
     result
 }
 
@@ -1182,6 +1338,83 @@ struct FittedChunks {
     /// The chunks' JSON lines and their token count joined.
     lines: Vec<String>,
     tokens: usize,
+}
+
+impl FittedChunks {
+    /// Gives each chunk its rerank score, if it has one.
+    fn score(&mut self, scores: &HashMap<String, f64>) {
+        for c in &mut self.chunks {
+            c.rerank_score = scores.get(&c.chunk_id).copied();
+        }
+    }
+}
+
+/// Stages 1 and 2 of a graph context: what stage 3 fits the chunks around.
+struct Gathered {
+    entities: Vec<EntityRow>,
+    relations: Vec<RelationRow>,
+    entity_text: String,
+    relation_text: String,
+    entity_tokens: usize,
+    relation_tokens: usize,
+    /// The merged chunk list (graph chunks and vector hits), before any reranking.
+    chunks: Vec<ChunkRecord>,
+}
+
+/// Stages 3 and 4 of the graph context: what is left of the total budget goes to `chunks`
+/// (reranked or not), then the references and the rendered context.
+fn finish_kg(p: &QueryParams, g: Gathered, chunks: Vec<ChunkRecord>, scores: &HashMap<String, f64>) -> Assembled {
+    let empty_context = context::render_kg(&g.entity_text, &g.relation_text, "", "");
+    let template = prompts::answer_system(ContextKind::Graph, &p.response_type, p.user_prompt.as_deref(), "");
+    let used = context::count_tokens(&template)
+        + context::count_tokens(&empty_context)
+        + context::count_tokens(&p.query)
+        + BUDGET_RESERVE;
+    let available = p.max_total_tokens as i64 - used as i64;
+
+    let mut fitted = fit_chunks(chunks, p.chunk_top_k, available);
+    fitted.score(scores);
+    let reference_text = context::reference_lines(&references_pairs(&fitted.references));
+    let context = context::render_kg(
+        &g.entity_text,
+        &g.relation_text,
+        &fitted.lines.join("\n"),
+        &reference_text,
+    );
+    let tokens = TokenCounts {
+        entities: g.entity_tokens,
+        relations: g.relation_tokens,
+        chunks: fitted.tokens,
+        prompt: 0,
+    };
+    Assembled {
+        entities: g.entities.iter().map(|e| used_entity(e, &fitted.references)).collect(),
+        relations: g
+            .relations
+            .iter()
+            .map(|r| used_relation(r, &fitted.references))
+            .collect(),
+        chunks: fitted.chunks,
+        references: fitted.references,
+        tokens,
+        context,
+        kind: ContextKind::Graph,
+    }
+}
+
+/// The LLM-cache key of a rerank answer: the question, every document in order, `top_n` and
+/// who reranks (binding, host, model), so that no other question, chunk set or model reads it.
+fn rerank_cache_key(reranker: &Reranker, query: &str, documents: &[String], top_n: usize) -> String {
+    let documents = serde_json::to_string(documents).expect("strings serialize");
+    let hash = ids::compute_args_hash(&[
+        "rerank-cache-v1",
+        query,
+        &top_n.to_string(),
+        &reranker.chunking_label(),
+        &reranker.identity_json(),
+        &documents,
+    ]);
+    format!("default:rerank:{hash}")
 }
 
 /// Stage 3's cuts: at most `chunk_top_k` chunks, then whole chunks while their JSON lines fit
@@ -1241,6 +1474,7 @@ fn with_references(chunks: Vec<ChunkRecord>) -> (Vec<UsedChunk>, Vec<Reference>)
             file_path: c.file_path,
             chunk_id: c.chunk_id,
             pages: c.pages.map(|(a, b)| [a, b]),
+            rerank_score: None,
         })
         .collect::<Vec<UsedChunk>>();
     let references = refs

@@ -630,7 +630,8 @@ mod schemas {
                 }},
                 "only_context": {"type": "boolean"},
                 "only_prompt": {"type": "boolean"},
-                "no_cache": {"type": "boolean"}
+                "no_cache": {"type": "boolean"},
+                "enable_rerank": {"type": "boolean", "description": "Rerank the chunks with the configured reranker (default: the KB's enable_rerank, else RERANK_BY_DEFAULT)"}
             }),
         )
     }
@@ -700,6 +701,11 @@ mod schemas {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_query_body_documents_enable_rerank() {
+        assert_eq!(schemas::query()["properties"]["enable_rerank"]["type"], "boolean");
+    }
 
     #[test]
     fn every_route_is_documented_once_with_its_path_parameters() {

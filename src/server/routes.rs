@@ -604,6 +604,8 @@ pub(super) struct QueryBody {
     only_prompt: bool,
     #[serde(default)]
     no_cache: bool,
+    /// Upstream's `enable_rerank`; absent: the KB's setting.
+    enable_rerank: Option<bool>,
 }
 
 impl QueryBody {
@@ -660,6 +662,7 @@ impl QueryBody {
             .collect::<Result<_, _>>()?;
         p.only_context = self.only_context;
         p.only_prompt = self.only_prompt;
+        p.enable_rerank = self.enable_rerank;
         Ok((p, self.top_k, self.chunk_top_k, self.no_cache))
     }
 }
@@ -745,4 +748,27 @@ pub(super) async fn query_engine(
         _permit: permit,
         runtime: tokio::runtime::Handle::current(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: serde_json::Value) -> QueryBody {
+        serde_json::from_value(v).expect("a valid query body")
+    }
+
+    #[test]
+    fn enable_rerank_is_the_querys_choice_or_the_kbs() {
+        for (given, expected) in [(Some(true), Some(true)), (Some(false), Some(false)), (None, None)] {
+            let mut v = serde_json::json!({"question": "Who is Ada?"});
+            if let Some(b) = given {
+                v["enable_rerank"] = b.into();
+            }
+            let (p, ..) = body(v).params().ok().unwrap();
+            assert_eq!(p.enable_rerank, expected);
+        }
+        let bad = serde_json::from_value::<QueryBody>(serde_json::json!({"question": "q?", "enable_rerank": "yes"}));
+        assert!(bad.is_err());
+    }
 }

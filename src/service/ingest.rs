@@ -56,7 +56,7 @@ impl IngestJob {
 }
 
 /// A KB/tenant override wins over the global setting, which wins over the effective default.
-fn pick_string(key: &str, layers: [&Overrides; 2], global: &Option<String>, default: &str) -> String {
+pub(super) fn pick_string(key: &str, layers: [&Overrides; 2], global: &Option<String>, default: &str) -> String {
     layers
         .iter()
         .rev()

@@ -2,11 +2,14 @@
 //! ingest lock, with the KB's effective settings (top_k, chunk_top_k, cosine_threshold,
 //! enable_llm_cache, enable_rerank) under the caller's explicit flags.
 
+use std::time::Duration;
+
 use super::Service;
 use super::ingest::KbHandle;
 use crate::authz::{Actor, Permission};
 use crate::catalog::{KbRecord, TenantRecord};
 use crate::error::Result;
+use crate::llm::rerank::{RerankConfig, Reranker};
 use crate::llm::{ModelProvider, Provider};
 use crate::model;
 use crate::rag::query::{QueryEngine, QueryOptions, QueryParams, QueryResult, Sink};
@@ -130,10 +133,21 @@ impl Service {
         let (t, k) = (&admitted.tenant, &admitted.kb);
         let effective = model::effective_config(&[&t.config, &k.config])?;
         let (llm, embedder) = self.providers(t, k, &effective)?;
+        let rerank = &self.settings.rerank;
+        // The KB's (or tenant's) own enable_rerank wins over RERANK_BY_DEFAULT.
+        let kb_says = [&t.config, &k.config]
+            .iter()
+            .any(|layer| layer.contains_key("enable_rerank"));
         let options = QueryOptions {
             cosine_threshold: cosine_threshold(t, k, &effective, &embedder),
             enable_llm_cache: effective.enable_llm_cache && !no_cache,
-            enable_rerank: effective.enable_rerank,
+            enable_rerank: if kb_says {
+                effective.enable_rerank
+            } else {
+                rerank.by_default.value
+            },
+            reranker: self.reranker(t, k)?,
+            min_rerank_score: rerank.min_score.value,
             temperature: Some(effective.llm_temperature),
             max_tokens: Some(effective.llm_max_tokens),
             ..QueryOptions::default()
@@ -148,6 +162,31 @@ impl Service {
             chunk_top_k: effective.chunk_top_k as usize,
             generation,
         })
+    }
+
+    /// The KB's reranker under the `[rerank]` settings, with the tenant's or KB's
+    /// `rerank_model` over `RERANK_MODEL`; `None` when reranking is off (`RERANK_BINDING=null`,
+    /// or unset with a model server as chat provider).
+    fn reranker(&self, t: &TenantRecord, k: &KbRecord) -> Result<Option<Reranker>> {
+        let s = &self.settings.rerank;
+        let binding = s.effective_binding(self.settings.llm.binding.value);
+        let model = super::ingest::pick_string(
+            "rerank_model",
+            [&t.config, &k.config],
+            &s.model.value,
+            binding.default_model(),
+        );
+        let config = RerankConfig {
+            binding,
+            model: Some(model),
+            host: s.host.value.clone(),
+            api_key: s.api_key.value.clone(),
+            timeout: Duration::from_secs(s.timeout_secs.value),
+            max_retries: s.max_retries.value,
+            backoff: Duration::from_millis(500),
+            chunking: s.enable_chunking.value.then_some(s.max_tokens_per_doc.value),
+        };
+        Ok(Reranker::new(&config)?)
     }
 
     /// Checks `query:run` on the KB, on every question, whether or not its engine is already

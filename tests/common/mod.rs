@@ -2,7 +2,7 @@
 //! the real `lrt init`) and helpers that run the real binary in it as a given user.
 //!
 //! Every run starts from a scrubbed environment, so the host's LRT_*, LIGHTRAG_*, TOKEN_*,
-//! ENABLE_MULTI_TENANTS, LLM_*/EMBEDDING_* settings can never leak into a test.
+//! ENABLE_MULTI_TENANTS, LLM_*/EMBEDDING_*/RERANK_* settings can never leak into a test.
 
 #![allow(dead_code)] // each test file uses a different subset
 
@@ -30,6 +30,8 @@ const SCRUBBED: &[&str] = &[
     "OPENAI_",
     "MAX_ASYNC",
     "XDG_",
+    "RERANK_",
+    "MIN_RERANK_SCORE",
 ];
 
 fn scrubbed_vars() -> Vec<String> {

@@ -18,6 +18,7 @@ mod answer;
 mod embed;
 mod extract;
 mod keywords;
+pub mod rerank;
 mod summary;
 
 use std::borrow::Cow;
@@ -443,6 +444,16 @@ const IRREGULAR: &[(&str, &str)] = &[
     ("wrote", "write"),
     ("written", "write"),
 ];
+
+/// The roots of the content words of `text`, in order and repeated as they occur: lowercase
+/// words of three or more letters that are not function words, each by [`root`] ("buried" →
+/// "buri"). The answerer and the reranker match text by these.
+fn content_roots(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .map(str::to_lowercase)
+        .filter(|w| w.chars().count() > 2 && class(w) & (STOP | STARTER) == 0)
+        .map(|w| root(&w).into_owned())
+}
 
 /// A crude plural strip ("banks" → "bank", "studies" → "study") so that inflections match.
 fn stem(w: &str) -> &str {

@@ -1,0 +1,101 @@
+//! The offline reranker: Okapi BM25 of each retrieved chunk against the question, over the
+//! same content-word roots the offline answerer matches sentences by (stopwords dropped,
+//! Porter2 stems and irregular verbs), so "Where was Sarah buried?" ranks the chunk that says
+//! "buried Sarah" above one that only names her.
+//!
+//! Inverse document frequencies are taken over the candidate chunks themselves (the only
+//! corpus a reranker sees), with BM25's usual `k1 = 1.2`, `b = 0.75`. Scores are divided by
+//! the best one, so the best chunk scores 1 and a chunk sharing no term with the question 0:
+//! `MIN_RERANK_SCORE` then reads as a share of the best chunk's relevance.
+
+use std::collections::HashMap;
+
+use super::content_roots;
+
+const K1: f64 = 1.2;
+const B: f64 = 0.75;
+
+/// One relevance score in [0, 1] per document, in order.
+pub fn scores(query: &str, documents: &[String]) -> Vec<f64> {
+    let mut wanted: Vec<String> = content_roots(query).collect();
+    wanted.sort();
+    wanted.dedup();
+    let docs: Vec<HashMap<String, u32>> = documents
+        .iter()
+        .map(|d| {
+            let mut tf = HashMap::new();
+            for t in content_roots(d) {
+                *tf.entry(t).or_insert(0u32) += 1;
+            }
+            tf
+        })
+        .collect();
+    let lengths: Vec<f64> = docs.iter().map(|tf| f64::from(tf.values().sum::<u32>())).collect();
+    let n = docs.len() as f64;
+    let avg_len = (lengths.iter().sum::<f64>() / n.max(1.0)).max(1.0);
+    // Summed in the query's (sorted) term order, so equal documents tie exactly on every run.
+    let idf: Vec<(&str, f64)> = wanted
+        .iter()
+        .map(|t| {
+            let df = docs.iter().filter(|tf| tf.contains_key(t)).count() as f64;
+            (t.as_str(), (1.0 + (n - df + 0.5) / (df + 0.5)).ln())
+        })
+        .collect();
+    let raw: Vec<f64> = docs
+        .iter()
+        .zip(&lengths)
+        .map(|(tf, &len)| {
+            idf.iter()
+                .map(|&(t, idf)| {
+                    let f = f64::from(tf.get(t).copied().unwrap_or(0));
+                    idf * f * (K1 + 1.0) / (f + K1 * (1.0 - B + B * len / avg_len))
+                })
+                .sum()
+        })
+        .collect();
+    let best = raw.iter().copied().fold(0.0, f64::max);
+    raw.into_iter()
+        .map(|s| if best > 0.0 { s / best } else { 0.0 })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn docs(texts: &[&str]) -> Vec<String> {
+        texts.iter().map(|t| t.to_string()).collect()
+    }
+
+    #[test]
+    fn chunks_that_answer_score_highest() {
+        let d = docs(&[
+            "Sarah lived a hundred and seven and twenty years in Kirjatharba.",
+            "And after this, Abraham buried Sarah his wife in the cave of the field of Machpelah.",
+            "The sons of Heth answered Abraham, saying unto him.",
+        ]);
+        let s = scores("Where was Sarah buried?", &d);
+        assert_eq!(s[1], 1.0, "{s:?}");
+        assert!(s[0] > s[2] && s[0] < 1.0, "{s:?}");
+        assert_eq!(s[2], 0.0, "{s:?}");
+    }
+
+    #[test]
+    fn rare_terms_outweigh_common_ones_and_long_chunks_are_damped() {
+        let d = docs(&[
+            "The king spoke. The king rode. The king slept. The king ate.",
+            "The king saw the writing on the wall.",
+            "The king went to the field.",
+        ]);
+        let s = scores("What writing did the king see?", &d);
+        assert_eq!(s[1], 1.0, "{s:?}");
+        assert!(s[2] < s[1] && s[0] < s[1], "{s:?}");
+    }
+
+    #[test]
+    fn nothing_to_match_scores_zero_everywhere() {
+        assert_eq!(scores("the of and", &docs(&["Abraham", "Sarah"])), vec![0.0, 0.0]);
+        assert_eq!(scores("Abraham", &docs(&["", "Isaac"])), vec![0.0, 0.0]);
+        assert!(scores("Abraham", &[]).is_empty());
+    }
+}
