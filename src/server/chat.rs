@@ -595,6 +595,7 @@ mod tests {
             cache_hits: 0,
             timings_ms: Default::default(),
             warnings: vec![],
+            rerank: None,
             context: None,
             prompt: None,
             streamed: false,
