@@ -4,6 +4,7 @@
 
 mod archive;
 mod audit;
+mod curate;
 mod delete;
 mod doctor;
 mod engines;
@@ -30,6 +31,7 @@ pub use archive::{
     ExportReport, FORMAT_VERSION, ImportedKb, ImportedTenant, KB_FORMAT, TENANT_FORMAT, check_destination,
 };
 pub use audit::AuditQuery;
+pub use curate::{LabelList, LabelOrder};
 pub use doctor::{Checked, DoctorReport, DoctorRequest, Finding, Severity};
 pub use engines::{DEFAULT_MAX_CACHED_INSTANCES, EngineGuard, KbEngine, TenantRagManager};
 pub use identity::{CanI, ContextView, MembershipView, WhoAmI, token_actor};

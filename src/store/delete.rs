@@ -285,6 +285,8 @@ fn write_deletion(tx: &Transaction<'_>, d: &DocumentDeletion) -> rusqlite::Resul
         }
         tx.prepare_cached("DELETE FROM doc_entities WHERE name = ?1")?
             .execute([name])?;
+        tx.prepare_cached("DELETE FROM graph_overrides WHERE src = ?1 OR tgt = ?1")?
+            .execute([name])?;
         // Relations left without this endpoint go too.
         let mut stmt = tx.prepare_cached("DELETE FROM relations WHERE src = ?1 OR tgt = ?1 RETURNING relation_key")?;
         let keys = stmt
@@ -307,6 +309,8 @@ fn write_deletion(tx: &Transaction<'_>, d: &DocumentDeletion) -> rusqlite::Resul
             changes.relations_removed += 1;
         }
         tx.prepare_cached("DELETE FROM doc_relations WHERE src = ?1 AND tgt = ?2")?
+            .execute([a, b])?;
+        tx.prepare_cached("DELETE FROM graph_overrides WHERE src = ?1 AND tgt = ?2")?
             .execute([a, b])?;
     }
     for (e, vector) in &d.entities {
