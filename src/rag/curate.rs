@@ -104,6 +104,19 @@ impl GraphOp {
         }
     }
 
+    /// What the edit does, for a confirmation question.
+    pub fn describe(&self) -> String {
+        match self {
+            GraphOp::CreateEntity { name, .. } => format!("create entity '{name}'"),
+            GraphOp::EditEntity { name, .. } => format!("edit entity '{name}'"),
+            GraphOp::Merge { sources, target, .. } => format!("merge '{}' into '{target}'", sources.join("', '")),
+            GraphOp::DeleteEntity { name } => format!("delete entity '{name}'"),
+            GraphOp::CreateRelation { src, tgt, .. } => format!("create relation '{src}' ~ '{tgt}'"),
+            GraphOp::EditRelation { src, tgt, .. } => format!("edit relation '{src}' ~ '{tgt}'"),
+            GraphOp::DeleteRelation { src, tgt } => format!("delete relation '{src}' ~ '{tgt}'"),
+        }
+    }
+
     /// Whether the edit removes graph rows (`document:delete` rather than `document:update`).
     pub fn deletes(&self) -> bool {
         matches!(self, GraphOp::DeleteEntity { .. } | GraphOp::DeleteRelation { .. })
@@ -186,10 +199,13 @@ fn union<'a>(lists: impl IntoIterator<Item = &'a [String]>) -> Vec<String> {
     out
 }
 
-/// Non-empty descriptions joined with `SEP` (upstream's `concatenate`).
+/// Descriptions joined with `SEP` (upstream's `concatenate`), each fragment once: merging
+/// two relations extracted from the same sentence does not repeat it.
 fn concatenate<'a>(descriptions: impl Iterator<Item = &'a str>) -> String {
+    let mut seen = HashSet::new();
     descriptions
-        .filter(|d| !d.trim().is_empty())
+        .flat_map(|d| d.split(SEP))
+        .filter(|d| !d.trim().is_empty() && seen.insert(*d))
         .collect::<Vec<_>>()
         .join(SEP)
 }

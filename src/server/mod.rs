@@ -9,6 +9,7 @@ pub mod auth;
 pub mod conn;
 mod documents;
 mod error;
+mod graph_edit;
 mod limits;
 mod routes;
 mod throttle;
