@@ -865,7 +865,7 @@ impl Engine {
 /// relation whose ends became one entity is dropped. Without aliases, nothing changes.
 pub(super) fn resolve_aliases(
     curation: &Curation,
-    entities: &mut Vec<crate::rag::extract::ExtractedEntity>,
+    entities: &mut [crate::rag::extract::ExtractedEntity],
     relations: &mut Vec<crate::rag::extract::ExtractedRelation>,
 ) {
     if curation.aliases.is_empty() {
