@@ -574,6 +574,36 @@ mod tests {
         assert_eq!(t.rebuild_relations[0].0.src, "Elsewhere");
     }
 
+    #[test]
+    fn curated_rows_outlive_their_documents_unless_an_endpoint_goes() {
+        use crate::store::curate::Override;
+        let scope = DeletionScope {
+            chunk_ids: ["d1-c0".to_string()].into_iter().collect(),
+            entities: vec![entity("Curated", &["d1-c0"]), entity("Plain", &["d1-c0"])],
+            relations: vec![
+                relation("Curated", "Kept", &["d1-c0"]),
+                relation("Curated", "Plain", &["d1-c0"]),
+            ],
+            ..DeletionScope::default()
+        };
+        let mut curation = Curation::default();
+        for key in [("Curated", ""), ("Curated", "Kept"), ("Curated", "Plain")] {
+            curation
+                .overrides
+                .insert((key.0.into(), key.1.into()), Override::default());
+        }
+        let t = triage(&scope, &curation);
+        assert_eq!(t.remove_entities, ids(&["Plain"]));
+        assert_eq!(t.rebuild_entities.len(), 1);
+        assert!(t.rebuild_entities[0].1.is_empty(), "no chunk survives");
+        assert_eq!(t.rebuild_relations.len(), 1);
+        assert_eq!(t.rebuild_relations[0].0.tgt, "Kept");
+        assert_eq!(t.remove_relations, vec![("Curated".to_string(), "Plain".to_string())]);
+        // Without the overrides, all of them go.
+        let t = triage(&scope, &Curation::default());
+        assert_eq!((t.remove_entities.len(), t.remove_relations.len()), (2, 2));
+    }
+
     /// Upstream's rebuild writes the whole surviving list to `entity_chunks` before cutting it
     /// to the limit; records of the cut chunks do not take part, but their ids stay tracked.
     #[test]

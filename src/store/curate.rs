@@ -7,10 +7,10 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{Transaction, params};
 use serde::{Deserialize, Serialize};
 
-use super::delete::drop_cached_answers;
+use super::delete::{drop_cached_answers, remove_entity, remove_relation};
 use super::kb::{
     KbStore, VectorKind, json_list, relation_from_row, update_entity, update_relation, upsert_entity, upsert_relation,
 };
@@ -194,27 +194,9 @@ impl KbStore {
 
     /// Applies a graph edit in one transaction; see the module documentation.
     pub fn commit_graph_edit(&mut self, edit: &GraphEdit) -> Result<EditChanges> {
-        let err = self.err("cannot apply the graph edit");
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&err)?;
-        let generation: u64 = tx
-            .query_row("SELECT value FROM meta WHERE key = 'generation'", [], |r| {
-                r.get::<_, String>(0)
-            })
-            .map_err(&err)?
-            .parse()
-            .unwrap_or(0);
-        if generation != edit.expected_generation {
-            return Err(Error::Conflict(
-                "the knowledge base changed while the edit was being prepared; nothing was changed, run it again"
-                    .into(),
-            ));
-        }
-        let changes = write_edit(&tx, edit).map_err(&err)?;
-        tx.commit().map_err(&err)?;
-        Ok(changes)
+        self.write_at_generation("cannot apply the graph edit", edit.expected_generation, "edit", |tx| {
+            write_edit(tx, edit)
+        })
     }
 }
 
@@ -269,30 +251,15 @@ fn write_edit(tx: &Transaction<'_>, e: &GraphEdit) -> rusqlite::Result<EditChang
         tx.execute("DELETE FROM entity_aliases WHERE alias = ?1", [name])?;
     }
     for (a, b) in &e.remove_relations {
-        let key: Option<i64> = tx
-            .prepare_cached("DELETE FROM relations WHERE src = ?1 AND tgt = ?2 RETURNING relation_key")?
-            .query_row([a, b], |r| r.get(0))
-            .optional()?;
+        let key = remove_relation(tx, a, b)?;
         changes.removed.extend(key.map(|k| (VectorKind::Relations, k as u64)));
-        tx.execute("DELETE FROM doc_relations WHERE src = ?1 AND tgt = ?2", [a, b])?;
-        tx.execute("DELETE FROM graph_overrides WHERE src = ?1 AND tgt = ?2", [a, b])?;
     }
     for name in &e.remove_entities {
-        let key: Option<i64> = tx
-            .prepare_cached("DELETE FROM entities WHERE name = ?1 RETURNING entity_key")?
-            .query_row([name], |r| r.get(0))
-            .optional()?;
-        changes.removed.extend(key.map(|k| (VectorKind::Entities, k as u64)));
-        let keys = tx
-            .prepare_cached("DELETE FROM relations WHERE src = ?1 OR tgt = ?1 RETURNING relation_key")?
-            .query_map([name], |r| r.get::<_, i64>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let (entity, relations) = remove_entity(tx, name)?;
+        changes.removed.extend(entity.map(|k| (VectorKind::Entities, k as u64)));
         changes
             .removed
-            .extend(keys.into_iter().map(|k| (VectorKind::Relations, k as u64)));
-        tx.execute("DELETE FROM doc_entities WHERE name = ?1", [name])?;
-        tx.execute("DELETE FROM doc_relations WHERE src = ?1 OR tgt = ?1", [name])?;
-        tx.execute("DELETE FROM graph_overrides WHERE src = ?1 OR tgt = ?1", [name])?;
+            .extend(relations.into_iter().map(|k| (VectorKind::Relations, k as u64)));
         tx.execute("DELETE FROM entity_aliases WHERE canonical = ?1", [name])?;
     }
     for (entity, vector) in &e.entities {
