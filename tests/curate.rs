@@ -391,7 +391,17 @@ fn a_renamed_name_extracted_again_lands_on_the_new_name() {
     assert_eq!(r["entities_created"], json!(["P. Langevin"]));
     let (code, err) = kb.graph("alice", &["entity", "rename", "P. Langevin", "Paris"]);
     assert_eq!(code, 6, "renaming onto an existing entity is a conflict: {err}");
+    kb.ok(&["entity", "edit", "P. Langevin", "--type", "physicist"]);
     kb.ingest(&[("c.md", LATER)]);
+    let (kind, description) = kb.entity("P. Langevin").unwrap();
+    assert_eq!(
+        kind, "physicist",
+        "a curated type survives the type vote of a later ingest"
+    );
+    assert!(
+        description.contains("Lyon"),
+        "later descriptions merge in: {description}"
+    );
     let names = kb.names();
     assert!(!names.contains(&"Paul Langevin".to_string()), "{names:?}");
     assert!(names.contains(&"Lyon".to_string()), "{names:?}");

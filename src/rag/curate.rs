@@ -861,6 +861,21 @@ impl Engine {
     }
 }
 
+/// A curated entity type stays when an ingest merges new records into the entity (upstream's
+/// type vote would otherwise override it); descriptions, keywords and weights merge as usual.
+pub(super) fn pin_curated_types(entities: &mut [std::sync::Arc<EntityState>], curation: &Curation) {
+    if curation.overrides.is_empty() {
+        return;
+    }
+    for e in entities.iter_mut() {
+        if let Some(t) = curation.entity(&e.name).and_then(|o| o.fields.entity_type.as_ref())
+            && e.entity_type != *t
+        {
+            std::sync::Arc::make_mut(e).entity_type = t.clone();
+        }
+    }
+}
+
 /// Extracted names as the curated graph knows them: an alias resolves to its entity, and a
 /// relation whose ends became one entity is dropped. Without aliases, nothing changes.
 pub(super) fn resolve_aliases(

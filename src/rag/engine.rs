@@ -936,8 +936,8 @@ impl Engine {
         let mut nodes: Vec<(String, Vec<NewEntity>)> = Vec::new();
         let mut edges: Vec<((String, String), Vec<NewRelation>)> = Vec::new();
         // Names merged or renamed away by hand land on the entity that replaced them.
-        let aliases = self.store().aliases()?;
-        let resolve = |name: &str| aliases.get(name).cloned().unwrap_or_else(|| name.to_string());
+        let curation = self.store().curation()?;
+        let resolve = |name: &str| curation.resolve(name).to_string();
         for x in extractions {
             for e in &x.entities {
                 let rec = NewEntity {
@@ -970,6 +970,7 @@ impl Engine {
         let mut work = tokio::task::block_in_place(|| self.read_current(nodes, edges))?;
         self.complete(&mut work).await?;
         let mut plan = tokio::task::block_in_place(|| self.plan_merge(work))?;
+        curate::pin_curated_types(&mut plan.entities, &curation);
         let ticket = self.staging.stage(StagedRows {
             entities: &plan.entities,
             relations: &plan.relations,
