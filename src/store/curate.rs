@@ -306,3 +306,80 @@ fn write_edit(tx: &Transaction<'_>, e: &GraphEdit) -> rusqlite::Result<EditChang
     )?;
     Ok(changes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entity(name: &str) -> EntityState {
+        EntityState {
+            name: name.into(),
+            entity_type: "person".into(),
+            description: format!("{name} is someone."),
+            source_ids: vec!["c1".into()],
+            all_source_ids: vec!["c1".into()],
+            file_paths: vec!["a.txt".into()],
+            truncate: String::new(),
+        }
+    }
+
+    fn rename(store: &mut KbStore, old: &str, new: &str) -> EditChanges {
+        let edit = GraphEdit {
+            expected_generation: store.generation().unwrap(),
+            link_renames: vec![(old.into(), new.into())],
+            remove_entities: vec![old.into()],
+            entities: vec![(entity(new), Some(vec![1.0, 0.0]))],
+            aliases: vec![(old.into(), new.into())],
+            ..GraphEdit::default()
+        };
+        store.commit_graph_edit(&edit).unwrap()
+    }
+
+    #[test]
+    fn aliases_follow_renames_and_a_stale_plan_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = KbStore::open(dir.path()).unwrap();
+        let create = GraphEdit {
+            entities: vec![(entity("J. Smith"), Some(vec![0.0, 1.0]))],
+            overrides: vec![(
+                ("J. Smith".into(), String::new()),
+                Some(Override {
+                    fields: OverrideFields {
+                        description: Some("curated".into()),
+                        ..OverrideFields::default()
+                    },
+                    covered: vec!["c1".into()],
+                }),
+            )],
+            ..GraphEdit::default()
+        };
+        let changes = store.commit_graph_edit(&create).unwrap();
+        assert_eq!(changes.upserts.len(), 1);
+        let stale = create.expected_generation;
+
+        let changes = rename(&mut store, "J. Smith", "John Smith");
+        assert_eq!(changes.removed, vec![(VectorKind::Entities, 1)]);
+        rename(&mut store, "John Smith", "John A. Smith");
+        let curation = store.curation().unwrap();
+        assert_eq!(curation.resolve("J. Smith"), "John A. Smith");
+        assert_eq!(curation.resolve("John Smith"), "John A. Smith");
+        assert_eq!(curation.resolve("Someone Else"), "Someone Else");
+        // The removed entity's override went with it.
+        assert!(curation.entity("J. Smith").is_none());
+
+        // Renaming back makes the name an entity again, not an alias of itself.
+        rename(&mut store, "John A. Smith", "J. Smith");
+        let curation = store.curation().unwrap();
+        assert_eq!(curation.resolve("J. Smith"), "J. Smith");
+        assert_eq!(curation.resolve("John Smith"), "J. Smith");
+        assert_eq!(curation.resolve("John A. Smith"), "J. Smith");
+
+        let refused = store.commit_graph_edit(&GraphEdit {
+            expected_generation: stale,
+            remove_entities: vec!["J. Smith".into()],
+            ..GraphEdit::default()
+        });
+        assert!(matches!(refused, Err(Error::Conflict(_))), "{refused:?}");
+        assert!(store.entity("J. Smith").unwrap().is_some());
+    }
+}
