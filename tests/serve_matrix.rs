@@ -182,6 +182,29 @@ fn json_body(method: &Method, path: &str, n: usize) -> Option<Value> {
         ("POST", "/api/chat") => json!({"model": "{model}", "messages": context_question, "stream": false}),
         ("POST", "/api/generate") => json!({"model": "{model}", "prompt": "Say hello", "stream": false}),
         ("POST", "/v1/chat/completions") => json!({"model": "{model}", "messages": context_question}),
+        // Graph edits: one new entity per call; the others as dry runs on A's document's graph
+        // (Marie Curie ~ Paris, and CNRY7Q-DOC), so every allowed caller can repeat them.
+        ("POST", "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/entity/create") => {
+            json!({"name": format!("Matrix {n}"), "description": "Made by the matrix."})
+        }
+        ("POST", "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/entity/edit") => {
+            json!({"name": "Paris", "description": "Edited by the matrix.", "dry_run": true})
+        }
+        ("POST", "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/entity/delete") => {
+            json!({"name": "Paris", "dry_run": true})
+        }
+        ("POST", "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/entities/merge") => {
+            json!({"sources": ["Paris"], "target": format!("Matrix city {n}"), "dry_run": true})
+        }
+        ("POST", "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/relation/create") => {
+            json!({"source": "Paris", "target": "CNRY7Q-DOC", "description": "Linked by the matrix.", "dry_run": true})
+        }
+        ("POST", "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/relation/edit") => {
+            json!({"source": "Marie Curie", "target": "Paris", "keywords": "matrix", "dry_run": true})
+        }
+        ("POST", "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/relation/delete") => {
+            json!({"source": "Marie Curie", "target": "Paris", "dry_run": true})
+        }
         _ => return None,
     })
 }

@@ -1,4 +1,5 @@
-//! `lrt graph entities|show|export|view`: a KB's knowledge graph (needs document:read).
+//! `lrt graph entities|show|export|view`: a KB's knowledge graph (needs document:read); the
+//! edits (`entity`, `relation`, `merge`) are in `graph_edit`.
 
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};
@@ -8,6 +9,7 @@ use serde_json::json;
 
 use super::Ctx;
 use super::doc::KbScope;
+use super::graph_edit::{self, EntityCmd, MergeArgs, RelationCmd};
 use super::output::{kv_table, list_table};
 use crate::error::{Error, Result};
 use crate::service::{DEFAULT_SHOW_NODES, ExportFormat, NameMatch, ViewRequest};
@@ -37,6 +39,19 @@ pub enum GraphCmd {
         after_help = "The page embeds its data and script and loads nothing from the network. It first shows the\n--max-nodes entities of highest degree; clicking a node shows its hidden neighbours, and the\npage says what was left out. --entity shows one entity's neighbourhood instead.\n\nExamples:\n  lrt graph view --out graph.html\n  lrt graph view --entity \"Marie Curie\" --depth 2 --open\n  lrt graph view --tenant acme --kb docs --max-nodes 400 --out docs-graph.html --force"
     )]
     View(ViewArgs),
+    /// Create, edit, rename or delete entities by hand (needs document:update; delete needs
+    /// document:delete)
+    #[command(subcommand)]
+    Entity(EntityCmd),
+    /// Create, edit or delete relations by hand (needs document:update; delete needs
+    /// document:delete)
+    #[command(subcommand)]
+    Relation(RelationCmd),
+    /// Merge entities into one; their relations follow (needs document:update)
+    #[command(
+        after_help = "Relations that end up between the same two entities are merged (descriptions joined,\nkeywords united, the largest weight); relations between merged entities are dropped. The\nmerged names become aliases: documents ingested later that mention them land on TARGET.\n\nExamples:\n  lrt graph merge \"J. Smith\" \"Smith, John\" --into \"John Smith\" --dry-run\n  lrt graph merge \"J. Smith\" --into \"John Smith\" --yes --json"
+    )]
+    Merge(MergeArgs),
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +122,9 @@ pub fn exec(ctx: &Ctx, cmd: GraphCmd) -> Result<i32> {
     let actor = ctx.actor(&svc)?;
     let out = ctx.out;
     match cmd {
+        GraphCmd::Entity(cmd) => return graph_edit::exec_entity(ctx, &mut svc, &actor, cmd),
+        GraphCmd::Relation(cmd) => return graph_edit::exec_relation(ctx, &mut svc, &actor, cmd),
+        GraphCmd::Merge(args) => return graph_edit::exec_merge(ctx, &mut svc, &actor, args),
         GraphCmd::Entities(args) => {
             let (tenant, kb) = (args.scope.tenant(), args.scope.kb());
             let filter = EntityFilter {

@@ -10,6 +10,7 @@ mod doc;
 mod docs;
 mod doctor;
 mod graph;
+mod graph_edit;
 mod ingest;
 mod kb;
 mod key;

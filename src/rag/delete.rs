@@ -25,9 +25,11 @@ use std::time::Instant;
 use futures_util::future::join_all;
 use serde::Serialize;
 
-use super::{Engine, MergeStep, SummaryRequest, kind_slot, memoized_summary, parse_answers};
+use super::curate::{entity_with_override, relation_with_override, resolve_aliases};
+use super::{Engine, MergeStep, SummaryRequest, memoized_summary, parse_answers};
 use crate::error::Result;
 use crate::rag::merge::{self, EntityState, MergeLimits, Merged, NewEntity, NewRelation, RelationState};
+use crate::store::curate::Curation;
 use crate::store::delete::{DeletionScope, DocumentDeletion, StoredExtraction};
 use crate::store::kb::{DocStatus, KbStore};
 
@@ -100,14 +102,18 @@ fn surviving(all: &[String], limited: &[String], deleted: &HashSet<String>) -> O
     )
 }
 
-/// Sorts the scope's candidates into removals and rebuilds, from chunk ids alone.
-pub fn triage(scope: &DeletionScope) -> Triage {
+/// Sorts the scope's candidates into removals and rebuilds, from chunk ids alone. A curated
+/// row (edited or created by hand) outlives the documents it was extracted from: it is
+/// rebuilt, not removed, unless an endpoint of a relation goes.
+pub fn triage(scope: &DeletionScope, curation: &Curation) -> Triage {
     let deleted = &scope.chunk_ids;
     let mut t = Triage::default();
     for e in &scope.entities {
         match surviving(&e.all_source_ids, &e.source_ids, deleted) {
             None => {}
-            Some(left) if left.is_empty() => t.remove_entities.push(e.name.clone()),
+            Some(left) if left.is_empty() && curation.entity(&e.name).is_none() => {
+                t.remove_entities.push(e.name.clone())
+            }
             Some(left) => t.rebuild_entities.push((e.clone(), left)),
         }
     }
@@ -116,7 +122,9 @@ pub fn triage(scope: &DeletionScope) -> Triage {
         let orphaned = removed.contains(r.src.as_str()) || removed.contains(r.tgt.as_str());
         match surviving(&r.all_source_ids, &r.source_ids, deleted) {
             None if !orphaned => {}
-            Some(left) if !left.is_empty() && !orphaned => t.rebuild_relations.push((r.clone(), left)),
+            Some(left) if !orphaned && (!left.is_empty() || curation.relation(&r.src, &r.tgt).is_some()) => {
+                t.rebuild_relations.push((r.clone(), left))
+            }
             _ => t.remove_relations.push((r.src.clone(), r.tgt.clone())),
         }
     }
@@ -127,7 +135,7 @@ pub fn triage(scope: &DeletionScope) -> Triage {
 /// model, no lock, nothing written). Unknown ids are a not-found error.
 pub fn plan_deletion(store: &mut KbStore, doc_ids: &[String]) -> Result<DeleteReport> {
     let scope = store.deletion_scope(doc_ids)?;
-    let t = triage(&scope);
+    let t = triage(&scope, &store.curation()?);
     Ok(DeleteReport {
         dry_run: true,
         documents_deleted: scope.documents.len(),
@@ -237,7 +245,7 @@ struct Records {
 impl Records {
     /// Parses every surviving chunk once and keeps, for each row, only the records of the
     /// chunks that row tracks.
-    fn collect(answers: &[StoredExtraction], triage: &Triage) -> Records {
+    fn collect(answers: &[StoredExtraction], triage: &Triage, curation: &Curation) -> Records {
         let entity_chunks: HashMap<&str, HashSet<&str>> = triage
             .rebuild_entities
             .iter()
@@ -256,7 +264,8 @@ impl Records {
         let tracks = |ids: Option<&HashSet<&str>>, chunk: &str| ids.is_some_and(|ids| ids.contains(chunk));
         let mut out = Records::default();
         for x in answers {
-            let (entities, relations) = parse_answers(&x.result, x.glean.as_deref(), &x.chunk_id, &x.file_path);
+            let (mut entities, mut relations) = parse_answers(&x.result, x.glean.as_deref(), &x.chunk_id, &x.file_path);
+            resolve_aliases(curation, &mut entities, &mut relations);
             for e in entities {
                 if tracks(entity_chunks.get(e.entity_name.as_str()), &x.chunk_id) {
                     out.entities.entry(e.entity_name).or_default().push(NewEntity {
@@ -331,7 +340,8 @@ impl Engine {
         // Documents merged before the deletion commit (or fail) first.
         self.staging.drain().await;
         let scope = self.store().deletion_scope(doc_ids)?;
-        let triage = triage(&scope);
+        let curation = self.store().curation()?;
+        let triage = triage(&scope, &curation);
 
         let mut seen = HashSet::new();
         let wanted: Vec<String> = triage
@@ -344,9 +354,9 @@ impl Engine {
             .cloned()
             .collect();
         let answers = self.store().stored_extractions(&wanted)?;
-        let records = tokio::task::block_in_place(|| Records::collect(&answers, &triage));
+        let records = tokio::task::block_in_place(|| Records::collect(&answers, &triage, &curation));
         drop(answers);
-        let (entities, relations) = self.rebuild(&triage, &records).await?;
+        let (entities, relations) = self.rebuild(&triage, &records, &curation).await?;
 
         // Re-embed only what reads differently now; an unchanged text keeps its vector.
         let mut texts = Vec::new();
@@ -397,23 +407,7 @@ impl Engine {
             self.llm_cache.write_to(&store)?;
             store.commit_deletion(&deletion)?
         };
-
-        {
-            let mut pending = self.pending_vectors.lock().unwrap_or_else(|p| p.into_inner());
-            for (kind, key) in &changes.removed {
-                pending[kind_slot(*kind)].remove(key);
-            }
-            for (kind, key, vector) in &changes.upserts {
-                pending[kind_slot(*kind)].insert(*key, vector.clone());
-            }
-        }
-        {
-            let indexes = self.indexes.lock().unwrap_or_else(|p| p.into_inner());
-            for (kind, key) in &changes.removed {
-                indexes[kind_slot(*kind)].remove(*key)?;
-            }
-        }
-        self.save_indexes()?;
+        self.apply_vector_changes(&changes.removed, &changes.upserts)?;
 
         let after = self.progress();
         Ok(DeleteReport {
@@ -437,11 +431,16 @@ impl Engine {
     /// Rebuilds every surviving candidate once. Like the ingest merge, each pass answers
     /// summaries from a memo and collects the missing ones, which are then asked for
     /// concurrently; the pass repeats until nothing is missing.
-    async fn rebuild(&self, triage: &Triage, records: &Records) -> Result<(Vec<EntityState>, Vec<RelationState>)> {
+    async fn rebuild(
+        &self,
+        triage: &Triage,
+        records: &Records,
+        curation: &Curation,
+    ) -> Result<(Vec<EntityState>, Vec<RelationState>)> {
         let mut memo: HashMap<SummaryRequest, String> = HashMap::new();
         loop {
             let mut missing: Vec<SummaryRequest> = Vec::new();
-            match tokio::task::block_in_place(|| self.rebuild_pass(triage, records, &memo, &mut missing)) {
+            match tokio::task::block_in_place(|| self.rebuild_pass(triage, records, curation, &memo, &mut missing)) {
                 Ok(rebuilt) => return Ok(rebuilt),
                 Err(MergeStep::Failed(err)) => return Err(err),
                 Err(MergeStep::Pending) => {}
@@ -464,6 +463,7 @@ impl Engine {
         &self,
         triage: &Triage,
         records: &Records,
+        curation: &Curation,
         memo: &HashMap<SummaryRequest, String>,
         missing: &mut Vec<SummaryRequest>,
     ) -> std::result::Result<(Vec<EntityState>, Vec<RelationState>), MergeStep> {
@@ -475,7 +475,13 @@ impl Engine {
         let mut entities = Vec::with_capacity(triage.rebuild_entities.len());
         for (stored, left) in &triage.rebuild_entities {
             let recs = records.for_entity(stored);
-            match rebuild_entity(stored, left, &recs, limits, &count, &mut summarize) {
+            let rebuilt = rebuild_entity(stored, left, &recs, limits, &count, &mut summarize).and_then(|e| {
+                match curation.entity(&stored.name) {
+                    Some(o) => entity_with_override(e, o, &recs, limits, &count, &mut summarize),
+                    None => Ok(e),
+                }
+            });
+            match rebuilt {
                 Ok(e) => entities.push(e),
                 Err(MergeStep::Pending) => pending = true,
                 Err(failed) => return Err(failed),
@@ -488,7 +494,13 @@ impl Engine {
                 .get(&(stored.src.clone(), stored.tgt.clone()))
                 .map(Vec::as_slice)
                 .unwrap_or_default();
-            match rebuild_relation(stored, left, recs, limits, &count, &mut summarize) {
+            let rebuilt = rebuild_relation(stored, left, recs, limits, &count, &mut summarize).and_then(|r| {
+                match curation.relation(&stored.src, &stored.tgt) {
+                    Some(o) => relation_with_override(r, o, recs, limits, &count, &mut summarize),
+                    None => Ok(r),
+                }
+            });
+            match rebuilt {
                 Ok(r) => relations.push(r),
                 Err(MergeStep::Pending) => pending = true,
                 Err(failed) => return Err(failed),
@@ -551,7 +563,7 @@ mod tests {
             ],
             ..DeletionScope::default()
         };
-        let t = triage(&scope);
+        let t = triage(&scope, &Curation::default());
         assert_eq!(t.remove_entities, ids(&["Only"]));
         assert_eq!(t.rebuild_entities.len(), 1);
         assert_eq!(t.rebuild_entities[0].1, ids(&["d2-c0"]));
@@ -560,6 +572,36 @@ mod tests {
         assert!(t.remove_relations.contains(&("Elsewhere".into(), "Other".into())));
         assert_eq!(t.rebuild_relations.len(), 1);
         assert_eq!(t.rebuild_relations[0].0.src, "Elsewhere");
+    }
+
+    #[test]
+    fn curated_rows_outlive_their_documents_unless_an_endpoint_goes() {
+        use crate::store::curate::Override;
+        let scope = DeletionScope {
+            chunk_ids: ["d1-c0".to_string()].into_iter().collect(),
+            entities: vec![entity("Curated", &["d1-c0"]), entity("Plain", &["d1-c0"])],
+            relations: vec![
+                relation("Curated", "Kept", &["d1-c0"]),
+                relation("Curated", "Plain", &["d1-c0"]),
+            ],
+            ..DeletionScope::default()
+        };
+        let mut curation = Curation::default();
+        for key in [("Curated", ""), ("Curated", "Kept"), ("Curated", "Plain")] {
+            curation
+                .overrides
+                .insert((key.0.into(), key.1.into()), Override::default());
+        }
+        let t = triage(&scope, &curation);
+        assert_eq!(t.remove_entities, ids(&["Plain"]));
+        assert_eq!(t.rebuild_entities.len(), 1);
+        assert!(t.rebuild_entities[0].1.is_empty(), "no chunk survives");
+        assert_eq!(t.rebuild_relations.len(), 1);
+        assert_eq!(t.rebuild_relations[0].0.tgt, "Kept");
+        assert_eq!(t.remove_relations, vec![("Curated".to_string(), "Plain".to_string())]);
+        // Without the overrides, all of them go.
+        let t = triage(&scope, &Curation::default());
+        assert_eq!((t.remove_entities.len(), t.remove_relations.len()), (2, 2));
     }
 
     /// Upstream's rebuild writes the whole surviving list to `entity_chunks` before cutting it

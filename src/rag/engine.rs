@@ -41,6 +41,14 @@ pub use delete::{
     DeleteOptions, DeleteReport, DeletedDocument, Triage, plan_deletion, rebuild_entity, rebuild_relation, triage,
 };
 
+// Curation (graph edits by hand) likewise.
+#[path = "curate.rs"]
+mod curate;
+pub use curate::{
+    Alias, EditReport, EntityPatch, GraphOp, MANUAL_FILE_PATH, RelationPatch, entity_with_override, manual_name,
+    merge_entity_rows, merge_relation_rows, relation_with_override,
+};
+
 /// How one KB ingests, from its effective configuration and the model settings.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -927,6 +935,9 @@ impl Engine {
         // Group records by entity name and by sorted pair, in chunk order.
         let mut nodes: Vec<(String, Vec<NewEntity>)> = Vec::new();
         let mut edges: Vec<((String, String), Vec<NewRelation>)> = Vec::new();
+        // Names merged or renamed away by hand land on the entity that replaced them.
+        let curation = self.store().curation()?;
+        let resolve = |name: &str| curation.resolve(name).to_string();
         for x in extractions {
             for e in &x.entities {
                 let rec = NewEntity {
@@ -936,14 +947,14 @@ impl Engine {
                     file_path: file_path.to_string(),
                     timestamp: x.row.extracted_at,
                 };
-                push_grouped(&mut nodes, e.entity_name.clone(), rec);
+                push_grouped(&mut nodes, resolve(&e.entity_name), rec);
             }
             for r in &x.relations {
-                let pair = if r.src_id <= r.tgt_id {
-                    (r.src_id.clone(), r.tgt_id.clone())
-                } else {
-                    (r.tgt_id.clone(), r.src_id.clone())
-                };
+                let (src, tgt) = (resolve(&r.src_id), resolve(&r.tgt_id));
+                if src == tgt {
+                    continue;
+                }
+                let pair = if src <= tgt { (src, tgt) } else { (tgt, src) };
                 let rec = NewRelation {
                     keywords: r.keywords.clone(),
                     description: r.description.clone(),
@@ -959,6 +970,7 @@ impl Engine {
         let mut work = tokio::task::block_in_place(|| self.read_current(nodes, edges))?;
         self.complete(&mut work).await?;
         let mut plan = tokio::task::block_in_place(|| self.plan_merge(work))?;
+        curate::pin_curated_types(&mut plan.entities, &curation);
         let ticket = self.staging.stage(StagedRows {
             entities: &plan.entities,
             relations: &plan.relations,

@@ -710,7 +710,7 @@ fn merge_file_paths<'a>(stored: &[String], new: impl Iterator<Item = &'a str>, l
 
 /// Keywords from `SEP`- or comma-separated strings: the sorted union of trimmed tokens, joined
 /// with `","` (Python's `sorted` is code-point order, as `str`'s `Ord`).
-fn merge_keywords<'a>(sources: impl Iterator<Item = &'a str>) -> String {
+pub fn merge_keywords<'a>(sources: impl Iterator<Item = &'a str>) -> String {
     let set: BTreeSet<&str> = sources
         .flat_map(|s| s.split(','))
         .map(str::trim)

@@ -11,7 +11,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use super::{ApiError, AppState, console, documents, ollama, openai, routes};
+use super::{ApiError, AppState, console, documents, graph_edit, ollama, openai, routes};
 use crate::authz::Permission;
 
 /// How a route takes its request body.
@@ -201,6 +201,15 @@ const VIEW: &[(&str, &str, &str)] = &[
         "Nodes the viewer draws first, 1–5000 (default 150)",
     ),
 ];
+const EXISTS: &[(&str, &str, &str)] = &[("name", "string", "The entity's exact name")];
+const LABELS: &[(&str, &str, &str)] = &[
+    ("q", "string", "Only names containing this text (ignoring case)"),
+    (
+        "limit",
+        "integer",
+        "At most this many names (default 1000 for list, 300 otherwise)",
+    ),
+];
 
 const TENANT: &str = "/api/v1/tenants/{tenant_id}";
 const KB: &str = "/api/v1/tenants/{tenant_id}/kbs/{kb_id}";
@@ -363,6 +372,41 @@ pub(super) fn table() -> Vec<Route> {
         )
         .needs(Permission::QueryRun)
         .json(schemas::openai_chat),
+        // Curating the graph (`lrt graph entity|relation|merge`); every edit takes
+        // `dry_run` and answers the edit's report.
+        route(M::POST, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/entity/create", "Create an entity by hand (kept as a curated row)", graph_edit::create_entity)
+            .needs(Permission::DocumentUpdate)
+            .json(schemas::entity),
+        route(M::POST, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/entity/edit", "Edit an entity's description or type (a curated override), or rename it with `new_name` (`allow_merge`: onto an existing entity)", graph_edit::edit_entity)
+            .needs(Permission::DocumentUpdate)
+            .json(schemas::entity_edit),
+        route(M::POST, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/entity/delete", "Delete an entity and its relations", graph_edit::delete_entity)
+            .needs(Permission::DocumentDelete)
+            .json(schemas::entity_name),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/entity/exists", "Whether an entity of this exact name exists", graph_edit::entity_exists)
+            .needs(Permission::DocumentRead)
+            .query(EXISTS),
+        route(M::POST, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/entities/merge", "Merge entities into a target; their relations follow, colliding ones merge, the merged names become aliases", graph_edit::merge_entities)
+            .needs(Permission::DocumentUpdate)
+            .json(schemas::merge),
+        route(M::POST, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/relation/create", "Create a relation between two existing entities", graph_edit::create_relation)
+            .needs(Permission::DocumentUpdate)
+            .json(schemas::relation),
+        route(M::POST, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/relation/edit", "Edit a relation's description, keywords or weight (a curated override)", graph_edit::edit_relation)
+            .needs(Permission::DocumentUpdate)
+            .json(schemas::relation_edit),
+        route(M::POST, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/relation/delete", "Delete a relation", graph_edit::delete_relation)
+            .needs(Permission::DocumentDelete)
+            .json(schemas::relation_pair),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/label/list", "Entity names in name order", graph_edit::label_list)
+            .needs(Permission::DocumentRead)
+            .query(LABELS),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/label/popular", "Entity names, most connected first", graph_edit::label_popular)
+            .needs(Permission::DocumentRead)
+            .query(LABELS),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/label/search", "Entity names containing `q`, most connected first", graph_edit::label_search)
+            .needs(Permission::DocumentRead)
+            .query(LABELS),
     ]
 }
 
@@ -535,6 +579,77 @@ mod schemas {
 
     fn settings() -> Value {
         json!({"type": "object", "description": "Config and quota settings, as the CLI's --set key=value", "additionalProperties": true})
+    }
+
+    fn dry_run() -> Value {
+        json!({"type": "boolean", "description": "Report what would change; change nothing"})
+    }
+
+    pub fn entity() -> Value {
+        object(
+            &["name", "description"],
+            json!({"name": {"type": "string"}, "description": {"type": "string"}, "entity_type": {"type": "string"}, "dry_run": dry_run()}),
+        )
+    }
+
+    pub fn entity_edit() -> Value {
+        object(
+            &["name"],
+            json!({
+                "name": {"type": "string"},
+                "description": {"type": "string"},
+                "entity_type": {"type": "string"},
+                "new_name": {"type": "string", "description": "Rename the entity; the old name becomes an alias"},
+                "allow_merge": {"type": "boolean", "description": "With new_name: merge into an existing entity of that name"},
+                "dry_run": dry_run()
+            }),
+        )
+    }
+
+    pub fn entity_name() -> Value {
+        object(&["name"], json!({"name": {"type": "string"}, "dry_run": dry_run()}))
+    }
+
+    pub fn merge() -> Value {
+        object(
+            &["sources", "target"],
+            json!({
+                "sources": {"type": "array", "items": {"type": "string"}},
+                "target": {"type": "string"},
+                "description": {"type": "string"},
+                "entity_type": {"type": "string"},
+                "dry_run": dry_run()
+            }),
+        )
+    }
+
+    fn relation_fields(required: &[&str]) -> Value {
+        object(
+            required,
+            json!({
+                "source": {"type": "string"},
+                "target": {"type": "string"},
+                "description": {"type": "string"},
+                "keywords": {"type": "string", "description": "Comma-separated"},
+                "weight": {"type": "number", "minimum": 0},
+                "dry_run": dry_run()
+            }),
+        )
+    }
+
+    pub fn relation() -> Value {
+        relation_fields(&["source", "target", "description"])
+    }
+
+    pub fn relation_edit() -> Value {
+        relation_fields(&["source", "target"])
+    }
+
+    pub fn relation_pair() -> Value {
+        object(
+            &["source", "target"],
+            json!({"source": {"type": "string"}, "target": {"type": "string"}, "dry_run": dry_run()}),
+        )
     }
 
     pub fn tenant() -> Value {

@@ -30,7 +30,7 @@ impl AppState {
     /// Runs `f` on the blocking pool with a service of its own (its own catalog connection)
     /// and the server's runtime, for work that may take long (a delete re-embeds) and so must
     /// not hold the shared service every request needs.
-    async fn detached<T: Send + 'static>(
+    pub(super) async fn detached<T: Send + 'static>(
         self: &Arc<Self>,
         f: impl FnOnce(&mut Service, &tokio::runtime::Handle) -> Result<T> + Send + 'static,
     ) -> Result<T, ApiError> {

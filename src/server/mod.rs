@@ -11,6 +11,7 @@ pub mod conn;
 mod console;
 mod documents;
 mod error;
+mod graph_edit;
 mod limits;
 mod ollama;
 mod openai;

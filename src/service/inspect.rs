@@ -17,7 +17,7 @@ use crate::store::kb::{DocStatus, DocumentRow, KbStore};
 /// The largest `--page-size` and `--limit` accepted.
 const MAX_PAGE: u64 = 1000;
 /// The largest `graph entities --limit`.
-const MAX_ENTITY_LIMIT: usize = 100_000;
+pub(super) const MAX_ENTITY_LIMIT: usize = 100_000;
 
 /// `graph entities`: the entities shown and how many matched the filter in all.
 #[derive(Debug, Clone, Serialize)]

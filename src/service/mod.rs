@@ -4,6 +4,7 @@
 
 mod archive;
 mod audit;
+mod curate;
 mod delete;
 mod doctor;
 mod engines;
@@ -32,6 +33,7 @@ pub use archive::{
     ExportReport, FORMAT_VERSION, ImportedKb, ImportedTenant, KB_FORMAT, TENANT_FORMAT, check_destination,
 };
 pub use audit::AuditQuery;
+pub use curate::{LabelList, LabelOrder};
 pub use doctor::{Checked, DoctorReport, DoctorRequest, Finding, Severity};
 pub use engines::{DEFAULT_MAX_CACHED_INSTANCES, EngineGuard, KbEngine, TenantRagManager};
 pub use graph_view::{DEFAULT_SHOW_NODES, GraphView, MAX_VIEW_DEPTH, MAX_VIEW_NODES, ViewEdge, ViewNode, ViewRequest};

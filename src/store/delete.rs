@@ -225,7 +225,25 @@ impl KbStore {
     /// relation left without an endpoint), rewrites the rebuilt ones, optionally drops the
     /// deleted chunks' cache entries, and bumps the generation.
     pub fn commit_deletion(&mut self, deletion: &DocumentDeletion) -> Result<DeletionChanges> {
-        let err = self.err("cannot delete the documents");
+        self.write_at_generation(
+            "cannot delete the documents",
+            deletion.expected_generation,
+            "delete",
+            |tx| write_deletion(tx, deletion),
+        )
+    }
+
+    /// Runs `write` in one immediate transaction if kb.db is still at `expected` generation
+    /// (a plan made outside the transaction is never applied to a graph it was not made for);
+    /// otherwise a conflict naming the `what` that was not done.
+    pub(super) fn write_at_generation<T>(
+        &mut self,
+        context: &str,
+        expected: u64,
+        what: &str,
+        write: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let err = self.err(context);
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
@@ -237,15 +255,14 @@ impl KbStore {
             .map_err(&err)?
             .parse()
             .unwrap_or(0);
-        if generation != deletion.expected_generation {
-            return Err(Error::Conflict(
-                "the knowledge base changed while the delete was being prepared; nothing was deleted, run it again"
-                    .into(),
-            ));
+        if generation != expected {
+            return Err(Error::Conflict(format!(
+                "the knowledge base changed while the {what} was being prepared; nothing was changed, run it again"
+            )));
         }
-        let changes = write_deletion(&tx, deletion).map_err(&err)?;
+        let out = write(&tx).map_err(&err)?;
         tx.commit().map_err(&err)?;
-        Ok(changes)
+        Ok(out)
     }
 }
 
@@ -275,39 +292,21 @@ fn write_deletion(tx: &Transaction<'_>, d: &DocumentDeletion) -> rusqlite::Resul
             .execute([doc_id])?;
     }
     for name in &d.remove_entities {
-        let key: Option<i64> = tx
-            .prepare_cached("DELETE FROM entities WHERE name = ?1 RETURNING entity_key")?
-            .query_row([name], |r| r.get(0))
-            .optional()?;
-        if let Some(key) = key {
+        let (entity, relations) = remove_entity(tx, name)?;
+        if let Some(key) = entity {
             changes.removed.push((VectorKind::Entities, key as u64));
             changes.entities_removed += 1;
         }
-        tx.prepare_cached("DELETE FROM doc_entities WHERE name = ?1")?
-            .execute([name])?;
-        // Relations left without this endpoint go too.
-        let mut stmt = tx.prepare_cached("DELETE FROM relations WHERE src = ?1 OR tgt = ?1 RETURNING relation_key")?;
-        let keys = stmt
-            .query_map([name], |r| r.get::<_, i64>(0))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        for key in keys {
-            changes.removed.push((VectorKind::Relations, key as u64));
-            changes.relations_removed += 1;
-        }
-        tx.prepare_cached("DELETE FROM doc_relations WHERE src = ?1 OR tgt = ?1")?
-            .execute([name])?;
+        changes.relations_removed += relations.len();
+        changes
+            .removed
+            .extend(relations.into_iter().map(|k| (VectorKind::Relations, k as u64)));
     }
     for (a, b) in &d.remove_relations {
-        let key: Option<i64> = tx
-            .prepare_cached("DELETE FROM relations WHERE src = ?1 AND tgt = ?2 RETURNING relation_key")?
-            .query_row([a, b], |r| r.get(0))
-            .optional()?;
-        if let Some(key) = key {
+        if let Some(key) = remove_relation(tx, a, b)? {
             changes.removed.push((VectorKind::Relations, key as u64));
             changes.relations_removed += 1;
         }
-        tx.prepare_cached("DELETE FROM doc_relations WHERE src = ?1 AND tgt = ?2")?
-            .execute([a, b])?;
     }
     for (e, vector) in &d.entities {
         if let (Some(key), Some(vector)) = (update_entity(tx, e, vector.as_deref())?, vector) {
@@ -340,6 +339,39 @@ fn write_deletion(tx: &Transaction<'_>, d: &DocumentDeletion) -> rusqlite::Resul
         [],
     )?;
     Ok(changes)
+}
+
+/// Removes entity `name` with its relations, document links and curated overrides; the keys
+/// of the removed entity and relation rows.
+pub(super) fn remove_entity(tx: &Transaction<'_>, name: &str) -> rusqlite::Result<(Option<i64>, Vec<i64>)> {
+    let key: Option<i64> = tx
+        .prepare_cached("DELETE FROM entities WHERE name = ?1 RETURNING entity_key")?
+        .query_row([name], |r| r.get(0))
+        .optional()?;
+    let relations = tx
+        .prepare_cached("DELETE FROM relations WHERE src = ?1 OR tgt = ?1 RETURNING relation_key")?
+        .query_map([name], |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    tx.prepare_cached("DELETE FROM doc_entities WHERE name = ?1")?
+        .execute([name])?;
+    tx.prepare_cached("DELETE FROM doc_relations WHERE src = ?1 OR tgt = ?1")?
+        .execute([name])?;
+    tx.prepare_cached("DELETE FROM graph_overrides WHERE src = ?1 OR tgt = ?1")?
+        .execute([name])?;
+    Ok((key, relations))
+}
+
+/// Removes the relation `a`–`b` (sorted) with its document links and curated override; its key.
+pub(super) fn remove_relation(tx: &Transaction<'_>, a: &str, b: &str) -> rusqlite::Result<Option<i64>> {
+    let key = tx
+        .prepare_cached("DELETE FROM relations WHERE src = ?1 AND tgt = ?2 RETURNING relation_key")?
+        .query_row([a, b], |r| r.get(0))
+        .optional()?;
+    tx.prepare_cached("DELETE FROM doc_relations WHERE src = ?1 AND tgt = ?2")?
+        .execute([a, b])?;
+    tx.prepare_cached("DELETE FROM graph_overrides WHERE src = ?1 AND tgt = ?2")?
+        .execute([a, b])?;
+    Ok(key)
 }
 
 /// Drops every cached query answer, in the transaction that removes text from the KB: an

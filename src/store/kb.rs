@@ -96,6 +96,10 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         sql: SCHEMA_4,
         convert: None,
     },
+    Migration {
+        sql: SCHEMA_5,
+        convert: None,
+    },
 ];
 
 const SCHEMA_1: &str = r#"
@@ -307,6 +311,27 @@ const SCHEMA_4: &str = r#"
     ALTER TABLE documents ADD COLUMN pages TEXT;
     ALTER TABLE chunks ADD COLUMN page_first INTEGER;
     ALTER TABLE chunks ADD COLUMN page_last INTEGER;
+"#;
+
+/// Curation (`lrt graph entity|relation|merge`): the fields a person set on an entity (`tgt`
+/// empty) or a relation (sorted `src`, `tgt`), kept so a document deletion's rebuild does not
+/// undo them, with the chunk ids the row had when it was edited (`covered`, a JSON list: the
+/// extraction records the edit replaced); and the names merged or renamed away, so a later
+/// extraction of an old name lands on the entity that replaced it.
+const SCHEMA_5: &str = r#"
+    CREATE TABLE graph_overrides (
+        src        TEXT NOT NULL,
+        tgt        TEXT NOT NULL,
+        fields     TEXT NOT NULL,
+        covered    TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (src, tgt)
+    ) WITHOUT ROWID;
+    CREATE TABLE entity_aliases (
+        alias      TEXT PRIMARY KEY,
+        canonical  TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    ) WITHOUT ROWID;
 "#;
 
 /// A document's processing state.
@@ -1117,6 +1142,73 @@ pub(super) fn update_relation(
     .optional()
 }
 
+/// Inserts an entity with its embedding, or replaces a stored one's fields and embedding
+/// (its key and `created_at` stay); its key.
+pub(super) fn upsert_entity(
+    tx: &Transaction<'_>,
+    e: &EntityState,
+    vector: &[f32],
+    created_at: i64,
+) -> rusqlite::Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO entities (name, entity_id, entity_type, description, source_ids, all_source_ids, file_paths,
+                truncate, created_at, embedding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+             ON CONFLICT(name) DO UPDATE SET entity_type = ?3, description = ?4, source_ids = ?5,
+                all_source_ids = ?6, file_paths = ?7, truncate = ?8, embedding = ?10
+             RETURNING entity_key",
+    )?
+    .query_row(
+        params![
+            e.name,
+            crate::rag::ids::compute_mdhash_id(&e.name, "ent-"),
+            e.entity_type,
+            e.description,
+            e.source_ids.join(SEP),
+            all_source_ids_column(&e.all_source_ids, &e.source_ids),
+            e.file_paths.join(SEP),
+            e.truncate,
+            created_at,
+            encode_vector(vector)
+        ],
+        |r| r.get(0),
+    )
+}
+
+/// [`upsert_entity`] for a relation (`src < tgt`).
+pub(super) fn upsert_relation(
+    tx: &Transaction<'_>,
+    rel: &RelationState,
+    vector: &[f32],
+    created_at: i64,
+) -> rusqlite::Result<i64> {
+    tx.prepare_cached(
+        "INSERT INTO relations (src, tgt, relation_id, keywords, description, weight, source_ids, all_source_ids,
+                file_paths, truncate, created_at, embedding)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT(src, tgt) DO UPDATE SET keywords = ?4, description = ?5, weight = ?6, source_ids = ?7,
+                all_source_ids = ?8, file_paths = ?9, truncate = ?10, embedding = ?12
+             RETURNING relation_key",
+    )?
+    .query_row(
+        params![
+            rel.src,
+            rel.tgt,
+            crate::rag::ids::relation_vdb_id(&rel.src, &rel.tgt),
+            rel.keywords,
+            rel.description,
+            rel.weight,
+            rel.source_ids.join(SEP),
+            all_source_ids_column(&rel.all_source_ids, &rel.source_ids),
+            rel.file_paths.join(SEP),
+            rel.truncate,
+            created_at,
+            encode_vector(vector)
+        ],
+        |r| r.get(0),
+    )
+}
+
 fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<VectorChanges> {
     let mut changes = VectorChanges::default();
     // A reprocessed document replaces whatever partial rows it had.
@@ -1154,28 +1246,7 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
                 .execute(params![c.doc_id, e.name])?;
             continue;
         };
-        let key: i64 = tx.prepare_cached(
-            "INSERT INTO entities (name, entity_id, entity_type, description, source_ids, all_source_ids, file_paths,
-                truncate, created_at, embedding)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-             ON CONFLICT(name) DO UPDATE SET entity_type = ?3, description = ?4, source_ids = ?5,
-                all_source_ids = ?6, file_paths = ?7, truncate = ?8, embedding = ?10
-             RETURNING entity_key")?
-        .query_row(
-            params![
-                e.name,
-                crate::rag::ids::compute_mdhash_id(&e.name, "ent-"),
-                e.entity_type,
-                e.description,
-                e.source_ids.join(SEP),
-                all_source_ids_column(&e.all_source_ids, &e.source_ids),
-                e.file_paths.join(SEP),
-                e.truncate,
-                c.created_at,
-                encode_vector(vector)
-            ],
-            |r| r.get(0),
-        )?;
+        let key = upsert_entity(tx, e, vector, c.created_at)?;
         tx.prepare_cached("INSERT OR IGNORE INTO doc_entities (doc_id, name) VALUES (?1, ?2)")?
             .execute(params![c.doc_id, e.name])?;
         changes.upserts.push((VectorKind::Entities, key as u64, vector.clone()));
@@ -1187,30 +1258,7 @@ fn write_commit(tx: &Transaction<'_>, c: &DocumentCommit) -> rusqlite::Result<Ve
                 .execute(params![c.doc_id, rel.src, rel.tgt])?;
             continue;
         };
-        let key: i64 = tx.prepare_cached(
-            "INSERT INTO relations (src, tgt, relation_id, keywords, description, weight, source_ids, all_source_ids,
-                file_paths, truncate, created_at, embedding)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-             ON CONFLICT(src, tgt) DO UPDATE SET keywords = ?4, description = ?5, weight = ?6, source_ids = ?7,
-                all_source_ids = ?8, file_paths = ?9, truncate = ?10, embedding = ?12
-             RETURNING relation_key")?
-        .query_row(
-            params![
-                rel.src,
-                rel.tgt,
-                crate::rag::ids::relation_vdb_id(&rel.src, &rel.tgt),
-                rel.keywords,
-                rel.description,
-                rel.weight,
-                rel.source_ids.join(SEP),
-                all_source_ids_column(&rel.all_source_ids, &rel.source_ids),
-                rel.file_paths.join(SEP),
-                rel.truncate,
-                c.created_at,
-                encode_vector(vector)
-            ],
-            |r| r.get(0),
-        )?;
+        let key = upsert_relation(tx, rel, vector, c.created_at)?;
         tx.prepare_cached("INSERT OR IGNORE INTO doc_relations (doc_id, src, tgt) VALUES (?1, ?2, ?3)")?
             .execute(params![c.doc_id, rel.src, rel.tgt])?;
         changes

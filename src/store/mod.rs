@@ -1,6 +1,7 @@
 //! One KB's storage: kb.db (SQLite, the source of truth) and derived vector indexes.
 
 pub mod codec;
+pub mod curate;
 pub mod delete;
 pub mod doctor;
 pub mod flat;
