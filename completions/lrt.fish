@@ -793,25 +793,28 @@ complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand doc; and __fish_seen_subcommand_from delete" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
 json\t''
 tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
 always\t''
 never\t''"
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -l as -d 'Act as another user (super-admins only; audited)' -r
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -l no-headers -d 'Leave out the header row of tables and TSV'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -s v -l verbose -d 'Say more on stderr (repeat for more)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -f -a "entities" -d 'List entities by degree: name, type, degree, source chunks (needs document:read)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -f -a "show" -d 'Show an entity: descriptions, neighbours with relations and weights, source documents (needs document:read)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -f -a "export" -d 'Export the whole graph as GraphML (Gephi, networkx, yEd) or JSON (needs document:read)'
-complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view" -f -a "view" -d 'Write the graph as one self-contained HTML page to explore: nodes coloured by type and sized by degree, search, click for descriptions and sources (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -l no-headers -d 'Leave out the header row of tables and TSV'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -f -a "entities" -d 'List entities by degree: name, type, degree, source chunks (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -f -a "show" -d 'Show an entity: descriptions, neighbours with relations and weights, source documents (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -f -a "export" -d 'Export the whole graph as GraphML (Gephi, networkx, yEd) or JSON (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -f -a "view" -d 'Write the graph as one self-contained HTML page to explore: nodes coloured by type and sized by degree, search, click for descriptions and sources (needs document:read)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -f -a "entity" -d 'Create, edit, rename or delete entities by hand (needs document:update; delete needs document:delete)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -f -a "relation" -d 'Create, edit or delete relations by hand (needs document:update; delete needs document:delete)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and not __fish_seen_subcommand_from entities show export view entity relation merge" -f -a "merge" -d 'Merge entities into one; their relations follow (needs document:update)'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entities" -l search -d 'Only names containing TEXT (ignoring case)' -r
@@ -893,6 +896,65 @@ complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcomman
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from view" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -l no-headers -d 'Leave out the header row of tables and TSV'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -f -a "create" -d 'Create an entity by hand (needs document:update)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -f -a "edit" -d 'Change an entity\'s description or type (needs document:update)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -f -a "rename" -d 'Rename an entity; its relations follow (needs document:update)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from entity" -f -a "delete" -d 'Delete an entity and its relations (needs document:delete)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from relation" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from relation" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from relation" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from relation" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from relation" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from relation" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from relation" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from relation" -l no-headers -d 'Leave out the header row of tables and TSV'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from relation" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from relation" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from relation" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from relation" -f -a "create" -d 'Create a relation between two existing entities (needs document:update)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from relation" -f -a "edit" -d 'Change a relation\'s description, keywords or weight (needs document:update)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from relation" -f -a "delete" -d 'Delete a relation (needs document:delete)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -l kb -d 'Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -l into -d 'The entity that remains (created when it does not exist)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -l description -d 'Description of the merged entity (default: the descriptions joined)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -l type -d 'Type of the merged entity (default: the first entity\'s type)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -s y -l yes -d 'Do not ask for confirmation'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -l dry-run -d 'Show what would change; change nothing'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -l no-headers -d 'Leave out the header row of tables and TSV'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand graph; and __fish_seen_subcommand_from merge" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand audit; and not __fish_seen_subcommand_from list" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
