@@ -10,6 +10,7 @@ pub mod conn;
 mod documents;
 mod error;
 mod limits;
+pub mod mcp;
 mod routes;
 mod throttle;
 mod worker;
@@ -73,6 +74,8 @@ pub struct AppState {
     /// Failed authentications per client address.
     throttle: throttle::AuthThrottle,
     worker: IngestWorker,
+    /// MCP's streamable HTTP transport, served at [`mcp::PATH`].
+    mcp: mcp::HttpTransport,
 }
 
 impl AppState {
@@ -92,14 +95,48 @@ impl AppState {
                 options.bind
             )));
         }
-        let strict = settings.strict.value;
-        let worker = IngestWorker::start(settings.clone(), options.ingest_workers)?;
-        let manager = Arc::new(TenantRagManager::new(options.max_cached_instances));
-        let service = Service::open(settings.clone())?.with_engines(manager.clone());
+        let state = AppState::open(
+            settings,
+            keys,
+            options.max_cached_instances,
+            options.ingest_workers,
+            options.body_limit,
+        )?;
         if !require_auth {
             // Fail now rather than on every request.
-            service.local_actor(None)?;
+            state.with_service(|svc| svc.local_actor(None))?;
         }
+        Ok(state)
+    }
+
+    /// The state of `lrt mcp` over stdio: the server's engine cache, query limits and ingest
+    /// worker in one local process, for one identity (the CLI's), with no HTTP and no tokens.
+    pub fn local(
+        settings: Settings,
+        max_cached_instances: NonZeroUsize,
+        ingest_workers: NonZeroUsize,
+    ) -> Result<AppState> {
+        AppState::open(
+            settings,
+            None,
+            max_cached_instances,
+            ingest_workers,
+            mcp::DEFAULT_BODY_LIMIT,
+        )
+    }
+
+    fn open(
+        settings: Settings,
+        keys: Option<TokenKeys>,
+        max_cached_instances: NonZeroUsize,
+        ingest_workers: NonZeroUsize,
+        body_limit: usize,
+    ) -> Result<AppState> {
+        let require_auth = settings.require_user_auth.value;
+        let strict = settings.strict.value;
+        let worker = IngestWorker::start(settings.clone(), ingest_workers)?;
+        let manager = Arc::new(TenantRagManager::new(max_cached_instances));
+        let service = Service::open(settings.clone())?.with_engines(manager.clone());
         Ok(AppState {
             service: Mutex::new(service),
             settings,
@@ -110,7 +147,15 @@ impl AppState {
             limits: limits::QueryLimits::default(),
             throttle: throttle::AuthThrottle::default(),
             worker,
+            mcp: mcp::http_transport(body_limit),
         })
+    }
+
+    /// Stops the ingest worker (queued documents wait in kb.db for the next run) and closes
+    /// the cached engines; blocks.
+    pub fn close(&self) {
+        self.worker.shutdown(Duration::from_secs(10));
+        self.manager.cleanup_all();
     }
 
     /// Runs `f` with the service on the current thread (callers are on the blocking pool).
@@ -252,8 +297,7 @@ pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce
         ),
     }
     let stopping = state.clone();
-    let _ = tokio::task::spawn_blocking(move || stopping.worker.shutdown(Duration::from_secs(10))).await;
-    state.manager.cleanup_all();
+    let _ = tokio::task::spawn_blocking(move || stopping.close()).await;
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Knowledge-base use-cases.
 
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::tenants::{DeleteReport, apply_settings};
@@ -24,6 +25,14 @@ pub struct KbUpdate {
     pub description: Option<String>,
     pub set: Vec<(String, String)>,
     pub unset: Vec<String>,
+}
+
+/// A KB an actor can see, with its tenant's name (a KB names its tenant by id only).
+#[derive(Debug, Clone, Serialize)]
+pub struct VisibleKb {
+    pub tenant_name: String,
+    #[serde(flatten)]
+    pub kb: KnowledgeBase,
 }
 
 pub(super) fn new_record(actor: &Actor, tenant: Uuid, name: &str, description: Option<String>) -> KbRecord {
@@ -109,6 +118,51 @@ impl Service {
             .iter()
             .map(|kb| kb_view(&t, kb, false))
             .collect()
+    }
+
+    /// The KBs an actor can see across its tenants, for a caller choosing where to ask (an
+    /// agent's first question): every KB of the active tenants it is a member of (all active
+    /// tenants for a super-admin), only its own KB for a KB-scoped API key. `tenant` narrows it
+    /// to one tenant, which must be visible (else not found, as everywhere).
+    pub fn visible_kbs(&mut self, actor: &Actor, tenant: Option<&str>) -> Result<Vec<VisibleKb>> {
+        let named = tenant.is_some();
+        let idents: Vec<String> = match (tenant, actor.key) {
+            (Some(ident), _) => vec![ident.to_string()],
+            (None, Some(key)) => vec![key.tenant.to_string()],
+            (None, None) => {
+                let mut ids = Vec::new();
+                for page in 1.. {
+                    let listed = self.list_tenants(actor, page, 1000)?;
+                    let last = listed.items.len() < 1000;
+                    ids.extend(listed.items.into_iter().filter(|t| t.is_active).map(|t| t.tenant_id));
+                    if last {
+                        break;
+                    }
+                }
+                ids
+            }
+        };
+        let mut visible = Vec::new();
+        for ident in idents {
+            let found = self.tenant_for(actor, Some(&ident), Need::KbMember, OnInactive::Refuse, "kb.list");
+            let t = match found {
+                Ok(t) => t,
+                // A key whose tenant went away or was suspended sees nothing.
+                Err(Error::NotFound(_) | Error::Forbidden(_)) if !named => continue,
+                Err(e) => return Err(e),
+            };
+            let records = match actor.key.and_then(|k| k.kb) {
+                Some(kb) => vec![self.kb_in(actor, &t, Some(&kb.to_string()))?],
+                None => self.catalog.kbs(t.id)?,
+            };
+            for kb in &records {
+                visible.push(VisibleKb {
+                    tenant_name: t.name.clone(),
+                    kb: kb_view(&t, kb, false)?,
+                });
+            }
+        }
+        Ok(visible)
     }
 
     /// One KB, with its effective configuration.

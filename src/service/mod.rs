@@ -35,7 +35,7 @@ pub use engines::{DEFAULT_MAX_CACHED_INSTANCES, EngineGuard, KbEngine, TenantRag
 pub use identity::{CanI, ContextView, MembershipView, WhoAmI, token_actor};
 pub use ingest::{IngestJob, KbHandle};
 pub use inspect::{EntityList, EntityView, ExportFormat, GraphExport, NameMatch, Neighbour};
-pub use kbs::{KbUpdate, NewKb};
+pub use kbs::{KbUpdate, NewKb, VisibleKb};
 pub use keys::{CreatedKey, KeyListing, NewKey, well_formed as key_well_formed};
 pub use lightrag::LightragImport;
 pub use query::{AuthorizedQuery, OpenQuery, QueryInput};
