@@ -537,7 +537,10 @@ async fn query(b: Bound, a: QueryArgs) -> std::result::Result<Output, ApiError> 
 /// structured copy adds the references and keywords, and leaves out the retrieval details an
 /// agent does not need (the REST route returns them).
 fn query_output(r: QueryResult) -> Output {
-    let text = r.answer.clone().or_else(|| r.context.clone()).unwrap_or_default();
+    let mut text = r.answer.clone().or_else(|| r.context.clone()).unwrap_or_default();
+    if text.is_empty() {
+        text = "Nothing in the knowledge base matches this question (no context was found).".into();
+    }
     let structured = json!({
         "answer": r.answer,
         "context": r.context,
