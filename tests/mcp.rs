@@ -201,6 +201,18 @@ fn check_every_tool(r: &[Value]) {
     );
 }
 
+/// The report of a plan by a member of `acme`: `list_knowledge_bases`, [`every_tool`] on its
+/// KB, then `denied` calls on the other tenant.
+fn check_member_report(report: &Value, denied: usize) {
+    assert_eq!(report["protocol_version"], "2026-07-28");
+    check_tools(report);
+    let r = report["results"].as_array().unwrap();
+    assert_eq!(listed(&r[0]), ["acme/docs"]);
+    check_every_tool(&r[1..14]);
+    assert_eq!(r.len(), 14 + denied);
+    r[14..].iter().for_each(assert_not_found);
+}
+
 /// Tenant `acme` (admin alice) with KB `docs` holding a document about Marie Curie, and
 /// tenant `globex-CANARY` (admin bob) with KB `vault-CANARY`.
 fn tenants(lrt: &Lrt, env: &[(&str, &str)]) -> (String, String, String, String) {
@@ -272,14 +284,7 @@ fn stdio_serves_every_tool_as_the_local_identity() {
         &lrt,
         json!({"transport": {"stdio": {"command": common::BIN, "args": ["mcp"], "env": env}}, "steps": steps}),
     );
-    assert_eq!(report["protocol_version"], "2026-07-28");
-    check_tools(&report);
-    let r = report["results"].as_array().unwrap();
-    assert_eq!(listed(&r[0]), ["acme/docs"]);
-    check_every_tool(&r[1..14]);
-    for denied in &r[14..17] {
-        assert_not_found(denied);
-    }
+    check_member_report(&report, 3);
     // The upload was made, processed and audited as alice, like a CLI ingest.
     let docs = lrt.json_as("alice", &["doc", "list", "-t", &a, "--kb", &a1]);
     assert_eq!(docs.as_array().unwrap().len(), 2, "{docs}");
@@ -362,14 +367,7 @@ async fn streamable_http_keeps_tenants_apart() {
         step("list_knowledge_bases", json!({"tenant": b})),
     ]);
     let report = run_client(&python, &lrt, json!({"transport": http(&srv, &key_a), "steps": steps}));
-    assert_eq!(report["protocol_version"], "2026-07-28");
-    check_tools(&report);
-    let r = report["results"].as_array().unwrap();
-    assert_eq!(listed(&r[0]), ["acme/docs"]);
-    check_every_tool(&r[1..14]);
-    for denied in &r[14..21] {
-        assert_not_found(denied);
-    }
+    check_member_report(&report, 7);
     // Nothing of A's reached B's KB.
     let docs = lrt.json_as("bob", &["doc", "list", "-t", &b, "--kb", &b1]);
     assert_eq!(docs.as_array().unwrap().len(), 1, "{docs}");

@@ -27,8 +27,9 @@ use crate::store::kb::{CachedAnswer, KbStore, SEP, VectorKind};
 use crate::store::query::{ChunkRecord, Edge, EntityRow, RelationRow};
 use crate::store::vectors::{Fingerprint, VectorIndex};
 
-/// The retrieval modes of upstream's `QueryParam.mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// The retrieval modes of upstream's `QueryParam.mode` (also MCP's `mode` argument, whose
+/// schema these comments describe).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum QueryMode {
     /// Chunk vectors only.

@@ -358,37 +358,6 @@ struct ListKbsArgs {
     tenant: Option<String>,
 }
 
-/// How a question is answered (LightRAG's query modes).
-#[derive(Deserialize, JsonSchema, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-enum Mode {
-    /// Text chunks similar to the question only.
-    Naive,
-    /// Entities matching the question's specific terms, and their relations.
-    Local,
-    /// Relations matching the question's broad themes, and their entities.
-    Global,
-    /// Local and global together.
-    Hybrid,
-    /// Hybrid plus similar text chunks: the best default.
-    Mix,
-    /// No retrieval: the question goes to the language model as it is.
-    Bypass,
-}
-
-impl From<Mode> for QueryMode {
-    fn from(mode: Mode) -> QueryMode {
-        match mode {
-            Mode::Naive => QueryMode::Naive,
-            Mode::Local => QueryMode::Local,
-            Mode::Global => QueryMode::Global,
-            Mode::Hybrid => QueryMode::Hybrid,
-            Mode::Mix => QueryMode::Mix,
-            Mode::Bypass => QueryMode::Bypass,
-        }
-    }
-}
-
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct QueryArgs {
@@ -398,8 +367,10 @@ struct QueryArgs {
     kb: String,
     /// The question, in natural language.
     question: String,
-    /// Retrieval mode (default mix).
-    mode: Option<Mode>,
+    /// How to retrieve (default mix, the best in general): naive searches text chunks only;
+    /// local, entities matching the question's specific terms; global, relations matching its
+    /// themes; hybrid, both; mix, hybrid plus text chunks; bypass asks the model directly.
+    mode: Option<QueryMode>,
     /// How many entities (local) or relations (global) to retrieve (default 40).
     top_k: Option<usize>,
     /// How many text chunks to keep in the context (default 20).
@@ -433,31 +404,6 @@ struct DocumentStatusArgs {
     doc_id: String,
 }
 
-/// A document's processing status.
-#[derive(Deserialize, JsonSchema, Clone, Copy)]
-#[serde(rename_all = "lowercase")]
-enum Status {
-    /// Queued, not started.
-    Pending,
-    /// Being processed.
-    Processing,
-    /// In the graph and searchable.
-    Processed,
-    /// Processing failed; the document's error says why.
-    Failed,
-}
-
-impl From<Status> for DocStatus {
-    fn from(status: Status) -> DocStatus {
-        match status {
-            Status::Pending => DocStatus::Pending,
-            Status::Processing => DocStatus::Processing,
-            Status::Processed => DocStatus::Processed,
-            Status::Failed => DocStatus::Failed,
-        }
-    }
-}
-
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ListDocumentsArgs {
@@ -465,8 +411,9 @@ struct ListDocumentsArgs {
     tenant: String,
     /// The knowledge base (name or id) inside that tenant.
     kb: String,
-    /// Only documents with this status.
-    status: Option<Status>,
+    /// Only documents with this status: pending (queued), processing, processed (searchable)
+    /// or failed (the document's error says why).
+    status: Option<DocStatus>,
     /// Page number, from 1 (default 1).
     page: Option<u64>,
     /// Documents per page, 1 to 1000 (default 20).
@@ -523,7 +470,7 @@ async fn list_kbs(b: Bound, a: ListKbsArgs) -> std::result::Result<Output, ApiEr
 }
 
 async fn query(b: Bound, a: QueryArgs) -> std::result::Result<Output, ApiError> {
-    let mut params = QueryParams::new(a.question, a.mode.unwrap_or(Mode::Mix).into());
+    let mut params = QueryParams::new(a.question, a.mode.unwrap_or(QueryMode::Mix));
     params.only_context = a.only_context;
     let run = query_engine(&b.state, b.actor, a.tenant, a.kb, false).await?;
     let (top_k, chunk_top_k) = (a.top_k, a.chunk_top_k);
@@ -595,7 +542,7 @@ async fn list_documents(b: Bound, a: ListDocumentsArgs) -> std::result::Result<O
                 &actor,
                 Some(&t),
                 Some(&k),
-                a.status.map(DocStatus::from),
+                a.status,
                 a.page.unwrap_or(1),
                 a.page_size.unwrap_or(20),
             )
