@@ -349,3 +349,76 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod visible_tests {
+    use super::super::NewTenant;
+    use super::super::testing::{service, user};
+    use super::*;
+    use crate::authz::{KeyScope, Role};
+
+    fn names(kbs: &[VisibleKb]) -> Vec<String> {
+        let mut names: Vec<String> = kbs
+            .iter()
+            .map(|v| format!("{}/{}", v.tenant_name, v.kb.kb_name))
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn visible_kbs_are_the_callers_tenants_or_a_keys_one_kb() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut svc = service(dir.path(), true);
+        let root = user("root");
+        for (tenant, admin, kbs) in [
+            ("acme", "alice", &["docs", "wiki"][..]),
+            ("globex", "bob", &["vault"]),
+            ("old", "alice", &["archive"]),
+        ] {
+            let new = NewTenant {
+                name: tenant.into(),
+                admin: Some(admin.into()),
+                ..Default::default()
+            };
+            svc.create_tenant(&root, new).unwrap();
+            for kb in kbs {
+                let new = NewKb {
+                    name: kb.to_string(),
+                    ..Default::default()
+                };
+                svc.create_kb(&user(admin), Some(tenant), new).unwrap();
+            }
+        }
+        svc.set_tenant_active(&root, "old", false).unwrap();
+        let alice = user("alice");
+        assert_eq!(
+            names(&svc.visible_kbs(&alice, None).unwrap()),
+            ["acme/docs", "acme/wiki"]
+        );
+        assert_eq!(
+            names(&svc.visible_kbs(&root, None).unwrap()),
+            ["acme/docs", "acme/wiki", "globex/vault"]
+        );
+        assert!(svc.visible_kbs(&user("nobody"), None).unwrap().is_empty());
+        // Another tenant, named: not found, like a missing one.
+        let err = svc.visible_kbs(&alice, Some("globex")).unwrap_err();
+        assert!(matches!(err, Error::NotFound(_)), "{err}");
+        // A KB-scoped key of acme sees its one KB, also when acme is named.
+        let acme = svc.show_tenant(&root, Some("acme")).unwrap().tenant_id;
+        let docs = svc.show_kb(&root, Some("acme"), Some("docs")).unwrap().kb_id;
+        let key = Actor {
+            key: Some(KeyScope {
+                id: Uuid::new_v4(),
+                tenant: Uuid::parse_str(&acme).unwrap(),
+                kb: Some(Uuid::parse_str(&docs).unwrap()),
+                role: Role::Viewer,
+                creator_super_admin: false,
+            }),
+            remote: true,
+            ..user("alice")
+        };
+        assert_eq!(names(&svc.visible_kbs(&key, None).unwrap()), ["acme/docs"]);
+        assert_eq!(names(&svc.visible_kbs(&key, Some(&acme)).unwrap()), ["acme/docs"]);
+    }
+}
