@@ -10,7 +10,7 @@ mod common;
 use std::io::Write;
 
 use common::external::component;
-use common::server::{Server, spawn};
+use common::server::{Server, spawn, token};
 use common::{Lrt, ROOT, field, model};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -285,6 +285,24 @@ fn stdio_serves_every_tool_as_the_local_identity() {
         json!({"transport": {"stdio": {"command": common::BIN, "args": ["mcp"], "env": env}}, "steps": steps}),
     );
     check_member_report(&report, 3);
+    // A client of the protocols before 2026-07-28 (the initialize handshake, as desktop agents
+    // that start `lrt mcp` mostly are) is served the same.
+    let steps = vec![
+        step("list_knowledge_bases", json!({})),
+        step(
+            "get_entity",
+            json!({"tenant": "acme", "kb": "docs", "name": "Marie Curie"}),
+        ),
+    ];
+    let legacy = run_client(
+        &python,
+        &lrt,
+        json!({"transport": {"stdio": {"command": common::BIN, "args": ["mcp"], "env": env}}, "mode": "legacy", "steps": steps}),
+    );
+    assert_eq!(legacy["protocol_version"], "2025-11-25");
+    assert_eq!(legacy["tools"].as_array().unwrap().len(), TOOLS.len());
+    assert_eq!(listed(&legacy["results"][0]), ["acme/docs"]);
+    assert_eq!(ok(&legacy["results"][1])["name"], "Marie Curie");
     // The upload was made, processed and audited as alice, like a CLI ingest.
     let docs = lrt.json_as("alice", &["doc", "list", "-t", &a, "--kb", &a1]);
     assert_eq!(docs.as_array().unwrap().len(), 2, "{docs}");
@@ -325,10 +343,9 @@ async fn streamable_http_keeps_tenants_apart() {
     let (a, a1, b, b1) = tenants(&lrt, &env);
     let srv = spawn(&lrt, &env, &[]).unwrap_or_else(|e| panic!("lrt serve did not start: {e}"));
     let (key_a, key_a_id) = key(&lrt, "alice", &["-t", &a, "--role", "editor"]);
-    let (key_b, _) = key(&lrt, "bob", &["-t", &b, "--role", "editor"]);
     let (kb_viewer, _) = key(&lrt, "alice", &["-t", &a, "--kb", &a1, "--role", "viewer"]);
 
-    // Tenant B's document, added over MCP with B's key.
+    // Tenant B's document, added over MCP by bob with a bearer token.
     let mut steps = add_and_wait(
         &b,
         &b1,
@@ -338,11 +355,17 @@ async fn streamable_http_keeps_tenants_apart() {
     )
     .to_vec();
     steps.push(step("list_knowledge_bases", json!({})));
-    let report = run_client(&python, &lrt, json!({"transport": http(&srv, &key_b), "steps": steps}));
+    steps.push(step("search_entities", json!({"tenant": "acme", "kb": "docs"})));
+    let bearer = json!({"http": {
+        "url": format!("{}/mcp", srv.base),
+        "headers": {"Authorization": format!("Bearer {}", token(&lrt, "bob"))},
+    }});
+    let report = run_client(&python, &lrt, json!({"transport": bearer, "steps": steps}));
     let r = report["results"].as_array().unwrap();
     assert_eq!(ok(&r[1])["status"], "processed");
     let secret_doc = field(ok(&r[0]), "doc_id");
     assert_eq!(listed(&r[2]), [format!("globex-{CANARY}/vault-{CANARY}")]);
+    assert_eq!(tool_error(&r[3], "not_found"), "not_found: tenant 'acme' not found");
 
     // Tenant A's key: every tool on A's KB (by ids), nothing of B's.
     let mut steps = vec![step("list_knowledge_bases", json!({}))];
@@ -372,7 +395,8 @@ async fn streamable_http_keeps_tenants_apart() {
     let docs = lrt.json_as("bob", &["doc", "list", "-t", &b, "--kb", &b1]);
     assert_eq!(docs.as_array().unwrap().len(), 1, "{docs}");
 
-    // A KB-scoped viewer key: its one KB; it may ask but not add.
+    // A KB-scoped viewer key: its one KB; it may ask but not add. This client uses the
+    // initialize handshake of the protocols before 2026-07-28, as most desktop agents still do.
     let steps = vec![
         step("list_knowledge_bases", json!({})),
         step(
@@ -387,8 +411,9 @@ async fn streamable_http_keeps_tenants_apart() {
     let report = run_client(
         &python,
         &lrt,
-        json!({"transport": http(&srv, &kb_viewer), "steps": steps}),
+        json!({"transport": http(&srv, &kb_viewer), "mode": "legacy", "steps": steps}),
     );
+    assert_eq!(report["protocol_version"], "2025-11-25");
     let r = report["results"].as_array().unwrap();
     assert_eq!(listed(&r[0]), ["acme/docs"]);
     ok(&r[1]);

@@ -3,6 +3,7 @@
 Usage: python mcp_client.py PLAN.json
 
 PLAN: {"transport": {"stdio": {"command", "args", "env"}} | {"http": {"url", "headers"}},
+       "mode"?: "legacy" (the initialize handshake of protocols before 2026-07-28),
        "steps": [{"tool", "args", "save"?, "until"?: {"key", "in": [...]}, "timeout"?}]}
 
 Connects with the SDK's `Client` (its own protocol negotiation), lists the tools, then calls
@@ -52,7 +53,7 @@ async def run(plan):
     out = {"results": []}
     saved = {}
     try:
-        async with Client(server, read_timeout_seconds=120) as client:
+        async with Client(server, read_timeout_seconds=120, mode=plan.get("mode", "auto")) as client:
             out["protocol_version"] = client.protocol_version
             info = client.server_info
             out["server_name"] = info.name if info is not None else None
