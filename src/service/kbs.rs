@@ -139,6 +139,15 @@ impl Service {
                         break;
                     }
                 }
+                // The built-in workspace is open to local users without a membership (single-
+                // workspace mode), so no membership lists it.
+                if let Some(t) = self.catalog.builtin_tenant()?
+                    && t.is_active
+                    && !ids.contains(&t.id.to_string())
+                    && self.role_of(&actor.user, &t, actor.remote)?.is_some()
+                {
+                    ids.push(t.id.to_string());
+                }
                 ids
             }
         };
@@ -420,5 +429,21 @@ mod visible_tests {
         };
         assert_eq!(names(&svc.visible_kbs(&key, None).unwrap()), ["acme/docs"]);
         assert_eq!(names(&svc.visible_kbs(&key, Some(&acme)).unwrap()), ["acme/docs"]);
+    }
+
+    #[test]
+    fn the_builtin_workspace_is_visible_to_local_users() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut svc = service(dir.path(), false);
+        let bob = user("bob");
+        // Created on first use, open to every local user without a membership.
+        svc.list_kbs(&bob, None).unwrap();
+        assert_eq!(names(&svc.visible_kbs(&bob, None).unwrap()), ["default/default"]);
+        // Not to a caller of `lrt serve` (unless open_workspace is set).
+        let remote = Actor {
+            remote: true,
+            ..user("bob")
+        };
+        assert!(svc.visible_kbs(&remote, None).unwrap().is_empty());
     }
 }
