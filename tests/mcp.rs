@@ -285,6 +285,9 @@ fn stdio_serves_every_tool_as_the_local_identity() {
         json!({"transport": {"stdio": {"command": common::BIN, "args": ["mcp"], "env": env}}, "steps": steps}),
     );
     check_member_report(&report, 3);
+    // A document left queued (as an `lrt mcp` that ended before its worker got to it leaves
+    // one) is taken up by the next `lrt mcp`.
+    let queued = queue_document(&lrt, &a, &a1, "Ada Lovelace wrote the first program.");
     // A client of the protocols before 2026-07-28 (the initialize handshake, as desktop agents
     // that start `lrt mcp` mostly are) is served the same.
     let steps = vec![
@@ -293,6 +296,12 @@ fn stdio_serves_every_tool_as_the_local_identity() {
             "get_entity",
             json!({"tenant": "acme", "kb": "docs", "name": "Marie Curie"}),
         ),
+        json!({
+            "tool": "document_status",
+            "args": {"tenant": "acme", "kb": "docs", "doc_id": queued},
+            "until": {"key": "status", "in": ["processed", "failed"]},
+            "timeout": 30,
+        }),
     ];
     let legacy = run_client(
         &python,
@@ -303,9 +312,10 @@ fn stdio_serves_every_tool_as_the_local_identity() {
     assert_eq!(legacy["tools"].as_array().unwrap().len(), TOOLS.len());
     assert_eq!(listed(&legacy["results"][0]), ["acme/docs"]);
     assert_eq!(ok(&legacy["results"][1])["name"], "Marie Curie");
+    assert_eq!(ok(&legacy["results"][2])["status"], "processed");
     // The upload was made, processed and audited as alice, like a CLI ingest.
     let docs = lrt.json_as("alice", &["doc", "list", "-t", &a, "--kb", &a1]);
-    assert_eq!(docs.as_array().unwrap().len(), 2, "{docs}");
+    assert_eq!(docs.as_array().unwrap().len(), 3, "{docs}");
     let audit = lrt.audit();
     assert!(
         audit
@@ -319,6 +329,35 @@ fn stdio_serves_every_tool_as_the_local_identity() {
             .any(|e| e["user_id"] == "alice" && e["outcome"] == "denied" && e["tenant_id"] == b.as_str()),
         "no denial in the audit log"
     );
+}
+
+/// No environment: the installation's config file alone.
+struct NoEnv;
+
+impl lrt::config::Env for NoEnv {
+    fn get(&self, _name: &str) -> Option<String> {
+        None
+    }
+}
+
+/// Queues a text document in tenant `t`'s KB `k` as alice, as an upload does, with no worker
+/// to process it: its doc id (status pending).
+fn queue_document(lrt: &Lrt, t: &str, k: &str, text: &str) -> String {
+    let flags = lrt::config::Overrides {
+        config: Some(lrt.config_path()),
+        data_dir: Some(lrt.data_dir()),
+    };
+    let mut svc = lrt::service::Service::open(lrt::config::Settings::load(&flags, &NoEnv).unwrap()).unwrap();
+    let upload = lrt::service::Upload {
+        file_path: Some("queued.txt".into()),
+        bytes: text.as_bytes().to_vec(),
+        pages: Vec::new(),
+    };
+    let up = svc
+        .upload_document(&lrt::authz::Actor::user("alice", false), t, k, upload)
+        .unwrap();
+    assert_eq!(up.status, lrt::store::kb::DocStatus::Pending);
+    up.doc_id
 }
 
 /// `lrt key create ARGS --json` as `user`: (key, key id).

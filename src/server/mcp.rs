@@ -165,8 +165,9 @@ impl ServerHandler for LrtTools {
 
 /// `lrt mcp`: serves the tools on stdin/stdout as the local identity (`as_user`: a
 /// super-admin's `--as`) until the client closes stdin. Uploads are ingested by a worker in
-/// this process; documents still queued when it ends wait in kb.db for the next ingest or
-/// `lrt serve`. Nothing but MCP messages is written to stdout.
+/// this process, which first takes up the documents an earlier run left queued; those still
+/// queued when it ends wait in kb.db for the next run, ingest or `lrt serve`. Nothing but MCP
+/// messages is written to stdout.
 pub fn serve_stdio(settings: Settings, as_user: Option<String>) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -176,6 +177,7 @@ pub fn serve_stdio(settings: Settings, as_user: Option<String>) -> Result<()> {
     let state = Arc::new(AppState::local(settings, cache, NonZeroUsize::MIN)?);
     let served = runtime.block_on(async {
         let actor = state.run(move |svc| svc.local_actor(as_user.as_deref())).await?;
+        state.requeue();
         let tools = LrtTools {
             local: Some(Bound {
                 state: state.clone(),

@@ -151,6 +151,19 @@ impl AppState {
         })
     }
 
+    /// Hands every KB with pending or interrupted documents to the ingest worker, in the
+    /// background: with a service of its own, since the scan opens every KB and must not hold
+    /// up requests.
+    fn requeue(self: &Arc<Self>) {
+        let recovering = self.clone();
+        tokio::task::spawn_blocking(move || {
+            match Service::open(recovering.settings.clone()).and_then(|svc| svc.queued_kbs()) {
+                Ok(kbs) => kbs.into_iter().for_each(|(t, k)| recovering.worker.submit(t, k)),
+                Err(e) => eprintln!("lrt: cannot look for queued documents: {e}"),
+            }
+        });
+    }
+
     /// Stops the ingest worker (queued documents wait in kb.db for the next run) and closes
     /// the cached engines; blocks.
     pub fn close(&self) {
@@ -269,14 +282,7 @@ pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce
         .local_addr()
         .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
     ready(addr);
-    // With a service of its own: the scan opens every KB and must not hold up requests.
-    let recovering = state.clone();
-    tokio::task::spawn_blocking(move || {
-        match Service::open(recovering.settings.clone()).and_then(|svc| svc.queued_kbs()) {
-            Ok(kbs) => kbs.into_iter().for_each(|(t, k)| recovering.worker.submit(t, k)),
-            Err(e) => eprintln!("lrt serve: cannot look for queued documents: {e}"),
-        }
-    });
+    state.requeue();
     let app = router(state.clone(), &options);
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let server = conn::serve(listener, app, options.connections, stop.subscribe());
