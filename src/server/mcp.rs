@@ -40,7 +40,7 @@ use crate::authz::{Actor, Permission};
 use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::rag::query::{QueryMode, QueryParams, QueryResult};
-use crate::service::{DEFAULT_MAX_CACHED_INSTANCES, Upload};
+use crate::service::{DEFAULT_MAX_CACHED_INSTANCES, Service, Upload};
 use crate::store::inspect::EntityFilter;
 use crate::store::kb::DocStatus;
 
@@ -534,52 +534,49 @@ async fn document_status(b: Bound, a: DocumentStatusArgs) -> std::result::Result
     Ok(Output::json(detail))
 }
 
-async fn list_documents(b: Bound, a: ListDocumentsArgs) -> std::result::Result<Output, ApiError> {
+/// A `document:read` call on tenant `t`'s KB `k`, admitted and charged one API call as its
+/// REST route is, then `read` with the service; its result as the tool's output.
+async fn read_kb<T: serde::Serialize + Send + 'static>(
+    b: Bound,
+    t: String,
+    k: String,
+    read: impl FnOnce(&mut Service, &Actor, &str, &str) -> Result<T> + Send + 'static,
+) -> std::result::Result<Output, ApiError> {
     let Bound { state, actor } = b;
-    let page = state
+    let value = state
         .call(move |svc| {
-            let (t, k) = (a.tenant, a.kb);
             admit(svc, &actor, (&t, &k), Permission::DocumentRead, "document.read")?;
-            svc.list_documents(
-                &actor,
-                Some(&t),
-                Some(&k),
-                a.status,
-                a.page.unwrap_or(1),
-                a.page_size.unwrap_or(20),
-            )
+            read(svc, &actor, &t, &k)
         })
         .await?;
-    Ok(Output::json(to_json(page)?.0))
+    Ok(Output::json(to_json(value)?.0))
+}
+
+async fn list_documents(b: Bound, a: ListDocumentsArgs) -> std::result::Result<Output, ApiError> {
+    let (page, size) = (a.page.unwrap_or(1), a.page_size.unwrap_or(20));
+    read_kb(b, a.tenant, a.kb, move |svc, actor, t, k| {
+        svc.list_documents(actor, Some(t), Some(k), a.status, page, size)
+    })
+    .await
 }
 
 async fn search_entities(b: Bound, a: SearchEntitiesArgs) -> std::result::Result<Output, ApiError> {
-    let Bound { state, actor } = b;
     let filter = EntityFilter {
         search: a.search,
         entity_type: a.entity_type,
         limit: a.limit.unwrap_or(DEFAULT_ENTITY_LIMIT),
     };
-    let list = state
-        .call(move |svc| {
-            let (t, k) = (a.tenant, a.kb);
-            admit(svc, &actor, (&t, &k), Permission::DocumentRead, "document.read")?;
-            svc.list_entities(&actor, Some(&t), Some(&k), &filter)
-        })
-        .await?;
-    Ok(Output::json(to_json(list)?.0))
+    read_kb(b, a.tenant, a.kb, move |svc, actor, t, k| {
+        svc.list_entities(actor, Some(t), Some(k), &filter)
+    })
+    .await
 }
 
 async fn get_entity(b: Bound, a: GetEntityArgs) -> std::result::Result<Output, ApiError> {
-    let Bound { state, actor } = b;
-    let entity = state
-        .call(move |svc| {
-            let (t, k) = (a.tenant, a.kb);
-            admit(svc, &actor, (&t, &k), Permission::DocumentRead, "document.read")?;
-            svc.show_entity(&actor, Some(&t), Some(&k), &a.name)
-        })
-        .await?;
-    Ok(Output::json(to_json(entity)?.0))
+    read_kb(b, a.tenant, a.kb, move |svc, actor, t, k| {
+        svc.show_entity(actor, Some(t), Some(k), &a.name)
+    })
+    .await
 }
 
 #[cfg(test)]
