@@ -61,6 +61,9 @@ _lrt() {
             lrt,man)
                 cmd="lrt__subcmd__man"
                 ;;
+            lrt,mcp)
+                cmd="lrt__subcmd__mcp"
+                ;;
             lrt,member)
                 cmd="lrt__subcmd__member"
                 ;;
@@ -242,7 +245,7 @@ _lrt() {
 
     case "${cmd}" in
         lrt)
-            opts="-o -q -v -h -V --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help --version init config whoami use tenant kb member ingest query chat doc graph audit auth quickstart doctor serve token key debug completions man help"
+            opts="-o -q -v -h -V --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help --version init config whoami use tenant kb member ingest query chat doc graph audit auth quickstart doctor serve mcp token key debug completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2750,6 +2753,44 @@ _lrt() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lrt__subcmd__mcp)
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

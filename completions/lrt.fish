@@ -57,6 +57,7 @@ complete -c lrt -n "__fish_lrt_needs_command" -f -a "auth" -d 'Check permissions
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "quickstart" -d 'Set up a demo tenant and KB, ingest the sample documents and answer a question (offline)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "doctor" -d 'Check (and with --repair fix) the catalog, folders, kb.db, vector indexes and statistics'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "serve" -d 'Serve the REST API (tenants, KBs, members, query) over HTTP'
+complete -c lrt -n "__fish_lrt_needs_command" -f -a "mcp" -d 'Serve the knowledge bases to AI agents over MCP on stdin/stdout (as the local identity)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "token" -d 'Mint bearer tokens for `lrt serve`'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "key" -d 'Create, list and revoke API keys for `lrt serve` (X-API-Key)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "debug" -d 'Show what the chunker and the extraction parser make of an input'
@@ -1083,6 +1084,21 @@ complete -c lrt -n "__fish_lrt_using_subcommand serve" -l no-headers -d 'Leave o
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand mcp" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand mcp" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand mcp" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand mcp" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand mcp" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand mcp" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand mcp" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand mcp" -l no-headers -d 'Leave out the header row of tables and TSV'
+complete -c lrt -n "__fish_lrt_using_subcommand mcp" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand mcp" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand mcp" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''

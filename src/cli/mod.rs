@@ -14,6 +14,7 @@ mod graph_edit;
 mod ingest;
 mod kb;
 mod key;
+mod mcp;
 mod member;
 pub mod output;
 mod query;
@@ -136,6 +137,8 @@ pub enum Command {
     Doctor(doctor::DoctorArgs),
     /// Serve the REST API (tenants, KBs, members, query) over HTTP
     Serve(serve::ServeArgs),
+    /// Serve the knowledge bases to AI agents over MCP on stdin/stdout (as the local identity)
+    Mcp(mcp::McpArgs),
     /// Mint bearer tokens for `lrt serve`
     #[command(subcommand)]
     Token(serve::TokenCmd),
@@ -427,6 +430,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Kb(cmd) => kb::exec(&ctx, cmd),
         Command::Member(cmd) => member::exec(&ctx, cmd),
         Command::Serve(args) => serve::serve(&ctx, args),
+        Command::Mcp(args) => mcp::exec(&ctx, args),
         Command::Token(cmd) => serve::token(&ctx, cmd),
         Command::Key(cmd) => key::exec(&ctx, cmd),
         Command::Debug(cmd) => debug::exec(&ctx, cmd),

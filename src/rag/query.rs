@@ -28,8 +28,9 @@ use crate::store::kb::{CachedAnswer, KbStore, SEP, VectorKind};
 use crate::store::query::{ChunkRecord, Edge, EntityRow, RelationRow};
 use crate::store::vectors::{Fingerprint, VectorIndex};
 
-/// The retrieval modes of upstream's `QueryParam.mode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+/// How a question's context is retrieved: LightRAG's query modes (`QueryParam.mode`).
+// These comments are also the text of MCP's `mode` argument schema (server/mcp.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum QueryMode {
     /// Chunk vectors only.

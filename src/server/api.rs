@@ -11,7 +11,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use super::{ApiError, AppState, console, documents, graph_edit, ollama, openai, routes};
+use super::{ApiError, AppState, console, documents, graph_edit, mcp, ollama, openai, routes};
 use crate::authz::Permission;
 
 /// How a route takes its request body.
@@ -410,11 +410,15 @@ pub(super) fn table() -> Vec<Route> {
     ]
 }
 
-/// The application's router: every route of [`table`], and JSON 404s for the rest.
+/// The application's router: every route of [`table`], MCP at [`mcp::PATH`], and JSON 404s
+/// for the rest.
 pub(super) fn router() -> Router<Arc<AppState>> {
     table()
         .into_iter()
         .fold(Router::new(), |router, r| router.route(r.path, r.handler))
+        // MCP's streamable HTTP transport: JSON-RPC messages, not an operation of the OpenAPI
+        // document (its tools call the services the documented routes call).
+        .route(mcp::PATH, axum::routing::any(mcp::endpoint))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
 }
 

@@ -47,7 +47,7 @@ impl AppState {
 
     /// Queues an upload through the service and hands its KB to the ingest worker: 202 with
     /// the pending document, or 200 for a duplicate (nothing added).
-    async fn upload(
+    pub(super) async fn upload(
         self: &Arc<Self>,
         actor: Actor,
         InKb(t, k): InKb,
@@ -181,20 +181,34 @@ pub(super) async fn get_document(
     InKb(t, k): InKb,
     Path((_, _, doc)): Path<(String, String, String)>,
 ) -> ApiResult {
-    let kb_id = Uuid::parse_str(&k).ok();
-    let detail = st
-        .call(move |svc| {
-            admit(svc, &actor, (&t, &k), Permission::DocumentRead, "document.read")?;
-            svc.show_document(&actor, Some(&t), Some(&k), &doc)
-        })
-        .await?;
-    let waiting = matches!(detail.document.status, DocStatus::Pending | DocStatus::Processing);
-    let progress = kb_id.filter(|_| waiting).and_then(|kb| st.worker.progress(kb));
-    let mut body = to_json(detail)?;
-    if let Some(p) = progress {
-        body.0["progress"] = serde_json::to_value(p).unwrap_or(Value::Null);
+    st.document_status(actor, t, k, doc).await.map(Json)
+}
+
+impl AppState {
+    /// A document's `lrt doc show --json` (`document:read`, one API call), plus the worker's
+    /// `progress` of its KB's current run while it waits or is processed.
+    pub(super) async fn document_status(
+        self: &Arc<Self>,
+        actor: Actor,
+        t: String,
+        k: String,
+        doc: String,
+    ) -> Result<Value, ApiError> {
+        let (kb_id, detail) = self
+            .call(move |svc| {
+                let admitted = admit(svc, &actor, (&t, &k), Permission::DocumentRead, "document.read")?;
+                let detail = svc.show_document(&actor, Some(&t), Some(&k), &doc)?;
+                Ok((admitted.handle.kb_id, detail))
+            })
+            .await?;
+        let waiting = matches!(detail.document.status, DocStatus::Pending | DocStatus::Processing);
+        let progress = waiting.then(|| self.worker.progress(kb_id)).flatten();
+        let Json(mut body) = to_json(detail)?;
+        if let Some(p) = progress {
+            body["progress"] = serde_json::to_value(p).unwrap_or(Value::Null);
+        }
+        Ok(body)
     }
-    Ok(body)
 }
 
 /// `DELETE …/documents/{doc_id}`: `lrt doc delete --yes` of one document. While the KB is

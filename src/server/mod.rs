@@ -15,6 +15,7 @@ mod graph_edit;
 mod limits;
 mod ollama;
 mod openai;
+pub mod mcp;
 mod routes;
 mod throttle;
 mod worker;
@@ -83,6 +84,8 @@ pub struct AppState {
     /// Failed authentications per client address.
     throttle: throttle::AuthThrottle,
     worker: IngestWorker,
+    /// MCP's streamable HTTP transport, served at [`mcp::PATH`].
+    mcp: mcp::HttpTransport,
 }
 
 impl AppState {
@@ -102,26 +105,84 @@ impl AppState {
                 options.bind
             )));
         }
-        let strict = settings.strict.value;
-        let worker = IngestWorker::start(settings.clone(), options.ingest_workers)?;
-        let manager = Arc::new(TenantRagManager::new(options.max_cached_instances));
-        let service = Service::open(settings.clone())?.with_engines(manager.clone());
+        let state = AppState::open(
+            settings,
+            keys,
+            options.max_cached_instances,
+            options.ingest_workers,
+            options.body_limit,
+            options.console,
+        )?;
         if !require_auth {
             // Fail now rather than on every request.
-            service.local_actor(None)?;
+            state.with_service(|svc| svc.local_actor(None))?;
         }
+        Ok(state)
+    }
+
+    /// The state of `lrt mcp` over stdio: the server's engine cache, query limits and ingest
+    /// worker in one local process, for one identity (the CLI's), with no HTTP and no tokens.
+    pub fn local(
+        settings: Settings,
+        max_cached_instances: NonZeroUsize,
+        ingest_workers: NonZeroUsize,
+    ) -> Result<AppState> {
+        AppState::open(
+            settings,
+            None,
+            max_cached_instances,
+            ingest_workers,
+            mcp::DEFAULT_BODY_LIMIT,
+            false,
+        )
+    }
+
+    fn open(
+        settings: Settings,
+        keys: Option<TokenKeys>,
+        max_cached_instances: NonZeroUsize,
+        ingest_workers: NonZeroUsize,
+        body_limit: usize,
+        console: bool,
+    ) -> Result<AppState> {
+        let require_auth = settings.require_user_auth.value;
+        let strict = settings.strict.value;
+        let worker = IngestWorker::start(settings.clone(), ingest_workers)?;
+        let manager = Arc::new(TenantRagManager::new(max_cached_instances));
+        let service = Service::open(settings.clone())?.with_engines(manager.clone());
         Ok(AppState {
             service: Mutex::new(service),
             settings,
             keys,
             require_auth,
             strict,
-            console: options.console,
+            console,
             manager,
             limits: limits::QueryLimits::default(),
             throttle: throttle::AuthThrottle::default(),
             worker,
+            mcp: mcp::http_transport(body_limit),
         })
+    }
+
+    /// Hands every KB with pending or interrupted documents to the ingest worker, in the
+    /// background: with a service of its own, since the scan opens every KB and must not hold
+    /// up requests.
+    fn requeue(self: &Arc<Self>) {
+        let recovering = self.clone();
+        tokio::task::spawn_blocking(move || {
+            match Service::open(recovering.settings.clone()).and_then(|svc| svc.queued_kbs()) {
+                Ok(kbs) => kbs.into_iter().for_each(|(t, k)| recovering.worker.submit(t, k)),
+                Err(e) => eprintln!("lrt: cannot look for queued documents: {e}"),
+            }
+        });
+    }
+
+    /// Stops the ingest worker (queued documents wait in kb.db for the next run) and closes
+    /// the cached engines; blocks.
+    pub fn close(&self) {
+        self.worker.shutdown(Duration::from_secs(10));
+        self.manager.cleanup_all();
     }
 
     /// Runs `f` with the service on the current thread (callers are on the blocking pool).
@@ -241,14 +302,7 @@ pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce
         .local_addr()
         .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
     ready(addr);
-    // With a service of its own: the scan opens every KB and must not hold up requests.
-    let recovering = state.clone();
-    tokio::task::spawn_blocking(move || {
-        match Service::open(recovering.settings.clone()).and_then(|svc| svc.queued_kbs()) {
-            Ok(kbs) => kbs.into_iter().for_each(|(t, k)| recovering.worker.submit(t, k)),
-            Err(e) => eprintln!("lrt serve: cannot look for queued documents: {e}"),
-        }
-    });
+    state.requeue();
     let app = router(state.clone(), &options);
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     let server = conn::serve(listener, app, options.connections, stop.subscribe());
@@ -269,8 +323,7 @@ pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce
         ),
     }
     let stopping = state.clone();
-    let _ = tokio::task::spawn_blocking(move || stopping.worker.shutdown(Duration::from_secs(10))).await;
-    state.manager.cleanup_all();
+    let _ = tokio::task::spawn_blocking(move || stopping.close()).await;
     Ok(())
 }
 

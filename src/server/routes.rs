@@ -259,9 +259,10 @@ pub(super) fn admit(
     (t, k): (&str, &str),
     permission: Permission,
     action: &str,
-) -> crate::error::Result<()> {
+) -> crate::error::Result<AuthorizedQuery> {
     let admitted = svc.authorize_kb_call(actor, Some(t), Some(k), permission, action)?;
-    svc.charge_query(&admitted)
+    svc.charge_query(&admitted)?;
+    Ok(admitted)
 }
 
 pub(super) fn to_json<T: serde::Serialize>(value: T) -> ApiResult {

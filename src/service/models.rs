@@ -30,7 +30,18 @@ const PAGE: u64 = 1000;
 impl Service {
     /// Every KB the actor may run queries on, by tenant name then KB name.
     pub fn queryable_kbs(&self, actor: &Actor) -> Result<Vec<QueryableKb>> {
-        let mut tenants = self.candidate_tenants(actor)?;
+        let tenants = self.candidate_tenants(actor)?;
+        self.queryable_in(actor, tenants)
+    }
+
+    /// The KBs of one tenant (name or id) the actor may query, for a caller that names where to
+    /// look (an agent's KB listing): a tenant the actor cannot see is not found, as everywhere.
+    pub fn queryable_kbs_of(&mut self, actor: &Actor, tenant: &str) -> Result<Vec<QueryableKb>> {
+        let t = self.tenant_for(actor, Some(tenant), Need::KbMember, OnInactive::Refuse, "kb.list")?;
+        self.queryable_in(actor, vec![t])
+    }
+
+    fn queryable_in(&self, actor: &Actor, mut tenants: Vec<TenantRecord>) -> Result<Vec<QueryableKb>> {
         tenants.sort_by_key(|t| t.name.to_lowercase());
         let mut out = Vec::new();
         for t in tenants {

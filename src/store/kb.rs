@@ -335,7 +335,7 @@ const SCHEMA_5: &str = r#"
 "#;
 
 /// A document's processing state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum DocStatus {
     Pending,
