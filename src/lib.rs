@@ -14,6 +14,7 @@ pub mod import;
 pub mod ingest;
 pub mod layout;
 pub mod llm;
+pub mod metrics;
 pub mod model;
 pub mod rag;
 pub mod server;

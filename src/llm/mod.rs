@@ -11,8 +11,10 @@ pub mod http;
 pub mod local;
 pub mod ollama;
 pub mod openai;
+pub mod usage;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -246,6 +248,17 @@ impl Provider {
             Binding::Openai => Provider::Openai(openai::OpenAiProvider::new(config)?),
             Binding::Ollama => Provider::Ollama(ollama::OllamaProvider::new(config)?),
         })
+    }
+
+    /// This provider with its tokens counted on `meter` (see [`usage`]); the `local`
+    /// provider calls no model server and counts nothing.
+    pub fn metered(mut self, meter: Arc<usage::TokenMeter>) -> Provider {
+        match &mut self {
+            Provider::Local(_) => {}
+            Provider::Openai(p) => p.set_meter(meter),
+            Provider::Ollama(p) => p.set_meter(meter),
+        }
+        self
     }
 }
 
