@@ -124,7 +124,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     );
     registry.register(
         "ingest_documents",
-        "Documents the ingest worker finished, by outcome (processed, failed)",
+        "Documents the ingest worker finished, by outcome (processed, duplicate, failed)",
         m.documents.clone(),
     );
     registry.register(

@@ -11,6 +11,7 @@ use crate::authz::{Actor, Need, OnInactive, Permission};
 use crate::catalog::{KbRecord, KbStats, TenantRecord};
 use crate::config::ModelSettings;
 use crate::error::{Error, Result};
+use crate::llm::usage::TokenMeter;
 use crate::llm::{Binding, Provider, ProviderConfig};
 use crate::model::{self, Overrides, TenantConfig};
 use crate::rag::engine::{Engine, EngineOptions, IngestReport, NewDocument};
@@ -44,6 +45,8 @@ pub struct IngestJob {
     /// Documents reserved under `max_documents` at admission, given back when the run's
     /// statistics are written.
     reserved: u64,
+    /// The tokens the run's model calls spend, recorded with its statistics.
+    meter: Arc<TokenMeter>,
     _lock: std::fs::File,
 }
 
@@ -173,12 +176,14 @@ impl Service {
         // The lock comes first: an engine opened before it would hold the vector indexes as
         // they were before the other job's commits, and save them stale when this job ends.
         let lock = self.lock_kb(&KbHandle::of(t, k), on_wait)?;
-        let (handle, engine) = self.engine_for(t, k, false)?;
+        let meter = Arc::new(TokenMeter::default());
+        let (handle, engine) = self.engine_metered(t, k, false, Some(meter.clone()))?;
         Ok(IngestJob {
             handle,
             engine: Arc::new(engine),
             replace,
             reserved: 0,
+            meter,
             _lock: lock,
         })
     }
@@ -236,7 +241,14 @@ impl Service {
                 tracing::warn!(target: "lrt::ingest", "after the interruption: {e}");
             }
         }
-        let recorded = self.record_kb_stats(&job.handle, &job.engine);
+        let recorded = self
+            .record_kb_stats(&job.handle, &job.engine)
+            .and_then(|()| self.record_tokens(&job.handle, job.meter.take()));
+        if let Ok(report) = &result {
+            crate::metrics::ingest_documents("processed", (report.added + report.replaced) as u64);
+            crate::metrics::ingest_documents("duplicate", report.duplicates as u64);
+            crate::metrics::ingest_documents("failed", report.failed as u64);
+        }
         let released = if job.reserved > 0 {
             self.catalog
                 .release_documents(job.handle.tenant_id, job.handle.kb_id, Some(job.reserved))
@@ -252,8 +264,23 @@ impl Service {
 
     /// The engine of a resolved KB, with providers and options from its effective settings.
     pub(super) fn engine_for(&self, t: &TenantRecord, k: &KbRecord, reembed: bool) -> Result<(KbHandle, Engine)> {
+        self.engine_metered(t, k, reembed, None)
+    }
+
+    /// [`engine_for`](Self::engine_for), its model calls' tokens counted on `meter`.
+    fn engine_metered(
+        &self,
+        t: &TenantRecord,
+        k: &KbRecord,
+        reembed: bool,
+        meter: Option<Arc<TokenMeter>>,
+    ) -> Result<(KbHandle, Engine)> {
         let effective = model::effective_config(&[&t.config, &k.config])?;
-        let (llm, embedder) = self.providers(t, k, &effective)?;
+        let (mut llm, mut embedder) = self.providers(t, k, &effective)?;
+        if let Some(meter) = meter {
+            llm = llm.metered(meter.clone());
+            embedder = embedder.metered(meter);
+        }
         let quota = model::effective_quota(&t.quota)?;
         let options = EngineOptions {
             chunk_size: effective.chunk_size as usize,

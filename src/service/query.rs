@@ -7,6 +7,9 @@ use super::ingest::KbHandle;
 use crate::authz::{Actor, Permission};
 use crate::catalog::{KbRecord, TenantRecord};
 use crate::error::Result;
+use std::sync::Arc;
+
+use crate::llm::usage::{TokenCounts, TokenMeter};
 use crate::llm::{ModelProvider, Provider};
 use crate::model;
 use crate::rag::query::{QueryEngine, QueryOptions, QueryParams, QueryResult, Sink};
@@ -56,6 +59,9 @@ pub struct OpenQuery {
     chunk_top_k: usize,
     /// kb.db's generation when the engine was opened.
     generation: u64,
+    /// The tokens its model calls spent, taken after each question (an engine answers one
+    /// question at a time).
+    meter: Arc<TokenMeter>,
 }
 
 impl OpenQuery {
@@ -85,7 +91,13 @@ impl OpenQuery {
         params.chunk_top_k = chunk_top_k.unwrap_or(self.chunk_top_k);
         params.validate()?;
         charge()?;
+        crate::metrics::query(params.mode.as_str());
         self.engine.query(&params, sink).await
+    }
+
+    /// The tokens spent since the last call, for [`Service::record_tokens`].
+    pub fn take_tokens(&self) -> TokenCounts {
+        self.meter.take()
     }
 }
 
@@ -130,6 +142,8 @@ impl Service {
         let (t, k) = (&admitted.tenant, &admitted.kb);
         let effective = model::effective_config(&[&t.config, &k.config])?;
         let (llm, embedder) = self.providers(t, k, &effective)?;
+        let meter = Arc::new(TokenMeter::default());
+        let (llm, embedder) = (llm.metered(meter.clone()), embedder.metered(meter.clone()));
         let options = QueryOptions {
             cosine_threshold: cosine_threshold(t, k, &effective, &embedder),
             enable_llm_cache: effective.enable_llm_cache && !no_cache,
@@ -147,6 +161,7 @@ impl Service {
             top_k: effective.top_k as usize,
             chunk_top_k: effective.chunk_top_k as usize,
             generation,
+            meter,
         })
     }
 
@@ -217,8 +232,10 @@ impl Service {
         let charge = || self.charge_query(&admitted);
         let result = engine
             .answer(input.params, input.top_k, input.chunk_top_k, charge, sink)
-            .await?;
-        Ok((admitted.handle, result))
+            .await;
+        // Spent even when the answer failed half-way.
+        self.record_tokens(&admitted.handle, engine.take_tokens())?;
+        Ok((admitted.handle, result?))
     }
 }
 
