@@ -4,6 +4,7 @@
 //! models are the CLI's. Nothing here decides access. Every request is logged (`access`).
 
 mod access;
+mod admin;
 mod api;
 pub mod auth;
 pub mod conn;
