@@ -340,6 +340,14 @@ pub(super) fn router() -> Router<Arc<AppState>> {
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
 }
 
+/// The router of `--metrics-bind`'s own listener: `GET /metrics` only (Prometheus' text
+/// exposition), outside the API's table and its authentication.
+pub(super) fn metrics_router() -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(super::metrics::handler))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; metrics are at /metrics") })
+}
+
 /// Error statuses a route can answer with.
 fn errors(r: &Route) -> Vec<u16> {
     // 504: past `--request-timeout`, on every route.

@@ -11,6 +11,7 @@ pub mod conn;
 mod documents;
 mod error;
 mod limits;
+mod metrics;
 mod routes;
 mod throttle;
 mod worker;
@@ -54,6 +55,8 @@ pub struct ServeOptions {
     pub shutdown_grace: Duration,
     /// Header-read timeout, idle timeout and connection cap.
     pub connections: conn::ConnLimits,
+    /// Where to serve Prometheus metrics (`/metrics`); `None`: not at all.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// What every handler shares.
@@ -216,7 +219,11 @@ async fn deadline(
 /// `shutdown_grace` at most), stops the ingest worker (queued documents wait in kb.db for the
 /// next start) and closes the cached engines. `ready` gets the bound address (the port may have been 0). Right after binding,
 /// every KB with pending or interrupted documents is handed to the ingest worker.
-pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+pub async fn serve(
+    settings: Settings,
+    options: ServeOptions,
+    ready: impl FnOnce(SocketAddr, Option<SocketAddr>),
+) -> Result<()> {
     let state = Arc::new(AppState::new(settings, &options)?);
     let listener = TcpListener::bind(options.bind)
         .await
@@ -224,7 +231,15 @@ pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
-    ready(addr);
+    let metrics_listener = match options.metrics_bind {
+        Some(at) => Some(metrics::bind(at).await?),
+        None => None,
+    };
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .map(|l| l.local_addr().map_err(|e| Error::Internal(format!("no local address: {e}"))))
+        .transpose()?;
+    ready(addr, metrics_addr);
     // With a service of its own: the scan opens every KB and must not hold up requests.
     let recovering = state.clone();
     tokio::task::spawn_blocking(move || {
@@ -235,6 +250,9 @@ pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce
     });
     let app = router(state.clone(), &options);
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    if let Some(listener) = metrics_listener {
+        tokio::spawn(metrics::serve(listener, stop.subscribe()));
+    }
     let server = conn::serve(listener, app, options.connections, stop.subscribe());
     tokio::spawn(async move {
         shutdown_signal().await;
