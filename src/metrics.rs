@@ -264,7 +264,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains(r#"lrt_queries_total{mode="mix"}"#), "{text}");
-        assert!(text.contains(r#"lrt_model_tokens_total{provider="openai",kind="prompt"}"#), "{text}");
+        assert!(
+            text.contains(r#"lrt_model_tokens_total{provider="openai",kind="prompt"}"#),
+            "{text}"
+        );
         assert!(text.trim_end().ends_with("# EOF"), "{text}");
     }
 }

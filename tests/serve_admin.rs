@@ -27,17 +27,26 @@ async fn keys_and_audit_over_http_follow_the_cli() {
 
     // Create: the secret once, a role up to the caller's own.
     let made = srv
-        .post(&keys, &alice, json!({"role": "editor", "name": "ci", "expires_in": "7d"}))
+        .post(
+            &keys,
+            &alice,
+            json!({"role": "editor", "name": "ci", "expires_in": "7d"}),
+        )
         .await;
     assert_eq!(made.status, StatusCode::CREATED, "{}", made.body);
     let alice_key = made.body["key"].as_str().unwrap().to_string();
     let alice_key_id = made.body["key_id"].as_str().unwrap().to_string();
     assert!(alice_key.starts_with("lrt_") && alice_key.starts_with(made.body["prefix"].as_str().unwrap()));
     assert_eq!(made.body["role"], "editor");
-    assert_eq!(as_key(&srv, Method::GET, "/api/v1/me", &alice_key, None).await.status, StatusCode::OK);
+    assert_eq!(
+        as_key(&srv, Method::GET, "/api/v1/me", &alice_key, None).await.status,
+        StatusCode::OK
+    );
     let too_high = srv.post(&keys, &vi, json!({"role": "admin"})).await;
     assert_eq!(too_high.status, StatusCode::FORBIDDEN, "{}", too_high.body);
-    let bad = srv.post(&keys, &vi, json!({"role": "viewer", "expires_in": "400d"})).await;
+    let bad = srv
+        .post(&keys, &vi, json!({"role": "viewer", "expires_in": "400d"}))
+        .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
     let vi_made = srv.post(&keys, &vi, json!({"role": "viewer"})).await;
     assert_eq!(vi_made.status, StatusCode::CREATED, "{}", vi_made.body);
@@ -55,7 +64,10 @@ async fn keys_and_audit_over_http_follow_the_cli() {
     let own = own.body.as_array().unwrap().clone();
     assert_eq!(own.len(), 1);
     assert_eq!(own[0]["key_id"], vi_key_id.as_str());
-    assert_eq!(srv.get(&format!("{keys}?all=true"), &vi).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        srv.get(&format!("{keys}?all=true"), &vi).await.status,
+        StatusCode::FORBIDDEN
+    );
     let all = srv.get(&format!("{keys}?all=true"), &alice).await;
     let all = all.body.as_array().unwrap().clone();
     assert_eq!(all.len(), 2);
@@ -70,7 +82,10 @@ async fn keys_and_audit_over_http_follow_the_cli() {
         .await;
     assert_eq!(across.status, StatusCode::NOT_FOUND, "{}", across.body);
     assert!(!across.body.to_string().contains("acme"), "{}", across.body);
-    assert_eq!(as_key(&srv, Method::GET, "/api/v1/me", &alice_key, None).await.status, StatusCode::OK);
+    assert_eq!(
+        as_key(&srv, Method::GET, "/api/v1/me", &alice_key, None).await.status,
+        StatusCode::OK
+    );
 
     // Revoke: a viewer cannot revoke the admin's key; the admin revokes the viewer's, which
     // stops working at once.
@@ -83,8 +98,14 @@ async fn keys_and_audit_over_http_follow_the_cli() {
         as_key(&srv, Method::GET, "/api/v1/me", &vi_key, None).await.status,
         StatusCode::UNAUTHORIZED
     );
-    assert_eq!(srv.delete(&format!("{keys}/{vi_key_id}"), &alice).await.status, StatusCode::CONFLICT);
-    assert_eq!(srv.delete(&format!("{keys}/not-a-key"), &alice).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        srv.delete(&format!("{keys}/{vi_key_id}"), &alice).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(
+        srv.delete(&format!("{keys}/not-a-key"), &alice).await.status,
+        StatusCode::NOT_FOUND
+    );
 
     // The audit log: tenant:manage, the CLI's filters, A's rows only.
     let audit = format!("/api/v1/tenants/{a}/audit");

@@ -179,7 +179,9 @@ fn json_body(method: &Method, path: &str, n: usize) -> Option<Value> {
         ("POST", "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/query/stream") => query,
         // The KB's own document again: a duplicate, so nothing is queued.
         ("POST", "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/documents/text") => json!({"text": DOC_TEXT}),
-        ("POST", "/api/v1/tenants/{tenant_id}/keys") => json!({"role": "viewer_readonly", "name": format!("matrix-{n}")}),
+        ("POST", "/api/v1/tenants/{tenant_id}/keys") => {
+            json!({"role": "viewer_readonly", "name": format!("matrix-{n}")})
+        }
         _ => return None,
     })
 }

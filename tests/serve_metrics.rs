@@ -8,8 +8,8 @@ mod common;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::server::{Server, spawn, token};
 use common::Lrt;
+use common::server::{Server, spawn, token};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -45,11 +45,18 @@ fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
 /// The families `prometheus_client` parses from the URL: name → (type, samples).
 fn parsed(python: &str, url: &str) -> BTreeMap<String, (String, Vec<Value>)> {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/clients/metrics_parse.py");
-    let out = std::process::Command::new(python).arg(script).arg(url).output().unwrap();
+    let out = std::process::Command::new(python)
+        .arg(script)
+        .arg(url)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(
-        doc["content_type"].as_str().unwrap().starts_with("application/openmetrics-text"),
+        doc["content_type"]
+            .as_str()
+            .unwrap()
+            .starts_with("application/openmetrics-text"),
         "{doc}"
     );
     doc["families"]
@@ -59,7 +66,10 @@ fn parsed(python: &str, url: &str) -> BTreeMap<String, (String, Vec<Value>)> {
         .map(|(k, v)| {
             (
                 k.clone(),
-                (v["type"].as_str().unwrap().to_string(), v["samples"].as_array().unwrap().clone()),
+                (
+                    v["type"].as_str().unwrap().to_string(),
+                    v["samples"].as_array().unwrap().clone(),
+                ),
             )
         })
         .collect()
@@ -92,7 +102,10 @@ async fn metrics_move_with_requests_and_name_no_tenant() {
     let url = format!("http://{maddr}/metrics");
     let before_parsed = python.as_deref().map(|py| parsed(py, &url));
     let (content_type, before) = scrape(&srv, &maddr).await;
-    assert!(content_type.starts_with("application/openmetrics-text"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
 
     // Traffic: an upload the worker ingests through the mock model, a question, a 404.
     let alice = token(&lrt, "alice");
@@ -146,11 +159,18 @@ async fn metrics_move_with_requests_and_name_no_tenant() {
         "lrt_engine_cache_evictions",
         "lrt_open_connections",
     ] {
-        assert!(after.contains(&format!("# TYPE {family} ")), "{family} missing:\n{after}");
+        assert!(
+            after.contains(&format!("# TYPE {family} ")),
+            "{family} missing:\n{after}"
+        );
     }
     let route = "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/query";
     assert_eq!(
-        value(&after, "lrt_http_requests_total", &[("route", route), ("status", "200")]),
+        value(
+            &after,
+            "lrt_http_requests_total",
+            &[("route", route), ("status", "200")]
+        ),
         2.0
     );
     assert_eq!(
@@ -161,23 +181,38 @@ async fn metrics_move_with_requests_and_name_no_tenant() {
     // The second question was served by the engine the first one opened.
     assert!(value(&after, "lrt_engine_cache_hits_total", &[]) >= 1.0, "{after}");
     assert!(value(&after, "lrt_engine_cache_misses_total", &[]) >= 1.0, "{after}");
-    assert_eq!(value(&after, "lrt_ingest_documents_total", &[("outcome", "processed")]), 1.0);
+    assert_eq!(
+        value(&after, "lrt_ingest_documents_total", &[("outcome", "processed")]),
+        1.0
+    );
     for kind in ["chat", "embed"] {
         assert!(
-            value(&after, "lrt_model_calls_total", &[("provider", "openai"), ("kind", kind)]) > 0.0,
+            value(
+                &after,
+                "lrt_model_calls_total",
+                &[("provider", "openai"), ("kind", kind)]
+            ) > 0.0,
             "{kind}: {after}"
         );
     }
     for kind in ["prompt", "completion", "embedding"] {
         assert!(
-            value(&after, "lrt_model_tokens_total", &[("provider", "openai"), ("kind", kind)]) > 0.0,
+            value(
+                &after,
+                "lrt_model_tokens_total",
+                &[("provider", "openai"), ("kind", kind)]
+            ) > 0.0,
             "{kind}: {after}"
         );
     }
     assert!(value(&after, "lrt_open_connections", &[]) >= 1.0, "{after}");
     assert!(value(&after, "lrt_http_requests_total", &[]) > value(&before, "lrt_http_requests_total", &[]));
     assert!(
-        value(&after, "lrt_http_requests_total", &[("route", "(no route)"), ("status", "404")]) >= 1.0,
+        value(
+            &after,
+            "lrt_http_requests_total",
+            &[("route", "(no route)"), ("status", "404")]
+        ) >= 1.0,
         "{after}"
     );
 
@@ -191,7 +226,10 @@ async fn metrics_move_with_requests_and_name_no_tenant() {
         return;
     };
     let after_parsed = parsed(&py, &url);
-    let types: BTreeMap<&str, &str> = after_parsed.iter().map(|(k, (t, _))| (k.as_str(), t.as_str())).collect();
+    let types: BTreeMap<&str, &str> = after_parsed
+        .iter()
+        .map(|(k, (t, _))| (k.as_str(), t.as_str()))
+        .collect();
     for (family, kind) in [
         ("lrt_http_requests", "counter"),
         ("lrt_http_request_duration_seconds", "histogram"),
@@ -207,11 +245,17 @@ async fn metrics_move_with_requests_and_name_no_tenant() {
         assert_eq!(types.get(family).copied(), Some(kind), "{family}: {types:?}");
     }
     let moved = |family: &str, sample: &str| {
-        let (b, a) = (total(&before_parsed, family, sample), total(&after_parsed, family, sample));
+        let (b, a) = (
+            total(&before_parsed, family, sample),
+            total(&after_parsed, family, sample),
+        );
         assert!(a > b, "{sample}: {b} -> {a}");
     };
     moved("lrt_http_requests", "lrt_http_requests_total");
-    moved("lrt_http_request_duration_seconds", "lrt_http_request_duration_seconds_count");
+    moved(
+        "lrt_http_request_duration_seconds",
+        "lrt_http_request_duration_seconds_count",
+    );
     moved("lrt_queries", "lrt_queries_total");
     moved("lrt_model_calls", "lrt_model_calls_total");
     moved("lrt_model_tokens", "lrt_model_tokens_total");

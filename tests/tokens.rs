@@ -34,7 +34,8 @@ impl Respond for Model {
         }
         let mut body = common::model::completion(&common::model::chat_answer(request));
         if self.usage {
-            body["usage"] = json!({"prompt_tokens": PROMPT, "completion_tokens": COMPLETION, "total_tokens": PROMPT + COMPLETION});
+            body["usage"] =
+                json!({"prompt_tokens": PROMPT, "completion_tokens": COMPLETION, "total_tokens": PROMPT + COMPLETION});
         }
         ResponseTemplate::new(200).set_body_json(body)
     }
@@ -68,7 +69,10 @@ async fn expected(server: &MockServer, usage: bool) -> (u64, u64, u64) {
         } else {
             let body: Value = serde_json::from_slice(&r.body).unwrap();
             let messages = body["messages"].as_array().unwrap();
-            sums.0 += messages.iter().map(|m| count(m["content"].as_str().unwrap())).sum::<u64>();
+            sums.0 += messages
+                .iter()
+                .map(|m| count(m["content"].as_str().unwrap()))
+                .sum::<u64>();
             sums.1 += count(&common::model::chat_answer(&r));
         }
     }
@@ -94,7 +98,12 @@ fn run(lrt: &Lrt, env: &[(&'static str, String)], user: &str, args: &[&str]) -> 
 
 fn ingest(lrt: &Lrt, env: &[(&'static str, String)]) {
     let corpus = lrt.root().join("corpus");
-    let out = run(lrt, env, "alice", &["ingest", "-t", "acme", "--kb", "docs", corpus.to_str().unwrap()]);
+    let out = run(
+        lrt,
+        env,
+        "alice",
+        &["ingest", "-t", "acme", "--kb", "docs", corpus.to_str().unwrap()],
+    );
     assert_eq!(out.code, 0, "{}", out.stderr);
 }
 
@@ -103,7 +112,17 @@ fn ask(lrt: &Lrt, env: &[(&'static str, String)]) -> common::Run {
         lrt,
         env,
         "alice",
-        &["query", "-t", "acme", "--kb", "docs", "--mode", "naive", "Who met Ada Lovelace?", "--json"],
+        &[
+            "query",
+            "-t",
+            "acme",
+            "--kb",
+            "docs",
+            "--mode",
+            "naive",
+            "Who met Ada Lovelace?",
+            "--json",
+        ],
     )
 }
 
@@ -144,7 +163,10 @@ async fn accounted(usage: bool) {
     assert_eq!(ask(&lrt, &env).code, 0);
     let again = expected(&server, usage).await;
     let new: Vec<_> = server.received_requests().await.unwrap()[before..].to_vec();
-    assert!(new.iter().all(|r| r.url.path().ends_with("/embeddings")), "only an embedding call");
+    assert!(
+        new.iter().all(|r| r.url.path().ends_with("/embeddings")),
+        "only an embedding call"
+    );
     assert_eq!((again.0, again.1), (spent.0, spent.1));
     assert_eq!(totals(&report(&lrt, "alice").json()), again);
 
@@ -188,7 +210,10 @@ fn usage_needs_manage_billing() {
         "denials are audited"
     );
     let empty = lrt.json_as("alice", &["usage", "-t", "acme", "--period", "2026-01"]);
-    assert_eq!((empty["from"].as_str(), empty["to"].as_str()), (Some("2026-01"), Some("2026-01")));
+    assert_eq!(
+        (empty["from"].as_str(), empty["to"].as_str()),
+        (Some("2026-01"), Some("2026-01"))
+    );
     assert_eq!(empty["rows"].as_array().unwrap().len(), 0);
     for bad in [
         &["--period", "2026-13"][..],
@@ -223,7 +248,12 @@ async fn token_quota_refuses_the_next_call() {
         refused.stderr
     );
     let corpus = lrt.root().join("corpus");
-    let again = run(&lrt, &env, "alice", &["ingest", "-t", "acme", "--kb", "docs", corpus.to_str().unwrap()]);
+    let again = run(
+        &lrt,
+        &env,
+        "alice",
+        &["ingest", "-t", "acme", "--kb", "docs", corpus.to_str().unwrap()],
+    );
     assert_eq!(again.code, 7, "{}", again.stderr);
 
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();

@@ -68,7 +68,13 @@ pub fn exec(ctx: &Ctx, args: UsageArgs) -> Result<i32> {
     ]);
     ctx.out.emit(
         &report,
-        || report.rows.iter().map(|r| format!("{}\t{}", r.period, r.kb_id)).collect(),
+        || {
+            report
+                .rows
+                .iter()
+                .map(|r| format!("{}\t{}", r.period, r.kb_id))
+                .collect()
+        },
         || {
             list_table(
                 &["PERIOD", "KB", "KB_ID", "PROMPT", "COMPLETION", "EMBEDDING", "TOTAL"],

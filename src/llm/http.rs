@@ -441,7 +441,11 @@ impl HttpClient {
     ) -> TextStream {
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let http = self.clone();
-        let messages = if self.meter.is_some() { messages.to_vec() } else { Vec::new() };
+        let messages = if self.meter.is_some() {
+            messages.to_vec()
+        } else {
+            Vec::new()
+        };
         let mut answer = String::new();
         // The timeout bounds the whole stream, not only each read: a server that trickles a
         // byte now and then would otherwise keep the answer (and, in `lrt serve`, the KB's

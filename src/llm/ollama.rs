@@ -116,7 +116,9 @@ impl ModelProvider for OllamaProvider {
             .http
             .send_with_retry(Purpose::Chat, &url, &self.chat_body(req, true))
             .await?;
-        Ok(self.http.spawn_stream(Purpose::Chat, &req.messages, resp, parse_ndjson_line))
+        Ok(self
+            .http
+            .spawn_stream(Purpose::Chat, &req.messages, resp, parse_ndjson_line))
     }
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {

@@ -178,7 +178,9 @@ impl ModelProvider for OpenAiProvider {
             .http
             .send_with_retry(Purpose::Chat, &url, &self.chat_body(req, true))
             .await?;
-        Ok(self.http.spawn_stream(Purpose::Chat, &req.messages, resp, parse_sse_line))
+        Ok(self
+            .http
+            .spawn_stream(Purpose::Chat, &req.messages, resp, parse_sse_line))
     }
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {

@@ -84,7 +84,10 @@ mod tests {
         assert_eq!(meter.take().total(), 7);
         assert!(meter.take().is_zero());
         let messages = [Message::system("You are terse."), Message::user("hello world")];
-        assert_eq!(count_prompt(&messages), count_text("You are terse.") + count_text("hello world"));
+        assert_eq!(
+            count_prompt(&messages),
+            count_text("You are terse.") + count_text("hello world")
+        );
         assert_eq!(count_text("hello world"), 2);
     }
 }

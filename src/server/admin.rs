@@ -31,11 +31,7 @@ pub(super) async fn create_key(
     InTenant(t): InTenant,
     Body(b): Body<KeyBody>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let expires_in_secs = b
-        .expires_in
-        .as_deref()
-        .map(super::auth::parse_ttl)
-        .transpose()?;
+    let expires_in_secs = b.expires_in.as_deref().map(super::auth::parse_ttl).transpose()?;
     let new = NewKey {
         tenant: Some(t),
         kb: b.kb,
@@ -72,10 +68,7 @@ pub(super) async fn revoke_key(
     InTenant(t): InTenant,
     Path((_, key_id)): Path<(String, String)>,
 ) -> ApiResult {
-    to_json(
-        st.call(move |svc| svc.revoke_key_in(&actor, Some(&t), &key_id))
-            .await?,
-    )
+    to_json(st.call(move |svc| svc.revoke_key_in(&actor, Some(&t), &key_id)).await?)
 }
 
 #[derive(Deserialize)]

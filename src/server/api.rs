@@ -198,7 +198,11 @@ const AUDIT: &[(&str, &str, &str)] = &[
         "string",
         "Only entries since a time: 2026-11-01T09:00:00Z, 2026-11-01, or an age (30m, 24h, 7d)",
     ),
-    ("limit", "integer", "At most this many entries, newest first, 1–10000 (default 50)"),
+    (
+        "limit",
+        "integer",
+        "At most this many entries, newest first, 1–10000 (default 50)",
+    ),
 ];
 
 const TENANT: &str = "/api/v1/tenants/{tenant_id}";
@@ -345,7 +349,13 @@ pub(super) fn router() -> Router<Arc<AppState>> {
 pub(super) fn metrics_router() -> Router {
     Router::new()
         .route("/metrics", axum::routing::get(super::metrics::handler))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; metrics are at /metrics") })
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route; metrics are at /metrics",
+            )
+        })
 }
 
 /// Error statuses a route can answer with.

@@ -237,7 +237,10 @@ pub async fn serve(
     };
     let metrics_addr = metrics_listener
         .as_ref()
-        .map(|l| l.local_addr().map_err(|e| Error::Internal(format!("no local address: {e}"))))
+        .map(|l| {
+            l.local_addr()
+                .map_err(|e| Error::Internal(format!("no local address: {e}")))
+        })
         .transpose()?;
     ready(addr, metrics_addr);
     // With a service of its own: the scan opens every KB and must not hold up requests.
