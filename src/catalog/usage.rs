@@ -150,21 +150,27 @@ mod tests {
     use super::*;
     use crate::catalog::with_temp_catalog;
 
+    /// A tenant `acme` in the catalog.
+    fn acme(c: &mut Catalog) -> crate::catalog::TenantRecord {
+        let t = crate::catalog::tenants::tests::record("acme");
+        let audit = crate::catalog::NewAudit {
+            user: "root".into(),
+            real_user: None,
+            action: "test".into(),
+            tenant_id: None,
+            kb_id: None,
+            outcome: crate::model::Outcome::Ok,
+            detail: None,
+            api_key_id: None,
+        };
+        c.create_tenant(&t, None, &audit).unwrap();
+        t
+    }
+
     #[test]
     fn calls_are_counted_per_period_up_to_the_limit() {
         with_temp_catalog(|c| {
-            let t = crate::catalog::tenants::tests::record("acme");
-            let audit = crate::catalog::NewAudit {
-                user: "root".into(),
-                real_user: None,
-                action: "test".into(),
-                tenant_id: None,
-                kb_id: None,
-                outcome: crate::model::Outcome::Ok,
-                detail: None,
-                api_key_id: None,
-            };
-            c.create_tenant(&t, None, &audit).unwrap();
+            let t = acme(c);
             assert_eq!(c.charge_api_call(t.id, "2026-11", 2).unwrap(), Charge::Counted(1));
             assert_eq!(c.charge_api_call(t.id, "2026-11", 2).unwrap(), Charge::Counted(2));
             assert_eq!(c.charge_api_call(t.id, "2026-11", 2).unwrap(), Charge::Refused(2));
@@ -178,18 +184,7 @@ mod tests {
     #[test]
     fn tokens_add_up_per_kb_and_period() {
         with_temp_catalog(|c| {
-            let t = crate::catalog::tenants::tests::record("acme");
-            let audit = crate::catalog::NewAudit {
-                user: "root".into(),
-                real_user: None,
-                action: "test".into(),
-                tenant_id: None,
-                kb_id: None,
-                outcome: crate::model::Outcome::Ok,
-                detail: None,
-                api_key_id: None,
-            };
-            c.create_tenant(&t, None, &audit).unwrap();
+            let t = acme(c);
             let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
             let some = |p, c, e| TokenCounts {
                 prompt_tokens: p,
