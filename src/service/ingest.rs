@@ -268,7 +268,7 @@ impl Service {
     }
 
     /// [`engine_for`](Self::engine_for), its model calls' tokens counted on `meter`.
-    fn engine_metered(
+    pub(super) fn engine_metered(
         &self,
         t: &TenantRecord,
         k: &KbRecord,
