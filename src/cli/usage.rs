@@ -31,15 +31,12 @@ pub struct UsageArgs {
 pub fn exec(ctx: &Ctx, args: UsageArgs) -> Result<i32> {
     let mut svc = ctx.service()?;
     let actor = ctx.actor(&svc)?;
-    let (from, to) = match args.period {
-        Some(p) => (Some(p.clone()), Some(p)),
-        None => (args.from, args.to),
-    };
     let query = UsageQuery {
         tenant: args.tenant.resolved(),
         kb: args.kb,
-        from,
-        to,
+        period: args.period,
+        from: args.from,
+        to: args.to,
     };
     let report = svc.usage_report(&actor, query)?;
     let mut rows: Vec<Vec<String>> = report
@@ -57,8 +54,13 @@ pub fn exec(ctx: &Ctx, args: UsageArgs) -> Result<i32> {
             ]
         })
         .collect();
+    let months = if report.from == report.to {
+        report.from.clone()
+    } else {
+        format!("{}..{}", report.from, report.to)
+    };
     rows.push(vec![
-        format!("{}..{}", report.from, report.to),
+        months,
         "(all)".into(),
         "-".into(),
         report.total.prompt_tokens.to_string(),

@@ -21,12 +21,13 @@ use crate::error::{Error, Result};
 use crate::llm::usage::TokenCounts;
 use crate::model::{self, ApiUsage};
 
-/// `lrt usage` options: the tenant, optionally one KB, and a range of months (`YYYY-MM`,
-/// both ends included; the current month when neither is given).
+/// `lrt usage` options: the tenant, optionally one KB, and one month (`period`) or a range of
+/// months (`YYYY-MM`, both ends included; the current month when none is given).
 #[derive(Debug, Clone, Default)]
 pub struct UsageQuery {
     pub tenant: Option<String>,
     pub kb: Option<String>,
+    pub period: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
 }
@@ -155,13 +156,25 @@ impl Service {
     /// admins and super-admins); a deactivated tenant's usage stays readable by super-admins.
     pub fn usage_report(&mut self, actor: &Actor, query: UsageQuery) -> Result<UsageReport> {
         let current = crate::time::month_of(self.now());
-        let to = match &query.to {
-            Some(raw) => period("--to", raw)?,
-            None => current,
-        };
-        let from = match &query.from {
-            Some(raw) => period("--from", raw)?,
-            None => to.clone(),
+        let (from, to) = match (&query.period, &query.from, &query.to) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(Error::Usage("--period cannot be combined with --from or --to".into()));
+            }
+            (Some(raw), None, None) => {
+                let p = period("--period", raw)?;
+                (p.clone(), p)
+            }
+            (None, from, to) => {
+                let to = match to {
+                    Some(raw) => period("--to", raw)?,
+                    None => current,
+                };
+                let from = match from {
+                    Some(raw) => period("--from", raw)?,
+                    None => to.clone(),
+                };
+                (from, to)
+            }
         };
         if from > to {
             return Err(Error::Usage(format!("--from {from} is after --to {to}")));
@@ -254,5 +267,48 @@ mod tests {
         svc.settings.clock = Some("2026-12-01T00:00:00Z".parse().unwrap());
         svc.charge_api_call(&t).unwrap();
         assert_eq!(svc.api_usage(&t).unwrap().api_calls, 1);
+    }
+
+    #[test]
+    fn usage_reports_months_of_one_tenant_and_checks_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut svc = service(dir.path(), true);
+        let root = user("root");
+        let new = NewTenant {
+            name: "acme".into(),
+            ..Default::default()
+        };
+        svc.create_tenant(&root, new).unwrap();
+        let t = svc.catalog.tenant_by_name("acme").unwrap().unwrap();
+        let kb = Uuid::new_v4();
+        let some = |n| TokenCounts {
+            prompt_tokens: n,
+            completion_tokens: 1,
+            embedding_tokens: 2,
+        };
+        svc.catalog.add_tokens(t.id, kb, "2026-10", some(10)).unwrap();
+        svc.catalog.add_tokens(t.id, kb, "2026-11", some(20)).unwrap();
+        svc.settings.clock = Some("2026-11-15T00:00:00Z".parse().unwrap());
+        let ask = |period: Option<&str>, from: Option<&str>, to: Option<&str>| UsageQuery {
+            tenant: Some("acme".into()),
+            kb: None,
+            period: period.map(str::to_string),
+            from: from.map(str::to_string),
+            to: to.map(str::to_string),
+        };
+        let this_month = svc.usage_report(&root, ask(None, None, None)).unwrap();
+        assert_eq!((this_month.from.as_str(), this_month.total_tokens), ("2026-11", 23));
+        assert_eq!(this_month.rows[0].kb_name, None, "a KB the catalog does not hold");
+        let both = svc.usage_report(&root, ask(None, Some("2026-01"), None)).unwrap();
+        assert_eq!((both.rows.len(), both.total.prompt_tokens), (2, 30));
+        let one = svc.usage_report(&root, ask(Some("2026-10"), None, None)).unwrap();
+        assert_eq!(one.total_tokens, 13);
+        for bad in [
+            ask(Some("2026-10"), Some("2026-01"), None),
+            ask(Some("2026-1"), None, None),
+            ask(None, Some("2026-12"), Some("2026-11")),
+        ] {
+            assert!(matches!(svc.usage_report(&root, bad), Err(Error::Usage(_))));
+        }
     }
 }
