@@ -170,6 +170,19 @@ async fn accounted(usage: bool) {
     assert_eq!((again.0, again.1), (spent.0, spent.1));
     assert_eq!(totals(&report(&lrt, "alice").json()), again);
 
+    // Maintenance that calls the model is metered too: re-embedding every vector.
+    let reembed = run(
+        &lrt,
+        &env,
+        ROOT,
+        &["kb", "reindex", "-t", "acme", "docs", "--reembed", "--yes"],
+    );
+    assert_eq!(reembed.code, 0, "{}", reembed.stderr);
+    let after = expected(&server, usage).await;
+    assert!(after.2 > again.2, "{after:?}");
+    assert_eq!(totals(&report(&lrt, "alice").json()), after);
+    let again = after;
+
     // tenant show: this month's tokens, all KBs together.
     let shown = lrt.json_as("alice", &["tenant", "show", "acme"]);
     let tokens = &shown["usage"]["tokens"];

@@ -176,6 +176,11 @@ impl HttpClient {
         self.meter = Some(meter);
     }
 
+    /// The tokens counted on this client's meter since the last take (none without one).
+    pub(crate) fn take_tokens(&self) -> TokenCounts {
+        self.meter.as_ref().map(|m| m.take()).unwrap_or_default()
+    }
+
     /// Records a finished chat call: the server's `(prompt, completion)` usage when it gave
     /// one, else the tokenizer's count of `messages` and `answer`.
     pub(crate) fn record_chat(&self, messages: &[Message], reported: Option<(u64, u64)>, answer: &str) {

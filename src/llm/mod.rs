@@ -260,6 +260,16 @@ impl Provider {
         }
         self
     }
+
+    /// The tokens counted on this provider's meter since the last take (zero when it has
+    /// none). Providers sharing a meter share its counts: the first take empties it.
+    pub fn take_tokens(&self) -> usage::TokenCounts {
+        match self {
+            Provider::Local(_) => usage::TokenCounts::default(),
+            Provider::Openai(p) => p.take_tokens(),
+            Provider::Ollama(p) => p.take_tokens(),
+        }
+    }
 }
 
 impl ModelProvider for Provider {

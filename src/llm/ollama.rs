@@ -31,6 +31,10 @@ impl OllamaProvider {
         self.http.set_meter(meter);
     }
 
+    pub(crate) fn take_tokens(&self) -> super::usage::TokenCounts {
+        self.http.take_tokens()
+    }
+
     fn chat_body(&self, req: &ChatRequest, stream: bool) -> Value {
         let mut body = json!({
             "model": self.http.model(),

@@ -39,6 +39,10 @@ impl OpenAiProvider {
         self.http.set_meter(meter);
     }
 
+    pub(crate) fn take_tokens(&self) -> super::usage::TokenCounts {
+        self.http.take_tokens()
+    }
+
     fn chat_body(&self, req: &ChatRequest, stream: bool) -> Value {
         let mut body = json!({
             "model": self.http.model(),

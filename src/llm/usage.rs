@@ -18,6 +18,17 @@ pub struct TokenCounts {
     pub embedding_tokens: u64,
 }
 
+impl std::ops::Add for TokenCounts {
+    type Output = TokenCounts;
+    fn add(self, other: TokenCounts) -> TokenCounts {
+        TokenCounts {
+            prompt_tokens: self.prompt_tokens + other.prompt_tokens,
+            completion_tokens: self.completion_tokens + other.completion_tokens,
+            embedding_tokens: self.embedding_tokens + other.embedding_tokens,
+        }
+    }
+}
+
 impl TokenCounts {
     pub fn total(&self) -> u64 {
         self.prompt_tokens + self.completion_tokens + self.embedding_tokens

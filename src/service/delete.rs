@@ -84,13 +84,11 @@ impl Service {
         let (t, k) = self.kb_for_delete(actor, tenant, kb)?;
         // Locked before the engine opens, so it sees every commit of the job it waited for.
         let _lock = self.lock_kb(&KbHandle::of(&t, &k), on_wait)?;
-        let meter = std::sync::Arc::new(crate::llm::usage::TokenMeter::default());
-        let (handle, engine) = self.engine_metered(&t, &k, false, Some(meter.clone()))?;
+        let (handle, engine) = self.engine_for(&t, &k, false)?;
         let result = engine.delete_documents(doc_ids, options).await;
         // Written either way: a failure after the commit (saving the indexes) still changed
         // the counts, and the re-embedded rows' tokens were spent.
         self.record_kb_stats(&handle, &engine)?;
-        self.record_tokens(&handle, meter.take())?;
         let report = result?;
         let mut audit = self.audit_entry(actor, "document.delete", Some(t.id), Some(k.id));
         audit.detail = Some(format!(

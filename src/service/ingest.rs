@@ -45,8 +45,6 @@ pub struct IngestJob {
     /// Documents reserved under `max_documents` at admission, given back when the run's
     /// statistics are written.
     reserved: u64,
-    /// The tokens the run's model calls spend, recorded with its statistics.
-    meter: Arc<TokenMeter>,
     _lock: std::fs::File,
 }
 
@@ -176,14 +174,12 @@ impl Service {
         // The lock comes first: an engine opened before it would hold the vector indexes as
         // they were before the other job's commits, and save them stale when this job ends.
         let lock = self.lock_kb(&KbHandle::of(t, k), on_wait)?;
-        let meter = Arc::new(TokenMeter::default());
-        let (handle, engine) = self.engine_metered(t, k, false, Some(meter.clone()))?;
+        let (handle, engine) = self.engine_for(t, k, false)?;
         Ok(IngestJob {
             handle,
             engine: Arc::new(engine),
             replace,
             reserved: 0,
-            meter,
             _lock: lock,
         })
     }
@@ -241,9 +237,7 @@ impl Service {
                 tracing::warn!(target: "lrt::ingest", "after the interruption: {e}");
             }
         }
-        let recorded = self
-            .record_kb_stats(&job.handle, &job.engine)
-            .and_then(|()| self.record_tokens(&job.handle, job.meter.take()));
+        let recorded = self.record_kb_stats(&job.handle, &job.engine);
         if let Ok(report) = &result {
             crate::metrics::ingest_documents("processed", (report.added + report.replaced) as u64);
             crate::metrics::ingest_documents("duplicate", report.duplicates as u64);
@@ -262,25 +256,13 @@ impl Service {
         Ok(report)
     }
 
-    /// The engine of a resolved KB, with providers and options from its effective settings.
+    /// The engine of a resolved KB, with providers and options from its effective settings;
+    /// its model calls' tokens are counted for [`record_kb_stats`](Self::record_kb_stats).
     pub(super) fn engine_for(&self, t: &TenantRecord, k: &KbRecord, reembed: bool) -> Result<(KbHandle, Engine)> {
-        self.engine_metered(t, k, reembed, None)
-    }
-
-    /// [`engine_for`](Self::engine_for), its model calls' tokens counted on `meter`.
-    pub(super) fn engine_metered(
-        &self,
-        t: &TenantRecord,
-        k: &KbRecord,
-        reembed: bool,
-        meter: Option<Arc<TokenMeter>>,
-    ) -> Result<(KbHandle, Engine)> {
         let effective = model::effective_config(&[&t.config, &k.config])?;
-        let (mut llm, mut embedder) = self.providers(t, k, &effective)?;
-        if let Some(meter) = meter {
-            llm = llm.metered(meter.clone());
-            embedder = embedder.metered(meter);
-        }
+        let (llm, embedder) = self.providers(t, k, &effective)?;
+        let meter = Arc::new(TokenMeter::default());
+        let (llm, embedder) = (llm.metered(meter.clone()), embedder.metered(meter));
         let quota = model::effective_quota(&t.quota)?;
         let options = EngineOptions {
             chunk_size: effective.chunk_size as usize,
@@ -351,8 +333,10 @@ impl Service {
         )
     }
 
-    /// Writes the engine's current counts and the KB folder's size to the catalog.
+    /// Writes the engine's current counts and the KB folder's size to the catalog, and the
+    /// model tokens it spent since the last call to this month's usage.
     pub fn record_kb_stats(&mut self, handle: &KbHandle, engine: &Engine) -> Result<()> {
+        let tokens = engine.take_tokens();
         let stats = engine.stats()?;
         let dir = self.catalog.layout().kb_dir(handle.tenant_id, handle.kb_id);
         let kb_stats = KbStats {
@@ -361,7 +345,8 @@ impl Service {
             relation_count: stats.relations,
             storage_bytes: crate::layout::dir_size(&dir),
         };
-        self.catalog.set_kb_stats(handle.tenant_id, handle.kb_id, kb_stats)
+        self.catalog.set_kb_stats(handle.tenant_id, handle.kb_id, kb_stats)?;
+        self.record_tokens(handle, tokens)
     }
 }
 
