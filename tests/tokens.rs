@@ -284,4 +284,23 @@ async fn token_quota_refuses_the_next_call() {
     assert_eq!(r.status, 429, "{}", r.body);
     assert!(r.headers.contains_key("retry-after"));
     assert_eq!(r.body["error"]["code"], "rate_limited", "{}", r.body);
+
+    // The report over HTTP: the CLI's answer, not an API call (so not refused over the quota),
+    // tenant:manage_billing only, nothing for another tenant.
+    let over_http = srv.get(&format!("/api/v1/tenants/{t}/usage"), &token).await;
+    assert_eq!(over_http.status, 200, "{}", over_http.body);
+    assert_eq!(over_http.body, report(&lrt, "alice").json());
+    let viewer = common::server::token(&lrt, "vera");
+    assert_eq!(
+        srv.get(&format!("/api/v1/tenants/{t}/usage"), &viewer).await.status,
+        403
+    );
+    let stranger = common::server::token(&lrt, "gus");
+    let hidden = srv.get(&format!("/api/v1/tenants/{t}/usage"), &stranger).await;
+    assert_eq!(hidden.status, 404);
+    assert!(!hidden.body.to_string().contains("acme"), "{}", hidden.body);
+    let bad = srv
+        .get(&format!("/api/v1/tenants/{t}/usage?period=2026-13"), &token)
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.body);
 }

@@ -1,5 +1,5 @@
-//! The HTTP routes of `lrt key` and `lrt audit list`: API keys (create, list, revoke) and the
-//! audit log of a tenant. Each handler calls the service method the CLI calls, with the same
+//! The HTTP routes of `lrt key`, `lrt audit list` and `lrt usage`: API keys (create, list,
+//! revoke), the audit log and the token usage report of a tenant. Each handler calls the service method the CLI calls, with the same
 //! inputs, so the rules are the CLI's: a key is created with a role up to the caller's own and
 //! never through another key, members list their own keys and `tenant:manage_members` lists
 //! (`all=true`) and revokes everyone's, and the audit log needs `tenant:manage`.
@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::routes::{ApiResult, Authed, Body, InTenant, Params, S, to_json};
 use crate::authz::Role;
-use crate::service::{AuditQuery, KeyListing, NewKey};
+use crate::service::{AuditQuery, KeyListing, NewKey, UsageQuery};
 
 /// `POST /api/v1/tenants/{tenant_id}/keys`: `lrt key create`'s options.
 #[derive(Deserialize)]
@@ -91,4 +91,29 @@ pub(super) async fn list_audit(
         limit: q.limit.unwrap_or(50),
     };
     to_json(st.call(move |svc| svc.list_audit(&actor, query)).await?)
+}
+
+#[derive(Deserialize)]
+pub(super) struct UsageParams {
+    kb: Option<String>,
+    period: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET …/usage`: `lrt usage --json` (tenant:manage_billing).
+pub(super) async fn usage_report(
+    State(st): S,
+    Authed(actor): Authed,
+    InTenant(t): InTenant,
+    Params(q): Params<UsageParams>,
+) -> ApiResult {
+    let query = UsageQuery {
+        tenant: Some(t),
+        kb: q.kb,
+        period: q.period,
+        from: q.from,
+        to: q.to,
+    };
+    to_json(st.call(move |svc| svc.usage_report(&actor, query)).await?)
 }

@@ -191,6 +191,16 @@ const KEYS: &[(&str, &str, &str)] = &[(
     "boolean",
     "Every key of the tenant, not only the caller's (needs tenant:manage_members)",
 )];
+const USAGE: &[(&str, &str, &str)] = &[
+    ("kb", "string", "Only this KB (id or name)"),
+    ("period", "string", "One month, YYYY-MM (default: the current month)"),
+    ("from", "string", "First month of a range, YYYY-MM (default: to)"),
+    (
+        "to",
+        "string",
+        "Last month of a range, YYYY-MM (default: the current month)",
+    ),
+];
 const AUDIT: &[(&str, &str, &str)] = &[
     ("user", "string", "Only this user's actions"),
     (
@@ -333,6 +343,9 @@ pub(super) fn table() -> Vec<Route> {
         route(M::GET, "/api/v1/tenants/{tenant_id}/audit", "The tenant's audit log, newest first (`lrt audit list`)", admin::list_audit)
             .needs(Permission::TenantManage)
             .query(AUDIT),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/usage", "Model tokens per KB and month (`lrt usage --json`)", admin::usage_report)
+            .needs(Permission::TenantManageBilling)
+            .query(USAGE),
     ]
 }
 
