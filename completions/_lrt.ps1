@@ -52,6 +52,7 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'Inspect and export a knowledge base''s graph (needs document:read)')
             [CompletionResult]::new('audit', 'audit', [CompletionResultType]::ParameterValue, 'Read the audit log')
             [CompletionResult]::new('auth', 'auth', [CompletionResultType]::ParameterValue, 'Check permissions')
+            [CompletionResult]::new('usage', 'usage', [CompletionResultType]::ParameterValue, 'Report a tenant''s model tokens per knowledge base and month (needs tenant:manage_billing)')
             [CompletionResult]::new('quickstart', 'quickstart', [CompletionResultType]::ParameterValue, 'Set up a demo tenant and KB, ingest the sample documents and answer a question (offline)')
             [CompletionResult]::new('doctor', 'doctor', [CompletionResultType]::ParameterValue, 'Check (and with --repair fix) the catalog, folders, kb.db, vector indexes and statistics')
             [CompletionResult]::new('serve', 'serve', [CompletionResultType]::ParameterValue, 'Serve the REST API (tenants, KBs, members, query) over HTTP')
@@ -1362,6 +1363,30 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'lrt;usage' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]')
+            [CompletionResult]::new('--kb', '--kb', [CompletionResultType]::ParameterName, 'Only this knowledge base (id or name)')
+            [CompletionResult]::new('--period', '--period', [CompletionResultType]::ParameterName, 'One month, YYYY-MM [default: the current month]')
+            [CompletionResult]::new('--from', '--from', [CompletionResultType]::ParameterName, 'First month of a range, YYYY-MM [default: --to]')
+            [CompletionResult]::new('--to', '--to', [CompletionResultType]::ParameterName, 'Last month of a range, YYYY-MM [default: the current month]')
+            [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]')
+            [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)')
+            [CompletionResult]::new('--as', '--as', [CompletionResultType]::ParameterName, 'Act as another user (super-admins only; audited)')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print only ids, one per line (not with --json or -o)')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print only ids, one per line (not with --json or -o)')
+            [CompletionResult]::new('--no-headers', '--no-headers', [CompletionResultType]::ParameterName, 'Leave out the header row of tables and TSV')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for more)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Say more on stderr (repeat for more)')
+            [CompletionResult]::new('--no-input', '--no-input', [CompletionResultType]::ParameterName, 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'lrt;quickstart' {
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]')
@@ -1414,6 +1439,7 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
             [CompletionResult]::new('--header-timeout', '--header-timeout', [CompletionResultType]::ParameterName, 'Close a connection whose request headers are not complete after this long (e.g. 10s)')
             [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Close a connection with no request running that sends and receives nothing for this long')
             [CompletionResult]::new('--max-connections', '--max-connections', [CompletionResultType]::ParameterName, 'Open connections at most; at the cap the longest idle one is closed for a newcomer [default: half the open-file limit, at most 1024]')
+            [CompletionResult]::new('--metrics-bind', '--metrics-bind', [CompletionResultType]::ParameterName, 'Serve Prometheus metrics at http://ADDR/metrics, a listener of its own without authentication (no tenant, KB or user names in it) [default: no metrics]')
             [CompletionResult]::new('--config', '--config', [CompletionResultType]::ParameterName, 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]')
             [CompletionResult]::new('--data-dir', '--data-dir', [CompletionResultType]::ParameterName, 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]')
             [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`')

@@ -82,6 +82,9 @@ _lrt() {
             lrt,token)
                 cmd="lrt__subcmd__token"
                 ;;
+            lrt,usage)
+                cmd="lrt__subcmd__usage"
+                ;;
             lrt,use)
                 cmd="lrt__subcmd__use"
                 ;;
@@ -245,7 +248,7 @@ _lrt() {
 
     case "${cmd}" in
         lrt)
-            opts="-o -q -v -h -V --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help --version init config whoami use tenant kb member ingest query chat doc graph audit auth quickstart doctor serve mcp token key debug completions man help"
+            opts="-o -q -v -h -V --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help --version init config whoami use tenant kb member ingest query chat doc graph audit auth usage quickstart doctor serve mcp token key debug completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3185,7 +3188,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__serve)
-            opts="-o -q -v -h --bind --max-cached-instances --max-body-bytes --ingest-workers --request-timeout --shutdown-grace --header-timeout --idle-timeout --max-connections --no-console --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
+            opts="-o -q -v -h --bind --max-cached-instances --max-body-bytes --ingest-workers --request-timeout --shutdown-grace --header-timeout --idle-timeout --max-connections --no-console --metrics-bind --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3224,6 +3227,10 @@ _lrt() {
                     return 0
                     ;;
                 --max-connections)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --metrics-bind)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3796,6 +3803,68 @@ _lrt() {
                     return 0
                     ;;
                 --expires-in)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lrt__subcmd__usage)
+            opts="-t -o -q -v -h --tenant --kb --period --from --to --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -t)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kb)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --period)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --from)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --to)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

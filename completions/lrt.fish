@@ -54,6 +54,7 @@ complete -c lrt -n "__fish_lrt_needs_command" -f -a "doc" -d 'List and show a kn
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "graph" -d 'Inspect and export a knowledge base\'s graph (needs document:read)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "audit" -d 'Read the audit log'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "auth" -d 'Check permissions'
+complete -c lrt -n "__fish_lrt_needs_command" -f -a "usage" -d 'Report a tenant\'s model tokens per knowledge base and month (needs tenant:manage_billing)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "quickstart" -d 'Set up a demo tenant and KB, ingest the sample documents and answer a question (offline)'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "doctor" -d 'Check (and with --repair fix) the catalog, folders, kb.db, vector indexes and statistics'
 complete -c lrt -n "__fish_lrt_needs_command" -f -a "serve" -d 'Serve the REST API (tenants, KBs, members, query) over HTTP'
@@ -1025,6 +1026,26 @@ complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand auth; and __fish_seen_subcommand_from can-i" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -s t -l tenant -d 'Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -l kb -d 'Only this knowledge base (id or name)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -l period -d 'One month, YYYY-MM [default: the current month]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -l from -d 'First month of a range, YYYY-MM [default: --to]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -l to -d 'Last month of a range, YYYY-MM [default: the current month]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -l no-headers -d 'Leave out the header row of tables and TSV'
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand usage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand quickstart" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
@@ -1068,6 +1089,7 @@ complete -c lrt -n "__fish_lrt_using_subcommand serve" -l shutdown-grace -d 'On 
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l header-timeout -d 'Close a connection whose request headers are not complete after this long (e.g. 10s)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l idle-timeout -d 'Close a connection with no request running that sends and receives nothing for this long' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-connections -d 'Open connections at most; at the cap the longest idle one is closed for a newcomer [default: half the open-file limit, at most 1024]' -r
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l metrics-bind -d 'Serve Prometheus metrics at http://ADDR/metrics, a listener of its own without authentication (no tenant, KB or user names in it) [default: no metrics]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''

@@ -104,7 +104,9 @@ impl ErrorKind {
             ErrorKind::Forbidden => "permission denied, or the tenant is deactivated",
             ErrorKind::Conflict => "already exists, or would remove a tenant's last admin",
             ErrorKind::Quota => "a tenant capacity quota is exhausted (KBs, documents, storage, entities, relations)",
-            ErrorKind::RateLimited => "a tenant rate quota is exhausted (monthly API calls, concurrent queries)",
+            ErrorKind::RateLimited => {
+                "a tenant rate quota is exhausted (monthly API calls or tokens, concurrent queries)"
+            }
             ErrorKind::Upstream => "the LLM or embedding server failed (retryable)",
             ErrorKind::Storage => "the data directory or a database could not be read or written",
             ErrorKind::ConfirmationRequired => "a destructive command needs --yes (or was cancelled)",

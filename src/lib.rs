@@ -15,6 +15,7 @@ pub mod import;
 pub mod ingest;
 pub mod layout;
 pub mod llm;
+pub mod metrics;
 pub mod model;
 pub mod rag;
 pub mod server;

@@ -112,6 +112,9 @@ pub struct ResourceQuota {
     pub max_kb_per_tenant: u32,
     pub max_entities_per_kb: u64,
     pub max_relationships_per_kb: u64,
+    /// Model tokens (prompt + completion + embedding) per calendar month; 0: no limit. Not in
+    /// the guide: lrt's own, for metered model servers.
+    pub max_monthly_tokens: u64,
 }
 
 impl Default for ResourceQuota {
@@ -124,6 +127,7 @@ impl Default for ResourceQuota {
             max_kb_per_tenant: 50,
             max_entities_per_kb: 100_000,
             max_relationships_per_kb: 500_000,
+            max_monthly_tokens: 0,
         }
     }
 }
@@ -295,6 +299,10 @@ pub struct ApiUsage {
     pub remaining: u64,
     /// The first instant of next month (UTC), when the count starts again at 0.
     pub resets_at: String,
+    /// This month's model tokens, all KBs together (cached answers cost none).
+    pub tokens: crate::llm::usage::TokenCounts,
+    /// The effective `max_monthly_tokens` (0: no limit).
+    pub max_monthly_tokens: u64,
 }
 
 /// A knowledge base as the guide describes it. `config` holds only the KB's own overrides;

@@ -72,11 +72,20 @@ fn quota_defaults() -> Value {
         "max_kb_per_tenant": 50,
         "max_entities_per_kb": 100000,
         "max_relationships_per_kb": 500000,
+        "max_monthly_tokens": 0,
     })
 }
 
 /// `usage`, on `tenant show` only.
-const USAGE_FIELDS: &[&str] = &["period", "api_calls", "max_monthly_api_calls", "remaining", "resets_at"];
+const USAGE_FIELDS: &[&str] = &[
+    "period",
+    "api_calls",
+    "max_monthly_api_calls",
+    "remaining",
+    "resets_at",
+    "tokens",
+    "max_monthly_tokens",
+];
 
 fn check_tenant(t: &Value) {
     let mut fields = TENANT_FIELDS.to_vec();

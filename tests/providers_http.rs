@@ -5,6 +5,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
+use lrt::llm::usage::TokenMeter;
 use lrt::llm::{Binding, ChatRequest, LlmError, Message, ModelProvider, Provider, ProviderConfig, Task, TextStream};
 use serde_json::{Value, json};
 use wiremock::matchers::{body_partial_json, header, method, path};
@@ -660,4 +661,109 @@ fn bad_configuration_is_a_config_error() {
         provider(&cfg).identity().host.as_deref(),
         Some("http://localhost:11434")
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Token metering
+
+fn metered(config: &ProviderConfig) -> (Provider, std::sync::Arc<TokenMeter>) {
+    let meter = std::sync::Arc::new(TokenMeter::default());
+    (provider(config).metered(meter.clone()), meter)
+}
+
+fn counted(text: &str) -> u64 {
+    lrt::rag::tokenizer::Tokenizer::global().count(text) as u64
+}
+
+/// The tokens of `request(false)`'s messages as lrt's tokenizer counts them.
+fn prompt_tokens() -> u64 {
+    counted("be brief") + counted("hello")
+}
+
+#[tokio::test]
+async fn ollama_reports_tokens_in_its_counts_and_streams() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/chat"))
+        .and(body_partial_json(json!({"stream": false})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "message": {"role": "assistant", "content": "Hi"}, "done": true,
+            "prompt_eval_count": 26, "eval_count": 4,
+        })))
+        .mount(&server)
+        .await;
+    let ndjson = [
+        r#"{"message":{"content":"Hel"},"done":false}"#,
+        r#"{"message":{"content":"lo"},"done":true,"prompt_eval_count":11,"eval_count":2}"#,
+    ]
+    .map(|line| format!("{line}\n"))
+    .concat();
+    Mock::given(method("POST"))
+        .and(path("/api/chat"))
+        .and(body_partial_json(json!({"stream": true})))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(ndjson, "application/x-ndjson"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/embed"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "embeddings": [[0.1, 0.2, 0.3]], "prompt_eval_count": 9,
+        })))
+        .mount(&server)
+        .await;
+
+    let (p, meter) = metered(&config(Binding::Ollama, &server.uri(), None));
+    p.chat(&request(false)).await.unwrap();
+    let (_, end) = collect(p.chat_stream(&request(false)).await.unwrap()).await;
+    end.unwrap();
+    p.embed(&["a".into()]).await.unwrap();
+    let spent = meter.take();
+    assert_eq!(
+        (spent.prompt_tokens, spent.completion_tokens, spent.embedding_tokens),
+        (26 + 11, 4 + 2, 9)
+    );
+}
+
+#[tokio::test]
+async fn tokens_are_counted_when_the_server_reports_none() {
+    let server = MockServer::start().await;
+    let sse = [
+        r#"data: {"choices":[{"delta":{"content":"Hello"},"finish_reason":null}]}"#,
+        r#"data: {"choices":[{"delta":{"content":", world"},"finish_reason":"stop"}]}"#,
+        "data: [DONE]",
+    ]
+    .map(|event| format!("{event}\n\n"))
+    .concat();
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_partial_json(json!({"stream": true})))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(sse, "text/event-stream"))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .and(body_partial_json(json!({"stream": false})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(openai_answer("Hi there", "stop")))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v1/embeddings"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "data": [{"index": 0, "embedding": [0.1, 0.2, 0.3]}, {"index": 1, "embedding": [0.3, 0.2, 0.1]}],
+        })))
+        .mount(&server)
+        .await;
+
+    let (p, meter) = metered(&config(Binding::Openai, &server.uri(), Some(KEY)));
+    p.chat(&request(false)).await.unwrap();
+    let (_, end) = collect(p.chat_stream(&request(false)).await.unwrap()).await;
+    end.unwrap();
+    let texts = ["a first text".to_string(), "and a second one".to_string()];
+    p.embed(&texts).await.unwrap();
+    let spent = meter.take();
+    assert_eq!(spent.prompt_tokens, 2 * prompt_tokens());
+    assert_eq!(spent.completion_tokens, counted("Hi there") + counted("Hello, world"));
+    assert_eq!(spent.embedding_tokens, counted(&texts[0]) + counted(&texts[1]));
+    // Taking the counts empties the meter.
+    assert!(meter.take().is_zero());
 }

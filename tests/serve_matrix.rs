@@ -58,7 +58,8 @@ enum Expect {
 fn expect(access: Access, who: Who, in_tenant: bool) -> Expect {
     use Expect::*;
     let role_check = |role: Role| match access {
-        Access::Public | Access::User | Access::Member | Access::KbMember => Allowed,
+        // The sample body asks for the lowest role, which every member may give a key.
+        Access::Public | Access::User | Access::Member | Access::KbMember | Access::IssueKey => Allowed,
         Access::SuperAdmin => Forbidden,
         Access::Needs(p) if role.has(p) => Allowed,
         Access::Needs(_) => Forbidden,
@@ -70,6 +71,8 @@ fn expect(access: Access, who: Who, in_tenant: bool) -> Expect {
         (_, Who::SuperAdmin) => Allowed,
         (Access::SuperAdmin, _) if !in_tenant => Forbidden,
         (_, Who::NonMember | Who::Foreign) => NotFound,
+        // Keys never mint keys.
+        (Access::IssueKey, Who::TenantKey(_) | Who::KbKey { .. }) => Forbidden,
         (_, Who::Member(role) | Who::TenantKey(role)) => role_check(role),
         (_, Who::KbKey { .. }) if !access.kb_level() => Forbidden,
         (_, Who::KbKey { own: false, .. }) => NotFound,
@@ -205,6 +208,9 @@ fn json_body(method: &Method, path: &str, n: usize) -> Option<Value> {
         ("POST", "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/relation/delete") => {
             json!({"source": "Marie Curie", "target": "Paris", "dry_run": true})
         }
+        ("POST", "/api/v1/tenants/{tenant_id}/keys") => {
+            json!({"role": "viewer_readonly", "name": format!("matrix-{n}")})
+        }
         _ => return None,
     })
 }
@@ -254,6 +260,9 @@ struct Target {
     kb: String,
     doc: String,
     user: String,
+    /// An API key of A created by a viewer (`spare`), so only `tenant:manage_members` may
+    /// revoke it.
+    key: String,
 }
 
 impl Target {
@@ -263,6 +272,7 @@ impl Target {
             .replace("{kb_id}", &self.kb)
             .replace("{doc_id}", &self.doc)
             .replace("{user_id}", &self.user)
+            .replace("{key_id}", &self.key)
     }
 
     /// A body naming this target's KB where it has `{model}` (as `tenant_id/kb_id`).
@@ -433,7 +443,13 @@ async fn every_route_by_every_caller() {
         kb: a1.clone(),
         doc: String::new(),
         user: "spare".into(),
+        key: String::new(),
     };
+    let spare_key = || {
+        let k = lrt.json_as("spare", &["key", "create", "-t", a.as_str(), "--role", "viewer"]);
+        field(&k, "key_id")
+    };
+    fixed.key = spare_key();
     fixed.doc = upload(&srv, &admin, &fixed, DOC_TEXT).await;
     let doc_deletes = ops
         .iter()
@@ -470,6 +486,8 @@ async fn every_route_by_every_caller() {
             if want == Expect::Allowed && op.method == Method::DELETE {
                 if op.path.ends_with("{doc_id}") {
                     target.doc = spare_docs.pop().expect("a throwaway document");
+                } else if op.path.ends_with("{key_id}") {
+                    target.key = spare_key();
                 } else if op.path.ends_with("{user_id}") {
                     target.user = format!("leaving-{n}");
                     lrt.member(&a, &target.user, "viewer");
@@ -586,6 +604,13 @@ async fn every_route_by_every_caller() {
                 ..fixed.clone()
             });
         }
+        if op.path.contains("{key_id}") {
+            // A's key revoked through B's path.
+            targets.push(Target {
+                tenant: b.clone(),
+                ..fixed.clone()
+            });
+        }
         for target in targets {
             substituted += 1;
             let (status, _, text) = call(&srv, op, &target, bob, 0).await;
@@ -639,6 +664,7 @@ async fn every_data_plane_route_counts_one_api_call() {
         kb,
         doc: String::new(),
         user: "vro".into(),
+        key: String::new(),
     };
     t.doc = upload(&srv, &admin, &t, DOC_TEXT).await;
     let doomed = upload(&srv, &admin, &t, "A note to delete.").await;

@@ -25,7 +25,7 @@ pub use audit::{AuditFilter, NewAudit};
 pub use kbs::{KbRecord, KbStats};
 pub use keys::{KeyFilter, KeyRecord};
 pub use tenants::{TenantListFilter, TenantRecord};
-pub use usage::Charge;
+pub use usage::{Charge, TokenUsageRow};
 
 use crate::error::{Error, Result};
 use crate::layout::Layout;

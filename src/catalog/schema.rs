@@ -113,6 +113,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE knowledge_bases ADD COLUMN reserved_documents INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 4: model tokens per tenant, KB and calendar month (UTC, 'YYYY-MM'), for `lrt usage` and
+    // `max_monthly_tokens`. No foreign key on the KB: a deleted KB's tokens stay billed.
+    r#"
+    CREATE TABLE token_usage (
+        tenant_id         TEXT NOT NULL REFERENCES tenants(tenant_id) ON DELETE CASCADE,
+        kb_id             TEXT NOT NULL,
+        period            TEXT NOT NULL,
+        prompt_tokens     INTEGER NOT NULL DEFAULT 0,
+        completion_tokens INTEGER NOT NULL DEFAULT 0,
+        embedding_tokens  INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (tenant_id, kb_id, period)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

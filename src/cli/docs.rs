@@ -63,6 +63,7 @@ pub fn quotas_text() -> String {
     max_entities_per_kb      entities per KB; checked while merging
     max_relationships_per_kb relations per KB; checked while merging
     max_monthly_api_calls    API calls per calendar month (UTC)
+    max_monthly_tokens       model tokens per calendar month (UTC); 0 (the default): no limit
     max_concurrent_queries   queries running at once in `lrt serve`; the excess is refused at once
 
 Exit code 7 for all of them. Over HTTP (`lrt serve`) the capacity quotas (KBs, documents,
@@ -75,7 +76,13 @@ graph routes; the CLI's `doc` and `graph` commands are not counted. A call is co
 check and before any work, so a call that then fails still counts. Over the quota a command
 fails with exit code 7 before doing anything, and says when the quota resets: the first day of
 the next month, 00:00 UTC. `lrt tenant show T` prints this month's calls, the quota, what is
-left and the reset time (`usage` in --json). Administration commands are not API calls."
+left and the reset time (`usage` in --json). Administration commands are not API calls.
+
+Tokens are what the model servers report in their `usage` (counted with lrt's tokenizer when a
+server reports none), per tenant, KB and month; answers from the LLM cache cost none and the
+offline `local` provider is not metered. `max_monthly_tokens` is checked when a call is
+admitted: a query or ingest run that starts under it runs to its end, the next one is refused.
+`lrt usage` reports them per KB and month (needs tenant:manage_billing)."
         .to_string()
 }
 

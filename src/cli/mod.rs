@@ -21,6 +21,7 @@ mod query;
 mod serve;
 mod setup;
 mod tenant;
+mod usage;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -125,6 +126,8 @@ pub enum Command {
     /// Check permissions
     #[command(subcommand)]
     Auth(admin::AuthCmd),
+    /// Report a tenant's model tokens per knowledge base and month (needs tenant:manage_billing)
+    Usage(usage::UsageArgs),
     /// Set up a demo tenant and KB, ingest the sample documents and answer a question (offline)
     #[command(
         after_help = "Examples:\n  lrt quickstart\n  lrt quickstart --json | jq -r .answer\n\nRunning it again reuses the demo tenant and KB (the documents are duplicates). It makes one ingest and one query API call."
@@ -426,6 +429,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
         Command::Graph(cmd) => graph::exec(&ctx, cmd),
         Command::Audit(cmd) => admin::audit(&ctx, cmd),
         Command::Auth(cmd) => admin::auth(&ctx, cmd),
+        Command::Usage(args) => usage::exec(&ctx, args),
         Command::Tenant(cmd) => tenant::exec(&ctx, cmd),
         Command::Kb(cmd) => kb::exec(&ctx, cmd),
         Command::Member(cmd) => member::exec(&ctx, cmd),

@@ -15,7 +15,7 @@ use crate::server::{self, ServeOptions, TokenKeys};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  TOKEN_SECRET=$(openssl rand -hex 32) lrt serve\n  lrt serve --bind 127.0.0.1:0    # any free port; the address is printed\n  LIGHTRAG_REQUIRE_USER_AUTH=false lrt serve    # local development: no token, your identity\n  LRT_LOG=debug lrt serve 2>serve.log             # log filter (else RUST_LOG, else info)\n\nPrints `listening on http://ADDR` on stdout once ready; stops on SIGINT/SIGTERM after in-flight requests.\nLogs (one access line per request, errors with their error id) go to stderr."
+    after_help = "Examples:\n  TOKEN_SECRET=$(openssl rand -hex 32) lrt serve\n  lrt serve --bind 127.0.0.1:0    # any free port; the address is printed\n  LIGHTRAG_REQUIRE_USER_AUTH=false lrt serve    # local development: no token, your identity\n  LRT_LOG=debug lrt serve 2>serve.log             # log filter (else RUST_LOG, else info)\n  lrt serve --metrics-bind 127.0.0.1:9464         # Prometheus metrics at http://127.0.0.1:9464/metrics\n\nPrints `listening on http://ADDR` (then `metrics on http://ADDR/metrics`) on stdout once ready; stops on SIGINT/SIGTERM after in-flight requests.\nLogs (one access line per request, errors with their error id) go to stderr."
 )]
 pub struct ServeArgs {
     /// Address to listen on (port 0: any free port)
@@ -49,6 +49,10 @@ pub struct ServeArgs {
     /// Do not serve the web console at / (the REST API is unchanged)
     #[arg(long)]
     pub no_console: bool,
+    /// Serve Prometheus metrics at http://ADDR/metrics, a listener of its own without
+    /// authentication (no tenant, KB or user names in it) [default: no metrics]
+    #[arg(long, env = "LRT_METRICS_BIND", value_name = "ADDR")]
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 fn header_timeout(raw: &str) -> std::result::Result<Duration, String> {
@@ -111,15 +115,19 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
                 .map_or_else(|| server::conn::default_max_connections(descriptors), NonZeroUsize::get),
         },
         console: !args.no_console,
+        metrics_bind: args.metrics_bind,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
-    let served = runtime.block_on(server::serve(settings, options, |addr| {
-        // Tests and scripts read this line to find the port.
+    let served = runtime.block_on(server::serve(settings, options, |addr, metrics| {
+        // Tests and scripts read these lines to find the ports.
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "listening on http://{addr}");
+        if let Some(metrics) = metrics {
+            let _ = writeln!(out, "metrics on http://{metrics}/metrics");
+        }
         let _ = out.flush();
     }));
     // Work a request left on the blocking pool past the grace period is not waited for: what

@@ -243,7 +243,8 @@ fn show(out: &output::Out, t: &Tenant) {
             rows.extend(rows_of(&t.config, "config."));
             rows.extend(rows_of(&t.quota, "quota."));
             if let Some(u) = &t.usage {
-                rows.extend(rows_of(u, "usage."));
+                rows.extend(rows_of(u, "usage.").into_iter().filter(|(k, _)| k != "usage.tokens"));
+                rows.extend(rows_of(&u.tokens, "usage.tokens."));
             }
             output::kv_table(rows)
         },

@@ -7,6 +7,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,7 +17,8 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
-use super::{LlmError, ProviderConfig, TextStream};
+use super::usage::{self, TokenCounts, TokenMeter};
+use super::{LlmError, Message, ProviderConfig, TextStream};
 
 /// The longest wait a `Retry-After` header can impose, so a hostile or confused server cannot
 /// stall a job for hours.
@@ -123,6 +125,12 @@ pub(crate) struct HttpClient {
     timeout: Duration,
     max_retries: u32,
     backoff: Duration,
+    /// The binding's name, the `provider` label of the model-call metrics.
+    binding: &'static str,
+    /// Where this provider's tokens are counted (set by [`Provider::metered`]).
+    ///
+    /// [`Provider::metered`]: super::Provider::metered
+    meter: Option<Arc<TokenMeter>>,
 }
 
 /// Manual, so the API key can never reach a log through `{:?}`.
@@ -156,6 +164,7 @@ impl HttpClient {
             )));
         }
         Self::with_limits(
+            config.binding.as_str(),
             &config.model,
             config.api_key.as_deref(),
             host,
@@ -165,9 +174,10 @@ impl HttpClient {
         )
     }
 
-    /// A client for `model` at `host` (normalized, see [`checked_url`]) under these limits;
+    /// A client for `binding`'s `model` at `host` (normalized, see [`checked_url`]) under these limits;
     /// `timeout` zero means no limit.
     pub(crate) fn with_limits(
+        binding: &'static str,
         model: &str,
         api_key: Option<&str>,
         host: &str,
@@ -192,7 +202,66 @@ impl HttpClient {
             timeout,
             max_retries,
             backoff,
+            binding,
+            meter: None,
         })
+    }
+
+    /// Counts this client's tokens on `meter` from now on.
+    pub(crate) fn set_meter(&mut self, meter: Arc<TokenMeter>) {
+        self.meter = Some(meter);
+    }
+
+    /// The tokens counted on this client's meter since the last take (none without one).
+    pub(crate) fn take_tokens(&self) -> TokenCounts {
+        self.meter.as_ref().map(|m| m.take()).unwrap_or_default()
+    }
+
+    /// Records a finished chat call: the server's `(prompt, completion)` usage when it gave
+    /// one, else the tokenizer's count of `messages` and `answer`.
+    pub(crate) fn record_chat(&self, messages: &[Message], reported: Option<(u64, u64)>, answer: &str) {
+        crate::metrics::model_call(self.binding, "chat");
+        let (prompt, completion) = match reported {
+            Some(pair) => pair,
+            None if self.meter.is_some() => (usage::count_prompt(messages), usage::count_text(answer)),
+            None => return,
+        };
+        self.record(TokenCounts {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            embedding_tokens: 0,
+        });
+    }
+
+    /// Records a finished embedding call: the server's token count, else the tokenizer's.
+    pub(crate) fn record_embed(&self, texts: &[String], reported: Option<u64>) {
+        crate::metrics::model_call(self.binding, "embed");
+        let tokens = match reported {
+            Some(n) => n,
+            None if self.meter.is_some() => texts.iter().map(|t| usage::count_text(t)).sum(),
+            None => return,
+        };
+        self.record(TokenCounts {
+            embedding_tokens: tokens,
+            ..Default::default()
+        });
+    }
+
+    fn record(&self, counts: TokenCounts) {
+        crate::metrics::model_tokens(self.binding, counts);
+        if let Some(meter) = &self.meter {
+            meter.add(counts);
+        }
+    }
+
+    /// Counts a failed call in the metrics.
+    pub(crate) fn record_error(&self, purpose: Purpose) {
+        let kind = match purpose {
+            Purpose::Chat => "chat",
+            Purpose::Embed => "embed",
+            Purpose::Rerank => "rerank",
+        };
+        crate::metrics::model_error(self.binding, kind);
     }
 
     /// The base URL as shown in messages and identities.
@@ -218,6 +287,7 @@ impl HttpClient {
             })
             .await?;
         serde_json::from_slice(&bytes).map_err(|e| {
+            self.record_error(purpose);
             LlmError::BadResponse(format!(
                 "unexpected answer from {} ({e}): {}",
                 self.host,
@@ -238,8 +308,21 @@ impl HttpClient {
             .await
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or the retries are used up.
-    async fn retry<T, F, Fut>(&self, purpose: Purpose, mut attempt: F) -> Result<T, LlmError>
+    /// Runs `attempt` until it succeeds, fails for good, or the retries are used up; a call
+    /// that fails for good is counted in the metrics.
+    async fn retry<T, F, Fut>(&self, purpose: Purpose, attempt: F) -> Result<T, LlmError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, Failure>>,
+    {
+        let result = self.retry_until_done(purpose, attempt).await;
+        if result.is_err() {
+            self.record_error(purpose);
+        }
+        result
+    }
+
+    async fn retry_until_done<T, F, Fut>(&self, purpose: Purpose, mut attempt: F) -> Result<T, LlmError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, Failure>>,
@@ -389,14 +472,23 @@ impl HttpClient {
     /// Reads a streamed answer line by line on a spawned task, forwarding the text pieces
     /// that `parse` finds. The channel closes after the last piece, after an error, or when
     /// the receiver is dropped (which also drops the connection).
+    /// The answer's tokens are recorded once it is complete (`messages` are the prompt, counted
+    /// when the stream reports no usage).
     pub(crate) fn spawn_stream(
         &self,
         purpose: Purpose,
+        messages: &[Message],
         mut resp: Response,
         parse: fn(&str) -> Result<Option<StreamEvent>, LlmError>,
     ) -> TextStream {
         let (tx, rx) = mpsc::channel(STREAM_BUFFER);
         let http = self.clone();
+        let messages = if self.meter.is_some() {
+            messages.to_vec()
+        } else {
+            Vec::new()
+        };
+        let mut answer = String::new();
         // The timeout bounds the whole stream, not only each read: a server that trickles a
         // byte now and then would otherwise keep the answer (and, in `lrt serve`, the KB's
         // engine) busy for ever.
@@ -408,6 +500,7 @@ impl HttpClient {
                     Some(at) => match tokio::time::timeout_at(at, resp.chunk()).await {
                         Ok(next) => next,
                         Err(_) => {
+                            http.record_error(purpose);
                             let _ = tx.send(Err(http.stream_timeout(purpose))).await;
                             return;
                         }
@@ -418,6 +511,7 @@ impl HttpClient {
                     Ok(Some(chunk)) => (lines.push(&chunk), false),
                     Ok(None) => (lines.finish().into_iter().collect(), true),
                     Err(e) => {
+                        http.record_error(purpose);
                         let _ = tx.send(Err(http.transport_error(purpose, &e))).await;
                         return;
                     }
@@ -427,10 +521,19 @@ impl HttpClient {
                         Ok(Some(event)) => event,
                         Ok(None) => continue,
                         Err(e) => {
+                            http.record_error(purpose);
                             let _ = tx.send(Err(http.redact_error(e))).await;
                             return;
                         }
                     };
+                    if http.meter.is_some() {
+                        answer.push_str(&event.text);
+                    }
+                    if event.done {
+                        // Recorded before the last piece is handed over, so a reader that
+                        // finishes with it finds the tokens counted.
+                        http.record_chat(&messages, event.usage, &answer);
+                    }
                     if !event.text.is_empty() && tx.send(Ok(event.text)).await.is_err() {
                         return; // the reader went away
                     }
@@ -439,6 +542,7 @@ impl HttpClient {
                     }
                 }
                 if eof {
+                    http.record_error(purpose);
                     let _ = tx
                         .send(Err(LlmError::BadResponse(format!(
                             "the stream from {} ended before the answer was complete",
@@ -463,6 +567,8 @@ pub(crate) struct StreamEvent {
     pub text: String,
     /// The answer is complete.
     pub done: bool,
+    /// `(prompt, completion)` tokens, when the server reports them (on the last event).
+    pub usage: Option<(u64, u64)>,
 }
 
 /// Splits a byte stream into lines. Lines are cut on bytes, so a multi-byte character or an

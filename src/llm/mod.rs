@@ -14,8 +14,10 @@ pub mod local;
 pub mod ollama;
 pub mod openai;
 pub mod rerank;
+pub mod usage;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -249,6 +251,27 @@ impl Provider {
             Binding::Openai => Provider::Openai(openai::OpenAiProvider::new(config)?),
             Binding::Ollama => Provider::Ollama(ollama::OllamaProvider::new(config)?),
         })
+    }
+
+    /// This provider with its tokens counted on `meter` (see [`usage`]); the `local`
+    /// provider calls no model server and counts nothing.
+    pub fn metered(mut self, meter: Arc<usage::TokenMeter>) -> Provider {
+        match &mut self {
+            Provider::Local(_) => {}
+            Provider::Openai(p) => p.set_meter(meter),
+            Provider::Ollama(p) => p.set_meter(meter),
+        }
+        self
+    }
+
+    /// The tokens counted on this provider's meter since the last take (zero when it has
+    /// none). Providers sharing a meter share its counts: the first take empties it.
+    pub fn take_tokens(&self) -> usage::TokenCounts {
+        match self {
+            Provider::Local(_) => usage::TokenCounts::default(),
+            Provider::Openai(p) => p.take_tokens(),
+            Provider::Ollama(p) => p.take_tokens(),
+        }
     }
 }
 

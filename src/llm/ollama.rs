@@ -27,6 +27,14 @@ impl OllamaProvider {
         })
     }
 
+    pub(crate) fn set_meter(&mut self, meter: std::sync::Arc<super::usage::TokenMeter>) {
+        self.http.set_meter(meter);
+    }
+
+    pub(crate) fn take_tokens(&self) -> super::usage::TokenCounts {
+        self.http.take_tokens()
+    }
+
     fn chat_body(&self, req: &ChatRequest, stream: bool) -> Value {
         let mut body = json!({
             "model": self.http.model(),
@@ -55,6 +63,17 @@ struct ChatAnswer {
     message: AnswerMessage,
     #[serde(default)]
     done_reason: Option<String>,
+    /// Prompt tokens evaluated (absent when Ollama reused a cached prompt).
+    #[serde(default)]
+    prompt_eval_count: Option<u64>,
+    /// Answer tokens generated.
+    #[serde(default)]
+    eval_count: Option<u64>,
+}
+
+/// Ollama's token counts, when it reports any.
+fn reported(prompt: Option<u64>, completion: Option<u64>) -> Option<(u64, u64)> {
+    (prompt.is_some() || completion.is_some()).then(|| (prompt.unwrap_or(0), completion.unwrap_or(0)))
 }
 
 #[derive(Deserialize)]
@@ -66,6 +85,8 @@ struct AnswerMessage {
 #[derive(Deserialize)]
 struct Embeddings {
     embeddings: Vec<Vec<f32>>,
+    #[serde(default)]
+    prompt_eval_count: Option<u64>,
 }
 
 impl ModelProvider for OllamaProvider {
@@ -82,6 +103,11 @@ impl ModelProvider for OllamaProvider {
                 self.http.host()
             )));
         }
+        self.http.record_chat(
+            &req.messages,
+            reported(answer.prompt_eval_count, answer.eval_count),
+            &answer.message.content,
+        );
         Ok(ChatResponse {
             text: answer.message.content,
             truncated,
@@ -94,7 +120,9 @@ impl ModelProvider for OllamaProvider {
             .http
             .send_with_retry(Purpose::Chat, &url, &self.chat_body(req, true))
             .await?;
-        Ok(self.http.spawn_stream(Purpose::Chat, resp, parse_ndjson_line))
+        Ok(self
+            .http
+            .spawn_stream(Purpose::Chat, &req.messages, resp, parse_ndjson_line))
     }
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
@@ -104,6 +132,7 @@ impl ModelProvider for OllamaProvider {
         let url = format!("{}/api/embed", self.base);
         let body = json!({"model": self.http.model(), "input": texts});
         let answer: Embeddings = self.http.post_json(Purpose::Embed, &url, &body).await?;
+        self.http.record_embed(texts, answer.prompt_eval_count);
         http::check_embeddings(answer.embeddings, texts.len(), self.dim)
     }
 
@@ -138,6 +167,7 @@ fn parse_ndjson_line(line: &str) -> Result<Option<StreamEvent>, LlmError> {
     Ok(Some(StreamEvent {
         text: event["message"]["content"].as_str().unwrap_or_default().to_string(),
         done: event["done"].as_bool().unwrap_or(false),
+        usage: reported(event["prompt_eval_count"].as_u64(), event["eval_count"].as_u64()),
     }))
 }
 

@@ -35,6 +35,14 @@ impl OpenAiProvider {
         })
     }
 
+    pub(crate) fn set_meter(&mut self, meter: std::sync::Arc<super::usage::TokenMeter>) {
+        self.http.set_meter(meter);
+    }
+
+    pub(crate) fn take_tokens(&self) -> super::usage::TokenCounts {
+        self.http.take_tokens()
+    }
+
     fn chat_body(&self, req: &ChatRequest, stream: bool) -> Value {
         let mut body = json!({
             "model": self.http.model(),
@@ -58,6 +66,24 @@ impl OpenAiProvider {
 struct Completion {
     #[serde(default)]
     choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<Usage>,
+}
+
+/// The `usage` object of chat completions and embeddings (embeddings have no
+/// `completion_tokens`).
+#[derive(Deserialize)]
+struct Usage {
+    #[serde(default)]
+    prompt_tokens: u64,
+    #[serde(default)]
+    completion_tokens: u64,
+}
+
+impl Usage {
+    fn pair(&self) -> (u64, u64) {
+        (self.prompt_tokens, self.completion_tokens)
+    }
 }
 
 #[derive(Deserialize)]
@@ -76,6 +102,8 @@ struct ChoiceMessage {
 #[derive(Deserialize)]
 struct Embeddings {
     data: Vec<EmbeddingItem>,
+    #[serde(default)]
+    usage: Option<Usage>,
 }
 
 #[derive(Deserialize)]
@@ -129,6 +157,7 @@ impl ModelProvider for OpenAiProvider {
             .http
             .post_json(Purpose::Chat, &url, &self.chat_body(req, false))
             .await?;
+        let reported = completion.usage.as_ref().map(Usage::pair);
         let Some(choice) = completion.choices.into_iter().next() else {
             return Err(LlmError::BadResponse(format!(
                 "the answer from {} has no choices",
@@ -143,6 +172,7 @@ impl ModelProvider for OpenAiProvider {
                 self.http.host()
             )));
         }
+        self.http.record_chat(&req.messages, reported, &text);
         Ok(ChatResponse { text, truncated })
     }
 
@@ -152,7 +182,9 @@ impl ModelProvider for OpenAiProvider {
             .http
             .send_with_retry(Purpose::Chat, &url, &self.chat_body(req, true))
             .await?;
-        Ok(self.http.spawn_stream(Purpose::Chat, resp, parse_sse_line))
+        Ok(self
+            .http
+            .spawn_stream(Purpose::Chat, &req.messages, resp, parse_sse_line))
     }
 
     async fn embed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>, LlmError> {
@@ -162,6 +194,8 @@ impl ModelProvider for OpenAiProvider {
         let url = format!("{}/embeddings", self.base);
         let body = json!({"model": self.http.model(), "input": texts, "encoding_format": "base64"});
         let answer: Embeddings = self.http.post_json(Purpose::Embed, &url, &body).await?;
+        self.http
+            .record_embed(texts, answer.usage.as_ref().map(|u| u.prompt_tokens));
         let mut items: Vec<(usize, Vec<f32>)> = answer
             .data
             .into_iter()
@@ -203,6 +237,7 @@ fn parse_sse_line(line: &str) -> Result<Option<StreamEvent>, LlmError> {
         return Ok(Some(StreamEvent {
             text: String::new(),
             done: true,
+            usage: None,
         }));
     }
     let event: Value = serde_json::from_str(data)
@@ -218,6 +253,11 @@ fn parse_sse_line(line: &str) -> Result<Option<StreamEvent>, LlmError> {
         text: choice["delta"]["content"].as_str().unwrap_or_default().to_string(),
         // Some servers close without `[DONE]`; a finish reason already means the end.
         done: choice["finish_reason"].is_string(),
+        // Servers that report usage in a stream without being asked put it beside the
+        // finish reason.
+        usage: event["usage"]["prompt_tokens"]
+            .as_u64()
+            .map(|p| (p, event["usage"]["completion_tokens"].as_u64().unwrap_or(0))),
     }))
 }
 

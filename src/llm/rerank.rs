@@ -143,6 +143,7 @@ impl Reranker {
             .unwrap_or(binding.default_model());
         let url = checked_url(config.host.as_deref(), default_host, "RERANK_BINDING_HOST")?;
         let http = HttpClient::with_limits(
+            binding.as_str(),
             model,
             config.api_key.as_deref(),
             &url,

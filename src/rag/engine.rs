@@ -312,6 +312,12 @@ impl Engine {
         self.store().stats()
     }
 
+    /// The model tokens spent since the last take, when the providers are metered
+    /// ([`Provider::metered`]); for the catalog's token accounting.
+    pub fn take_tokens(&self) -> crate::llm::usage::TokenCounts {
+        self.llm.take_tokens() + self.embedder.take_tokens()
+    }
+
     /// Adds the documents and processes every document that is pending (including ones an
     /// interrupted run left behind) and, with `retry_failed`, every failed one.
     pub async fn ingest(self: &Arc<Self>, docs: Vec<NewDocument>, retry_failed: bool) -> Result<IngestReport> {

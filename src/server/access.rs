@@ -94,7 +94,10 @@ pub(super) async fn log(request: Request, next: Next) -> Response {
     parts.extensions.insert(caller.clone());
     let response = next.run(Request::from_parts(parts, body)).await;
     let status = response.status().as_u16();
-    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = start.elapsed().as_secs_f64();
+    // The route template, never the path: no tenant or KB id reaches a label.
+    crate::metrics::http_request(method.as_str(), &route, status, elapsed);
+    let latency_ms = elapsed * 1000.0;
     let error_id = response.extensions().get::<ErrorId>().map(|e| e.0);
     let (user, key) = caller.get();
     let (user, key) = (user.unwrap_or_else(|| "-".into()), key.map(|k| k.to_string()));

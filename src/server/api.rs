@@ -11,7 +11,7 @@ use axum::routing::{MethodFilter, MethodRouter, on};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use super::{ApiError, AppState, console, documents, graph_edit, mcp, ollama, openai, routes};
+use super::{ApiError, AppState, admin, console, documents, graph_edit, mcp, ollama, openai, routes};
 use crate::authz::Permission;
 
 /// How a route takes its request body.
@@ -41,6 +41,9 @@ pub enum Access {
     KbMember,
     /// This permission in the path's tenant.
     Needs(Permission),
+    /// Any member of the path's tenant, for a role up to their own (super-admins: any), in
+    /// person: never through an API key (creating API keys).
+    IssueKey,
 }
 
 impl Access {
@@ -64,6 +67,7 @@ impl Access {
             Access::Member => "member",
             Access::KbMember => "kb_member",
             Access::Needs(p) => p.as_str(),
+            Access::IssueKey => "issue_key",
         }
     }
 
@@ -75,6 +79,7 @@ impl Access {
             Access::Member => "Any member of the tenant (not a KB-scoped API key).".into(),
             Access::KbMember => "Any member of the tenant, or an API key scoped to this KB.".into(),
             Access::Needs(p) => format!("Needs the `{p}` permission in the tenant."),
+            Access::IssueKey => "Any member of the tenant, for a role up to their own; not through an API key.".into(),
         }
     }
 }
@@ -89,6 +94,7 @@ impl std::str::FromStr for Access {
             "super_admin" => Access::SuperAdmin,
             "member" => Access::Member,
             "kb_member" => Access::KbMember,
+            "issue_key" => Access::IssueKey,
             p => Access::Needs(p.parse()?),
         })
     }
@@ -208,6 +214,34 @@ const LABELS: &[(&str, &str, &str)] = &[
         "limit",
         "integer",
         "At most this many names (default 1000 for list, 300 otherwise)",
+    ),
+];
+const KEYS: &[(&str, &str, &str)] = &[(
+    "all",
+    "boolean",
+    "Every key of the tenant, not only the caller's (needs tenant:manage_members)",
+)];
+const USAGE: &[(&str, &str, &str)] = &[
+    ("kb", "string", "Only this KB (id or name)"),
+    ("period", "string", "One month, YYYY-MM (default: the current month)"),
+    ("from", "string", "First month of a range, YYYY-MM (default: to)"),
+    (
+        "to",
+        "string",
+        "Last month of a range, YYYY-MM (default: the current month)",
+    ),
+];
+const AUDIT: &[(&str, &str, &str)] = &[
+    ("user", "string", "Only this user's actions"),
+    (
+        "since",
+        "string",
+        "Only entries since a time: 2026-11-01T09:00:00Z, 2026-11-01, or an age (30m, 24h, 7d)",
+    ),
+    (
+        "limit",
+        "integer",
+        "At most this many entries, newest first, 1–10000 (default 50)",
     ),
 ];
 
@@ -407,6 +441,27 @@ pub(super) fn table() -> Vec<Route> {
         route(M::GET, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/label/search", "Entity names containing `q`, most connected first", graph_edit::label_search)
             .needs(Permission::DocumentRead)
             .query(LABELS),
+        // API keys and the audit log, as `lrt key` and `lrt audit list`.
+        route(M::POST, "/api/v1/tenants/{tenant_id}/keys", "Create an API key (`lrt key create`); the key is in this answer only", admin::create_key)
+            .access(Access::IssueKey)
+            .json(schemas::key)
+            .ok(201, "Created"),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/keys", "List API keys, never the keys themselves: the caller's, or with all=true every key of the tenant", admin::list_keys)
+            .access(Access::Member)
+            .query(KEYS),
+        route(
+            M::DELETE,
+            "/api/v1/tenants/{tenant_id}/keys/{key_id}",
+            "Revoke an API key (its creator, or tenant:manage_members); effective on its next request",
+            admin::revoke_key,
+        )
+        .needs(Permission::TenantManageMembers),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/audit", "The tenant's audit log, newest first (`lrt audit list`)", admin::list_audit)
+            .needs(Permission::TenantManage)
+            .query(AUDIT),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/usage", "Model tokens per KB and month (`lrt usage --json`)", admin::usage_report)
+            .needs(Permission::TenantManageBilling)
+            .query(USAGE),
     ]
 }
 
@@ -420,6 +475,20 @@ pub(super) fn router() -> Router<Arc<AppState>> {
         // document (its tools call the services the documented routes call).
         .route(mcp::PATH, axum::routing::any(mcp::endpoint))
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route") })
+}
+
+/// The router of `--metrics-bind`'s own listener: `GET /metrics` only (Prometheus' text
+/// exposition), outside the API's table and its authentication.
+pub(super) fn metrics_router() -> Router {
+    Router::new()
+        .route("/metrics", axum::routing::get(super::metrics::handler))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route; metrics are at /metrics",
+            )
+        })
 }
 
 /// Error statuses a route can answer with.
@@ -606,6 +675,18 @@ mod schemas {
                 "new_name": {"type": "string", "description": "Rename the entity; the old name becomes an alias"},
                 "allow_merge": {"type": "boolean", "description": "With new_name: merge into an existing entity of that name"},
                 "dry_run": dry_run()
+            }),
+        )
+    }
+
+    pub fn key() -> Value {
+        object(
+            &["role"],
+            json!({
+                "role": {"type": "string", "enum": ["admin", "editor", "viewer", "viewer_readonly"], "description": "At most the caller's role"},
+                "kb": {"type": "string", "description": "Limit the key to this KB (id or name)"},
+                "name": {"type": "string", "description": "A label for the key"},
+                "expires_in": {"type": "string", "description": "Lifetime, e.g. 30d, 24h (default 90d, at most 365d)"}
             }),
         )
     }

@@ -237,9 +237,11 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnLimits, mut s
         };
         let _ = stream.set_nodelay(true);
         let (app, registry, stop, open) = (app.clone(), registry.clone(), stop.clone(), open_rx.clone());
+        crate::metrics::connection_opened();
         tokio::spawn(async move {
             connection(stream, peer, app, &registry, conn, limits, stop).await;
             registry.conns().remove(&id);
+            crate::metrics::connection_closed();
             drop(open);
         });
     }

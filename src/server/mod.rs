@@ -4,6 +4,7 @@
 //! models are the CLI's. Nothing here decides access. Every request is logged (`access`).
 
 mod access;
+mod admin;
 mod api;
 pub mod auth;
 mod chat;
@@ -16,6 +17,7 @@ mod limits;
 mod ollama;
 mod openai;
 pub mod mcp;
+mod metrics;
 mod routes;
 mod throttle;
 mod worker;
@@ -62,6 +64,8 @@ pub struct ServeOptions {
     pub connections: conn::ConnLimits,
     /// Serve the web console at `/` (`--no-console` turns it off).
     pub console: bool,
+    /// Where to serve Prometheus metrics (`/metrics`); `None`: not at all.
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// What every handler shares.
@@ -293,7 +297,11 @@ async fn deadline(
 /// `shutdown_grace` at most), stops the ingest worker (queued documents wait in kb.db for the
 /// next start) and closes the cached engines. `ready` gets the bound address (the port may have been 0). Right after binding,
 /// every KB with pending or interrupted documents is handed to the ingest worker.
-pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce(SocketAddr)) -> Result<()> {
+pub async fn serve(
+    settings: Settings,
+    options: ServeOptions,
+    ready: impl FnOnce(SocketAddr, Option<SocketAddr>),
+) -> Result<()> {
     let state = Arc::new(AppState::new(settings, &options)?);
     let listener = TcpListener::bind(options.bind)
         .await
@@ -301,10 +309,24 @@ pub async fn serve(settings: Settings, options: ServeOptions, ready: impl FnOnce
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Internal(format!("no local address: {e}")))?;
-    ready(addr);
+    let metrics_listener = match options.metrics_bind {
+        Some(at) => Some(metrics::bind(at).await?),
+        None => None,
+    };
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .map(|l| {
+            l.local_addr()
+                .map_err(|e| Error::Internal(format!("no local address: {e}")))
+        })
+        .transpose()?;
+    ready(addr, metrics_addr);
     state.requeue();
     let app = router(state.clone(), &options);
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
+    if let Some(listener) = metrics_listener {
+        tokio::spawn(metrics::serve(listener, stop.subscribe()));
+    }
     let server = conn::serve(listener, app, options.connections, stop.subscribe());
     tokio::spawn(async move {
         shutdown_signal().await;

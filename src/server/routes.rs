@@ -713,8 +713,14 @@ impl AdmittedQuery {
         sink: Option<crate::rag::query::Sink<'_>>,
     ) -> crate::error::Result<QueryResult> {
         let charge = || self.state.with_service(|svc| svc.charge_query(&self.admitted));
-        self.runtime
-            .block_on(self.engine.answer(params, top_k, chunk_top_k, charge, sink))
+        let result = self
+            .runtime
+            .block_on(self.engine.answer(params, top_k, chunk_top_k, charge, sink));
+        // Spent even when the answer failed half-way.
+        let tokens = self.engine.take_tokens();
+        self.state
+            .with_service(|svc| svc.record_tokens(&self.admitted.handle, tokens))?;
+        result
     }
 }
 

@@ -104,6 +104,7 @@ impl IngestWorker {
             q.again.insert(kb);
         } else if !q.waiting.iter().any(|(_, k)| *k == kb) {
             q.waiting.push_back((tenant, kb));
+            crate::metrics::set_ingest_queue_depth(q.waiting.len());
             self.shared.wake.notify_one();
         }
     }
@@ -155,6 +156,7 @@ fn slot(shared: &Shared, runtime: &tokio::runtime::Handle) {
                     return;
                 }
                 if let Some(next) = q.waiting.pop_front() {
+                    crate::metrics::set_ingest_queue_depth(q.waiting.len());
                     q.running.insert(next.1, None);
                     break next;
                 }
@@ -172,6 +174,7 @@ fn slot(shared: &Shared, runtime: &tokio::runtime::Handle) {
         q.running.remove(&kb);
         if q.again.remove(&kb) && !q.stopping {
             q.waiting.push_back((tenant, kb));
+            crate::metrics::set_ingest_queue_depth(q.waiting.len());
             shared.wake.notify_one();
         }
     }

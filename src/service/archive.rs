@@ -31,6 +31,7 @@ use super::{Service, kbs, tenants, validate};
 use crate::authz::{Actor, Need, OnInactive, Permission, Role};
 use crate::catalog::{KbRecord, KbStats, TenantRecord};
 use crate::error::{Error, Result};
+use crate::llm::usage::TokenCounts;
 use crate::model::{self, Overrides, SettingsSection};
 use crate::store::kb::EmbeddingPin;
 use crate::store::transfer::{self, SnapshotCounts};
@@ -546,7 +547,7 @@ impl Service {
         let AuditNote { action, detail } = note;
         let layout = self.catalog.layout().clone();
         let dir = layout.create_kb_dir(t.id, rec.id)?;
-        let built = (|| -> Result<(Map<String, Value>, KbStats)> {
+        let built = (|| -> Result<(Map<String, Value>, KbStats, TokenCounts)> {
             match fill {
                 Fill::Snapshot(file) => std::fs::rename(file, dir.join("kb.db"))
                     .map_err(|e| Error::storage("cannot move the snapshot into place", e))?,
@@ -559,6 +560,7 @@ impl Service {
                 runtime()?.block_on(engine.reindex(true))?;
             }
             let stats = engine.stats()?;
+            let tokens = engine.take_tokens();
             drop(engine);
             let vectors = [
                 ("chunks", stats.chunks),
@@ -576,9 +578,10 @@ impl Service {
                     relation_count: stats.relations,
                     storage_bytes: crate::layout::dir_size(&dir),
                 },
+                tokens,
             ))
         })();
-        let (vectors, stats) = match built {
+        let (vectors, stats, tokens) = match built {
             Ok(v) => v,
             Err(e) => {
                 let _ = layout.remove_dir(&dir);
@@ -597,6 +600,8 @@ impl Service {
                 }
             })?;
         self.catalog.set_kb_stats(t.id, rec.id, stats)?;
+        // A re-embedding import spent embedding tokens.
+        self.record_tokens(&super::ingest::KbHandle::of(t, &rec), tokens)?;
         let record = self.catalog.kb(t.id, rec.id)?.unwrap_or(rec);
         Ok(Installed {
             record,

@@ -87,7 +87,7 @@ impl Service {
         let (handle, engine) = self.engine_for(&t, &k, false)?;
         let result = engine.delete_documents(doc_ids, options).await;
         // Written either way: a failure after the commit (saving the indexes) still changed
-        // the counts.
+        // the counts, and the re-embedded rows' tokens were spent.
         self.record_kb_stats(&handle, &engine)?;
         let report = result?;
         let mut audit = self.audit_entry(actor, "document.delete", Some(t.id), Some(k.id));

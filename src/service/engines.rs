@@ -108,8 +108,10 @@ impl<E: KbEngine + Send + 'static> TenantRagManager<E> {
         let (slot, evicted) = {
             let mut inner = self.lock();
             if let Some(slot) = inner.cache.get(&kb) {
+                crate::metrics::engine_cache_hit();
                 return slot.clone();
             }
+            crate::metrics::engine_cache_miss();
             let slot = match inner.live.get(&kb).and_then(Weak::upgrade) {
                 Some(slot) => slot,
                 None => {
@@ -123,6 +125,7 @@ impl<E: KbEngine + Send + 'static> TenantRagManager<E> {
             (slot, evicted)
         };
         if let Some((_, old)) = evicted {
+            crate::metrics::engine_cache_eviction();
             close(old);
         }
         slot

@@ -11,6 +11,7 @@ use crate::authz::{Actor, Need, OnInactive, Permission};
 use crate::catalog::{KbRecord, KbStats, TenantRecord};
 use crate::config::ModelSettings;
 use crate::error::{Error, Result};
+use crate::llm::usage::TokenMeter;
 use crate::llm::{Binding, Provider, ProviderConfig};
 use crate::model::{self, Overrides, TenantConfig};
 use crate::rag::engine::{Engine, EngineOptions, IngestReport, NewDocument};
@@ -237,6 +238,11 @@ impl Service {
             }
         }
         let recorded = self.record_kb_stats(&job.handle, &job.engine);
+        if let Ok(report) = &result {
+            crate::metrics::ingest_documents("processed", (report.added + report.replaced) as u64);
+            crate::metrics::ingest_documents("duplicate", report.duplicates as u64);
+            crate::metrics::ingest_documents("failed", report.failed as u64);
+        }
         let released = if job.reserved > 0 {
             self.catalog
                 .release_documents(job.handle.tenant_id, job.handle.kb_id, Some(job.reserved))
@@ -250,10 +256,13 @@ impl Service {
         Ok(report)
     }
 
-    /// The engine of a resolved KB, with providers and options from its effective settings.
+    /// The engine of a resolved KB, with providers and options from its effective settings;
+    /// its model calls' tokens are counted for [`record_kb_stats`](Self::record_kb_stats).
     pub(super) fn engine_for(&self, t: &TenantRecord, k: &KbRecord, reembed: bool) -> Result<(KbHandle, Engine)> {
         let effective = model::effective_config(&[&t.config, &k.config])?;
         let (llm, embedder) = self.providers(t, k, &effective)?;
+        let meter = Arc::new(TokenMeter::default());
+        let (llm, embedder) = (llm.metered(meter.clone()), embedder.metered(meter));
         let quota = model::effective_quota(&t.quota)?;
         let options = EngineOptions {
             chunk_size: effective.chunk_size as usize,
@@ -324,8 +333,10 @@ impl Service {
         )
     }
 
-    /// Writes the engine's current counts and the KB folder's size to the catalog.
+    /// Writes the engine's current counts and the KB folder's size to the catalog, and the
+    /// model tokens it spent since the last call to this month's usage.
     pub fn record_kb_stats(&mut self, handle: &KbHandle, engine: &Engine) -> Result<()> {
+        let tokens = engine.take_tokens();
         let stats = engine.stats()?;
         let dir = self.catalog.layout().kb_dir(handle.tenant_id, handle.kb_id);
         let kb_stats = KbStats {
@@ -334,7 +345,8 @@ impl Service {
             relation_count: stats.relations,
             storage_bytes: crate::layout::dir_size(&dir),
         };
-        self.catalog.set_kb_stats(handle.tenant_id, handle.kb_id, kb_stats)
+        self.catalog.set_kb_stats(handle.tenant_id, handle.kb_id, kb_stats)?;
+        self.record_tokens(handle, tokens)
     }
 }
 

@@ -188,10 +188,26 @@ impl Service {
     /// tenant. Takes effect on the key's next request. A key the actor cannot see is "not
     /// found", like a missing one.
     pub fn revoke_key(&mut self, actor: &Actor, key_id: &str) -> Result<ApiKey> {
+        self.revoke_key_in(actor, None, key_id)
+    }
+
+    /// [`revoke_key`](Self::revoke_key) of a key that must belong to the tenant `tenant` (id
+    /// or name) when one is given, as `DELETE /api/v1/tenants/{tenant_id}/keys/{key_id}`
+    /// asks: another tenant's key is "not found".
+    pub fn revoke_key_in(&mut self, actor: &Actor, in_tenant: Option<&str>, key_id: &str) -> Result<ApiKey> {
         let not_found = || Error::NotFound(format!("API key '{key_id}' not found"));
         let id = Uuid::parse_str(key_id.trim()).map_err(|_| not_found())?;
         let key = self.catalog.key(id)?.ok_or_else(not_found)?.info;
         let tenant = self.catalog.tenant(key.tenant_id)?.ok_or_else(not_found)?;
+        if let Some(ident) = in_tenant {
+            let named = Uuid::parse_str(ident.trim()).map_or_else(
+                |_| crate::catalog::name_key(ident.trim()) == crate::catalog::name_key(&tenant.name),
+                |named| named == tenant.id,
+            );
+            if !named {
+                return Err(not_found());
+            }
+        }
         let need = if key.created_by == actor.user {
             Need::Member
         } else {

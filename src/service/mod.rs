@@ -48,6 +48,7 @@ pub use query::{AuthorizedQuery, OpenQuery, QueryInput};
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};
 pub use upload::{Upload, Uploaded};
+pub use usage::{UsageQuery, UsageReport, UsageRow};
 
 use crate::authz::{self, Actor, Need, OnInactive, Role, TenantFacts};
 use crate::catalog::{Catalog, KbRecord, NewAudit, TenantRecord};

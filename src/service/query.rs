@@ -2,6 +2,7 @@
 //! ingest lock, with the KB's effective settings (top_k, chunk_top_k, cosine_threshold,
 //! enable_llm_cache, enable_rerank) under the caller's explicit flags.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::Service;
@@ -10,6 +11,7 @@ use crate::authz::{Actor, Permission};
 use crate::catalog::{KbRecord, TenantRecord};
 use crate::error::Result;
 use crate::llm::rerank::{RerankConfig, Reranker};
+use crate::llm::usage::{TokenCounts, TokenMeter};
 use crate::llm::{ModelProvider, Provider};
 use crate::model;
 use crate::rag::query::{QueryEngine, QueryOptions, QueryParams, QueryResult, Sink};
@@ -59,6 +61,9 @@ pub struct OpenQuery {
     chunk_top_k: usize,
     /// kb.db's generation when the engine was opened.
     generation: u64,
+    /// The tokens its model calls spent, taken after each question (an engine answers one
+    /// question at a time).
+    meter: Arc<TokenMeter>,
 }
 
 impl OpenQuery {
@@ -88,7 +93,13 @@ impl OpenQuery {
         params.chunk_top_k = chunk_top_k.unwrap_or(self.chunk_top_k);
         params.validate()?;
         charge()?;
+        crate::metrics::query(params.mode.as_str());
         self.engine.query(&params, sink).await
+    }
+
+    /// The tokens spent since the last call, for [`Service::record_tokens`].
+    pub fn take_tokens(&self) -> TokenCounts {
+        self.meter.take()
     }
 }
 
@@ -138,6 +149,8 @@ impl Service {
         let kb_says = [&t.config, &k.config]
             .iter()
             .any(|layer| layer.contains_key("enable_rerank"));
+        let meter = Arc::new(TokenMeter::default());
+        let (llm, embedder) = (llm.metered(meter.clone()), embedder.metered(meter.clone()));
         let options = QueryOptions {
             cosine_threshold: cosine_threshold(t, k, &effective, &embedder),
             enable_llm_cache: effective.enable_llm_cache && !no_cache,
@@ -161,6 +174,7 @@ impl Service {
             top_k: effective.top_k as usize,
             chunk_top_k: effective.chunk_top_k as usize,
             generation,
+            meter,
         })
     }
 
@@ -256,8 +270,10 @@ impl Service {
         let charge = || self.charge_query(&admitted);
         let result = engine
             .answer(input.params, input.top_k, input.chunk_top_k, charge, sink)
-            .await?;
-        Ok((admitted.handle, result))
+            .await;
+        // Spent even when the answer failed half-way.
+        self.record_tokens(&admitted.handle, engine.take_tokens())?;
+        Ok((admitted.handle, result?))
     }
 }
 

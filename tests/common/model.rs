@@ -56,18 +56,28 @@ impl Respond for Model {
         if request.url.path().ends_with("/embeddings") {
             return embeddings(&embedding_inputs(request)).set_delay(self.embed_delay);
         }
-        let answer = match request_kind(request) {
-            Kind::Extract(text) => LocalProvider::answer(&Task::Extract { text }),
-            Kind::Glean => "<|COMPLETE|>".to_string(),
-            Kind::Summary => "A merged description.".to_string(),
-            Kind::Embed => unreachable!(),
-        };
         ResponseTemplate::new(200)
             .set_delay(self.chat_delay)
-            .set_body_json(json!({
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]
-            }))
+            .set_body_json(completion(&chat_answer(request)))
     }
+}
+
+/// What the mock answers to a chat request: extraction records for the chunk in lrt's
+/// extraction prompt, an empty gleaning pass, else a fixed summary.
+pub fn chat_answer(request: &Request) -> String {
+    match request_kind(request) {
+        Kind::Extract(text) => LocalProvider::answer(&Task::Extract { text }),
+        Kind::Glean => "<|COMPLETE|>".to_string(),
+        Kind::Summary => "A merged description.".to_string(),
+        Kind::Embed => unreachable!("not a chat request"),
+    }
+}
+
+/// An OpenAI chat completion answering `answer` (no `usage`).
+pub fn completion(answer: &str) -> Value {
+    json!({
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}]
+    })
 }
 
 /// The texts of an embedding request.
@@ -83,13 +93,18 @@ pub fn embedding_inputs(request: &Request) -> Vec<String> {
 
 /// The local provider's embeddings of `texts`, as an OpenAI-compatible answer.
 pub fn embeddings(texts: &[String]) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(embedding_body(texts))
+}
+
+/// The body of [`embeddings`] (no `usage`).
+pub fn embedding_body(texts: &[String]) -> Value {
     let vectors = LocalProvider::new(DIM).embed(texts).now_or_never().unwrap().unwrap();
     let data: Vec<Value> = vectors
         .into_iter()
         .enumerate()
         .map(|(i, v)| json!({"index": i, "embedding": v}))
         .collect();
-    ResponseTemplate::new(200).set_body_json(json!({"data": data}))
+    json!({"data": data})
 }
 
 pub enum Kind {
