@@ -407,7 +407,7 @@ pub fn fragments(joined: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rag::merge::{EntityState, RelationState};
+    use crate::store::rows::{EntityState, RelationState};
     use crate::store::kb::{ChunkRow, DocumentCommit, SEP};
 
     fn entity(name: &str, ty: &str) -> EntityState {

@@ -226,7 +226,7 @@ impl KbStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rag::merge::{EntityState, RelationState};
+    use crate::store::rows::{EntityState, RelationState};
     use crate::store::kb::{ChunkRow, DocumentCommit};
 
     fn entity(name: &str, chunk: &str) -> EntityState {
