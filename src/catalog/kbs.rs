@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 use uuid::Uuid;
 
-use super::{Catalog, NewAudit, db_error, from_json, is_unique_violation, name_key, parse_uuid, to_json};
+use super::{NewAudit, SqliteCatalog, db_error, from_json, is_unique_violation, name_key, parse_uuid, to_json};
 use crate::error::{Error, Result};
 use crate::model::Overrides;
 
@@ -83,7 +83,7 @@ pub struct TenantUsage {
     pub kb_documents: u64,
 }
 
-impl Catalog {
+impl SqliteCatalog {
     /// Finds a KB by id, always within its tenant (never a global lookup by id).
     pub fn kb(&self, tenant: Uuid, id: Uuid) -> Result<Option<KbRecord>> {
         self.conn

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use uuid::Uuid;
 
-use super::{Catalog, NewAudit, db_error, is_unique_violation, parse_uuid};
+use super::{NewAudit, SqliteCatalog, db_error, is_unique_violation, parse_uuid};
 use crate::authz::Role;
 use crate::error::{Error, Result};
 use crate::model::Member;
@@ -91,7 +91,7 @@ fn ensure_not_last_admin(tx: &Transaction<'_>, tenant: Uuid, user: &str, doing: 
     Ok(())
 }
 
-impl Catalog {
+impl SqliteCatalog {
     /// A user's role in a tenant, if they are a member.
     pub fn role(&self, tenant: Uuid, user: &str) -> Result<Option<Role>> {
         let role: Option<String> = self

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{Catalog, NewAudit, db_error, from_json, is_unique_violation, name_key, parse_uuid, to_json};
+use super::{NewAudit, SqliteCatalog, db_error, from_json, is_unique_violation, name_key, parse_uuid, to_json};
 use crate::authz::Role;
 use crate::error::{Error, Result};
 use crate::model::Overrides;
@@ -78,7 +78,7 @@ fn name_conflict(name: &str) -> Error {
     ))
 }
 
-impl Catalog {
+impl SqliteCatalog {
     /// Finds a tenant by id.
     pub fn tenant(&self, id: Uuid) -> Result<Option<TenantRecord>> {
         self.conn

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{Catalog, db_error};
+use super::{SqliteCatalog, db_error};
 use crate::error::Result;
 
 /// The outcome of asking to count one API call.
@@ -15,7 +15,7 @@ pub enum Charge {
     Refused(u64),
 }
 
-impl Catalog {
+impl SqliteCatalog {
     /// Counts one API call for `tenant` in `period` unless `limit` calls are counted already.
     /// Read and increment share one `BEGIN IMMEDIATE` transaction, so concurrent processes
     /// neither lose counts nor admit more than `limit` calls between them.
