@@ -30,6 +30,7 @@ const SCRUBBED: &[&str] = &[
     "OPENAI_",
     "MAX_ASYNC",
     "XDG_",
+    "POSTGRES_",
 ];
 
 fn scrubbed_vars() -> Vec<String> {
