@@ -34,7 +34,7 @@ impl Fixture {
     fn open(&self) -> Catalog {
         match &self.pg {
             None => Catalog::Sqlite(SqliteCatalog::open(self.layout()).unwrap()),
-            Some((settings, _, _)) => Catalog::Postgres(PgCatalog::open(settings, self.layout()).unwrap()),
+            Some((settings, _, _)) => Catalog::Postgres(Box::new(PgCatalog::open(settings, self.layout()).unwrap())),
         }
     }
 }

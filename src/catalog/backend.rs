@@ -20,7 +20,8 @@ use crate::model::{AuditEntry, Member};
 /// An open catalog on one of the backends.
 pub enum Catalog {
     Sqlite(SqliteCatalog),
-    Postgres(PgCatalog),
+    /// Boxed: a pooled connection is large, and a catalog is opened once per service.
+    Postgres(Box<PgCatalog>),
 }
 
 /// Where a catalog's schema stands against this build (`lrt db status`).
@@ -54,10 +55,10 @@ impl Catalog {
         let layout = Layout::new(settings.data_dir.value.clone());
         match settings.storage.backend.value {
             Backend::Sqlite => Ok(Catalog::Sqlite(SqliteCatalog::open(layout)?)),
-            Backend::Postgres => Ok(Catalog::Postgres(PgCatalog::open(
-                &settings.storage.postgres()?,
-                layout,
-            )?)),
+            Backend::Postgres => {
+                let pg = PgCatalog::open(&settings.storage.postgres()?, layout)?;
+                Ok(Catalog::Postgres(Box::new(pg)))
+            }
         }
     }
 

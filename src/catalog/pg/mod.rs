@@ -48,12 +48,17 @@ pub struct PgCatalog {
 
 /// Maps a PostgreSQL error to a storage error with context (a lost connection says so).
 pub(crate) fn pg_error(context: impl Into<String>, e: postgres::Error) -> Error {
+    Error::storage(context, pg_reason(&e))
+}
+
+/// What went wrong, in words (never the connection settings, which may hold a password).
+fn pg_reason(e: &postgres::Error) -> String {
     if e.is_closed() {
-        return Error::storage(context, "the connection to the PostgreSQL catalog was lost; try again");
+        return "the connection to the PostgreSQL catalog was lost; try again".into();
     }
     match e.as_db_error() {
-        Some(db) => Error::storage(context, format!("PostgreSQL: {}", db.message())),
-        None => Error::storage(context, format!("PostgreSQL: {e}")),
+        Some(db) => format!("PostgreSQL: {}", db.message()),
+        None => format!("PostgreSQL: {e}"),
     }
 }
 
@@ -87,6 +92,14 @@ fn pool(settings: &PgSettings) -> Result<Pool> {
     if let Some(pool) = pools.get(&key) {
         return Ok(pool.clone());
     }
+    // One direct connection first: an unreachable or refusing server is reported at once,
+    // with its reason, instead of after the pool's wait.
+    off_runtime(|| settings.config.connect(NoTls).map(drop)).map_err(|e| {
+        Error::storage(
+            format!("cannot connect to the PostgreSQL catalog at {}", settings.location()),
+            pg_reason(&e),
+        )
+    })?;
     let manager = PostgresConnectionManager::new(settings.config.clone(), NoTls);
     let pool = off_runtime(|| {
         r2d2::Pool::builder()

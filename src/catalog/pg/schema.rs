@@ -132,7 +132,7 @@ const MIGRATIONS: &[&str] = &[
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 /// The advisory lock key migrations hold ("lrt" + "mig").
-const LOCK: i64 = 0x6c72_745f_6d69_67;
+const LOCK: i64 = 0x006c_7274_5f6d_6967;
 
 const BOOK: &str = "CREATE TABLE IF NOT EXISTS lrt_migrations (
     version    INTEGER PRIMARY KEY,
