@@ -9,34 +9,54 @@ mod common;
 use common::{Lrt, ROOT, Run};
 use serde_json::Value;
 
-/// A fresh database in the test server, dropped at the end.
+/// A fresh database in the test server, dropped at the end. Its own queries run on a thread of
+/// their own (the synchronous client must not run inside the serve test's runtime).
 struct Database {
     admin_url: String,
     name: String,
     url: String,
 }
 
+fn apart<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
 impl Database {
     fn new(test: &str) -> Option<Database> {
         let admin_url = common::external::component("LRT_TEST_DATABASE_URL", test)?;
         let name = format!("lrt_cli_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).expect("connect to the test server");
-        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        apart(|| {
+            let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).expect("connect to the test server");
+            admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        });
         let base = admin_url.rsplit_once('/').expect("a URL with a database").0;
         let url = format!("{base}/{name}");
         Some(Database { admin_url, name, url })
     }
 
-    fn client(&self) -> postgres::Client {
-        postgres::Client::connect(&self.url, postgres::NoTls).unwrap()
+    fn execute(&self, sql: &str) {
+        apart(|| {
+            let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
+            c.batch_execute(sql).unwrap();
+        })
+    }
+
+    /// The one BIGINT a query returns.
+    fn scalar(&self, sql: &str) -> i64 {
+        apart(|| {
+            let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
+            c.query_one(sql, &[]).unwrap().get(0)
+        })
     }
 }
 
 impl Drop for Database {
     fn drop(&mut self) {
-        if let Ok(mut admin) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-        }
+        apart(|| {
+            if let Ok(mut admin) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            }
+        })
     }
 }
 
@@ -143,12 +163,7 @@ fn admin_work_end_to_end_on_postgres() {
     // Everything went to PostgreSQL: the SQLite catalog of the same data directory is empty.
     let sqlite = lrt.json_as(ROOT, &["tenant", "list"]);
     assert_eq!(sqlite, serde_json::json!([]), "{sqlite}");
-    let n: i64 = db
-        .client()
-        .query_one("SELECT count(*) FROM tenants", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 1);
+    assert_eq!(db.scalar("SELECT count(*) FROM tenants"), 1);
 
     // Ingest and query: the catalog in PostgreSQL, the KB's data in its kb.db.
     let doc = lrt.root().join("curie.md");
@@ -174,22 +189,13 @@ fn admin_work_end_to_end_on_postgres() {
     );
     assert_eq!(answer.code, 0, "{}", answer.stderr);
     assert!(answer.stdout.contains("Curie"), "{}", answer.stdout);
-    let calls: i64 = db
-        .client()
-        .query_one("SELECT coalesce(sum(api_calls), 0)::bigint FROM tenant_usage", &[])
-        .unwrap()
-        .get(0);
+    let calls = db.scalar("SELECT coalesce(sum(api_calls), 0)::bigint FROM tenant_usage");
     assert_eq!(calls, 2, "one ingest run and one query");
 
     // Deleting the tenant removes its rows and its folder.
     assert_eq!(pg(&lrt, &db, ROOT, &["tenant", "delete", "acme", "--yes"]).code, 0);
     assert!(!lrt.tenant_dir(&tenant_id).exists());
-    let n: i64 = db
-        .client()
-        .query_one("SELECT count(*) FROM knowledge_bases", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(n, 0);
+    assert_eq!(db.scalar("SELECT count(*) FROM knowledge_bases"), 0);
 }
 
 #[test]
@@ -228,9 +234,7 @@ fn a_schema_newer_than_this_lrt_is_refused() {
     };
     let lrt = Lrt::new();
     pg_json(&lrt, &db, ROOT, &["db", "migrate"]);
-    db.client()
-        .batch_execute("INSERT INTO lrt_migrations (version) VALUES (999)")
-        .unwrap();
+    db.execute("INSERT INTO lrt_migrations (version) VALUES (999)");
     for args in [&["tenant", "list"][..], &["db", "status"], &["db", "migrate"]] {
         let run = pg(&lrt, &db, ROOT, args);
         assert_eq!(run.code, 9, "{args:?}: {}", run.stderr);
@@ -302,4 +306,68 @@ fn storage_settings_are_checked_and_passwords_never_shown() {
     );
     assert_eq!(bad_url.code, 2, "{}", bad_url.stderr);
     assert!(!bad_url.stderr.contains("hunter22"), "{}", bad_url.stderr);
+}
+
+/// `lrt serve` on a PostgreSQL catalog: the request handlers (blocking pool), the upload
+/// worker (its own runtime) and API keys all go through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_on_postgres_uploads_queries_and_keys() {
+    use common::server::{spawn, token};
+    use reqwest::{Method, StatusCode};
+    use serde_json::json;
+
+    let Some(db) = Database::new("serve_on_postgres_uploads_queries_and_keys") else {
+        return;
+    };
+    let lrt = Lrt::new();
+    let env = [("LRT_STORAGE", "postgres"), ("LRT_DATABASE_URL", db.url.as_str())];
+    let srv = spawn(&lrt, &env, &[]).unwrap_or_else(|e| panic!("lrt serve did not start: {e}"));
+    let (root, alice) = (token(&lrt, ROOT), token(&lrt, "alice"));
+    let t = srv
+        .post("/api/v1/tenants", &root, json!({"name": "acme", "admin": "alice"}))
+        .await;
+    assert_eq!(t.status, StatusCode::CREATED, "{}", t.body);
+    let t = t.body["tenant_id"].as_str().unwrap().to_string();
+    let k = srv
+        .post(&format!("/api/v1/tenants/{t}/kbs"), &alice, json!({"name": "docs"}))
+        .await;
+    assert_eq!(k.status, StatusCode::CREATED, "{}", k.body);
+    let kb_path = format!("/api/v1/tenants/{t}/kbs/{}", k.body["kb_id"].as_str().unwrap());
+    let up = srv
+        .post(
+            &format!("{kb_path}/documents/text"),
+            &alice,
+            json!({"text": "Marie Curie discovered radium in Paris. CANARY-77 is the word."}),
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::ACCEPTED, "{}", up.body);
+    let doc = up.body["doc_id"].as_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let r = srv.get(&format!("{kb_path}/documents/{doc}"), &alice).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        match r.body["status"].as_str().unwrap() {
+            "processed" => break,
+            "pending" | "processing" => {}
+            other => panic!("{doc}: {other}: {}", r.body),
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{doc} not processed: {}",
+            srv.log_text()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let key = pg_json(&lrt, &db, "alice", &["key", "create", "-t", "acme", "--role", "viewer"]);
+    let key = key["key"].as_str().unwrap().to_string();
+    let q = json!({"question": "What did Marie Curie discover?", "mode": "naive", "only_context": true});
+    let r = srv
+        .keyed(Method::POST, &format!("{kb_path}/query"), &key, Some(q))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.to_string().contains("CANARY-77"), "{}", r.body);
+    let stats = srv.get(&format!("/api/v1/tenants/{t}"), &alice).await;
+    assert_eq!(stats.body["total_documents"], 1, "{}", stats.body);
+    let calls = db.scalar("SELECT coalesce(sum(api_calls), 0)::bigint FROM tenant_usage");
+    assert!(calls >= 3, "uploads, reads and the query are counted: {calls}");
 }
