@@ -664,29 +664,29 @@ fn deleting_a_tenant_removes_its_rows_but_keeps_the_audit(f: &Fixture) {
     new_tenant(&mut c, "ACME", None);
 }
 
-/// Two "processes" (two catalogs on one database) racing: quotas hold between them.
+/// Four "processes" (four catalogs on one database) racing, each round started together:
+/// quotas hold between them.
 fn racing_processes_cannot_pass_the_quotas(f: &Fixture) {
     let t = new_tenant(&mut f.open(), "acme", None);
-    let rounds = 8;
-    let barrier = Arc::new(Barrier::new(2));
+    let (workers, rounds) = (4, 4);
+    let barrier = Arc::new(Barrier::new(workers));
     let results: Vec<(usize, usize)> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..2)
+        let handles: Vec<_> = (0..workers)
             .map(|_| {
                 let barrier = barrier.clone();
                 s.spawn(move || {
                     let mut c = f.open();
-                    barrier.wait();
-                    let mut kbs = 0;
-                    let mut calls = 0;
-                    for i in 0..rounds {
+                    let (mut kbs, mut calls) = (0, 0);
+                    for _ in 0..rounds {
                         let k = kb(t.id, &format!("kb-{}", Uuid::new_v4()));
+                        barrier.wait();
                         if c.create_kb(&k, 5, &audit("kb.create", Some(t.id))).is_ok() {
                             kbs += 1;
                         }
+                        barrier.wait();
                         if let Charge::Counted(_) = c.charge_api_call(t.id, "2026-11", 11).unwrap() {
                             calls += 1;
                         }
-                        let _ = i;
                     }
                     (kbs, calls)
                 })
