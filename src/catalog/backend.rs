@@ -135,8 +135,22 @@ impl Catalog {
         on!(self, c => c.kb_by_name(tenant, name))
     }
 
+    /// Every tenant with its KBs (for whole-data-directory work: `doctor`, the server's start-up
+    /// scan for queued documents).
     pub fn all_tenants_with_kbs(&self) -> Result<Vec<(TenantRecord, Vec<KbRecord>)>> {
-        on!(self, c => c.all_tenants_with_kbs())
+        let filter = TenantListFilter {
+            member: None,
+            page: 1,
+            page_size: i64::MAX as u64,
+        };
+        let (tenants, _) = self.tenants(&filter)?;
+        tenants
+            .into_iter()
+            .map(|t| {
+                let kbs = self.kbs(t.id)?;
+                Ok((t, kbs))
+            })
+            .collect()
     }
 
     pub fn kbs(&self, tenant: Uuid) -> Result<Vec<KbRecord>> {

@@ -72,7 +72,7 @@ fn finish((id, mut rec): (String, TenantRecord)) -> Result<TenantRecord> {
     Ok(rec)
 }
 
-fn name_conflict(name: &str) -> Error {
+pub(super) fn name_conflict(name: &str) -> Error {
     Error::Conflict(format!(
         "a tenant named '{name}' already exists (names are case-insensitive)"
     ))

@@ -28,16 +28,7 @@ pub fn exec(ctx: &Ctx, cmd: DbCmd) -> Result<i32> {
                 &status,
                 || vec![status.current.to_string()],
                 || {
-                    let pending = if status.pending.is_empty() {
-                        "none".to_string()
-                    } else {
-                        status
-                            .pending
-                            .iter()
-                            .map(usize::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    };
+                    let pending = versions(&status.pending, "none");
                     kv_table(vec![
                         ("backend".into(), status.backend.into()),
                         ("location".into(), status.location.clone()),
@@ -54,11 +45,7 @@ pub fn exec(ctx: &Ctx, cmd: DbCmd) -> Result<i32> {
                 &done,
                 || vec![done.current.to_string()],
                 || {
-                    let applied = if done.applied.is_empty() {
-                        "none (up to date)".to_string()
-                    } else {
-                        done.applied.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
-                    };
+                    let applied = versions(&done.applied, "none (up to date)");
                     kv_table(vec![
                         ("backend".into(), done.backend.into()),
                         ("location".into(), done.location.clone()),
@@ -70,4 +57,12 @@ pub fn exec(ctx: &Ctx, cmd: DbCmd) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// `1, 2, 3`, or `none` when there are none.
+fn versions(list: &[usize], none: &str) -> String {
+    if list.is_empty() {
+        return none.to_string();
+    }
+    list.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
 }

@@ -347,12 +347,6 @@ fn tenant_row(r: &Row) -> Result<TenantRecord> {
     })
 }
 
-fn tenant_name_conflict(name: &str) -> Error {
-    Error::Conflict(format!(
-        "a tenant named '{name}' already exists (names are case-insensitive)"
-    ))
-}
-
 fn one_tenant(c: &mut Client, clause: &str, arg: &(dyn postgres::types::ToSql + Sync)) -> Result<Option<TenantRecord>> {
     c.query_opt(&format!("{TENANT} WHERE {clause}"), &[arg])
         .map_err(|e| pg_error("cannot read tenant", e))?
@@ -369,9 +363,7 @@ fn insert_member(c: &mut Client, tenant: Uuid, user: &str, role: Role, by: Optio
     )
     .map_err(|e| {
         if is_unique_violation(&e) {
-            Error::Conflict(format!(
-                "'{user}' is already a member of this tenant; use `lrt member update {user} --role ROLE` to change the role"
-            ))
+            super::members::already_member(user)
         } else {
             pg_error("cannot add member", e)
         }
@@ -454,7 +446,7 @@ impl PgCatalog {
             )
             .map_err(|e| {
                 if is_unique_violation(&e) {
-                    tenant_name_conflict(&rec.name)
+                    super::tenants::name_conflict(&rec.name)
                 } else {
                     pg_error("cannot create tenant", e)
                 }
@@ -506,7 +498,7 @@ impl PgCatalog {
                 )
                 .map_err(|e| {
                     if is_unique_violation(&e) {
-                        tenant_name_conflict(&rec.name)
+                        super::tenants::name_conflict(&rec.name)
                     } else {
                         pg_error("cannot update tenant", e)
                     }
@@ -588,12 +580,6 @@ fn kb_row(r: &Row) -> Result<KbRecord> {
     })
 }
 
-fn kb_name_conflict(name: &str) -> Error {
-    Error::Conflict(format!(
-        "a knowledge base named '{name}' already exists in this tenant (names are case-insensitive)"
-    ))
-}
-
 /// Takes the tenant's row lock: quota decisions about one tenant take turns.
 fn lock_tenant(c: &mut Client, tenant: Uuid) -> Result<()> {
     c.query_opt("SELECT 1 FROM tenants WHERE tenant_id = $1 FOR UPDATE", &[&tenant])
@@ -637,22 +623,6 @@ impl PgCatalog {
         })
     }
 
-    pub fn all_tenants_with_kbs(&self) -> Result<Vec<(TenantRecord, Vec<KbRecord>)>> {
-        let filter = TenantListFilter {
-            member: None,
-            page: 1,
-            page_size: i64::MAX as u64,
-        };
-        let (tenants, _) = self.tenants(&filter)?;
-        tenants
-            .into_iter()
-            .map(|t| {
-                let kbs = self.kbs(t.id)?;
-                Ok((t, kbs))
-            })
-            .collect()
-    }
-
     pub fn kbs(&self, tenant: Uuid) -> Result<Vec<KbRecord>> {
         self.with(|c| {
             c.query(&format!("{KB} WHERE tenant_id = $1 ORDER BY name_key"), &[&tenant])
@@ -675,10 +645,7 @@ impl PgCatalog {
                 .map_err(|e| pg_error("cannot count knowledge bases", e))?
                 .get(0);
             if n as u64 >= max_kbs {
-                return Err(Error::Quota(format!(
-                    "quota exceeded: the tenant already has {n} knowledge base(s) and max_kb_per_tenant is {max_kbs}; \
-                     delete one or ask a super-admin to raise the quota (lrt tenant update T --set max_kb_per_tenant=N)"
-                )));
+                return Err(super::kbs::quota_exceeded(n, max_kbs));
             }
             c.execute(
                 "INSERT INTO knowledge_bases (tenant_id, kb_id, name, name_key, description, config, is_active,
@@ -698,7 +665,7 @@ impl PgCatalog {
             )
             .map_err(|e| {
                 if is_unique_violation(&e) {
-                    kb_name_conflict(&rec.name)
+                    super::kbs::name_conflict(&rec.name)
                 } else {
                     pg_error("cannot create knowledge base", e)
                 }
@@ -753,7 +720,7 @@ impl PgCatalog {
                 )
                 .map_err(|e| {
                     if is_unique_violation(&e) {
-                        kb_name_conflict(&rec.name)
+                        super::kbs::name_conflict(&rec.name)
                     } else {
                         pg_error("cannot update knowledge base", e)
                     }
@@ -892,12 +859,7 @@ fn ensure_not_last_admin(c: &mut Client, tenant: Uuid, user: &str, doing: &str) 
         )
         .map_err(|e| pg_error("cannot count admins", e))?
         .get(0);
-    if admins <= 1 {
-        return Err(Error::Conflict(format!(
-            "cannot {doing} '{user}': they are the tenant's last admin; make another member admin first"
-        )));
-    }
-    Ok(())
+    super::members::last_admin_rule(admins, user, doing)
 }
 
 impl PgCatalog {
@@ -943,14 +905,7 @@ impl PgCatalog {
             insert_member(c, tenant, user, role, Some(by), &now)?;
             Self::insert_audit(c, audit)
         })?;
-        Ok(Member {
-            tenant_id: tenant.to_string(),
-            user_id: user.to_string(),
-            role,
-            created_at: now.clone(),
-            created_by: Some(by.to_string()),
-            updated_at: now,
-        })
+        Ok(super::members::added(tenant, user, role, by, now))
     }
 
     pub fn set_role(&mut self, tenant: Uuid, user: &str, role: Role, audit: &NewAudit) -> Result<Member> {
