@@ -44,7 +44,9 @@ impl Drop for Fixture {
         if let Some((_, url, schema)) = &self.pg
             && let Ok(mut admin) = ::postgres::Client::connect(url, ::postgres::NoTls)
         {
-            let _ = admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            let _ = admin.batch_execute(&format!(
+                "SET lock_timeout = '5s'; DROP SCHEMA IF EXISTS {schema} CASCADE"
+            ));
         }
     }
 }
@@ -103,6 +105,7 @@ conformance!(
     user_contexts_follow_deletions,
     deleting_a_tenant_removes_its_rows_but_keeps_the_audit,
     racing_processes_cannot_pass_the_quotas,
+    a_panicking_change_leaves_nothing_open,
 );
 
 fn audit(action: &str, tenant: Option<Uuid>) -> NewAudit {
@@ -700,6 +703,45 @@ fn racing_processes_cannot_pass_the_quotas(f: &Fixture) {
     let c = f.open();
     assert_eq!(c.kbs(t.id).unwrap().len(), 5);
     assert_eq!(c.api_calls(t.id, "2026-11").unwrap(), 11);
+}
+
+/// A change that panics mid-transaction writes nothing, and the catalog (its connection)
+/// works on afterwards: no transaction is left open.
+fn a_panicking_change_leaves_nothing_open(f: &Fixture) {
+    let mut c = f.open();
+    let t = new_tenant(&mut c, "acme", None);
+    let k = new_kb(&mut c, t.id, "docs");
+    let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let _ = c.update_kb(t.id, k.id, &audit("kb.update", Some(t.id)), |rec| {
+            rec.name = "half-done".into();
+            panic!("a bug in the caller")
+        });
+    }));
+    assert!(panicked.is_err());
+    // Another process can change the row at once (no lock is held by a forgotten transaction).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (tenant, kb) = (t.id, k.id);
+    let mut other = f.open();
+    std::thread::spawn(move || {
+        let renamed = other.update_kb(tenant, kb, &audit("kb.update", Some(tenant)), |rec| {
+            rec.name = "renamed".into();
+            Ok(())
+        });
+        let _ = tx.send(renamed.map(|r| r.name));
+    });
+    let renamed = rx.recv_timeout(std::time::Duration::from_secs(10));
+    assert_eq!(renamed.expect("the row is not left locked").unwrap(), "renamed");
+    new_kb(&mut c, t.id, "after");
+    let other = f.open();
+    assert!(other.kb_by_name(t.id, "half-done").unwrap().is_none());
+    assert!(
+        other.kb_by_name(t.id, "after").unwrap().is_some(),
+        "the next write committed"
+    );
+    assert_eq!(
+        actions(&other, t.id),
+        ["kb.create", "kb.update", "kb.create", "tenant.create"]
+    );
 }
 
 /// Migrations: a fresh catalog is at this build's version, a newer one is refused.

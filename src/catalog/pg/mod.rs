@@ -216,15 +216,24 @@ impl PgCatalog {
                 a
             })
         })?;
-        let b = match local(a) {
-            Ok(b) => b,
-            Err(e) => {
-                off_runtime(|| {
-                    if let Some(c) = slot.as_mut() {
-                        let _ = c.batch_execute("ROLLBACK");
-                    }
-                });
+        // An error or a panic in `local` must not leave the transaction open on a connection
+        // kept for reuse.
+        let rollback = |slot: &mut Option<Conn>| {
+            off_runtime(|| {
+                if let Some(c) = slot.as_mut() {
+                    let _ = c.batch_execute("ROLLBACK");
+                }
+            })
+        };
+        let b = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| local(a))) {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => {
+                rollback(slot);
                 return Err(e);
+            }
+            Err(panic) => {
+                rollback(slot);
+                std::panic::resume_unwind(panic)
             }
         };
         off_runtime(|| {
