@@ -724,6 +724,11 @@ user = {user}
 [storage]
 # catalog.db and every knowledge base live here (LRT_DATA_DIR, --data-dir). Mode 0700.
 data_dir = {data_dir}
+# Where the catalog lives: "sqlite" (catalog.db above, the default) or "postgres" (LRT_STORAGE),
+# at database_url (LRT_DATABASE_URL; upstream's POSTGRES_* variables work too). Knowledge bases
+# stay under data_dir either way.
+# backend = "postgres"
+# database_url = "postgres://lrt@localhost:5432/lrt"
 
 [multi_tenancy]
 # ENABLE_MULTI_TENANTS. false: commands that need a knowledge base and name none use the
