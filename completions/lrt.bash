@@ -31,6 +31,9 @@ _lrt() {
             lrt,config)
                 cmd="lrt__subcmd__config"
                 ;;
+            lrt,db)
+                cmd="lrt__subcmd__db"
+                ;;
             lrt,debug)
                 cmd="lrt__subcmd__debug"
                 ;;
@@ -102,6 +105,12 @@ _lrt() {
                 ;;
             lrt__subcmd__config,show)
                 cmd="lrt__subcmd__config__subcmd__show"
+                ;;
+            lrt__subcmd__db,migrate)
+                cmd="lrt__subcmd__db__subcmd__migrate"
+                ;;
+            lrt__subcmd__db,status)
+                cmd="lrt__subcmd__db__subcmd__status"
                 ;;
             lrt__subcmd__debug,chunk)
                 cmd="lrt__subcmd__debug__subcmd__chunk"
@@ -248,7 +257,7 @@ _lrt() {
 
     case "${cmd}" in
         lrt)
-            opts="-o -q -v -h -V --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help --version init config whoami use tenant kb member ingest query chat doc graph audit auth usage quickstart doctor serve mcp token key debug completions man help"
+            opts="-o -q -v -h -V --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help --version init config db whoami use tenant kb member ingest query chat doc graph audit auth usage quickstart doctor serve mcp token key debug completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -642,6 +651,120 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__config__subcmd__show)
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lrt__subcmd__db)
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help migrate status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lrt__subcmd__db__subcmd__migrate)
+            opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -W "table json tsv" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                --as)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        lrt__subcmd__db__subcmd__status)
             opts="-o -q -v -h --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

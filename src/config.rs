@@ -13,6 +13,9 @@ use crate::error::{Error, Result, StorageContext};
 use crate::llm::Binding;
 use crate::llm::rerank::RerankBinding;
 
+mod storage;
+pub use storage::{Backend, DEFAULT_MAX_CONNECTIONS, PgSettings, StorageSettings, mask_url};
+
 /// Upstream's `DEFAULT_MAX_PARALLEL_INSERT`.
 pub const DEFAULT_MAX_PARALLEL_INSERT: usize = 3;
 
@@ -122,6 +125,14 @@ pub struct IdentitySection {
 #[serde(deny_unknown_fields, default)]
 pub struct StorageSection {
     pub data_dir: Option<PathBuf>,
+    /// `sqlite` (default) or `postgres` (`LRT_STORAGE`).
+    pub backend: Option<String>,
+    /// `LRT_DATABASE_URL`.
+    pub database_url: Option<String>,
+    /// `POSTGRES_MAX_CONNECTIONS`.
+    pub max_connections: Option<u32>,
+    /// `POSTGRES_SSL_MODE`.
+    pub ssl_mode: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -177,6 +188,8 @@ pub struct Settings {
     /// `MAX_PARALLEL_INSERT`; upstream's default, 3). They still merge one at a time, in the
     /// order given.
     pub max_parallel_insert: Sourced<usize>,
+    /// Where the catalog lives (`[storage]`, `LRT_STORAGE`, `LRT_DATABASE_URL`, `POSTGRES_*`).
+    pub storage: StorageSettings,
     /// `LRT_NOW`, for tests only: the instant usage accounting takes as "now", so a test can
     /// cross a month boundary. Unset, the system clock is used.
     pub clock: Option<jiff::Timestamp>,
@@ -269,7 +282,7 @@ macro_rules! from_env_number {
         }
     )*};
 }
-from_env_number!(u32, u64, usize);
+from_env_number!(u16, u32, u64, usize);
 
 impl FromEnv for f64 {
     fn from_env(var: &str, raw: &str) -> Result<Self> {
@@ -637,6 +650,7 @@ impl Settings {
         if max_parallel_insert.value == 0 {
             return Err(Error::Usage("MAX_PARALLEL_INSERT must be at least 1".into()));
         }
+        let storage = StorageSettings::load(env, &file.storage)?;
         let clock = env
             .get("LRT_NOW")
             .map(|raw| {
@@ -665,6 +679,7 @@ impl Settings {
             embedding,
             rerank,
             max_parallel_insert,
+            storage,
             clock,
         })
     }
@@ -737,6 +752,7 @@ impl Settings {
             json!(self.max_parallel_insert.value),
             self.max_parallel_insert.source.to_string(),
         ));
+        rows.extend(self.storage.entries());
         rows
     }
 }
@@ -852,6 +868,11 @@ user = {user}
 [storage]
 # catalog.db and every knowledge base live here (LRT_DATA_DIR, --data-dir). Mode 0700.
 data_dir = {data_dir}
+# Where the catalog lives: "sqlite" (catalog.db above, the default) or "postgres" (LRT_STORAGE),
+# at database_url (LRT_DATABASE_URL; upstream's POSTGRES_* variables work too). Knowledge bases
+# stay under data_dir either way.
+# backend = "postgres"
+# database_url = "postgres://lrt@localhost:5432/lrt"
 
 [multi_tenancy]
 # ENABLE_MULTI_TENANTS. false: commands that need a knowledge base and name none use the

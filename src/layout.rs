@@ -270,7 +270,7 @@ mod tests {
         let catalog = root.join("catalog.db");
         std::fs::write(&catalog, b"").unwrap();
         std::fs::set_permissions(&catalog, std::fs::Permissions::from_mode(0o644)).unwrap();
-        drop(crate::catalog::Catalog::open(Layout::new(root.clone())).unwrap());
+        drop(crate::catalog::SqliteCatalog::open(Layout::new(root.clone())).unwrap());
         assert_eq!((mode(&root), mode(&catalog)), (0o700, 0o600));
 
         // A new kb.db (and its WAL) is private from the start.

@@ -3,7 +3,7 @@
 use rusqlite::{Row, ToSql, Transaction, params};
 use uuid::Uuid;
 
-use super::{Catalog, db_error};
+use super::{SqliteCatalog, db_error};
 use crate::error::Result;
 use crate::model::{AuditEntry, Outcome};
 
@@ -73,7 +73,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
     })
 }
 
-impl Catalog {
+impl SqliteCatalog {
     /// Records a denial (outside any mutation's transaction: nothing else is written).
     pub fn audit(&self, entry: &NewAudit) -> Result<()> {
         insert(&self.conn, entry)

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, params};
 use uuid::Uuid;
 
-use super::{Catalog, NewAudit, db_error, from_json, is_unique_violation, name_key, parse_uuid, to_json};
+use super::{NewAudit, SqliteCatalog, db_error, from_json, is_unique_violation, name_key, parse_uuid, to_json};
 use crate::error::{Error, Result};
 use crate::model::Overrides;
 
@@ -67,9 +67,17 @@ fn finish((id, tenant, mut rec): RawKb) -> Result<KbRecord> {
     Ok(rec)
 }
 
-fn name_conflict(name: &str) -> Error {
+pub(super) fn name_conflict(name: &str) -> Error {
     Error::Conflict(format!(
         "a knowledge base named '{name}' already exists in this tenant (names are case-insensitive)"
+    ))
+}
+
+/// The refusal of a KB beyond `max_kb_per_tenant`.
+pub(super) fn quota_exceeded(count: i64, max_kbs: u64) -> Error {
+    Error::Quota(format!(
+        "quota exceeded: the tenant already has {count} knowledge base(s) and max_kb_per_tenant is {max_kbs}; \
+         delete one or ask a super-admin to raise the quota (lrt tenant update T --set max_kb_per_tenant=N)"
     ))
 }
 
@@ -83,7 +91,7 @@ pub struct TenantUsage {
     pub kb_documents: u64,
 }
 
-impl Catalog {
+impl SqliteCatalog {
     /// Finds a KB by id, always within its tenant (never a global lookup by id).
     pub fn kb(&self, tenant: Uuid, id: Uuid) -> Result<Option<KbRecord>> {
         self.conn
@@ -122,24 +130,6 @@ impl Catalog {
             .transpose()
     }
 
-    /// Every tenant with its KBs (for whole-data-directory work: `doctor`, the server's start-up
-    /// scan for queued documents).
-    pub fn all_tenants_with_kbs(&self) -> Result<Vec<(super::TenantRecord, Vec<KbRecord>)>> {
-        let filter = super::TenantListFilter {
-            member: None,
-            page: 1,
-            page_size: i64::MAX as u64,
-        };
-        let (tenants, _) = self.tenants(&filter)?;
-        tenants
-            .into_iter()
-            .map(|t| {
-                let kbs = self.kbs(t.id)?;
-                Ok((t, kbs))
-            })
-            .collect()
-    }
-
     /// All KBs of a tenant, by name.
     pub fn kbs(&self, tenant: Uuid) -> Result<Vec<KbRecord>> {
         let read = |e| db_error("cannot list knowledge bases", e);
@@ -161,15 +151,14 @@ impl Catalog {
     pub fn create_kb(&mut self, rec: &KbRecord, max_kbs: u64, audit: &NewAudit) -> Result<()> {
         let result = self.write(|tx, layout| {
             let count: i64 = tx
-                .query_row("SELECT count(*) FROM knowledge_bases WHERE tenant_id = ?1", [rec.tenant_id.to_string()], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    "SELECT count(*) FROM knowledge_bases WHERE tenant_id = ?1",
+                    [rec.tenant_id.to_string()],
+                    |r| r.get(0),
+                )
                 .map_err(|e| db_error("cannot count knowledge bases", e))?;
             if count as u64 >= max_kbs {
-                return Err(Error::Quota(format!(
-                    "quota exceeded: the tenant already has {count} knowledge base(s) and max_kb_per_tenant is {max_kbs}; \
-                     delete one or ask a super-admin to raise the quota (lrt tenant update T --set max_kb_per_tenant=N)"
-                )));
+                return Err(quota_exceeded(count, max_kbs));
             }
             tx.execute(
                 "INSERT INTO knowledge_bases (kb_id, tenant_id, name, name_key, description, config, is_active,
@@ -187,7 +176,13 @@ impl Catalog {
                     rec.created_by,
                 ],
             )
-            .map_err(|e| if is_unique_violation(&e) { name_conflict(&rec.name) } else { db_error("cannot create knowledge base", e) })?;
+            .map_err(|e| {
+                if is_unique_violation(&e) {
+                    name_conflict(&rec.name)
+                } else {
+                    db_error("cannot create knowledge base", e)
+                }
+            })?;
             audit.insert(tx)?;
             layout.create_kb_dir(rec.tenant_id, rec.id)?;
             Ok(())

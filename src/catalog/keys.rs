@@ -5,7 +5,7 @@
 use rusqlite::{OptionalExtension, Row, ToSql, params};
 use uuid::Uuid;
 
-use super::{Catalog, NewAudit, db_error, is_unique_violation, parse_uuid};
+use super::{NewAudit, SqliteCatalog, db_error, is_unique_violation, parse_uuid};
 use crate::error::{Error, Result};
 use crate::model::ApiKey;
 
@@ -85,7 +85,7 @@ fn finish(raw: Raw) -> Result<KeyRecord> {
     })
 }
 
-impl Catalog {
+impl SqliteCatalog {
     /// Stores a new key with its audit row. A prefix already taken (a 72-bit collision, so in
     /// practice never) is a conflict the caller can retry with a fresh key.
     pub fn create_key(&mut self, key: &KeyRecord, audit: &NewAudit) -> Result<()> {

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use uuid::Uuid;
 
-use super::{Catalog, NewAudit, db_error, is_unique_violation, parse_uuid};
+use super::{NewAudit, SqliteCatalog, db_error, is_unique_violation, parse_uuid};
 use crate::authz::Role;
 use crate::error::{Error, Result};
 use crate::model::Member;
@@ -47,13 +47,18 @@ pub(super) fn insert(
     tx.execute(
         "INSERT INTO tenant_memberships (id, tenant_id, user_id, role, created_at, created_by, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?5)",
-        params![Uuid::new_v4().to_string(), tenant.to_string(), user, role.as_str(), now, by],
+        params![
+            Uuid::new_v4().to_string(),
+            tenant.to_string(),
+            user,
+            role.as_str(),
+            now,
+            by
+        ],
     )
     .map_err(|e| {
         if is_unique_violation(&e) {
-            Error::Conflict(format!(
-                "'{user}' is already a member of this tenant; use `lrt member update {user} --role ROLE` to change the role"
-            ))
+            already_member(user)
         } else {
             db_error("cannot add member", e)
         }
@@ -83,6 +88,17 @@ fn ensure_not_last_admin(tx: &Transaction<'_>, tenant: Uuid, user: &str, doing: 
             |r| r.get(0),
         )
         .map_err(|e| db_error("cannot count admins", e))?;
+    last_admin_rule(admins, user, doing)
+}
+
+pub(super) fn already_member(user: &str) -> Error {
+    Error::Conflict(format!(
+        "'{user}' is already a member of this tenant; use `lrt member update {user} --role ROLE` to change the role"
+    ))
+}
+
+/// Refuses a demotion or removal when the tenant has `admins` admins, this one among them.
+pub(super) fn last_admin_rule(admins: i64, user: &str, doing: &str) -> Result<()> {
     if admins <= 1 {
         return Err(Error::Conflict(format!(
             "cannot {doing} '{user}': they are the tenant's last admin; make another member admin first"
@@ -91,7 +107,19 @@ fn ensure_not_last_admin(tx: &Transaction<'_>, tenant: Uuid, user: &str, doing: 
     Ok(())
 }
 
-impl Catalog {
+/// The membership `add_member` just wrote.
+pub(super) fn added(tenant: Uuid, user: &str, role: Role, by: &str, now: String) -> Member {
+    Member {
+        tenant_id: tenant.to_string(),
+        user_id: user.to_string(),
+        role,
+        created_at: now.clone(),
+        created_by: Some(by.to_string()),
+        updated_at: now,
+    }
+}
+
+impl SqliteCatalog {
     /// A user's role in a tenant, if they are a member.
     pub fn role(&self, tenant: Uuid, user: &str) -> Result<Option<Role>> {
         let role: Option<String> = self
@@ -146,14 +174,7 @@ impl Catalog {
             insert(tx, tenant, user, role, Some(by), &now)?;
             audit.insert(tx)
         })?;
-        Ok(Member {
-            tenant_id: tenant.to_string(),
-            user_id: user.to_string(),
-            role,
-            created_at: now.clone(),
-            created_by: Some(by.to_string()),
-            updated_at: now,
-        })
+        Ok(added(tenant, user, role, by, now))
     }
 
     /// Changes a member's role; demoting the last admin is a conflict.

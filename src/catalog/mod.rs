@@ -10,9 +10,11 @@
 //! `authz`'s job, called by `service`.
 
 mod audit;
+mod backend;
 mod kbs;
 mod keys;
 mod members;
+pub mod pg;
 mod schema;
 mod tenants;
 mod usage;
@@ -22,7 +24,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use audit::{AuditFilter, NewAudit};
-pub use kbs::{KbRecord, KbStats};
+pub use backend::{Catalog, MigrationStatus};
+pub use kbs::{KbRecord, KbStats, TenantUsage};
 pub use keys::{KeyFilter, KeyRecord};
 pub use tenants::{TenantListFilter, TenantRecord};
 pub use usage::{Charge, TokenUsageRow};
@@ -30,16 +33,22 @@ pub use usage::{Charge, TokenUsageRow};
 use crate::error::{Error, Result};
 use crate::layout::Layout;
 
-/// An open catalog.
-pub struct Catalog {
+/// The SQLite catalog, `catalog.db` in the data directory: the zero-set-up default.
+pub struct SqliteCatalog {
     conn: Connection,
     layout: Layout,
 }
 
-impl Catalog {
+impl SqliteCatalog {
     /// Opens (creating if needed) the catalog of a data directory and brings its schema up to
     /// date.
-    pub fn open(layout: Layout) -> Result<Catalog> {
+    pub fn open(layout: Layout) -> Result<SqliteCatalog> {
+        let mut catalog = Self::open_unmigrated(layout)?;
+        schema::migrate(&mut catalog.conn)?;
+        Ok(catalog)
+    }
+
+    fn open_unmigrated(layout: Layout) -> Result<SqliteCatalog> {
         layout.ensure_root()?;
         let path = layout.catalog_path();
         crate::layout::private_db_file(&path)?;
@@ -48,9 +57,7 @@ impl Catalog {
             .map_err(|e| db_error("cannot configure catalog", e))?;
         conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;")
             .map_err(|e| db_error("cannot configure catalog", e))?;
-        let mut catalog = Catalog { conn, layout };
-        schema::migrate(&mut catalog.conn)?;
-        Ok(catalog)
+        Ok(SqliteCatalog { conn, layout })
     }
 
     pub fn layout(&self) -> &Layout {
@@ -151,8 +158,8 @@ pub fn name_key(name: &str) -> String {
 
 /// Runs a closure on a fresh catalog in a temporary directory (for unit tests).
 #[cfg(test)]
-pub(crate) fn with_temp_catalog<T>(f: impl FnOnce(&mut Catalog) -> T) -> T {
+pub(crate) fn with_temp_catalog<T>(f: impl FnOnce(&mut SqliteCatalog) -> T) -> T {
     let dir = tempfile::tempdir().unwrap();
-    let mut catalog = Catalog::open(Layout::new(dir.path().join("data"))).unwrap();
+    let mut catalog = SqliteCatalog::open(Layout::new(dir.path().join("data"))).unwrap();
     f(&mut catalog)
 }

@@ -131,10 +131,12 @@ const MIGRATIONS: &[&str] = &[
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
-pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
+/// Applies the pending migrations; returns the versions applied (by this call).
+pub(super) fn migrate(conn: &mut Connection) -> Result<Vec<usize>> {
+    let mut applied = Vec::new();
     let current = version(conn)?;
     if current == SCHEMA_VERSION {
-        return Ok(());
+        return Ok(applied);
     }
     for target in current + 1..=SCHEMA_VERSION {
         let tx = conn
@@ -150,8 +152,36 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
             .map_err(|e| db_error("cannot record the catalog version", e))?;
         tx.commit()
             .map_err(|e| db_error("cannot commit the catalog migration", e))?;
+        applied.push(target);
     }
-    Ok(())
+    Ok(applied)
+}
+
+impl super::SqliteCatalog {
+    /// `lrt db status` for catalog.db: read-only, and a data directory without one is at 0.
+    pub fn status(layout: &crate::layout::Layout) -> Result<super::MigrationStatus> {
+        let path = layout.catalog_path();
+        let current = if path.exists() {
+            let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                .map_err(|e| db_error(format!("cannot open {}", path.display()), e))?;
+            version(&conn)?
+        } else {
+            0
+        };
+        Ok(super::MigrationStatus {
+            backend: "sqlite",
+            location: path.display().to_string(),
+            current,
+            latest: SCHEMA_VERSION,
+            pending: (current + 1..=SCHEMA_VERSION).collect(),
+        })
+    }
+
+    /// `lrt db migrate` for catalog.db (opening it migrates; this says what was applied).
+    pub fn migrate_at(layout: &crate::layout::Layout) -> Result<Vec<usize>> {
+        let mut catalog = Self::open_unmigrated(layout.clone())?;
+        migrate(&mut catalog.conn)
+    }
 }
 
 fn version(conn: &Connection) -> Result<usize> {

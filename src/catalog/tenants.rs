@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{Catalog, NewAudit, db_error, from_json, is_unique_violation, name_key, parse_uuid, to_json};
+use super::{NewAudit, SqliteCatalog, db_error, from_json, is_unique_violation, name_key, parse_uuid, to_json};
 use crate::authz::Role;
 use crate::error::{Error, Result};
 use crate::model::Overrides;
@@ -72,13 +72,13 @@ fn finish((id, mut rec): (String, TenantRecord)) -> Result<TenantRecord> {
     Ok(rec)
 }
 
-fn name_conflict(name: &str) -> Error {
+pub(super) fn name_conflict(name: &str) -> Error {
     Error::Conflict(format!(
         "a tenant named '{name}' already exists (names are case-insensitive)"
     ))
 }
 
-impl Catalog {
+impl SqliteCatalog {
     /// Finds a tenant by id.
     pub fn tenant(&self, id: Uuid) -> Result<Option<TenantRecord>> {
         self.conn

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 use uuid::Uuid;
 
-use super::{Catalog, db_error, parse_uuid};
+use super::{SqliteCatalog, db_error, parse_uuid};
 use crate::error::Result;
 use crate::llm::usage::TokenCounts;
 
@@ -26,7 +26,7 @@ pub enum Charge {
     Refused(u64),
 }
 
-impl Catalog {
+impl SqliteCatalog {
     /// Counts one API call for `tenant` in `period` unless `limit` calls are counted already.
     /// Read and increment share one `BEGIN IMMEDIATE` transaction, so concurrent processes
     /// neither lose counts nor admit more than `limit` calls between them.
@@ -151,7 +151,7 @@ mod tests {
     use crate::catalog::with_temp_catalog;
 
     /// A tenant `acme` in the catalog.
-    fn acme(c: &mut Catalog) -> crate::catalog::TenantRecord {
+    fn acme(c: &mut SqliteCatalog) -> crate::catalog::TenantRecord {
         let t = crate::catalog::tenants::tests::record("acme");
         let audit = crate::catalog::NewAudit {
             user: "root".into(),

@@ -5,6 +5,7 @@ mod admin;
 mod archive;
 mod chat;
 mod confirm;
+mod db;
 mod debug;
 mod doc;
 mod docs;
@@ -95,6 +96,9 @@ pub enum Command {
     /// Show the effective configuration
     #[command(subcommand)]
     Config(setup::ConfigCmd),
+    /// Show or apply the catalog database's schema migrations (SQLite or PostgreSQL)
+    #[command(subcommand)]
+    Db(db::DbCmd),
     /// Show who you are, whether super-admin, and your memberships
     Whoami,
     /// Remember a current tenant (and KB) for later commands
@@ -419,6 +423,7 @@ pub fn run(args: Vec<OsString>) -> i32 {
     let result = match cli.command {
         Command::Init(args) => setup::init(&ctx, args),
         Command::Config(cmd) => setup::config(&ctx, cmd),
+        Command::Db(cmd) => db::exec(&ctx, cmd),
         Command::Quickstart => setup::quickstart(&ctx),
         Command::Whoami => admin::whoami(&ctx),
         Command::Use(args) => admin::use_context(&ctx, args),

@@ -139,7 +139,7 @@ pub fn init(ctx: &Ctx, args: InitArgs) -> Result<i32> {
 /// Writes the config file and creates the data directory with its catalog.
 fn write_init(path: &std::path::Path, values: &InitValues) -> Result<()> {
     let layout = Layout::new(values.data_dir.clone());
-    crate::catalog::Catalog::open(layout)?;
+    crate::catalog::SqliteCatalog::open(layout)?;
     config::write_config(path, &config::render_config(values))
 }
 

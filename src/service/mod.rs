@@ -19,6 +19,7 @@ mod members;
 mod models;
 mod query;
 mod quickstart;
+mod storage;
 mod tenants;
 mod upload;
 mod usage;
@@ -46,6 +47,7 @@ pub use lightrag::LightragImport;
 pub use models::QueryableKb;
 pub use query::{AuthorizedQuery, OpenQuery, QueryInput};
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
+pub use storage::{Migrated, db_migrate, db_status};
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};
 pub use upload::{Upload, Uploaded};
 pub use usage::{UsageQuery, UsageReport, UsageRow};
@@ -54,7 +56,6 @@ use crate::authz::{self, Actor, Need, OnInactive, Role, TenantFacts};
 use crate::catalog::{Catalog, KbRecord, NewAudit, TenantRecord};
 use crate::config::Settings;
 use crate::error::{Error, Result};
-use crate::layout::Layout;
 use crate::model::Outcome;
 
 /// The name of the built-in tenant and KB of single-workspace mode.
@@ -78,7 +79,7 @@ type Notify = Arc<dyn Fn(&str) + Send + Sync>;
 impl Service {
     /// Opens the catalog of the configured data directory (creating it, mode 0700).
     pub fn open(settings: Settings) -> Result<Service> {
-        let catalog = Catalog::open(Layout::new(settings.data_dir.value.clone()))?;
+        let catalog = Catalog::open(&settings)?;
         Ok(Service {
             settings,
             catalog,

@@ -15,7 +15,7 @@ use super::kb::{
     update_entity, update_relation,
 };
 use crate::error::{Error, Result};
-use crate::rag::merge::{EntityState, RelationState};
+use crate::store::rows::{EntityState, RelationState};
 
 /// What deleting some documents touches, read before anything is computed.
 #[derive(Debug, Clone, Default)]

@@ -407,8 +407,8 @@ pub fn fragments(joined: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rag::merge::{EntityState, RelationState};
     use crate::store::kb::{ChunkRow, DocumentCommit, SEP};
+    use crate::store::rows::{EntityState, RelationState};
 
     fn entity(name: &str, ty: &str) -> EntityState {
         EntityState {

@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use super::codec;
 use crate::error::{Error, Result};
-use crate::rag::merge::{EntityState, RelationState};
+use crate::store::rows::{EntityState, RelationState};
 
 /// The separator LightRAG joins description fragments, source ids and file paths with.
 pub const SEP: &str = "<SEP>";

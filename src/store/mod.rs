@@ -10,6 +10,7 @@ pub mod inspect;
 pub mod kb;
 pub mod query;
 pub mod reserve;
+pub mod rows;
 pub mod transfer;
 pub mod untrusted;
 pub mod vectors;

@@ -226,8 +226,8 @@ impl KbStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rag::merge::{EntityState, RelationState};
     use crate::store::kb::{ChunkRow, DocumentCommit};
+    use crate::store::rows::{EntityState, RelationState};
 
     fn entity(name: &str, chunk: &str) -> EntityState {
         EntityState {
