@@ -83,6 +83,8 @@ pub struct AppState {
     /// Failed authentications per client address.
     throttle: throttle::AuthThrottle,
     worker: IngestWorker,
+    /// Reads uploaded files (`LRT_PARSER`): checked at start, so a bad endpoint fails `serve`.
+    parser: crate::extract::Parser,
 }
 
 impl AppState {
@@ -103,6 +105,7 @@ impl AppState {
             )));
         }
         let strict = settings.strict.value;
+        let parser = settings.parser.build()?;
         let worker = IngestWorker::start(settings.clone(), options.ingest_workers)?;
         let manager = Arc::new(TenantRagManager::new(options.max_cached_instances));
         let service = Service::open(settings.clone())?.with_engines(manager.clone());
@@ -121,6 +124,7 @@ impl AppState {
             limits: limits::QueryLimits::default(),
             throttle: throttle::AuthThrottle::default(),
             worker,
+            parser,
         })
     }
 

@@ -32,6 +32,7 @@ const SCRUBBED: &[&str] = &[
     "XDG_",
     "RERANK_",
     "MIN_RERANK_SCORE",
+    "DOCLING_",
 ];
 
 fn scrubbed_vars() -> Vec<String> {
