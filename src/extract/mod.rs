@@ -19,6 +19,7 @@ mod ooxml;
 mod pdf;
 mod rtf;
 mod text;
+mod worker;
 
 use std::time::Duration;
 
@@ -165,24 +166,18 @@ trait Extractor: Send + Sync {
 
 /// Extracts the text of one file. `name` (a file name or path) only breaks ties between
 /// text-like formats; the content decides the rest. Runs on a worker thread so that a file
-/// that takes longer than `limits.timeout` (or panics inside a parser) fails alone.
+/// that takes longer than `limits.timeout` (or panics inside a parser) fails alone; such a
+/// thread runs on until its parser returns, and at most a few of them at once (see `worker`).
 pub fn extract(bytes: Vec<u8>, name: &str, limits: &Limits) -> Result<Extracted, ExtractError> {
     if bytes.len() as u64 > limits.max_input {
         return Err(too_large(&bytes, limits));
     }
     let extractor = choose(&bytes, name, limits)?;
-    let (tx, rx) = std::sync::mpsc::channel();
     let limits_copy = *limits;
-    let spawned = std::thread::Builder::new().name("lrt-extract".into()).spawn(move || {
-        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| extractor.extract(&bytes, &limits_copy)));
-        let _ = tx.send(out);
-    });
-    if spawned.is_err() {
-        return Err(ExtractError::Limit("cannot start an extraction thread".into()));
-    }
-    match rx.recv_timeout(limits.timeout) {
-        Ok(Ok(result)) => result.and_then(non_empty),
-        Ok(Err(panic)) => {
+    let job = move || extractor.extract(&bytes, &limits_copy);
+    match worker::run_bounded(&worker::ABANDONED, worker::MAX_ABANDONED, limits.timeout, job)? {
+        Ok(result) => result.and_then(non_empty),
+        Err(panic) => {
             let why = panic
                 .downcast_ref::<String>()
                 .cloned()
@@ -193,8 +188,6 @@ pub fn extract(bytes: Vec<u8>, name: &str, limits: &Limits) -> Result<Extracted,
                 reason: format!("parser failed: {why}"),
             })
         }
-        // The thread is left to finish on its own; its result is dropped.
-        Err(_) => Err(ExtractError::Timeout(limits.timeout.as_secs())),
     }
 }
 
