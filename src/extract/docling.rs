@@ -93,7 +93,8 @@ impl Docling {
                 .text("image_export_mode", "placeholder")
                 .text("md_page_break_placeholder", PAGE_BREAK)
         };
-        let failed = |e: LlmError| ExtractError::Parser(format!("Docling at {}: {e}", self.endpoint()));
+        // The client's errors name the endpoint and the setting to check already.
+        let failed = |e: LlmError| ExtractError::Parser(format!("Docling: {e}"));
         let mut resp = self
             .http
             .post_multipart(Purpose::Parser, &self.url, form)
