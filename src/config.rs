@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result, StorageContext};
+use crate::extract::docling::{Docling, DoclingConfig};
+use crate::extract::{Parser, ParserKind};
 use crate::llm::Binding;
 use crate::llm::rerank::RerankBinding;
 
@@ -94,6 +96,14 @@ pub struct RerankSection {
 pub struct IngestSection {
     /// Documents chunked and extracted at once (upstream's `MAX_PARALLEL_INSERT`).
     pub max_parallel_insert: Option<usize>,
+    /// `builtin` (the default) or `docling` (`LRT_PARSER`).
+    pub parser: Option<String>,
+    /// The Docling-serve endpoint (`DOCLING_ENDPOINT`).
+    pub docling_endpoint: Option<String>,
+    /// The environment variable holding Docling's API key (default `DOCLING_API_KEY`).
+    pub docling_api_key_env: Option<String>,
+    pub docling_timeout_secs: Option<u64>,
+    pub docling_max_retries: Option<u32>,
 }
 
 /// `[llm]` and `[embedding]`: which model server to use. Secrets are not stored here:
@@ -190,6 +200,8 @@ pub struct Settings {
     pub max_parallel_insert: Sourced<usize>,
     /// Where the catalog lives (`[storage]`, `LRT_STORAGE`, `LRT_DATABASE_URL`, `POSTGRES_*`).
     pub storage: StorageSettings,
+    /// The document parser (`[ingest] parser`, `LRT_PARSER`, `DOCLING_*`).
+    pub parser: ParserSettings,
     /// `LRT_NOW`, for tests only: the instant usage accounting takes as "now", so a test can
     /// cross a month boundary. Unset, the system clock is used.
     pub clock: Option<jiff::Timestamp>,
@@ -546,10 +558,7 @@ impl RerankSettings {
 
     fn entries(&self) -> Vec<(String, serde_json::Value, String)> {
         use serde_json::json;
-        let key = match &self.api_key.value {
-            Some(k) => json!(format!("set ({} bytes, hidden)", k.len())),
-            None => serde_json::Value::Null,
-        };
+        let key = hidden(&self.api_key.value);
         let binding = match self.binding.value {
             Some(b) => json!(b.as_str()),
             None => json!("(local with the local chat provider, else null)"),
@@ -581,6 +590,112 @@ impl RerankSettings {
         .into_iter()
         .map(|(k, v, s)| (format!("rerank.{k}"), v, s.to_string()))
         .collect()
+    }
+}
+
+/// The document parser's settings. `docling` needs an endpoint; that is checked when the
+/// parser is built ([`ParserSettings::build`]), so `lrt config show` still explains.
+#[derive(Debug, Clone)]
+pub struct ParserSettings {
+    pub kind: Sourced<ParserKind>,
+    pub docling_endpoint: Sourced<Option<String>>,
+    pub docling_api_key: Sourced<Option<String>>,
+    /// Docling converts with layout models and OCR: minutes per large PDF are normal.
+    pub docling_timeout_secs: Sourced<u64>,
+    pub docling_max_retries: Sourced<u32>,
+}
+
+impl FromEnv for ParserKind {
+    fn from_env(var: &str, raw: &str) -> Result<Self> {
+        raw.parse().map_err(|e: String| Error::Usage(format!("{var}: {e}")))
+    }
+}
+
+impl ParserSettings {
+    fn load(env: &dyn Env, section: &IngestSection) -> Result<ParserSettings> {
+        let kind = match &section.parser {
+            Some(p) => Some(
+                p.parse::<ParserKind>()
+                    .map_err(|e| Error::Usage(format!("invalid config file: [ingest] parser: {e}")))?,
+            ),
+            None => None,
+        };
+        let key_var = section.docling_api_key_env.as_deref().unwrap_or("DOCLING_API_KEY");
+        Ok(ParserSettings {
+            kind: layer(env, "LRT_PARSER", kind, ParserKind::Builtin)?,
+            docling_endpoint: layer(
+                env,
+                "DOCLING_ENDPOINT",
+                section.docling_endpoint.clone().map(Some),
+                None,
+            )?,
+            docling_api_key: Sourced::new(env.get(key_var), Source::Env(leak_name(key_var))),
+            docling_timeout_secs: layer(env, "DOCLING_TIMEOUT", section.docling_timeout_secs, 300)?,
+            docling_max_retries: layer(env, "LRT_DOCLING_MAX_RETRIES", section.docling_max_retries, 2)?,
+        })
+    }
+
+    /// The parser these settings name, ready to use.
+    pub fn build(&self) -> Result<Parser> {
+        match self.kind.value {
+            ParserKind::Builtin => Ok(Parser::Builtin),
+            ParserKind::Docling => {
+                let endpoint = self.docling_endpoint.value.clone().ok_or_else(|| {
+                    Error::Usage(
+                        "LRT_PARSER=docling needs DOCLING_ENDPOINT (or [ingest] docling_endpoint), e.g. http://127.0.0.1:5001"
+                            .into(),
+                    )
+                })?;
+                let config = DoclingConfig {
+                    endpoint,
+                    api_key: self.docling_api_key.value.clone(),
+                    timeout: std::time::Duration::from_secs(self.docling_timeout_secs.value),
+                    max_retries: self.docling_max_retries.value,
+                };
+                Docling::new(&config)
+                    .map(Parser::Docling)
+                    .map_err(|e| Error::Usage(e.to_string()))
+            }
+        }
+    }
+
+    fn entries(&self) -> Vec<(String, serde_json::Value, String)> {
+        use serde_json::json;
+        let endpoint = self
+            .docling_endpoint
+            .value
+            .as_deref()
+            .map(crate::llm::http::display_url);
+        [
+            ("parser", json!(self.kind.value.as_str()), &self.kind.source),
+            ("docling_endpoint", json!(endpoint), &self.docling_endpoint.source),
+            (
+                "docling_api_key",
+                hidden(&self.docling_api_key.value),
+                &self.docling_api_key.source,
+            ),
+            (
+                "docling_timeout_secs",
+                json!(self.docling_timeout_secs.value),
+                &self.docling_timeout_secs.source,
+            ),
+            (
+                "docling_max_retries",
+                json!(self.docling_max_retries.value),
+                &self.docling_max_retries.source,
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v, s)| (format!("ingest.{k}"), v, s.to_string()))
+        .collect()
+    }
+}
+
+/// How `lrt config show` shows a secret: whether it is set and its length, never its value.
+fn hidden(secret: &Option<String>) -> serde_json::Value {
+    match secret {
+        Some(s) => serde_json::json!(format!("set ({} bytes, hidden)", s.len())),
+        None => serde_json::Value::Null,
     }
 }
 
@@ -651,6 +766,7 @@ impl Settings {
             return Err(Error::Usage("MAX_PARALLEL_INSERT must be at least 1".into()));
         }
         let storage = StorageSettings::load(env, &file.storage)?;
+        let parser = ParserSettings::load(env, &file.ingest)?;
         let clock = env
             .get("LRT_NOW")
             .map(|raw| {
@@ -680,6 +796,7 @@ impl Settings {
             rerank,
             max_parallel_insert,
             storage,
+            parser,
             clock,
         })
     }
@@ -753,6 +870,7 @@ impl Settings {
             self.max_parallel_insert.source.to_string(),
         ));
         rows.extend(self.storage.entries());
+        rows.extend(self.parser.entries());
         rows
     }
 }
@@ -932,6 +1050,13 @@ binding = "local"
 # Documents an ingest run chunks and extracts at once (MAX_PARALLEL_INSERT). They merge into
 # the graph one at a time, in the order given, whatever this is.
 # max_parallel_insert = 3
+# The document parser: "builtin" (offline, the default) or "docling", which sends PDFs,
+# images, DOCX, PPTX, XLSX and HTML to a Docling-serve endpoint and ingests its Markdown.
+# Environment: LRT_PARSER, DOCLING_ENDPOINT, DOCLING_API_KEY, DOCLING_TIMEOUT.
+# parser = "docling"
+# docling_endpoint = "http://127.0.0.1:5001"
+# docling_api_key_env = "DOCLING_API_KEY"
+# docling_timeout_secs = 300
 "#,
         user = toml_str(&values.user),
         data_dir = toml_str(&values.data_dir.display().to_string()),
@@ -1050,6 +1175,41 @@ mod tests {
         assert_eq!(entry.map(|(_, v, _)| v), Some(serde_json::json!(5)));
         assert!(load(Some(""), &[("MAX_PARALLEL_INSERT", "0")], None).is_err());
         assert!(load(Some(""), &[("MAX_PARALLEL_INSERT", "two")], None).is_err());
+    }
+
+    #[test]
+    fn the_parser_comes_from_ingest_or_lrt_parser_and_docling_needs_an_endpoint() {
+        let s = load(Some(""), &[], None).unwrap();
+        assert_eq!(s.parser.kind.value, ParserKind::Builtin);
+        assert!(matches!(s.parser.build().unwrap(), Parser::Builtin));
+        let file = "[ingest]\nparser = \"docling\"\ndocling_endpoint = \"http://u:p@127.0.0.1:5001\"\ndocling_api_key_env = \"MY_KEY\"\n";
+        let s = load(Some(file), &[("MY_KEY", "k1")], None).unwrap();
+        assert_eq!(
+            (s.parser.kind.value, &s.parser.kind.source),
+            (ParserKind::Docling, &Source::File)
+        );
+        assert_eq!(s.parser.docling_api_key.value.as_deref(), Some("k1"));
+        assert!(matches!(s.parser.build().unwrap(), Parser::Docling(d) if d.endpoint() == "http://127.0.0.1:5001"));
+        let shown: Vec<_> = s
+            .entries()
+            .into_iter()
+            .filter(|(k, _, _)| k.starts_with("ingest.docling"))
+            .collect();
+        let text = format!("{shown:?}");
+        assert!(!text.contains("k1") && !text.contains("u:p@"), "{text}");
+        let s = load(Some(file), &[("LRT_PARSER", "builtin")], None).unwrap();
+        assert_eq!(s.parser.kind.source, Source::Env("LRT_PARSER"));
+        let s = load(Some(""), &[("LRT_PARSER", "docling")], None).unwrap();
+        assert!(s.parser.build().unwrap_err().to_string().contains("DOCLING_ENDPOINT"));
+        let s = load(
+            Some(""),
+            &[("LRT_PARSER", "docling"), ("DOCLING_ENDPOINT", "ftp://x")],
+            None,
+        )
+        .unwrap();
+        assert!(s.parser.build().is_err());
+        assert!(load(Some(""), &[("LRT_PARSER", "ocr")], None).is_err());
+        assert!(load(Some("[ingest]\nparser = \"ocr\"\n"), &[], None).is_err());
     }
 
     #[test]

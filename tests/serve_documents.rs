@@ -788,3 +788,53 @@ async fn uploaded_documents_are_extracted_and_unreadable_ones_refused() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body["error"].to_string().contains("corrupt pdf"), "{body}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_docling_uploads_are_converted_by_it_and_its_failures_are_502() {
+    let docling = wiremock::MockServer::start().await;
+    let page_break = "<!-- lrt:page-break -->";
+    wiremock::Mock::given(wiremock::matchers::path("/v1/convert/file"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({
+            "document": {"md_content": format!("The harbor pilot logged calm seas.\n{page_break}\nThe tide rose at dawn.")},
+            "status": "success",
+        })))
+        .up_to_n_times(1)
+        .mount(&docling)
+        .await;
+    wiremock::Mock::given(wiremock::matchers::path("/v1/convert/file"))
+        .respond_with(wiremock::ResponseTemplate::new(500).set_body_string("model crashed"))
+        .mount(&docling)
+        .await;
+    let lrt = Lrt::new();
+    let env = [
+        ("LRT_PARSER", "docling".to_string()),
+        ("DOCLING_ENDPOINT", docling.uri()),
+        ("LRT_DOCLING_MAX_RETRIES", "0".to_string()),
+    ];
+    let srv = serve_with(&lrt, &env, &[]);
+    let (root, alice) = (token(&lrt, ROOT), token(&lrt, "alice"));
+    let (a, ka) = tenant_kb(&srv, &root, "acme", "alice", &alice).await;
+    let kb_path = format!("/api/v1/tenants/{a}/kbs/{ka}");
+
+    // An image the built-in extractors refuse (415) is read by Docling, pages and all.
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec();
+    let (status, body) = upload_file(&srv, &kb_path, &alice, &[("file", Some("scan.png"), &png)]).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let doc = body["doc_id"].as_str().unwrap().to_string();
+    wait_for(&srv, &kb_path, &doc, &alice, "processed").await;
+    let q = json!({"question": "When did the tide rise?", "mode": "naive", "only_context": true});
+    let r = srv.post(&format!("{kb_path}/query"), &alice, q).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(context_of(&r.body).contains("The tide rose at dawn."), "{}", r.body);
+    assert_eq!(r.body["references"][0]["pages"], json!([[1, 2]]), "{}", r.body);
+
+    // Docling failing is the gateway's fault: 502, naming the file and the reason.
+    let pdf = format_fixture("report.pdf");
+    let (status, body) = upload_file(&srv, &kb_path, &alice, &[("file", Some("report.pdf"), &pdf)]).await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    let error = body["error"].to_string();
+    assert!(
+        error.contains("report.pdf") && error.contains("HTTP 500: model crashed"),
+        "{body}"
+    );
+}

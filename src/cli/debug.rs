@@ -104,15 +104,28 @@ pub fn exec(ctx: &Ctx, cmd: DebugCmd) -> Result<i32> {
             );
         }
         DebugCmd::Extract(args) => {
-            let source = sources::read_one(&args.file, &mut std::io::stdin())
-                .map_err(|s| Error::Usage(format!("cannot extract {}: {}", s.file_path, s.reason)))?;
+            let parser = ctx.settings()?.parser.build()?;
+            let source = sources::read_one(&args.file, &mut std::io::stdin(), &parser).map_err(|s| {
+                let message = format!("cannot extract {}: {}", s.file_path, s.reason);
+                match s.upstream {
+                    true => Error::Upstream(message),
+                    false => Error::Usage(message),
+                }
+            })?;
             let doc = json!({
                 "file_path": source.file_path,
                 "format": source.format.name(),
+                "parser": source.parser,
                 "chars": source.content.chars().count(),
                 "text": source.content,
                 "pages": source.pages,
             });
+            ctx.out.note(&format!(
+                "{}: {} read by the {} parser",
+                source.file_path,
+                source.format.name(),
+                source.parser.as_str()
+            ));
             ctx.out.emit(&doc, Vec::new, || {
                 let mut text = source.content.clone();
                 if !source.pages.is_empty() {

@@ -48,7 +48,8 @@ pub fn exec(ctx: &Ctx, args: IngestArgs) -> Result<i32> {
     }
     let mut svc = ctx.service()?;
     let actor = ctx.actor(&svc)?;
-    let (sources, skipped) = sources::collect(&args.paths, args.glob.as_deref(), &mut std::io::stdin())?;
+    let parser = svc.settings().parser.build()?;
+    let (sources, skipped) = sources::collect(&args.paths, args.glob.as_deref(), &mut std::io::stdin(), &parser)?;
     for s in &skipped {
         ctx.out.note(&format!("skipped {}: {}", s.file_path, s.reason));
     }

@@ -6,7 +6,7 @@ use std::io::{Cursor, Read};
 
 use zip::ZipArchive;
 
-use super::{ExtractError, Extractor, Format, Limits, odf, ooxml};
+use super::{ExtractError, Format, Limits};
 
 /// An opened container and what is left of its decompression budget.
 pub struct Container<'a> {
@@ -135,17 +135,17 @@ fn check_depth(xml: &str, max: usize) -> Result<(), ExtractError> {
     Ok(())
 }
 
-/// The extractor for a zip file, by what it holds.
-pub fn classify(bytes: &[u8], limits: &Limits) -> Result<Box<dyn Extractor>, ExtractError> {
+/// The format of a zip file, by what it holds.
+pub fn classify(bytes: &[u8], limits: &Limits) -> Result<Format, ExtractError> {
     let mut c = Container::open(bytes, limits, Format::Docx)?;
     if c.has("word/document.xml") {
-        return Ok(Box::new(ooxml::Docx));
+        return Ok(Format::Docx);
     }
     if c.has("ppt/presentation.xml") {
-        return Ok(Box::new(ooxml::Pptx));
+        return Ok(Format::Pptx);
     }
     if c.has("xl/workbook.xml") {
-        return Ok(Box::new(ooxml::Xlsx));
+        return Ok(Format::Xlsx);
     }
     let mimetype = match c.has("mimetype") {
         true => c.text("mimetype")?.unwrap_or_default(),
@@ -153,12 +153,12 @@ pub fn classify(bytes: &[u8], limits: &Limits) -> Result<Box<dyn Extractor>, Ext
     };
     let mimetype = mimetype.trim();
     if mimetype == "application/epub+zip" || c.has("META-INF/container.xml") && c.any_ends_with(".opf") {
-        return Ok(Box::new(odf::Epub));
+        return Ok(Format::Epub);
     }
     match mimetype {
-        "application/vnd.oasis.opendocument.text" => return Ok(Box::new(odf::Odf(Format::Odt))),
-        "application/vnd.oasis.opendocument.spreadsheet" => return Ok(Box::new(odf::Odf(Format::Ods))),
-        "application/vnd.oasis.opendocument.presentation" => return Ok(Box::new(odf::Odf(Format::Odp))),
+        "application/vnd.oasis.opendocument.text" => return Ok(Format::Odt),
+        "application/vnd.oasis.opendocument.spreadsheet" => return Ok(Format::Ods),
+        "application/vnd.oasis.opendocument.presentation" => return Ok(Format::Odp),
         _ => {}
     }
     if c.has("EncryptionInfo") || c.has("EncryptedPackage") {

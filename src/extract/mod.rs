@@ -12,12 +12,14 @@
 mod container;
 #[cfg(test)]
 mod corpus;
+pub mod docling;
 mod html;
 mod odf;
 mod ooxml;
 mod pdf;
 mod rtf;
 mod text;
+mod worker;
 
 use std::time::Duration;
 
@@ -68,6 +70,8 @@ pub enum Format {
     Rtf,
     Json,
     Text,
+    /// A picture (PNG, JPEG, TIFF, BMP, GIF, WebP): only an external OCR parser reads it.
+    Image,
 }
 
 impl Format {
@@ -85,6 +89,7 @@ impl Format {
             Format::Rtf => "rtf",
             Format::Json => "json",
             Format::Text => "text",
+            Format::Image => "image",
         }
     }
 }
@@ -140,6 +145,9 @@ pub enum ExtractError {
     Limit(String),
     #[error("extraction took longer than {0} s")]
     Timeout(u64),
+    /// The external parser failed (down, refused the file, or answered with no text).
+    #[error("external parser failed: {0}")]
+    Parser(String),
 }
 
 impl ExtractError {
@@ -158,27 +166,18 @@ trait Extractor: Send + Sync {
 
 /// Extracts the text of one file. `name` (a file name or path) only breaks ties between
 /// text-like formats; the content decides the rest. Runs on a worker thread so that a file
-/// that takes longer than `limits.timeout` (or panics inside a parser) fails alone.
+/// that takes longer than `limits.timeout` (or panics inside a parser) fails alone; such a
+/// thread runs on until its parser returns, and at most a few of them at once (see `worker`).
 pub fn extract(bytes: Vec<u8>, name: &str, limits: &Limits) -> Result<Extracted, ExtractError> {
     if bytes.len() as u64 > limits.max_input {
-        return Err(ExtractError::TooLarge {
-            size: bytes.len() as u64,
-            limit: limits.max_input,
-        });
+        return Err(too_large(&bytes, limits));
     }
     let extractor = choose(&bytes, name, limits)?;
-    let (tx, rx) = std::sync::mpsc::channel();
     let limits_copy = *limits;
-    let spawned = std::thread::Builder::new().name("lrt-extract".into()).spawn(move || {
-        let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| extractor.extract(&bytes, &limits_copy)));
-        let _ = tx.send(out);
-    });
-    if spawned.is_err() {
-        return Err(ExtractError::Limit("cannot start an extraction thread".into()));
-    }
-    match rx.recv_timeout(limits.timeout) {
-        Ok(Ok(result)) => result.and_then(non_empty),
-        Ok(Err(panic)) => {
+    let job = move || extractor.extract(&bytes, &limits_copy);
+    match worker::run_bounded(&worker::ABANDONED, worker::MAX_ABANDONED, limits.timeout, job)? {
+        Ok(result) => result.and_then(non_empty),
+        Err(panic) => {
             let why = panic
                 .downcast_ref::<String>()
                 .cloned()
@@ -189,8 +188,124 @@ pub fn extract(bytes: Vec<u8>, name: &str, limits: &Limits) -> Result<Extracted,
                 reason: format!("parser failed: {why}"),
             })
         }
-        // The thread is left to finish on its own; its result is dropped.
-        Err(_) => Err(ExtractError::Timeout(limits.timeout.as_secs())),
+    }
+}
+
+/// Which parser reads documents: lrt's own extractors (offline, the default) or a
+/// Docling-serve endpoint (`LRT_PARSER=docling`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParserKind {
+    Builtin,
+    Docling,
+}
+
+impl ParserKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ParserKind::Builtin => "builtin",
+            ParserKind::Docling => "docling",
+        }
+    }
+}
+
+impl std::str::FromStr for ParserKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "builtin" | "" => Ok(ParserKind::Builtin),
+            "docling" => Ok(ParserKind::Docling),
+            other => Err(format!("unknown parser {other:?}: expected builtin or docling")),
+        }
+    }
+}
+
+/// The parser of one run, ready to use. With Docling, the formats it reads
+/// ([`docling::Docling::reads`]: PDF, images, DOCX, PPTX, XLSX, HTML) go to it and the rest
+/// to the built-in extractors.
+#[derive(Debug, Clone)]
+pub enum Parser {
+    Builtin,
+    Docling(docling::Docling),
+}
+
+impl Parser {
+    /// Which parser reads `bytes` (the routing [`Parser::extract`] follows), with the
+    /// format detected for it.
+    fn route(&self, bytes: &[u8], name: &str, limits: &Limits) -> Option<(&docling::Docling, Format)> {
+        let Parser::Docling(d) = self else { return None };
+        match detect_for_parser(bytes, name, limits) {
+            Ok(format) if docling::Docling::reads(format) => Some((d, format)),
+            _ => None,
+        }
+    }
+
+    /// Extracts one file as [`extract`] does, sending it to Docling when that is the parser
+    /// and reads its format. Returns which parser read it. Blocks; for async callers (the
+    /// server) see [`Parser::extract_async`].
+    pub fn extract(
+        &self,
+        bytes: Vec<u8>,
+        name: &str,
+        limits: &Limits,
+    ) -> Result<(Extracted, ParserKind), ExtractError> {
+        match self.route(&bytes, name, limits) {
+            None => extract(bytes, name, limits).map(|e| (e, ParserKind::Builtin)),
+            Some((d, format)) => {
+                if bytes.len() as u64 > limits.max_input {
+                    return Err(too_large(&bytes, limits));
+                }
+                // A runtime of its own on a thread of its own, so this works from any caller,
+                // inside an async runtime or not.
+                std::thread::scope(|s| {
+                    s.spawn(|| {
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .map_err(|e| ExtractError::Parser(format!("cannot start an async runtime: {e}")))?;
+                        rt.block_on(d.convert(bytes, name, format, limits))
+                    })
+                    .join()
+                    .unwrap_or_else(|_| Err(ExtractError::Parser("the Docling client panicked".into())))
+                })
+                .map(|e| (e, ParserKind::Docling))
+            }
+        }
+    }
+
+    /// [`Parser::extract`] for async callers: built-in extraction runs on the blocking pool.
+    pub async fn extract_async(
+        &self,
+        bytes: Vec<u8>,
+        name: String,
+        limits: Limits,
+    ) -> Result<(Extracted, ParserKind), ExtractError> {
+        match self.route(&bytes, &name, &limits) {
+            Some((d, format)) => {
+                if bytes.len() as u64 > limits.max_input {
+                    return Err(too_large(&bytes, &limits));
+                }
+                d.convert(bytes, &name, format, &limits)
+                    .await
+                    .map(|e| (e, ParserKind::Docling))
+            }
+            None => tokio::task::spawn_blocking(move || extract(bytes, &name, &limits))
+                .await
+                .unwrap_or_else(|e| {
+                    Err(ExtractError::Corrupt {
+                        format: "document",
+                        reason: format!("the extraction task failed: {e}"),
+                    })
+                })
+                .map(|e| (e, ParserKind::Builtin)),
+        }
+    }
+}
+
+fn too_large(bytes: &[u8], limits: &Limits) -> ExtractError {
+    ExtractError::TooLarge {
+        size: bytes.len() as u64,
+        limit: limits.max_input,
     }
 }
 
@@ -204,18 +319,19 @@ fn non_empty(e: Extracted) -> Result<Extracted, ExtractError> {
     Ok(e)
 }
 
-/// The extractor for `bytes`: by magic bytes, then by a zip container's entries, then (for
-/// text) by the name's extension.
-fn choose(bytes: &[u8], name: &str, limits: &Limits) -> Result<Box<dyn Extractor>, ExtractError> {
+/// The format of `bytes`: by magic bytes, then by a zip container's entries, then (for text)
+/// by the name's extension. Images and legacy Office files are errors here: no built-in
+/// extractor reads them (see [`detect_for_parser`]).
+fn detect(bytes: &[u8], name: &str, limits: &Limits) -> Result<Format, ExtractError> {
     let head = &bytes[..bytes.len().min(1024)];
     if memfind(head, b"%PDF-").is_some() {
-        return Ok(Box::new(pdf::Pdf));
+        return Ok(Format::Pdf);
     }
     if bytes.starts_with(b"PK\x03\x04") {
         return container::classify(bytes, limits);
     }
     if bytes.starts_with(b"{\\rtf") {
-        return Ok(Box::new(rtf::Rtf));
+        return Ok(Format::Rtf);
     }
     if let Some(kind) = known_binary(bytes) {
         return Err(kind);
@@ -225,17 +341,46 @@ fn choose(bytes: &[u8], name: &str, limits: &Limits) -> Result<Box<dyn Extractor
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
         .unwrap_or_default();
     Ok(match ext.as_str() {
-        "html" | "htm" | "xhtml" => Box::new(html::Html),
-        "json" => Box::new(text::Json),
-        _ if text::looks_like_html(bytes) => Box::new(html::Html),
-        _ => Box::new(text::Plain),
+        "html" | "htm" | "xhtml" => Format::Html,
+        "json" => Format::Json,
+        _ if text::looks_like_html(bytes) => Format::Html,
+        _ => Format::Text,
     })
+}
+
+/// Like [`detect`], but an image is [`Format::Image`]: an external parser may OCR it.
+fn detect_for_parser(bytes: &[u8], name: &str, limits: &Limits) -> Result<Format, ExtractError> {
+    match detect(bytes, name, limits) {
+        Err(ExtractError::NoTextLayer(_)) if is_image(bytes) => Ok(Format::Image),
+        other => other,
+    }
+}
+
+/// The built-in extractor of a format.
+fn choose(bytes: &[u8], name: &str, limits: &Limits) -> Result<Box<dyn Extractor>, ExtractError> {
+    Ok(match detect(bytes, name, limits)? {
+        Format::Pdf => Box::new(pdf::Pdf),
+        Format::Docx => Box::new(ooxml::Docx),
+        Format::Pptx => Box::new(ooxml::Pptx),
+        Format::Xlsx => Box::new(ooxml::Xlsx),
+        f @ (Format::Odt | Format::Ods | Format::Odp) => Box::new(odf::Odf(f)),
+        Format::Epub => Box::new(odf::Epub),
+        Format::Html => Box::new(html::Html),
+        Format::Rtf => Box::new(rtf::Rtf),
+        Format::Json => Box::new(text::Json),
+        Format::Text => Box::new(text::Plain),
+        Format::Image => return Err(ExtractError::NoTextLayer("an image".into())),
+    })
+}
+
+fn is_image(bytes: &[u8]) -> bool {
+    let image = [&b"\x89PNG"[..], b"\xff\xd8\xff", b"GIF8", b"II*\0", b"MM\0*"];
+    image.iter().any(|m| bytes.starts_with(m)) || (bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP"))
 }
 
 /// Binary formats recognised only to say why they are refused.
 fn known_binary(bytes: &[u8]) -> Option<ExtractError> {
-    let image = [&b"\x89PNG"[..], b"\xff\xd8\xff", b"GIF8", b"II*\0", b"MM\0*"];
-    if image.iter().any(|m| bytes.starts_with(m)) || (bytes.starts_with(b"RIFF") && bytes.get(8..12) == Some(b"WEBP")) {
+    if is_image(bytes) {
         return Some(ExtractError::NoTextLayer("an image".into()));
     }
     if bytes.starts_with(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1") {

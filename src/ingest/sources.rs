@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use globset::{Glob, GlobMatcher};
 
 use crate::error::{Error, Result};
-use crate::extract::{self, Format, Limits, Page};
+use crate::extract::{ExtractError, Format, Limits, Page, Parser, ParserKind};
 
 /// The name given to text read from standard input.
 pub const STDIN_NAME: &str = "stdin";
@@ -25,6 +25,8 @@ pub struct Source {
     pub format: Format,
     /// Where `content` came from pages (PDF): each page's byte range of it.
     pub pages: Vec<Page>,
+    /// Which parser read it (`lrt debug extract` says).
+    pub parser: ParserKind,
 }
 
 /// An input that was not ingested, and why.
@@ -32,11 +34,19 @@ pub struct Source {
 pub struct Skipped {
     pub file_path: String,
     pub reason: String,
+    /// The external parser failed (a server's fault, not the file's): exit code 8, not 2.
+    #[serde(skip)]
+    pub upstream: bool,
 }
 
 /// Reads every named input. `glob` filters the files found inside directories (by file
-/// name, e.g. `*.md`, or by relative path, e.g. `docs/**/*.txt`).
-pub fn collect(paths: &[PathBuf], glob: Option<&str>, stdin: &mut dyn Read) -> Result<(Vec<Source>, Vec<Skipped>)> {
+/// name, e.g. `*.md`, or by relative path, e.g. `docs/**/*.txt`). `parser` reads each file.
+pub fn collect(
+    paths: &[PathBuf],
+    glob: Option<&str>,
+    stdin: &mut dyn Read,
+    parser: &Parser,
+) -> Result<(Vec<Source>, Vec<Skipped>)> {
     let matcher = glob
         .map(|g| Glob::new(g).map(|g| g.compile_matcher()))
         .transpose()
@@ -49,15 +59,15 @@ pub fn collect(paths: &[PathBuf], glob: Option<&str>, stdin: &mut dyn Read) -> R
             if std::mem::replace(&mut stdin_used, true) {
                 return Err(Error::Usage("`-` (standard input) can be given only once".into()));
             }
-            push(&mut sources, &mut skipped, read_stdin(stdin));
+            push(&mut sources, &mut skipped, read_stdin(stdin, parser));
             continue;
         }
         let meta =
             std::fs::metadata(path).map_err(|e| Error::NotFound(format!("cannot read {}: {e}", path.display())))?;
         if meta.is_dir() {
-            walk(path, matcher.as_ref(), &mut sources, &mut skipped)?;
+            walk(path, matcher.as_ref(), &mut sources, &mut skipped, parser)?;
         } else {
-            push(&mut sources, &mut skipped, read_path(path));
+            push(&mut sources, &mut skipped, read_path(path, parser));
         }
     }
     Ok((sources, skipped))
@@ -68,6 +78,7 @@ fn walk(
     matcher: Option<&GlobMatcher>,
     sources: &mut Vec<Source>,
     skipped: &mut Vec<Skipped>,
+    parser: &Parser,
 ) -> Result<()> {
     let entries = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name();
     for entry in entries {
@@ -81,6 +92,7 @@ fn walk(
                 skipped.push(Skipped {
                     file_path,
                     reason: e.to_string(),
+                    upstream: false,
                 });
                 continue;
             }
@@ -100,35 +112,37 @@ fn walk(
         {
             continue;
         }
-        push(sources, skipped, read_path(entry.path()));
+        push(sources, skipped, read_path(entry.path(), parser));
     }
     Ok(())
 }
 
 /// One input (a path or `-`) as a document, or why it cannot be one.
-pub fn read_one(path: &Path, stdin: &mut dyn Read) -> std::result::Result<Source, Skipped> {
+pub fn read_one(path: &Path, stdin: &mut dyn Read, parser: &Parser) -> std::result::Result<Source, Skipped> {
     match path.as_os_str() == "-" {
-        true => read_stdin(stdin),
-        false => read_path(path),
+        true => read_stdin(stdin, parser),
+        false => read_path(path, parser),
     }
 }
 
-fn read_stdin(stdin: &mut dyn Read) -> std::result::Result<Source, Skipped> {
+fn read_stdin(stdin: &mut dyn Read, parser: &Parser) -> std::result::Result<Source, Skipped> {
     let skip = |reason: String| Skipped {
         file_path: STDIN_NAME.into(),
         reason,
+        upstream: false,
     };
     let bytes = read_capped(stdin, Limits::default().max_input).map_err(skip)?;
-    from_bytes(STDIN_NAME.into(), bytes)
+    from_bytes(STDIN_NAME.into(), bytes, parser)
 }
 
 /// A named file: regular files only (a FIFO blocks, `/dev/zero` never ends), at most
 /// [`Limits::max_input`] bytes, whatever size it claims.
-fn read_path(path: &Path) -> std::result::Result<Source, Skipped> {
+fn read_path(path: &Path, parser: &Parser) -> std::result::Result<Source, Skipped> {
     let file_path = path.display().to_string();
     let skip = |reason: String| Skipped {
         file_path: file_path.clone(),
         reason,
+        upstream: false,
     };
     let meta = std::fs::metadata(path).map_err(|e| skip(format!("cannot read: {e}")))?;
     if !meta.is_file() {
@@ -138,7 +152,7 @@ fn read_path(path: &Path) -> std::result::Result<Source, Skipped> {
     }
     let file = std::fs::File::open(path).map_err(|e| skip(format!("cannot read: {e}")))?;
     let bytes = read_capped(&mut std::io::BufReader::new(file), Limits::default().max_input).map_err(skip)?;
-    from_bytes(file_path, bytes)
+    from_bytes(file_path, bytes, parser)
 }
 
 /// All of `input` up to `limit` bytes; more is an error (an endless stream ends here).
@@ -154,17 +168,19 @@ fn read_capped(input: &mut dyn Read, limit: u64) -> std::result::Result<Vec<u8>,
     Ok(bytes)
 }
 
-fn from_bytes(file_path: String, bytes: Vec<u8>) -> std::result::Result<Source, Skipped> {
-    match extract::extract(bytes, &file_path, &Limits::default()) {
-        Ok(doc) => Ok(Source {
+fn from_bytes(file_path: String, bytes: Vec<u8>, parser: &Parser) -> std::result::Result<Source, Skipped> {
+    match parser.extract(bytes, &file_path, &Limits::default()) {
+        Ok((doc, parser)) => Ok(Source {
             file_path,
             content: doc.text,
             format: doc.format,
             pages: doc.pages,
+            parser,
         }),
         Err(e) => Err(Skipped {
             file_path,
             reason: e.to_string(),
+            upstream: matches!(e, ExtractError::Parser(_)),
         }),
     }
 }
@@ -193,7 +209,13 @@ mod tests {
         std::fs::write(root.join(".git/config"), "hidden").unwrap();
         std::fs::write(root.join("e.txt"), "  \n").unwrap();
 
-        let (sources, skipped) = collect(std::slice::from_ref(&root), None, &mut std::io::empty()).unwrap();
+        let (sources, skipped) = collect(
+            std::slice::from_ref(&root),
+            None,
+            &mut std::io::empty(),
+            &Parser::Builtin,
+        )
+        .unwrap();
         let names: Vec<_> = sources
             .iter()
             .map(|s| s.file_path.rsplit('/').next().unwrap().to_string())
@@ -202,26 +224,31 @@ mod tests {
         assert_eq!(sources[1].content, "Beta", "BOM stripped");
         assert_eq!(skipped.len(), 3, "{skipped:?}");
 
-        let (sources, _) = collect(&[root], Some("*.md"), &mut std::io::empty()).unwrap();
+        let (sources, _) = collect(&[root], Some("*.md"), &mut std::io::empty(), &Parser::Builtin).unwrap();
         assert_eq!(sources.len(), 1);
     }
 
     #[test]
     fn stdin_once_and_missing_paths_are_errors() {
         let mut input = "from stdin".as_bytes();
-        let (sources, _) = collect(&[PathBuf::from("-")], None, &mut input).unwrap();
+        let (sources, _) = collect(&[PathBuf::from("-")], None, &mut input, &Parser::Builtin).unwrap();
         assert_eq!(sources.len(), 1);
         assert_eq!(
             (sources[0].file_path.as_str(), sources[0].content.as_str()),
             (STDIN_NAME, "from stdin")
         );
         let twice = [PathBuf::from("-"), PathBuf::from("-")];
-        assert!(collect(&twice, None, &mut std::io::empty()).is_err());
+        assert!(collect(&twice, None, &mut std::io::empty(), &Parser::Builtin).is_err());
         assert!(matches!(
-            collect(&[PathBuf::from("/nonexistent/x")], None, &mut std::io::empty()),
+            collect(
+                &[PathBuf::from("/nonexistent/x")],
+                None,
+                &mut std::io::empty(),
+                &Parser::Builtin
+            ),
             Err(Error::NotFound(_))
         ));
-        assert!(collect(&[], Some("[bad"), &mut std::io::empty()).is_err());
+        assert!(collect(&[], Some("[bad"), &mut std::io::empty(), &Parser::Builtin).is_err());
     }
 
     #[test]
@@ -236,7 +263,7 @@ mod tests {
         std::fs::write(&ok, "fine").unwrap();
         // Neither the FIFO (no writer: opening it would block for ever) nor /dev/zero is read.
         let inputs = [fifo, PathBuf::from("/dev/zero"), bom, ok];
-        let (sources, skipped) = collect(&inputs, None, &mut std::io::empty()).unwrap();
+        let (sources, skipped) = collect(&inputs, None, &mut std::io::empty(), &Parser::Builtin).unwrap();
         assert_eq!(sources.len(), 1);
         assert_eq!(sources[0].content, "fine");
         let reasons: Vec<&str> = skipped.iter().map(|s| s.reason.as_str()).collect();

@@ -37,6 +37,8 @@ pub(crate) enum Purpose {
     Chat,
     Embed,
     Rerank,
+    /// The external document parser (Docling), see `crate::extract::docling`.
+    Parser,
 }
 
 /// The settings (environment names) behind one purpose.
@@ -75,6 +77,14 @@ impl Purpose {
                 timeout: "RERANK_TIMEOUT",
                 retries: "LRT_RERANK_MAX_RETRIES",
                 concurrency: "MAX_ASYNC_RERANK",
+            },
+            Purpose::Parser => Vars {
+                model: "LRT_PARSER",
+                host: "DOCLING_ENDPOINT",
+                key: "DOCLING_API_KEY",
+                timeout: "DOCLING_TIMEOUT",
+                retries: "LRT_DOCLING_MAX_RETRIES",
+                concurrency: "MAX_PARALLEL_INSERT",
             },
         }
     }
@@ -260,6 +270,7 @@ impl HttpClient {
             Purpose::Chat => "chat",
             Purpose::Embed => "embed",
             Purpose::Rerank => "rerank",
+            Purpose::Parser => "parser",
         };
         crate::metrics::model_error(self.binding, kind);
     }
@@ -306,6 +317,22 @@ impl HttpClient {
     ) -> Result<Response, LlmError> {
         self.retry(purpose, move || self.send_once(purpose, url, body, false))
             .await
+    }
+
+    /// POSTs the multipart form `form` makes (once per attempt: a form is consumed by its
+    /// request) and returns the response once its status is a success, retrying as
+    /// [`send_with_retry`](Self::send_with_retry) does. The whole exchange is bounded by the
+    /// timeout. The body is left unread, so the caller can cap what it reads.
+    pub(crate) async fn post_multipart(
+        &self,
+        purpose: Purpose,
+        url: &str,
+        form: impl Fn() -> reqwest::multipart::Form,
+    ) -> Result<Response, LlmError> {
+        self.retry(purpose, || {
+            self.send_request(purpose, self.client.post(url).multipart(form()), true)
+        })
+        .await
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retries are used up; a call
@@ -363,9 +390,23 @@ impl HttpClient {
     /// One request. `deadline` bounds the whole exchange by the timeout (non-streamed
     /// answers); streams rely on the client's per-read timeout instead.
     async fn send_once(&self, purpose: Purpose, url: &str, body: &Value, deadline: bool) -> Result<Response, Failure> {
-        let mut request = self.client.post(url).json(body);
+        self.send_request(purpose, self.client.post(url).json(body), deadline)
+            .await
+    }
+
+    /// Sends one prepared request with the API key (docling-serve reads it from `X-Api-Key`,
+    /// the others from a bearer token) and maps a failure.
+    async fn send_request(
+        &self,
+        purpose: Purpose,
+        mut request: reqwest::RequestBuilder,
+        deadline: bool,
+    ) -> Result<Response, Failure> {
         if let Some(key) = &self.api_key {
-            request = request.bearer_auth(key);
+            request = match purpose {
+                Purpose::Parser => request.header("X-Api-Key", key.as_str()),
+                _ => request.bearer_auth(key),
+            };
         }
         if deadline && !self.timeout.is_zero() {
             request = request.timeout(self.timeout);

@@ -20,7 +20,7 @@ use super::routes::{ApiResult, Authed, Body, InKb, Params, QueryBody, S, admit, 
 use super::{ApiError, AppState};
 use crate::authz::{Actor, Permission};
 use crate::error::{Error, Result};
-use crate::extract::{self, ExtractError};
+use crate::extract::{self, ExtractError, Parser};
 use crate::rag::engine::DeleteOptions;
 use crate::rag::query::QueryResult;
 use crate::service::{ExportFormat, Service, Upload, ViewRequest};
@@ -142,19 +142,20 @@ pub(super) async fn upload_file(
             .map(|_| ())
     })
     .await?;
-    let upload = extract_upload(file_path, bytes).await?;
+    let upload = extract_upload(&st.parser, file_path, bytes).await?;
     st.upload(actor, kb, upload).await
 }
 
 /// An uploaded file's text (PDF, Office, EPUB, HTML… as `lrt ingest` reads them), extracted
 /// off the async threads. A file that cannot be read is 415 (a format lrt cannot read: an
 /// image, an encrypted file) or 400 (corrupt, empty, too large or too costly), naming the
-/// file and the reason.
-async fn extract_upload(file_path: Option<String>, bytes: Vec<u8>) -> Result<Upload, ApiError> {
+/// file and the reason; 502 when the external parser (Docling) fails.
+async fn extract_upload(parser: &Parser, file_path: Option<String>, bytes: Vec<u8>) -> Result<Upload, ApiError> {
     let name = file_path.clone().unwrap_or_default();
-    let extracted = tokio::task::spawn_blocking(move || extract::extract(bytes, &name, &extract::Limits::default()))
+    let extracted = parser
+        .extract_async(bytes, name, extract::Limits::default())
         .await
-        .map_err(|e| Error::Internal(format!("an extraction task failed: {e}")))?;
+        .map(|(doc, _)| doc);
     match extracted {
         Ok(doc) => Ok(Upload {
             file_path,
@@ -167,6 +168,7 @@ async fn extract_upload(file_path: Option<String>, bytes: Vec<u8>) -> Result<Upl
                 ExtractError::Unsupported(_) | ExtractError::NoTextLayer(_) | ExtractError::Encrypted(_) => {
                     ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", message)
                 }
+                ExtractError::Parser(_) => ApiError::from(Error::Upstream(message)),
                 _ => ApiError::bad_request(message),
             })
         }

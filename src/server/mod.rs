@@ -90,6 +90,8 @@ pub struct AppState {
     worker: IngestWorker,
     /// MCP's streamable HTTP transport, served at [`mcp::PATH`].
     mcp: mcp::HttpTransport,
+    /// Reads uploaded files (`LRT_PARSER`): checked at start, so a bad endpoint fails `serve`.
+    parser: crate::extract::Parser,
 }
 
 impl AppState {
@@ -151,6 +153,7 @@ impl AppState {
     ) -> Result<AppState> {
         let require_auth = settings.require_user_auth.value;
         let strict = settings.strict.value;
+        let parser = settings.parser.build()?;
         let worker = IngestWorker::start(settings.clone(), ingest_workers)?;
         let manager = Arc::new(TenantRagManager::new(max_cached_instances));
         let service = Service::open(settings.clone())?.with_engines(manager.clone());
@@ -166,6 +169,7 @@ impl AppState {
             throttle: throttle::AuthThrottle::default(),
             worker,
             mcp: mcp::http_transport(body_limit),
+            parser,
         })
     }
 

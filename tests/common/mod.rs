@@ -33,6 +33,7 @@ const SCRUBBED: &[&str] = &[
     "RERANK_",
     "MIN_RERANK_SCORE",
     "POSTGRES_",
+    "DOCLING_",
 ];
 
 fn scrubbed_vars() -> Vec<String> {
