@@ -77,7 +77,18 @@ type Notify = Arc<dyn Fn(&str) + Send + Sync>;
 impl Service {
     /// Opens the catalog of the configured data directory (creating it, mode 0700).
     pub fn open(settings: Settings) -> Result<Service> {
-        let catalog = Catalog::open(Layout::new(settings.data_dir.value.clone()))?;
+        let layout = Layout::new(settings.data_dir.value.clone());
+        let catalog = Catalog::open(layout.clone()).map_err(|e| match layout.unwritable() {
+            Some(why) => Error::storage(
+                format!("cannot open the catalog in {}", layout.root().display()),
+                format!(
+                    "the data directory is not writable ({why}); lrt writes beside its databases \
+                     (SQLite's -wal and -shm files) even to read them: make it writable, or point \
+                     --data-dir at a writable copy"
+                ),
+            ),
+            None => e,
+        })?;
         Ok(Service {
             settings,
             catalog,
