@@ -288,6 +288,7 @@ impl Service {
     /// Refuses a lost or damaged kb.db (see [`crate::store::intact`]) before anything writes
     /// into it, re-creates it or reads it. The catalog's count is read again: `k` may have been
     /// read before the caller waited for the KB's ingest lock, while a delete emptied the KB.
+    /// A KB an import is installing has no row yet: `k`'s count (none) applies.
     pub(super) fn check_kb_intact(
         &self,
         t: &TenantRecord,
@@ -296,7 +297,7 @@ impl Service {
     ) -> Result<()> {
         let recorded = match self.catalog.kb(t.id, k.id)? {
             Some(now) => now.stats.document_count,
-            None => return Err(Error::NotFound("the knowledge base no longer exists".into())),
+            None => k.stats.document_count,
         };
         let dir = self.catalog.layout().existing_kb_dir(t.id, k.id)?;
         crate::store::intact::check(&dir, recorded, depth)
