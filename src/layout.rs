@@ -27,6 +27,31 @@ impl Layout {
         &self.root
     }
 
+    /// Why the data directory (or catalog.db in it) cannot be written, `None` when it can.
+    /// SQLite creates `-wal` and `-shm` files beside a WAL database even to read it, so on a
+    /// read-only directory every command failed with SQLite's bare "unable to open database
+    /// file"; this names the cause. Asks the kernel (`access(2)`), so a read-only mount counts
+    /// for root too.
+    pub fn unwritable(&self) -> Option<String> {
+        #[cfg(unix)]
+        {
+            use std::os::unix::ffi::OsStrExt;
+            for path in [self.root.clone(), self.catalog_path()] {
+                if path != self.root && !path.exists() {
+                    continue;
+                }
+                let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+                    continue;
+                };
+                // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+                if unsafe { libc::access(c.as_ptr(), libc::W_OK) } != 0 {
+                    return Some(format!("{}: {}", path.display(), std::io::Error::last_os_error()));
+                }
+            }
+        }
+        None
+    }
+
     pub fn catalog_path(&self) -> PathBuf {
         self.root.join("catalog.db")
     }

@@ -559,3 +559,81 @@ fn conflicting_output_flags_are_usage_errors_and_a_file_for_o_gets_a_hint() {
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("--out FILE (-O FILE)"), "{}", run.stderr);
 }
+
+/// A data directory made read-only for the test: a read-only bind mount over itself when
+/// running as root (where permission bits do not restrict), else mode 0500 on the folder and
+/// 0400 on catalog.db. Undone on drop. `None`, with SKIPPED printed, where neither works.
+struct ReadOnly {
+    dir: std::path::PathBuf,
+    mounted: bool,
+}
+
+impl ReadOnly {
+    fn make(dir: &std::path::Path) -> Option<ReadOnly> {
+        use std::os::unix::fs::PermissionsExt;
+        if unsafe { libc::geteuid() } != 0 {
+            std::fs::set_permissions(dir.join("catalog.db"), std::fs::Permissions::from_mode(0o400)).unwrap();
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o500)).unwrap();
+            return Some(ReadOnly {
+                dir: dir.to_path_buf(),
+                mounted: false,
+            });
+        }
+        let mount = |args: &[&str]| {
+            std::process::Command::new("mount")
+                .args(args)
+                .arg(dir)
+                .arg(dir)
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !mount(&["--bind"]) {
+            println!("read-only data directory: SKIPPED, cannot bind-mount as root here");
+            return None;
+        }
+        let guard = ReadOnly {
+            dir: dir.to_path_buf(),
+            mounted: true,
+        };
+        if !mount(&["-o", "remount,ro,bind"]) {
+            println!("read-only data directory: SKIPPED, cannot remount read-only here");
+            return None;
+        }
+        Some(guard)
+    }
+}
+
+impl Drop for ReadOnly {
+    fn drop(&mut self) {
+        use std::os::unix::fs::PermissionsExt;
+        if self.mounted {
+            let _ = std::process::Command::new("umount").arg(&self.dir).status();
+        } else {
+            let _ = std::fs::set_permissions(&self.dir, std::fs::Permissions::from_mode(0o700));
+            let _ = std::fs::set_permissions(self.dir.join("catalog.db"), std::fs::Permissions::from_mode(0o600));
+        }
+    }
+}
+
+/// On a read-only data directory reads cannot open the catalog (SQLite must create its -wal
+/// and -shm files even to read): the error says the directory is not writable, not SQLite's
+/// bare "unable to open database file".
+#[test]
+fn a_read_only_data_dir_is_named_as_the_cause() {
+    let lrt = Lrt::new();
+    lrt.tenant("acme", Some("alice"));
+    lrt.kb("acme", "docs");
+    let Some(_ro) = ReadOnly::make(&lrt.data_dir()) else {
+        return;
+    };
+    for args in [vec!["kb", "list", "-t", "acme"], vec!["doctor"], vec!["tenant", "list"]] {
+        let run = lrt.run_as(ROOT, &args);
+        assert_eq!(run.code, 9, "{args:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("the data directory is not writable")
+                && run.stderr.contains(&*lrt.data_dir().to_string_lossy()),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+}

@@ -407,3 +407,91 @@ fn permissions_follow_the_scope() {
         .count();
     assert!(denied >= 3, "denials are audited");
 }
+
+/// A zero-length, deleted or damaged kb.db of a KB the catalog counts documents for: doctor
+/// reports the loss and `--repair` keeps the statistics; ingest, query and export refuse it
+/// (exit 9) and leave the file as it was.
+#[test]
+fn a_lost_or_damaged_kb_db_is_reported_and_refused() {
+    let f = Fixture::new();
+    let db = f.kb_dir().join("kb.db");
+    let corpus = f.lrt.root().join("corpus");
+    let corpus = corpus.to_str().unwrap();
+    let out = f.lrt.root().join("docs.lrtkb");
+    let out = out.to_str().unwrap();
+    for damage in ["zero-length", "deleted"] {
+        for suffix in ["-wal", "-shm"] {
+            let _ = std::fs::remove_file(f.kb_dir().join(format!("kb.db{suffix}")));
+        }
+        match damage {
+            "zero-length" => std::fs::write(&db, b"").unwrap(),
+            _ => {
+                let _ = std::fs::remove_file(&db);
+            }
+        }
+        let (code, report) = f.doctor(&["--repair", "--yes"]);
+        assert_eq!(code, 9, "{damage}: {report:#}");
+        let findings = report["findings"].as_array().unwrap();
+        assert!(
+            findings.iter().any(|x| x["check"] == "data"
+                && x["repaired"] == false
+                && x["detail"].as_str().unwrap().contains("2 documents")),
+            "{damage}: {report:#}"
+        );
+        assert_eq!(f.kb_show()["document_count"], 2, "{damage}: --repair hid the loss");
+        for args in [
+            vec!["ingest", "-t", "acme", "--kb", "docs", corpus],
+            vec!["query", "-t", "acme", "--kb", "docs", "Who discovered polonium?"],
+            vec!["kb", "export", "-t", "acme", "--kb", "docs", "--out", out],
+        ] {
+            let run = f.lrt.run_as(ROOT, &args);
+            assert_eq!(run.code, 9, "{damage}: {args:?}: {}", run.stderr);
+            assert!(run.stderr.contains("damaged"), "{damage}: {args:?}: {}", run.stderr);
+        }
+        match damage {
+            "zero-length" => assert_eq!(std::fs::metadata(&db).unwrap().len(), 0),
+            _ => assert!(!db.exists(), "the lost kb.db was re-created"),
+        }
+        assert!(!Path::new(out).exists());
+    }
+}
+
+/// A kb.db whose pages were overwritten is not exported, nor ingested into.
+#[test]
+fn a_damaged_kb_db_is_not_exported_or_written() {
+    let f = Fixture::new();
+    let db = f.kb_dir().join("kb.db");
+    let mut bytes = std::fs::read(&db).unwrap();
+    let page = u16::from_be_bytes([bytes[16], bytes[17]]) as usize;
+    // Every page but the first (the header and schema) gets a run of garbage in its middle.
+    for start in (page..bytes.len()).step_by(page) {
+        for b in &mut bytes[start + page / 2..start + page / 2 + 64] {
+            *b ^= 0x5A;
+        }
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let out = f.lrt.root().join("docs.lrtkb");
+    let run = f.lrt.run_as(
+        ROOT,
+        &[
+            "kb",
+            "export",
+            "-t",
+            "acme",
+            "--kb",
+            "docs",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.code, 9, "{}", run.stderr);
+    assert!(run.stderr.contains("damaged"), "{}", run.stderr);
+    assert!(!out.exists());
+    let corpus = f.lrt.root().join("corpus");
+    let run = f.lrt.run_as(
+        ROOT,
+        &["ingest", "-t", "acme", "--kb", "docs", corpus.to_str().unwrap()],
+    );
+    assert_eq!(run.code, 9, "{}", run.stderr);
+    assert_eq!(std::fs::read(&db).unwrap(), bytes, "the damaged kb.db was written to");
+}

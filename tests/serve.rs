@@ -926,3 +926,40 @@ async fn without_user_auth_only_local_hosts_and_origins_are_served() {
         );
     }
 }
+
+/// SIGTERM while a query waits on the model, past the shutdown grace: the server exits 0 and
+/// nothing panics. The query's blocking task drove its model call on the server's runtime,
+/// which was being shut down under it ("A Tokio 1.x context was found, but it is being
+/// shutdown").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_a_query_running_stops_without_a_panic() {
+    let model = common::model::server(8_000, 0).await;
+    let env = common::model::env(&model);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let lrt = Lrt::new();
+    let a = id(
+        &lrt.json_as(ROOT, &["tenant", "create", "acme", "--admin", "alice"]),
+        "tenant_id",
+    );
+    let kb = id(&lrt.json_as("alice", &["kb", "create", "-t", "acme", "docs"]), "kb_id");
+    let alice = token(&lrt, "alice");
+    let mut srv = spawn(&lrt, &env, &["--shutdown-grace", "1s"]).unwrap();
+    let url = format!("{}/api/v1/tenants/{a}/kbs/{kb}/query", srv.base);
+    let question = json!({"question": "Who met whom?", "mode": "bypass", "no_cache": true});
+    let asking = srv.http.post(url).bearer_auth(&alice).json(&question).send();
+    let asked = tokio::spawn(asking);
+    // The question has reached the model (which answers after 8 s).
+    let started = std::time::Instant::now();
+    while model.received_requests().await.unwrap_or_default().is_empty() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "the query never reached the model"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let code = common::server::terminate(&mut srv, std::time::Duration::from_secs(6));
+    let log = srv.log_text();
+    assert_eq!(code, Some(0), "{log}");
+    assert!(!log.contains("panicked"), "{log}");
+    let _ = asked.await;
+}

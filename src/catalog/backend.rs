@@ -15,8 +15,8 @@ use crate::authz::Role;
 use crate::config::{Backend, Settings};
 use crate::error::Result;
 use crate::layout::Layout;
-use crate::model::{AuditEntry, Member};
 use crate::llm::usage::TokenCounts;
+use crate::model::{AuditEntry, Member};
 
 /// An open catalog on one of the backends.
 pub enum Catalog {

@@ -130,10 +130,24 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
         }
         let _ = out.flush();
     }));
-    // Work a request left on the blocking pool past the grace period is not waited for: what
-    // it had committed stays, the rest is as after a crash, which every write survives.
-    runtime.shutdown_timeout(Duration::from_secs(1));
-    served.map(|()| 0)
+    match served {
+        // Work a request left on the blocking pool past the grace period is not waited for:
+        // what it had committed stays, the rest is as after a crash, which every write
+        // survives. The runtime is left running for the process's exit to end, since shutting
+        // it down under that work made its model calls panic.
+        Ok(server::Stopped::Abandoned) => {
+            std::mem::forget(runtime);
+            Ok(0)
+        }
+        Ok(server::Stopped::Drained) => {
+            runtime.shutdown_timeout(Duration::from_secs(1));
+            Ok(0)
+        }
+        Err(e) => {
+            runtime.shutdown_timeout(Duration::from_secs(1));
+            Err(e)
+        }
+    }
 }
 
 pub fn token(ctx: &Ctx, cmd: TokenCmd) -> Result<i32> {

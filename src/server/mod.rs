@@ -14,10 +14,10 @@ mod documents;
 mod error;
 mod graph_edit;
 mod limits;
-mod ollama;
-mod openai;
 pub mod mcp;
 mod metrics;
+mod ollama;
+mod openai;
 mod routes;
 mod throttle;
 mod worker;
@@ -297,6 +297,18 @@ async fn deadline(
     }
 }
 
+/// How [`serve`] stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopped {
+    /// Every in-flight request finished within the grace period.
+    Drained,
+    /// Requests were still running when the grace period ended. Their blocking tasks drive
+    /// model calls on the server's runtime: the caller must not shut that runtime down under
+    /// them (a timer or socket polled on a runtime being shut down panics), but end the
+    /// process, which leaves their uncommitted work as after a crash.
+    Abandoned,
+}
+
 /// Serves until SIGINT/SIGTERM, then stops accepting, lets in-flight requests finish (for
 /// `shutdown_grace` at most), stops the ingest worker (queued documents wait in kb.db for the
 /// next start) and closes the cached engines. `ready` gets the bound address (the port may have been 0). Right after binding,
@@ -305,7 +317,7 @@ pub async fn serve(
     settings: Settings,
     options: ServeOptions,
     ready: impl FnOnce(SocketAddr, Option<SocketAddr>),
-) -> Result<()> {
+) -> Result<Stopped> {
     let state = Arc::new(AppState::new(settings, &options)?);
     let listener = TcpListener::bind(options.bind)
         .await
@@ -337,20 +349,23 @@ pub async fn serve(
         let _ = stop.send(true);
     });
     let grace = options.shutdown_grace;
-    tokio::select! {
-        () = server => {}
+    let how = tokio::select! {
+        () = server => Stopped::Drained,
         _ = async {
             let _ = stopped.wait_for(|s| *s).await;
             tokio::time::sleep(grace).await;
-        } => tracing::warn!(
-            target: "lrt::serve",
-            "requests still running {} s after the stop signal; stopping without them",
-            grace.as_secs()
-        ),
-    }
+        } => {
+            tracing::warn!(
+                target: "lrt::serve",
+                "requests still running {} s after the stop signal; stopping without them",
+                grace.as_secs()
+            );
+            Stopped::Abandoned
+        }
+    };
     let stopping = state.clone();
     let _ = tokio::task::spawn_blocking(move || stopping.close()).await;
-    Ok(())
+    Ok(how)
 }
 
 /// Resolves on Ctrl-C (SIGINT) or SIGTERM.

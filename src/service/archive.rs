@@ -649,6 +649,8 @@ impl Service {
         index: Option<usize>,
     ) -> Result<(KbPart, PathBuf)> {
         let dir = self.catalog.layout().existing_kb_dir(t.id, kb.id)?;
+        // VACUUM INTO would copy a damaged file's readable rows, or an empty KB for a lost one.
+        self.check_kb_intact(t, kb, crate::store::intact::Depth::Full)?;
         let sub = staging.join(format!("snap-{}", index.unwrap_or(0)));
         std::fs::create_dir(&sub).map_err(|e| Error::storage("cannot stage the snapshot", e))?;
         let file = sub.join("kb.db");

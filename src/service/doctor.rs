@@ -435,6 +435,10 @@ impl Run<'_> {
             }
         };
         let Some(store) = store else {
+            if k.stats.document_count > 0 {
+                self.lost(scope, ids, k, "is missing, empty or has no tables");
+                return Ok(());
+            }
             // Never ingested: nothing but statistics to agree on.
             self.check_stats(
                 &scope,
@@ -517,8 +521,29 @@ impl Run<'_> {
         }
         let stats = store.stats()?;
         drop(store);
+        if stats.documents == 0 && k.stats.document_count > 0 {
+            self.lost(scope, ids, k, "holds no documents");
+            return Ok(());
+        }
         self.check_stats(&scope, ids, k, stats, dir_size(&dir), fix(KbPart::Stats));
         Ok(())
+    }
+
+    /// A kb.db that lost everything the catalog counts. Not repairable, and the statistics are
+    /// left as they are: rewriting them to 0 would make the loss look like an empty KB.
+    fn lost(&mut self, scope: String, ids: (Option<Uuid>, Option<Uuid>), k: &KbRecord, what: &str) {
+        self.push(
+            scope,
+            ids,
+            "data",
+            format!(
+                "kb.db {what}, but the catalog records {} documents: the data is lost; --repair cannot fix this and \
+                 leaves the statistics as they are: restore the KB from an export (`lrt kb delete`, then \
+                 `lrt kb import`), or delete it and re-ingest its documents",
+                k.stats.document_count
+            ),
+            None,
+        );
     }
 
     fn check_stats(

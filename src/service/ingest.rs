@@ -283,6 +283,7 @@ impl Service {
             max_relations: quota.max_relationships_per_kb,
             ..EngineOptions::default()
         };
+        self.check_kb_intact(t, k, crate::store::intact::Depth::Full)?;
         // A KB's folder is re-created if it went missing, never followed through a symlink.
         let dir = self.catalog.layout().create_kb_dir(t.id, k.id)?;
         let engine = if reembed {
@@ -291,6 +292,24 @@ impl Service {
             Engine::open(&dir, llm, embedder, options)?
         };
         Ok((KbHandle::of(t, k), engine))
+    }
+
+    /// Refuses a lost or damaged kb.db (see [`crate::store::intact`]) before anything writes
+    /// into it, re-creates it or reads it. The catalog's count is read again: `k` may have been
+    /// read before the caller waited for the KB's ingest lock, while a delete emptied the KB.
+    /// A KB an import is installing has no row yet: `k`'s count (none) applies.
+    pub(super) fn check_kb_intact(
+        &self,
+        t: &TenantRecord,
+        k: &KbRecord,
+        depth: crate::store::intact::Depth,
+    ) -> Result<()> {
+        let recorded = match self.catalog.kb(t.id, k.id)? {
+            Some(now) => now.stats.document_count,
+            None => k.stats.document_count,
+        };
+        let dir = self.catalog.layout().existing_kb_dir(t.id, k.id)?;
+        crate::store::intact::check(&dir, recorded, depth)
     }
 
     pub(super) fn providers(

@@ -56,6 +56,7 @@ use crate::authz::{self, Actor, Need, OnInactive, Role, TenantFacts};
 use crate::catalog::{Catalog, KbRecord, NewAudit, TenantRecord};
 use crate::config::Settings;
 use crate::error::{Error, Result};
+use crate::layout::Layout;
 use crate::model::Outcome;
 
 /// The name of the built-in tenant and KB of single-workspace mode.
@@ -79,7 +80,18 @@ type Notify = Arc<dyn Fn(&str) + Send + Sync>;
 impl Service {
     /// Opens the catalog of the configured data directory (creating it, mode 0700).
     pub fn open(settings: Settings) -> Result<Service> {
-        let catalog = Catalog::open(&settings)?;
+        let layout = Layout::new(settings.data_dir.value.clone());
+        let catalog = Catalog::open(&settings).map_err(|e| match layout.unwritable() {
+            Some(why) => Error::storage(
+                format!("cannot open the catalog in {}", layout.root().display()),
+                format!(
+                    "the data directory is not writable ({why}); lrt writes beside its databases \
+                     (SQLite's -wal and -shm files) even to read them: make it writable, or point \
+                     --data-dir at a writable copy"
+                ),
+            ),
+            None => e,
+        })?;
         Ok(Service {
             settings,
             catalog,

@@ -166,6 +166,7 @@ impl Service {
             ..QueryOptions::default()
         };
         let dir = self.catalog.layout().existing_kb_dir(t.id, k.id)?;
+        self.check_kb_intact(t, k, crate::store::intact::Depth::Presence)?;
         let engine = QueryEngine::open(&dir, llm, embedder, options)?;
         let generation = engine.generation()?;
         Ok(OpenQuery {

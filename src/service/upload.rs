@@ -79,6 +79,7 @@ impl Service {
         let content = crate::extract::decode_text(upload.bytes)
             .map_err(|why| Error::Usage(format!("cannot ingest {file_path:?}: {why}")))?;
         let dir = self.catalog.layout().create_kb_dir(t.id, k.id)?;
+        self.check_kb_intact(&t, &k, crate::store::intact::Depth::Quick)?;
         let mut store = KbStore::open(&dir)?;
         // Documents kb.db holds that the catalog's statistics do not count yet: queued ones,
         // and ones processed by a run still going (statistics are written when it ends). Read,

@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod flat;
 pub mod graphml;
 pub mod inspect;
+pub mod intact;
 pub mod kb;
 pub mod query;
 pub mod reserve;
