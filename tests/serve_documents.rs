@@ -838,3 +838,29 @@ async fn with_docling_uploads_are_converted_by_it_and_its_failures_are_502() {
         "{body}"
     );
 }
+
+/// A file upload has a limit of its own (`--max-upload-bytes`), above the JSON body limit: a
+/// PDF of a few MB must not need `--max-body-bytes` raised for every route.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_uploads_have_their_own_limit() {
+    let lrt = Lrt::new();
+    let srv = spawn(&lrt, &[], &["--max-body-bytes", "1024", "--max-upload-bytes", "8192"]).unwrap();
+    let (root, alice) = (token(&lrt, ROOT), token(&lrt, "alice"));
+    let (a, ka) = tenant_kb(&srv, &root, "acme", "alice", &alice).await;
+    let kb_path = format!("/api/v1/tenants/{a}/kbs/{ka}");
+    let mid = "Marie Curie discovered radium. ".repeat(130); // ~4 KB: over the body limit
+    let (status, body) = upload_file(&srv, &kb_path, &alice, &[("file", Some("mid.txt"), mid.as_bytes())]).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let big = "word ".repeat(2000); // ~10 KB: over the upload limit
+    let (status, body) = upload_file(&srv, &kb_path, &alice, &[("file", Some("big.txt"), big.as_bytes())]).await;
+    assert_eq!(
+        (status, body["error"]["code"].clone()),
+        (StatusCode::PAYLOAD_TOO_LARGE, json!("payload_too_large")),
+        "{body}"
+    );
+    // JSON bodies keep the body limit.
+    let r = srv
+        .post(&format!("{kb_path}/documents/text"), &alice, json!({"text": mid}))
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", r.body);
+}

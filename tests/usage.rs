@@ -164,19 +164,32 @@ fn the_count_starts_again_on_the_first_of_the_month_utc() {
     );
 }
 
-fn spawn_all(lrt: &Lrt, n: usize, args: &[&str]) -> Vec<i32> {
+/// Runs `n` processes at once; their exit codes, and what the failed ones printed (so a
+/// failure says why).
+fn spawn_all(lrt: &Lrt, n: usize, args: &[&str]) -> (Vec<i32>, String) {
     let children: Vec<_> = (0..n)
         .map(|_| {
             lrt.process("alice", args)
                 .env("LRT_NOW", NOV)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
                 .spawn()
                 .expect("spawn lrt")
         })
         .collect();
-    children
+    let mut errors = String::new();
+    let codes = children
         .into_iter()
-        .map(|c| c.wait_with_output().unwrap().status.code().unwrap())
-        .collect()
+        .map(|c| {
+            let out = c.wait_with_output().unwrap();
+            let code = out.status.code().unwrap();
+            if code != 0 && code != 7 {
+                errors.push_str(&String::from_utf8_lossy(&out.stderr));
+            }
+            code
+        })
+        .collect();
+    (codes, errors)
 }
 
 #[test]
@@ -184,13 +197,13 @@ fn concurrent_processes_neither_lose_counts_nor_pass_the_quota() {
     let (lrt, _) = setup();
     let q = ["query", "-t", "acme", "--kb", "docs", "Who discovered radium?"];
     // No limit in reach: every call is counted.
-    let codes = spawn_all(&lrt, 8, &q);
-    assert!(codes.iter().all(|&c| c == 0), "{codes:?}");
+    let (codes, errors) = spawn_all(&lrt, 8, &q);
+    assert!(codes.iter().all(|&c| c == 0), "{codes:?}\n{errors}");
     assert_eq!(usage(&lrt, NOV)["api_calls"], 8);
     // Four left: exactly four of ten racing processes get through.
     set_quota(&lrt, 12);
-    let codes = spawn_all(&lrt, 10, &q);
-    assert_eq!(codes.iter().filter(|&&c| c == 0).count(), 4, "{codes:?}");
-    assert_eq!(codes.iter().filter(|&&c| c == 7).count(), 6, "{codes:?}");
+    let (codes, errors) = spawn_all(&lrt, 10, &q);
+    assert_eq!(codes.iter().filter(|&&c| c == 0).count(), 4, "{codes:?}\n{errors}");
+    assert_eq!(codes.iter().filter(|&&c| c == 7).count(), 6, "{codes:?}\n{errors}");
     assert_eq!(usage(&lrt, NOV)["api_calls"], 12);
 }

@@ -24,9 +24,13 @@ pub struct ServeArgs {
     /// Open knowledge bases kept in memory (LRU)
     #[arg(long, env = "LRT_MAX_CACHED_INSTANCES", default_value_t = NonZeroUsize::new(server::DEFAULT_MAX_CACHED_INSTANCES).expect("non-zero"), value_name = "N")]
     pub max_cached_instances: NonZeroUsize,
-    /// Largest request body in bytes, uploads included (413 beyond)
+    /// Largest request body in bytes, file uploads aside (413 beyond)
     #[arg(long, env = "LRT_MAX_BODY_BYTES", default_value_t = 1 << 20, value_name = "BYTES")]
     pub max_body_bytes: usize,
+    /// Largest file upload in bytes (413 beyond); the default is the largest input `lrt ingest`
+    /// reads
+    #[arg(long, env = "LRT_MAX_UPLOAD_BYTES", default_value_t = crate::extract::Limits::default().max_input as usize, value_name = "BYTES")]
+    pub max_upload_bytes: usize,
     /// Knowledge bases the background ingest worker processes at once
     #[arg(long, env = "LRT_INGEST_WORKERS", default_value_t = NonZeroUsize::new(server::DEFAULT_INGEST_WORKERS).expect("non-zero"), value_name = "N")]
     pub ingest_workers: NonZeroUsize,
@@ -104,6 +108,7 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
         bind: args.bind,
         max_cached_instances: server::conn::engine_cache_size(args.max_cached_instances, descriptors),
         body_limit: args.max_body_bytes,
+        upload_limit: args.max_upload_bytes,
         ingest_workers: args.ingest_workers,
         request_timeout: args.request_timeout,
         shutdown_grace: args.shutdown_grace,

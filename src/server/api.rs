@@ -7,6 +7,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::handler::Handler;
 use axum::http::{Method, StatusCode};
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
@@ -467,10 +468,19 @@ pub(super) fn table() -> Vec<Route> {
 
 /// The application's router: every route of [`table`], MCP at [`mcp::PATH`], and JSON 404s
 /// for the rest.
-pub(super) fn router() -> Router<Arc<AppState>> {
+/// The routes of the table; file uploads may be as large as `upload_limit` (the body limit
+/// the caller layers over everything else is for JSON bodies).
+pub(super) fn router(upload_limit: usize) -> Router<Arc<AppState>> {
     table()
         .into_iter()
-        .fold(Router::new(), |router, r| router.route(r.path, r.handler))
+        .fold(Router::new(), |router, r| {
+            let handler = if r.path.ends_with("/documents/file") {
+                r.handler.layer(DefaultBodyLimit::max(upload_limit))
+            } else {
+                r.handler
+            };
+            router.route(r.path, handler)
+        })
         // MCP's streamable HTTP transport: JSON-RPC messages, not an operation of the OpenAPI
         // document (its tools call the services the documented routes call).
         .route(mcp::PATH, axum::routing::any(mcp::endpoint))

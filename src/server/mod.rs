@@ -50,8 +50,10 @@ pub struct ServeOptions {
     pub bind: SocketAddr,
     /// Open KB engines kept in the LRU.
     pub max_cached_instances: NonZeroUsize,
-    /// The largest request body accepted (413 beyond), uploads included.
+    /// The largest request body accepted (413 beyond), file uploads aside.
     pub body_limit: usize,
+    /// Largest file upload (`…/documents/file`) in bytes.
+    pub upload_limit: usize,
     /// KBs the ingest worker processes at once.
     pub ingest_workers: NonZeroUsize,
     /// The longest a request may take before it is answered 504 (its blocking work, if any,
@@ -268,7 +270,7 @@ impl AppState {
 /// The application's routes on a state (for tests and embedding).
 pub fn router(state: Arc<AppState>, options: &ServeOptions) -> Router {
     let timeout = options.request_timeout;
-    api::router()
+    api::router(options.upload_limit)
         .layer(DefaultBodyLimit::max(options.body_limit))
         .layer(axum::middleware::from_fn(move |req, next| deadline(timeout, req, next)))
         .layer(axum::middleware::from_fn(access::log))
