@@ -7,6 +7,7 @@ pub mod flat;
 pub mod graphml;
 pub mod inspect;
 pub mod kb;
+pub mod mapped;
 pub mod query;
 pub mod reserve;
 pub mod transfer;
