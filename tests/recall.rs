@@ -191,7 +191,10 @@ fn every_kind_finds_what_exact_search_finds(embedder: Embedder) {
         assert_eq!(outcome, OpenOutcome::Loaded);
         for q in &queries {
             for k in KS {
-                assert_eq!(mapped.search(q, k, THRESHOLD).unwrap(), grown.search(q, k, THRESHOLD).unwrap());
+                assert_eq!(
+                    mapped.search(q, k, THRESHOLD).unwrap(),
+                    grown.search(q, k, THRESHOLD).unwrap()
+                );
             }
         }
         let rows: Vec<(u64, Vec<f32>)> = live.iter().map(|(k, v)| (*k, v.clone())).collect();

@@ -31,21 +31,22 @@ pub(super) fn answer(
     chunks: &[(String, String)],
     references: &[(String, String)],
 ) -> String {
-    let mut wanted: HashMap<String, f64> = terms(query).into_iter().map(|t| (t, 1.0)).collect();
+    let mut roots = Roots::default();
+    let mut wanted: HashMap<String, f64> = roots.terms(query).into_iter().map(|t| (t, 1.0)).collect();
     for k in keywords {
-        for t in terms(k) {
+        for t in roots.terms(k) {
             wanted.entry(t).or_insert(1.0);
         }
     }
     for m in mentions(&Sentence::split(query), true) {
-        for t in terms(&m.name) {
+        for t in roots.terms(&m.name) {
             wanted.insert(t, NAME_WEIGHT);
         }
     }
     let asked = Asked::of(query);
     // "How long …" asks for a length: the measure's noun is a term of the question too.
     for noun in measures(query) {
-        for t in terms(noun) {
+        for t in roots.terms(noun) {
             wanted.insert(t, NAME_WEIGHT);
         }
     }
@@ -61,7 +62,7 @@ pub(super) fn answer(
         })
         .filter(|(s, _)| !s.is_empty() && seen.insert(s.to_lowercase()))
         .collect();
-    let sent_terms: Vec<BTreeSet<String>> = sents.iter().map(|(s, _)| terms(s)).collect();
+    let sent_terms: Vec<BTreeSet<String>> = sents.iter().map(|(s, _)| roots.terms(s)).collect();
     // Rarer terms say more about which sentence answers: weight by inverse sentence frequency.
     let mut df: HashMap<&str, usize> = HashMap::new();
     for t in &sent_terms {
@@ -216,15 +217,29 @@ const QUANTITY_WORDS: &str = "many much long old far big large tall wide deep hi
 const NUMBER_WORDS: &str = "one two three four five six seven eight nine ten eleven twelve fifteen twenty \
     thirty forty fifty sixty seventy eighty ninety hundred thousand million billion half dozen score";
 
-/// The distinct content terms of a text: the roots of its lowercase words of three or more
-/// letters that are not function words ("buried" → "buri"). Ordered, so that scores are
-/// summed in one order and equal sentences tie exactly on every run.
-fn terms(text: &str) -> BTreeSet<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
-        .filter(|w| w.chars().count() > 2 && class(w) & (STOP | STARTER) == 0)
-        .map(|w| root(&w).into_owned())
-        .collect()
+/// The roots of the words one answer has seen: a context repeats its words many times, and
+/// stemming every occurrence was half of an uncached offline answer's instructions.
+#[derive(Default)]
+struct Roots(HashMap<String, String>);
+
+impl Roots {
+    /// The distinct content terms of a text: the roots of its lowercase words of three or more
+    /// letters that are not function words ("buried" → "buri"). Ordered, so that scores are
+    /// summed in one order and equal sentences tie exactly on every run.
+    fn terms(&mut self, text: &str) -> BTreeSet<String> {
+        text.split(|c: char| !c.is_alphanumeric())
+            .map(str::to_lowercase)
+            .filter(|w| w.chars().count() > 2 && class(w) & (STOP | STARTER) == 0)
+            .map(|w| match self.0.get(&w) {
+                Some(r) => r.clone(),
+                None => {
+                    let r = root(&w).into_owned();
+                    self.0.insert(w, r.clone());
+                    r
+                }
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
