@@ -255,7 +255,7 @@ pub(super) trait Vectors {
 
 /// A score no two unit vectors can have (beyond rounding): the values behind it are damaged.
 fn impossible(score: f32) -> bool {
-    !(score.abs() <= 1.0 + 1e-3)
+    score.is_nan() || score.abs() > 1.0 + 1e-3
 }
 
 /// The `k` keys of highest exact score with `query` that score at least `threshold`, best
