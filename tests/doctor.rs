@@ -179,6 +179,22 @@ fn a_truncated_index_file_is_rebuilt() {
     assert_eq!(std::fs::read(&path).unwrap().len(), bytes.len());
 }
 
+/// A query trusts an index by its stamp (it maps the file without reading every byte); doctor
+/// still checks the checksum, so a changed byte inside a file of the right length is found,
+/// and the file rebuilt as it was.
+#[test]
+fn a_changed_byte_inside_an_index_file_is_found_and_rebuilt() {
+    let f = Fixture::new();
+    let path = f.kb_dir().join("vectors/entities.vec");
+    let good = std::fs::read(&path).unwrap();
+    let mut bad = good.clone();
+    let at = good.len() - 3;
+    bad[at] ^= 0x01;
+    std::fs::write(&path, &bad).unwrap();
+    f.found_repaired_clean("vectors", "corrupt");
+    assert_eq!(std::fs::read(&path).unwrap(), good);
+}
+
 #[test]
 fn an_orphan_kb_folder_is_moved_to_lost_and_found_after_confirmation() {
     let f = Fixture::new();

@@ -185,6 +185,18 @@ fn every_kind_finds_what_exact_search_finds(embedder: Embedder) {
         let query_texts: Vec<String> = (0..15).map(|_| texts.query()).collect();
         let queries = embedder.embed(&query_texts);
         check(&grown, &live, &queries, &format!("{embedder:?} {kind:?} grown"));
+        // A query's search-only open maps the saved file: the same lists, bit for bit.
+        let expected = fingerprint(live.len(), RUNS);
+        let (mapped, outcome) = VectorIndex::open_for_search(grown.path(), DIM, &expected, || unreachable!()).unwrap();
+        assert_eq!(outcome, OpenOutcome::Loaded);
+        for q in &queries {
+            for k in KS {
+                assert_eq!(
+                    mapped.search(q, k, THRESHOLD).unwrap(),
+                    grown.search(q, k, THRESHOLD).unwrap()
+                );
+            }
+        }
         let rows: Vec<(u64, Vec<f32>)> = live.iter().map(|(k, v)| (*k, v.clone())).collect();
         let once = dir.path().join("once");
         let path = index_path(&once, &format!("{kind:?}"));

@@ -1542,8 +1542,8 @@ fn used_relation(r: &RelationRow, refs: &[Reference]) -> UsedRelation {
 }
 
 /// A KB's vector indexes, opened lazily: a naive query needs only the chunk index and a local
-/// one only the entity index, and opening one means verifying its whole file (the relation
-/// index is the largest by far).
+/// one only the entity index (opening one maps its file and checks its stamp, see
+/// `store::mapped`).
 struct Indexes {
     dim: usize,
     opened: [Mutex<Option<Arc<VectorIndex>>>; 3],

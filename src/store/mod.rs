@@ -9,6 +9,7 @@ pub mod graphml;
 pub mod inspect;
 pub mod intact;
 pub mod kb;
+pub mod mapped;
 pub mod query;
 pub mod reserve;
 pub mod rows;

@@ -4,11 +4,16 @@
 //!
 //! **The index is derived data.** The embeddings live in kb.db; this file is a cache that is
 //! only trusted when its sidecar matches the caller's [`Fingerprint`] (dimensions, row count and
-//! kb.db's write generation), the file's length and checksum match the sidecar, the file parses
-//! completely, and it holds the expected number of vectors. Any mismatch means "rebuild from
-//! kb.db", never "repair" or "trust anyway".
+//! kb.db's write generation), the file's length matches the sidecar, and its header carries the
+//! same generation and count. An index opened to change ([`VectorIndex::open`], for ingests)
+//! and [`VectorIndex::verify`] (`lrt doctor`) also check the file's checksum and its whole
+//! structure; a search-only open ([`VectorIndex::open_for_search`], for queries) maps the file
+//! and trusts that stamp, as checksumming every byte was most of a cold query's time (see
+//! [`super::mapped`] for what it still checks). Any mismatch means "rebuild from kb.db", never
+//! "repair" or "trust anyway".
 //!
-//! Concurrency: the vectors sit behind an `RwLock`: searches share it, writes take it alone.
+//! Concurrency: a changing index's vectors sit behind an `RwLock`: searches share it, writes
+//! take it alone. A search-only index never changes.
 
 use std::fs;
 use std::io;
@@ -18,11 +23,13 @@ use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use serde::{Deserialize, Serialize};
 
 use super::flat::Flat;
+use super::mapped::{Bytes, FileView};
 use crate::error::{Error, Result};
 
 /// Bumped when the sidecar's or the file's meaning changes; an unknown format means rebuild
-/// (2: XXH3 checksums; 3: usearch i8 vectors; 4: lrt's exact flat file).
-const META_FORMAT: u32 = 4;
+/// (2: XXH3 checksums; 3: usearch i8 vectors; 4: lrt's exact flat file; 5: sparse vectors as
+/// postings, stamped with the generation, searched from a memory map).
+const META_FORMAT: u32 = 5;
 /// The file name extension of an index, and the one lrt used before (removed when saving).
 pub const EXTENSION: &str = "vec";
 const LEGACY_EXTENSION: &str = "usearch";
@@ -97,9 +104,14 @@ pub fn meta_path(path: &Path) -> PathBuf {
 pub struct VectorIndex {
     path: PathBuf,
     dim: usize,
-    /// False for [`open_for_search`](Self::open_for_search): adds and removes fail.
-    writable: bool,
-    flat: RwLock<Flat>,
+    vectors: Vectors,
+}
+
+/// An index that changes, or a search-only one read from its file.
+enum Vectors {
+    Writable(RwLock<Flat>),
+    /// From [`open_for_search`](VectorIndex::open_for_search): adds, removes and saves fail.
+    Search(FileView),
 }
 
 impl VectorIndex {
@@ -115,10 +127,10 @@ impl VectorIndex {
         Self::open_with(path, dim, expected, rows, true)
     }
 
-    /// Opens the index at `path` for searching only, trusting the bounds stored for dense
-    /// vectors once the file's checksum matched (a writable open recomputes them, a pass over
-    /// every value). Adds and removes on the returned index fail. When the file cannot be
-    /// trusted, rebuilds and saves it like [`open`](Self::open).
+    /// Opens the index at `path` for searching only: maps the file and trusts it by its stamp
+    /// (see the module doc), reading only the pages a search touches. Adds and removes on the
+    /// returned index fail. When the file cannot be trusted, rebuilds and saves it like
+    /// [`open`](Self::open).
     pub fn open_for_search(
         path: &Path,
         dim: usize,
@@ -142,45 +154,47 @@ impl VectorIndex {
                 expected.dim
             )));
         }
-        // A search-only index no longer changes: its sparse vectors are indexed by dimension.
-        match try_load(path, expected, writable) {
-            Ok(mut flat) => {
-                if !writable {
-                    flat.build_postings();
-                }
-                let flat = RwLock::new(flat);
+        let loaded = if writable {
+            try_load(path, expected).map(|flat| Vectors::Writable(RwLock::new(flat)))
+        } else {
+            try_map(path, expected).map(Vectors::Search)
+        };
+        let reason = match loaded {
+            Ok(vectors) => {
                 let this = VectorIndex {
                     path: path.to_path_buf(),
                     dim,
-                    writable,
-                    flat,
+                    vectors,
                 };
-                Ok((this, OpenOutcome::Loaded))
+                return Ok((this, OpenOutcome::Loaded));
             }
-            Err(reason) => {
-                let this = VectorIndex {
-                    path: path.to_path_buf(),
-                    dim,
-                    writable: true,
-                    flat: RwLock::new(Flat::new(dim)),
-                };
-                let rows = rows()?;
-                let count = rows.len();
-                this.rebuild(rows)?;
-                this.save(&Fingerprint { count, ..*expected })?;
-                if !writable {
-                    write(&this.flat).build_postings();
-                }
-                Ok((VectorIndex { writable, ..this }, OpenOutcome::Rebuilt(reason)))
-            }
+            Err(reason) => reason,
+        };
+        let this = VectorIndex {
+            path: path.to_path_buf(),
+            dim,
+            vectors: Vectors::Writable(RwLock::new(Flat::new(dim))),
+        };
+        let rows = rows()?;
+        let count = rows.len();
+        this.rebuild(rows)?;
+        let bytes = this.write_files(&Fingerprint { count, ..*expected })?;
+        if writable {
+            return Ok((this, OpenOutcome::Rebuilt(reason)));
         }
+        let view = FileView::new(Bytes::Owned(bytes), dim).map_err(|e| Error::Internal(this.ctx(&e)))?;
+        let this = VectorIndex {
+            vectors: Vectors::Search(view),
+            ..this
+        };
+        Ok((this, OpenOutcome::Rebuilt(reason)))
     }
 
     /// Checks the saved index at `path` against `expected` exactly as [`open`](Self::open)
     /// would, without rebuilding or writing anything: `None` when it would load, else why it
     /// would be rebuilt. For `lrt doctor`, whose read-only pass must not change a KB.
     pub fn verify(path: &Path, expected: &Fingerprint) -> Result<Option<RebuildReason>> {
-        Ok(try_load(path, expected, true).err())
+        Ok(try_load(path, expected).err())
     }
 
     /// Replaces the whole index with `rows` (the explicit path for `lrt kb reindex`). Does not
@@ -191,14 +205,14 @@ impl VectorIndex {
         for (key, v) in &rows {
             flat.insert(*key, v);
         }
-        *write(&self.flat) = flat;
+        *write(self.flat_for("rebuilding")?) = flat;
         Ok(())
     }
 
     /// Inserts or replaces many vectors at once.
     pub fn upsert_many(&self, rows: &[(u64, Vec<f32>)]) -> Result<()> {
         self.check_rows(rows, "updating")?;
-        let mut flat = write(&self.flat);
+        let mut flat = write(self.flat_for("updating")?);
         for (key, v) in rows {
             flat.insert(*key, v);
         }
@@ -208,7 +222,7 @@ impl VectorIndex {
     /// Checks every row's vector, and that no key repeats (a batch with one key twice would
     /// depend on its order).
     fn check_rows(&self, rows: &[(u64, Vec<f32>)], doing: &str) -> Result<()> {
-        self.check_writable(doing)?;
+        self.flat_for(doing)?;
         let mut keys = std::collections::HashSet::with_capacity(rows.len());
         for (key, vector) in rows {
             self.check(*key, vector)?;
@@ -224,16 +238,15 @@ impl VectorIndex {
 
     /// Inserts or replaces the vector for `key`.
     pub fn upsert(&self, key: u64, vector: &[f32]) -> Result<()> {
-        self.check_writable("adding to")?;
+        let flat = self.flat_for("adding to")?;
         self.check(key, vector)?;
-        write(&self.flat).insert(key, vector);
+        write(flat).insert(key, vector);
         Ok(())
     }
 
     /// Removes `key`; returns whether it was present.
     pub fn remove(&self, key: u64) -> Result<bool> {
-        self.check_writable("removing from")?;
-        Ok(write(&self.flat).remove(key))
+        Ok(write(self.flat_for("removing from")?).remove(key))
     }
 
     /// The `k` keys of highest cosine similarity with `query` (1 = same direction) among those
@@ -247,16 +260,31 @@ impl VectorIndex {
                 self.path.display()
             )));
         }
-        Ok(read(&self.flat).search(query, k, threshold))
+        let found = match &self.vectors {
+            Vectors::Writable(flat) => read(flat).search(query, k, threshold),
+            Vectors::Search(view) => view.search(query, k, threshold),
+        };
+        found.map_err(|e| {
+            Error::storage(
+                self.ctx("searching"),
+                format!("{e}: the file is damaged (`lrt doctor --repair` rebuilds it from kb.db)"),
+            )
+        })
     }
 
     pub fn contains(&self, key: u64) -> bool {
-        read(&self.flat).contains(key)
+        match &self.vectors {
+            Vectors::Writable(flat) => read(flat).contains(key),
+            Vectors::Search(view) => view.contains(key),
+        }
     }
 
     /// Number of vectors present.
     pub fn len(&self) -> usize {
-        read(&self.flat).len()
+        match &self.vectors {
+            Vectors::Writable(flat) => read(flat).len(),
+            Vectors::Search(view) => view.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -280,10 +308,16 @@ impl VectorIndex {
     /// `fingerprint` must describe this index (its count is checked): writing a sidecar that claims
     /// kb.db's count for an index that holds another one would make the cache lie.
     pub fn save(&self, fingerprint: &Fingerprint) -> Result<()> {
+        self.write_files(fingerprint).map(drop)
+    }
+
+    /// [`save`](Self::save), returning the bytes written.
+    fn write_files(&self, fingerprint: &Fingerprint) -> Result<Vec<u8>> {
+        let flat = self.flat_for("saving")?;
         let sidecar = meta_path(&self.path);
         remove_if_exists(&sidecar).map_err(|e| Error::storage(self.ctx("removing the metadata of"), e))?;
         let bytes = {
-            let flat = read(&self.flat);
+            let flat = read(flat);
             if fingerprint.dim != self.dim || fingerprint.count != flat.len() {
                 return Err(Error::Internal(format!(
                     "vector index {} holds {} vectors of {} dimensions but kb.db expects {} of {}; \
@@ -295,7 +329,7 @@ impl VectorIndex {
                     fingerprint.dim
                 )));
             }
-            flat.to_bytes()
+            flat.to_bytes(fingerprint.generation)
         };
         if let Some(dir) = self.path.parent() {
             create_private_dir(dir).map_err(|e| Error::storage(format!("creating {}", dir.display()), e))?;
@@ -315,7 +349,7 @@ impl VectorIndex {
                 remove_if_exists(&old).map_err(|e| Error::storage(format!("removing {}", old.display()), e))?;
             }
         }
-        Ok(())
+        Ok(bytes)
     }
 
     fn check(&self, key: u64, vector: &[f32]) -> Result<()> {
@@ -340,14 +374,15 @@ impl VectorIndex {
         Ok(())
     }
 
-    fn check_writable(&self, doing: &str) -> Result<()> {
-        if self.writable {
-            return Ok(());
+    /// The vectors of an index that changes; an error for a search-only one.
+    fn flat_for(&self, doing: &str) -> Result<&RwLock<Flat>> {
+        match &self.vectors {
+            Vectors::Writable(flat) => Ok(flat),
+            Vectors::Search(_) => Err(Error::Internal(format!(
+                "{} was opened for searching only",
+                self.ctx(doing)
+            ))),
         }
-        Err(Error::Internal(format!(
-            "{} was opened for searching only",
-            self.ctx(doing)
-        )))
     }
 
     fn ctx(&self, doing: &str) -> String {
@@ -355,8 +390,9 @@ impl VectorIndex {
     }
 }
 
-/// Loads the saved index if everything about it checks out; otherwise says why not.
-fn try_load(path: &Path, expected: &Fingerprint, thorough: bool) -> Result<Flat, RebuildReason> {
+/// Loads the saved index if everything about it checks out, its checksum and whole structure
+/// included; otherwise says why not.
+fn try_load(path: &Path, expected: &Fingerprint) -> Result<Flat, RebuildReason> {
     let meta = read_meta(path, expected)?;
     let bytes = match fs::read(path) {
         Ok(bytes) => bytes,
@@ -368,15 +404,42 @@ fn try_load(path: &Path, expected: &Fingerprint, thorough: bool) -> Result<Flat,
             "length or checksum differs from its metadata".into(),
         ));
     }
-    let flat = Flat::from_bytes(&bytes, expected.dim, thorough).map_err(RebuildReason::Corrupt)?;
-    if flat.len() != expected.count {
+    let (flat, generation) = Flat::from_bytes(&bytes, expected.dim).map_err(RebuildReason::Corrupt)?;
+    check_stamp(generation, flat.len(), expected)?;
+    Ok(flat)
+}
+
+/// Maps the saved index for searching if its stamp matches: the sidecar's fingerprint, the
+/// file's length, and the generation and count in its header (see [`super::mapped`]).
+fn try_map(path: &Path, expected: &Fingerprint) -> Result<FileView, RebuildReason> {
+    let meta = read_meta(path, expected)?;
+    let file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(RebuildReason::Missing),
+        Err(e) => return Err(RebuildReason::Corrupt(e.to_string())),
+    };
+    let len = file
+        .metadata()
+        .map_err(|e| RebuildReason::Corrupt(e.to_string()))?
+        .len();
+    if len != meta.bytes {
+        return Err(RebuildReason::Corrupt("length differs from its metadata".into()));
+    }
+    let bytes = Bytes::map(&file).map_err(|e| RebuildReason::Corrupt(e.to_string()))?;
+    let view = FileView::new(bytes, expected.dim).map_err(RebuildReason::Corrupt)?;
+    check_stamp(view.generation(), view.len(), expected)?;
+    Ok(view)
+}
+
+/// The generation and count a file's header carries against kb.db's.
+fn check_stamp(generation: u64, count: usize, expected: &Fingerprint) -> Result<(), RebuildReason> {
+    if generation != expected.generation || count != expected.count {
         return Err(RebuildReason::Corrupt(format!(
-            "holds {} vectors, expected {}",
-            flat.len(),
-            expected.count
+            "holds {count} vectors of generation {generation}, expected {} of {}",
+            expected.count, expected.generation
         )));
     }
-    Ok(flat)
+    Ok(())
 }
 
 /// Writes `bytes` to a temporary file of this process and save, then renames it over `path`.
@@ -758,23 +821,100 @@ mod tests {
         assert!(searching.upsert(9999, &data[0].1).is_err());
         assert!(searching.remove(1).is_err());
 
-        // A damaged or stale file is rebuilt (and saved) from the rows, still search-only.
+        // A search-only open trusts the stamp: a file of another length, or whose header names
+        // another generation, is rebuilt (and saved) from the rows, still search-only; so is
+        // one whose sidecar is stale or of an older format.
         let good = fs::read(&p).unwrap();
-        let mut flipped = good.clone();
-        flipped[good.len() / 2] ^= 0x01;
-        fs::write(&p, &flipped).unwrap();
-        let (rebuilt, outcome) = VectorIndex::open_for_search(&p, DIM, &fp(150, 2), || Ok(data.clone())).unwrap();
-        assert!(
-            matches!(outcome, OpenOutcome::Rebuilt(RebuildReason::Corrupt(_))),
-            "{outcome:?}"
-        );
-        assert_self_recall(&rebuilt, &data);
-        assert!(rebuilt.upsert(9999, &data[0].1).is_err());
+        let mut other_generation = good.clone();
+        other_generation[40] ^= 0x04;
+        let longer = [&good[..], &[0u8; 8]].concat();
+        for bad in [
+            good[..good.len() - 8].to_vec(),
+            longer,
+            other_generation,
+            b"garbage".to_vec(),
+        ] {
+            fs::write(&p, &bad).unwrap();
+            let (rebuilt, outcome) = VectorIndex::open_for_search(&p, DIM, &fp(150, 2), || Ok(data.clone())).unwrap();
+            assert!(
+                matches!(outcome, OpenOutcome::Rebuilt(RebuildReason::Corrupt(_))),
+                "{outcome:?}"
+            );
+            assert_self_recall(&rebuilt, &data);
+            assert!(rebuilt.upsert(9999, &data[0].1).is_err());
+            assert!(rebuilt.save(&fp(150, 2)).is_err());
+            assert_eq!(fs::read(&p).unwrap(), good, "rebuilt and saved as before");
+        }
         let (_, outcome) = VectorIndex::open_for_search(&p, DIM, &fp(150, 3), || Ok(data.clone())).unwrap();
         assert!(
             matches!(outcome, OpenOutcome::Rebuilt(RebuildReason::Stale { .. })),
             "{outcome:?}"
         );
+        let meta: serde_json::Value = serde_json::from_slice(&fs::read(meta_path(&p)).unwrap()).unwrap();
+        let mut older = meta.clone();
+        older["format"] = 4.into();
+        fs::write(meta_path(&p), older.to_string()).unwrap();
+        let (_, outcome) = VectorIndex::open_for_search(&p, DIM, &fp(150, 3), || Ok(data.clone())).unwrap();
+        assert!(
+            matches!(outcome, OpenOutcome::Rebuilt(RebuildReason::BadMeta(_))),
+            "{outcome:?}"
+        );
+        let (_, outcome) = VectorIndex::open_for_search(&p, DIM, &fp(150, 3), || panic!("trusted now")).unwrap();
+        assert_eq!(outcome, OpenOutcome::Loaded);
+    }
+
+    /// A search-only open does not read every byte: a file damaged without changing its length
+    /// or stamp is mapped. Every single-byte change of that kind is then refused on open, or
+    /// searched without a panic (results, or a storage error naming the file), and `verify`
+    /// (`lrt doctor`, which checks the checksum) reports every one.
+    #[test]
+    fn damaged_mapped_files_never_crash() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = path(&dir);
+        let mut data = rows(40, DIM, 12);
+        data.extend(flat_rows(60, DIM, 12, false).into_iter().map(|(k, v)| (k + 100, v)));
+        let expected = fp(100, 1);
+        open_with(&p, &data, 1);
+        let good = fs::read(&p).unwrap();
+        let queries: Vec<Vec<f32>> = data.iter().step_by(9).map(|(_, v)| v.clone()).collect();
+        for at in (0..good.len()).step_by(7).chain(0..48) {
+            let mut bad = good.clone();
+            bad[at] = bad[at].wrapping_add(0x55);
+            fs::write(&p, &bad).unwrap();
+            assert!(
+                matches!(
+                    VectorIndex::verify(&p, &expected).unwrap(),
+                    Some(RebuildReason::Corrupt(_))
+                ),
+                "byte {at}"
+            );
+            let (index, _) = VectorIndex::open_for_search(&p, DIM, &expected, || Ok(data.clone())).unwrap();
+            for q in &queries {
+                if let Err(e) = index.search(q, 10, -1.0) {
+                    assert_eq!(e.kind(), crate::error::ErrorKind::Storage, "{e}");
+                    assert!(e.to_string().contains("doctor --repair"), "{e}");
+                }
+            }
+        }
+
+        // A posting out of order (dimension 0 lists every sparse vector: slot 1 made 0) is
+        // caught by the first search that reads it.
+        fs::write(&p, &good).unwrap();
+        let slots = 48 + 60 * 8 + (DIM + 1) * 8;
+        let mut bad = good.clone();
+        bad[slots + 4..slots + 8].copy_from_slice(&0u32.to_le_bytes());
+        fs::write(&p, &bad).unwrap();
+        let (index, outcome) = VectorIndex::open_for_search(&p, DIM, &expected, || panic!("stamp matches")).unwrap();
+        assert_eq!(outcome, OpenOutcome::Loaded);
+        let err = index.search(&data[50].1, 5, -1.0).unwrap_err();
+        assert!(err.to_string().contains("out of order"), "{err}");
+        assert!(VectorIndex::verify(&p, &expected).unwrap().is_some());
+        drop(index);
+        // Rebuilding it is what `lrt doctor --repair` does.
+        fs::write(&p, &good).unwrap();
+        let (index, outcome) = VectorIndex::open_for_search(&p, DIM, &expected, || panic!("good again")).unwrap();
+        assert_eq!(outcome, OpenOutcome::Loaded);
+        assert_self_recall(&index, &data);
     }
 
     #[test]

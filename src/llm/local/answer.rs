@@ -12,7 +12,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use super::extract::{Sentence, mentions};
-use super::{STARTER, STOP, class, content_roots, sentences, squash};
+use super::{Roots, STARTER, STOP, class, sentences, squash};
 
 /// At most this many sentences in an answer.
 const MAX_SENTENCES: usize = 3;
@@ -32,21 +32,22 @@ pub(super) fn answer(
     chunks: &[(String, String)],
     references: &[(String, String)],
 ) -> String {
-    let mut wanted: HashMap<String, f64> = terms(query).into_iter().map(|t| (t, 1.0)).collect();
+    let mut roots = Roots::default();
+    let mut wanted: HashMap<String, f64> = roots.terms(query).into_iter().map(|t| (t, 1.0)).collect();
     for k in keywords {
-        for t in terms(k) {
+        for t in roots.terms(k) {
             wanted.entry(t).or_insert(1.0);
         }
     }
     for m in mentions(&Sentence::split(query), true) {
-        for t in terms(&m.name) {
+        for t in roots.terms(&m.name) {
             wanted.insert(t, NAME_WEIGHT);
         }
     }
     let asked = Asked::of(query);
     // "How long …" asks for a length: the measure's noun is a term of the question too.
     for noun in measures(query) {
-        for t in terms(noun) {
+        for t in roots.terms(noun) {
             wanted.insert(t, NAME_WEIGHT);
         }
     }
@@ -62,7 +63,7 @@ pub(super) fn answer(
         })
         .filter(|(s, _)| !s.is_empty() && seen.insert(s.to_lowercase()))
         .collect();
-    let sent_terms: Vec<BTreeSet<String>> = sents.iter().map(|(s, _)| terms(s)).collect();
+    let sent_terms: Vec<BTreeSet<String>> = sents.iter().map(|(s, _)| roots.terms(s)).collect();
     // Rarer terms say more about which sentence answers: weight by inverse sentence frequency.
     let mut df: HashMap<&str, usize> = HashMap::new();
     for t in &sent_terms {
@@ -218,13 +219,6 @@ const MEASURES: &[(&str, &str)] = &[
 const QUANTITY_WORDS: &str = "many much long old far big large tall wide deep high heavy often";
 const NUMBER_WORDS: &str = "one two three four five six seven eight nine ten eleven twelve fifteen twenty \
     thirty forty fifty sixty seventy eighty ninety hundred thousand million billion half dozen score";
-
-/// The distinct content terms of a text: the roots of its lowercase words of three or more
-/// letters that are not function words ("buried" → "buri"). Ordered, so that scores are
-/// summed in one order and equal sentences tie exactly on every run.
-fn terms(text: &str) -> BTreeSet<String> {
-    content_roots(text).collect()
-}
 
 #[cfg(test)]
 mod tests {

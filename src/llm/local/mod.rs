@@ -445,14 +445,35 @@ const IRREGULAR: &[(&str, &str)] = &[
     ("written", "write"),
 ];
 
-/// The roots of the content words of `text`, in order and repeated as they occur: lowercase
-/// words of three or more letters that are not function words, each by [`root`] ("buried" →
-/// "buri"). The answerer and the reranker match text by these.
-fn content_roots(text: &str) -> impl Iterator<Item = String> + '_ {
-    text.split(|c: char| !c.is_alphanumeric())
-        .map(str::to_lowercase)
-        .filter(|w| w.chars().count() > 2 && class(w) & (STOP | STARTER) == 0)
-        .map(|w| root(&w).into_owned())
+/// The roots of content words, each word stemmed once per memo: a context repeats its words
+/// many times, and stemming every occurrence was half of an uncached offline answer's
+/// instructions. One memo serves one answer or one rerank.
+#[derive(Default)]
+pub(super) struct Roots(HashMap<String, String>);
+
+impl Roots {
+    /// The roots of the content words of `text`, in order and repeated as they occur: lowercase
+    /// words of three or more letters that are not function words, each by [`root`] ("buried"
+    /// → "buri"). The answerer and the reranker match text by these.
+    pub(super) fn of<'a>(&'a mut self, text: &'a str) -> impl Iterator<Item = String> + 'a {
+        text.split(|c: char| !c.is_alphanumeric())
+            .map(str::to_lowercase)
+            .filter(|w| w.chars().count() > 2 && class(w) & (STOP | STARTER) == 0)
+            .map(|w| match self.0.get(&w) {
+                Some(r) => r.clone(),
+                None => {
+                    let r = root(&w).into_owned();
+                    self.0.insert(w, r.clone());
+                    r
+                }
+            })
+    }
+
+    /// The distinct content terms of a text ([`Roots::of`]), ordered, so that scores are summed
+    /// in one order and equal sentences tie exactly on every run.
+    pub(super) fn terms(&mut self, text: &str) -> std::collections::BTreeSet<String> {
+        self.of(text).collect()
+    }
 }
 
 /// A crude plural strip ("banks" → "bank", "studies" → "study") so that inflections match.

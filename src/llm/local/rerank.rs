@@ -10,21 +10,22 @@
 
 use std::collections::HashMap;
 
-use super::content_roots;
+use super::Roots;
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
 
 /// One relevance score in [0, 1] per document, in order.
 pub fn scores(query: &str, documents: &[String]) -> Vec<f64> {
-    let mut wanted: Vec<String> = content_roots(query).collect();
+    let mut roots = Roots::default();
+    let mut wanted: Vec<String> = roots.of(query).collect();
     wanted.sort();
     wanted.dedup();
     let docs: Vec<HashMap<String, u32>> = documents
         .iter()
         .map(|d| {
             let mut tf = HashMap::new();
-            for t in content_roots(d) {
+            for t in roots.of(d) {
                 *tf.entry(t).or_insert(0u32) += 1;
             }
             tf
