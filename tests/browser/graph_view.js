@@ -12,6 +12,8 @@ const { pathToFileURL } = require("url");
   try {
     await context.setOffline(true);
     const page = await context.newPage();
+    // Generous: CI runs this on 2 loaded cores; the checks are about behaviour, not speed.
+    page.setDefaultTimeout(120000);
     const seen = await watch(page);
     const url = pathToFileURL(file).href;
     await page.goto(url);

@@ -72,7 +72,7 @@ async function clickNode(page, root, name) {
       return t && t.textContent === n;
     },
     [root, name],
-    { timeout: 10000 },
+    { timeout: 60000 },
   );
   return page.textContent(`${root} .lrtg-details`);
 }
