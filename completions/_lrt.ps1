@@ -1489,7 +1489,8 @@ Register-ArgumentCompleter -Native -CommandName 'lrt' -ScriptBlock {
         'lrt;serve' {
             [CompletionResult]::new('--bind', '--bind', [CompletionResultType]::ParameterName, 'Address to listen on (port 0: any free port)')
             [CompletionResult]::new('--max-cached-instances', '--max-cached-instances', [CompletionResultType]::ParameterName, 'Open knowledge bases kept in memory (LRU)')
-            [CompletionResult]::new('--max-body-bytes', '--max-body-bytes', [CompletionResultType]::ParameterName, 'Largest request body in bytes, uploads included (413 beyond)')
+            [CompletionResult]::new('--max-body-bytes', '--max-body-bytes', [CompletionResultType]::ParameterName, 'Largest request body in bytes, file uploads aside (413 beyond)')
+            [CompletionResult]::new('--max-upload-bytes', '--max-upload-bytes', [CompletionResultType]::ParameterName, 'Largest file upload in bytes (413 beyond); the default is the largest input `lrt ingest` reads')
             [CompletionResult]::new('--ingest-workers', '--ingest-workers', [CompletionResultType]::ParameterName, 'Knowledge bases the background ingest worker processes at once')
             [CompletionResult]::new('--request-timeout', '--request-timeout', [CompletionResultType]::ParameterName, 'Answer 504 to a request still running after this long (e.g. 90s, 5m)')
             [CompletionResult]::new('--shutdown-grace', '--shutdown-grace', [CompletionResultType]::ParameterName, 'On SIGINT/SIGTERM, wait this long at most for in-flight requests (e.g. 30s)')

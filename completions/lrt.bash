@@ -3311,7 +3311,7 @@ _lrt() {
             return 0
             ;;
         lrt__subcmd__serve)
-            opts="-o -q -v -h --bind --max-cached-instances --max-body-bytes --ingest-workers --request-timeout --shutdown-grace --header-timeout --idle-timeout --max-connections --no-console --metrics-bind --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
+            opts="-o -q -v -h --bind --max-cached-instances --max-body-bytes --max-upload-bytes --ingest-workers --request-timeout --shutdown-grace --header-timeout --idle-timeout --max-connections --no-console --metrics-bind --config --data-dir --json --output --quiet --no-headers --color --verbose --as --no-input --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3326,6 +3326,10 @@ _lrt() {
                     return 0
                     ;;
                 --max-body-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-upload-bytes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1422,7 +1422,8 @@ set edit:completion:arg-completer[lrt] = {|@words|
         &'lrt;serve'= {
             cand --bind 'Address to listen on (port 0: any free port)'
             cand --max-cached-instances 'Open knowledge bases kept in memory (LRU)'
-            cand --max-body-bytes 'Largest request body in bytes, uploads included (413 beyond)'
+            cand --max-body-bytes 'Largest request body in bytes, file uploads aside (413 beyond)'
+            cand --max-upload-bytes 'Largest file upload in bytes (413 beyond); the default is the largest input `lrt ingest` reads'
             cand --ingest-workers 'Knowledge bases the background ingest worker processes at once'
             cand --request-timeout 'Answer 504 to a request still running after this long (e.g. 90s, 5m)'
             cand --shutdown-grace 'On SIGINT/SIGTERM, wait this long at most for in-flight requests (e.g. 30s)'

@@ -1130,7 +1130,8 @@ complete -c lrt -n "__fish_lrt_using_subcommand doctor" -l no-input -d 'Never pr
 complete -c lrt -n "__fish_lrt_using_subcommand doctor" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l bind -d 'Address to listen on (port 0: any free port)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-cached-instances -d 'Open knowledge bases kept in memory (LRU)' -r
-complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-body-bytes -d 'Largest request body in bytes, uploads included (413 beyond)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-body-bytes -d 'Largest request body in bytes, file uploads aside (413 beyond)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand serve" -l max-upload-bytes -d 'Largest file upload in bytes (413 beyond); the default is the largest input `lrt ingest` reads' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l ingest-workers -d 'Knowledge bases the background ingest worker processes at once' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l request-timeout -d 'Answer 504 to a request still running after this long (e.g. 90s, 5m)' -r
 complete -c lrt -n "__fish_lrt_using_subcommand serve" -l shutdown-grace -d 'On SIGINT/SIGTERM, wait this long at most for in-flight requests (e.g. 30s)' -r
