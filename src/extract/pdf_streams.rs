@@ -2,9 +2,9 @@
 //! already inflates every object stream into memory (and text extraction the content
 //! streams), so a small file whose streams expand to gigabytes (a deflate bomb) has to be
 //! refused before that. The scan is lexical, not a parser: it finds `stream` … `endstream`
-//! bodies, reads the dictionary's direct `/Length` and `/Filter`, and inflates the leading
-//! `FlateDecode` filters of each body into a counter (nothing kept), stopping as soon as the
-//! total passes the budget. Whatever it cannot read (a malformed body, an encrypted one)
+//! bodies, reads the dictionary's direct `/Length` and `/Filter`, and decodes the leading
+//! `FlateDecode` and `ASCII85Decode` filters of each body that has a Flate one into a counter
+//! (nothing kept), stopping as soon as the total passes the budget. Whatever it cannot read (a malformed body, an encrypted one)
 //! counts for what it yields and is left to `lopdf` to report as before.
 
 use std::io::{self, Read, Write};
@@ -14,8 +14,8 @@ use memchr::memmem;
 
 use super::ExtractError;
 
-/// Most `FlateDecode` filters of one chain inflated in turn (a chain of several is a
-/// bomb's trick; real files have one).
+/// Most filters of one chain decoded in turn (a chain of several Flate filters is a bomb's
+/// trick; real files have one or two filters).
 const MAX_STAGES: usize = 8;
 
 /// Refuses `bytes` when its Flate streams together inflate to more than `limit` bytes.
@@ -24,11 +24,11 @@ pub fn check(bytes: &[u8], limit: u64) -> Result<(), ExtractError> {
     let mut at = 0;
     while let Some((stream, next)) = next_stream(bytes, at) {
         at = next;
-        let stages = flate_stages(stream.dict);
-        if stages == 0 {
+        let stages = stages(stream.dict);
+        if !stages.contains(&Stage::Flate) {
             continue;
         }
-        let size = inflated_size(stream.data, stages, budget + 1);
+        let size = decoded_size(stream.data, &stages, budget + 1);
         if size > budget {
             return Err(too_large(limit));
         }
@@ -117,10 +117,17 @@ fn direct_length(dict: &[u8]) -> Option<usize> {
     None
 }
 
-/// How many filters at the head of the dictionary's `/Filter` are `FlateDecode`.
-fn flate_stages(dict: &[u8]) -> usize {
+/// A filter the pre-check decodes as `lopdf` would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Flate,
+    Ascii85,
+}
+
+/// The filters at the head of the dictionary's `/Filter` that the pre-check decodes.
+fn stages(dict: &[u8]) -> Vec<Stage> {
     let Some(i) = memmem::find(dict, b"/Filter") else {
-        return 0;
+        return Vec::new();
     };
     let rest = trim_start(&dict[i + b"/Filter".len()..]);
     let names = match rest.first() {
@@ -132,23 +139,92 @@ fn flate_stages(dict: &[u8]) -> usize {
                 .map_or(rest.len(), |e| e + 1);
             &rest[..end]
         }
-        _ => return 0,
+        _ => return Vec::new(),
     };
     names
         .split(|c| *c == b'/' || c.is_ascii_whitespace())
         .filter(|n| !n.is_empty())
-        .take_while(|n| *n == b"FlateDecode")
+        .map_while(|n| match n {
+            b"FlateDecode" => Some(Stage::Flate),
+            b"ASCII85Decode" => Some(Stage::Ascii85),
+            _ => None,
+        })
         .take(MAX_STAGES)
-        .count()
+        .collect()
 }
 
-/// What `stages` Flate filters in turn make of `data`, counted up to `cap`.
-fn inflated_size(data: &[u8], stages: usize, cap: u64) -> u64 {
+/// What `stages` in turn make of `data`, counted up to `cap`.
+fn decoded_size(data: &[u8], stages: &[Stage], cap: u64) -> u64 {
     let mut reader: Box<dyn Read + '_> = Box::new(data);
-    for _ in 0..stages {
-        reader = inflate(reader);
+    for stage in stages {
+        reader = match stage {
+            Stage::Flate => inflate(reader),
+            Stage::Ascii85 => Box::new(Ascii85::new(reader)),
+        };
     }
     measure(reader, cap)
+}
+
+/// ASCII85 decoded as a stream, as `lopdf` decodes it: white space skipped, `z` for four
+/// zero bytes, a partial last group padded, the end at `~` or any byte outside `!`..=`u`.
+struct Ascii85<'a> {
+    input: io::Bytes<io::BufReader<Box<dyn Read + 'a>>>,
+    out: [u8; 4],
+    /// `out[at..len]` is still to be read.
+    at: usize,
+    len: usize,
+    done: bool,
+}
+
+impl<'a> Ascii85<'a> {
+    fn new(input: Box<dyn Read + 'a>) -> Self {
+        Ascii85 {
+            input: io::BufReader::new(input).bytes(),
+            out: [0; 4],
+            at: 0,
+            len: 0,
+            done: false,
+        }
+    }
+
+    /// Decodes the next group into `out`; false at the end.
+    fn group(&mut self) -> bool {
+        let (mut value, mut count) = (0u32, 0);
+        while count < 5 && !self.done {
+            match self.input.next() {
+                Some(Ok(b'z')) if count == 0 => {
+                    (self.out, self.at, self.len) = ([0; 4], 0, 4);
+                    return true;
+                }
+                Some(Ok(c)) if c.is_ascii_whitespace() => {}
+                Some(Ok(c @ b'!'..=b'u')) => {
+                    value = value.wrapping_mul(85).wrapping_add(u32::from(c - b'!'));
+                    count += 1;
+                }
+                _ => self.done = true,
+            }
+        }
+        if count < 2 {
+            return false;
+        }
+        for _ in count..5 {
+            value = value.wrapping_mul(85).wrapping_add(84);
+        }
+        (self.out, self.at, self.len) = (value.to_be_bytes(), 0, count - 1);
+        true
+    }
+}
+
+impl Read for Ascii85<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.at == self.len && !self.group() {
+            return Ok(0);
+        }
+        let n = (self.len - self.at).min(buf.len());
+        buf[..n].copy_from_slice(&self.out[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
 }
 
 /// One Flate stage over `input`: zlib when it opens with a zlib header, otherwise raw
@@ -222,11 +298,16 @@ mod tests {
         assert_eq!(direct_length(b"/Length1 9 /Length 12"), Some(12));
         assert_eq!(direct_length(b"/Length 7 0 R /Filter /FlateDecode"), None);
         assert_eq!(direct_length(b"/Type /XObject"), None);
-        assert_eq!(flate_stages(b"/Length 3 /Filter /FlateDecode"), 1);
-        assert_eq!(flate_stages(b"/Filter/FlateDecode/Length 3"), 1);
-        assert_eq!(flate_stages(b"/Filter [/FlateDecode /FlateDecode /DCTDecode]"), 2);
-        assert_eq!(flate_stages(b"/Filter [/ASCIIHexDecode /FlateDecode]"), 0);
-        assert_eq!(flate_stages(b"/Filter /DCTDecode"), 0);
+        use Stage::*;
+        assert_eq!(stages(b"/Length 3 /Filter /FlateDecode"), [Flate]);
+        assert_eq!(stages(b"/Filter/FlateDecode/Length 3"), [Flate]);
+        assert_eq!(
+            stages(b"/Filter [/FlateDecode /FlateDecode /DCTDecode]"),
+            [Flate, Flate]
+        );
+        assert_eq!(stages(b"/Filter [/ASCII85Decode /FlateDecode]"), [Ascii85, Flate]);
+        assert_eq!(stages(b"/Filter [/ASCIIHexDecode /FlateDecode]"), []);
+        assert_eq!(stages(b"/Filter /DCTDecode"), []);
     }
 
     #[test]
@@ -262,6 +343,33 @@ mod tests {
         let twice = zlib(&zlib(&vec![b'a'; 1 << 20]));
         let pdf = pdf_with("/Length 9 0 R /Filter [/FlateDecode /FlateDecode]", &twice);
         assert!(check(&pdf, 512 << 10).is_err());
+        // ASCII85 around the Flate data.
+        let a85 = |data: &[u8]| -> Vec<u8> {
+            let mut out = Vec::new();
+            for group in data.chunks(4) {
+                let mut word = [0u8; 4];
+                word[..group.len()].copy_from_slice(group);
+                let mut v = u32::from_be_bytes(word);
+                let mut digits = [0u8; 5];
+                for d in digits.iter_mut().rev() {
+                    *d = b'!' + (v % 85) as u8;
+                    v /= 85;
+                }
+                out.extend(&digits[..group.len() + 1]);
+            }
+            out.extend(b"~>");
+            out
+        };
+        let text = b"ASCII85 groups, a partial one at the end.";
+        let mut decoded = Vec::new();
+        Ascii85::new(Box::new(&a85(text)[..]))
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert_eq!(decoded, text);
+        let wrapped = a85(&zlib(&vec![b'a'; 1 << 20]));
+        let pdf = pdf_with("/Filter [/ASCII85Decode /FlateDecode]", &wrapped);
+        assert!(check(&pdf, 512 << 10).is_err());
+        check(&pdf, 1 << 20).unwrap();
         // Raw deflate behind a bad header, which lopdf falls back to.
         let mut raw = b"\0\0".to_vec();
         let mut e = flate2::write::DeflateEncoder::new(&mut raw, Compression::best());
