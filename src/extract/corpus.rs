@@ -91,7 +91,30 @@ fn hostile_pdfs_fail_alone_with_their_reason() {
     assert_fails("hostile/scan.pdf", &Limits::default(), |e| {
         e.to_string().starts_with("no text layer: use an OCR parser")
     });
-    assert_fails("hostile/bomb.pdf", &small, |e| matches!(e, ExtractError::Limit(_)));
+    assert_fails(
+        "hostile/bomb.pdf",
+        &small,
+        |e| matches!(e, ExtractError::Limit(m) if m.contains("deflate bomb")),
+    );
+    // Generated: an object stream (which lopdf inflates while loading) of 8 MiB of zeros in
+    // 8 KiB, refused by the pre-check on the raw bytes before lopdf sees it.
+    let mut zeros = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+    std::io::Write::write_all(&mut zeros, &vec![0; 8 << 20]).unwrap();
+    let bomb = zeros.finish().unwrap();
+    let mut pdf = format!(
+        "%PDF-1.5\n1 0 obj\n<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length {} >>\nstream\n",
+        bomb.len()
+    )
+    .into_bytes();
+    pdf.extend(&bomb);
+    pdf.extend(b"\nendstream\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n");
+    let started = Instant::now();
+    let err = extract(pdf, "objstm.pdf", &small).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        matches!(&err, ExtractError::Limit(m) if m.contains("deflate bomb")),
+        "{err}"
+    );
     assert_fails("hostile/loop.pdf", &Limits::default(), |e| {
         matches!(e, ExtractError::NoTextLayer(_) | ExtractError::Corrupt { .. })
     });

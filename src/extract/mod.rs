@@ -17,6 +17,7 @@ mod html;
 mod odf;
 mod ooxml;
 mod pdf;
+mod pdf_streams;
 mod rtf;
 mod text;
 mod worker;

@@ -1,19 +1,20 @@
 //! PDF: the text of each page (`pdf-extract` over `lopdf`), page numbers kept, words broken
 //! by a hyphen at a line end joined, and running headers and footers (the same first or last
 //! line on most pages, page numbers aside) dropped. A PDF with a user password is refused;
-//! one whose pages hold no text is "no text layer" (it needs OCR).
-
-use std::io::Read;
+//! one whose pages hold no text is "no text layer" (it needs OCR). Flate streams are
+//! measured against `Limits::max_unpacked` on the raw bytes before `lopdf` loads the file
+//! ([`pdf_streams`]), since loading already inflates object streams.
 
 use pdf_extract::{Document, Object, PlainTextOutput, output_doc_page};
 
 use super::text::Builder;
-use super::{ExtractError, Extracted, Extractor, Format, Limits};
+use super::{ExtractError, Extracted, Extractor, Format, Limits, pdf_streams};
 
 pub struct Pdf;
 
 impl Extractor for Pdf {
     fn extract(&self, bytes: &[u8], limits: &Limits) -> Result<Extracted, ExtractError> {
+        pdf_streams::check(bytes, limits.max_unpacked)?;
         let mut doc = Document::load_mem(bytes).map_err(|e| {
             let why = e.to_string();
             match why.to_ascii_lowercase().contains("crypt") {
@@ -24,7 +25,10 @@ impl Extractor for Pdf {
         if doc.is_encrypted() && doc.decrypt("").is_err() {
             return Err(ExtractError::Encrypted("the PDF needs a password to open".into()));
         }
-        check_streams(&doc, limits)?;
+        // An encrypted file's raw streams are ciphertext the pre-check cannot measure.
+        if doc.was_encrypted() || doc.is_encrypted() {
+            check_streams(&doc, limits)?;
+        }
         let mut pages = Vec::new();
         let mut first_error = None;
         for &number in doc.get_pages().keys() {
@@ -46,8 +50,8 @@ impl Extractor for Pdf {
     }
 }
 
-/// Refuses a PDF whose Flate streams together inflate beyond `limits.max_unpacked` (a
-/// decompression bomb), inflating each within what is left of that budget.
+/// Refuses a decrypted PDF whose Flate streams together inflate beyond `limits.max_unpacked`
+/// (a decompression bomb), inflating each within what is left of that budget.
 fn check_streams(doc: &Document, limits: &Limits) -> Result<(), ExtractError> {
     let mut budget = limits.max_unpacked;
     for object in doc.objects.values() {
@@ -58,18 +62,11 @@ fn check_streams(doc: &Document, limits: &Limits) -> Result<(), ExtractError> {
             _ => false,
         };
         let size = match flate {
-            true => {
-                let mut sink = std::io::sink();
-                let mut inflater = flate2::read::ZlibDecoder::new(&stream.content[..]).take(budget + 1);
-                std::io::copy(&mut inflater, &mut sink).unwrap_or(0)
-            }
+            true => pdf_streams::measure(flate2::read::ZlibDecoder::new(&stream.content[..]), budget + 1),
             false => stream.content.len() as u64,
         };
         if size > budget {
-            return Err(ExtractError::Limit(format!(
-                "the PDF's streams expand beyond {} bytes",
-                limits.max_unpacked
-            )));
+            return Err(pdf_streams::too_large(limits.max_unpacked));
         }
         budget -= size;
     }
