@@ -140,7 +140,7 @@ fn context_of(body: &Value) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn uploads_status_query_stream_export_and_delete() {
     let lrt = Lrt::new();
-    let srv = spawn(&lrt, &[], &["--max-body-bytes", "4096"]).unwrap();
+    let srv = spawn(&lrt, &[], &["--max-body-bytes", "4096", "--max-upload-bytes", "4096"]).unwrap();
     let (root, alice, bob, carol) = (
         token(&lrt, ROOT),
         token(&lrt, "alice"),
@@ -269,7 +269,7 @@ async fn uploads_status_query_stream_export_and_delete() {
         .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
 
-    // Bodies beyond --max-body-bytes: 413 JSON, for JSON and multipart uploads alike.
+    // Bodies beyond --max-body-bytes (JSON) and --max-upload-bytes (files): 413 JSON.
     let big = "word ".repeat(2000);
     let r = srv
         .post(&format!("{kb_path}/documents/text"), &alice, json!({"text": big}))
