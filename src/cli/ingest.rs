@@ -15,7 +15,7 @@ use crate::rag::engine::{IngestReport, NewDocument, Progress};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  lrt ingest --tenant acme --kb docs notes.md manual/\n  lrt ingest docs/ --glob '*.md'\n  lrt ingest report.pdf slides.pptx book.epub\n  cat report.txt | lrt ingest -\n  lrt ingest --retry-failed\n  lrt ingest --replace notes.md              # an edited file replaces its old version\n\nEach run is one API call against the tenant's max_monthly_api_calls (`lrt help quotas`)."
+    after_help = "Examples:\n  lrt ingest --tenant acme --kb docs notes.md manual/\n  lrt ingest docs/ --glob '*.md'\n  lrt ingest report.pdf slides.pptx book.epub\n  cat report.txt | lrt ingest -\n  lrt ingest --retry-failed\n  lrt ingest --replace notes.md              # an edited file replaces its old version\n\nFormats: text, Markdown, code and config files, PDF, DOCX, PPTX, XLSX, ODT/ODS/ODP, HTML, EPUB,\nRTF (`lrt debug extract FILE` shows the text lrt would ingest). LRT_PARSER=docling with\nDOCLING_ENDPOINT sends PDFs, images and Office files to a Docling-serve endpoint instead.\n\nEach run is one API call against the tenant's max_monthly_api_calls (`lrt help quotas`)."
 )]
 pub struct IngestArgs {
     #[command(flatten)]
