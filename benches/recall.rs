@@ -110,7 +110,7 @@ struct Row {
 }
 
 fn measure(kb: &Path, model: Model, questions: &[String]) -> Vec<(VectorKind, Row)> {
-    let store = KbStore::open(kb).expect("kb.db");
+    let store = KbStore::open(&lrt::store::KbLocation::sqlite(kb)).expect("kb.db");
     let queries = model.embed(questions);
     VectorKind::ALL
         .iter()

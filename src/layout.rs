@@ -301,7 +301,7 @@ mod tests {
         // A new kb.db (and its WAL) is private from the start.
         let kb = tmp.path().join("kb");
         std::fs::create_dir(&kb).unwrap();
-        let store = crate::store::kb::KbStore::open(&kb).unwrap();
+        let store = crate::store::kb::KbStore::open(&crate::store::KbLocation::sqlite(&kb)).unwrap();
         assert_eq!(mode(&kb.join("kb.db")), 0o600);
         assert_eq!(mode(&kb.join("kb.db-wal")), 0o600);
         drop(store);

@@ -17,6 +17,8 @@ use crate::error::Result;
 use crate::layout::Layout;
 use crate::llm::usage::TokenCounts;
 use crate::model::{AuditEntry, Member};
+use crate::store::pg::PgKbRef;
+use crate::store::{KbBackend, KbLocation};
 
 /// An open catalog on one of the backends.
 pub enum Catalog {
@@ -81,6 +83,23 @@ impl Catalog {
 
     pub fn layout(&self) -> &Layout {
         on!(self, c => c.layout())
+    }
+
+    /// Where a KB's data lives, with `dir` (its folder under the data directory) as its local
+    /// folder: the whole KB on SQLite; on PostgreSQL, the derived index files, the rows being
+    /// in the catalog's database.
+    pub fn kb_location(&self, tenant: Uuid, kb: Uuid, dir: std::path::PathBuf) -> KbLocation {
+        match self {
+            Catalog::Sqlite(_) => KbLocation::sqlite(dir),
+            Catalog::Postgres(c) => KbLocation {
+                dir,
+                backend: KbBackend::Postgres(PgKbRef {
+                    pool: c.pool().clone(),
+                    tenant,
+                    kb,
+                }),
+            },
+        }
     }
 
     pub fn context(&self, user: &str) -> Result<(Option<Uuid>, Option<Uuid>)> {

@@ -28,6 +28,7 @@ use crate::rag::merge::{self, EntityState, MergeLimits, Merged, NewEntity, NewRe
 use crate::rag::staging::{StagedRows, Staging, Ticket};
 use crate::rag::turns::{Turn, Turns};
 use crate::rag::{chunk, ids, normalize, pages, prompts, tokenizer::Tokenizer};
+use crate::store::KbLocation;
 use crate::store::kb::{
     CachedAnswer, ChunkRow, DocStatus, DocumentCommit, EmbeddingPin, ExtractionRow, KbStore, VectorKind,
 };
@@ -248,21 +249,32 @@ pub fn enqueue(store: &mut KbStore, doc: &NewDocument) -> Result<(String, Option
 }
 
 impl Engine {
-    /// Opens the KB in `dir`: its database, and its vector indexes (rebuilt from the database
+    /// Opens the KB `at` names: its database, and its vector indexes (rebuilt from the database
     /// when missing or stale). Refuses an embedding model other than the one the KB was
     /// built with.
-    pub fn open(dir: &Path, llm: Provider, embedder: Provider, options: EngineOptions) -> Result<Engine> {
-        Self::open_with(dir, llm, embedder, options, true)
+    pub fn open(at: &KbLocation, llm: Provider, embedder: Provider, options: EngineOptions) -> Result<Engine> {
+        Self::open_with(at, llm, embedder, options, true)
     }
 
     /// Opens the KB without checking the pinned embedding model, to re-embed it.
-    pub fn open_for_reembed(dir: &Path, llm: Provider, embedder: Provider, options: EngineOptions) -> Result<Engine> {
-        Self::open_with(dir, llm, embedder, options, false)
+    pub fn open_for_reembed(
+        at: &KbLocation,
+        llm: Provider,
+        embedder: Provider,
+        options: EngineOptions,
+    ) -> Result<Engine> {
+        Self::open_with(at, llm, embedder, options, false)
     }
 
-    fn open_with(dir: &Path, llm: Provider, embedder: Provider, options: EngineOptions, check: bool) -> Result<Engine> {
-        let mut store = KbStore::open(dir)?;
-        crate::store::reserve::ensure(dir);
+    fn open_with(
+        at: &KbLocation,
+        llm: Provider,
+        embedder: Provider,
+        options: EngineOptions,
+        check: bool,
+    ) -> Result<Engine> {
+        let mut store = KbStore::open(at)?;
+        crate::store::reserve::ensure(&at.dir);
         let pin = pin_of(&embedder);
         if check {
             store.check_embedding(&pin)?;
@@ -278,7 +290,7 @@ impl Engine {
             indexes: Mutex::new(indexes),
             pending_vectors: Mutex::default(),
             token_counts: Mutex::default(),
-            llm_cache: LlmCache::open(dir)?,
+            llm_cache: LlmCache::open(at)?,
             llm_slots: Semaphore::new(options.llm_max_async.max(1)),
             extraction_queue: tokio::sync::Mutex::new(()),
             embed_slots: Semaphore::new(options.embed_max_async.max(1)),

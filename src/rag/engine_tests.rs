@@ -144,7 +144,15 @@ fn engine(dir: &Path, server: &MockServer, options: EngineOptions) -> Arc<Engine
         embed_batch: 1,
         ..options
     };
-    Arc::new(Engine::open(dir, provider(server, "chat"), provider(server, "embed"), options).unwrap())
+    Arc::new(
+        Engine::open(
+            &crate::store::KbLocation::sqlite(dir),
+            provider(server, "chat"),
+            provider(server, "embed"),
+            options,
+        )
+        .unwrap(),
+    )
 }
 
 fn doc(path: &str, content: &str) -> NewDocument {
@@ -415,7 +423,9 @@ async fn chunk_tokens_count_the_stored_text() {
     );
     let engine = engine(dir.path(), &server, options);
     engine.ingest(vec![doc("t.md", content)], false).await.unwrap();
-    let store = crate::store::kb::KbStore::open_read_only(dir.path()).unwrap().unwrap();
+    let store = crate::store::kb::KbStore::open_read_only(&crate::store::KbLocation::sqlite(dir.path()))
+        .unwrap()
+        .unwrap();
     let doc_id = store.list_documents(None, 0, 10).unwrap().0[0].doc_id.clone();
     let detail = store.document_detail(&doc_id).unwrap().unwrap();
     let contents: Vec<String> = windows

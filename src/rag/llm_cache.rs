@@ -10,10 +10,10 @@
 //! engine is dropped).
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use crate::error::{Error, Result};
+use crate::store::KbLocation;
 use crate::store::kb::{CachedAnswer, KbStore};
 
 /// Cached answers, read through their own connection, written through the store.
@@ -28,10 +28,10 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl LlmCache {
-    /// Opens the cache of the KB in `dir`, whose kb.db the engine has already opened.
-    pub fn open(dir: &Path) -> Result<LlmCache> {
-        let reader = KbStore::open_read_only(dir)?
-            .ok_or_else(|| Error::Internal(format!("{} has no kb.db to read", dir.display())))?;
+    /// Opens the cache of the KB `at` names, whose kb.db the engine has already opened.
+    pub fn open(at: &KbLocation) -> Result<LlmCache> {
+        let reader = KbStore::open_read_only(at)?
+            .ok_or_else(|| Error::Internal(format!("{} has no kb.db to read", at.dir.display())))?;
         Ok(LlmCache {
             reader: Mutex::new(reader),
             unwritten: Mutex::default(),
@@ -77,10 +77,10 @@ mod tests {
     #[test]
     fn an_answer_kept_back_is_found_and_lands_once_the_store_is_written() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Mutex::new(KbStore::open(dir.path()).unwrap());
-        let cache = LlmCache::open(dir.path()).unwrap();
+        let store = Mutex::new(KbStore::open(&KbLocation::sqlite(dir.path())).unwrap());
+        let cache = LlmCache::open(&KbLocation::sqlite(dir.path())).unwrap();
         let in_db = |key: &str| {
-            KbStore::open_read_only(dir.path())
+            KbStore::open_read_only(&KbLocation::sqlite(dir.path()))
                 .unwrap()
                 .unwrap()
                 .cache_get(key)

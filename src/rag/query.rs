@@ -10,7 +10,6 @@
 //! side simply finds nothing and the result carries a warning saying why.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Instant;
@@ -24,6 +23,7 @@ use crate::rag::context::{self, ChunkSources, PickSide};
 use crate::rag::keywords::{self, Keywords};
 use crate::rag::prompts::{self, ContextKind, NO_CONTEXT_ANSWER};
 use crate::rag::{citations, ids, normalize};
+use crate::store::KbLocation;
 use crate::store::kb::{CachedAnswer, KbStore, SEP, VectorKind};
 use crate::store::query::{ChunkRecord, Edge, EntityRow, RelationRow};
 use crate::store::vectors::{Fingerprint, VectorIndex};
@@ -436,10 +436,10 @@ struct Trace {
 }
 
 impl QueryEngine {
-    /// Opens the KB in `dir` for queries. Refuses an embedding model other than the one the
+    /// Opens the KB `at` names for queries. Refuses an embedding model other than the one the
     /// KB was built with, but never pins one (an empty KB stays unpinned).
-    pub fn open(dir: &Path, llm: Provider, embedder: Provider, options: QueryOptions) -> Result<QueryEngine> {
-        let store = KbStore::open(dir)?;
+    pub fn open(at: &KbLocation, llm: Provider, embedder: Provider, options: QueryOptions) -> Result<QueryEngine> {
+        let store = KbStore::open(at)?;
         store.map_for_reads()?;
         let id = embedder.identity();
         let indexes = match store.embedding_pin()? {

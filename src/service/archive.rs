@@ -511,12 +511,12 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 pub(super) enum Fill<'a> {
     /// Move a verified snapshot file into place (schema migrations run on open).
     Snapshot(&'a Path),
-    /// Build kb.db with a closure (given the new KB's folder).
+    /// Fill the new KB with a closure (given where it lives).
     Build(BuildFn<'a>),
 }
 
 /// Fills a new KB's folder.
-pub(super) type BuildFn<'a> = Box<dyn FnOnce(&Path) -> Result<()> + 'a>;
+pub(super) type BuildFn<'a> = Box<dyn FnOnce(&crate::store::KbLocation) -> Result<()> + 'a>;
 
 /// The audit action and detail recorded with a new KB's catalog row.
 pub(super) struct AuditNote {
@@ -551,7 +551,7 @@ impl Service {
             match fill {
                 Fill::Snapshot(file) => std::fs::rename(file, dir.join("kb.db"))
                     .map_err(|e| Error::storage("cannot move the snapshot into place", e))?,
-                Fill::Build(build) => build(&dir)?,
+                Fill::Build(build) => build(&self.catalog.kb_location(t.id, rec.id, dir.clone()))?,
             }
             let (_, engine) = self.engine_for(t, &rec, reembed)?;
             // Opening the engine rebuilt the indexes from kb.db (there were none); re-embedding

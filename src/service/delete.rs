@@ -53,7 +53,7 @@ impl Service {
         let (t, k) = self.kb_for_delete(actor, tenant, kb)?;
         let dir = self.catalog.layout().existing_kb_dir(t.id, k.id)?;
         let handle = KbHandle::of(&t, &k);
-        let report = match KbStore::open_read_only(&dir)? {
+        let report = match KbStore::open_read_only(&self.catalog.kb_location(t.id, k.id, dir))? {
             Some(mut store) => plan_deletion(&mut store, doc_ids)?,
             // Never ingested: no document exists.
             None => {

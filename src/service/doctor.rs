@@ -209,6 +209,8 @@ fn uuid_entries(dir: &Path) -> Result<Vec<(PathBuf, Entry)>> {
 /// Collects findings for one run.
 struct Run<'a> {
     layout: &'a Layout,
+    /// Says where each KB's data lives.
+    catalog: &'a crate::catalog::Catalog,
     checked: Checked,
     findings: Vec<Finding>,
 }
@@ -405,9 +407,10 @@ impl Run<'_> {
             );
             return Ok(());
         }
-        let store = match KbStore::open_for_check(&dir) {
+        let at = self.catalog.kb_location(t.id, k.id, dir.clone());
+        let store = match KbStore::open_for_check(&at) {
             Ok(store) => store,
-            Err(e) if KbStore::schema_is_older(&dir).unwrap_or(false) => {
+            Err(e) if KbStore::schema_is_older(&at).unwrap_or(false) => {
                 self.push(
                     scope,
                     ids,
@@ -696,6 +699,7 @@ impl Service {
         let layout = self.catalog.layout().clone();
         let mut run = Run {
             layout: &layout,
+            catalog: &self.catalog,
             checked: Checked::default(),
             findings: Vec::new(),
         };
@@ -827,17 +831,18 @@ impl Service {
         } else {
             layout.existing_kb_dir(k.tenant_id, k.id)?
         };
+        let at = self.catalog.kb_location(k.tenant_id, k.id, dir.clone());
         let _lock = try_ingest_lock(&dir)?.ok_or_else(|| {
             Error::Conflict("an ingest is running on this knowledge base; run doctor again when it finishes".into())
         })?;
         let mut rebuild = parts.contains(&KbPart::Vectors);
         if dir.join("kb.db").is_file() {
             if parts.contains(&KbPart::References) {
-                let mut store = KbStore::open(&dir)?;
+                let mut store = KbStore::open(&at)?;
                 rebuild |= store.repair_references()?.chunks_deleted > 0;
             }
             if rebuild {
-                let store = KbStore::open(&dir)?;
+                let store = KbStore::open(&at)?;
                 if let Some(pin) = store.embedding_pin()? {
                     let generation = store.generation()?;
                     for kind in VectorKind::ALL {
@@ -851,7 +856,7 @@ impl Service {
                 }
             }
         }
-        let stats = match KbStore::open_for_check(&dir)? {
+        let stats = match KbStore::open_for_check(&at)? {
             Some(store) => store.stats()?,
             None => StoreStats::default(),
         };

@@ -286,10 +286,11 @@ impl Service {
         self.check_kb_intact(t, k, crate::store::intact::Depth::Full)?;
         // A KB's folder is re-created if it went missing, never followed through a symlink.
         let dir = self.catalog.layout().create_kb_dir(t.id, k.id)?;
+        let at = self.catalog.kb_location(t.id, k.id, dir);
         let engine = if reembed {
-            Engine::open_for_reembed(&dir, llm, embedder, options)?
+            Engine::open_for_reembed(&at, llm, embedder, options)?
         } else {
-            Engine::open(&dir, llm, embedder, options)?
+            Engine::open(&at, llm, embedder, options)?
         };
         Ok((KbHandle::of(t, k), engine))
     }

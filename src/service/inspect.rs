@@ -182,7 +182,7 @@ impl Service {
     ) -> Result<(KbHandle, Option<KbStore>)> {
         let (t, k) = self.kb_for(actor, tenant, kb, Permission::DocumentRead, action)?;
         let dir = self.catalog.layout().existing_kb_dir(t.id, k.id)?;
-        let store = KbStore::open_read_only(&dir)?;
+        let store = KbStore::open_read_only(&self.catalog.kb_location(t.id, k.id, dir))?;
         let handle = KbHandle::of(&t, &k);
         Ok((handle, store))
     }

@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::import::lightrag;
 use crate::llm::ModelProvider;
 use crate::model;
+use crate::store::KbLocation;
 use crate::store::kb::{EmbeddingPin, KbStore};
 
 /// What `kb import-lightrag` reports.
@@ -122,8 +123,8 @@ impl Service {
             actor,
             &t,
             rec,
-            Fill::Build(Box::new(move |kb_dir: &Path| {
-                let mut store = KbStore::open(kb_dir)?;
+            Fill::Build(Box::new(move |at: &KbLocation| {
+                let mut store = KbStore::open(at)?;
                 store.import_rows(&parsed.rows, &pin_for_build)
             })),
             reembedding,

@@ -167,7 +167,7 @@ impl Service {
         };
         let dir = self.catalog.layout().existing_kb_dir(t.id, k.id)?;
         self.check_kb_intact(t, k, crate::store::intact::Depth::Presence)?;
-        let engine = QueryEngine::open(&dir, llm, embedder, options)?;
+        let engine = QueryEngine::open(&self.catalog.kb_location(t.id, k.id, dir), llm, embedder, options)?;
         let generation = engine.generation()?;
         Ok(OpenQuery {
             handle: admitted.handle.clone(),

@@ -80,7 +80,7 @@ impl Service {
             .map_err(|why| Error::Usage(format!("cannot ingest {file_path:?}: {why}")))?;
         let dir = self.catalog.layout().create_kb_dir(t.id, k.id)?;
         self.check_kb_intact(&t, &k, crate::store::intact::Depth::Quick)?;
-        let mut store = KbStore::open(&dir)?;
+        let mut store = KbStore::open(&self.catalog.kb_location(t.id, k.id, dir))?;
         // Documents kb.db holds that the catalog's statistics do not count yet: queued ones,
         // and ones processed by a run still going (statistics are written when it ends). Read,
         // checked and queued inside one catalog write transaction, which every admission of
@@ -134,7 +134,7 @@ impl Service {
                     .catalog
                     .layout()
                     .existing_kb_dir(t.id, k.id)
-                    .and_then(|dir| KbStore::open_read_only(&dir))
+                    .and_then(|dir| KbStore::open_read_only(&self.catalog.kb_location(t.id, k.id, dir)))
                     .and_then(|store| match store {
                         Some(s) => s.count_with_status(&[DocStatus::Pending, DocStatus::Processing]),
                         None => Ok(0),

@@ -1,7 +1,7 @@
 //! Curation's side of `kb.db`: the reads a graph edit plans from (an entity's relations, the
 //! curated overrides, the aliases) and the one write transaction that applies it.
 //!
-//! Invariant: [`KbStore::commit_graph_edit`] is all or nothing and refuses a plan made at
+//! Invariant: [`SqliteKb::commit_graph_edit`] is all or nothing and refuses a plan made at
 //! another generation, like a document deletion; it drops the cached query answers (any may
 //! quote the old graph) and bumps the generation, so open query engines are reopened.
 
@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::delete::{drop_cached_answers, remove_entity, remove_relation};
 use super::kb::{
-    KbStore, VectorKind, json_list, relation_from_row, update_entity, update_relation, upsert_entity, upsert_relation,
+    SqliteKb, VectorKind, json_list, relation_from_row, update_entity, update_relation, upsert_entity, upsert_relation,
 };
 use crate::error::{Error, Result};
 use crate::rag::merge::{EntityState, RelationState};
@@ -113,7 +113,7 @@ pub struct EditChanges {
     pub answers_dropped: usize,
 }
 
-impl KbStore {
+impl SqliteKb {
     /// The relations of entity `name`, ordered by the other endpoint.
     pub fn relations_of(&self, name: &str) -> Result<Vec<RelationState>> {
         let err = self.err("cannot read relations");
@@ -323,7 +323,7 @@ mod tests {
         }
     }
 
-    fn rename(store: &mut KbStore, old: &str, new: &str) -> EditChanges {
+    fn rename(store: &mut SqliteKb, old: &str, new: &str) -> EditChanges {
         let edit = GraphEdit {
             expected_generation: store.generation().unwrap(),
             link_renames: vec![(old.into(), new.into())],
@@ -338,7 +338,7 @@ mod tests {
     #[test]
     fn aliases_follow_renames_and_a_stale_plan_is_refused() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = KbStore::open(dir.path()).unwrap();
+        let mut store = SqliteKb::open(dir.path()).unwrap();
         let create = GraphEdit {
             entities: vec![(entity("J. Smith"), Some(vec![0.0, 1.0]))],
             overrides: vec![(

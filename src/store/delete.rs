@@ -2,7 +2,7 @@
 //! chunks' stored extraction answers to rebuild from, and the one write transaction that
 //! removes the documents and applies the rebuilt graph.
 //!
-//! Invariant: [`KbStore::commit_deletion`] is all or nothing. It refuses to write when the
+//! Invariant: [`SqliteKb::commit_deletion`] is all or nothing. It refuses to write when the
 //! generation moved since the scope was read (someone else committed in between), so a plan
 //! computed outside the transaction is never applied to a graph it was not made for.
 
@@ -11,7 +11,7 @@ use std::collections::HashSet;
 use rusqlite::{OptionalExtension, Transaction, TransactionBehavior};
 
 use super::kb::{
-    DocumentRow, EXTRACTION_GLEAN, EXTRACTION_RESULT, KbStore, VectorKind, entity_from_row, relation_from_row,
+    DocumentRow, EXTRACTION_GLEAN, EXTRACTION_RESULT, SqliteKb, VectorKind, entity_from_row, relation_from_row,
     update_entity, update_relation,
 };
 use crate::error::{Error, Result};
@@ -73,7 +73,7 @@ pub struct DeletionChanges {
     pub answers_dropped: usize,
 }
 
-impl KbStore {
+impl SqliteKb {
     /// Processed documents stored under `file_path`, oldest first (`ingest --replace`).
     pub fn processed_documents_at(&self, file_path: &str) -> Result<Vec<DocumentRow>> {
         let err = self.err("cannot list documents");
@@ -377,7 +377,7 @@ pub(super) fn remove_relation(tx: &Transaction<'_>, a: &str, b: &str) -> rusqlit
 /// Drops every cached query answer, in the transaction that removes text from the KB: an
 /// answer may quote any chunk, so none survives a delete. (Keyword answers are kept: they
 /// are made from the question alone.) An answer being made meanwhile is not stored, see
-/// [`KbStore::cache_put_answer`].
+/// [`SqliteKb::cache_put_answer`].
 pub(crate) fn drop_cached_answers(tx: &Transaction<'_>) -> rusqlite::Result<usize> {
     tx.execute("DELETE FROM llm_cache WHERE cache_type = 'query'", [])
 }

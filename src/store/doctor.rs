@@ -3,14 +3,14 @@
 //! safe without a model (dropping dangling link rows and leftover chunks, requeueing documents
 //! stuck in `processing`), done in one transaction.
 //!
-//! The checks run on a read-only connection ([`KbStore::open_read_only`]); the repair needs a
-//! writable one ([`KbStore::open`]) and the caller must hold the KB's ingest lock.
+//! The checks run on a read-only connection ([`SqliteKb::open_read_only`]); the repair needs a
+//! writable one ([`SqliteKb::open`]) and the caller must hold the KB's ingest lock.
 
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags, TransactionBehavior, params};
 
-use super::kb::{KbStore, READABLE_SINCE, VectorKind, check_readable, db_err, decode_vector};
+use super::kb::{READABLE_SINCE, SqliteKb, VectorKind, check_readable, db_err, decode_vector};
 use crate::error::Result;
 
 /// At most this many example ids are named in a finding.
@@ -44,7 +44,7 @@ pub enum RefCheck {
 }
 
 impl RefCheck {
-    /// Whether [`KbStore::repair_references`] fixes this kind.
+    /// Whether [`SqliteKb::repair_references`] fixes this kind.
     pub fn repairable(self) -> bool {
         matches!(
             self,
@@ -56,7 +56,7 @@ impl RefCheck {
     }
 }
 
-/// What [`KbStore::repair_references`] changed.
+/// What [`SqliteKb::repair_references`] changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RefRepair {
     pub chunks_deleted: u64,
@@ -80,12 +80,12 @@ const CHUNK_COUNTS: &str = "FROM documents d WHERE d.status = 'processed'
     AND d.chunks_count != (SELECT count(*) FROM chunks c WHERE c.doc_id = d.doc_id)";
 const STUCK_PROCESSING: &str = "FROM documents d WHERE d.status = 'processing'";
 
-impl KbStore {
+impl SqliteKb {
     /// Opens an existing kb.db for checking: `None` when there is none (or it has no tables).
     /// Unlike [`open_read_only`](Self::open_read_only) the connection may write but is set
     /// `query_only`, so that closing it folds SQLite's `-wal`/`-shm` files away as a writer's
     /// close does: a check leaves the folder exactly as it found it. Never creates kb.db.
-    pub fn open_for_check(dir: &Path) -> Result<Option<KbStore>> {
+    pub fn open_for_check(dir: &Path) -> Result<Option<SqliteKb>> {
         let path = dir.join("kb.db");
         if !path.is_file() {
             return Ok(None);
@@ -101,7 +101,7 @@ impl KbStore {
         if !check_readable(&path, version, "cannot check")? {
             return Ok(None);
         }
-        Ok(Some(KbStore {
+        Ok(Some(SqliteKb {
             conn,
             dir: dir.to_path_buf(),
         }))
@@ -307,14 +307,14 @@ fn problem<P: rusqlite::Params + Clone>(
 mod tests {
     use super::*;
 
-    fn exec(store: &KbStore, sql: &str) {
+    fn exec(store: &SqliteKb, sql: &str) {
         store.conn.execute_batch(sql).unwrap();
     }
 
     /// A KB with one sound processed document and one fault of each kind.
-    fn faulty() -> (tempfile::TempDir, KbStore) {
+    fn faulty() -> (tempfile::TempDir, SqliteKb) {
         let dir = tempfile::tempdir().unwrap();
-        let store = KbStore::open(dir.path()).unwrap();
+        let store = SqliteKb::open(dir.path()).unwrap();
         let blob = "x'003c0040'"; // [1.0, 2.0] as f16
         exec(
             &store,
@@ -337,7 +337,7 @@ mod tests {
         (dir, store)
     }
 
-    fn checks(store: &KbStore, dim: Option<usize>) -> Vec<(RefCheck, u64)> {
+    fn checks(store: &SqliteKb, dim: Option<usize>) -> Vec<(RefCheck, u64)> {
         store
             .reference_problems(dim)
             .unwrap()
@@ -389,26 +389,26 @@ mod tests {
     #[test]
     fn an_older_schema_is_told_apart_from_damage() {
         let dir = tempfile::tempdir().unwrap();
-        drop(KbStore::open(dir.path()).unwrap());
-        assert!(!KbStore::schema_is_older(dir.path()).unwrap());
+        drop(SqliteKb::open(dir.path()).unwrap());
+        assert!(!SqliteKb::schema_is_older(dir.path()).unwrap());
         let conn = Connection::open(dir.path().join("kb.db")).unwrap();
         conn.pragma_update(None, "user_version", 1).unwrap();
         drop(conn);
-        assert!(KbStore::schema_is_older(dir.path()).unwrap());
-        assert!(KbStore::open_for_check(dir.path()).is_err());
+        assert!(SqliteKb::schema_is_older(dir.path()).unwrap());
+        assert!(SqliteKb::open_for_check(dir.path()).is_err());
         let conn = Connection::open(dir.path().join("kb.db")).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
         drop(conn);
-        assert!(!KbStore::schema_is_older(dir.path()).unwrap());
+        assert!(!SqliteKb::schema_is_older(dir.path()).unwrap());
     }
 
     #[test]
     fn a_missing_or_empty_database_is_not_opened_for_checking() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(KbStore::open_for_check(dir.path()).unwrap().is_none());
+        assert!(SqliteKb::open_for_check(dir.path()).unwrap().is_none());
         assert!(!dir.path().join("kb.db").exists());
-        drop(KbStore::open(dir.path()).unwrap());
-        let store = KbStore::open_for_check(dir.path()).unwrap().unwrap();
+        drop(SqliteKb::open(dir.path()).unwrap());
+        let store = SqliteKb::open_for_check(dir.path()).unwrap().unwrap();
         // query_only: the check connection cannot write.
         assert!(store.conn.execute("DELETE FROM documents", []).is_err());
     }

@@ -2,7 +2,7 @@
 //! document's chunks, entity listings with degrees, one entity's neighbourhood, and the whole
 //! graph for export.
 //!
-//! These queries never write. [`KbStore::open_read_only`] opens the database with
+//! These queries never write. [`SqliteKb::open_read_only`] opens the database with
 //! `SQLITE_OPEN_READ_ONLY`, so inspecting a KB takes no ingest lock, creates no file, and sees
 //! a consistent snapshot (WAL) while another process commits documents. Multi-query reads run
 //! inside one read transaction for the same reason.
@@ -12,7 +12,7 @@ use std::path::Path;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 use serde::Serialize;
 
-use super::kb::{DocStatus, DocumentRow, KbStore, all_source_count_sql, check_readable, db_err, split_sep};
+use super::kb::{DocStatus, DocumentRow, SqliteKb, all_source_count_sql, check_readable, db_err, split_sep};
 use crate::error::Result;
 
 /// One chunk of a document, as `doc show` lists it (no text, no vector).
@@ -49,7 +49,7 @@ pub struct EntitySummary {
     pub source_chunks: u64,
 }
 
-/// Filters for [`KbStore::entity_summaries`].
+/// Filters for [`SqliteKb::entity_summaries`].
 #[derive(Debug, Clone, Default)]
 pub struct EntityFilter {
     /// Case-insensitive substring of the name.
@@ -99,7 +99,7 @@ pub struct SourceDocument {
     pub status: DocStatus,
 }
 
-/// How [`KbStore::resolve_entity`] found a name.
+/// How [`SqliteKb::resolve_entity`] found a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntityMatch {
     Exact(String),
@@ -162,10 +162,10 @@ fn summary_of(text: &str) -> String {
     }
 }
 
-impl KbStore {
+impl SqliteKb {
     /// Opens an existing `kb.db` read-only. `None` when the KB was never ingested (no file,
     /// or a file without tables yet): nothing is created either way.
-    pub fn open_read_only(dir: &Path) -> Result<Option<KbStore>> {
+    pub fn open_read_only(dir: &Path) -> Result<Option<SqliteKb>> {
         let path = dir.join("kb.db");
         if !path.is_file() {
             return Ok(None);
@@ -180,7 +180,7 @@ impl KbStore {
         if !check_readable(&path, version, "cannot read")? {
             return Ok(None);
         }
-        Ok(Some(KbStore {
+        Ok(Some(SqliteKb {
             conn,
             dir: dir.to_path_buf(),
         }))
@@ -221,7 +221,7 @@ impl KbStore {
                         i64::try_from(limit).unwrap_or(i64::MAX),
                         i64::try_from(offset).unwrap_or(i64::MAX)
                     ],
-                    KbStore::document_from_row,
+                    SqliteKb::document_from_row,
                 )?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             Ok((rows, total as u64))
@@ -235,7 +235,7 @@ impl KbStore {
                 .query_row(
                     &format!("SELECT {DOCUMENT_COLUMNS}, content FROM documents WHERE doc_id = ?1"),
                     [doc_id],
-                    |r| Ok((KbStore::document_from_row(r)?, r.get::<_, String>(9)?)),
+                    |r| Ok((SqliteKb::document_from_row(r)?, r.get::<_, String>(9)?)),
                 )
                 .optional()?;
             let Some((document, content)) = found else {
@@ -437,7 +437,7 @@ mod tests {
     }
 
     fn built(dir: &Path) {
-        let mut store = KbStore::open(dir).unwrap();
+        let mut store = SqliteKb::open(dir).unwrap();
         store
             .enqueue("doc-1", "a.txt", "Alice met Bob and Carol.", "h1")
             .unwrap();
@@ -472,7 +472,7 @@ mod tests {
     #[test]
     fn a_kb_that_was_never_ingested_reads_as_absent_and_nothing_is_created() {
         let dir = tempfile::tempdir().unwrap();
-        assert!(KbStore::open_read_only(dir.path()).unwrap().is_none());
+        assert!(SqliteKb::open_read_only(dir.path()).unwrap().is_none());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
@@ -486,15 +486,15 @@ mod tests {
         };
         // A KB last written before the covering relation indexes still reads, without a write.
         set_version(2);
-        let store = KbStore::open_read_only(dir.path()).unwrap().unwrap();
+        let store = SqliteKb::open_read_only(dir.path()).unwrap().unwrap();
         assert_eq!(store.list_documents(None, 0, 10).unwrap().1, 2);
         drop(store);
         // One from before the f16 embeddings must be upgraded first.
         set_version(1);
-        let err = KbStore::open_read_only(dir.path()).err().unwrap().to_string();
+        let err = SqliteKb::open_read_only(dir.path()).err().unwrap().to_string();
         assert!(err.contains("upgrade it"), "{err}");
         set_version(99);
-        let err = KbStore::open_read_only(dir.path()).err().unwrap().to_string();
+        let err = SqliteKb::open_read_only(dir.path()).err().unwrap().to_string();
         assert!(err.contains("upgrade lrt"), "{err}");
     }
 
@@ -502,7 +502,7 @@ mod tests {
     fn documents_page_and_filter() {
         let dir = tempfile::tempdir().unwrap();
         built(dir.path());
-        let store = KbStore::open_read_only(dir.path()).unwrap().unwrap();
+        let store = SqliteKb::open_read_only(dir.path()).unwrap().unwrap();
         let (all, total) = store.list_documents(None, 0, 10).unwrap();
         assert_eq!((all.len(), total), (2, 2));
         let (page, total) = store.list_documents(None, 1, 1).unwrap();
@@ -519,7 +519,7 @@ mod tests {
     fn entities_sort_by_degree_and_resolve_by_case() {
         let dir = tempfile::tempdir().unwrap();
         built(dir.path());
-        let store = KbStore::open_read_only(dir.path()).unwrap().unwrap();
+        let store = SqliteKb::open_read_only(dir.path()).unwrap().unwrap();
         let (list, total) = store
             .entity_summaries(&EntityFilter {
                 limit: 2,

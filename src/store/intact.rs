@@ -137,10 +137,10 @@ fn sqlite_error(path: &Path, e: rusqlite::Error) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::kb::KbStore;
+    use crate::store::kb::SqliteKb;
 
     fn kb_with_a_document(dir: &Path) {
-        let mut store = KbStore::open(dir).unwrap();
+        let mut store = SqliteKb::open(dir).unwrap();
         store.enqueue("doc-1", "a.txt", "some text", "h1").unwrap();
     }
 
@@ -164,7 +164,7 @@ mod tests {
         let err = check(dir.path(), 0, Depth::Presence).unwrap_err().to_string();
         assert!(err.contains("not a SQLite database"), "{err}");
         std::fs::remove_file(dir.path().join("kb.db")).unwrap();
-        drop(KbStore::open(dir.path()).unwrap());
+        drop(SqliteKb::open(dir.path()).unwrap());
         check(dir.path(), 0, Depth::Full).unwrap();
         let err = check(dir.path(), 1, Depth::Presence).unwrap_err().to_string();
         assert!(err.contains("holds no documents"), "{err}");

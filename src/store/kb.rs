@@ -3,7 +3,7 @@
 //! undirected relations), all embeddings (as BLOBs, see [`super::codec`]) and the LLM cache.
 //!
 //! Invariants: a document's chunks, extraction results, graph changes and embeddings are
-//! written by [`KbStore::commit_document`] in one transaction, together with its status
+//! written by [`SqliteKb::commit_document`] in one transaction, together with its status
 //! becoming `processed`; a crash before that commit leaves the document `pending` or
 //! `processing` and nothing else. Vector indexes are derived from the embeddings here;
 //! `generation` changes on every commit so a stale index file is detected and rebuilt.
@@ -489,7 +489,7 @@ pub struct CachedAnswer {
     pub at: i64,
 }
 
-pub struct KbStore {
+pub struct SqliteKb {
     pub(super) conn: Connection,
     pub(super) dir: PathBuf,
 }
@@ -512,6 +512,7 @@ pub(super) fn db_err(context: &str, path: &Path) -> impl Fn(rusqlite::Error) -> 
     }
 }
 
+pub use super::backend::KbStore;
 pub use super::codec::{decode_vector, encode_vector};
 
 pub(super) fn split_sep(s: &str) -> Vec<String> {
@@ -556,9 +557,9 @@ pub(super) fn all_source_count_sql(prefix: &str) -> String {
     )
 }
 
-impl KbStore {
+impl SqliteKb {
     /// Opens (creating) the KB database in `dir` and applies migrations.
-    pub fn open(dir: &Path) -> Result<KbStore> {
+    pub fn open(dir: &Path) -> Result<SqliteKb> {
         let path = dir.join("kb.db");
         let err = db_err("cannot open the knowledge base", &path);
         crate::layout::private_db_file(&path)?;
@@ -598,7 +599,7 @@ impl KbStore {
             // The f32 embeddings converted above left half their pages free; give them back.
             vacuum(&conn).map_err(&err)?;
         }
-        Ok(KbStore {
+        Ok(SqliteKb {
             conn,
             dir: dir.to_path_buf(),
         })
@@ -1295,7 +1296,7 @@ mod tests {
     #[test]
     fn a_document_commits_atomically_and_bumps_the_generation() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = KbStore::open(dir.path()).unwrap();
+        let mut store = SqliteKb::open(dir.path()).unwrap();
         assert!(
             store
                 .enqueue("doc-1", "a.txt", "Alice met Bob.", "1")
@@ -1391,7 +1392,7 @@ mod tests {
             )
             .unwrap();
         }
-        let store = KbStore::open(dir.path()).unwrap();
+        let store = SqliteKb::open(dir.path()).unwrap();
         assert_eq!(
             store.meta("vector_encoding").unwrap().as_deref(),
             Some(codec::VECTOR_ENCODING)
@@ -1442,7 +1443,7 @@ mod tests {
     #[test]
     fn an_answer_the_cache_holds_is_stored_once() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = KbStore::open(dir.path()).unwrap();
+        let mut store = SqliteKb::open(dir.path()).unwrap();
         store.enqueue("doc-1", "a.txt", "Alice met Bob.", "1").unwrap();
         store
             .cache_put("default:extract:a", &extraction_answer("c1", "answer", 1))
@@ -1491,7 +1492,7 @@ mod tests {
     #[test]
     fn all_source_ids_are_stored_only_when_they_differ() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = KbStore::open(dir.path()).unwrap();
+        let mut store = SqliteKb::open(dir.path()).unwrap();
         store.enqueue("doc-1", "a.txt", "Alice met Bob.", "1").unwrap();
         let mut cut = entity("Bob");
         cut.all_source_ids = vec!["c0".into(), "c1".into()];
@@ -1533,7 +1534,7 @@ mod tests {
     #[test]
     fn the_embedding_model_is_pinned() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = KbStore::open(dir.path()).unwrap();
+        let mut store = SqliteKb::open(dir.path()).unwrap();
         let pin = EmbeddingPin {
             binding: "local".into(),
             model: "lrt-hash-v1".into(),
@@ -1558,7 +1559,7 @@ mod tests {
     #[test]
     fn the_llm_cache_keeps_the_first_answer() {
         let dir = tempfile::tempdir().unwrap();
-        let store = KbStore::open(dir.path()).unwrap();
+        let store = SqliteKb::open(dir.path()).unwrap();
         store
             .cache_put("default:extract:x", &extraction_answer("c", "first", 5))
             .unwrap();
@@ -1571,7 +1572,7 @@ mod tests {
     #[test]
     fn an_answer_made_before_a_commit_is_not_cached() {
         let dir = tempfile::tempdir().unwrap();
-        let store = KbStore::open(dir.path()).unwrap();
+        let store = SqliteKb::open(dir.path()).unwrap();
         let answer = CachedAnswer {
             cache_type: "query",
             chunk_id: None,

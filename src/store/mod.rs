@@ -1,5 +1,7 @@
-//! One KB's storage: kb.db (SQLite, the source of truth) and derived vector indexes.
+//! One KB's storage behind one boundary ([`backend::KbStore`]): SQLite (`kb.db` in the KB's
+//! folder, the default) or PostgreSQL (`pg`), plus the derived vector indexes.
 
+pub mod backend;
 pub mod codec;
 pub mod curate;
 pub mod delete;
@@ -10,9 +12,12 @@ pub mod inspect;
 pub mod intact;
 pub mod kb;
 pub mod mapped;
+pub mod pg;
 pub mod query;
 pub mod reserve;
 pub mod rows;
 pub mod transfer;
 pub mod untrusted;
 pub mod vectors;
+
+pub use backend::{KbBackend, KbLocation, KbStore};

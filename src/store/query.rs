@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use rusqlite::{OptionalExtension, Row};
 
-use super::kb::{KbStore, decode_vector, split_sep};
+use super::kb::{SqliteKb, decode_vector, split_sep};
 use crate::error::Result;
 
 /// An entity as a query sees it.
@@ -91,7 +91,7 @@ fn chunk_row(r: &Row<'_>) -> rusqlite::Result<ChunkRecord> {
     })
 }
 
-impl KbStore {
+impl SqliteKb {
     /// Rows of one table looked up one key at a time, in the order given; missing keys are
     /// skipped (an index may briefly know a row a concurrent delete removed).
     fn rows_by<K: rusqlite::ToSql, T>(
@@ -258,7 +258,7 @@ mod tests {
     #[test]
     fn graph_reads_keep_order_and_skip_missing() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = KbStore::open(dir.path()).unwrap();
+        let mut store = SqliteKb::open(dir.path()).unwrap();
         store.enqueue("doc-1", "a.txt", "text", "1").unwrap();
         let commit = DocumentCommit {
             doc_id: "doc-1".into(),

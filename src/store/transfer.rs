@@ -11,7 +11,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, pa
 use serde::{Deserialize, Serialize};
 
 use super::kb::{
-    EmbeddingPin, ExtractionRow, KbStore, MIGRATIONS, SEP, all_source_ids_column, db_err, encode_vector,
+    EmbeddingPin, ExtractionRow, MIGRATIONS, SEP, SqliteKb, all_source_ids_column, db_err, encode_vector,
     insert_extraction,
 };
 use crate::error::{Error, Result};
@@ -47,7 +47,7 @@ pub fn snapshot(dir: &Path, dest: &Path) -> Result<()> {
     let path = dir.join("kb.db");
     if !path.is_file() {
         let parent = dest.parent().unwrap_or(Path::new("."));
-        drop(KbStore::open(parent)?);
+        drop(SqliteKb::open(parent)?);
         if parent.join("kb.db") != dest {
             std::fs::rename(parent.join("kb.db"), dest).map_err(|e| Error::storage("cannot write the snapshot", e))?;
         }
@@ -184,7 +184,7 @@ pub struct ImportRows {
     pub extractions: Vec<ExtractionRow>,
 }
 
-impl KbStore {
+impl SqliteKb {
     /// Fills an empty KB with `rows` and pins `pin`, in one transaction: either everything is
     /// there afterwards or nothing is. Refuses a KB that already has documents.
     pub fn import_rows(&mut self, rows: &ImportRows, pin: &EmbeddingPin) -> Result<()> {
@@ -336,7 +336,7 @@ mod tests {
     #[test]
     fn a_snapshot_taken_during_a_write_sees_only_committed_rows_and_does_not_wait() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = KbStore::open(dir.path()).unwrap();
+        let mut store = SqliteKb::open(dir.path()).unwrap();
         store.enqueue("doc-1", "a.txt", "one", "h1").unwrap();
         // Another writer is half-way through a transaction (WAL: readers are not blocked).
         let writer = Connection::open(dir.path().join("kb.db")).unwrap();
@@ -363,7 +363,7 @@ mod tests {
     #[test]
     fn import_rows_is_all_or_nothing() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = KbStore::open(dir.path()).unwrap();
+        let mut store = SqliteKb::open(dir.path()).unwrap();
         let pin = EmbeddingPin {
             binding: "local".into(),
             model: "m".into(),

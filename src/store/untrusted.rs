@@ -172,11 +172,11 @@ pub fn interrupted(e: &rusqlite::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::kb::KbStore;
+    use crate::store::kb::SqliteKb;
 
     fn fresh() -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().unwrap();
-        drop(KbStore::open(dir.path()).unwrap());
+        drop(SqliteKb::open(dir.path()).unwrap());
         let file = dir.path().join("kb.db");
         (dir, file)
     }

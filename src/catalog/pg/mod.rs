@@ -37,8 +37,10 @@ use crate::layout::Layout;
 use crate::llm::usage::TokenCounts;
 use crate::model::{ApiKey, AuditEntry, Member, Outcome};
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
-type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
+/// The process's connection pool for one database (shared by the catalog and every KB store).
+pub(crate) type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+/// One connection checked out of a [`Pool`].
+pub(crate) type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
 
 /// An open PostgreSQL catalog: one connection from the process's pool for this database.
 pub struct PgCatalog {
@@ -69,7 +71,7 @@ fn is_unique_violation(e: &postgres::Error) -> bool {
 
 /// Runs `f` where the `postgres` client may block: here, or on a scoped thread when this
 /// thread is inside a tokio runtime (whose tasks must not start the client's own runtime).
-fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+pub(crate) fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
     if tokio::runtime::Handle::try_current().is_err() {
         return f();
     }
@@ -173,6 +175,11 @@ impl PgCatalog {
         &self.layout
     }
 
+    /// The pool this catalog draws from: KB stores on the same database use it too.
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     fn slot(&self) -> MutexGuard<'_, Option<Conn>> {
         self.conn.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -268,7 +275,8 @@ impl PgCatalog {
     }
 }
 
-fn run_on<R>(pool: &Pool, slot: &mut Option<Conn>, f: impl FnOnce(&mut Client) -> Result<R>) -> Result<R> {
+/// Runs `f` on the connection in `slot`, checking one out first (or again, after a loss).
+pub(crate) fn run_on<R>(pool: &Pool, slot: &mut Option<Conn>, f: impl FnOnce(&mut Client) -> Result<R>) -> Result<R> {
     if slot.as_ref().is_none_or(|c| c.is_closed()) {
         *slot = None;
         *slot = Some(checkout(pool, || "the configured database".into())?);
@@ -281,12 +289,12 @@ fn run_on<R>(pool: &Pool, slot: &mut Option<Conn>, f: impl FnOnce(&mut Client) -
     result
 }
 
-fn begin(c: &mut Client) -> Result<()> {
+pub(crate) fn begin(c: &mut Client) -> Result<()> {
     c.batch_execute("BEGIN")
         .map_err(|e| pg_error("cannot start a catalog transaction", e))
 }
 
-fn finish_tx<R>(c: &mut Client, result: Result<R>) -> Result<R> {
+pub(crate) fn finish_tx<R>(c: &mut Client, result: Result<R>) -> Result<R> {
     match result {
         Ok(v) => {
             c.batch_execute("COMMIT")
@@ -534,6 +542,7 @@ impl PgCatalog {
 
     pub fn delete_tenant(&mut self, id: Uuid, audit: &NewAudit) -> Result<()> {
         self.in_tx(|c| {
+            crate::store::pg::delete_rows(c, id, None).map_err(|e| pg_error("cannot delete the tenant's data", e))?;
             c.execute("DELETE FROM tenants WHERE tenant_id = $1", &[&id])
                 .map_err(|e| pg_error("cannot delete tenant", e))?;
             Self::insert_audit(c, audit)
@@ -834,6 +843,8 @@ impl PgCatalog {
 
     pub fn delete_kb(&mut self, tenant: Uuid, id: Uuid, audit: &NewAudit) -> Result<()> {
         self.in_tx(|c| {
+            crate::store::pg::delete_rows(c, tenant, Some(id))
+                .map_err(|e| pg_error("cannot delete the knowledge base's data", e))?;
             c.execute(
                 "DELETE FROM knowledge_bases WHERE tenant_id = $1 AND kb_id = $2",
                 &[&tenant, &id],
