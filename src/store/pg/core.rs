@@ -1,6 +1,7 @@
 //! Documents and their status, the LLM cache, the KB's metadata, a document's commit and the
 //! embeddings: the PostgreSQL side of `store/kb.rs`.
 
+use super::rows::{self, DOCUMENT_COLUMNS, ENTITY_COLUMNS, RELATION_COLUMNS};
 use super::{PgKb, not_yet};
 use crate::catalog::pg::pg_error;
 use crate::error::{Error, Result};
@@ -61,8 +62,19 @@ impl PgKb {
         Err(not_yet("enqueue"))
     }
 
-    pub fn document(&self, _doc_id: &str) -> Result<Option<DocumentRow>> {
-        Err(not_yet("document"))
+    pub fn document(&self, doc_id: &str) -> Result<Option<DocumentRow>> {
+        let (tenant, kb) = (self.tenant, self.kb);
+        self.with(|c| {
+            c.query_opt(
+                &format!(
+                    "SELECT {DOCUMENT_COLUMNS} FROM kb_documents WHERE tenant_id = $1 AND kb_id = $2 AND doc_id = $3"
+                ),
+                &[&tenant, &kb, &doc_id],
+            )
+            .map_err(|e| pg_error("cannot read the document", e))?
+            .map(|r| rows::document(&r, 0))
+            .transpose()
+        })
     }
 
     pub fn set_document_pages(&mut self, _doc_id: &str, _pages: &[crate::extract::Page]) -> Result<()> {
@@ -109,12 +121,32 @@ impl PgKb {
         Err(not_yet("cache_put_answer"))
     }
 
-    pub fn entity(&self, _name: &str) -> Result<Option<EntityState>> {
-        Err(not_yet("entity"))
+    pub fn entity(&self, name: &str) -> Result<Option<EntityState>> {
+        let (tenant, kb) = (self.tenant, self.kb);
+        self.with(|c| {
+            c.query_opt(
+                &format!("SELECT {ENTITY_COLUMNS} FROM kb_entities WHERE tenant_id = $1 AND kb_id = $2 AND name = $3"),
+                &[&tenant, &kb, &name],
+            )
+            .map(|r| r.map(|r| rows::entity(&r, 0)))
+            .map_err(|e| pg_error("cannot read entity", e))
+        })
     }
 
-    pub fn relation(&self, _a: &str, _b: &str) -> Result<Option<RelationState>> {
-        Err(not_yet("relation"))
+    /// The relation between `a` and `b`, in either order (stored with `src < tgt`).
+    pub fn relation(&self, a: &str, b: &str) -> Result<Option<RelationState>> {
+        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        let (tenant, kb) = (self.tenant, self.kb);
+        self.with(|c| {
+            c.query_opt(
+                &format!(
+                    "SELECT {RELATION_COLUMNS} FROM kb_relations WHERE tenant_id = $1 AND kb_id = $2 AND src = $3 AND tgt = $4"
+                ),
+                &[&tenant, &kb, &a, &b],
+            )
+            .map(|r| r.map(|r| rows::relation(&r, 0)))
+            .map_err(|e| pg_error("cannot read relation", e))
+        })
     }
 
     pub fn commit_document(&mut self, _commit: &DocumentCommit) -> Result<VectorChanges> {

@@ -14,8 +14,10 @@
 //! thread ([`off_runtime`]), as the catalog's do.
 
 mod core;
-mod edits;
+mod curate;
+mod delete;
 mod reads;
+mod rows;
 mod transfer;
 
 use std::path::{Path, PathBuf};
