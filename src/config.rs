@@ -16,7 +16,7 @@ use crate::llm::Binding;
 use crate::llm::rerank::RerankBinding;
 
 mod storage;
-pub use storage::{Backend, DEFAULT_MAX_CONNECTIONS, PgSettings, StorageSettings, mask_url};
+pub use storage::{Backend, DEFAULT_MAX_CONNECTIONS, PgSettings, PgTls, RootCerts, SslMode, StorageSettings, mask_url};
 
 /// Upstream's `DEFAULT_MAX_PARALLEL_INSERT`.
 pub const DEFAULT_MAX_PARALLEL_INSERT: usize = 3;
@@ -143,6 +143,14 @@ pub struct StorageSection {
     pub max_connections: Option<u32>,
     /// `POSTGRES_SSL_MODE`.
     pub ssl_mode: Option<String>,
+    /// `POSTGRES_SSL_ROOT_CERT` (a PEM file, or `system`).
+    pub ssl_root_cert: Option<String>,
+    /// `POSTGRES_SSL_CERT`.
+    pub ssl_cert: Option<String>,
+    /// `POSTGRES_SSL_KEY`.
+    pub ssl_key: Option<String>,
+    /// `POSTGRES_SSL_CRL`.
+    pub ssl_crl: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, Serialize)]
@@ -991,6 +999,10 @@ data_dir = {data_dir}
 # stay under data_dir either way.
 # backend = "postgres"
 # database_url = "postgres://lrt@localhost:5432/lrt"
+# TLS (POSTGRES_SSL_MODE, libpq's modes: disable, allow, prefer (default), require, verify-ca,
+# verify-full) and its files (POSTGRES_SSL_ROOT_CERT, _CERT, _KEY, _CRL):
+# ssl_mode = "verify-full"
+# ssl_root_cert = "/etc/lrt/postgres-ca.pem"
 
 [multi_tenancy]
 # ENABLE_MULTI_TENANTS. false: commands that need a knowledge base and name none use the

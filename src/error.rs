@@ -21,13 +21,17 @@ pub enum ErrorKind {
     RateLimited,
     Upstream,
     Storage,
+    /// The database cannot be reached now (PostgreSQL down, restarting, out of connection
+    /// slots): retrying later will help, so HTTP says 503 with `Retry-After`. Same exit code as
+    /// `Storage`.
+    Unavailable,
     ConfirmationRequired,
     Interrupted,
 }
 
 impl ErrorKind {
     /// Every kind, in exit-code order (used by `lrt help exit-codes` and the docs).
-    pub const ALL: [ErrorKind; 12] = [
+    pub const ALL: [ErrorKind; 13] = [
         ErrorKind::Internal,
         ErrorKind::Usage,
         ErrorKind::NotFound,
@@ -38,6 +42,7 @@ impl ErrorKind {
         ErrorKind::RateLimited,
         ErrorKind::Upstream,
         ErrorKind::Storage,
+        ErrorKind::Unavailable,
         ErrorKind::ConfirmationRequired,
         ErrorKind::Interrupted,
     ];
@@ -52,7 +57,7 @@ impl ErrorKind {
             ErrorKind::Conflict => 6,
             ErrorKind::Quota | ErrorKind::RateLimited => 7,
             ErrorKind::Upstream => 8,
-            ErrorKind::Storage => 9,
+            ErrorKind::Storage | ErrorKind::Unavailable => 9,
             ErrorKind::ConfirmationRequired => 10,
             ErrorKind::Interrupted => 130,
         }
@@ -71,6 +76,7 @@ impl ErrorKind {
             ErrorKind::RateLimited => 429,
             ErrorKind::Upstream => 502,
             ErrorKind::Storage => 500,
+            ErrorKind::Unavailable => 503,
             ErrorKind::ConfirmationRequired => 400,
             ErrorKind::Interrupted => 503,
         }
@@ -89,6 +95,7 @@ impl ErrorKind {
             ErrorKind::RateLimited => "rate_limited",
             ErrorKind::Upstream => "upstream",
             ErrorKind::Storage => "storage",
+            ErrorKind::Unavailable => "unavailable",
             ErrorKind::ConfirmationRequired => "confirmation_required",
             ErrorKind::Interrupted => "interrupted",
         }
@@ -109,6 +116,7 @@ impl ErrorKind {
             }
             ErrorKind::Upstream => "the LLM or embedding server failed (retryable)",
             ErrorKind::Storage => "the data directory or a database could not be read or written",
+            ErrorKind::Unavailable => "the database server cannot be reached now (retryable; HTTP 503)",
             ErrorKind::ConfirmationRequired => "a destructive command needs --yes (or was cancelled)",
             ErrorKind::Interrupted => "interrupted (Ctrl-C)",
         }
@@ -147,6 +155,9 @@ pub enum Error {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// The database cannot be reached now; the message says where (password masked) and why.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{0}")]
     ConfirmationRequired(String),
     #[error("{0}")]
@@ -167,6 +178,7 @@ impl Error {
             Error::RateLimited { .. } => ErrorKind::RateLimited,
             Error::Upstream(_) => ErrorKind::Upstream,
             Error::Storage { .. } => ErrorKind::Storage,
+            Error::Unavailable(_) => ErrorKind::Unavailable,
             Error::ConfirmationRequired(_) => ErrorKind::ConfirmationRequired,
             Error::Interrupted(_) => ErrorKind::Interrupted,
             Error::Internal(_) => ErrorKind::Internal,

@@ -68,14 +68,7 @@ fn postgres(test: &str) -> Option<Fixture> {
     config.options(&format!("-c search_path={schema}"));
     Some(Fixture {
         dir: tempfile::tempdir().unwrap(),
-        pg: Some((
-            PgSettings {
-                config,
-                max_connections: 4,
-            },
-            url,
-            schema,
-        )),
+        pg: Some((PgSettings::new(config, 4), url, schema)),
     })
 }
 

@@ -1,7 +1,8 @@
 # A throwaway PostgreSQL 15 (Debian's packages) for the PostgreSQL catalog's tests: a fresh
 # cluster in a temporary directory, trust authentication on a free loopback port, run by an
 # unprivileged account (CI runs as root; PostgreSQL refuses to). Stopped and removed at exit.
-# Exports LRT_TEST_DATABASE_URL; tests make a schema or database of their own in it.
+# Exports LRT_TEST_DATABASE_URL; tests make a schema or database of their own in it. Also
+# LRT_TEST_PG_BIN, the binaries' directory (tests/common/pg_cluster.rs starts clusters of its own).
 pg_bin=/usr/lib/postgresql/15/bin
 if [ ! -x "$pg_bin/initdb" ]; then
     apt-get update -qq
@@ -36,4 +37,6 @@ else
 fi
 pg_run "$pg_bin/createdb" -h 127.0.0.1 -p "$pg_port" -U lrt lrt_test
 export LRT_TEST_DATABASE_URL="postgres://lrt@127.0.0.1:$pg_port/lrt_test"
+# Tests that stop/start a server or change its TLS settings run a cluster of their own.
+export LRT_TEST_PG_BIN="$pg_bin"
 echo "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$pg_port ($pg_dir)"

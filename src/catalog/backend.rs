@@ -13,7 +13,7 @@ use super::{AuditFilter, Charge, KbRecord, KbStats, KeyFilter, KeyRecord, NewAud
 use super::{TenantRecord, TenantUsage, TokenUsageRow};
 use crate::authz::Role;
 use crate::config::{Backend, Settings};
-use crate::error::Result;
+use crate::error::{Result, StorageContext};
 use crate::layout::Layout;
 use crate::llm::usage::TokenCounts;
 use crate::model::{AuditEntry, Member};
@@ -62,6 +62,26 @@ impl Catalog {
                 let pg = PgCatalog::open(&settings.storage.postgres()?, layout)?;
                 Ok(Catalog::Postgres(Box::new(pg)))
             }
+        }
+    }
+
+    /// `/health`'s database check: one round trip to the configured catalog's database,
+    /// waiting at most `wait` for a connection (PostgreSQL), or a read of catalog.db (SQLite).
+    /// Returns the round trip's time; an unreachable PostgreSQL is [`Error::Unavailable`].
+    ///
+    /// [`Error::Unavailable`]: crate::error::Error::Unavailable
+    pub fn ping(settings: &Settings, wait: std::time::Duration) -> Result<std::time::Duration> {
+        match settings.storage.backend.value {
+            Backend::Sqlite => {
+                let path = Layout::new(settings.data_dir.value.clone()).catalog_path();
+                let start = std::time::Instant::now();
+                let conn = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .storage_ctx(|| format!("cannot open {}", path.display()))?;
+                conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+                    .storage_ctx(|| format!("cannot read {}", path.display()))?;
+                Ok(start.elapsed())
+            }
+            Backend::Postgres => super::pg::pool(&settings.storage.postgres()?)?.ping(wait),
         }
     }
 

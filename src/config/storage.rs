@@ -4,6 +4,7 @@
 //! kept out of every display and message ([`PgSettings::location`] masks them).
 
 use std::fmt;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -70,16 +71,111 @@ pub struct StorageSettings {
     pub database: Sourced<Option<String>>,
     pub max_connections: Sourced<u32>,
     pub ssl_mode: Sourced<Option<String>>,
-    /// `POSTGRES_SSL_CERT`, `POSTGRES_SSL_KEY`, `POSTGRES_SSL_ROOT_CERT`, `POSTGRES_SSL_CRL`:
-    /// the names of those set (TLS is refused, so they are only checked for).
-    pub ssl_files: Vec<&'static str>,
+    /// `POSTGRES_SSL_ROOT_CERT` (`storage.ssl_root_cert`, `sslrootcert=` in the URL).
+    pub ssl_root_cert: Sourced<Option<String>>,
+    /// `POSTGRES_SSL_CERT` (`storage.ssl_cert`, `sslcert=`): a client certificate.
+    pub ssl_cert: Sourced<Option<String>>,
+    /// `POSTGRES_SSL_KEY` (`storage.ssl_key`, `sslkey=`): the client certificate's key.
+    pub ssl_key: Sourced<Option<String>>,
+    /// `POSTGRES_SSL_CRL` (`storage.ssl_crl`, `sslcrl=`): revoked server certificates.
+    pub ssl_crl: Sourced<Option<String>>,
+}
+
+/// libpq's `sslmode` values (upstream LightRAG's `POSTGRES_SSL_MODE`), with libpq's meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SslMode {
+    /// Plain connections only.
+    Disable,
+    /// Plain first; TLS (unverified) only if the server refuses a plain connection.
+    Allow,
+    /// TLS (unverified) if the server offers it, plain otherwise: libpq's default.
+    Prefer,
+    /// TLS, certificate not checked (checked as `VerifyCa` when a root certificate is given).
+    Require,
+    /// TLS, the server's certificate chain checked against the root certificate.
+    VerifyCa,
+    /// `VerifyCa`, and the certificate must name the host connected to.
+    VerifyFull,
+}
+
+impl SslMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Allow => "allow",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+
+    /// Whether the server's certificate chain is checked.
+    pub fn verifies(self) -> bool {
+        matches!(self, SslMode::VerifyCa | SslMode::VerifyFull)
+    }
+}
+
+impl FromStr for SslMode {
+    type Err = Error;
+    fn from_str(raw: &str) -> Result<SslMode> {
+        Ok(match raw.trim().to_ascii_lowercase().as_str() {
+            "disable" => SslMode::Disable,
+            "allow" => SslMode::Allow,
+            "prefer" => SslMode::Prefer,
+            "require" => SslMode::Require,
+            "verify-ca" => SslMode::VerifyCa,
+            "verify-full" => SslMode::VerifyFull,
+            _ => {
+                return Err(Error::Usage(format!(
+                    "expected disable, allow, prefer, require, verify-ca or verify-full, got {raw:?}"
+                )));
+            }
+        })
+    }
+}
+
+/// Where the server's certificate is checked against (`sslrootcert`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RootCerts {
+    /// A PEM file of CA certificates.
+    File(PathBuf),
+    /// `sslrootcert=system`: the operating system's CA store.
+    System,
+}
+
+/// How connections to PostgreSQL use TLS. Paths are not secrets (`config show` prints them);
+/// the files are read when the pool is made, so a missing one fails at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PgTls {
+    pub mode: SslMode,
+    /// Required by `verify-ca`/`verify-full`; given with `require`, it makes it `verify-ca`.
+    pub root_cert: Option<RootCerts>,
+    /// A client certificate and its key (PEM), both or neither.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    /// Certificate revocation lists (PEM) checked with the chain.
+    pub crl: Option<PathBuf>,
+}
+
+impl PgTls {
+    /// libpq's default: TLS when the server offers it, unverified.
+    pub fn prefer() -> PgTls {
+        PgTls {
+            mode: SslMode::Prefer,
+            root_cert: None,
+            client_cert: None,
+            crl: None,
+        }
+    }
 }
 
 /// A PostgreSQL connection as the catalog opens it.
 #[derive(Clone)]
 pub struct PgSettings {
+    /// Host, port, user, password, database (its `ssl_mode` follows `tls.mode`).
     pub config: postgres::Config,
     pub max_connections: u32,
+    pub tls: PgTls,
 }
 
 impl fmt::Debug for PgSettings {
@@ -89,6 +185,15 @@ impl fmt::Debug for PgSettings {
 }
 
 impl PgSettings {
+    /// Settings for `config` with libpq's default TLS (`prefer`, unverified).
+    pub fn new(config: postgres::Config, max_connections: u32) -> PgSettings {
+        PgSettings {
+            config,
+            max_connections,
+            tls: PgTls::prefer(),
+        }
+    }
+
     /// `postgres://user:***@host:port/db`: where the catalog is, never the password.
     pub fn location(&self) -> String {
         let c = &self.config;
@@ -109,12 +214,48 @@ impl PgSettings {
     }
 }
 
-const SSL_FILE_VARS: [&str; 4] = [
-    "POSTGRES_SSL_CERT",
-    "POSTGRES_SSL_KEY",
-    "POSTGRES_SSL_ROOT_CERT",
-    "POSTGRES_SSL_CRL",
-];
+/// The `ssl*` parameters of a `postgres://` URL lrt reads itself (the client library knows only
+/// some of them, and only three modes), decoded; the URL without them.
+#[derive(Debug, Default)]
+struct UrlTls {
+    mode: Option<String>,
+    root_cert: Option<String>,
+    cert: Option<String>,
+    key: Option<String>,
+    crl: Option<String>,
+}
+
+fn split_url_tls(url: &str) -> (String, UrlTls) {
+    let mut tls = UrlTls::default();
+    let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let Some((base, query)) = url.split_once('?').filter(|_| is_url) else {
+        return (url.to_string(), tls);
+    };
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = || Some(percent_encoding::percent_decode_str(v).decode_utf8_lossy().into_owned());
+        match k {
+            "sslmode" => tls.mode = value(),
+            "sslrootcert" => tls.root_cert = value(),
+            "sslcert" => tls.cert = value(),
+            "sslkey" => tls.key = value(),
+            "sslcrl" => tls.crl = value(),
+            _ => kept.push(pair),
+        }
+    }
+    let rebuilt = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (rebuilt, tls)
+}
+
+/// A setting's value, else the URL's.
+fn or_url(setting: &Sourced<Option<String>>, url: Option<String>) -> Option<String> {
+    setting.value.clone().or(url).filter(|v| !v.trim().is_empty())
+}
 
 impl StorageSettings {
     pub(super) fn load(env: &dyn Env, file: &StorageSection) -> Result<StorageSettings> {
@@ -129,6 +270,7 @@ impl StorageSettings {
             return Err(Error::Usage("POSTGRES_MAX_CONNECTIONS must be at least 1".into()));
         }
         let ssl_mode = layer(env, "POSTGRES_SSL_MODE", file.ssl_mode.clone().map(Some), None)?;
+        let path = |var, value: &Option<String>| layer(env, var, value.clone().map(Some), None);
         Ok(StorageSettings {
             backend: layer(env, "LRT_STORAGE", backend_file, Backend::Sqlite)?,
             database_url: layer(env, "LRT_DATABASE_URL", file.database_url.clone().map(Some), None)?,
@@ -139,7 +281,10 @@ impl StorageSettings {
             database: layer(env, "POSTGRES_DATABASE", None, None)?,
             max_connections,
             ssl_mode,
-            ssl_files: SSL_FILE_VARS.into_iter().filter(|v| env.get(v).is_some()).collect(),
+            ssl_root_cert: path("POSTGRES_SSL_ROOT_CERT", &file.ssl_root_cert)?,
+            ssl_cert: path("POSTGRES_SSL_CERT", &file.ssl_cert)?,
+            ssl_key: path("POSTGRES_SSL_KEY", &file.ssl_key)?,
+            ssl_crl: path("POSTGRES_SSL_CRL", &file.ssl_crl)?,
         })
     }
 
@@ -147,7 +292,14 @@ impl StorageSettings {
     /// variable set over it. Every refusal is a usage error naming the setting, never its
     /// value (a URL holds a password).
     pub fn postgres(&self) -> Result<PgSettings> {
-        let mut config = match &self.database_url.value {
+        let (url, url_tls) = match &self.database_url.value {
+            Some(url) => {
+                let (rest, tls) = split_url_tls(url);
+                (Some(rest), tls)
+            }
+            None => (None, UrlTls::default()),
+        };
+        let mut config = match &url {
             Some(url) => postgres::Config::from_str(url).map_err(|e| {
                 Error::Usage(format!(
                     "{}: not a PostgreSQL connection URL ({}); expected postgres://USER:PASSWORD@HOST:PORT/DATABASE",
@@ -181,15 +333,13 @@ impl StorageSettings {
                     .into(),
             ));
         }
-        if let Some(mode) = &self.ssl_mode.value {
-            config.ssl_mode(ssl_mode(mode)?);
-        }
-        if matches!(config.get_ssl_mode(), postgres::config::SslMode::Require) {
-            return Err(tls_unsupported("sslmode=require"));
-        }
-        if let Some(var) = self.ssl_files.first() {
-            return Err(tls_unsupported(var));
-        }
+        let tls = self.tls(url_tls)?;
+        config.ssl_mode(match tls.mode {
+            // `allow` starts plain; the pool retries with TLS if the server refuses.
+            SslMode::Disable | SslMode::Allow => postgres::config::SslMode::Disable,
+            SslMode::Prefer => postgres::config::SslMode::Prefer,
+            SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull => postgres::config::SslMode::Require,
+        });
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
         }
@@ -197,6 +347,65 @@ impl StorageSettings {
         Ok(PgSettings {
             config,
             max_connections: self.max_connections.value,
+            tls,
+        })
+    }
+
+    /// The TLS settings: each `POSTGRES_SSL_*` variable (or `[storage]` key) over the URL's
+    /// `ssl*` parameter, with libpq's rules: `verify-*` needs a root certificate (given, or
+    /// `~/.postgresql/root.crt`), and `require` with one checks the chain (`verify-ca`).
+    fn tls(&self, url: UrlTls) -> Result<PgTls> {
+        let mode = match or_url(&self.ssl_mode, url.mode.clone()) {
+            Some(raw) => raw.parse::<SslMode>().map_err(|e| {
+                let source = if self.ssl_mode.value.is_some() {
+                    self.ssl_mode.source.to_string()
+                } else {
+                    "sslmode in the database URL".into()
+                };
+                Error::Usage(format!("{source}: {e}"))
+            })?,
+            None => SslMode::Prefer,
+        };
+        let root_cert = match or_url(&self.ssl_root_cert, url.root_cert) {
+            Some(raw) if raw == "system" => Some(RootCerts::System),
+            Some(raw) => Some(RootCerts::File(PathBuf::from(raw))),
+            None => default_root_cert().map(RootCerts::File),
+        };
+        let mode = match mode {
+            SslMode::Require if root_cert.is_some() => SslMode::VerifyCa,
+            other => other,
+        };
+        if mode.verifies() && root_cert.is_none() {
+            return Err(Error::Usage(format!(
+                "POSTGRES_SSL_MODE={}: the server's certificate is checked against a CA certificate: \
+                 set POSTGRES_SSL_ROOT_CERT (storage.ssl_root_cert, or sslrootcert= in the URL) to a PEM file, \
+                 or to `system` for the system's CAs",
+                mode.as_str()
+            )));
+        }
+        let cert = or_url(&self.ssl_cert, url.cert);
+        let key = or_url(&self.ssl_key, url.key);
+        let client_cert = match (cert, key) {
+            (Some(c), Some(k)) => Some((PathBuf::from(c), PathBuf::from(k))),
+            (None, None) => None,
+            _ => {
+                return Err(Error::Usage(
+                    "POSTGRES_SSL_CERT and POSTGRES_SSL_KEY go together: a client certificate needs its key".into(),
+                ));
+            }
+        };
+        let crl = or_url(&self.ssl_crl, url.crl).map(PathBuf::from);
+        if mode == SslMode::Disable && (client_cert.is_some() || crl.is_some()) {
+            return Err(Error::Usage(
+                "POSTGRES_SSL_MODE=disable, yet TLS files are set (POSTGRES_SSL_CERT/KEY/CRL): choose a TLS mode or unset them"
+                    .into(),
+            ));
+        }
+        Ok(PgTls {
+            mode,
+            root_cert: root_cert.filter(|_| mode != SslMode::Disable),
+            client_cert,
+            crl,
         })
     }
 
@@ -232,6 +441,14 @@ impl StorageSettings {
                 &self.max_connections.source,
             ),
             ("postgres.ssl_mode", json!(self.ssl_mode.value), &self.ssl_mode.source),
+            (
+                "postgres.ssl_root_cert",
+                json!(self.ssl_root_cert.value),
+                &self.ssl_root_cert.source,
+            ),
+            ("postgres.ssl_cert", json!(self.ssl_cert.value), &self.ssl_cert.source),
+            ("postgres.ssl_key", json!(self.ssl_key.value), &self.ssl_key.source),
+            ("postgres.ssl_crl", json!(self.ssl_crl.value), &self.ssl_crl.source),
         ]
         .into_iter()
         .map(|(k, v, s): (&str, serde_json::Value, &Source)| (k.to_string(), v, s.to_string()))
@@ -239,24 +456,10 @@ impl StorageSettings {
     }
 }
 
-fn tls_unsupported(what: &str) -> Error {
-    Error::Usage(format!(
-        "{what}: TLS connections to PostgreSQL are not supported by this lrt yet; \
-         use POSTGRES_SSL_MODE=disable or prefer (for example through a local socket or an SSH tunnel)"
-    ))
-}
-
-/// upstream's `POSTGRES_SSL_MODE` values; those needing TLS are refused (no TLS client here).
-fn ssl_mode(raw: &str) -> Result<postgres::config::SslMode> {
-    use postgres::config::SslMode;
-    match raw.trim().to_ascii_lowercase().as_str() {
-        "disable" => Ok(SslMode::Disable),
-        "allow" | "prefer" => Ok(SslMode::Prefer),
-        "require" | "verify-ca" | "verify-full" => Err(tls_unsupported(&format!("POSTGRES_SSL_MODE={raw}"))),
-        _ => Err(Error::Usage(format!(
-            "POSTGRES_SSL_MODE: expected disable, allow, prefer, require, verify-ca or verify-full, got {raw:?}"
-        ))),
-    }
+/// libpq's default root certificate, `~/.postgresql/root.crt`, when it exists.
+fn default_root_cert() -> Option<PathBuf> {
+    let path = PathBuf::from(std::env::var_os("HOME")?).join(".postgresql/root.crt");
+    path.is_file().then_some(path)
 }
 
 /// A URL with its password (if any) replaced by `***`.
@@ -372,8 +575,6 @@ mod tests {
         let bad = load(&[("LRT_DATABASE_URL", "postgres://u:hunter2@h:notaport/db")]).unwrap();
         let err = bad.postgres().unwrap_err().to_string();
         assert!(err.contains("LRT_DATABASE_URL") && !err.contains("hunter2"), "{err}");
-        let tls = load(&[("POSTGRES_USER", "u"), ("POSTGRES_SSL_MODE", "require")]).unwrap();
-        assert!(tls.postgres().unwrap_err().to_string().contains("TLS"));
         assert!(load(&[("POSTGRES_SSL_MODE", "sometimes")]).unwrap().postgres().is_err());
         let err = load(&[]).unwrap().postgres().unwrap_err().to_string();
         assert!(err.contains("POSTGRES_USER"), "{err}");
@@ -381,5 +582,66 @@ mod tests {
             mask_url("postgres://a:b@h/db?password=c&sslmode=disable"),
             "postgres://a:***@h/db?password=***&sslmode=disable"
         );
+    }
+
+    #[test]
+    fn tls_modes_and_files_come_from_variables_or_the_url_with_libpq_rules() {
+        let require = load(&[("POSTGRES_USER", "u"), ("POSTGRES_SSL_MODE", "require")]).unwrap();
+        let pg = require.postgres().unwrap();
+        assert_eq!(pg.tls.mode, SslMode::Require);
+        assert_eq!(pg.config.get_ssl_mode(), postgres::config::SslMode::Require);
+        // verify-* needs a CA to check against.
+        let err = load(&[("POSTGRES_USER", "u"), ("POSTGRES_SSL_MODE", "verify-full")])
+            .unwrap()
+            .postgres();
+        if std::env::var_os("HOME").is_none_or(|h| !std::path::Path::new(&h).join(".postgresql/root.crt").exists()) {
+            let err = err.unwrap_err().to_string();
+            assert!(err.contains("POSTGRES_SSL_ROOT_CERT"), "{err}");
+        }
+        // The URL's parameters, decoded; a variable overrides its parameter.
+        let url = load(&[(
+            "LRT_DATABASE_URL",
+            "postgres://u:pw@h/db?sslmode=verify-ca&sslrootcert=/etc/my%20ca.pem&application_name=x",
+        )])
+        .unwrap()
+        .postgres()
+        .unwrap();
+        assert_eq!(url.tls.mode, SslMode::VerifyCa);
+        assert_eq!(url.tls.root_cert, Some(RootCerts::File("/etc/my ca.pem".into())));
+        let over = load(&[
+            (
+                "LRT_DATABASE_URL",
+                "postgres://u@h/db?sslmode=verify-ca&sslrootcert=/a.pem",
+            ),
+            ("POSTGRES_SSL_MODE", "verify-full"),
+            ("POSTGRES_SSL_ROOT_CERT", "system"),
+        ])
+        .unwrap()
+        .postgres()
+        .unwrap();
+        assert_eq!(
+            (over.tls.mode, over.tls.root_cert),
+            (SslMode::VerifyFull, Some(RootCerts::System))
+        );
+        // libpq: require with a root certificate checks the chain.
+        let ca = load(&[
+            ("POSTGRES_USER", "u"),
+            ("POSTGRES_SSL_MODE", "require"),
+            ("POSTGRES_SSL_ROOT_CERT", "/ca.pem"),
+        ])
+        .unwrap();
+        assert_eq!(ca.postgres().unwrap().tls.mode, SslMode::VerifyCa);
+        // allow starts plain; the pool retries with TLS.
+        let allow = load(&[("POSTGRES_USER", "u"), ("POSTGRES_SSL_MODE", "allow")]).unwrap();
+        let allow = allow.postgres().unwrap();
+        assert_eq!(allow.tls.mode, SslMode::Allow);
+        assert_eq!(allow.config.get_ssl_mode(), postgres::config::SslMode::Disable);
+        let half = load(&[("POSTGRES_USER", "u"), ("POSTGRES_SSL_CERT", "/c.pem")]).unwrap();
+        assert!(half.postgres().unwrap_err().to_string().contains("POSTGRES_SSL_KEY"));
+        let bad = load(&[("LRT_DATABASE_URL", "postgres://u@h/db?sslmode=sometimes")]).unwrap();
+        assert!(bad.postgres().unwrap_err().to_string().contains("sslmode"));
+        // Paths show in `config show`.
+        let shown = serde_json::to_string(&ca.entries()).unwrap();
+        assert!(shown.contains("/ca.pem"), "{shown}");
     }
 }

@@ -253,7 +253,12 @@ const KB: &str = "/api/v1/tenants/{tenant_id}/kbs/{kb_id}";
 pub(super) fn table() -> Vec<Route> {
     use Method as M;
     vec![
-        route(M::GET, "/health", "Liveness (no authentication)", routes::health).access(Access::Public),
+        route(
+            M::GET,
+            "/health",
+            "Liveness and database reachability (no authentication; 503 while the database is unreachable)",
+            routes::health,
+        ).access(Access::Public),
         route(M::GET, "/api/v1/openapi.json", "This OpenAPI document", openapi_handler).access(Access::Public),
         route(M::GET, "/api/v1/me", "The caller: user, super-admin flag, memberships", routes::me).access(Access::User),
         route(M::GET, "/api/v1/tenants", "List the tenants the caller can see", routes::list_tenants)

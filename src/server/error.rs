@@ -72,6 +72,9 @@ fn is_busy(err: &Error) -> bool {
 /// Seconds a client is told to wait when the data directory is busy.
 const BUSY_RETRY_AFTER_SECS: u64 = 2;
 
+/// Seconds a client is told to wait when the database cannot be reached.
+pub(crate) const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 impl From<Error> for ApiError {
     fn from(err: Error) -> ApiError {
         if is_busy(&err) {
@@ -82,6 +85,17 @@ impl From<Error> for ApiError {
                 "the data directory is busy (another lrt process is writing to it); retry shortly",
             );
             api.retry_after = Some(BUSY_RETRY_AFTER_SECS);
+            return api;
+        }
+        if let Error::Unavailable(detail) = &err {
+            // The detail names the database's host: logged, not sent.
+            tracing::warn!(target: "lrt::serve", "database unavailable: {detail}");
+            let mut api = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorKind::Unavailable.as_str(),
+                "the database is unavailable; retry shortly",
+            );
+            api.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
             return api;
         }
         let kind = err.kind();
@@ -149,5 +163,16 @@ mod tests {
         }
         let other = ApiError::from(sqlite(rusqlite::ffi::SQLITE_CORRUPT));
         assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+
+    #[test]
+    fn an_unreachable_database_is_503_with_retry_after_and_no_location() {
+        let api = ApiError::from(Error::Unavailable(
+            "cannot reach the PostgreSQL database at postgres://lrt:***@db.internal:5432/lrt".into(),
+        ));
+        assert_eq!(api.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(api.code, "unavailable");
+        assert_eq!(api.retry_after, Some(UNAVAILABLE_RETRY_AFTER_SECS));
+        assert!(!api.message.contains("db.internal"), "{}", api.message);
     }
 }

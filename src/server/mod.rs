@@ -13,6 +13,7 @@ mod console;
 mod documents;
 mod error;
 mod graph_edit;
+mod health;
 mod limits;
 pub mod mcp;
 mod metrics;
@@ -89,6 +90,8 @@ pub struct AppState {
     limits: limits::QueryLimits,
     /// Failed authentications per client address.
     throttle: throttle::AuthThrottle,
+    /// `/health`'s database probe.
+    health: health::DbHealth,
     worker: IngestWorker,
     /// MCP's streamable HTTP transport, served at [`mcp::PATH`].
     mcp: mcp::HttpTransport,
@@ -169,6 +172,7 @@ impl AppState {
             manager,
             limits: limits::QueryLimits::default(),
             throttle: throttle::AuthThrottle::default(),
+            health: health::DbHealth::default(),
             worker,
             mcp: mcp::http_transport(body_limit),
             parser,

@@ -271,8 +271,26 @@ pub(super) fn to_json<T: serde::Serialize>(value: T) -> ApiResult {
         .map_err(|e| Error::Internal(format!("cannot serialize the response: {e}")).into())
 }
 
-pub(super) async fn health() -> Json<Value> {
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+/// Liveness and the database's reachability: 200 `ok`, or 503 `unavailable` (with
+/// `Retry-After`) while the database cannot be reached, so a load balancer sends requests to
+/// replicas that can serve them.
+pub(super) async fn health(State(st): S) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let database = st.health.status(&st.settings).await;
+    let (status, word) = if database.reachable {
+        (StatusCode::OK, "ok")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+    };
+    let body = Json(json!({"status": word, "version": env!("CARGO_PKG_VERSION"), "database": database}));
+    let mut response = (status, body).into_response();
+    if !database.reachable {
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            axum::http::HeaderValue::from(super::error::UNAVAILABLE_RETRY_AFTER_SECS),
+        );
+    }
+    response
 }
 
 pub(super) async fn me(State(st): S, Authed(actor): Authed) -> ApiResult {

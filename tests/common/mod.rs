@@ -9,6 +9,7 @@
 pub mod external;
 pub mod kbstore;
 pub mod model;
+pub mod pg_cluster;
 pub mod server;
 
 use std::ffi::OsStr;

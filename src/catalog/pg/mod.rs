@@ -13,17 +13,17 @@
 //! calls made on a thread inside a runtime (ingest runs inside `block_on`) hop to a scoped
 //! thread, so the catalog can be called from anywhere the SQLite one can.
 
+mod pool;
 mod schema;
+mod tls;
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, OnceLock};
-use std::time::Duration;
+use std::sync::{Mutex, MutexGuard};
 
 use postgres::error::SqlState;
-use postgres::{Client, NoTls, Row};
-use r2d2_postgres::{PostgresConnectionManager, r2d2};
+use postgres::{Client, Row};
 use uuid::Uuid;
 
+pub(crate) use pool::{Conn, Pool, off_runtime, pg_error, pool};
 pub use schema::SCHEMA_VERSION;
 
 use super::{
@@ -37,11 +37,6 @@ use crate::layout::Layout;
 use crate::llm::usage::TokenCounts;
 use crate::model::{ApiKey, AuditEntry, Member, Outcome};
 
-/// The process's connection pool for one database (shared by the catalog and every KB store).
-pub(crate) type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
-/// One connection checked out of a [`Pool`].
-pub(crate) type Conn = r2d2::PooledConnection<PostgresConnectionManager<NoTls>>;
-
 /// An open PostgreSQL catalog: one connection from the process's pool for this database.
 pub struct PgCatalog {
     pool: Pool,
@@ -49,86 +44,8 @@ pub struct PgCatalog {
     layout: Layout,
 }
 
-/// Maps a PostgreSQL error to a storage error with context (a lost connection says so).
-pub(crate) fn pg_error(context: impl Into<String>, e: postgres::Error) -> Error {
-    Error::storage(context, pg_reason(&e))
-}
-
-/// What went wrong, in words (never the connection settings, which may hold a password).
-fn pg_reason(e: &postgres::Error) -> String {
-    if e.is_closed() {
-        return "the connection to the PostgreSQL catalog was lost; try again".into();
-    }
-    match e.as_db_error() {
-        Some(db) => format!("PostgreSQL: {}", db.message()),
-        None => format!("PostgreSQL: {e}"),
-    }
-}
-
 fn is_unique_violation(e: &postgres::Error) -> bool {
     e.code() == Some(&SqlState::UNIQUE_VIOLATION)
-}
-
-/// Runs `f` where the `postgres` client may block: here, or on a scoped thread when this
-/// thread is inside a tokio runtime (whose tasks must not start the client's own runtime).
-pub(crate) fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    if tokio::runtime::Handle::try_current().is_err() {
-        return f();
-    }
-    std::thread::scope(|s| s.spawn(f).join()).unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-}
-
-/// The process's pools, one per database (connection settings), so every catalog a process
-/// opens shares `POSTGRES_MAX_CONNECTIONS` connections. Pools live as long as the process.
-fn pool(settings: &PgSettings) -> Result<Pool> {
-    static POOLS: OnceLock<Mutex<HashMap<String, Pool>>> = OnceLock::new();
-    let key = format!(
-        "{:?}|{:?}|{}",
-        settings.config,
-        settings.config.get_password(),
-        settings.max_connections
-    );
-    let mut pools = POOLS
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if let Some(pool) = pools.get(&key) {
-        return Ok(pool.clone());
-    }
-    // One direct connection first: an unreachable or refusing server is reported at once,
-    // with its reason, instead of after the pool's wait.
-    off_runtime(|| settings.config.connect(NoTls).map(drop)).map_err(|e| {
-        Error::storage(
-            format!("cannot connect to the PostgreSQL catalog at {}", settings.location()),
-            pg_reason(&e),
-        )
-    })?;
-    let manager = PostgresConnectionManager::new(settings.config.clone(), NoTls);
-    let pool = off_runtime(|| {
-        r2d2::Pool::builder()
-            .max_size(settings.max_connections)
-            .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(15))
-            .test_on_check_out(false)
-            .build(manager)
-    })
-    .map_err(|e| {
-        Error::storage(
-            format!("cannot reach the PostgreSQL catalog at {}", settings.location()),
-            e,
-        )
-    })?;
-    pools.insert(key, pool.clone());
-    Ok(pool)
-}
-
-fn checkout(pool: &Pool, settings_location: impl FnOnce() -> String) -> Result<Conn> {
-    pool.get().map_err(|e| {
-        Error::storage(
-            format!("cannot reach the PostgreSQL catalog at {}", settings_location()),
-            format!("{e}"),
-        )
-    })
 }
 
 impl PgCatalog {
@@ -150,7 +67,7 @@ impl PgCatalog {
     pub fn status(settings: &PgSettings) -> Result<MigrationStatus> {
         let pool = pool(settings)?;
         let current = off_runtime(|| {
-            let mut conn = checkout(&pool, || settings.location())?;
+            let mut conn = pool.get()?;
             schema::version(&mut conn)
         })?;
         Ok(MigrationStatus {
@@ -166,7 +83,7 @@ impl PgCatalog {
     pub fn migrate(settings: &PgSettings) -> Result<Vec<usize>> {
         let pool = pool(settings)?;
         off_runtime(|| {
-            let mut conn = checkout(&pool, || settings.location())?;
+            let mut conn = pool.get()?;
             schema::migrate(&mut conn)
         })
     }
@@ -279,7 +196,7 @@ impl PgCatalog {
 pub(crate) fn run_on<R>(pool: &Pool, slot: &mut Option<Conn>, f: impl FnOnce(&mut Client) -> Result<R>) -> Result<R> {
     if slot.as_ref().is_none_or(|c| c.is_closed()) {
         *slot = None;
-        *slot = Some(checkout(pool, || "the configured database".into())?);
+        *slot = Some(pool.get()?);
     }
     let conn = slot.as_mut().expect("a connection was just checked out");
     let result = f(conn);

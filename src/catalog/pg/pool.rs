@@ -1,0 +1,287 @@
+//! The process's PostgreSQL connections: one pool per database (connection settings), shared by
+//! every catalog and KB store the process opens, bounded by `POSTGRES_MAX_CONNECTIONS`, over
+//! TLS as `POSTGRES_SSL_MODE` says.
+//!
+//! Outages: a connection the server closed is never handed out (it is checked for on check-out,
+//! without a round trip), so when the database comes back the next request gets a fresh
+//! connection and the process recovers by itself. While connections are failing, a check-out
+//! waits [`DOWN_WAIT`] rather than the pool's full timeout, so requests fail fast with an
+//! [`Error::Unavailable`] (503) instead of queueing behind a dead server.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use postgres::Client;
+use postgres::error::SqlState;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use super::tls;
+use crate::config::{PgSettings, SslMode};
+use crate::error::{Error, Result};
+
+/// How long a check-out waits for a free connection when the database is reachable.
+const CHECKOUT_WAIT: Duration = Duration::from_secs(15);
+/// How long a check-out waits while connections are failing: long enough for a database that
+/// is back to accept one, short enough that requests are refused promptly during an outage.
+pub(crate) const DOWN_WAIT: Duration = Duration::from_secs(1);
+
+/// A pool of connections to one database. Cheap to clone (all clones share the connections).
+#[derive(Clone)]
+pub(crate) struct Pool {
+    inner: r2d2::Pool<Manager>,
+    link: Arc<Link>,
+}
+
+/// A connection checked out of a [`Pool`]; back to the pool on drop (dropped if broken).
+pub(crate) type Conn = r2d2::PooledConnection<Manager>;
+
+/// What the pool knows about its database's reachability.
+#[derive(Debug)]
+struct Link {
+    /// `postgres://user:***@host:port/db`.
+    location: String,
+    /// Since when connections have been failing (`None`: the last attempt worked).
+    failing_since: Mutex<Option<Instant>>,
+}
+
+impl Link {
+    fn failing(&self) -> bool {
+        self.failing_since.lock().unwrap_or_else(|p| p.into_inner()).is_some()
+    }
+
+    fn record(&self, ok: bool) {
+        let mut since = self.failing_since.lock().unwrap_or_else(|p| p.into_inner());
+        match (ok, *since) {
+            (true, _) => *since = None,
+            (false, None) => *since = Some(Instant::now()),
+            (false, Some(_)) => {}
+        }
+    }
+}
+
+/// Makes connections with the settings' TLS mode, and libpq's `allow` (plain first, TLS if
+/// the server refuses plain).
+pub(crate) struct Manager {
+    config: postgres::Config,
+    tls: MakeRustlsConnect,
+    allow: bool,
+    link: Arc<Link>,
+    /// The connection made when the pool was, handed out as the pool's first.
+    spare: Mutex<Option<Client>>,
+}
+
+impl std::fmt::Debug for Manager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Manager({})", self.link.location)
+    }
+}
+
+impl Manager {
+    fn connect_once(&self) -> Result<Client, postgres::Error> {
+        let plain = self.config.connect(self.tls.clone());
+        match plain {
+            // The server answered and refused (pg_hba.conf's `hostssl`): try TLS.
+            Err(e) if self.allow && e.as_db_error().is_some() => {
+                let mut config = self.config.clone();
+                config.ssl_mode(postgres::config::SslMode::Require);
+                config.connect(self.tls.clone())
+            }
+            other => other,
+        }
+    }
+}
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = Client;
+    type Error = postgres::Error;
+
+    fn connect(&self) -> Result<Client, postgres::Error> {
+        let spare = self.spare.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(client) = spare.filter(|c| !c.is_closed()) {
+            return Ok(client);
+        }
+        let result = self.connect_once();
+        match &result {
+            Ok(_) => self.link.record(true),
+            Err(e) if is_outage(e) => self.link.record(false),
+            Err(_) => {}
+        }
+        result
+    }
+
+    /// A connection the server closed (a restart, an idle kill) is refused here, with no round
+    /// trip: the pool then makes a new one.
+    fn is_valid(&self, conn: &mut Client) -> Result<(), postgres::Error> {
+        if conn.is_closed() {
+            self.link.record(false);
+            return conn.simple_query("").map(drop);
+        }
+        Ok(())
+    }
+
+    fn has_broken(&self, conn: &mut Client) -> bool {
+        if conn.is_closed() {
+            // Possibly the start of an outage: the next check-outs wait only briefly.
+            self.link.record(false);
+            return true;
+        }
+        false
+    }
+}
+
+impl Pool {
+    /// A connection from the pool. When the database cannot be reached this is
+    /// [`Error::Unavailable`]. Call it where the client may block ([`off_runtime`]).
+    pub(crate) fn get(&self) -> Result<Conn> {
+        let wait = if self.link.failing() { DOWN_WAIT } else { CHECKOUT_WAIT };
+        self.get_within(wait)
+    }
+
+    fn get_within(&self, wait: Duration) -> Result<Conn> {
+        self.inner.get_timeout(wait).map_err(|e| {
+            Error::Unavailable(format!(
+                "cannot reach the PostgreSQL database at {}: {e}; retry shortly",
+                self.link.location
+            ))
+        })
+    }
+
+    /// `/health`'s probe: one round trip on a pooled connection, waiting at most `wait` for
+    /// it; returns the round trip's time.
+    pub(crate) fn ping(&self, wait: Duration) -> Result<Duration> {
+        off_runtime(|| {
+            let mut conn = self.get_within(wait)?;
+            let start = Instant::now();
+            conn.simple_query("SELECT 1")
+                .map_err(|e| pg_error("cannot reach the PostgreSQL database", e))?;
+            Ok(start.elapsed())
+        })
+    }
+}
+
+/// The process's pool for `settings`, made on first use. The first connection is made at
+/// once, so an unreachable or refusing server (or a TLS mismatch) is reported with its reason.
+pub(crate) fn pool(settings: &PgSettings) -> Result<Pool> {
+    static POOLS: OnceLock<Mutex<HashMap<String, Pool>>> = OnceLock::new();
+    let key = format!(
+        "{:?}|{:?}|{}|{:?}",
+        settings.config,
+        settings.config.get_password(),
+        settings.max_connections,
+        settings.tls
+    );
+    let mut pools = POOLS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(pool) = pools.get(&key) {
+        return Ok(pool.clone());
+    }
+    let link = Arc::new(Link {
+        location: settings.location(),
+        failing_since: Mutex::new(None),
+    });
+    let manager = Manager {
+        config: settings.config.clone(),
+        tls: tls::connector(&settings.tls)?,
+        allow: settings.tls.mode == SslMode::Allow,
+        link: link.clone(),
+        spare: Mutex::new(None),
+    };
+    let first = off_runtime(|| manager.connect_once()).map_err(|e| {
+        let context = format!("cannot connect to the PostgreSQL database at {}", settings.location());
+        pg_error(context, e)
+    })?;
+    // The connection just made becomes the pool's first: opening a catalog costs one.
+    *manager.spare.lock().unwrap_or_else(|p| p.into_inner()) = Some(first);
+    let inner = r2d2::Pool::builder()
+        .max_size(settings.max_connections)
+        .min_idle(Some(0))
+        .connection_timeout(CHECKOUT_WAIT)
+        .test_on_check_out(true)
+        .error_handler(Box::new(r2d2::NopErrorHandler))
+        .build_unchecked(manager);
+    let pool = Pool { inner, link };
+    pools.insert(key, pool.clone());
+    Ok(pool)
+}
+
+/// Runs `f` where the `postgres` client may block: here, or on a scoped thread when this
+/// thread is inside a tokio runtime (whose tasks must not start the client's own runtime).
+pub(crate) fn off_runtime<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    if tokio::runtime::Handle::try_current().is_err() {
+        return f();
+    }
+    std::thread::scope(|s| s.spawn(f).join()).unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Maps a PostgreSQL error to lrt's: a lost or refused connection (server down, restarting,
+/// out of connection slots) is [`Error::Unavailable`] (503, retryable); anything else a
+/// storage error with `context`. Never includes the connection settings' password.
+pub(crate) fn pg_error(context: impl Into<String>, e: postgres::Error) -> Error {
+    let context = context.into();
+    if is_outage(&e) {
+        return Error::Unavailable(format!(
+            "{context}: the PostgreSQL database is unavailable ({}); retry shortly",
+            pg_reason(&e)
+        ));
+    }
+    Error::storage(context, pg_reason(&e))
+}
+
+/// Whether `e` says the database cannot be reached now (rather than that a statement failed).
+pub(crate) fn is_outage(e: &postgres::Error) -> bool {
+    if e.is_closed() {
+        return true;
+    }
+    if let Some(code) = e.code() {
+        return code.code().starts_with("08")
+            || [
+                SqlState::ADMIN_SHUTDOWN,
+                SqlState::CRASH_SHUTDOWN,
+                SqlState::CANNOT_CONNECT_NOW,
+                SqlState::TOO_MANY_CONNECTIONS,
+            ]
+            .contains(code);
+    }
+    // No server answer: an I/O failure (refused, reset, timed out), unless it is TLS's.
+    let mut cause = std::error::Error::source(e);
+    while let Some(err) = cause {
+        if tls::is_tls(err) {
+            return false;
+        }
+        if err.is::<std::io::Error>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
+}
+
+/// What went wrong, in words (never the connection settings, which may hold a password).
+pub(crate) fn pg_reason(e: &postgres::Error) -> String {
+    if e.is_closed() {
+        return "the connection to the PostgreSQL database was lost; try again".into();
+    }
+    if let Some(db) = e.as_db_error() {
+        let hint = if db.code() == &SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+            && db.message().contains("no encryption")
+        {
+            " (the server accepts only TLS connections here: set POSTGRES_SSL_MODE=require, verify-ca or verify-full)"
+        } else {
+            ""
+        };
+        return format!("PostgreSQL: {}{hint}", db.message());
+    }
+    if let Some(tls) = tls::explain(e) {
+        return tls;
+    }
+    let mut text = format!("PostgreSQL: {e}");
+    let mut cause = std::error::Error::source(e);
+    while let Some(err) = cause {
+        text.push_str(&format!(": {err}"));
+        cause = err.source();
+    }
+    text
+}

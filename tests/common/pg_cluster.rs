@@ -1,0 +1,146 @@
+//! A PostgreSQL cluster of a test's own, from the binaries `.ci/steps/10-postgres.sh` found
+//! (`LRT_TEST_PG_BIN`): for tests that stop and start the server or change its TLS settings,
+//! which must not disturb the shared one. Trust authentication on a free loopback port, run
+//! by the `postgres` account when the test runs as root (PostgreSQL refuses root). Stopped and
+//! removed on drop.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Cluster {
+    dir: PathBuf,
+    bin: PathBuf,
+    pub port: u16,
+    /// `-c name=value` settings for every start.
+    settings: Vec<String>,
+}
+
+fn is_root() -> bool {
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// `program ARGS` as the account that runs the cluster.
+fn as_owner(program: &Path) -> Command {
+    if is_root() {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--"]).arg(program);
+        cmd
+    } else {
+        Command::new(program)
+    }
+}
+
+fn run(cmd: &mut Command, what: &str) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Cluster {
+    /// A fresh, stopped cluster; `None` (SKIPPED) without `LRT_TEST_PG_BIN` outside CI.
+    pub fn init(test: &str) -> Option<Cluster> {
+        let bin = PathBuf::from(super::external::component("LRT_TEST_PG_BIN", test)?);
+        let dir = std::env::temp_dir().join(format!("lrt-pg-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir(&dir).unwrap();
+        if is_root() {
+            run(
+                Command::new("chown").arg("postgres").arg(&dir),
+                "chown the cluster directory",
+            );
+        }
+        let cluster = Cluster {
+            dir,
+            bin,
+            port: free_port(),
+            settings: vec!["listen_addresses=127.0.0.1".into(), "fsync=off".into()],
+        };
+        run(
+            as_owner(&cluster.bin.join("initdb"))
+                .arg("-D")
+                .arg(cluster.data())
+                .args(["-U", "lrt", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"]),
+            "initdb",
+        );
+        Some(cluster)
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    /// Adds `name=value` to the server's settings (from the next start).
+    pub fn set(&mut self, setting: &str) {
+        self.settings.push(setting.to_string());
+    }
+
+    /// Writes `contents` to `name` in the data directory, owned by the cluster's account
+    /// with mode `mode` (a server key must be 0600 and the server's).
+    pub fn write(&self, name: &str, contents: &[u8], mode: u32) {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.data().join(name);
+        std::fs::write(&path, contents).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        if is_root() {
+            run(Command::new("chown").arg("postgres").arg(&path), "chown");
+        }
+    }
+
+    pub fn start(&self) {
+        let mut options = format!("-p {} -k {}", self.port, self.dir.display());
+        for s in &self.settings {
+            options.push_str(&format!(" -c {s}"));
+        }
+        run(
+            as_owner(&self.bin.join("pg_ctl"))
+                .arg("-D")
+                .arg(self.data())
+                .arg("-l")
+                .arg(self.dir.join("server.log"))
+                .args(["-w", "-t", "60", "-o", &options, "start"]),
+            "pg_ctl start",
+        );
+    }
+
+    /// `pg_ctl stop -m fast`: clients are disconnected, the server goes away.
+    pub fn stop(&self) {
+        run(
+            as_owner(&self.bin.join("pg_ctl"))
+                .arg("-D")
+                .arg(self.data())
+                .args(["-m", "fast", "-w", "stop"]),
+            "pg_ctl stop",
+        );
+    }
+
+    /// A URL for database `db` on `host` (`127.0.0.1` or `localhost`).
+    pub fn url(&self, host: &str, db: &str) -> String {
+        format!("postgres://lrt@{host}:{}/{db}", self.port)
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = as_owner(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(self.data())
+            .args(["-m", "immediate", "stop"])
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

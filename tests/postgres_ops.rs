@@ -1,0 +1,221 @@
+//! Operating the PostgreSQL backend: TLS modes against a server that accepts only TLS, a
+//! database outage while `lrt serve` runs (503, `/health` says so, recovery without a restart),
+//! and `max_concurrent_queries` held across two replicas on one database. The TLS and outage
+//! tests run a cluster of their own (`common::pg_cluster`), so the shared one is not disturbed.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::pg_cluster::Cluster;
+use common::{Lrt, ROOT, Run};
+
+/// `openssl ARGS` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl (Debian's openssl package)");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A CA (`NAME.crt`, `NAME.key`) in `dir`.
+fn make_ca(dir: &Path, name: &str) {
+    openssl(
+        dir,
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            &format!("/CN={name}"),
+            "-keyout",
+            &format!("{name}.key"),
+            "-out",
+            &format!("{name}.crt"),
+        ],
+    );
+}
+
+/// `server.crt`/`server.key` signed by CA `ca`, naming `db.lrt.test` and 127.0.0.1 (not
+/// `localhost`).
+fn make_server_cert(dir: &Path, ca: &str) {
+    std::fs::write(dir.join("san.ext"), "subjectAltName=DNS:db.lrt.test,IP:127.0.0.1\n").unwrap();
+    openssl(
+        dir,
+        &[
+            "req",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-subj",
+            "/CN=db.lrt.test",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+    );
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            &format!("{ca}.crt"),
+            "-CAkey",
+            &format!("{ca}.key"),
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+            "-out",
+            "server.crt",
+        ],
+    );
+}
+
+/// `lrt db status` on the PostgreSQL at `url` with extra `env`.
+fn db_status(lrt: &Lrt, url: &str, env: &[(&str, &str)]) -> Run {
+    let mut all = vec![("LRT_STORAGE", "postgres"), ("LRT_DATABASE_URL", url)];
+    all.extend_from_slice(env);
+    lrt.run(Some(ROOT), &all, &["db", "status", "--json"])
+}
+
+#[test]
+fn tls_modes_against_a_server_that_accepts_only_tls() {
+    let Some(mut cluster) = Cluster::init("tls_modes_against_a_server_that_accepts_only_tls") else {
+        return;
+    };
+    let certs = tempfile::tempdir().unwrap();
+    let dir = certs.path();
+    make_ca(dir, "ca");
+    make_ca(dir, "other-ca");
+    make_server_cert(dir, "ca");
+    cluster.write("server.crt", &std::fs::read(dir.join("server.crt")).unwrap(), 0o644);
+    cluster.write("server.key", &std::fs::read(dir.join("server.key")).unwrap(), 0o600);
+    // Plain TCP is refused: only `hostssl` lines.
+    cluster.write(
+        "pg_hba.conf",
+        b"local all all trust\nhostssl all all 127.0.0.1/32 trust\nhostssl all all ::1/128 trust\n",
+        0o600,
+    );
+    cluster.set("ssl=on");
+    cluster.start();
+    let lrt = Lrt::new();
+    let ca = dir.join("ca.crt");
+    let ca = ca.to_str().unwrap();
+    let other = dir.join("other-ca.crt");
+    let other = other.to_str().unwrap();
+    let ip = cluster.url("127.0.0.1", "postgres");
+    let name = cluster.url("localhost", "postgres");
+
+    let works = |url: &str, env: &[(&str, &str)], what: &str| {
+        let run = db_status(&lrt, url, env);
+        assert_eq!(run.code, 0, "{what}: {}\n{}", run.stderr, cluster.log());
+        assert_eq!(run.json()["backend"], "postgres", "{what}");
+    };
+    works(&ip, &[("POSTGRES_SSL_MODE", "require")], "require");
+    works(&ip, &[("POSTGRES_SSL_MODE", "prefer")], "prefer negotiates TLS");
+    works(&ip, &[("POSTGRES_SSL_MODE", "allow")], "allow falls back to TLS");
+    works(
+        &ip,
+        &[("POSTGRES_SSL_MODE", "verify-full"), ("POSTGRES_SSL_ROOT_CERT", ca)],
+        "verify-full, the right CA and a name the certificate lists",
+    );
+    works(
+        &format!("{ip}?sslmode=verify-full&sslrootcert={ca}"),
+        &[],
+        "the same from the URL",
+    );
+    works(
+        &name,
+        &[("POSTGRES_SSL_MODE", "verify-ca"), ("POSTGRES_SSL_ROOT_CERT", ca)],
+        "verify-ca does not check the host name",
+    );
+
+    let fails = |url: &str, env: &[(&str, &str)], code: i32, says: &str| {
+        let run = db_status(&lrt, url, env);
+        assert_eq!(run.code, code, "{env:?}: {}", run.stderr);
+        assert!(run.stderr.contains(says), "{env:?} should say {says:?}: {}", run.stderr);
+    };
+    fails(
+        &name,
+        &[("POSTGRES_SSL_MODE", "verify-full"), ("POSTGRES_SSL_ROOT_CERT", ca)],
+        9,
+        "does not name the host",
+    );
+    fails(
+        &ip,
+        &[("POSTGRES_SSL_MODE", "verify-full"), ("POSTGRES_SSL_ROOT_CERT", other)],
+        9,
+        "not signed by a CA in POSTGRES_SSL_ROOT_CERT",
+    );
+    fails(
+        &ip,
+        &[("POSTGRES_SSL_MODE", "verify-ca"), ("POSTGRES_SSL_ROOT_CERT", other)],
+        9,
+        "not signed by a CA",
+    );
+    // libpq: `require` with a root certificate checks the chain.
+    fails(
+        &ip,
+        &[("POSTGRES_SSL_MODE", "require"), ("POSTGRES_SSL_ROOT_CERT", other)],
+        9,
+        "not signed by a CA",
+    );
+    fails(
+        &ip,
+        &[("POSTGRES_SSL_MODE", "disable")],
+        9,
+        "accepts only TLS connections",
+    );
+    fails(
+        &ip,
+        &[("POSTGRES_SSL_MODE", "verify-full")],
+        2,
+        "POSTGRES_SSL_ROOT_CERT",
+    );
+    fails(
+        &ip,
+        &[
+            ("POSTGRES_SSL_MODE", "verify-full"),
+            ("POSTGRES_SSL_ROOT_CERT", "/nonexistent/ca.pem"),
+        ],
+        2,
+        "cannot read /nonexistent/ca.pem",
+    );
+    // `config show` names the files (not secrets).
+    let shown = lrt.run(
+        Some(ROOT),
+        &[
+            ("LRT_STORAGE", "postgres"),
+            ("LRT_DATABASE_URL", "postgres://lrt:s3cret@127.0.0.1/x"),
+            ("POSTGRES_SSL_ROOT_CERT", ca),
+        ],
+        &["config", "show", "--json"],
+    );
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(
+        shown.stdout.contains(ca) && !shown.stdout.contains("s3cret"),
+        "{}",
+        shown.stdout
+    );
+}
