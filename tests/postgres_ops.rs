@@ -219,3 +219,86 @@ fn tls_modes_against_a_server_that_accepts_only_tls() {
         shown.stdout
     );
 }
+
+/// `GET path` without credentials: status, `Retry-After`, JSON body.
+async fn public(srv: &common::server::Server, path: &str) -> common::server::Resp {
+    srv.send(reqwest::Method::GET, path, None, &[], None).await
+}
+
+/// The database stops under a running `lrt serve`: requests that need it get 503 with
+/// `Retry-After` at once (no hang, no 500, no connection details), `/health` says the
+/// database is unreachable, and when the database is back the same process serves again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_is_503_and_the_replica_recovers_by_itself() {
+    use std::time::{Duration, Instant};
+
+    use common::server::{spawn, token};
+    use reqwest::StatusCode;
+
+    let Some(cluster) = Cluster::init("a_database_outage_is_503_and_the_replica_recovers_by_itself") else {
+        return;
+    };
+    cluster.start();
+    let lrt = Lrt::new();
+    let url = cluster.url("127.0.0.1", "postgres");
+    let env = [("LRT_STORAGE", "postgres"), ("LRT_DATABASE_URL", url.as_str())];
+    let srv = spawn(&lrt, &env, &[]).unwrap_or_else(|e| panic!("lrt serve did not start: {e}"));
+    let root = token(&lrt, ROOT);
+
+    let health = public(&srv, "/health").await;
+    assert_eq!(health.status, StatusCode::OK, "{}", health.body);
+    assert_eq!(health.body["database"]["backend"], "postgres");
+    assert_eq!(health.body["database"]["reachable"], true);
+    assert!(
+        health.body["database"]["latency_ms"].as_f64().is_some(),
+        "{}",
+        health.body
+    );
+    assert_eq!(srv.get("/api/v1/tenants", &root).await.status, StatusCode::OK);
+
+    cluster.stop();
+    for _ in 0..2 {
+        let asked = Instant::now();
+        let r = srv.get("/api/v1/tenants", &root).await;
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+        assert_eq!(r.body["error"]["code"], "unavailable", "{}", r.body);
+        assert!(r.headers.contains_key("retry-after"), "{:?}", r.headers);
+        assert!(!r.body.to_string().contains("127.0.0.1"), "{}", r.body);
+        assert!(asked.elapsed() < Duration::from_secs(5), "took {:?}", asked.elapsed());
+    }
+    // Worth a few seconds only: /health answers within its probe timeout and is reused.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let asked = Instant::now();
+    let health = public(&srv, "/health").await;
+    assert_eq!(health.status, StatusCode::SERVICE_UNAVAILABLE, "{}", health.body);
+    assert_eq!(health.body["status"], "unavailable");
+    assert_eq!(health.body["database"]["reachable"], false);
+    assert!(health.headers.contains_key("retry-after"));
+    assert!(asked.elapsed() < Duration::from_secs(3), "took {:?}", asked.elapsed());
+    // The CLI says the same, with its own exit code and kind.
+    let cli = lrt.run(Some(ROOT), &env, &["tenant", "list", "--json"]);
+    assert_eq!(cli.code, 9, "{}", cli.stderr);
+    assert_eq!(cli.json_error()["error"]["kind"], "unavailable", "{}", cli.stderr);
+
+    cluster.start();
+    let back = Instant::now();
+    loop {
+        let r = srv.get("/api/v1/tenants", &root).await;
+        if r.status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+        assert!(
+            back.elapsed() < Duration::from_secs(10),
+            "not recovered: {}\n{}",
+            r.body,
+            srv.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    println!("recovered {:?} after the database was back", back.elapsed());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let health = public(&srv, "/health").await;
+    assert_eq!(health.status, StatusCode::OK, "{}", health.body);
+    assert_eq!(health.body["database"]["reachable"], true);
+}
