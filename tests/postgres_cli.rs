@@ -6,59 +6,9 @@
 
 mod common;
 
+use common::pg_cluster::Database;
 use common::{Lrt, ROOT, Run};
 use serde_json::Value;
-
-/// A fresh database in the test server, dropped at the end. Its own queries run on a thread of
-/// their own (the synchronous client must not run inside the serve test's runtime).
-struct Database {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-fn apart<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    std::thread::scope(|s| s.spawn(f).join().unwrap())
-}
-
-impl Database {
-    fn new(test: &str) -> Option<Database> {
-        let admin_url = common::external::component("LRT_TEST_DATABASE_URL", test)?;
-        let name = format!("lrt_cli_{}", uuid::Uuid::new_v4().simple());
-        apart(|| {
-            let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).expect("connect to the test server");
-            admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
-        });
-        let base = admin_url.rsplit_once('/').expect("a URL with a database").0;
-        let url = format!("{base}/{name}");
-        Some(Database { admin_url, name, url })
-    }
-
-    fn execute(&self, sql: &str) {
-        apart(|| {
-            let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
-            c.batch_execute(sql).unwrap();
-        })
-    }
-
-    /// The one BIGINT a query returns.
-    fn scalar(&self, sql: &str) -> i64 {
-        apart(|| {
-            let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
-            c.query_one(sql, &[]).unwrap().get(0)
-        })
-    }
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        apart(|| {
-            if let Ok(mut admin) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
-                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
-            }
-        })
-    }
-}
 
 /// `lrt ARGS` as `user` on the PostgreSQL catalog.
 fn pg(lrt: &Lrt, db: &Database, user: &str, args: &[&str]) -> Run {

@@ -302,3 +302,102 @@ async fn a_database_outage_is_503_and_the_replica_recovers_by_itself() {
     assert_eq!(health.status, StatusCode::OK, "{}", health.body);
     assert_eq!(health.body["database"]["reachable"], true);
 }
+
+/// `max_concurrent_queries=2` on a tenant served by two replicas on one database: of four
+/// overlapping queries (two to each replica) exactly two run, the others are refused at once;
+/// the slots come back when the queries end, and a lease left by a dead replica (expired) does
+/// not count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_queries_are_limited_across_replicas() {
+    use std::time::{Duration, Instant};
+
+    use common::pg_cluster::Database;
+    use common::server::start;
+    use reqwest::{Method, StatusCode};
+    use serde_json::json;
+
+    let Some(db) = Database::new("concurrent_queries_are_limited_across_replicas") else {
+        return;
+    };
+    // Answers take 1.5 s, so the queries overlap.
+    let model = common::model::server(1500, 0).await;
+    let mut env: Vec<(&str, String)> = common::model::env(&model);
+    env.push(("LRT_STORAGE", "postgres".into()));
+    env.push(("LRT_DATABASE_URL", db.url.clone()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let lrt = Lrt::new();
+    let as_user = |user: &str, args: &[&str]| {
+        let mut all = args.to_vec();
+        all.push("--json");
+        let run = lrt.run(Some(user), &env, &all);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.stderr);
+        run.json()
+    };
+    let t = as_user(
+        ROOT,
+        &[
+            "tenant",
+            "create",
+            "acme",
+            "--admin",
+            "alice",
+            "--set",
+            "max_concurrent_queries=2",
+        ],
+    );
+    let t = t["tenant_id"].as_str().unwrap().to_string();
+    let kb = as_user("alice", &["kb", "create", "-t", "acme", "docs"]);
+    let kb = kb["kb_id"].as_str().unwrap().to_string();
+    let key = as_user("alice", &["key", "create", "-t", "acme", "--role", "viewer"]);
+    let key = key["key"].as_str().unwrap().to_string();
+    let replicas = [start(&lrt, &env), start(&lrt, &env)];
+    let path = format!("/api/v1/tenants/{t}/kbs/{kb}/query");
+    let question = json!({"question": "Who met whom?", "mode": "bypass", "no_cache": true});
+    let ask = |i: usize| {
+        let (srv, path, key, question) = (&replicas[i % 2], &path, &key, question.clone());
+        async move {
+            let started = Instant::now();
+            let r = srv.keyed(Method::POST, path, key, Some(question)).await;
+            (r, started.elapsed())
+        }
+    };
+
+    let answers = futures_util::future::join_all((0..4).map(ask)).await;
+    let statuses: Vec<_> = answers.iter().map(|(r, _)| r.status).collect();
+    let ok = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    let refused: Vec<_> = answers
+        .iter()
+        .filter(|(r, _)| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .collect();
+    assert_eq!(
+        (ok, refused.len()),
+        (2, 2),
+        "{:?}",
+        answers.iter().map(|(r, _)| (r.status, &r.body)).collect::<Vec<_>>()
+    );
+    for (r, took) in refused {
+        assert_eq!(r.body["error"]["code"], "rate_limited", "{}", r.body);
+        assert_eq!(r.headers["retry-after"], "1");
+        assert!(*took < Duration::from_millis(1500), "refused after {took:?}");
+    }
+
+    // Released when the queries end (the release is asynchronous: within a moment).
+    let live = format!("SELECT count(*) FROM query_leases WHERE tenant_id = '{t}'");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while db.scalar(&live) != 0 {
+        assert!(Instant::now() < deadline, "leases not released");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // A dead replica's leases, once expired, free their slots; live ones still count.
+    db.execute(&format!(
+        "INSERT INTO query_leases (tenant_id, lease_id, holder, expires_at) VALUES
+         ('{t}', gen_random_uuid(), gen_random_uuid(), now() - interval '1 second'),
+         ('{t}', gen_random_uuid(), gen_random_uuid(), now() - interval '1 second'),
+         ('{t}', gen_random_uuid(), gen_random_uuid(), now() + interval '1 minute')"
+    ));
+    let (first, _) = ask(0).await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let both = futures_util::future::join_all([ask(0), ask(1)]).await;
+    let ok = both.iter().filter(|(r, _)| r.status == StatusCode::OK).count();
+    assert_eq!(ok, 1, "one slot is held by the live foreign lease");
+}

@@ -162,6 +162,7 @@ impl AppState {
         let worker = IngestWorker::start(settings.clone(), ingest_workers)?;
         let manager = Arc::new(TenantRagManager::new(max_cached_instances));
         let service = Service::open(settings.clone())?.with_engines(manager.clone());
+        let limits = limits::QueryLimits::for_settings(&settings)?;
         Ok(AppState {
             service: Mutex::new(service),
             settings,
@@ -170,7 +171,7 @@ impl AppState {
             strict,
             console,
             manager,
-            limits: limits::QueryLimits::default(),
+            limits,
             throttle: throttle::AuthThrottle::default(),
             health: health::DbHealth::default(),
             worker,

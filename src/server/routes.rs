@@ -13,8 +13,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use tokio::sync::OwnedSemaphorePermit;
-
 use super::access::Caller;
 use super::{ApiError, AppState};
 use crate::authz::{Actor, Permission, Role};
@@ -711,7 +709,7 @@ pub(super) struct AdmittedQuery {
     admitted: AuthorizedQuery,
     engine: EngineGuard,
     /// Held until the work ends, even if the client goes away meanwhile.
-    _permit: OwnedSemaphorePermit,
+    _permit: super::limits::QueryPermit,
     runtime: tokio::runtime::Handle,
 }
 
@@ -760,7 +758,7 @@ pub(super) async fn query_engine(
     };
     let slots = admitted.max_concurrent_queries()?;
     let handle = &admitted.handle;
-    let permit = st.limits.try_acquire(handle.tenant_id, &handle.tenant_name, slots)?;
+    let permit = st.limits.acquire(handle.tenant_id, &handle.tenant_name, slots).await?;
     let open = || {
         let (st, admitted) = (st.clone(), admitted.clone());
         async move { st.run(move |svc| svc.open_engine(&admitted, no_cache)).await }

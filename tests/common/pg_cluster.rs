@@ -1,4 +1,5 @@
-//! A PostgreSQL cluster of a test's own, from the binaries `.ci/steps/10-postgres.sh` found
+//! A fresh database in the shared test server ([`Database`]), and a PostgreSQL cluster of a
+//! test's own ([`Cluster`]), from the binaries `.ci/steps/10-postgres.sh` found
 //! (`LRT_TEST_PG_BIN`): for tests that stop and start the server or change its TLS settings,
 //! which must not disturb the shared one. Trust authentication on a free loopback port, run
 //! by the `postgres` account when the test runs as root (PostgreSQL refuses root). Stopped and
@@ -142,5 +143,56 @@ impl Drop for Cluster {
             .args(["-m", "immediate", "stop"])
             .output();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A fresh database in the test server, dropped at the end. Its own queries run on a thread of
+/// their own (the synchronous client must not run inside the serve test's runtime).
+pub struct Database {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+fn apart<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
+impl Database {
+    pub fn new(test: &str) -> Option<Database> {
+        let admin_url = super::external::component("LRT_TEST_DATABASE_URL", test)?;
+        let name = format!("lrt_cli_{}", uuid::Uuid::new_v4().simple());
+        apart(|| {
+            let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).expect("connect to the test server");
+            admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        });
+        let base = admin_url.rsplit_once('/').expect("a URL with a database").0;
+        let url = format!("{base}/{name}");
+        Some(Database { admin_url, name, url })
+    }
+
+    pub fn execute(&self, sql: &str) {
+        apart(|| {
+            let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
+            c.batch_execute(sql).unwrap();
+        })
+    }
+
+    /// The one BIGINT a query returns.
+    pub fn scalar(&self, sql: &str) -> i64 {
+        apart(|| {
+            let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
+            c.query_one(sql, &[]).unwrap().get(0)
+        })
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        apart(|| {
+            if let Ok(mut admin) = postgres::Client::connect(&self.admin_url, postgres::NoTls) {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            }
+        })
     }
 }

@@ -13,6 +13,7 @@
 //! calls made on a thread inside a runtime (ingest runs inside `block_on`) hop to a scoped
 //! thread, so the catalog can be called from anywhere the SQLite one can.
 
+mod leases;
 mod pool;
 mod schema;
 mod tls;
@@ -23,6 +24,7 @@ use postgres::error::SqlState;
 use postgres::{Client, Row};
 use uuid::Uuid;
 
+pub(crate) use leases::{Lease, QueryLeases};
 pub(crate) use pool::{Conn, Pool, off_runtime, pg_error, pool};
 pub use schema::SCHEMA_VERSION;
 

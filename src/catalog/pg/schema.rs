@@ -282,6 +282,19 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant_id, kb_id, alias)
     );
     "#,
+    // 3: `max_concurrent_queries` across replicas: one row per running query, taken under the
+    // tenant's row lock while fewer than the quota are live; renewed by its process while it
+    // runs, so a killed process's rows expire and free their slots.
+    r#"
+    CREATE TABLE query_leases (
+        tenant_id  UUID NOT NULL REFERENCES tenants (tenant_id) ON DELETE CASCADE,
+        lease_id   UUID NOT NULL,
+        holder     UUID NOT NULL,
+        expires_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (tenant_id, lease_id)
+    );
+    CREATE INDEX query_leases_holder ON query_leases (tenant_id, holder);
+    "#,
 ];
 
 /// The schema version this build writes.
