@@ -81,10 +81,7 @@ fn postgres(test: &str) -> Option<KbFixture> {
     admin.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
     let mut config: ::postgres::Config = url.parse().unwrap();
     config.options(&format!("-c search_path={schema}"));
-    let settings = PgSettings {
-        config,
-        max_connections: 4,
-    };
+    let settings = PgSettings::new(config, 4);
     let dir = tempfile::tempdir().unwrap();
     let catalog = Catalog::Postgres(Box::new(
         PgCatalog::open(&settings, Layout::new(dir.path().join("data"))).unwrap(),
