@@ -401,3 +401,28 @@ async fn concurrent_queries_are_limited_across_replicas() {
     let ok = both.iter().filter(|(r, _)| r.status == StatusCode::OK).count();
     assert_eq!(ok, 1, "one slot is held by the live foreign lease");
 }
+
+/// A command opens one connection to the database, not two: the connection that checks the
+/// server is reachable at start becomes the pool's first.
+#[test]
+fn a_command_opens_one_connection() {
+    let Some(mut cluster) = Cluster::init("a_command_opens_one_connection") else {
+        return;
+    };
+    cluster.set("log_connections=on");
+    cluster.start();
+    let lrt = Lrt::new();
+    let url = cluster.url("127.0.0.1", "postgres");
+    let run = lrt.run(
+        Some(ROOT),
+        &[("LRT_STORAGE", "postgres"), ("LRT_DATABASE_URL", url.as_str())],
+        &["tenant", "list", "--json"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let connections = cluster
+        .log()
+        .lines()
+        .filter(|l| l.contains("connection authorized") && l.contains("application_name=lrt"))
+        .count();
+    assert_eq!(connections, 1, "{}", cluster.log());
+}
