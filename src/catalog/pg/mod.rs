@@ -196,7 +196,7 @@ impl PgCatalog {
 
 /// Runs `f` on the connection in `slot`, checking one out first (or again, after a loss).
 pub(crate) fn run_on<R>(pool: &Pool, slot: &mut Option<Conn>, f: impl FnOnce(&mut Client) -> Result<R>) -> Result<R> {
-    if slot.as_ref().is_none_or(|c| c.is_closed()) {
+    if slot.as_mut().is_none_or(|c| !pool.usable(c)) {
         *slot = None;
         *slot = Some(pool.get()?);
     }

@@ -2,11 +2,14 @@
 //! every catalog and KB store the process opens, bounded by `POSTGRES_MAX_CONNECTIONS`, over
 //! TLS as `POSTGRES_SSL_MODE` says.
 //!
-//! Outages: a connection the server closed is never handed out (it is checked for on check-out,
-//! without a round trip), so when the database comes back the next request gets a fresh
-//! connection and the process recovers by itself. While connections are failing, a check-out
-//! waits [`DOWN_WAIT`] rather than the pool's full timeout, so requests fail fast with an
-//! [`Error::Unavailable`] (503) instead of queueing behind a dead server.
+//! Outages: a connection known to be closed is never handed out, so when the database comes back
+//! the next request gets a fresh connection and the process recovers by itself. The client only
+//! notices a closed socket when it uses it, so for [`SUSPECT_FOR`] after a connection was lost or
+//! refused, connections are checked with a round trip before use (on check-out, and a catalog's
+//! kept connection in `run_on`): connections left over from before a restart are replaced instead
+//! of failing a request. While connections are failing, a check-out waits [`DOWN_WAIT`] rather
+//! than the pool's full timeout, so requests fail fast with an [`Error::Unavailable`] (503)
+//! instead of queueing behind a dead server.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -25,6 +28,8 @@ const CHECKOUT_WAIT: Duration = Duration::from_secs(15);
 /// How long a check-out waits while connections are failing: long enough for a database that
 /// is back to accept one, short enough that requests are refused promptly during an outage.
 pub(crate) const DOWN_WAIT: Duration = Duration::from_secs(1);
+/// How long after trouble (a lost or refused connection) connections are checked before use.
+const SUSPECT_FOR: Duration = Duration::from_secs(60);
 
 /// A pool of connections to one database. Cheap to clone (all clones share the connections).
 #[derive(Clone)]
@@ -43,6 +48,8 @@ struct Link {
     location: String,
     /// Since when connections have been failing (`None`: the last attempt worked).
     failing_since: Mutex<Option<Instant>>,
+    /// When a connection was last lost or refused.
+    troubled_at: Mutex<Option<Instant>>,
 }
 
 impl Link {
@@ -50,7 +57,18 @@ impl Link {
         self.failing_since.lock().unwrap_or_else(|p| p.into_inner()).is_some()
     }
 
+    /// Whether connections made before now may be dead without knowing it.
+    fn suspect(&self) -> bool {
+        self.troubled_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|at| at.elapsed() < SUSPECT_FOR)
+    }
+
     fn record(&self, ok: bool) {
+        if !ok {
+            *self.troubled_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        }
         let mut since = self.failing_since.lock().unwrap_or_else(|p| p.into_inner());
         match (ok, *since) {
             (true, _) => *since = None,
@@ -110,11 +128,10 @@ impl r2d2::ManageConnection for Manager {
         result
     }
 
-    /// A connection the server closed (a restart, an idle kill) is refused here, with no round
-    /// trip: the pool then makes a new one.
+    /// A connection the server closed (a restart, an idle kill) is refused here: the pool then
+    /// makes a new one. A round trip only while connections are suspect.
     fn is_valid(&self, conn: &mut Client) -> Result<(), postgres::Error> {
-        if conn.is_closed() {
-            self.link.record(false);
+        if conn.is_closed() || self.link.suspect() {
             return conn.simple_query("").map(drop);
         }
         Ok(())
@@ -136,6 +153,12 @@ impl Pool {
     pub(crate) fn get(&self) -> Result<Conn> {
         let wait = if self.link.failing() { DOWN_WAIT } else { CHECKOUT_WAIT };
         self.get_within(wait)
+    }
+
+    /// Whether `conn`, kept by its user between calls, may be used: not closed, and answering
+    /// while connections are suspect.
+    pub(crate) fn usable(&self, conn: &mut Client) -> bool {
+        !conn.is_closed() && (!self.link.suspect() || conn.simple_query("").is_ok())
     }
 
     fn get_within(&self, wait: Duration) -> Result<Conn> {
@@ -181,6 +204,7 @@ pub(crate) fn pool(settings: &PgSettings) -> Result<Pool> {
     let link = Arc::new(Link {
         location: settings.location(),
         failing_since: Mutex::new(None),
+        troubled_at: Mutex::new(None),
     });
     let manager = Manager {
         config: settings.config.clone(),
