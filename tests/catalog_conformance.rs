@@ -106,6 +106,7 @@ conformance!(
     deleting_a_tenant_removes_its_rows_but_keeps_the_audit,
     racing_processes_cannot_pass_the_quotas,
     a_panicking_change_leaves_nothing_open,
+    token_revocations_only_move_forward,
 );
 
 fn audit(action: &str, tenant: Option<Uuid>) -> NewAudit {
@@ -745,6 +746,36 @@ fn a_panicking_change_leaves_nothing_open(f: &Fixture) {
 }
 
 /// Migrations: a fresh catalog is at this build's version, a newer one is refused.
+fn token_revocations_only_move_forward(f: &Fixture) {
+    let mut c = f.open();
+    assert_eq!(c.tokens_not_before("alice").unwrap(), None);
+    assert_eq!(
+        c.revoke_tokens("alice", 2_000, "root", &audit("token.revoke", None))
+            .unwrap(),
+        2_000
+    );
+    // An earlier not-before never re-admits tokens a later one refused.
+    assert_eq!(
+        c.revoke_tokens("alice", 1_000, "root", &audit("token.revoke", None))
+            .unwrap(),
+        2_000
+    );
+    assert_eq!(f.open().tokens_not_before("alice").unwrap(), Some(2_000));
+    assert_eq!(
+        c.revoke_tokens("alice", 3_000, "alice", &audit("token.revoke", None))
+            .unwrap(),
+        3_000
+    );
+    assert_eq!(c.tokens_not_before("bob").unwrap(), None);
+    let rows = c
+        .audit_entries(&AuditFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(rows.iter().filter(|r| r.action == "token.revoke").count(), 3);
+}
+
 #[test]
 fn sqlite_schema_newer_than_this_build_is_refused() {
     let f = sqlite();

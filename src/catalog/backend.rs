@@ -244,6 +244,14 @@ impl Catalog {
         on!(self, c => c.touch_key(id, now, since))
     }
 
+    pub fn tokens_not_before(&self, user: &str) -> Result<Option<u64>> {
+        on!(self, c => c.tokens_not_before(user))
+    }
+
+    pub fn revoke_tokens(&mut self, user: &str, not_before: u64, by: &str, audit: &NewAudit) -> Result<u64> {
+        on!(self, c => c.revoke_tokens(user, not_before, by, audit))
+    }
+
     pub fn audit(&self, entry: &NewAudit) -> Result<()> {
         on!(self, c => c.audit(entry))
     }

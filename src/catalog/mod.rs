@@ -17,6 +17,7 @@ mod members;
 pub mod pg;
 mod schema;
 mod tenants;
+mod tokens;
 mod usage;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};

@@ -126,6 +126,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant_id, kb_id, period)
     );
     "#,
+    // 5: bearer-token revocation: per user, the earliest issue time (`iat`, Unix seconds) a
+    // token must carry (`lrt token revoke`).
+    r#"
+    CREATE TABLE token_revocations (
+        user_id    TEXT PRIMARY KEY,
+        not_before INTEGER NOT NULL,
+        revoked_at TEXT NOT NULL,
+        revoked_by TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

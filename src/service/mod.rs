@@ -21,6 +21,7 @@ mod query;
 mod quickstart;
 mod storage;
 mod tenants;
+mod tokens;
 mod upload;
 mod usage;
 pub mod validate;
@@ -49,6 +50,7 @@ pub use query::{AuthorizedQuery, OpenQuery, QueryInput};
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
 pub use storage::{Migrated, db_migrate, db_status};
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};
+pub use tokens::TokenRevocation;
 pub use upload::{Upload, Uploaded};
 pub use usage::{UsageQuery, UsageReport, UsageRow};
 

@@ -14,6 +14,7 @@
 //! thread, so the catalog can be called from anywhere the SQLite one can.
 
 mod schema;
+mod tokens;
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, OnceLock};

@@ -126,6 +126,20 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX user_contexts_user ON user_contexts (user_id);
     "#,
+    // 2: bearer-token revocation: per user, the earliest issue time (`iat`, Unix seconds) a
+    // token must carry (`lrt token revoke`). Tokens belong to no tenant: the rows have the
+    // nil tenant, like the audit log's installation-level rows, so the key starts with
+    // `tenant_id` as every key here does.
+    r#"
+    CREATE TABLE token_revocations (
+        tenant_id  UUID NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000',
+        user_id    TEXT NOT NULL,
+        not_before BIGINT NOT NULL,
+        revoked_at TEXT NOT NULL,
+        revoked_by TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, user_id)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.
