@@ -41,12 +41,34 @@ pub struct MigrationStatus {
 }
 
 macro_rules! on {
-    ($self:expr, $c:ident => $e:expr) => {
+    ($self:expr, $c:ident => $e:expr) => {{
+        #[cfg(test)]
+        calls::record(stringify!($e));
         match $self {
             Catalog::Sqlite($c) => $e,
             Catalog::Postgres($c) => $e,
         }
-    };
+    }};
+}
+
+/// The catalog calls made on this thread, in order (unit tests only): how a test shows that
+/// two paths do the same catalog work, which timing alone cannot show reliably.
+#[cfg(test)]
+pub(crate) mod calls {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static CALLS: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(crate) fn record(call: &'static str) {
+        CALLS.with(|c| c.borrow_mut().push(call));
+    }
+
+    /// The calls recorded since the last `take`.
+    pub(crate) fn take() -> Vec<&'static str> {
+        CALLS.with(|c| std::mem::take(&mut *c.borrow_mut()))
+    }
 }
 
 impl Catalog {
@@ -254,6 +276,13 @@ impl Catalog {
 
     pub fn audit(&self, entry: &NewAudit) -> Result<()> {
         on!(self, c => c.audit(entry))
+    }
+
+    /// Writes an installation-level denial unless `entry.user` already has `cap` of them
+    /// since `since` (RFC 3339); the row that reaches the cap says so in its detail. Returns
+    /// whether a row was written.
+    pub fn audit_capped(&self, entry: &NewAudit, since: &str, cap: u64) -> Result<bool> {
+        on!(self, c => c.audit_capped(entry, since, cap))
     }
 
     pub fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {

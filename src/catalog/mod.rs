@@ -25,6 +25,8 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use audit::{AuditFilter, NewAudit};
+#[cfg(test)]
+pub(crate) use backend::calls;
 pub use backend::{Catalog, MigrationStatus};
 pub use kbs::{KbRecord, KbStats, TenantUsage};
 pub use keys::{KeyFilter, KeyRecord};
@@ -150,6 +152,22 @@ pub(crate) fn from_json(text: &str) -> rusqlite::Result<Map<String, Value>> {
             Box::new(e),
         )),
     }
+}
+
+/// The row [`Catalog::audit_capped`] writes when `recent` rows of the user are within the
+/// window: the entry itself, the entry marked as the last one recorded, or none past the cap.
+pub(crate) fn capped_entry(entry: &NewAudit, recent: u64, cap: u64) -> Option<NewAudit> {
+    if recent >= cap {
+        return None;
+    }
+    let mut row = entry.clone();
+    if recent + 1 == cap {
+        row.detail = Some(format!(
+            "{} (limit of {cap} such denials per user and minute reached: further ones are not recorded until the minute is over)",
+            entry.detail.as_deref().unwrap_or_default()
+        ));
+    }
+    Some(row)
 }
 
 /// The case-insensitive key names are unique on.
