@@ -51,26 +51,6 @@ macro_rules! on {
     }};
 }
 
-/// The catalog calls made on this thread, in order (unit tests only): how a test shows that
-/// two paths do the same catalog work, which timing alone cannot show reliably.
-#[cfg(test)]
-pub(crate) mod calls {
-    use std::cell::RefCell;
-
-    thread_local! {
-        static CALLS: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
-    }
-
-    pub(crate) fn record(call: &'static str) {
-        CALLS.with(|c| c.borrow_mut().push(call));
-    }
-
-    /// The calls recorded since the last `take`.
-    pub(crate) fn take() -> Vec<&'static str> {
-        CALLS.with(|c| std::mem::take(&mut *c.borrow_mut()))
-    }
-}
-
 impl Catalog {
     /// Opens the configured catalog (SQLite under the data directory, or PostgreSQL) and
     /// brings its schema up to date; a schema newer than this build is refused.
@@ -307,5 +287,25 @@ impl Catalog {
 
     pub fn token_usage(&self, tenant: Uuid, from: &str, to: &str) -> Result<Vec<TokenUsageRow>> {
         on!(self, c => c.token_usage(tenant, from, to))
+    }
+}
+
+/// The catalog calls made on this thread, in order (unit tests only): how a test shows that
+/// two paths do the same catalog work, which timing alone cannot show reliably.
+#[cfg(test)]
+pub(crate) mod calls {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static CALLS: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(crate) fn record(call: &'static str) {
+        CALLS.with(|c| c.borrow_mut().push(call));
+    }
+
+    /// The calls recorded since the last `take`.
+    pub(crate) fn take() -> Vec<&'static str> {
+        CALLS.with(|c| std::mem::take(&mut *c.borrow_mut()))
     }
 }
