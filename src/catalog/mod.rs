@@ -14,6 +14,7 @@ mod backend;
 mod kbs;
 mod keys;
 mod members;
+pub(crate) mod names;
 pub mod pg;
 mod schema;
 mod tenants;
@@ -30,6 +31,7 @@ pub(crate) use backend::calls;
 pub use backend::{Catalog, MigrationStatus};
 pub use kbs::{KbRecord, KbStats, TenantUsage};
 pub use keys::{KeyFilter, KeyRecord};
+pub use names::name_key;
 pub use tenants::{TenantListFilter, TenantRecord};
 pub use usage::{Charge, TokenUsageRow};
 
@@ -168,11 +170,6 @@ pub(crate) fn capped_entry(entry: &NewAudit, recent: u64, cap: u64) -> Option<Ne
         ));
     }
     Some(row)
-}
-
-/// The case-insensitive key names are unique on.
-pub fn name_key(name: &str) -> String {
-    name.to_lowercase()
 }
 
 /// Runs a closure on a fresh catalog in a temporary directory (for unit tests).

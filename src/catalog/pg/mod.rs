@@ -14,6 +14,7 @@
 //! thread, so the catalog can be called from anywhere the SQLite one can.
 
 mod audit_cap;
+mod rekey;
 mod schema;
 mod tokens;
 
@@ -434,12 +435,12 @@ impl PgCatalog {
                 Some(user) => c.query(
                     &format!(
                         "{TENANT} WHERE t.tenant_id IN (SELECT tenant_id FROM tenant_memberships WHERE user_id = $3)
-                         ORDER BY t.name_key LIMIT $1 OFFSET $2"
+                         ORDER BY lower(t.name), t.name, t.tenant_id LIMIT $1 OFFSET $2"
                     ),
                     &[&limit, &offset, user],
                 ),
                 None => c.query(
-                    &format!("{TENANT} ORDER BY t.name_key LIMIT $1 OFFSET $2"),
+                    &format!("{TENANT} ORDER BY lower(t.name), t.name, t.tenant_id LIMIT $1 OFFSET $2"),
                     &[&limit, &offset],
                 ),
             }
@@ -651,11 +652,14 @@ impl PgCatalog {
 
     pub fn kbs(&self, tenant: Uuid) -> Result<Vec<KbRecord>> {
         self.with(|c| {
-            c.query(&format!("{KB} WHERE tenant_id = $1 ORDER BY name_key"), &[&tenant])
-                .map_err(|e| pg_error("cannot list knowledge bases", e))?
-                .iter()
-                .map(kb_row)
-                .collect()
+            c.query(
+                &format!("{KB} WHERE tenant_id = $1 ORDER BY lower(name), name, kb_id"),
+                &[&tenant],
+            )
+            .map_err(|e| pg_error("cannot list knowledge bases", e))?
+            .iter()
+            .map(kb_row)
+            .collect()
         })
     }
 
@@ -915,7 +919,7 @@ impl PgCatalog {
         self.with(|c| {
             c.query(
                 "SELECT t.tenant_id, t.name, m.role FROM tenant_memberships m JOIN tenants t USING (tenant_id)
-                 WHERE m.user_id = $1 ORDER BY t.name_key",
+                 WHERE m.user_id = $1 ORDER BY lower(t.name), t.name, t.tenant_id",
                 &[&user],
             )
             .map_err(|e| pg_error("cannot list memberships", e))?
