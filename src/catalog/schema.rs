@@ -208,7 +208,7 @@ impl super::SqliteCatalog {
     }
 }
 
-fn version(conn: &Connection) -> Result<usize> {
+pub(super) fn version(conn: &Connection) -> Result<usize> {
     let v: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(|e| db_error("cannot read the catalog version", e))?;
