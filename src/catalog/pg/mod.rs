@@ -250,7 +250,7 @@ impl PgCatalog {
         Ok(b)
     }
 
-    fn insert_audit(c: &mut Client, a: &NewAudit) -> Result<()> {
+    fn insert_audit(c: &mut impl postgres::GenericClient, a: &NewAudit) -> Result<()> {
         c.execute(
             "INSERT INTO audit_log (tenant_id, at, user_id, real_user, action, kb_id, outcome, detail, api_key_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -44,23 +44,7 @@ pub(super) fn rekey_pg(tx: &mut Transaction<'_>) -> Result<()> {
             .map_err(fail)?;
     }
     for c in &collisions {
-        let a = report(c);
-        tx.execute(
-            "INSERT INTO audit_log (tenant_id, at, user_id, real_user, action, kb_id, outcome, detail, api_key_id)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-            &[
-                &a.tenant_id.unwrap_or(Uuid::nil()),
-                &crate::time::now(),
-                &a.user,
-                &a.real_user,
-                &a.action,
-                &a.kb_id,
-                &a.outcome.as_str(),
-                &a.detail,
-                &a.api_key_id,
-            ],
-        )
-        .map_err(|e| pg_error("cannot write the audit log", e))?;
+        super::PgCatalog::insert_audit(tx, &report(c))?;
     }
     Ok(())
 }
