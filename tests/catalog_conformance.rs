@@ -750,23 +750,14 @@ fn a_panicking_change_leaves_nothing_open(f: &Fixture) {
 fn token_revocations_only_move_forward(f: &Fixture) {
     let mut c = f.open();
     assert_eq!(c.tokens_not_before("alice").unwrap(), None);
-    assert_eq!(
-        c.revoke_tokens("alice", 2_000, "root", &audit("token.revoke", None))
-            .unwrap(),
-        2_000
-    );
-    // An earlier not-before never re-admits tokens a later one refused.
-    assert_eq!(
-        c.revoke_tokens("alice", 1_000, "root", &audit("token.revoke", None))
-            .unwrap(),
-        2_000
-    );
-    assert_eq!(f.open().tokens_not_before("alice").unwrap(), Some(2_000));
-    assert_eq!(
-        c.revoke_tokens("alice", 3_000, "alice", &audit("token.revoke", None))
-            .unwrap(),
-        3_000
-    );
+    let mut revoke = |at: u64, by: &str| c.revoke_tokens("alice", at, by, &audit("token.revoke", None)).unwrap();
+    assert_eq!(revoke(2_000, "root"), 2_000);
+    // An earlier not-before never re-admits tokens a later one refused, and a revocation
+    // always moves past the one in force (a token issued since may carry it as its `iat`).
+    assert_eq!(revoke(1_000, "root"), 2_001);
+    assert_eq!(revoke(2_001, "root"), 2_002);
+    assert_eq!(f.open().tokens_not_before("alice").unwrap(), Some(2_002));
+    assert_eq!(revoke(3_000, "alice"), 3_000);
     assert_eq!(c.tokens_not_before("bob").unwrap(), None);
     let rows = c
         .audit_entries(&AuditFilter {
@@ -774,7 +765,7 @@ fn token_revocations_only_move_forward(f: &Fixture) {
             ..Default::default()
         })
         .unwrap();
-    assert_eq!(rows.iter().filter(|r| r.action == "token.revoke").count(), 3);
+    assert_eq!(rows.iter().filter(|r| r.action == "token.revoke").count(), 4);
 }
 
 /// Cyrillic look-alikes, full-width forms and case are one name: refused as duplicates and

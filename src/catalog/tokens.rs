@@ -19,8 +19,10 @@ impl SqliteCatalog {
         Ok(secs.map(|s| u64::try_from(s).unwrap_or(0)))
     }
 
-    /// Revokes the user's tokens issued before `not_before` (never moving an earlier
-    /// revocation back), with its audit row; returns the user's not-before now in force.
+    /// Revokes the user's tokens issued before `not_before`, with its audit row; returns the
+    /// user's not-before now in force. It always moves forward, past the one in force: a token
+    /// issued since may carry that one as its `iat` (see `token issue`), and must be revoked
+    /// too, even within the same second.
     pub fn revoke_tokens(&mut self, user: &str, not_before: u64, by: &str, audit: &NewAudit) -> Result<u64> {
         let now = crate::time::now();
         let secs = i64::try_from(not_before).unwrap_or(i64::MAX);
@@ -28,7 +30,7 @@ impl SqliteCatalog {
             let kept: i64 = tx
                 .query_row(
                     "INSERT INTO token_revocations (user_id, not_before, revoked_at, revoked_by) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT(user_id) DO UPDATE SET not_before = max(not_before, ?2), revoked_at = ?3, revoked_by = ?4
+                     ON CONFLICT(user_id) DO UPDATE SET not_before = max(not_before + 1, ?2), revoked_at = ?3, revoked_by = ?4
                      RETURNING not_before",
                     params![user, secs, now, by],
                     |r| r.get(0),

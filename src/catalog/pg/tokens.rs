@@ -29,7 +29,7 @@ impl PgCatalog {
                     "INSERT INTO token_revocations (tenant_id, user_id, not_before, revoked_at, revoked_by)
                      VALUES ($1, $2, $3, $4, $5)
                      ON CONFLICT (tenant_id, user_id) DO UPDATE
-                     SET not_before = greatest(token_revocations.not_before, $3), revoked_at = $4, revoked_by = $5
+                     SET not_before = greatest(token_revocations.not_before + 1, $3), revoked_at = $4, revoked_by = $5
                      RETURNING not_before",
                     &[&Uuid::nil(), &user, &secs, &now, &by],
                 )
