@@ -1170,22 +1170,23 @@ complete -c lrt -n "__fish_lrt_using_subcommand mcp" -l no-headers -d 'Leave out
 complete -c lrt -n "__fish_lrt_using_subcommand mcp" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand mcp" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand mcp" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue revoke" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue revoke" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue revoke" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
 json\t''
 tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue revoke" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
 always\t''
 never\t''"
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l as -d 'Act as another user (super-admins only; audited)' -r
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l no-headers -d 'Leave out the header row of tables and TSV'
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s v -l verbose -d 'Say more on stderr (repeat for more)'
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue" -f -a "issue" -d 'Mint a bearer token for a user (super-admins only; needs TOKEN_SECRET)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue revoke" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue revoke" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue revoke" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue revoke" -l no-headers -d 'Leave out the header row of tables and TSV'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue revoke" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue revoke" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue revoke" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue revoke" -f -a "issue" -d 'Mint a bearer token for a user (super-admins only; needs TOKEN_SECRET)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and not __fish_seen_subcommand_from issue revoke" -f -a "revoke" -d 'Revoke every token of a user issued up to now (super-admins; any user for their own)'
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l user -d 'The user the token authenticates' -r
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l expires-in -d 'Lifetime, e.g. 30m, 24h, 7d [default: TOKEN_EXPIRE_HOURS]' -r
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
@@ -1203,6 +1204,22 @@ complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcomman
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from issue" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from revoke" -l user -d 'The user whose tokens are revoked' -r
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from revoke" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from revoke" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from revoke" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from revoke" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from revoke" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from revoke" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from revoke" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from revoke" -l no-headers -d 'Leave out the header row of tables and TSV'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from revoke" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand token; and __fish_seen_subcommand_from revoke" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand key; and not __fish_seen_subcommand_from create list revoke" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''

@@ -33,20 +33,12 @@ impl Layout {
     /// file"; this names the cause. Asks the kernel (`access(2)`), so a read-only mount counts
     /// for root too.
     pub fn unwritable(&self) -> Option<String> {
-        #[cfg(unix)]
-        {
-            use std::os::unix::ffi::OsStrExt;
-            for path in [self.root.clone(), self.catalog_path()] {
-                if path != self.root && !path.exists() {
-                    continue;
-                }
-                let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
-                    continue;
-                };
-                // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
-                if unsafe { libc::access(c.as_ptr(), libc::W_OK) } != 0 {
-                    return Some(format!("{}: {}", path.display(), std::io::Error::last_os_error()));
-                }
+        for path in [self.root.clone(), self.catalog_path()] {
+            if path != self.root && !path.exists() {
+                continue;
+            }
+            if let Err(e) = writable(&path) {
+                return Some(format!("{}: {e}", path.display()));
             }
         }
         None
@@ -227,6 +219,70 @@ fn is_transient(name: &std::ffi::OsStr) -> bool {
     ["-wal", "-shm", "-journal"].iter().any(|s| name.ends_with(s))
         || name.contains(".tmp.")
         || name == crate::store::reserve::RESERVE_FILE
+}
+
+/// Opens a SQLite database (catalog.db or a kb.db) only to read it, wherever it lies.
+///
+/// SQLite reads a WAL database through its `-shm` index file, which it must create beside the
+/// database when it is not there, even to read: in a read-only directory (a read-only mount, a
+/// folder without write permission) a plain read-only open fails with "unable to open database
+/// file". There, when no `-shm` exists, the database is opened `immutable` (read as a plain
+/// file: no locks, no WAL index), which reads exactly what was committed when no `-wal` holds
+/// changes not yet copied into it (a cleanly closed database has none). A non-empty `-wal`
+/// without its `-shm` cannot be read that way, and the error says so. With both files present,
+/// or in a writable directory, SQLite's ordinary read-only open is used.
+pub fn open_sqlite_read_only(path: &Path) -> rusqlite::Result<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let beside = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        PathBuf::from(name)
+    };
+    if writable(dir).is_ok() || beside("-shm").exists() {
+        return rusqlite::Connection::open_with_flags(path, flags);
+    }
+    if std::fs::metadata(beside("-wal")).is_ok_and(|m| m.len() > 0) {
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+            Some(format!(
+                "{} has changes in its -wal file that only a writable directory lets SQLite read ({} is read-only): make it writable once, then read-only again",
+                path.display(),
+                dir.display()
+            )),
+        ));
+    }
+    let absolute = std::path::absolute(path).map_err(|e| rusqlite::Error::InvalidPath(path.join(e.to_string())))?;
+    let mut uri = String::from("file:");
+    for c in absolute.to_string_lossy().chars() {
+        match c {
+            '%' => uri.push_str("%25"),
+            '?' => uri.push_str("%3f"),
+            '#' => uri.push_str("%23"),
+            c => uri.push(c),
+        }
+    }
+    uri.push_str("?immutable=1");
+    rusqlite::Connection::open_with_flags(uri, flags | OpenFlags::SQLITE_OPEN_URI)
+}
+
+/// Whether the process may write `path` (`access(2)`: a read-only mount counts for root too).
+pub(crate) fn writable(path: &Path) -> std::result::Result<(), std::io::Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let c = std::ffi::CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::InvalidInput))?;
+        // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+        if unsafe { libc::access(c.as_ptr(), libc::W_OK) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

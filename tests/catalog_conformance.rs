@@ -99,6 +99,8 @@ conformance!(
     deleting_a_tenant_removes_its_rows_but_keeps_the_audit,
     racing_processes_cannot_pass_the_quotas,
     a_panicking_change_leaves_nothing_open,
+    token_revocations_only_move_forward,
+    look_alike_names_are_one_name,
 );
 
 fn audit(action: &str, tenant: Option<Uuid>) -> NewAudit {
@@ -738,6 +740,108 @@ fn a_panicking_change_leaves_nothing_open(f: &Fixture) {
 }
 
 /// Migrations: a fresh catalog is at this build's version, a newer one is refused.
+fn token_revocations_only_move_forward(f: &Fixture) {
+    let mut c = f.open();
+    assert_eq!(c.tokens_not_before("alice").unwrap(), None);
+    let mut revoke = |at: u64, by: &str| c.revoke_tokens("alice", at, by, &audit("token.revoke", None)).unwrap();
+    assert_eq!(revoke(2_000, "root"), 2_000);
+    // An earlier not-before never re-admits tokens a later one refused, and a revocation
+    // always moves past the one in force (a token issued since may carry it as its `iat`).
+    assert_eq!(revoke(1_000, "root"), 2_001);
+    assert_eq!(revoke(2_001, "root"), 2_002);
+    assert_eq!(f.open().tokens_not_before("alice").unwrap(), Some(2_002));
+    assert_eq!(revoke(3_000, "alice"), 3_000);
+    assert_eq!(c.tokens_not_before("bob").unwrap(), None);
+    let rows = c
+        .audit_entries(&AuditFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(rows.iter().filter(|r| r.action == "token.revoke").count(), 4);
+}
+
+/// Cyrillic look-alikes, full-width forms and case are one name: refused as duplicates and
+/// found by lookup; KB names alike only within a tenant.
+fn look_alike_names_are_one_name(f: &Fixture) {
+    let mut c = f.open();
+    let acme = new_tenant(&mut c, "acme", Some("alice"));
+    for alike in ["\u{430}\u{441}me", "ＡＣＭＥ", "Acme"] {
+        let dup = tenant(alike);
+        let err = c
+            .create_tenant(&dup, None, &audit("tenant.create", Some(dup.id)))
+            .unwrap_err();
+        assert!(matches!(err, Error::Conflict(_)), "{alike:?}: {err}");
+        assert_eq!(c.tenant_by_name(alike).unwrap().unwrap().id, acme.id, "{alike:?}");
+    }
+    let globex = new_tenant(&mut c, "globex", None);
+    new_kb(&mut c, acme.id, "docs");
+    let dup = kb(acme.id, "d\u{43E}cs");
+    assert!(matches!(
+        c.create_kb(&dup, 100, &audit("kb.create", Some(acme.id))),
+        Err(Error::Conflict(_))
+    ));
+    new_kb(&mut c, globex.id, "d\u{43E}cs");
+    // Renaming into a look-alike is a duplicate too.
+    let err = c
+        .update_tenant(globex.id, &audit("tenant.update", Some(globex.id)), |t| {
+            t.name = "\u{430}cme".into();
+            Ok(())
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::Conflict(_)), "{err}");
+}
+
+#[test]
+fn postgres_rekeys_names_and_keeps_existing_look_alikes() {
+    let Some(f) = postgres("postgres_rekeys_names_and_keeps_existing_look_alikes") else {
+        return;
+    };
+    let mut c = f.open();
+    let acme = new_tenant(&mut c, "acme", Some("alice"));
+    drop(c);
+    let (_, url, schema) = f.pg.as_ref().unwrap();
+    let mut admin = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+    // A look-alike written under the old key rule (lower case only), and the catalog set back
+    // to before the re-keying migration.
+    let alike = Uuid::new_v4();
+    admin
+        .execute(
+            &format!(
+                "INSERT INTO {schema}.tenants (tenant_id, name, name_key, created_at, updated_at)
+                 VALUES ($1, $2, $2, '2999-01-01T00:00:00.000Z', '2999-01-01T00:00:00.000Z')"
+            ),
+            &[&alike, &"\u{430}\u{441}me"],
+        )
+        .unwrap();
+    admin
+        .batch_execute(&format!(
+            "UPDATE {schema}.tenants SET name_key = lower(name);
+             DROP TABLE {schema}.token_revocations; DELETE FROM {schema}.lrt_migrations WHERE version >= 4"
+        ))
+        .unwrap();
+    let c = f.open();
+    assert_eq!(
+        c.tenant_by_name("ACME").unwrap().unwrap().id,
+        acme.id,
+        "the oldest keeps the key"
+    );
+    assert_eq!(
+        c.tenant(alike).unwrap().unwrap().name,
+        "\u{430}\u{441}me",
+        "the look-alike is kept"
+    );
+    let rows = c
+        .audit_entries(&AuditFilter {
+            tenants: Some(vec![alike]),
+            limit: 10,
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0].action, "catalog.rekey");
+}
+
 #[test]
 fn sqlite_schema_newer_than_this_build_is_refused() {
     let f = sqlite();

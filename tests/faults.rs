@@ -551,3 +551,174 @@ async fn ctrl_c_leaves_a_clean_kb_that_the_next_run_completes() {
     assert_doctor_clean(&k.lrt);
     println!("faults: ctrl-c: tried {tried} interruptions, {clean} left a clean KB, 0 documents lost");
 }
+
+/// A small seeded generator (SplitMix64): the kill points of a run are reproducible from the
+/// seed it prints.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..hi` (`hi > lo`).
+    fn between(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next() % (hi - lo)
+    }
+}
+
+/// `LRT_FAULT_SEED` when set (to repeat a run), else the clock.
+fn seed() -> u64 {
+    std::env::var("LRT_FAULT_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+        })
+}
+
+/// kill -9 of `lrt ingest` at seeded random moments: each trial kills a fresh KB's ingest
+/// once or twice, checks the KB is consistent after every kill, then resumes with the same
+/// command, which must build exactly the graph of an uninterrupted run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_kill_9s_of_ingest_each_resume_to_the_uninterrupted_graph() {
+    let seed = seed();
+    println!("faults: kill -9 at random points: seed {seed} (LRT_FAULT_SEED={seed} repeats it)");
+    let mut rng = Rng(seed);
+    let model = server(25, 5).await;
+    let model_env = env(&model);
+    let model_env = pairs(&model_env);
+    let corpus_of = |k: &Kb| {
+        let corpus = k.lrt.root().join("corpus");
+        write_corpus(&corpus, 6, 24);
+        corpus
+    };
+    let reference = kb();
+    let corpus = corpus_of(&reference);
+    let started = Instant::now();
+    let run = reference.lrt.run(Some("alice"), &model_env, &ingest_args(&corpus));
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let span = started.elapsed().as_millis() as u64;
+    let expected = common::kbcheck::graph(&reference.db);
+    assert_eq!(expected.documents, 6);
+    let (mut kills, mut resumed, mut finished_first) = (0, 0, 0);
+    const TRIALS: usize = 6;
+    for trial in 0..TRIALS {
+        let k = kb();
+        let corpus = corpus_of(&k);
+        for _ in 0..rng.between(1, 3) {
+            // Anywhere from start-up to three quarters of an uninterrupted run (a run under
+            // less load than the reference's would often end first otherwise).
+            let at = Duration::from_millis(rng.between(20, (span * 3 / 4).max(21)));
+            let mut child = spawn(&k.lrt, &model_env, &ingest_args(&corpus));
+            let started = Instant::now();
+            while child.try_wait().unwrap().is_none() && started.elapsed() < at {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            if child.try_wait().unwrap().is_some() {
+                finished_first += 1;
+                break;
+            }
+            child.kill().unwrap();
+            child.wait().unwrap();
+            kills += 1;
+            if k.db.exists() {
+                common::kbcheck::assert_consistent(&k.db);
+            }
+        }
+        let run = k.lrt.run(Some("alice"), &model_env, &ingest_args(&corpus));
+        assert_eq!(
+            run.code, 0,
+            "seed {seed} trial {trial}: the resume failed: {}",
+            run.stderr
+        );
+        common::kbcheck::assert_consistent(&k.db);
+        assert_eq!(
+            common::kbcheck::graph(&k.db),
+            expected,
+            "seed {seed} trial {trial}: the resumed graph differs from an uninterrupted run's"
+        );
+        assert_doctor_clean(&k.lrt);
+        resumed += 1;
+    }
+    assert!(kills >= 3, "seed {seed}: runs finished before {kills} kills");
+    println!(
+        "faults: kill -9 at random points: tried {kills} kills in {TRIALS} runs ({finished_first} ended before their kill; an uninterrupted run took {span} ms), {resumed} resumed to the uninterrupted graph, 0 lost"
+    );
+}
+
+/// The sorted exit codes of processes started together; each failure must name `quota`.
+async fn exit_codes(children: Vec<Child>, quota: &str) -> Vec<i32> {
+    let mut codes = Vec::new();
+    for child in children {
+        let (code, _, stderr) = finish(child, Duration::from_secs(60)).await;
+        if code != 0 {
+            assert!(stderr.contains(quota), "exit {code}: {stderr}");
+        }
+        codes.push(code);
+    }
+    codes.sort();
+    codes
+}
+
+/// Several `lrt` processes at once against a quota: exactly the allowed number succeed, the
+/// rest exit 7 naming the quota, and the counts in kb.db and the catalog agree. Documents
+/// (`max_documents`, reserved at admission) and monthly API calls (`max_monthly_api_calls`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_processes_get_exactly_the_quota() {
+    let k = kb();
+    const PROCESSES: usize = 6;
+    let files: Vec<PathBuf> = (0..PROCESSES)
+        .map(|i| {
+            let f = k.lrt.root().join(format!("doc{i}.txt"));
+            std::fs::write(
+                &f,
+                format!(
+                    "Document {i}: Ada Lovelace met Charles Babbage in London in {}.",
+                    1830 + i
+                ),
+            )
+            .unwrap();
+            f
+        })
+        .collect();
+    let set = |quota: &str| {
+        let run = k.lrt.run_as(ROOT, &["tenant", "update", "acme", "--set", quota]);
+        assert_eq!(run.code, 0, "{}", run.stderr);
+    };
+    set("max_documents=3");
+    let children = files.iter().map(|f| spawn(&k.lrt, &[], &ingest_args(f))).collect();
+    let codes = exit_codes(children, "max_documents").await;
+    assert_eq!(codes, [0, 0, 0, 7, 7, 7], "documents: exactly the quota succeeds");
+    assert_eq!(processed(&k.db), 3);
+    assert_eq!(catalog_documents(&k.lrt), 3);
+    assert_doctor_clean(&k.lrt);
+
+    // Monthly API calls: the three ingests counted 3; 3 more questions are allowed.
+    set("max_monthly_api_calls=6");
+    let ask = [
+        "query",
+        "-t",
+        "acme",
+        "--kb",
+        "docs",
+        "Who met Charles Babbage?",
+        "--json",
+    ]
+    .map(String::from);
+    let children = (0..PROCESSES).map(|_| spawn(&k.lrt, &[], &ask)).collect();
+    let codes = exit_codes(children, "max_monthly_api_calls").await;
+    assert_eq!(codes, [0, 0, 0, 7, 7, 7], "API calls: exactly the quota succeeds");
+    println!(
+        "faults: quota races across processes: tried {} processes on 2 quotas, exactly 3 + 3 admitted, {} refused with exit 7, 0 over the quota",
+        2 * PROCESSES,
+        2 * PROCESSES - 6
+    );
+}

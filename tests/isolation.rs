@@ -463,6 +463,29 @@ fn a_tenant_admin_cannot_probe_other_tenant_names_by_renaming() {
     );
 }
 
+/// Look-alike names (Cyrillic letters, full-width forms) are the same name: a duplicate
+/// (exit 6), found by lookup; invisible characters are refused (exit 2); the reserved name's
+/// look-alikes are reserved too.
+#[test]
+fn look_alike_and_invisible_names_are_refused() {
+    let lrt = Lrt::new();
+    lrt.tenant("acme", Some("alice"));
+    for alike in ["\u{430}\u{441}me", "ａｃｍｅ"] {
+        let run = lrt.run_as(ROOT, &["tenant", "create", alike]);
+        assert_eq!(run.code, 6, "{alike:?}: {}", run.stderr);
+    }
+    for hidden in ["ac\u{200B}me", "acme\u{3164}", "ac\u{FE0F}me"] {
+        let run = lrt.run_as(ROOT, &["tenant", "create", hidden]);
+        assert_eq!(run.code, 2, "{hidden:?}: {}", run.stderr);
+    }
+    let run = lrt.run_as(ROOT, &["tenant", "create", "d\u{435}fault"]);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(run.stderr.contains("reserved"), "{}", run.stderr);
+    lrt.kb("acme", "docs");
+    let run = lrt.run_as("alice", &["kb", "create", "--tenant", "acme", "D\u{43E}CS"]);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+}
+
 #[test]
 fn tenant_import_cannot_take_the_builtin_name() {
     let lrt = Lrt::new();

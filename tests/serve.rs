@@ -897,6 +897,67 @@ async fn token_lifetimes_are_capped() {
     assert!(run.stderr.contains("at most 30 days"), "{}", run.stderr);
 }
 
+/// `lrt token revoke`: a user's tokens issued up to the revocation get 401 on the next
+/// request (and a token without `iat` too); later tokens and other users' work; super-admins
+/// revoke anyone's tokens, a user their own, nobody else; every attempt is audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoked_tokens_are_refused() {
+    let lrt = Lrt::new();
+    let srv = start(&lrt, &[]);
+    let env = [("TOKEN_SECRET", SECRET)];
+    let old = token(&lrt, "alice");
+    let bobs = token(&lrt, "bob");
+    let no_iat = forge(Algorithm::HS256, SECRET, json!({"sub": "alice", "exp": now() + 600}));
+    for t in [&old, &bobs, &no_iat] {
+        assert_eq!(srv.get("/api/v1/me", t).await.status, StatusCode::OK);
+    }
+    // bob may not revoke alice's tokens.
+    let denied = lrt.run(Some("bob"), &env, &["token", "revoke", "--user", "alice"]);
+    assert_eq!(denied.code, 5, "{}", denied.stderr);
+    assert_eq!(srv.get("/api/v1/me", &old).await.status, StatusCode::OK);
+    let done = lrt.json_as(ROOT, &["token", "revoke", "--user", "alice"]);
+    assert_eq!(done["user"], "alice", "{done}");
+    for (t, case) in [(&old, "issued before"), (&no_iat, "no iat")] {
+        let r = srv.get("/api/v1/me", t).await;
+        assert_unauthenticated(&r, case);
+        assert!(
+            r.body["error"]["message"].as_str().unwrap().contains("revoked"),
+            "{}",
+            r.body
+        );
+    }
+    assert_eq!(srv.get("/api/v1/me", &bobs).await.status, StatusCode::OK);
+    // A token minted right after (even within the same second) is accepted.
+    let fresh = token(&lrt, "alice");
+    assert_eq!(srv.get("/api/v1/me", &fresh).await.status, StatusCode::OK);
+    // Signing yourself out everywhere.
+    let own = lrt.run(Some("alice"), &env, &["token", "revoke", "--user", "alice"]);
+    assert_eq!(own.code, 0, "{}", own.stderr);
+    assert_unauthenticated(&srv.get("/api/v1/me", &fresh).await, "self-revoked");
+    let rows = lrt.json_as(ROOT, &["audit", "list", "--limit", "100"]);
+    let revokes: Vec<(String, String)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "token.revoke")
+        .map(|r| {
+            (
+                r["user_id"].as_str().unwrap().into(),
+                r["outcome"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        revokes,
+        [
+            ("alice".into(), "ok".into()),
+            (ROOT.into(), "ok".into()),
+            ("bob".into(), "denied".into())
+        ],
+        "{rows}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_user_auth_only_local_hosts_and_origins_are_served() {
     let lrt = Lrt::new();

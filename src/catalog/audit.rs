@@ -46,6 +46,25 @@ fn insert(conn: &rusqlite::Connection, a: &NewAudit) -> Result<()> {
     Ok(())
 }
 
+impl SqliteCatalog {
+    /// See [`Catalog::audit_capped`](super::Catalog::audit_capped): the count reads only the
+    /// user's newest rows (an index range), so it costs the same however long the log is.
+    pub fn audit_capped(&self, entry: &NewAudit, since: &str, cap: u64) -> Result<bool> {
+        let recent: i64 = self
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM (SELECT at, tenant_id, outcome FROM audit_log WHERE user_id = ?1
+                 ORDER BY id DESC LIMIT ?2) WHERE at >= ?3 AND tenant_id IS NULL AND outcome = 'denied'",
+            )
+            .and_then(|mut s| s.query_row(params![entry.user, cap.saturating_mul(2) as i64, since], |r| r.get(0)))
+            .map_err(|e| db_error("cannot read the audit log", e))?;
+        match super::capped_entry(entry, recent as u64, cap) {
+            Some(row) => insert(&self.conn, &row).map(|()| true),
+            None => Ok(false),
+        }
+    }
+}
+
 /// Which audit rows to list, newest first.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {

@@ -43,12 +43,14 @@ pub struct MigrationStatus {
 }
 
 macro_rules! on {
-    ($self:expr, $c:ident => $e:expr) => {
+    ($self:expr, $c:ident => $e:expr) => {{
+        #[cfg(test)]
+        calls::record(stringify!($e));
         match $self {
             Catalog::Sqlite($c) => $e,
             Catalog::Postgres($c) => $e,
         }
-    };
+    }};
 }
 
 impl Catalog {
@@ -283,8 +285,23 @@ impl Catalog {
         on!(self, c => c.touch_key(id, now, since))
     }
 
+    pub fn tokens_not_before(&self, user: &str) -> Result<Option<u64>> {
+        on!(self, c => c.tokens_not_before(user))
+    }
+
+    pub fn revoke_tokens(&mut self, user: &str, not_before: u64, by: &str, audit: &NewAudit) -> Result<u64> {
+        on!(self, c => c.revoke_tokens(user, not_before, by, audit))
+    }
+
     pub fn audit(&self, entry: &NewAudit) -> Result<()> {
         on!(self, c => c.audit(entry))
+    }
+
+    /// Writes an installation-level denial unless `entry.user` already has `cap` of them
+    /// since `since` (RFC 3339); the row that reaches the cap says so in its detail. Returns
+    /// whether a row was written.
+    pub fn audit_capped(&self, entry: &NewAudit, since: &str, cap: u64) -> Result<bool> {
+        on!(self, c => c.audit_capped(entry, since, cap))
     }
 
     pub fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
@@ -309,5 +326,25 @@ impl Catalog {
 
     pub fn token_usage(&self, tenant: Uuid, from: &str, to: &str) -> Result<Vec<TokenUsageRow>> {
         on!(self, c => c.token_usage(tenant, from, to))
+    }
+}
+
+/// The catalog calls made on this thread, in order (unit tests only): how a test shows that
+/// two paths do the same catalog work, which timing alone cannot show reliably.
+#[cfg(test)]
+pub(crate) mod calls {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static CALLS: RefCell<Vec<&'static str>> = const { RefCell::new(Vec::new()) };
+    }
+
+    pub(crate) fn record(call: &'static str) {
+        CALLS.with(|c| c.borrow_mut().push(call));
+    }
+
+    /// The calls recorded since the last `take`.
+    pub(crate) fn take() -> Vec<&'static str> {
+        CALLS.with(|c| std::mem::take(&mut *c.borrow_mut()))
     }
 }

@@ -135,7 +135,9 @@ impl SqliteCatalog {
         let read = |e| db_error("cannot list knowledge bases", e);
         let mut stmt = self
             .conn
-            .prepare_cached(&format!("{SELECT} WHERE tenant_id = ?1 ORDER BY name_key"))
+            .prepare_cached(&format!(
+                "{SELECT} WHERE tenant_id = ?1 ORDER BY lower(name), name, kb_id"
+            ))
             .map_err(read)?;
         let rows = stmt
             .query_map([tenant.to_string()], from_row)

@@ -153,7 +153,7 @@ impl SqliteCatalog {
             .conn
             .prepare_cached(
                 "SELECT t.tenant_id, t.name, m.role FROM tenant_memberships m JOIN tenants t USING (tenant_id)
-                 WHERE m.user_id = ?1 ORDER BY t.name_key",
+                 WHERE m.user_id = ?1 ORDER BY lower(t.name), t.name, t.tenant_id",
             )
             .map_err(read)?;
         let rows = stmt

@@ -14,9 +14,11 @@ mod backend;
 mod kbs;
 mod keys;
 mod members;
+pub(crate) mod names;
 pub mod pg;
 mod schema;
 mod tenants;
+mod tokens;
 mod usage;
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
@@ -24,9 +26,12 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 pub use audit::{AuditFilter, NewAudit};
+#[cfg(test)]
+pub(crate) use backend::calls;
 pub use backend::{Catalog, MigrationStatus};
 pub use kbs::{KbRecord, KbStats, TenantUsage};
 pub use keys::{KeyFilter, KeyRecord};
+pub use names::name_key;
 pub use tenants::{TenantListFilter, TenantRecord};
 pub use usage::{Charge, TokenUsageRow};
 
@@ -43,9 +48,34 @@ impl SqliteCatalog {
     /// Opens (creating if needed) the catalog of a data directory and brings its schema up to
     /// date.
     pub fn open(layout: Layout) -> Result<SqliteCatalog> {
+        if layout.catalog_path().is_file() && layout.unwritable().is_some() {
+            return Self::open_read_only(layout);
+        }
         let mut catalog = Self::open_unmigrated(layout)?;
         schema::migrate(&mut catalog.conn)?;
         Ok(catalog)
+    }
+
+    /// The catalog of a data directory that cannot be written (a read-only mount or folder, a
+    /// read-only catalog.db): opened read-only, so reading commands work and writing ones fail
+    /// saying why ([`db_error`]). Its schema must be current, since migrating writes.
+    fn open_read_only(layout: Layout) -> Result<SqliteCatalog> {
+        let path = layout.catalog_path();
+        let conn = crate::layout::open_sqlite_read_only(&path)
+            .map_err(|e| db_error(format!("cannot open {}", path.display()), e))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| db_error("cannot configure catalog", e))?;
+        let version = schema::version(&conn)?;
+        if version != schema::SCHEMA_VERSION {
+            return Err(Error::storage(
+                format!("cannot open the catalog in {}", layout.root().display()),
+                format!(
+                    "it is at schema version {version} and this lrt needs {}, but the data directory is not writable, so it cannot be upgraded: make it writable for one command (or run `lrt db migrate` where it is)",
+                    schema::SCHEMA_VERSION
+                ),
+            ));
+        }
+        Ok(SqliteCatalog { conn, layout })
     }
 
     fn open_unmigrated(layout: Layout) -> Result<SqliteCatalog> {
@@ -121,6 +151,14 @@ pub(crate) fn db_error(context: impl Into<String>, e: rusqlite::Error) -> Error 
     {
         return Error::storage(context, "the catalog is locked by another lrt process; try again");
     }
+    if let rusqlite::Error::SqliteFailure(f, _) = &e
+        && f.code == rusqlite::ErrorCode::ReadOnly
+    {
+        return Error::storage(
+            context,
+            "the catalog is read-only (the data directory or catalog.db is not writable): commands that only read work, this one writes",
+        );
+    }
     Error::storage(context, e)
 }
 
@@ -151,9 +189,20 @@ pub(crate) fn from_json(text: &str) -> rusqlite::Result<Map<String, Value>> {
     }
 }
 
-/// The case-insensitive key names are unique on.
-pub fn name_key(name: &str) -> String {
-    name.to_lowercase()
+/// The row [`Catalog::audit_capped`] writes when `recent` rows of the user are within the
+/// window: the entry itself, the entry marked as the last one recorded, or none past the cap.
+pub(crate) fn capped_entry(entry: &NewAudit, recent: u64, cap: u64) -> Option<NewAudit> {
+    if recent >= cap {
+        return None;
+    }
+    let mut row = entry.clone();
+    if recent + 1 == cap {
+        row.detail = Some(format!(
+            "{} (limit of {cap} such denials per user and minute reached: further ones are not recorded until the minute is over)",
+            entry.detail.as_deref().unwrap_or_default()
+        ));
+    }
+    Some(row)
 }
 
 /// Runs a closure on a fresh catalog in a temporary directory (for unit tests).

@@ -126,6 +126,27 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant_id, kb_id, period)
     );
     "#,
+    // 5: bearer-token revocation: per user, the earliest issue time (`iat`, Unix seconds) a
+    // token must carry (`lrt token revoke`); and name keys recomputed (see CONVERSIONS).
+    r#"
+    CREATE TABLE token_revocations (
+        user_id    TEXT PRIMARY KEY,
+        not_before INTEGER NOT NULL,
+        revoked_at TEXT NOT NULL,
+        revoked_by TEXT NOT NULL
+    );
+    "#,
+];
+
+/// A data conversion, run in a migration's transaction.
+type Conversion = fn(&rusqlite::Transaction<'_>) -> Result<()>;
+
+/// Data conversions, each run after its version's SQL in the same transaction: (version,
+/// conversion). Append only, like the SQL.
+const CONVERSIONS: &[(usize, Conversion)] = &[
+    // 5: tenant and KB name keys recomputed as `names::name_key` now makes them (NFKC, case,
+    // confusable skeleton); look-alikes that already exist are kept and reported.
+    (5, super::names::rekey_sqlite),
 ];
 
 /// The schema version this build writes.
@@ -148,6 +169,9 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<Vec<usize>> {
         }
         tx.execute_batch(MIGRATIONS[target - 1])
             .map_err(|e| db_error(format!("catalog migration {target} failed"), e))?;
+        for (_, convert) in CONVERSIONS.iter().filter(|(v, _)| *v == target) {
+            convert(&tx)?;
+        }
         tx.pragma_update(None, "user_version", target as i64)
             .map_err(|e| db_error("cannot record the catalog version", e))?;
         tx.commit()
@@ -184,7 +208,7 @@ impl super::SqliteCatalog {
     }
 }
 
-fn version(conn: &Connection) -> Result<usize> {
+pub(super) fn version(conn: &Connection) -> Result<usize> {
     let v: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(|e| db_error("cannot read the catalog version", e))?;
@@ -210,5 +234,88 @@ mod tests {
         assert_eq!(version(&conn).unwrap(), SCHEMA_VERSION);
         conn.pragma_update(None, "user_version", 99).unwrap();
         assert!(migrate(&mut conn).is_err());
+    }
+
+    /// Migration 5 re-keys names: look-alikes made before it both stay (the newer one keyed
+    /// by its id and reported in the audit log), and a new look-alike is refused after it.
+    #[test]
+    fn migration_5_rekeys_names_and_keeps_existing_look_alikes() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..4] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 4).unwrap();
+        let tenant = |id: &str, name: &str, at: &str| {
+            conn.execute(
+                "INSERT INTO tenants (tenant_id, name, name_key, created_at, updated_at) VALUES (?1, ?2, lower(?2), ?3, ?3)",
+                rusqlite::params![id, name, at],
+            )
+            .unwrap();
+        };
+        let (old, new) = (
+            "00000000-0000-4000-8000-000000000001",
+            "00000000-0000-4000-8000-000000000002",
+        );
+        tenant(old, "acme", "2026-01-01T00:00:00.000Z");
+        tenant(new, "\u{430}\u{441}me", "2026-02-01T00:00:00.000Z");
+        tenant(
+            "00000000-0000-4000-8000-000000000003",
+            "Globex",
+            "2026-03-01T00:00:00.000Z",
+        );
+        for (kb, name) in [
+            ("00000000-0000-4000-8000-00000000000a", "docs"),
+            ("00000000-0000-4000-8000-00000000000b", "d\u{43E}cs"),
+        ] {
+            conn.execute(
+                "INSERT INTO knowledge_bases (kb_id, tenant_id, name, name_key, created_at, updated_at) VALUES (?1, ?2, ?3, ?3, ?1, ?1)",
+                rusqlite::params![kb, old, name],
+            )
+            .unwrap();
+        }
+        assert_eq!(migrate(&mut conn).unwrap(), (5..=SCHEMA_VERSION).collect::<Vec<_>>());
+        let key = |table: &str, id: &str| -> String {
+            let col = if table == "tenants" { "tenant_id" } else { "kb_id" };
+            conn.query_row(&format!("SELECT name_key FROM {table} WHERE {col} = ?1"), [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        assert_eq!(key("tenants", old), crate::catalog::name_key("acme"));
+        assert_eq!(
+            key("tenants", new),
+            super::super::names::displaced_key(&crate::catalog::name_key("acme"), new)
+        );
+        assert_eq!(
+            key("tenants", "00000000-0000-4000-8000-000000000003"),
+            crate::catalog::name_key("globex")
+        );
+        assert_eq!(
+            key("knowledge_bases", "00000000-0000-4000-8000-00000000000a"),
+            crate::catalog::name_key("docs")
+        );
+        let reported: Vec<(String, Option<String>)> = conn
+            .prepare("SELECT tenant_id, kb_id FROM audit_log WHERE action = 'catalog.rekey' ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            reported,
+            [
+                (new.to_string(), None),
+                (
+                    old.to_string(),
+                    Some("00000000-0000-4000-8000-00000000000b".to_string())
+                )
+            ]
+        );
+        // From now on a look-alike is a duplicate.
+        let dup = conn.execute(
+            "INSERT INTO tenants (tenant_id, name, name_key, created_at, updated_at) VALUES ('x', 'ACME', ?1, 'a', 'a')",
+            [crate::catalog::name_key("ACME")],
+        );
+        assert!(dup.is_err());
     }
 }

@@ -134,7 +134,7 @@ impl SqliteCatalog {
             ),
             None => (" WHERE ?3 IS NULL", "SELECT count(*) FROM tenants WHERE ?1 IS NULL"),
         };
-        let sql = format!("{SELECT}{where_clause} ORDER BY t.name_key LIMIT ?1 OFFSET ?2");
+        let sql = format!("{SELECT}{where_clause} ORDER BY lower(t.name), t.name, t.tenant_id LIMIT ?1 OFFSET ?2");
         let read = |e| db_error("cannot list tenants", e);
         let mut stmt = self.conn.prepare_cached(&sql).map_err(read)?;
         let rows = stmt

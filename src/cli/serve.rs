@@ -1,4 +1,4 @@
-//! `lrt serve` and `lrt token issue`.
+//! `lrt serve` and `lrt token issue|revoke`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -88,6 +88,18 @@ pub enum TokenCmd {
         after_help = "Examples:\n  lrt token issue --user alice\n  lrt token issue --user ci-bot --expires-in 7d --json\n\nThe token names the user only; roles come from the tenant memberships on every request."
     )]
     Issue(IssueArgs),
+    /// Revoke every token of a user issued up to now (super-admins; any user for their own)
+    #[command(
+        after_help = "Examples:\n  lrt token revoke --user alice\n  lrt token revoke --user \"$(whoami)\" --json    # sign yourself out everywhere\n\n`lrt serve` answers 401 to the user's older tokens from the next request on (every replica:\nrevocations are kept in the catalog). Tokens issued afterwards are accepted. A token without\nan `iat` claim is refused once its user has a revocation. Tokens live at most 30 days."
+    )]
+    Revoke(RevokeArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RevokeArgs {
+    /// The user whose tokens are revoked
+    #[arg(long, value_name = "USER")]
+    pub user: String,
 }
 
 #[derive(Debug, Args)]
@@ -156,7 +168,28 @@ pub fn serve(ctx: &Ctx, args: ServeArgs) -> Result<i32> {
 }
 
 pub fn token(ctx: &Ctx, cmd: TokenCmd) -> Result<i32> {
-    let TokenCmd::Issue(args) = cmd;
+    match cmd {
+        TokenCmd::Issue(args) => issue(ctx, args),
+        TokenCmd::Revoke(args) => revoke(ctx, args),
+    }
+}
+
+fn revoke(ctx: &Ctx, args: RevokeArgs) -> Result<i32> {
+    let mut svc = ctx.service()?;
+    let actor = ctx.actor(&svc)?;
+    let done = svc.revoke_tokens(&actor, &args.user)?;
+    if ctx.out.is_json() {
+        print_line(&serde_json::to_string_pretty(&done).expect("json"));
+    } else {
+        print_line(&format!(
+            "revoked the tokens of {} issued before {}",
+            done.user, done.not_before
+        ));
+    }
+    Ok(0)
+}
+
+fn issue(ctx: &Ctx, args: IssueArgs) -> Result<i32> {
     let svc = ctx.service()?;
     let actor = ctx.actor(&svc)?;
     let keys = TokenKeys::from_settings(svc.settings())?;
@@ -165,7 +198,8 @@ pub fn token(ctx: &Ctx, cmd: TokenCmd) -> Result<i32> {
         None => u64::from(svc.settings().token_expire_hours.value).saturating_mul(3600),
     };
     svc.authorize_token_issue(&actor, &args.user)?;
-    let (token, exp) = keys.issue(&args.user, ttl)?;
+    let floor = svc.token_issue_floor(&args.user)?;
+    let (token, exp) = keys.issue(&args.user, ttl, floor)?;
     if ctx.out.is_json() {
         let expires_at = jiff::Timestamp::from_second(exp as i64)
             .map(crate::time::format)

@@ -84,8 +84,9 @@ impl TokenKeys {
         })
     }
 
-    /// A token for `user` valid for `ttl_secs` from now.
-    pub fn issue(&self, user: &str, ttl_secs: u64) -> Result<(String, u64)> {
+    /// A token for `user` valid for `ttl_secs` from now, issued (`iat`) no earlier than
+    /// `floor`: the user's revocation not-before, which may be up to a second ahead.
+    pub fn issue(&self, user: &str, ttl_secs: u64, floor: Option<u64>) -> Result<(String, u64)> {
         if ttl_secs > MAX_LIFETIME_SECS {
             return Err(Error::Usage(format!(
                 "a token may live at most {} days (asked for {ttl_secs} s)",
@@ -96,16 +97,17 @@ impl TokenKeys {
         let claims = Claims {
             sub: user.to_string(),
             exp: now.saturating_add(ttl_secs),
-            iat: Some(now),
+            iat: Some(floor.map_or(now, |f| f.max(now))),
         };
         let token = jsonwebtoken::encode(&Header::new(self.algorithm), &claims, &self.encoding)
             .map_err(|e| Error::Internal(format!("cannot sign the token: {e}")))?;
         Ok((token, claims.exp))
     }
 
-    /// The subject of a valid token. Every failure is `Unauthenticated`, with a reason that
-    /// says what was wrong with the token but nothing about the secret.
-    pub fn verify(&self, token: &str) -> Result<String> {
+    /// The claims of a valid token (whether it was revoked is the catalog's to say). Every
+    /// failure is `Unauthenticated`, with a reason that says what was wrong with the token but
+    /// nothing about the secret.
+    pub fn verify(&self, token: &str) -> Result<Claims> {
         use jsonwebtoken::errors::ErrorKind as J;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).map_err(|e| {
             let why = match e.kind() {
@@ -128,7 +130,7 @@ impl TokenKeys {
         if data.claims.sub.trim().is_empty() {
             return Err(Error::Unauthenticated("the token's subject is empty".into()));
         }
-        Ok(data.claims.sub)
+        Ok(data.claims)
     }
 }
 
@@ -192,12 +194,12 @@ mod tests {
     #[test]
     fn round_trip_and_pinned_algorithm() {
         let k = keys("HS256", SECRET);
-        let (t, _) = k.issue("alice", 60).unwrap();
-        assert_eq!(k.verify(&t).unwrap(), "alice");
-        let (other, _) = keys("HS512", SECRET).issue("alice", 60).unwrap();
+        let (t, _) = k.issue("alice", 60, None).unwrap();
+        assert_eq!(k.verify(&t).unwrap().sub, "alice");
+        let (other, _) = keys("HS512", SECRET).issue("alice", 60, None).unwrap();
         assert!(matches!(k.verify(&other), Err(Error::Unauthenticated(_))));
         let (forged, _) = keys("HS256", "another-secret-another-secret-32b")
-            .issue("alice", 60)
+            .issue("alice", 60, None)
             .unwrap();
         assert!(matches!(k.verify(&forged), Err(Error::Unauthenticated(_))));
     }

@@ -76,9 +76,8 @@ pub struct AppState {
     /// The catalog connection is not shareable between threads; catalog work is short and
     /// runs on the blocking pool under this lock.
     service: Mutex<Service>,
-    /// The settings the service was opened with: token subjects resolve from them without
-    /// taking the service (a token's actor needs no catalog), and work that needs a service of
-    /// its own (the ingest worker, deletes) opens one with them.
+    /// The settings the service was opened with: work that needs a service of its own (the
+    /// ingest worker, deletes) opens one with them.
     settings: Settings,
     keys: Option<TokenKeys>,
     pub(super) require_auth: bool,
@@ -267,8 +266,9 @@ impl AppState {
             .keys
             .as_ref()
             .ok_or_else(|| ApiError::unauthenticated("tokens are not accepted: TOKEN_SECRET is not configured"))?;
-        let subject = keys.verify(token)?;
-        Ok(crate::service::token_actor(&self.settings, &subject)?)
+        let claims = keys.verify(token)?;
+        // Revocation is in the catalog, so every replica refuses a revoked token at once.
+        self.call(move |svc| svc.token_actor(&claims.sub, claims.iat)).await
     }
 }
 

@@ -56,13 +56,6 @@ pub struct CanI {
 }
 
 impl Service {
-    /// The actor of a verified token's subject: the user id is validated and the super-admin
-    /// flag comes from the configuration, exactly as for the local identity; nothing else in
-    /// the token is trusted.
-    pub fn token_actor(&self, subject: &str) -> Result<Actor> {
-        token_actor(&self.settings, subject)
-    }
-
     /// `lrt token issue`: only super-admins mint tokens; the issue (or its denial) is audited.
     pub fn authorize_token_issue(&self, actor: &Actor, user: &str) -> Result<()> {
         if let Err(err) = authz::require_super_admin(actor, "issue tokens") {
@@ -207,8 +200,9 @@ impl Service {
     }
 }
 
-/// [`Service::token_actor`] from the settings alone (it reads no catalog), for a server that
-/// resolves tokens without taking the service.
+/// The actor of a verified token's subject: the user id is validated and the super-admin
+/// flag comes from the configuration, exactly as for the local identity. From the settings
+/// alone; [`Service::token_actor`] adds the revocation check.
 pub fn token_actor(settings: &Settings, subject: &str) -> Result<Actor> {
     super::validate::user_id(subject)
         .map_err(|_| Error::Unauthenticated("the token's subject is not a valid user id".into()))?;

@@ -21,6 +21,7 @@ mod query;
 mod quickstart;
 mod storage;
 mod tenants;
+mod tokens;
 mod upload;
 mod usage;
 pub mod validate;
@@ -49,6 +50,7 @@ pub use query::{AuthorizedQuery, OpenQuery, QueryInput};
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
 pub use storage::{Migrated, db_migrate, db_status};
 pub use tenants::{DeleteReport, NewTenant, Page, TenantUpdate};
+pub use tokens::TokenRevocation;
 pub use upload::{Upload, Uploaded};
 pub use usage::{UsageQuery, UsageReport, UsageRow};
 
@@ -178,6 +180,26 @@ impl Service {
         let _ = self.catalog.audit(&entry);
     }
 
+    /// Records a denial by "not found" of a tenant the actor is no member of (or of one that
+    /// does not exist): in the installation-level log (no tenant), which super-admins read,
+    /// never in the target tenant's own log, and at most [`PROBE_AUDIT_CAP`] a minute per
+    /// user, so probing cannot flood anyone's log. A tenant's members' denials stay in its log.
+    fn audit_probe(&self, actor: &Actor, action: &str, err: &Error) {
+        let mut entry = self.audit_entry(actor, action, None, None);
+        entry.outcome = Outcome::Denied;
+        entry.detail = Some(err.to_string());
+        let minute = jiff::Timestamp::now()
+            .round(
+                jiff::TimestampRound::new()
+                    .smallest(jiff::Unit::Minute)
+                    .mode(jiff::RoundMode::Trunc),
+            )
+            .map(crate::time::format)
+            .unwrap_or_default();
+        // As for every denial: failing to record it must not change the answer.
+        let _ = self.catalog.audit_capped(&entry, &minute, PROBE_AUDIT_CAP);
+    }
+
     /// The actor's role in a tenant. In single-workspace mode the built-in tenant is open
     /// to every local user as admin, like a plain LightRAG working directory; to a `remote`
     /// caller (authenticated by `lrt serve`) only with `open_workspace` set, else it takes a
@@ -213,8 +235,13 @@ impl Service {
         action: &str,
     ) -> Result<()> {
         let facts = self.facts(actor, tenant, kb)?;
+        let outsider = facts.role.is_none();
         authz::decide(actor, facts, need, on_inactive).inspect_err(|err| {
-            self.audit_denial(actor, action, Some(tenant.id), kb, err);
+            if outsider && matches!(err, Error::NotFound(_)) {
+                self.audit_probe(actor, action, err);
+            } else {
+                self.audit_denial(actor, action, Some(tenant.id), kb, err);
+            }
         })
     }
 
@@ -229,7 +256,18 @@ impl Service {
         action: &str,
     ) -> Result<TenantRecord> {
         let tenant = match ident {
-            Some(ident) => self.find_tenant(ident)?.ok_or_else(|| not_found_tenant(ident))?,
+            Some(ident) => match self.find_tenant(ident)? {
+                Some(tenant) => tenant,
+                None => {
+                    // A missing tenant takes the steps an invisible one takes (the membership
+                    // read, the capped installation-level denial), so neither the time taken
+                    // nor any tenant's audit log tells them apart.
+                    let err = not_found_tenant(ident);
+                    self.catalog.role(Uuid::nil(), &actor.user)?;
+                    self.audit_probe(actor, action, &err);
+                    return Err(err);
+                }
+            },
             None => self.default_tenant(actor)?,
         };
         // An invisible tenant is reported with the words the user typed, exactly like a
@@ -359,6 +397,10 @@ impl Service {
     }
 }
 
+/// Installation-level "not found" denials recorded per user and minute: enough to see who
+/// probes for tenants, too few to flood the log.
+pub const PROBE_AUDIT_CAP: u64 = 100;
+
 fn not_found_tenant(ident: &str) -> Error {
     Error::NotFound(format!("tenant '{ident}' not found"))
 }
@@ -404,5 +446,89 @@ pub(crate) mod testing {
         };
         svc.create_tenant(&user("root"), new).unwrap();
         svc
+    }
+}
+
+#[cfg(test)]
+mod probes {
+    use super::testing::{acme, user};
+    use super::*;
+    use crate::catalog::AuditFilter;
+
+    fn rows(svc: &Service, tenant: Option<Uuid>) -> Vec<crate::model::AuditEntry> {
+        svc.catalog
+            .audit_entries(&AuditFilter {
+                tenants: tenant.map(|t| vec![t]),
+                limit: 10_000,
+                ..Default::default()
+            })
+            .unwrap()
+    }
+
+    /// A non-member's probes of an existing tenant write nothing into that tenant's log and
+    /// at most the cap into the installation-level log; a member's denial stays in the
+    /// tenant's log.
+    #[test]
+    fn probes_do_not_flood_the_target_tenants_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut svc = acme(dir.path());
+        let id = svc.catalog.tenant_by_name("acme").unwrap().unwrap().id;
+        let before = rows(&svc, Some(id)).len();
+        let mallory = user("mallory");
+        for i in 0..200 {
+            let ident = if i % 2 == 0 { "acme" } else { "no-such-tenant" };
+            assert!(matches!(
+                svc.show_tenant(&mallory, Some(ident)),
+                Err(Error::NotFound(_))
+            ));
+        }
+        assert_eq!(rows(&svc, Some(id)).len(), before, "the target tenant's log grew");
+        let probes: Vec<_> = rows(&svc, None)
+            .into_iter()
+            .filter(|r| r.user_id == "mallory")
+            .collect();
+        assert_eq!(probes.len() as u64, PROBE_AUDIT_CAP, "installation-level rows");
+        assert!(
+            probes
+                .iter()
+                .all(|r| r.tenant_id.is_none() && r.outcome == Outcome::Denied)
+        );
+        assert!(
+            probes[0].detail.as_deref().unwrap().contains("not recorded"),
+            "{:?}",
+            probes[0]
+        );
+        // A member refused for their role is recorded in the tenant's log, as before.
+        svc.add_member(&user("alice"), Some("acme"), "vera", Role::Viewer)
+            .unwrap();
+        let update = TenantUpdate {
+            description: Some("x".into()),
+            ..Default::default()
+        };
+        assert!(matches!(
+            svc.update_tenant(&user("vera"), "acme", update),
+            Err(Error::Forbidden(_))
+        ));
+        let newest = &rows(&svc, Some(id))[0];
+        assert_eq!((newest.user_id.as_str(), newest.outcome), ("vera", Outcome::Denied));
+    }
+
+    /// Probing an existing foreign tenant and a missing one makes the same catalog calls, in
+    /// the same order: the same work, so the same time (up to the data's size).
+    #[test]
+    fn probing_a_foreign_and_a_missing_tenant_do_the_same_catalog_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut svc = acme(dir.path());
+        let mallory = user("mallory");
+        let id = svc.catalog.tenant_by_name("acme").unwrap().unwrap().id.to_string();
+        for (present, missing) in [("acme", "acne"), (id.as_str(), "6d1f1a52-7c1b-4c1e-9d55-0b8f0f6f0d1e")] {
+            crate::catalog::calls::take();
+            assert!(svc.show_tenant(&mallory, Some(present)).is_err());
+            let foreign = crate::catalog::calls::take();
+            assert!(svc.show_tenant(&mallory, Some(missing)).is_err());
+            let absent = crate::catalog::calls::take();
+            assert!(foreign.iter().any(|c| c.contains("audit_capped")), "{foreign:?}");
+            assert_eq!(foreign, absent);
+        }
     }
 }

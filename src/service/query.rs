@@ -9,7 +9,7 @@ use super::Service;
 use super::ingest::KbHandle;
 use crate::authz::{Actor, Permission};
 use crate::catalog::{KbRecord, TenantRecord};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::llm::rerank::{RerankConfig, Reranker};
 use crate::llm::usage::{TokenCounts, TokenMeter};
 use crate::llm::{ModelProvider, Provider};
@@ -167,6 +167,16 @@ impl Service {
         };
         let dir = self.catalog.layout().existing_kb_dir(t.id, k.id)?;
         self.check_kb_intact(t, k, crate::store::intact::Depth::Presence)?;
+        // A question writes (one API call counted in the catalog, the KB's caches): on a
+        // read-only data directory say so, rather than SQLite's "unable to open database file".
+        if let Some(why) = self.catalog.layout().unwritable() {
+            return Err(Error::storage(
+                format!("cannot query knowledge base '{}'", k.name),
+                format!(
+                    "the data directory is not writable ({why}): a query counts an API call in the catalog and opens the KB for writing (its caches); commands that only read work (kb list, doc list, graph, doctor)"
+                ),
+            ));
+        }
         let engine = QueryEngine::open(&self.catalog.kb_location(t.id, k.id, dir), llm, embedder, options)?;
         let generation = engine.generation()?;
         Ok(OpenQuery {

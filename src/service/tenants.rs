@@ -167,11 +167,16 @@ fn metadata_from(pairs: &[(String, String)], into: &mut Map<String, Value>) -> R
     validate::metadata(into)
 }
 
+/// Whether two names are one name to the catalog (case, compatibility forms, look-alikes).
+fn same_name(a: &str, b: &str) -> bool {
+    crate::catalog::name_key(a) == crate::catalog::name_key(b)
+}
+
 /// A name a new tenant may take: valid, and not the built-in tenant's (which single-workspace
 /// mode finds by that name).
 pub(super) fn check_new_tenant_name(name: &str) -> Result<()> {
     validate::name("tenant", name)?;
-    if name.eq_ignore_ascii_case(BUILTIN_NAME) {
+    if same_name(name, BUILTIN_NAME) {
         return Err(Error::Conflict(format!(
             "the name '{BUILTIN_NAME}' is reserved for the built-in single-workspace tenant"
         )));
@@ -279,7 +284,7 @@ impl Service {
         if let Some(name) = &update.name {
             validate::name("tenant", name)?;
         }
-        let renames = update.name.as_ref().is_some_and(|n| !n.eq_ignore_ascii_case(ident));
+        let renames = update.name.as_ref().is_some_and(|n| !same_name(n, ident));
         let need = if touches_quota || renames {
             Need::SuperAdmin
         } else {
@@ -288,7 +293,7 @@ impl Service {
         let rec = self.tenant_for(actor, Some(ident), need, OnInactive::Refuse, "tenant.update")?;
         if let Some(name) = &update.name {
             validate::name("tenant", name)?;
-            if rec.is_builtin || name.eq_ignore_ascii_case(BUILTIN_NAME) {
+            if rec.is_builtin || same_name(name, BUILTIN_NAME) {
                 return Err(Error::Conflict(format!(
                     "the built-in tenant and the name '{BUILTIN_NAME}' cannot be renamed to or from"
                 )));

@@ -50,9 +50,7 @@ fn upload_name(name: Option<String>) -> Result<String> {
     };
     if name.trim().is_empty()
         || name.chars().count() > MAX_FILE_PATH
-        || name
-            .chars()
-            .any(|c| c.is_control() || super::validate::is_format_char(c))
+        || name.chars().any(|c| c.is_control() || super::validate::is_invisible(c))
     {
         return Err(Error::Usage(format!(
             "file_path must be 1 to {MAX_FILE_PATH} characters without control or invisible format characters"

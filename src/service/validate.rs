@@ -13,30 +13,30 @@ pub const MAX_METADATA_ENTRIES: usize = 64;
 /// or reordering the text around them, they let two names look alike (or one look like
 /// another's reversed tail), so no name may hold one.
 pub fn is_format_char(c: char) -> bool {
-    matches!(
-        c as u32,
-        0x00AD
-            | 0x0600..=0x0605
-            | 0x061C
-            | 0x06DD
-            | 0x070F
-            | 0x0890..=0x0891
-            | 0x08E2
-            | 0x180E
-            | 0x200B..=0x200F
-            | 0x202A..=0x202E
-            | 0x2060..=0x2064
-            | 0x2066..=0x206F
-            | 0xFEFF
-            | 0xFFF9..=0xFFFB
-            | 0x110BD
-            | 0x110CD
-            | 0x13430..=0x1343F
-            | 0x1BCA0..=0x1BCA3
-            | 0x1D173..=0x1D17A
-            | 0xE0001
-            | 0xE0020..=0xE007F
-    )
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.general_category() == GeneralCategory::Format
+}
+
+/// Characters that show nothing: the format characters, and the other default-ignorable code
+/// points (the combining grapheme joiner, Hangul and half-width fillers, Khmer inherent
+/// vowels, Mongolian and other variation selectors, reserved ignorables), plus the blank
+/// Braille pattern. A name holding one looks like a name without it.
+pub fn is_invisible(c: char) -> bool {
+    is_format_char(c)
+        || matches!(
+            c as u32,
+            0x034F
+                | 0x115F..=0x1160
+                | 0x17B4..=0x17B5
+                | 0x180B..=0x180F
+                | 0x2065
+                | 0x2800
+                | 0x3164
+                | 0xFE00..=0xFE0F
+                | 0xFFA0
+                | 0xFFF0..=0xFFF8
+                | 0xE0000..=0xE0FFF
+        )
 }
 
 /// Tenant and KB names: 1–255 characters, no control or format characters (zero-width,
@@ -52,8 +52,11 @@ pub fn name(kind: &str, name: &str) -> Result<()> {
         Some("must not start or end with whitespace".to_string())
     } else if name.chars().any(char::is_control) {
         Some("must not contain control characters".to_string())
-    } else if name.chars().any(is_format_char) {
-        Some("must not contain invisible format characters (zero-width or bidi)".to_string())
+    } else if name.chars().any(is_invisible) {
+        Some(
+            "must not contain invisible format characters (zero-width, bidi, fillers or variation selectors)"
+                .to_string(),
+        )
     } else if uuid::Uuid::parse_str(name).is_ok() {
         Some("must not be a UUID (ids and names would be ambiguous)".to_string())
     } else {
@@ -131,6 +134,11 @@ mod tests {
             "\u{FEFF}acme",
             "ac\u{2066}me\u{2069}",
             "a\u{00AD}cme",
+            "ac\u{034F}me",
+            "acme\u{3164}",
+            "ac\u{FE0F}me",
+            "\u{2800}",
+            "a\u{E0041}cme",
         ] {
             let err = name("tenant", bad).unwrap_err().to_string();
             assert!(err.contains("format characters"), "{bad:?}: {err}");

@@ -91,8 +91,13 @@ impl SqliteKb {
             return Ok(None);
         }
         let err = db_err("cannot open the knowledge base", &path);
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&path, flags).map_err(&err)?;
+        // In a read-only directory the check reads it read-only (it leaves nothing to fold).
+        let conn = if crate::layout::writable(dir).is_ok() {
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            Connection::open_with_flags(&path, flags).map_err(&err)?
+        } else {
+            crate::layout::open_sqlite_read_only(&path).map_err(&err)?
+        };
         conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(&err)?;
         conn.execute_batch("PRAGMA query_only=ON;").map_err(&err)?;
         let version: i64 = conn
@@ -114,8 +119,7 @@ impl SqliteKb {
     pub fn schema_is_older(dir: &Path) -> Result<bool> {
         let path = dir.join("kb.db");
         let err = db_err("cannot open the knowledge base", &path);
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&path, flags).map_err(&err)?;
+        let conn = crate::layout::open_sqlite_read_only(&path).map_err(&err)?;
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(&err)?;

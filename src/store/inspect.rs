@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::kb::{DocStatus, DocumentRow, SqliteKb, all_source_count_sql, check_readable, db_err, split_sep};
@@ -171,8 +171,7 @@ impl SqliteKb {
             return Ok(None);
         }
         let err = db_err("cannot open the knowledge base", &path);
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(&path, flags).map_err(&err)?;
+        let conn = crate::layout::open_sqlite_read_only(&path).map_err(&err)?;
         conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(&err)?;
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))

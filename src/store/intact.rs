@@ -14,8 +14,6 @@
 use std::io::Read;
 use std::path::Path;
 
-use rusqlite::{Connection, OpenFlags};
-
 use crate::error::{Error, Result};
 
 /// The first 16 bytes of every SQLite database file.
@@ -66,8 +64,7 @@ pub fn check(dir: &Path, recorded_documents: u64, depth: Depth) -> Result<()> {
     if depth == Depth::Presence && recorded_documents == 0 {
         return Ok(());
     }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(&path, flags).map_err(|e| sqlite_error(&path, e))?;
+    let conn = crate::layout::open_sqlite_read_only(&path).map_err(|e| sqlite_error(&path, e))?;
     conn.busy_timeout(std::time::Duration::from_secs(30))
         .map_err(|e| sqlite_error(&path, e))?;
     let version: i64 = conn

@@ -13,10 +13,13 @@
 //! calls made on a thread inside a runtime (ingest runs inside `block_on`) hop to a scoped
 //! thread, so the catalog can be called from anywhere the SQLite one can.
 
+mod audit_cap;
 mod leases;
 mod pool;
+mod rekey;
 mod schema;
 mod tls;
+mod tokens;
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -173,7 +176,7 @@ impl PgCatalog {
         Ok(b)
     }
 
-    fn insert_audit(c: &mut Client, a: &NewAudit) -> Result<()> {
+    fn insert_audit(c: &mut impl postgres::GenericClient, a: &NewAudit) -> Result<()> {
         c.execute(
             "INSERT INTO audit_log (tenant_id, at, user_id, real_user, action, kb_id, outcome, detail, api_key_id)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -359,12 +362,12 @@ impl PgCatalog {
                 Some(user) => c.query(
                     &format!(
                         "{TENANT} WHERE t.tenant_id IN (SELECT tenant_id FROM tenant_memberships WHERE user_id = $3)
-                         ORDER BY t.name_key LIMIT $1 OFFSET $2"
+                         ORDER BY lower(t.name), t.name, t.tenant_id LIMIT $1 OFFSET $2"
                     ),
                     &[&limit, &offset, user],
                 ),
                 None => c.query(
-                    &format!("{TENANT} ORDER BY t.name_key LIMIT $1 OFFSET $2"),
+                    &format!("{TENANT} ORDER BY lower(t.name), t.name, t.tenant_id LIMIT $1 OFFSET $2"),
                     &[&limit, &offset],
                 ),
             }
@@ -577,11 +580,14 @@ impl PgCatalog {
 
     pub fn kbs(&self, tenant: Uuid) -> Result<Vec<KbRecord>> {
         self.with(|c| {
-            c.query(&format!("{KB} WHERE tenant_id = $1 ORDER BY name_key"), &[&tenant])
-                .map_err(|e| pg_error("cannot list knowledge bases", e))?
-                .iter()
-                .map(kb_row)
-                .collect()
+            c.query(
+                &format!("{KB} WHERE tenant_id = $1 ORDER BY lower(name), name, kb_id"),
+                &[&tenant],
+            )
+            .map_err(|e| pg_error("cannot list knowledge bases", e))?
+            .iter()
+            .map(kb_row)
+            .collect()
         })
     }
 
@@ -843,7 +849,7 @@ impl PgCatalog {
         self.with(|c| {
             c.query(
                 "SELECT t.tenant_id, t.name, m.role FROM tenant_memberships m JOIN tenants t USING (tenant_id)
-                 WHERE m.user_id = $1 ORDER BY t.name_key",
+                 WHERE m.user_id = $1 ORDER BY lower(t.name), t.name, t.tenant_id",
                 &[&user],
             )
             .map_err(|e| pg_error("cannot list memberships", e))?

@@ -295,6 +295,31 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX query_leases_holder ON query_leases (tenant_id, holder);
     "#,
+    // 4: bearer-token revocation: per user, the earliest issue time (`iat`, Unix seconds) a
+    // token must carry (`lrt token revoke`); and name keys recomputed (see CONVERSIONS).
+    // Tokens belong to no tenant: the rows have the
+    // nil tenant, like the audit log's installation-level rows, so the key starts with
+    // `tenant_id` as every key here does.
+    r#"
+    CREATE TABLE token_revocations (
+        tenant_id  UUID NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000',
+        user_id    TEXT NOT NULL,
+        not_before BIGINT NOT NULL,
+        revoked_at TEXT NOT NULL,
+        revoked_by TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, user_id)
+    );
+    "#,
+];
+
+/// A data conversion, run in a migration's transaction.
+type Conversion = fn(&mut postgres::Transaction<'_>) -> Result<()>;
+
+/// Data conversions, each run after its version's SQL in the same transaction and under the
+/// migration lock: (version, conversion). Append only, like the SQL.
+const CONVERSIONS: &[(usize, Conversion)] = &[
+    // 4: tenant and KB name keys recomputed as `catalog::name_key` now makes them.
+    (4, super::rekey::rekey_pg),
 ];
 
 /// The schema version this build writes.
@@ -361,6 +386,9 @@ pub(super) fn migrate(client: &mut Client) -> Result<Vec<usize>> {
         }
         tx.batch_execute(MIGRATIONS[target - 1])
             .map_err(|e| pg_error(format!("catalog migration {target} failed"), e))?;
+        for (_, convert) in CONVERSIONS.iter().filter(|(v, _)| *v == target) {
+            convert(&mut tx)?;
+        }
         tx.execute("INSERT INTO lrt_migrations (version) VALUES ($1)", &[&(target as i32)])
             .map_err(|e| pg_error("cannot record the catalog version", e))?;
         tx.commit()
