@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 
 use super::output::{self, kv_table, list_table, opt, yes_no};
-use super::{Ctx, TenantArg, kb_or_env};
+use super::{Ctx, PageArgs, TenantArg, kb_or_env};
 use crate::authz::Permission;
 use crate::error::{Error, Result};
 use crate::service::{AuditQuery, ContextView};
@@ -32,7 +32,7 @@ pub struct UseArgs {
 pub enum AuditCmd {
     /// List audit entries, newest first (tenant admins: their tenants; super-admins: all)
     #[command(
-        after_help = "Examples:\n  lrt audit list --tenant acme --since 24h\n  lrt audit list --user bob --limit 100 --json"
+        after_help = "Examples:\n  lrt audit list --tenant acme --since 24h\n  lrt audit list --user bob --page-size 100 --json\n  lrt audit list --page 2"
     )]
     List(AuditArgs),
 }
@@ -48,8 +48,8 @@ pub struct AuditArgs {
     /// Only entries since a time: 2026-11-01T09:00:00Z, 2026-11-01, or an age (30m, 24h, 7d)
     #[arg(long)]
     pub since: Option<String>,
-    #[arg(long, default_value_t = 50)]
-    pub limit: u64,
+    #[command(flatten)]
+    pub paging: PageArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -151,16 +151,19 @@ pub fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<i32> {
     let AuditCmd::List(args) = cmd;
     let mut svc = ctx.service()?;
     let actor = ctx.actor(&svc)?;
+    let paging = args.paging.paging()?;
     let query = AuditQuery {
         tenant: args.tenant,
         user: args.user,
         since: args.since.as_deref().map(crate::time::parse_since).transpose()?,
-        limit: args.limit,
+        paging,
     };
-    let entries = svc.list_audit(&actor, query)?;
-    let rows = entries
-        .iter()
-        .map(|e| {
+    let page = svc.list_audit(&actor, query)?;
+    ctx.out.emit_page(
+        &page,
+        "entries",
+        &["TIME", "USER", "ACTION", "OUTCOME", "TENANT", "DETAIL"],
+        |e| {
             let user = match &e.real_user {
                 Some(real) => format!("{} (as, by {real})", e.user_id),
                 None => e.user_id.clone(),
@@ -173,12 +176,8 @@ pub fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<i32> {
                 opt(&e.tenant_id),
                 opt(&e.detail),
             ]
-        })
-        .collect();
-    ctx.out.emit(
-        &entries,
-        || entries.iter().map(|e| e.id.to_string()).collect(),
-        || list_table(&["TIME", "USER", "ACTION", "OUTCOME", "TENANT", "DETAIL"], rows),
+        },
+        |e| e.id.to_string(),
     );
     Ok(0)
 }

@@ -3,9 +3,9 @@
 use clap::{Args, Subcommand};
 
 use super::confirm::DryRun;
-use super::output::{self, list_table, opt, yes_no};
+use super::output::{self, opt, yes_no};
 use super::tenant::{assignments, delete_report};
-use super::{Ctx, TenantArg, confirm, kb_or_env};
+use super::{Ctx, PageArgs, TenantArg, confirm, kb_or_env};
 use crate::authz::Permission;
 use crate::error::{Error, Result};
 use crate::model::KnowledgeBase;
@@ -19,8 +19,10 @@ pub enum KbCmd {
     )]
     Create(CreateArgs),
     /// List the knowledge bases of a tenant
-    #[command(after_help = "Example:\n  lrt kb list --tenant acme --json")]
-    List(TenantArg),
+    #[command(
+        after_help = "Examples:\n  lrt kb list --tenant acme --json\n  lrt kb list -t acme --page 2 --page-size 50"
+    )]
+    List(ListArgs),
     /// Show a knowledge base, its statistics and effective configuration
     #[command(after_help = "Example:\n  lrt kb show --tenant acme docs")]
     Show(KbIdent),
@@ -55,6 +57,15 @@ pub enum KbCmd {
         after_help = "Reads kv_store_full_docs.json, kv_store_doc_status.json, kv_store_text_chunks.json,\ngraph_chunk_entity_relation.graphml, kv_store_llm_response_cache.json and the vdb_*.json files.\nThe vdb vectors are kept when --source-embedding-model equals the configured embedding model and\nthe dimensions match; otherwise everything is embedded again with the configured model.\n\nExamples:\n  lrt kb import-lightrag --tenant acme ./rag_storage --name legacy\n  EMBEDDING_BINDING=openai EMBEDDING_MODEL=text-embedding-3-small EMBEDDING_DIM=1536 \\\n    lrt kb import-lightrag -t acme ./rag_storage --source-embedding-model text-embedding-3-small"
     )]
     ImportLightrag(super::archive::LightragArgs),
+}
+
+/// `kb list`: a tenant and a page.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub tenant: TenantArg,
+    #[command(flatten)]
+    pub paging: PageArgs,
 }
 
 #[derive(Debug, Args)]
@@ -146,11 +157,14 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
             };
             show(&out, &svc.create_kb(&actor, args.tenant.resolved().as_deref(), new)?);
         }
-        KbCmd::List(tenant) => {
-            let kbs = svc.list_kbs(&actor, tenant.resolved().as_deref())?;
-            let rows = kbs
-                .iter()
-                .map(|k| {
+        KbCmd::List(args) => {
+            let paging = args.paging.paging()?;
+            let page = paging.slice(svc.list_kbs(&actor, args.tenant.resolved().as_deref())?);
+            out.emit_page(
+                &page,
+                "knowledge bases",
+                &["ID", "NAME", "DOCUMENTS", "ENTITIES", "RELATIONS", "CREATED"],
+                |k| {
                     vec![
                         k.kb_id.clone(),
                         k.kb_name.clone(),
@@ -159,12 +173,8 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
                         k.relation_count.to_string(),
                         k.created_at.clone(),
                     ]
-                })
-                .collect();
-            out.emit(
-                &kbs,
-                || kbs.iter().map(|k| k.kb_id.clone()).collect(),
-                || list_table(&["ID", "NAME", "DOCUMENTS", "ENTITIES", "RELATIONS", "CREATED"], rows),
+                },
+                |k| k.kb_id.clone(),
             );
         }
         KbCmd::Show(ident) => {

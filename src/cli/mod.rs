@@ -244,6 +244,25 @@ impl TenantArg {
     }
 }
 
+/// `--page`/`--page-size`, the paging of every list command (see [`crate::service::Paging`]). `--limit`, what
+/// `audit list` and `graph entities` took before, is a hidden alias of `--page-size`.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct PageArgs {
+    /// Page number, from 1
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub page: u64,
+    /// Items per page (1–1000)
+    #[arg(long, value_name = "N", default_value_t = crate::service::DEFAULT_PAGE_SIZE, alias = "limit")]
+    pub page_size: u64,
+}
+
+impl PageArgs {
+    /// The checked paging (a bad value is a usage error, exit 2, before any work).
+    pub fn paging(&self) -> Result<crate::service::Paging> {
+        crate::service::Paging::new(self.page, self.page_size)
+    }
+}
+
 /// `LRT_OUTPUT`, checked: a value that is not a format is an error, not "table".
 fn env_output() -> Result<Option<Format>> {
     let Some(raw) = ProcessEnv.get("LRT_OUTPUT") else {
