@@ -917,6 +917,69 @@ fn a_malformed_lightrag_directory_creates_nothing() {
     let _ = std::io::stdout().flush();
 }
 
+#[test]
+fn imported_document_names_follow_the_upload_rule() {
+    // An archive whose kb.db names a document with a terminal escape.
+    let lrt = ingested();
+    let file = lrt.root().join("docs.lrtkb");
+    lrt.json_as(
+        ROOT,
+        &[
+            "kb",
+            "export",
+            "-t",
+            "acme",
+            "--kb",
+            "docs",
+            "-O",
+            file.to_str().unwrap(),
+        ],
+    );
+    let (manifest, db) = parts(&file);
+    let before = lrt.snapshot();
+    for (name, bad) in [
+        ("escape", "'esc' || char(27) || '[31m.md'"),
+        ("c1", "'c1' || char(133) || '.md'"),
+    ] {
+        let sql = format!("UPDATE documents SET file_path = {bad} WHERE rowid = (SELECT min(rowid) FROM documents);");
+        let archive = hostile(&lrt, &manifest, &db, name, &sql);
+        assert_import_refused(&lrt, &archive, "invalid file name", &before);
+    }
+
+    // A LightRAG directory whose document name holds a bidi override (in doc_status and
+    // full_docs, as upstream writes it).
+    let lrt = Lrt::new();
+    lrt.id_as(ROOT, &["tenant", "create", "acme", "--set", "embedding_dim=8"]);
+    lrt.kb("acme", "other"); // the tenant's kbs/ folder exists, as after any KB
+    let before = lrt.snapshot();
+    let dir = lrt.root().join("rag_storage");
+    write_lightrag(&dir, 8);
+    for file in ["kv_store_doc_status.json", "kv_store_full_docs.json"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        std::fs::write(dir.join(file), text.replace("\"nasa.txt\"", "\"nasa\\u202etxt.exe\"")).unwrap();
+    }
+    let run = lrt.run_as(
+        ROOT,
+        &[
+            "kb",
+            "import-lightrag",
+            "-t",
+            "acme",
+            dir.to_str().unwrap(),
+            "--source-embedding-model",
+            "lrt-hash-v2",
+            "--json",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let message = run.json_error()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("invalid file name \"nasa\\u{202e}txt.exe\"") && message.contains("nothing was imported"),
+        "{message}"
+    );
+    assert_eq!(lrt.snapshot(), before, "the refused import created something");
+}
+
 /// `db` changed by `sql`, as a hostile archive would bring it, with a manifest that matches it.
 fn hostile(lrt: &Lrt, manifest: &Value, db: &[u8], name: &str, sql: &str) -> PathBuf {
     let file = lrt.root().join(format!("{name}.db"));
