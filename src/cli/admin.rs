@@ -14,14 +14,16 @@ use crate::service::{AuditQuery, ContextView};
 )]
 pub struct UseArgs {
     /// Tenant id or name
+    #[arg(add = super::complete::tenants())]
     pub tenant: Option<String>,
     /// Knowledge base id or name
+    #[arg(add = super::complete::kbs())]
     pub kb: Option<String>,
     /// Same as the TENANT argument
-    #[arg(long = "tenant", short = 't', value_name = "TENANT", conflicts_with = "tenant")]
+    #[arg(long = "tenant", short = 't', value_name = "TENANT", conflicts_with = "tenant", add = super::complete::tenants())]
     pub tenant_flag: Option<String>,
     /// Same as the KB argument
-    #[arg(long = "kb", value_name = "KB", conflicts_with = "kb")]
+    #[arg(long = "kb", value_name = "KB", conflicts_with = "kb", add = super::complete::kbs())]
     pub kb_flag: Option<String>,
     /// Forget the current context
     #[arg(long, conflicts_with_all = ["tenant", "kb", "tenant_flag", "kb_flag"])]
@@ -40,7 +42,7 @@ pub enum AuditCmd {
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// Only this tenant (id or name)
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', add = super::complete::tenants())]
     pub tenant: Option<String>,
     /// Only this user's actions
     #[arg(long)]
@@ -71,7 +73,7 @@ pub struct CanIArgs {
     #[command(flatten)]
     pub tenant: TenantArg,
     /// Knowledge base id or name (checked to exist in the tenant)
-    #[arg(long)]
+    #[arg(long, add = super::complete::kbs())]
     pub kb: Option<String>,
     /// Answer for every permission
     #[arg(long, conflicts_with = "permission")]

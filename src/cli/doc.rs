@@ -36,7 +36,7 @@ pub struct KbScope {
     #[command(flatten)]
     pub tenant: TenantArg,
     /// Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]
-    #[arg(long, value_name = "KB")]
+    #[arg(long, value_name = "KB", add = super::complete::kbs())]
     pub kb: Option<String>,
 }
 

@@ -86,10 +86,10 @@ pub struct KbIdent {
     #[command(flatten)]
     pub tenant: TenantArg,
     /// Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]
-    #[arg(value_name = "KB")]
+    #[arg(value_name = "KB", add = super::complete::kbs())]
     pub kb: Option<String>,
     /// Same as the KB argument
-    #[arg(long = "kb", value_name = "KB", conflicts_with = "kb")]
+    #[arg(long = "kb", value_name = "KB", conflicts_with = "kb", add = super::complete::kbs())]
     pub kb_flag: Option<String>,
 }
 

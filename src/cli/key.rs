@@ -38,7 +38,7 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub tenant: TenantArg,
     /// Limit the key to this knowledge base (id or name) [env: LRT_KB]
-    #[arg(long, value_name = "KB")]
+    #[arg(long, value_name = "KB", add = super::complete::kbs())]
     pub kb: Option<String>,
     /// The key's role (at most yours)
     #[arg(long, value_enum)]

@@ -4,6 +4,7 @@
 mod admin;
 mod archive;
 mod chat;
+mod complete;
 mod confirm;
 mod db;
 mod debug;
@@ -234,7 +235,7 @@ pub fn kb_or_env(flag: &Option<String>) -> Option<String> {
 #[derive(Debug, Clone, Args)]
 pub struct TenantArg {
     /// Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]
-    #[arg(long, short = 't', value_name = "TENANT")]
+    #[arg(long, short = 't', value_name = "TENANT", add = complete::tenants())]
     pub tenant: Option<String>,
 }
 
@@ -287,10 +288,10 @@ fn env_no_input() -> Result<bool> {
 #[derive(Debug, Clone, Args)]
 pub struct TenantIdent {
     /// Tenant id or name [env: LRT_TENANT]
-    #[arg(value_name = "TENANT")]
+    #[arg(value_name = "TENANT", add = complete::tenants())]
     pub tenant: Option<String>,
     /// Same as the TENANT argument
-    #[arg(long = "tenant", short = 't', value_name = "TENANT", conflicts_with = "tenant")]
+    #[arg(long = "tenant", short = 't', value_name = "TENANT", conflicts_with = "tenant", add = complete::tenants())]
     pub tenant_flag: Option<String>,
 }
 
@@ -381,6 +382,9 @@ fn usage_message(e: &clap::Error) -> String {
 
 /// Parses the command line, runs the command and returns the process exit code.
 pub fn run(args: Vec<OsString>) -> i32 {
+    if let Some(code) = complete::try_complete(&args) {
+        return code;
+    }
     let parsed = Cli::command()
         .color(color_choice(&args))
         .try_get_matches_from(&args)
