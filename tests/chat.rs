@@ -87,22 +87,10 @@ const TERMS: [&str; 5] = ["ada", "lovelace", "babbage", "engine", "london"];
 impl wiremock::Respond for Model {
     fn respond(&self, request: &wiremock::Request) -> wiremock::ResponseTemplate {
         use serde_json::json;
-        let body: Value = serde_json::from_slice(&request.body).unwrap();
         if request.url.path().ends_with("/embeddings") {
-            let data: Vec<Value> = body["input"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .enumerate()
-                .map(|(i, t)| {
-                    let t = t.as_str().unwrap().to_lowercase();
-                    let mut v: Vec<f32> = TERMS.iter().map(|w| t.matches(w).count() as f32).collect();
-                    v.push(0.01);
-                    json!({"index": i, "embedding": v})
-                })
-                .collect();
-            return wiremock::ResponseTemplate::new(200).set_body_json(json!({"data": data}));
+            return common::model::term_embeddings(request, &TERMS);
         }
+        let body: Value = serde_json::from_slice(&request.body).unwrap();
         let messages = body["messages"].as_array().unwrap();
         let first = messages[0]["content"].as_str().unwrap();
         let last = messages.last().unwrap()["content"].as_str().unwrap();
@@ -175,17 +163,7 @@ async fn the_conversation_reaches_the_model_where_upstream_sends_it() {
         .respond_with(Model)
         .mount(&server)
         .await;
-    let env: Vec<(&str, String)> = vec![
-        ("LLM_BINDING", "openai".into()),
-        ("LLM_BINDING_HOST", server.uri()),
-        ("LLM_BINDING_API_KEY", "sk-test".into()),
-        ("LLM_MODEL", "mock-chat".into()),
-        ("EMBEDDING_BINDING", "openai".into()),
-        ("EMBEDDING_BINDING_HOST", server.uri()),
-        ("EMBEDDING_MODEL", "mock-embed".into()),
-        ("EMBEDDING_DIM", (TERMS.len() + 1).to_string()),
-        ("LRT_LLM_MAX_RETRIES", "0".into()),
-    ];
+    let env = common::model::env_with_dim(&server, TERMS.len() + 1);
     let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let lrt = Lrt::new();
     lrt.tenant("acme", Some("alice"));

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use super::confirm::DryRun;
 use super::output::{self, opt, yes_no};
 use super::tenant::{assignments, delete_report};
-use super::{Ctx, PageArgs, TenantArg, confirm, kb_or_env};
+use super::{Ctx, TenantArg, TenantPage, confirm, kb_or_env};
 use crate::authz::Permission;
 use crate::error::{Error, Result};
 use crate::model::KnowledgeBase;
@@ -22,7 +22,7 @@ pub enum KbCmd {
     #[command(
         after_help = "Examples:\n  lrt kb list --tenant acme --json\n  lrt kb list -t acme --page 2 --page-size 50"
     )]
-    List(ListArgs),
+    List(TenantPage),
     /// Show a knowledge base, its statistics and effective configuration
     #[command(after_help = "Example:\n  lrt kb show --tenant acme docs")]
     Show(KbIdent),
@@ -57,15 +57,6 @@ pub enum KbCmd {
         after_help = "Reads kv_store_full_docs.json, kv_store_doc_status.json, kv_store_text_chunks.json,\ngraph_chunk_entity_relation.graphml, kv_store_llm_response_cache.json and the vdb_*.json files.\nThe vdb vectors are kept when --source-embedding-model equals the configured embedding model and\nthe dimensions match; otherwise everything is embedded again with the configured model.\n\nExamples:\n  lrt kb import-lightrag --tenant acme ./rag_storage --name legacy\n  EMBEDDING_BINDING=openai EMBEDDING_MODEL=text-embedding-3-small EMBEDDING_DIM=1536 \\\n    lrt kb import-lightrag -t acme ./rag_storage --source-embedding-model text-embedding-3-small"
     )]
     ImportLightrag(super::archive::LightragArgs),
-}
-
-/// `kb list`: a tenant and a page.
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    #[command(flatten)]
-    pub tenant: TenantArg,
-    #[command(flatten)]
-    pub paging: PageArgs,
 }
 
 #[derive(Debug, Args)]

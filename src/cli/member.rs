@@ -4,7 +4,7 @@ use clap::{Args, Subcommand};
 
 use super::confirm::DryRun;
 use super::output::{self, opt};
-use super::{Ctx, PageArgs, TenantArg, confirm};
+use super::{Ctx, TenantArg, TenantPage, confirm};
 use crate::authz::Role;
 use crate::error::Result;
 use crate::model::Member;
@@ -18,22 +18,13 @@ pub enum MemberCmd {
     #[command(
         after_help = "Examples:\n  lrt member list --tenant acme\n  lrt member list -t acme --page 2 --page-size 50 --json"
     )]
-    List(ListArgs),
+    List(TenantPage),
     /// Change a member's role (the last admin cannot be demoted)
     #[command(after_help = "Example:\n  lrt member update --tenant acme bob@acme.com --role viewer")]
     Update(RoleArgs),
     /// Remove a member (the last admin cannot be removed)
     #[command(after_help = "Example:\n  lrt member remove --tenant acme bob@acme.com --yes")]
     Remove(RemoveArgs),
-}
-
-/// `member list`: a tenant and a page.
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    #[command(flatten)]
-    pub tenant: TenantArg,
-    #[command(flatten)]
-    pub paging: PageArgs,
 }
 
 #[derive(Debug, Args)]

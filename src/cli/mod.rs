@@ -257,6 +257,15 @@ pub struct PageArgs {
     pub page_size: u64,
 }
 
+/// A tenant and a page: `kb list`, `member list`.
+#[derive(Debug, Args)]
+pub struct TenantPage {
+    #[command(flatten)]
+    pub tenant: TenantArg,
+    #[command(flatten)]
+    pub paging: PageArgs,
+}
+
 impl PageArgs {
     /// The checked paging (a bad value is a usage error, exit 2, before any work).
     pub fn paging(&self) -> Result<crate::service::Paging> {
