@@ -510,8 +510,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// Every document name of a new KB's kb.db under the rule of all document names
 /// ([`validate::file_path`]): an archive or a LightRAG directory brings its own names, and
 /// they are shown like an upload's. One bad name refuses the import (nothing is created).
-fn check_document_names(dir: &Path) -> Result<()> {
-    let Some(store) = KbStore::open_read_only(dir)? else {
+fn check_document_names(at: &crate::store::KbLocation) -> Result<()> {
+    let Some(store) = KbStore::open_read_only(at)? else {
         return Ok(());
     };
     let (documents, _) = store.list_documents(None, 0, u64::MAX)?;
@@ -573,7 +573,7 @@ impl Service {
                 Fill::Build(build) => build(&self.catalog.kb_location(t.id, rec.id, dir.clone()))?,
             }
             let (_, engine) = self.engine_for(t, &rec, reembed)?;
-            check_document_names(&dir)?;
+            check_document_names(&self.catalog.kb_location(t.id, rec.id, dir.clone()))?;
             // Opening the engine rebuilt the indexes from kb.db (there were none); re-embedding
             // replaces every vector and rebuilds them again.
             if reembed {
