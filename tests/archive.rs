@@ -31,6 +31,15 @@ fn ingested() -> Lrt {
     lrt
 }
 
+/// [`ingested`], with KB `docs` exported to `docs.lrtkb`.
+fn exported() -> (Lrt, PathBuf) {
+    let lrt = ingested();
+    let file = lrt.root().join("docs.lrtkb");
+    let out = file.to_str().unwrap();
+    lrt.json_as(ROOT, &["kb", "export", "-t", "acme", "--kb", "docs", "-O", out]);
+    (lrt, file)
+}
+
 /// The query result without what legitimately differs between runs.
 fn answer(lrt: &Lrt, tenant: &str, kb: &str, mode: &str) -> Value {
     let mut v = lrt.json_as(ROOT, &["query", "-t", tenant, "--kb", kb, "--mode", mode, QUESTION]);
@@ -150,10 +159,8 @@ fn kb_round_trip_gives_the_same_answers() {
 
 #[test]
 fn an_archive_from_another_embedding_model_needs_reembed() {
-    let lrt = ingested();
-    let file = lrt.root().join("docs.lrtkb");
+    let (lrt, file) = exported();
     let f = file.to_str().unwrap();
-    lrt.json_as(ROOT, &["kb", "export", "-t", "acme", "--kb", "docs", "--out", f]);
     lrt.id_as(ROOT, &["tenant", "create", "small", "--set", "embedding_dim=16"]);
     let before = lrt.snapshot();
     let run = lrt.run_as(ROOT, &["kb", "import", "-t", "small", f]);
@@ -295,21 +302,7 @@ fn assert_import_refused(lrt: &Lrt, path: &Path, expect: &str, before: &Value) {
 
 #[test]
 fn bad_archives_are_refused_and_create_nothing() {
-    let lrt = ingested();
-    let file = lrt.root().join("docs.lrtkb");
-    lrt.json_as(
-        ROOT,
-        &[
-            "kb",
-            "export",
-            "-t",
-            "acme",
-            "--kb",
-            "docs",
-            "-O",
-            file.to_str().unwrap(),
-        ],
-    );
+    let (lrt, file) = exported();
     let bytes = std::fs::read(&file).unwrap();
     let (manifest, db) = parts(&file);
     let bad = |name: &str| lrt.root().join(name);
@@ -920,21 +913,7 @@ fn a_malformed_lightrag_directory_creates_nothing() {
 #[test]
 fn imported_document_names_follow_the_upload_rule() {
     // An archive whose kb.db names a document with a terminal escape.
-    let lrt = ingested();
-    let file = lrt.root().join("docs.lrtkb");
-    lrt.json_as(
-        ROOT,
-        &[
-            "kb",
-            "export",
-            "-t",
-            "acme",
-            "--kb",
-            "docs",
-            "-O",
-            file.to_str().unwrap(),
-        ],
-    );
+    let (lrt, file) = exported();
     let (manifest, db) = parts(&file);
     let before = lrt.snapshot();
     for (name, bad) in [
@@ -1002,10 +981,7 @@ fn hostile(lrt: &Lrt, manifest: &Value, db: &[u8], name: &str, sql: &str) -> Pat
 
 #[test]
 fn an_archive_schema_that_is_not_lrts_is_refused_and_doctor_finds_one_in_place() {
-    let lrt = ingested();
-    let file = lrt.root().join("docs.lrtkb");
-    let out = file.to_str().unwrap();
-    lrt.json_as(ROOT, &["kb", "export", "-t", "acme", "--kb", "docs", "-O", out]);
+    let (lrt, file) = exported();
     let (manifest, db) = parts(&file);
     let cases = [
         (
