@@ -31,6 +31,15 @@ fn ingested() -> Lrt {
     lrt
 }
 
+/// [`ingested`], with KB `docs` exported to `docs.lrtkb`.
+fn exported() -> (Lrt, PathBuf) {
+    let lrt = ingested();
+    let file = lrt.root().join("docs.lrtkb");
+    let out = file.to_str().unwrap();
+    lrt.json_as(ROOT, &["kb", "export", "-t", "acme", "--kb", "docs", "-O", out]);
+    (lrt, file)
+}
+
 /// The query result without what legitimately differs between runs.
 fn answer(lrt: &Lrt, tenant: &str, kb: &str, mode: &str) -> Value {
     let mut v = lrt.json_as(ROOT, &["query", "-t", tenant, "--kb", kb, "--mode", mode, QUESTION]);
@@ -150,10 +159,8 @@ fn kb_round_trip_gives_the_same_answers() {
 
 #[test]
 fn an_archive_from_another_embedding_model_needs_reembed() {
-    let lrt = ingested();
-    let file = lrt.root().join("docs.lrtkb");
+    let (lrt, file) = exported();
     let f = file.to_str().unwrap();
-    lrt.json_as(ROOT, &["kb", "export", "-t", "acme", "--kb", "docs", "--out", f]);
     lrt.id_as(ROOT, &["tenant", "create", "small", "--set", "embedding_dim=16"]);
     let before = lrt.snapshot();
     let run = lrt.run_as(ROOT, &["kb", "import", "-t", "small", f]);
@@ -295,21 +302,7 @@ fn assert_import_refused(lrt: &Lrt, path: &Path, expect: &str, before: &Value) {
 
 #[test]
 fn bad_archives_are_refused_and_create_nothing() {
-    let lrt = ingested();
-    let file = lrt.root().join("docs.lrtkb");
-    lrt.json_as(
-        ROOT,
-        &[
-            "kb",
-            "export",
-            "-t",
-            "acme",
-            "--kb",
-            "docs",
-            "-O",
-            file.to_str().unwrap(),
-        ],
-    );
+    let (lrt, file) = exported();
     let bytes = std::fs::read(&file).unwrap();
     let (manifest, db) = parts(&file);
     let bad = |name: &str| lrt.root().join(name);
@@ -917,6 +910,55 @@ fn a_malformed_lightrag_directory_creates_nothing() {
     let _ = std::io::stdout().flush();
 }
 
+#[test]
+fn imported_document_names_follow_the_upload_rule() {
+    // An archive whose kb.db names a document with a terminal escape.
+    let (lrt, file) = exported();
+    let (manifest, db) = parts(&file);
+    let before = lrt.snapshot();
+    for (name, bad) in [
+        ("escape", "'esc' || char(27) || '[31m.md'"),
+        ("c1", "'c1' || char(133) || '.md'"),
+    ] {
+        let sql = format!("UPDATE documents SET file_path = {bad} WHERE rowid = (SELECT min(rowid) FROM documents);");
+        let archive = hostile(&lrt, &manifest, &db, name, &sql);
+        assert_import_refused(&lrt, &archive, "invalid file name", &before);
+    }
+
+    // A LightRAG directory whose document name holds a bidi override (in doc_status and
+    // full_docs, as upstream writes it).
+    let lrt = Lrt::new();
+    lrt.id_as(ROOT, &["tenant", "create", "acme", "--set", "embedding_dim=8"]);
+    lrt.kb("acme", "other"); // the tenant's kbs/ folder exists, as after any KB
+    let before = lrt.snapshot();
+    let dir = lrt.root().join("rag_storage");
+    write_lightrag(&dir, 8);
+    for file in ["kv_store_doc_status.json", "kv_store_full_docs.json"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        std::fs::write(dir.join(file), text.replace("\"nasa.txt\"", "\"nasa\\u202etxt.exe\"")).unwrap();
+    }
+    let run = lrt.run_as(
+        ROOT,
+        &[
+            "kb",
+            "import-lightrag",
+            "-t",
+            "acme",
+            dir.to_str().unwrap(),
+            "--source-embedding-model",
+            "lrt-hash-v2",
+            "--json",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    let message = run.json_error()["error"]["message"].as_str().unwrap().to_string();
+    assert!(
+        message.contains("invalid file name \"nasa\\u{202e}txt.exe\"") && message.contains("nothing was imported"),
+        "{message}"
+    );
+    assert_eq!(lrt.snapshot(), before, "the refused import created something");
+}
+
 /// `db` changed by `sql`, as a hostile archive would bring it, with a manifest that matches it.
 fn hostile(lrt: &Lrt, manifest: &Value, db: &[u8], name: &str, sql: &str) -> PathBuf {
     let file = lrt.root().join(format!("{name}.db"));
@@ -939,10 +981,7 @@ fn hostile(lrt: &Lrt, manifest: &Value, db: &[u8], name: &str, sql: &str) -> Pat
 
 #[test]
 fn an_archive_schema_that_is_not_lrts_is_refused_and_doctor_finds_one_in_place() {
-    let lrt = ingested();
-    let file = lrt.root().join("docs.lrtkb");
-    let out = file.to_str().unwrap();
-    lrt.json_as(ROOT, &["kb", "export", "-t", "acme", "--kb", "docs", "-O", out]);
+    let (lrt, file) = exported();
     let (manifest, db) = parts(&file);
     let cases = [
         (

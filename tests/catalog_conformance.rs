@@ -596,6 +596,45 @@ fn audit_log_filters(f: &Fixture) {
         })
         .unwrap();
     assert!(later.is_empty());
+    // Paging: `offset` skips the newest rows; the count ignores limit and offset.
+    let page = |limit, offset| {
+        c.audit_entries(&AuditFilter {
+            limit,
+            offset,
+            ..Default::default()
+        })
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect::<Vec<_>>()
+    };
+    let all_ids: Vec<_> = all.iter().map(|e| e.id).collect();
+    assert_eq!(page(2, 1), all_ids[1..3]);
+    assert_eq!(page(2, 3), all_ids[3..]);
+    assert!(page(2, 9).is_empty());
+    let counted = |filter: AuditFilter| c.audit_count(&filter).unwrap();
+    assert_eq!(
+        counted(AuditFilter {
+            limit: 1,
+            offset: 3,
+            ..Default::default()
+        }),
+        4
+    );
+    assert_eq!(
+        counted(AuditFilter {
+            tenants: Some(vec![b.id]),
+            ..Default::default()
+        }),
+        2
+    );
+    assert_eq!(
+        counted(AuditFilter {
+            user: Some("root".into()),
+            ..Default::default()
+        }),
+        3
+    );
 }
 
 fn api_calls_are_counted_per_period_up_to_the_limit(f: &Fixture) {

@@ -64,6 +64,43 @@ fn local_ingest_builds_a_graph_and_the_same_content_is_a_duplicate() {
 }
 
 #[test]
+fn file_names_no_upload_may_carry_are_skipped_with_the_reason() {
+    let (lrt, docs) = setup();
+    std::fs::write(docs.join("bidi\u{202e}txt.exe"), NASA).unwrap();
+    std::fs::write(docs.join("esc\u{1b}]0;title\u{7}.md"), CURIE).unwrap();
+    let report = lrt.json_as(
+        "alice",
+        &["ingest", "-t", "acme", "--kb", "docs", docs.to_str().unwrap()],
+    );
+    assert_eq!(report["added"].as_u64(), Some(2), "{report}");
+    let reasons: Vec<&str> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        reasons.iter().filter(|r| r.starts_with("invalid file name")).count(),
+        2,
+        "{reasons:?}"
+    );
+    // In a terminal's table the names are escaped too.
+    let table = lrt.run_as(
+        "alice",
+        &["ingest", "-t", "acme", "--kb", "docs", docs.to_str().unwrap()],
+    );
+    assert_eq!(table.code, 0, "{}", table.stderr);
+    assert!(
+        !table.stderr.contains('\u{1b}') && !table.stderr.contains('\u{202e}'),
+        "{}",
+        table.stderr
+    );
+    assert!(table.stderr.contains("\\u{202e}"), "{}", table.stderr);
+    let docs = lrt.json_as("alice", &["doc", "list", "-t", "acme", "--kb", "docs"]);
+    assert_eq!(docs.as_array().unwrap().len(), 2, "{docs}");
+}
+
+#[test]
 fn stdin_is_a_document_and_viewers_cannot_ingest() {
     let (lrt, _) = setup();
     let mut cmd = lrt.cmd();

@@ -211,13 +211,17 @@ fn entities_are_listed_by_degree_searched_filtered_and_shown_with_weights() {
     assert_eq!(list[0]["name"], "Marie Curie");
     assert_eq!(list[0]["source_chunks"], 2, "mentioned in curie.md and nobel.md");
 
+    // Pages of two follow each other; `--limit`, the old flag, is `--page-size`.
     let limited = lrt.json_as("val", &args(&["graph", "entities", "--limit", "2"]));
-    assert_eq!(limited.as_array().unwrap().len(), 2);
-    let table = lrt.run_as("val", &args(&["graph", "entities", "--limit", "2"]));
+    assert_eq!(limited.as_array().unwrap(), &list[..2]);
+    let second = lrt.json_as("val", &args(&["graph", "entities", "--page", "2", "--page-size", "2"]));
+    assert_eq!(second.as_array().unwrap(), &list[2..4]);
+    let table = lrt.run_as("val", &args(&["graph", "entities", "--page-size", "2"]));
+    let pages = expected.len().div_ceil(2);
     assert!(
         table
             .stdout
-            .contains(&format!("showing 2 of {} matching entities", expected.len())),
+            .contains(&format!("page 1 of {pages} ({} matching entities)", expected.len())),
         "{}",
         table.stdout
     );

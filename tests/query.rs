@@ -49,20 +49,7 @@ struct Embeddings;
 
 impl Respond for Embeddings {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let body: Value = serde_json::from_slice(&request.body).unwrap();
-        let data: Vec<Value> = body["input"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .enumerate()
-            .map(|(i, text)| {
-                let text = text.as_str().unwrap().to_lowercase();
-                let mut v: Vec<f32> = TERMS.iter().map(|t| text.matches(t).count() as f32).collect();
-                v.push(0.01);
-                json!({"index": i, "embedding": v})
-            })
-            .collect();
-        ResponseTemplate::new(200).set_body_json(json!({"data": data}))
+        common::model::term_embeddings(request, &TERMS)
     }
 }
 

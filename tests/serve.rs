@@ -223,7 +223,8 @@ async fn guide_flow_isolation_and_roles() {
         (StatusCode::CREATED, json!("viewer"))
     );
     let members = srv.get(&format!("/api/v1/tenants/{a}/members"), &carol).await;
-    assert_eq!(members.body.as_array().unwrap().len(), 2);
+    assert_eq!(members.body["items"].as_array().unwrap().len(), 2);
+    assert_eq!(members.body["total"], 2);
     let list = srv.get("/api/v1/tenants?page=1&page_size=10", &carol).await;
     assert_eq!(
         (list.body["total"].clone(), list.body["items"][0]["tenant_name"].clone()),

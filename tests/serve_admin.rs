@@ -61,7 +61,7 @@ async fn keys_and_audit_over_http_follow_the_cli() {
     // List: one's own, or with all=true (tenant:manage_members) everyone's; never a secret.
     let own = srv.get(&keys, &vi).await;
     assert_eq!(own.status, StatusCode::OK);
-    let own = own.body.as_array().unwrap().clone();
+    let own = own.body["items"].as_array().unwrap().clone();
     assert_eq!(own.len(), 1);
     assert_eq!(own[0]["key_id"], vi_key_id.as_str());
     assert_eq!(
@@ -69,7 +69,7 @@ async fn keys_and_audit_over_http_follow_the_cli() {
         StatusCode::FORBIDDEN
     );
     let all = srv.get(&format!("{keys}?all=true"), &alice).await;
-    let all = all.body.as_array().unwrap().clone();
+    let all = all.body["items"].as_array().unwrap().clone();
     assert_eq!(all.len(), 2);
     assert!(all.iter().all(|k| k.get("key").is_none()), "no secrets in a listing");
     let cli = lrt.json_as("alice", &["key", "list", "-t", &a, "--all"]);
@@ -111,20 +111,26 @@ async fn keys_and_audit_over_http_follow_the_cli() {
     let audit = format!("/api/v1/tenants/{a}/audit");
     let log = srv.get(&audit, &alice).await;
     assert_eq!(log.status, StatusCode::OK, "{}", log.body);
-    let rows = log.body.as_array().unwrap().clone();
+    let rows = log.body["items"].as_array().unwrap().clone();
     assert!(rows.iter().any(|r| r["action"] == "key.create" && r["user_id"] == "vi"));
     assert!(rows.iter().any(|r| r["action"] == "key.revoke"));
     assert!(rows.iter().all(|r| r["tenant_id"] == a.as_str()), "only A's rows");
     let vis = srv.get(&format!("{audit}?user=vi&limit=100"), &alice).await.body;
-    let vis = vis.as_array().unwrap().clone();
+    let vis = vis["items"].as_array().unwrap().clone();
     assert!(!vis.is_empty() && vis.iter().all(|r| r["user_id"] == "vi"));
     let cli = lrt.json_as("alice", &["audit", "list", "-t", &a, "--user", "vi", "--limit", "100"]);
     let ids = |rows: &[Value]| rows.iter().map(|r| r["id"].as_i64().unwrap()).collect::<Vec<_>>();
     assert_eq!(ids(&vis), ids(cli.as_array().unwrap()), "the CLI's answer");
     let two = srv.get(&format!("{audit}?limit=2"), &alice).await.body;
-    assert_eq!(two.as_array().unwrap().len(), 2);
+    assert_eq!(two["items"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        (two["page_size"].clone(), two["page"].clone()),
+        (json!(2), json!(1)),
+        "limit is page_size"
+    );
     let future = srv.get(&format!("{audit}?since=2999-01-01"), &alice).await.body;
-    assert!(future.as_array().unwrap().is_empty());
+    assert!(future["items"].as_array().unwrap().is_empty());
+    assert_eq!(future["total"], 0);
     for bad in ["limit=0", "limit=10001", "since=yesterday-ish", "limit=many"] {
         let r = srv.get(&format!("{audit}?{bad}"), &alice).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);

@@ -140,7 +140,7 @@
         kbs = [await api("GET", `/api/v1/tenants/${state.tenant.id}/kbs/${only}`)];
         state.kb = null;
       } else {
-        kbs = await api("GET", `/api/v1/tenants/${state.tenant.id}/kbs`);
+        kbs = (await api("GET", `/api/v1/tenants/${state.tenant.id}/kbs?page_size=1000`)).items;
       }
     } catch (e) {
       state.kb = null;

@@ -74,6 +74,8 @@ pub struct AuditFilter {
     /// RFC 3339 lower bound, inclusive.
     pub since: Option<String>,
     pub limit: u64,
+    /// Newest rows skipped before the `limit` listed (paging).
+    pub offset: u64,
 }
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
@@ -99,30 +101,14 @@ impl SqliteCatalog {
     }
 
     pub fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        let mut sql = String::from(
-            "SELECT id, at, user_id, real_user, action, tenant_id, kb_id, outcome, detail, api_key_id FROM audit_log WHERE 1 = 1",
+        let (mut sql, mut args) = select(
+            "SELECT id, at, user_id, real_user, action, tenant_id, kb_id, outcome, detail, api_key_id FROM audit_log",
+            filter,
         );
-        let mut args: Vec<Box<dyn ToSql>> = Vec::new();
-        if let Some(tenants) = &filter.tenants {
-            let marks: Vec<String> = tenants
-                .iter()
-                .map(|t| {
-                    args.push(Box::new(t.to_string()));
-                    format!("?{}", args.len())
-                })
-                .collect();
-            sql.push_str(&format!(" AND tenant_id IN ({})", marks.join(", ")));
-        }
-        if let Some(user) = &filter.user {
-            args.push(Box::new(user.clone()));
-            sql.push_str(&format!(" AND (user_id = ?{n} OR real_user = ?{n})", n = args.len()));
-        }
-        if let Some(since) = &filter.since {
-            args.push(Box::new(since.clone()));
-            sql.push_str(&format!(" AND at >= ?{}", args.len()));
-        }
-        args.push(Box::new(filter.limit as i64));
+        args.push(Box::new(i64::try_from(filter.limit).unwrap_or(i64::MAX)));
         sql.push_str(&format!(" ORDER BY id DESC LIMIT ?{}", args.len()));
+        args.push(Box::new(i64::try_from(filter.offset).unwrap_or(i64::MAX)));
+        sql.push_str(&format!(" OFFSET ?{}", args.len()));
         let read = |e| db_error("cannot read the audit log", e);
         let mut stmt = self.conn.prepare(&sql).map_err(read)?;
         let params: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref()).collect();
@@ -131,4 +117,39 @@ impl SqliteCatalog {
             .collect::<rusqlite::Result<Vec<_>>>()
             .map_err(read)
     }
+
+    /// How many rows `filter` matches on all pages (its `limit` and `offset` aside).
+    pub fn audit_count(&self, filter: &AuditFilter) -> Result<u64> {
+        let (sql, args) = select("SELECT count(*) FROM audit_log", filter);
+        let params: Vec<&dyn ToSql> = args.iter().map(|a| a.as_ref()).collect();
+        self.conn
+            .query_row(&sql, params.as_slice(), |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(|e| db_error("cannot read the audit log", e))
+    }
+}
+
+/// `head` with the `WHERE` clause of `filter`'s tenants, user and time, and its arguments.
+fn select(head: &str, filter: &AuditFilter) -> (String, Vec<Box<dyn ToSql>>) {
+    let mut sql = format!("{head} WHERE 1 = 1");
+    let mut args: Vec<Box<dyn ToSql>> = Vec::new();
+    if let Some(tenants) = &filter.tenants {
+        let marks: Vec<String> = tenants
+            .iter()
+            .map(|t| {
+                args.push(Box::new(t.to_string()));
+                format!("?{}", args.len())
+            })
+            .collect();
+        sql.push_str(&format!(" AND tenant_id IN ({})", marks.join(", ")));
+    }
+    if let Some(user) = &filter.user {
+        args.push(Box::new(user.clone()));
+        sql.push_str(&format!(" AND (user_id = ?{n} OR real_user = ?{n})", n = args.len()));
+    }
+    if let Some(since) = &filter.since {
+        args.push(Box::new(since.clone()));
+        sql.push_str(&format!(" AND at >= ?{}", args.len()));
+    }
+    (sql, args)
 }

@@ -308,6 +308,10 @@ impl Catalog {
         on!(self, c => c.audit_entries(filter))
     }
 
+    pub fn audit_count(&self, filter: &AuditFilter) -> Result<u64> {
+        on!(self, c => c.audit_count(filter))
+    }
+
     pub fn charge_api_call(&mut self, tenant: Uuid, period: &str, limit: u64) -> Result<Charge> {
         on!(self, c => c.charge_api_call(tenant, period, limit))
     }

@@ -3,7 +3,7 @@
 use clap::{Args, Subcommand};
 
 use super::output::{self, kv_table, list_table, opt, yes_no};
-use super::{Ctx, TenantArg, kb_or_env};
+use super::{Ctx, PageArgs, TenantArg, kb_or_env};
 use crate::authz::Permission;
 use crate::error::{Error, Result};
 use crate::service::{AuditQuery, ContextView};
@@ -14,14 +14,16 @@ use crate::service::{AuditQuery, ContextView};
 )]
 pub struct UseArgs {
     /// Tenant id or name
+    #[arg(add = super::complete::tenants())]
     pub tenant: Option<String>,
     /// Knowledge base id or name
+    #[arg(add = super::complete::kbs())]
     pub kb: Option<String>,
     /// Same as the TENANT argument
-    #[arg(long = "tenant", short = 't', value_name = "TENANT", conflicts_with = "tenant")]
+    #[arg(long = "tenant", short = 't', value_name = "TENANT", conflicts_with = "tenant", add = super::complete::tenants())]
     pub tenant_flag: Option<String>,
     /// Same as the KB argument
-    #[arg(long = "kb", value_name = "KB", conflicts_with = "kb")]
+    #[arg(long = "kb", value_name = "KB", conflicts_with = "kb", add = super::complete::kbs())]
     pub kb_flag: Option<String>,
     /// Forget the current context
     #[arg(long, conflicts_with_all = ["tenant", "kb", "tenant_flag", "kb_flag"])]
@@ -32,7 +34,7 @@ pub struct UseArgs {
 pub enum AuditCmd {
     /// List audit entries, newest first (tenant admins: their tenants; super-admins: all)
     #[command(
-        after_help = "Examples:\n  lrt audit list --tenant acme --since 24h\n  lrt audit list --user bob --limit 100 --json"
+        after_help = "Examples:\n  lrt audit list --tenant acme --since 24h\n  lrt audit list --user bob --page-size 100 --json\n  lrt audit list --page 2"
     )]
     List(AuditArgs),
 }
@@ -40,7 +42,7 @@ pub enum AuditCmd {
 #[derive(Debug, Args)]
 pub struct AuditArgs {
     /// Only this tenant (id or name)
-    #[arg(long, short = 't')]
+    #[arg(long, short = 't', add = super::complete::tenants())]
     pub tenant: Option<String>,
     /// Only this user's actions
     #[arg(long)]
@@ -48,8 +50,8 @@ pub struct AuditArgs {
     /// Only entries since a time: 2026-11-01T09:00:00Z, 2026-11-01, or an age (30m, 24h, 7d)
     #[arg(long)]
     pub since: Option<String>,
-    #[arg(long, default_value_t = 50)]
-    pub limit: u64,
+    #[command(flatten)]
+    pub paging: PageArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,7 +73,7 @@ pub struct CanIArgs {
     #[command(flatten)]
     pub tenant: TenantArg,
     /// Knowledge base id or name (checked to exist in the tenant)
-    #[arg(long)]
+    #[arg(long, add = super::complete::kbs())]
     pub kb: Option<String>,
     /// Answer for every permission
     #[arg(long, conflicts_with = "permission")]
@@ -151,16 +153,19 @@ pub fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<i32> {
     let AuditCmd::List(args) = cmd;
     let mut svc = ctx.service()?;
     let actor = ctx.actor(&svc)?;
+    let paging = args.paging.paging()?;
     let query = AuditQuery {
         tenant: args.tenant,
         user: args.user,
         since: args.since.as_deref().map(crate::time::parse_since).transpose()?,
-        limit: args.limit,
+        paging,
     };
-    let entries = svc.list_audit(&actor, query)?;
-    let rows = entries
-        .iter()
-        .map(|e| {
+    let page = svc.list_audit(&actor, query)?;
+    ctx.out.emit_page(
+        &page,
+        "entries",
+        &["TIME", "USER", "ACTION", "OUTCOME", "TENANT", "DETAIL"],
+        |e| {
             let user = match &e.real_user {
                 Some(real) => format!("{} (as, by {real})", e.user_id),
                 None => e.user_id.clone(),
@@ -173,12 +178,8 @@ pub fn audit(ctx: &Ctx, cmd: AuditCmd) -> Result<i32> {
                 opt(&e.tenant_id),
                 opt(&e.detail),
             ]
-        })
-        .collect();
-    ctx.out.emit(
-        &entries,
-        || entries.iter().map(|e| e.id.to_string()).collect(),
-        || list_table(&["TIME", "USER", "ACTION", "OUTCOME", "TENANT", "DETAIL"], rows),
+        },
+        |e| e.id.to_string(),
     );
     Ok(0)
 }

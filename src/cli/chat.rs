@@ -30,7 +30,7 @@ pub struct ChatArgs {
     #[command(flatten)]
     pub tenant: TenantArg,
     /// Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]
-    #[arg(long)]
+    #[arg(long, add = super::complete::kbs())]
     pub kb: Option<String>,
     /// Retrieval mode to start with (`/mode` changes it)
     #[arg(long, value_enum, default_value_t = ModeArg::Mix)]

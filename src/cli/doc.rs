@@ -4,7 +4,7 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::confirm::DryRun;
 use super::output::{kv_table, list_table, opt};
-use super::{Ctx, TenantArg, confirm, kb_or_env};
+use super::{Ctx, PageArgs, TenantArg, confirm, kb_or_env};
 use crate::error::{Error, Result};
 use crate::rag::engine::{DeleteOptions, DeleteReport};
 use crate::store::kb::DocStatus;
@@ -36,7 +36,7 @@ pub struct KbScope {
     #[command(flatten)]
     pub tenant: TenantArg,
     /// Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]
-    #[arg(long, value_name = "KB")]
+    #[arg(long, value_name = "KB", add = super::complete::kbs())]
     pub kb: Option<String>,
 }
 
@@ -77,12 +77,8 @@ pub struct ListArgs {
     /// Only documents with this status
     #[arg(long, value_enum)]
     pub status: Option<StatusArg>,
-    /// Page number, from 1
-    #[arg(long, default_value_t = 1)]
-    pub page: u64,
-    /// Documents per page (1–1000)
-    #[arg(long, default_value_t = 20)]
-    pub page_size: u64,
+    #[command(flatten)]
+    pub paging: PageArgs,
 }
 
 #[derive(Debug, Args)]
@@ -122,18 +118,17 @@ pub fn exec(ctx: &Ctx, cmd: DocCmd) -> Result<i32> {
         DocCmd::List(args) => {
             let (tenant, kb) = (args.scope.tenant(), args.scope.kb());
             let status = args.status.map(DocStatus::from);
-            let page = svc.list_documents(
-                &actor,
-                tenant.as_deref(),
-                kb.as_deref(),
-                status,
-                args.page,
-                args.page_size,
-            )?;
-            let rows = page
-                .items
-                .iter()
-                .map(|d| {
+            let paging = args.paging.paging()?;
+            let page = svc.list_documents(&actor, tenant.as_deref(), kb.as_deref(), status, paging)?;
+            let what = match status {
+                Some(s) => format!("{} documents", s.as_str()),
+                None => "documents".to_string(),
+            };
+            out.emit_page(
+                &page,
+                &what,
+                &["ID", "STATUS", "FILE", "CHUNKS", "UPDATED"],
+                |d| {
                     vec![
                         d.doc_id.clone(),
                         d.status.as_str().to_string(),
@@ -141,21 +136,8 @@ pub fn exec(ctx: &Ctx, cmd: DocCmd) -> Result<i32> {
                         d.chunks_count.to_string(),
                         d.updated_at.clone(),
                     ]
-                })
-                .collect();
-            out.emit(
-                &page.items,
-                || page.items.iter().map(|d| d.doc_id.clone()).collect(),
-                || {
-                    let mut text = list_table(&["ID", "STATUS", "FILE", "CHUNKS", "UPDATED"], rows);
-                    let pages = page.total.div_ceil(page.page_size).max(1);
-                    let what = status.map(|s| format!("{} ", s.as_str())).unwrap_or_default();
-                    text.push_str(&format!(
-                        "\npage {} of {pages} ({} {what}documents)",
-                        page.page, page.total
-                    ));
-                    text
                 },
+                |d| d.doc_id.clone(),
             );
         }
         DocCmd::Show(args) => {

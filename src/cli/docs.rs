@@ -9,7 +9,10 @@ use crate::error::{Error, ErrorKind, Result, StorageContext};
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  lrt completions bash > ~/.local/share/bash-completion/completions/lrt\n  lrt completions zsh > ~/.zfunc/_lrt\n  lrt completions --dir completions"
+    after_help = "Examples:\n  lrt completions bash > ~/.local/share/bash-completion/completions/lrt\n  lrt completions zsh > ~/.zfunc/_lrt\n  lrt completions --dir completions\n\n\
+    The script registers lrt with the shell; at each TAB the shell asks the installed lrt\n\
+    (COMPLETE=SHELL lrt -- WORDS), which completes commands and flags, and the tenant and\n\
+    KB names you can see (read from the catalog; nothing when there is none yet)."
 )]
 pub struct CompletionsArgs {
     #[arg(value_enum, required_unless_present = "dir")]
@@ -87,24 +90,41 @@ admitted: a query or ingest run that starts under it runs to its end, the next o
 }
 
 pub fn completions(args: CompletionsArgs) -> Result<i32> {
-    let mut cmd = super::command();
     match (args.shell, args.dir) {
         (Some(shell), _) => {
-            // Rendered first: clap_complete panics when stdout closes early (`| head`).
-            let mut text = Vec::new();
-            clap_complete::generate(shell, &mut cmd, "lrt", &mut text);
-            super::output::write_stdout(&text).storage_ctx(|| "cannot write the completions")?;
+            super::output::write_stdout(&registration(shell)?).storage_ctx(|| "cannot write the completions")?;
         }
         (None, Some(dir)) => {
             std::fs::create_dir_all(&dir).storage_ctx(|| format!("cannot create {}", dir.display()))?;
             for shell in SHELLS {
-                clap_complete::generate_to(shell, &mut cmd, "lrt", &dir)
+                let file = dir.join(clap_complete::Generator::file_name(&shell, "lrt"));
+                std::fs::write(&file, registration(shell)?)
                     .storage_ctx(|| format!("cannot write completions into {}", dir.display()))?;
             }
         }
         (None, None) => unreachable!("clap requires one"),
     }
     Ok(0)
+}
+
+/// The script that registers `lrt` with `shell`: at each TAB the shell asks `lrt` itself
+/// (`COMPLETE=SHELL lrt -- WORDS…`, see [`super::complete`]), so commands, flags and the
+/// tenant and KB names the user can see are completed by the installed binary.
+fn registration(shell: Shell) -> Result<Vec<u8>> {
+    use clap_complete::env::{Bash, Elvish, EnvCompleter, Fish, Powershell, Zsh};
+    let completer: &dyn EnvCompleter = match shell {
+        Shell::Bash => &Bash,
+        Shell::Zsh => &Zsh,
+        Shell::Fish => &Fish,
+        Shell::PowerShell => &Powershell,
+        Shell::Elvish => &Elvish,
+        other => return Err(Error::Usage(format!("no completions for {other}"))),
+    };
+    let mut text = Vec::new();
+    completer
+        .write_registration(super::complete::VAR, "lrt", "lrt", "lrt", &mut text)
+        .storage_ctx(|| "cannot render the completions")?;
+    Ok(text)
 }
 
 pub fn man(args: ManArgs) -> Result<i32> {

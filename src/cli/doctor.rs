@@ -12,10 +12,10 @@ use crate::service::{DoctorReport, DoctorRequest, Severity};
 pub struct DoctorArgs {
     /// Check only this tenant (id or name; needs tenant:manage there) [env: LRT_TENANT]
     /// [default: the whole data directory, super-admins only]
-    #[arg(long, short = 't', value_name = "TENANT")]
+    #[arg(long, short = 't', value_name = "TENANT", add = super::complete::tenants())]
     pub tenant: Option<String>,
     /// Check only this knowledge base of the tenant [env: LRT_KB, with a tenant]
-    #[arg(long, value_name = "KB")]
+    #[arg(long, value_name = "KB", add = super::complete::kbs())]
     pub kb: Option<String>,
     /// Fix what can be fixed; orphaned folders are moved to lost+found (asks first)
     #[arg(long)]

@@ -7,19 +7,18 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::Ctx;
 use super::doc::KbScope;
 use super::graph_edit::{self, EntityCmd, MergeArgs, RelationCmd};
 use super::output::{kv_table, list_table};
+use super::{Ctx, PageArgs};
 use crate::error::{Error, Result};
 use crate::service::{DEFAULT_SHOW_NODES, ExportFormat, NameMatch, ViewRequest};
-use crate::store::inspect::EntityFilter;
 
 #[derive(Debug, Subcommand)]
 pub enum GraphCmd {
     /// List entities by degree: name, type, degree, source chunks (needs document:read)
     #[command(
-        after_help = "Examples:\n  lrt graph entities --tenant acme --kb docs\n  lrt graph entities --search curie --type person --limit 10 --json"
+        after_help = "Examples:\n  lrt graph entities --tenant acme --kb docs\n  lrt graph entities --search curie --type person --page-size 10 --json"
     )]
     Entities(EntitiesArgs),
     /// Show an entity: descriptions, neighbours with relations and weights, source documents
@@ -64,9 +63,8 @@ pub struct EntitiesArgs {
     /// Only entities of this type (ignoring case), e.g. person
     #[arg(long = "type", value_name = "TYPE")]
     pub entity_type: Option<String>,
-    /// At most this many entities (1–100000)
-    #[arg(long, default_value_t = 50)]
-    pub limit: usize,
+    #[command(flatten)]
+    pub paging: PageArgs,
 }
 
 #[derive(Debug, Args)]
@@ -127,36 +125,28 @@ pub fn exec(ctx: &Ctx, cmd: GraphCmd) -> Result<i32> {
         GraphCmd::Merge(args) => return graph_edit::exec_merge(ctx, &mut svc, &actor, args),
         GraphCmd::Entities(args) => {
             let (tenant, kb) = (args.scope.tenant(), args.scope.kb());
-            let filter = EntityFilter {
-                search: args.search,
-                entity_type: args.entity_type,
-                limit: args.limit,
-            };
-            let list = svc.list_entities(&actor, tenant.as_deref(), kb.as_deref(), &filter)?;
-            let rows = list
-                .items
-                .iter()
-                .map(|e| {
+            let paging = args.paging.paging()?;
+            let page = svc.entities_page(
+                &actor,
+                tenant.as_deref(),
+                kb.as_deref(),
+                args.search,
+                args.entity_type,
+                paging,
+            )?;
+            out.emit_page(
+                &page,
+                "matching entities",
+                &["NAME", "TYPE", "DEGREE", "CHUNKS"],
+                |e| {
                     vec![
                         e.name.clone(),
                         e.entity_type.clone(),
                         e.degree.to_string(),
                         e.source_chunks.to_string(),
                     ]
-                })
-                .collect();
-            out.emit(
-                &list.items,
-                || list.items.iter().map(|e| e.name.clone()).collect(),
-                || {
-                    let mut text = list_table(&["NAME", "TYPE", "DEGREE", "CHUNKS"], rows);
-                    text.push_str(&format!(
-                        "\nshowing {} of {} matching entities",
-                        list.items.len(),
-                        list.total
-                    ));
-                    text
                 },
+                |e| e.name.clone(),
             );
         }
         GraphCmd::Show(args) => {

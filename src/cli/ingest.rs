@@ -21,7 +21,7 @@ pub struct IngestArgs {
     #[command(flatten)]
     pub tenant: TenantArg,
     /// Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]
-    #[arg(long)]
+    #[arg(long, add = super::complete::kbs())]
     pub kb: Option<String>,
     /// Files, directories (read recursively) or `-` for standard input: text, Markdown, PDF,
     /// DOCX, PPTX, XLSX, ODT/ODS/ODP, EPUB, HTML, RTF (see `lrt debug extract`)

@@ -3,9 +3,9 @@
 use clap::{Args, Subcommand};
 
 use super::confirm::DryRun;
-use super::output::{self, list_table, opt, yes_no};
+use super::output::{self, opt, yes_no};
 use super::tenant::{assignments, delete_report};
-use super::{Ctx, TenantArg, confirm, kb_or_env};
+use super::{Ctx, TenantArg, TenantPage, confirm, kb_or_env};
 use crate::authz::Permission;
 use crate::error::{Error, Result};
 use crate::model::KnowledgeBase;
@@ -19,8 +19,10 @@ pub enum KbCmd {
     )]
     Create(CreateArgs),
     /// List the knowledge bases of a tenant
-    #[command(after_help = "Example:\n  lrt kb list --tenant acme --json")]
-    List(TenantArg),
+    #[command(
+        after_help = "Examples:\n  lrt kb list --tenant acme --json\n  lrt kb list -t acme --page 2 --page-size 50"
+    )]
+    List(TenantPage),
     /// Show a knowledge base, its statistics and effective configuration
     #[command(after_help = "Example:\n  lrt kb show --tenant acme docs")]
     Show(KbIdent),
@@ -75,10 +77,10 @@ pub struct KbIdent {
     #[command(flatten)]
     pub tenant: TenantArg,
     /// Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]
-    #[arg(value_name = "KB")]
+    #[arg(value_name = "KB", add = super::complete::kbs())]
     pub kb: Option<String>,
     /// Same as the KB argument
-    #[arg(long = "kb", value_name = "KB", conflicts_with = "kb")]
+    #[arg(long = "kb", value_name = "KB", conflicts_with = "kb", add = super::complete::kbs())]
     pub kb_flag: Option<String>,
 }
 
@@ -146,11 +148,14 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
             };
             show(&out, &svc.create_kb(&actor, args.tenant.resolved().as_deref(), new)?);
         }
-        KbCmd::List(tenant) => {
-            let kbs = svc.list_kbs(&actor, tenant.resolved().as_deref())?;
-            let rows = kbs
-                .iter()
-                .map(|k| {
+        KbCmd::List(args) => {
+            let paging = args.paging.paging()?;
+            let page = paging.slice(svc.list_kbs(&actor, args.tenant.resolved().as_deref())?);
+            out.emit_page(
+                &page,
+                "knowledge bases",
+                &["ID", "NAME", "DOCUMENTS", "ENTITIES", "RELATIONS", "CREATED"],
+                |k| {
                     vec![
                         k.kb_id.clone(),
                         k.kb_name.clone(),
@@ -159,12 +164,8 @@ pub fn exec(ctx: &Ctx, cmd: KbCmd) -> Result<i32> {
                         k.relation_count.to_string(),
                         k.created_at.clone(),
                     ]
-                })
-                .collect();
-            out.emit(
-                &kbs,
-                || kbs.iter().map(|k| k.kb_id.clone()).collect(),
-                || list_table(&["ID", "NAME", "DOCUMENTS", "ENTITIES", "RELATIONS", "CREATED"], rows),
+                },
+                |k| k.kb_id.clone(),
             );
         }
         KbCmd::Show(ident) => {

@@ -2,8 +2,8 @@
 
 use clap::{Args, Subcommand};
 
-use super::output::{self, list_table, opt};
-use super::{Ctx, TenantArg, kb_or_env};
+use super::output::{self, opt};
+use super::{Ctx, PageArgs, TenantArg, kb_or_env};
 use crate::authz::Role;
 use crate::error::Result;
 use crate::model::ApiKey;
@@ -38,7 +38,7 @@ pub struct CreateArgs {
     #[command(flatten)]
     pub tenant: TenantArg,
     /// Limit the key to this knowledge base (id or name) [env: LRT_KB]
-    #[arg(long, value_name = "KB")]
+    #[arg(long, value_name = "KB", add = super::complete::kbs())]
     pub kb: Option<String>,
     /// The key's role (at most yours)
     #[arg(long, value_enum)]
@@ -58,6 +58,8 @@ pub struct ListArgs {
     /// Everyone's keys, not only yours
     #[arg(long)]
     pub all: bool,
+    #[command(flatten)]
+    pub paging: PageArgs,
 }
 
 #[derive(Debug, Args)]
@@ -92,32 +94,29 @@ pub fn exec(ctx: &Ctx, cmd: KeyCmd) -> Result<i32> {
             out.note("Store the key now: lrt keeps only its hash and cannot show it again.");
         }
         KeyCmd::List(args) => {
+            let paging = args.paging.paging()?;
             let listing = KeyListing {
                 tenant: args.tenant.resolved(),
                 all: args.all,
             };
-            let keys = svc.list_keys(&actor, listing)?;
-            let rows = keys.iter().map(row).collect();
-            out.emit(
-                &keys,
-                || keys.iter().map(|k| k.key_id.to_string()).collect(),
-                || {
-                    list_table(
-                        &[
-                            "ID",
-                            "NAME",
-                            "PREFIX",
-                            "SCOPE",
-                            "ROLE",
-                            "CREATED BY",
-                            "CREATED",
-                            "EXPIRES",
-                            "LAST USED",
-                            "REVOKED",
-                        ],
-                        rows,
-                    )
-                },
+            let page = paging.slice(svc.list_keys(&actor, listing)?);
+            out.emit_page(
+                &page,
+                "keys",
+                &[
+                    "ID",
+                    "NAME",
+                    "PREFIX",
+                    "SCOPE",
+                    "ROLE",
+                    "CREATED BY",
+                    "CREATED",
+                    "EXPIRES",
+                    "LAST USED",
+                    "REVOKED",
+                ],
+                row,
+                |k| k.key_id.to_string(),
             );
         }
         KeyCmd::Revoke(args) => {

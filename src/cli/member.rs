@@ -3,8 +3,8 @@
 use clap::{Args, Subcommand};
 
 use super::confirm::DryRun;
-use super::output::{self, list_table, opt};
-use super::{Ctx, TenantArg, confirm};
+use super::output::{self, opt};
+use super::{Ctx, TenantArg, TenantPage, confirm};
 use crate::authz::Role;
 use crate::error::Result;
 use crate::model::Member;
@@ -15,7 +15,10 @@ pub enum MemberCmd {
     #[command(after_help = "Example:\n  lrt member add --tenant acme bob@acme.com --role editor")]
     Add(RoleArgs),
     /// List a tenant's members
-    List(TenantArg),
+    #[command(
+        after_help = "Examples:\n  lrt member list --tenant acme\n  lrt member list -t acme --page 2 --page-size 50 --json"
+    )]
+    List(TenantPage),
     /// Change a member's role (the last admin cannot be demoted)
     #[command(after_help = "Example:\n  lrt member update --tenant acme bob@acme.com --role viewer")]
     Update(RoleArgs),
@@ -61,23 +64,22 @@ pub fn exec(ctx: &Ctx, cmd: MemberCmd) -> Result<i32> {
             &out,
             &svc.update_member(&actor, args.tenant.resolved().as_deref(), &args.user, args.role)?,
         ),
-        MemberCmd::List(tenant) => {
-            let members = svc.list_members(&actor, tenant.resolved().as_deref())?;
-            let rows = members
-                .iter()
-                .map(|m| {
+        MemberCmd::List(args) => {
+            let paging = args.paging.paging()?;
+            let page = paging.slice(svc.list_members(&actor, args.tenant.resolved().as_deref())?);
+            out.emit_page(
+                &page,
+                "members",
+                &["USER", "ROLE", "SINCE", "ADDED BY"],
+                |m| {
                     vec![
                         m.user_id.clone(),
                         m.role.to_string(),
                         m.created_at.clone(),
                         opt(&m.created_by),
                     ]
-                })
-                .collect();
-            out.emit(
-                &members,
-                || members.iter().map(|m| m.user_id.clone()).collect(),
-                || list_table(&["USER", "ROLE", "SINCE", "ADDED BY"], rows),
+                },
+                |m| m.user_id.clone(),
             );
         }
         MemberCmd::Remove(args) => {

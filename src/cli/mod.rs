@@ -4,6 +4,7 @@
 mod admin;
 mod archive;
 mod chat;
+mod complete;
 mod confirm;
 mod db;
 mod debug;
@@ -234,13 +235,41 @@ pub fn kb_or_env(flag: &Option<String>) -> Option<String> {
 #[derive(Debug, Clone, Args)]
 pub struct TenantArg {
     /// Tenant id or name [env: LRT_TENANT] [default: the `lrt use` context]
-    #[arg(long, short = 't', value_name = "TENANT")]
+    #[arg(long, short = 't', value_name = "TENANT", add = complete::tenants())]
     pub tenant: Option<String>,
 }
 
 impl TenantArg {
     pub fn resolved(&self) -> Option<String> {
         tenant_or_env(&self.tenant)
+    }
+}
+
+/// `--page`/`--page-size`, the paging of every list command (see [`crate::service::Paging`]). `--limit`, what
+/// `audit list` and `graph entities` took before, is a hidden alias of `--page-size`.
+#[derive(Debug, Clone, Copy, Args)]
+pub struct PageArgs {
+    /// Page number, from 1
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub page: u64,
+    /// Items per page (1–1000)
+    #[arg(long, value_name = "N", default_value_t = crate::service::DEFAULT_PAGE_SIZE, alias = "limit")]
+    pub page_size: u64,
+}
+
+/// A tenant and a page: `kb list`, `member list`.
+#[derive(Debug, Args)]
+pub struct TenantPage {
+    #[command(flatten)]
+    pub tenant: TenantArg,
+    #[command(flatten)]
+    pub paging: PageArgs,
+}
+
+impl PageArgs {
+    /// The checked paging (a bad value is a usage error, exit 2, before any work).
+    pub fn paging(&self) -> Result<crate::service::Paging> {
+        crate::service::Paging::new(self.page, self.page_size)
     }
 }
 
@@ -268,10 +297,10 @@ fn env_no_input() -> Result<bool> {
 #[derive(Debug, Clone, Args)]
 pub struct TenantIdent {
     /// Tenant id or name [env: LRT_TENANT]
-    #[arg(value_name = "TENANT")]
+    #[arg(value_name = "TENANT", add = complete::tenants())]
     pub tenant: Option<String>,
     /// Same as the TENANT argument
-    #[arg(long = "tenant", short = 't', value_name = "TENANT", conflicts_with = "tenant")]
+    #[arg(long = "tenant", short = 't', value_name = "TENANT", conflicts_with = "tenant", add = complete::tenants())]
     pub tenant_flag: Option<String>,
 }
 
@@ -362,6 +391,9 @@ fn usage_message(e: &clap::Error) -> String {
 
 /// Parses the command line, runs the command and returns the process exit code.
 pub fn run(args: Vec<OsString>) -> i32 {
+    if let Some(code) = complete::try_complete(&args) {
+        return code;
+    }
     let parsed = Cli::command()
         .color(color_choice(&args))
         .try_get_matches_from(&args)

@@ -112,6 +112,29 @@ impl Out {
         }
     }
 
+    /// Prints one page of a listing: its items (a JSON array with `--json`), their ids (`-q`),
+    /// or their table with a `page P of N (T items)` line under it (not in TSV: rows only).
+    pub fn emit_page<T: Serialize>(
+        &self,
+        page: &crate::service::Page<T>,
+        what: &str,
+        headers: &[&str],
+        row: impl Fn(&T) -> Vec<String>,
+        id: impl Fn(&T) -> String,
+    ) {
+        self.emit(
+            &page.items,
+            || page.items.iter().map(&id).collect(),
+            || {
+                let mut text = list_table(headers, page.items.iter().map(&row).collect());
+                if !style().tsv {
+                    text.push_str(&format!("\n{}", page.footer(what)));
+                }
+                text
+            },
+        );
+    }
+
     /// A human note on stderr (never in JSON, TSV or quiet mode).
     pub fn note(&self, text: &str) {
         if self.format == Format::Table && !self.quiet {

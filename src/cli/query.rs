@@ -26,7 +26,7 @@ pub struct QueryArgs {
     #[command(flatten)]
     pub tenant: TenantArg,
     /// Knowledge base id or name [env: LRT_KB] [default: the `lrt use` context]
-    #[arg(long)]
+    #[arg(long, add = super::complete::kbs())]
     pub kb: Option<String>,
     /// The question; `-` reads it from stdin
     #[arg(value_name = "QUESTION")]

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::confirm::DryRun;
-use super::output::{self, list_table, opt, rows_of, yes_no};
-use super::{Ctx, TenantIdent, confirm};
+use super::output::{self, opt, rows_of, yes_no};
+use super::{Ctx, PageArgs, TenantIdent, confirm};
 use crate::error::{Error, Result};
 use crate::model::Tenant;
 use crate::service::validate::assignment;
@@ -73,10 +73,8 @@ pub struct CreateArgs {
 
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    #[arg(long, default_value_t = 1)]
-    pub page: u64,
-    #[arg(long, default_value_t = 20)]
-    pub page_size: u64,
+    #[command(flatten)]
+    pub paging: PageArgs,
 }
 
 #[derive(Debug, Args)]
@@ -161,11 +159,12 @@ pub fn exec(ctx: &Ctx, cmd: TenantCmd) -> Result<i32> {
             show(&out, &t);
         }
         TenantCmd::List(args) => {
-            let page = svc.list_tenants(&actor, args.page, args.page_size)?;
-            let rows = page
-                .items
-                .iter()
-                .map(|t| {
+            let page = svc.list_tenants(&actor, args.paging.paging()?)?;
+            out.emit_page(
+                &page,
+                "tenants",
+                &["ID", "NAME", "ACTIVE", "KBS", "DOCUMENTS", "CREATED"],
+                |t| {
                     vec![
                         t.tenant_id.clone(),
                         t.tenant_name.clone(),
@@ -174,17 +173,8 @@ pub fn exec(ctx: &Ctx, cmd: TenantCmd) -> Result<i32> {
                         t.total_documents.to_string(),
                         t.created_at.clone(),
                     ]
-                })
-                .collect();
-            out.emit(
-                &page.items,
-                || page.items.iter().map(|t| t.tenant_id.clone()).collect(),
-                || {
-                    let mut text = list_table(&["ID", "NAME", "ACTIVE", "KBS", "DOCUMENTS", "CREATED"], rows);
-                    let pages = page.total.div_ceil(page.page_size).max(1);
-                    text.push_str(&format!("\npage {} of {pages} ({} tenants)", page.page, page.total));
-                    text
                 },
+                |t| t.tenant_id.clone(),
             );
         }
         TenantCmd::Show(args) => show(&out, &svc.show_tenant(&actor, args.resolved().as_deref())?),

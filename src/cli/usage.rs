@@ -15,7 +15,7 @@ pub struct UsageArgs {
     #[command(flatten)]
     pub tenant: TenantArg,
     /// Only this knowledge base (id or name)
-    #[arg(long, value_name = "KB")]
+    #[arg(long, value_name = "KB", add = super::complete::kbs())]
     pub kb: Option<String>,
     /// One month, YYYY-MM [default: the current month]
     #[arg(long, value_name = "YYYY-MM", conflicts_with_all = ["from", "to"])]

@@ -135,7 +135,8 @@ fn read_stdin(stdin: &mut dyn Read, parser: &Parser) -> std::result::Result<Sour
     from_bytes(STDIN_NAME.into(), bytes, parser)
 }
 
-/// A named file: regular files only (a FIFO blocks, `/dev/zero` never ends), at most
+/// A named file: a name that may be a document's (see [`crate::service::validate::file_path`]),
+/// regular files only (a FIFO blocks, `/dev/zero` never ends), at most
 /// [`Limits::max_input`] bytes, whatever size it claims.
 fn read_path(path: &Path, parser: &Parser) -> std::result::Result<Source, Skipped> {
     let file_path = path.display().to_string();
@@ -144,6 +145,9 @@ fn read_path(path: &Path, parser: &Parser) -> std::result::Result<Source, Skippe
         reason,
         upstream: false,
     };
+    // The name becomes the document's `file_path`: the rule of every document name applies
+    // before the file is read (as to an upload's name).
+    crate::service::validate::file_path(&file_path).map_err(|e| skip(e.to_string()))?;
     let meta = std::fs::metadata(path).map_err(|e| skip(format!("cannot read: {e}")))?;
     if !meta.is_file() {
         return Err(skip(
@@ -226,6 +230,42 @@ mod tests {
 
         let (sources, _) = collect(&[root], Some("*.md"), &mut std::io::empty(), &Parser::Builtin).unwrap();
         assert_eq!(sources.len(), 1);
+    }
+
+    #[test]
+    fn names_no_upload_may_carry_are_skipped_walked_or_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("docs");
+        std::fs::create_dir_all(&root).unwrap();
+        let bad = [
+            "esc\u{1b}[31m.txt",
+            "c1\u{85}.txt",
+            "invoice\u{202e}txt.exe",
+            "zero\u{200b}width.md",
+            "line\nbreak.txt",
+        ];
+        for name in bad.iter().chain(&["ok.txt"]) {
+            std::fs::write(root.join(name), "some text").unwrap();
+        }
+        let (sources, skipped) = collect(
+            std::slice::from_ref(&root),
+            None,
+            &mut std::io::empty(),
+            &Parser::Builtin,
+        )
+        .unwrap();
+        assert_eq!(sources.len(), 1);
+        assert!(sources[0].file_path.ends_with("/ok.txt"));
+        assert_eq!(skipped.len(), bad.len(), "{skipped:?}");
+        for s in &skipped {
+            assert!(s.reason.starts_with("invalid file name"), "{s:?}");
+            assert!(!s.reason.chars().any(char::is_control), "{s:?}");
+        }
+        // Named on the command line, the same name is refused the same way.
+        let named = [root.join(bad[2]), root.join("ok.txt")];
+        let (sources, skipped) = collect(&named, None, &mut std::io::empty(), &Parser::Builtin).unwrap();
+        assert_eq!((sources.len(), skipped.len()), (1, 1));
+        assert!(skipped[0].reason.contains("invisible format characters"), "{skipped:?}");
     }
 
     #[test]

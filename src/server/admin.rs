@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::routes::{ApiResult, Authed, Body, InTenant, Params, S, to_json};
 use crate::authz::Role;
-use crate::service::{AuditQuery, KeyListing, NewKey, UsageQuery};
+use crate::service::{AuditQuery, KeyListing, NewKey, Paging, UsageQuery};
 
 /// `POST /api/v1/tenants/{tenant_id}/keys`: `lrt key create`'s options.
 #[derive(Deserialize)]
@@ -47,6 +47,9 @@ pub(super) async fn create_key(
 pub(super) struct KeysQuery {
     #[serde(default)]
     all: bool,
+    page: Option<u64>,
+    #[serde(alias = "limit")]
+    page_size: Option<u64>,
 }
 
 pub(super) async fn list_keys(
@@ -55,11 +58,12 @@ pub(super) async fn list_keys(
     InTenant(t): InTenant,
     Params(q): Params<KeysQuery>,
 ) -> ApiResult {
+    let paging = Paging::or_default(q.page, q.page_size)?;
     let listing = KeyListing {
         tenant: Some(t),
         all: q.all,
     };
-    to_json(st.call(move |svc| svc.list_keys(&actor, listing)).await?)
+    to_json(paging.slice(st.call(move |svc| svc.list_keys(&actor, listing)).await?))
 }
 
 pub(super) async fn revoke_key(
@@ -75,7 +79,10 @@ pub(super) async fn revoke_key(
 pub(super) struct AuditParams {
     user: Option<String>,
     since: Option<String>,
-    limit: Option<u64>,
+    page: Option<u64>,
+    /// `limit`: what this route took before paging.
+    #[serde(alias = "limit")]
+    page_size: Option<u64>,
 }
 
 pub(super) async fn list_audit(
@@ -85,10 +92,10 @@ pub(super) async fn list_audit(
     Params(q): Params<AuditParams>,
 ) -> ApiResult {
     let query = AuditQuery {
+        paging: Paging::or_default(q.page, q.page_size)?,
         tenant: Some(t),
         user: q.user,
         since: q.since.as_deref().map(crate::time::parse_since).transpose()?,
-        limit: q.limit.unwrap_or(50),
     };
     to_json(st.call(move |svc| svc.list_audit(&actor, query)).await?)
 }

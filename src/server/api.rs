@@ -110,6 +110,8 @@ pub(super) struct Route {
     access: Option<Access>,
     /// Query parameters: name, JSON type, description.
     query: &'static [(&'static str, &'static str, &'static str)],
+    /// A listing: takes `page`/`page_size` and answers `{items, page, page_size, total}`.
+    paged: bool,
     body: RequestBody,
     /// Success status, description and content type.
     ok: (u16, &'static str, &'static str),
@@ -131,6 +133,7 @@ where
         summary,
         access: None,
         query: &[],
+        paged: false,
         body: RequestBody::None,
         ok: (200, "OK", "application/json"),
         page: false,
@@ -152,6 +155,10 @@ impl Route {
     }
     fn query(mut self, params: &'static [(&'static str, &'static str, &'static str)]) -> Route {
         self.query = params;
+        self
+    }
+    fn paged(mut self) -> Route {
+        self.paged = true;
         self
     }
     fn json(mut self, schema: fn() -> Value) -> Route {
@@ -176,23 +183,19 @@ impl Route {
     }
 }
 
+/// The paging of every listing ([`crate::service::Paging`]).
 const PAGE: &[(&str, &str, &str)] = &[
     ("page", "integer", "Page number, from 1 (default 1)"),
     ("page_size", "integer", "Items per page, 1–1000 (default 20)"),
 ];
-const DOCUMENTS: &[(&str, &str, &str)] = &[
-    (
-        "status",
-        "string",
-        "Only documents with this status: pending, processing, processed, failed",
-    ),
-    ("page", "integer", "Page number, from 1 (default 1)"),
-    ("page_size", "integer", "Items per page, 1–1000 (default 20)"),
-];
+const DOCUMENTS: &[(&str, &str, &str)] = &[(
+    "status",
+    "string",
+    "Only documents with this status: pending, processing, processed, failed",
+)];
 const ENTITIES: &[(&str, &str, &str)] = &[
     ("search", "string", "Only names containing this text (ignoring case)"),
     ("type", "string", "Only entities of this type (ignoring case)"),
-    ("limit", "integer", "At most this many entities, 1–100000 (default 50)"),
 ];
 const EXPORT: &[(&str, &str, &str)] = &[("format", "string", "graphml or json (default json)")];
 const VIEW: &[(&str, &str, &str)] = &[
@@ -239,11 +242,6 @@ const AUDIT: &[(&str, &str, &str)] = &[
         "string",
         "Only entries since a time: 2026-11-01T09:00:00Z, 2026-11-01, or an age (30m, 24h, 7d)",
     ),
-    (
-        "limit",
-        "integer",
-        "At most this many entries, newest first, 1–10000 (default 50)",
-    ),
 ];
 
 const TENANT: &str = "/api/v1/tenants/{tenant_id}";
@@ -263,7 +261,7 @@ pub(super) fn table() -> Vec<Route> {
         route(M::GET, "/api/v1/me", "The caller: user, super-admin flag, memberships", routes::me).access(Access::User),
         route(M::GET, "/api/v1/tenants", "List the tenants the caller can see", routes::list_tenants)
             .access(Access::User)
-            .query(PAGE),
+            .paged(),
         route(M::POST, "/api/v1/tenants", "Create a tenant (super-admin)", routes::create_tenant)
             .access(Access::SuperAdmin)
             .json(schemas::tenant)
@@ -273,7 +271,9 @@ pub(super) fn table() -> Vec<Route> {
             .needs(Permission::TenantManage)
             .json(schemas::tenant_patch),
         route(M::DELETE, TENANT, "Delete a tenant and all its KBs", routes::delete_tenant).access(Access::SuperAdmin),
-        route(M::GET, "/api/v1/tenants/{tenant_id}/kbs", "List a tenant's KBs", routes::list_kbs).access(Access::Member),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/kbs", "List a tenant's KBs", routes::list_kbs)
+            .access(Access::Member)
+            .paged(),
         route(M::POST, "/api/v1/tenants/{tenant_id}/kbs", "Create a KB", routes::create_kb)
             .needs(Permission::KbCreate)
             .json(schemas::kb)
@@ -283,7 +283,9 @@ pub(super) fn table() -> Vec<Route> {
             .needs(Permission::KbCreate)
             .json(schemas::kb_patch),
         route(M::DELETE, KB, "Delete a KB", routes::delete_kb).needs(Permission::KbDelete),
-        route(M::GET, "/api/v1/tenants/{tenant_id}/members", "List members", routes::list_members).access(Access::Member),
+        route(M::GET, "/api/v1/tenants/{tenant_id}/members", "List members", routes::list_members)
+            .access(Access::Member)
+            .paged(),
         route(M::POST, "/api/v1/tenants/{tenant_id}/members", "Add a member", routes::add_member)
             .needs(Permission::TenantManageMembers)
             .json(schemas::member)
@@ -317,7 +319,8 @@ pub(super) fn table() -> Vec<Route> {
         .content("application/x-ndjson"),
         route(M::GET, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/documents", "List documents, most recently updated first", routes::list_documents)
             .needs(Permission::DocumentRead)
-            .query(DOCUMENTS),
+            .query(DOCUMENTS)
+            .paged(),
         route(
             M::POST,
             "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/documents/text",
@@ -352,7 +355,8 @@ pub(super) fn table() -> Vec<Route> {
         .needs(Permission::DocumentDelete),
         route(M::GET, "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/entities", "List entities by degree", routes::list_entities)
             .needs(Permission::DocumentRead)
-            .query(ENTITIES),
+            .query(ENTITIES)
+            .paged(),
         route(
             M::GET,
             "/api/v1/tenants/{tenant_id}/kbs/{kb_id}/graph/export",
@@ -454,7 +458,8 @@ pub(super) fn table() -> Vec<Route> {
             .ok(201, "Created"),
         route(M::GET, "/api/v1/tenants/{tenant_id}/keys", "List API keys, never the keys themselves: the caller's, or with all=true every key of the tenant", admin::list_keys)
             .access(Access::Member)
-            .query(KEYS),
+            .query(KEYS)
+            .paged(),
         route(
             M::DELETE,
             "/api/v1/tenants/{tenant_id}/keys/{key_id}",
@@ -464,7 +469,8 @@ pub(super) fn table() -> Vec<Route> {
         .needs(Permission::TenantManageMembers),
         route(M::GET, "/api/v1/tenants/{tenant_id}/audit", "The tenant's audit log, newest first (`lrt audit list`)", admin::list_audit)
             .needs(Permission::TenantManage)
-            .query(AUDIT),
+            .query(AUDIT)
+            .paged(),
         route(M::GET, "/api/v1/tenants/{tenant_id}/usage", "Model tokens per KB and month (`lrt usage --json`)", admin::usage_report)
             .needs(Permission::TenantManageBilling)
             .query(USAGE),
@@ -547,9 +553,11 @@ fn operation(r: &Route) -> Value {
             json!({"name": name, "in": "path", "required": true, "schema": schema})
         })
         .collect();
+    let paging: &[_] = if r.paged { PAGE } else { &[] };
     params.extend(
         r.query
             .iter()
+            .chain(paging)
             .map(|(name, ty, doc)| json!({"name": name, "in": "query", "required": false, "description": doc, "schema": {"type": ty}})),
     );
     if r.path.starts_with(TENANT) {

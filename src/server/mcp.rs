@@ -554,9 +554,9 @@ async fn read_kb<T: serde::Serialize + Send + 'static>(
 }
 
 async fn list_documents(b: Bound, a: ListDocumentsArgs) -> std::result::Result<Output, ApiError> {
-    let (page, size) = (a.page.unwrap_or(1), a.page_size.unwrap_or(20));
+    let paging = crate::service::Paging::or_default(a.page, a.page_size)?;
     read_kb(b, a.tenant, a.kb, move |svc, actor, t, k| {
-        svc.list_documents(actor, Some(t), Some(k), a.status, page, size)
+        svc.list_documents(actor, Some(t), Some(k), a.status, paging)
     })
     .await
 }

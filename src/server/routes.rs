@@ -19,9 +19,8 @@ use crate::authz::{Actor, Permission, Role};
 use crate::error::Error;
 use crate::llm::Message;
 use crate::rag::query::{QueryMode, QueryParams, QueryResult};
-use crate::service::EngineGuard;
 use crate::service::{AuthorizedQuery, KbUpdate, NewKb, NewTenant, Service, TenantUpdate};
-use crate::store::inspect::EntityFilter;
+use crate::service::{EngineGuard, Paging};
 use crate::store::kb::DocStatus;
 
 pub(super) type S = State<Arc<AppState>>;
@@ -295,15 +294,25 @@ pub(super) async fn me(State(st): S, Authed(actor): Authed) -> ApiResult {
     to_json(st.call(move |svc| svc.whoami(&actor)).await?)
 }
 
+/// `page` and `page_size`, the paging of every list route (`limit`: an alias of `page_size`,
+/// what the entity and audit lists took before).
 #[derive(Deserialize)]
 pub(super) struct PageQuery {
     page: Option<u64>,
+    #[serde(alias = "limit")]
     page_size: Option<u64>,
 }
 
+impl PageQuery {
+    /// The checked paging: a bad value is a 400 before any work.
+    pub(super) fn paging(&self) -> Result<Paging, ApiError> {
+        Ok(Paging::or_default(self.page, self.page_size)?)
+    }
+}
+
 pub(super) async fn list_tenants(State(st): S, Authed(actor): Authed, Params(q): Params<PageQuery>) -> ApiResult {
-    let (page, size) = (q.page.unwrap_or(1), q.page_size.unwrap_or(20));
-    to_json(st.call(move |svc| svc.list_tenants(&actor, page, size)).await?)
+    let paging = q.paging()?;
+    to_json(st.call(move |svc| svc.list_tenants(&actor, paging)).await?)
 }
 
 /// A setting value as the CLI's `--set key=value` text (JSON strings as they are, other
@@ -406,8 +415,14 @@ pub(super) async fn delete_tenant(State(st): S, Authed(actor): Authed, InTenant(
     to_json(report)
 }
 
-pub(super) async fn list_kbs(State(st): S, Authed(actor): Authed, InTenant(t): InTenant) -> ApiResult {
-    to_json(st.call(move |svc| svc.list_kbs(&actor, Some(&t))).await?)
+pub(super) async fn list_kbs(
+    State(st): S,
+    Authed(actor): Authed,
+    InTenant(t): InTenant,
+    Params(q): Params<PageQuery>,
+) -> ApiResult {
+    let paging = q.paging()?;
+    to_json(paging.slice(st.call(move |svc| svc.list_kbs(&actor, Some(&t))).await?))
 }
 
 #[derive(Deserialize)]
@@ -472,8 +487,14 @@ pub(super) async fn delete_kb(State(st): S, Authed(actor): Authed, InKb(t, k): I
     to_json(report)
 }
 
-pub(super) async fn list_members(State(st): S, Authed(actor): Authed, InTenant(t): InTenant) -> ApiResult {
-    to_json(st.call(move |svc| svc.list_members(&actor, Some(&t))).await?)
+pub(super) async fn list_members(
+    State(st): S,
+    Authed(actor): Authed,
+    InTenant(t): InTenant,
+    Params(q): Params<PageQuery>,
+) -> ApiResult {
+    let paging = q.paging()?;
+    to_json(paging.slice(st.call(move |svc| svc.list_members(&actor, Some(&t))).await?))
 }
 
 #[derive(Deserialize)]
@@ -527,6 +548,7 @@ pub(super) async fn remove_member(
 pub(super) struct DocumentsQuery {
     status: Option<String>,
     page: Option<u64>,
+    #[serde(alias = "limit")]
     page_size: Option<u64>,
 }
 
@@ -548,11 +570,11 @@ pub(super) async fn list_documents(
             )));
         }
     };
-    let (page, size) = (q.page.unwrap_or(1), q.page_size.unwrap_or(20));
+    let paging = Paging::or_default(q.page, q.page_size)?;
     to_json(
         st.call(move |svc| {
             admit(svc, &actor, (&t, &k), Permission::DocumentRead, "document.read")?;
-            svc.list_documents(&actor, Some(&t), Some(&k), status, page, size)
+            svc.list_documents(&actor, Some(&t), Some(&k), status, paging)
         })
         .await?,
     )
@@ -563,7 +585,9 @@ pub(super) struct EntitiesQuery {
     search: Option<String>,
     #[serde(rename = "type")]
     entity_type: Option<String>,
-    limit: Option<usize>,
+    page: Option<u64>,
+    #[serde(alias = "limit")]
+    page_size: Option<u64>,
 }
 
 pub(super) async fn list_entities(
@@ -572,15 +596,11 @@ pub(super) async fn list_entities(
     InKb(t, k): InKb,
     Params(q): Params<EntitiesQuery>,
 ) -> ApiResult {
-    let filter = EntityFilter {
-        search: q.search,
-        entity_type: q.entity_type,
-        limit: q.limit.unwrap_or(50),
-    };
+    let paging = Paging::or_default(q.page, q.page_size)?;
     to_json(
         st.call(move |svc| {
             admit(svc, &actor, (&t, &k), Permission::DocumentRead, "document.read")?;
-            svc.list_entities(&actor, Some(&t), Some(&k), &filter)
+            svc.entities_page(&actor, Some(&t), Some(&k), q.search, q.entity_type, paging)
         })
         .await?,
     )

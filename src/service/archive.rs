@@ -33,7 +33,7 @@ use crate::catalog::{KbRecord, KbStats, TenantRecord};
 use crate::error::{Error, Result};
 use crate::llm::usage::TokenCounts;
 use crate::model::{self, Overrides, SettingsSection};
-use crate::store::kb::EmbeddingPin;
+use crate::store::kb::{EmbeddingPin, KbStore};
 use crate::store::transfer::{self, SnapshotCounts};
 
 /// `format` of a KB archive's manifest.
@@ -507,6 +507,25 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))
 }
 
+/// Every document name of a new KB's kb.db under the rule of all document names
+/// ([`validate::file_path`]): an archive or a LightRAG directory brings its own names, and
+/// they are shown like an upload's. One bad name refuses the import (nothing is created).
+fn check_document_names(at: &crate::store::KbLocation) -> Result<()> {
+    let Some(store) = KbStore::open_read_only(at)? else {
+        return Ok(());
+    };
+    let (documents, _) = store.list_documents(None, 0, u64::MAX)?;
+    for d in documents {
+        validate::file_path(&d.file_path).map_err(|e| {
+            Error::Usage(format!(
+                "cannot import document {}: {e}; nothing was imported",
+                d.doc_id
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 /// How a new KB's folder gets its kb.db.
 pub(super) enum Fill<'a> {
     /// Move a verified snapshot file into place (schema migrations run on open).
@@ -554,6 +573,7 @@ impl Service {
                 Fill::Build(build) => build(&self.catalog.kb_location(t.id, rec.id, dir.clone()))?,
             }
             let (_, engine) = self.engine_for(t, &rec, reembed)?;
+            check_document_names(&self.catalog.kb_location(t.id, rec.id, dir.clone()))?;
             // Opening the engine rebuilt the indexes from kb.db (there were none); re-embedding
             // replaces every vector and rebuilds them again.
             if reembed {

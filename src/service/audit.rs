@@ -1,6 +1,6 @@
 //! Reading the audit log: tenant admins see their tenants' rows, super-admins see all.
 
-use super::Service;
+use super::{Page, Paging, Service};
 use crate::authz::{Actor, Need, OnInactive, Permission, Role};
 use crate::catalog::AuditFilter;
 use crate::error::{Error, Result};
@@ -13,14 +13,12 @@ pub struct AuditQuery {
     pub user: Option<String>,
     /// Already parsed to RFC 3339.
     pub since: Option<String>,
-    pub limit: u64,
+    pub paging: Paging,
 }
 
 impl Service {
-    pub fn list_audit(&mut self, actor: &Actor, query: AuditQuery) -> Result<Vec<AuditEntry>> {
-        if query.limit == 0 || query.limit > 10_000 {
-            return Err(Error::Usage("--limit must be between 1 and 10000".into()));
-        }
+    /// One page of audit entries, newest first.
+    pub fn list_audit(&mut self, actor: &Actor, query: AuditQuery) -> Result<Page<AuditEntry>> {
         let tenants = match &query.tenant {
             Some(ident) => {
                 let need = Need::Permission(Permission::TenantManage);
@@ -54,11 +52,15 @@ impl Service {
                 Some(mine)
             }
         };
-        self.catalog.audit_entries(&AuditFilter {
+        let filter = AuditFilter {
             tenants,
             user: query.user,
             since: query.since,
-            limit: query.limit,
-        })
+            limit: query.paging.page_size(),
+            offset: query.paging.offset(),
+        };
+        let total = self.catalog.audit_count(&filter)?;
+        let items = self.catalog.audit_entries(&filter)?;
+        Ok(query.paging.wrap(items, total))
     }
 }

@@ -6,7 +6,7 @@
 use clap::ValueEnum;
 use serde::Serialize;
 
-use super::{KbHandle, Page, Service};
+use super::{KbHandle, Page, Paging, Service};
 use crate::authz::{Actor, Permission};
 use crate::error::{Error, Result};
 use crate::store::inspect::{
@@ -14,9 +14,8 @@ use crate::store::inspect::{
 };
 use crate::store::kb::{DocStatus, DocumentRow, KbStore};
 
-/// The largest `--page-size` and `--limit` accepted.
-const MAX_PAGE: u64 = 1000;
-/// The largest `graph entities --limit`.
+/// The most entities one read of [`Service::list_entities`] returns (the graph's label list,
+/// MCP's `search_entities`).
 pub(super) const MAX_ENTITY_LIMIT: usize = 100_000;
 
 /// `graph entities`: the entities shown and how many matched the filter in all.
@@ -120,15 +119,6 @@ impl GraphExport {
     }
 }
 
-fn check_page(page: u64, page_size: u64) -> Result<()> {
-    if page == 0 || page_size == 0 || page_size > MAX_PAGE {
-        return Err(Error::Usage(format!(
-            "--page must be at least 1 and --page-size between 1 and {MAX_PAGE}"
-        )));
-    }
-    Ok(())
-}
-
 /// Unix seconds as lrt prints timestamps.
 fn unix_time(secs: i64) -> String {
     jiff::Timestamp::from_second(secs)
@@ -194,21 +184,14 @@ impl Service {
         tenant: Option<&str>,
         kb: Option<&str>,
         status: Option<DocStatus>,
-        page: u64,
-        page_size: u64,
+        paging: Paging,
     ) -> Result<Page<DocumentRow>> {
-        check_page(page, page_size)?;
         let (_, store) = self.read_kb(actor, tenant, kb, "document.read")?;
         let (items, total) = match store {
-            Some(store) => store.list_documents(status, (page - 1).saturating_mul(page_size), page_size)?,
+            Some(store) => store.list_documents(status, paging.offset(), paging.page_size())?,
             None => (Vec::new(), 0),
         };
-        Ok(Page {
-            items,
-            page,
-            page_size,
-            total,
-        })
+        Ok(paging.wrap(items, total))
     }
 
     /// One document with its chunks; an unknown id is `NotFound`.
@@ -251,6 +234,31 @@ impl Service {
             None => (Vec::new(), 0),
         };
         Ok(EntityList { items, total })
+    }
+
+    /// One page of entities by degree (`graph entities`), filtered like [`Service::list_entities`].
+    pub fn entities_page(
+        &mut self,
+        actor: &Actor,
+        tenant: Option<&str>,
+        kb: Option<&str>,
+        search: Option<String>,
+        entity_type: Option<String>,
+        paging: Paging,
+    ) -> Result<Page<EntitySummary>> {
+        let filter = EntityFilter {
+            search,
+            entity_type,
+            limit: usize::try_from(paging.end()).unwrap_or(usize::MAX),
+        };
+        let (_, store) = self.read_kb(actor, tenant, kb, "document.read")?;
+        let (mut items, total) = match store {
+            Some(store) => store.entity_summaries(&filter)?,
+            None => (Vec::new(), 0),
+        };
+        let skip = usize::try_from(paging.offset()).unwrap_or(usize::MAX).min(items.len());
+        items.drain(..skip);
+        Ok(paging.wrap(items, total))
     }
 
     /// One entity, named exactly or else case-insensitively; several case-insensitive matches

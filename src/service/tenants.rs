@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use super::paging::{Page, Paging};
 use super::{BUILTIN_NAME, Service, validate};
 use crate::authz::{self, Actor, Need, OnInactive, Permission};
 use crate::catalog::{TenantListFilter, TenantRecord};
@@ -41,15 +42,6 @@ impl TenantUpdate {
             && self.set.is_empty()
             && self.unset.is_empty()
     }
-}
-
-/// One page of a listing.
-#[derive(Debug, Clone, Serialize)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub page: u64,
-    pub page_size: u64,
-    pub total: u64,
 }
 
 /// What a delete removes (or, with `--dry-run`, would remove).
@@ -214,12 +206,7 @@ impl Service {
     }
 
     /// Tenants the actor can see: all for super-admins, their own for everyone else.
-    pub fn list_tenants(&self, actor: &Actor, page: u64, page_size: u64) -> Result<Page<Tenant>> {
-        if page == 0 || page_size == 0 || page_size > 1000 {
-            return Err(Error::Usage(
-                "--page must be at least 1 and --page-size between 1 and 1000".into(),
-            ));
-        }
+    pub fn list_tenants(&self, actor: &Actor, paging: Paging) -> Result<Page<Tenant>> {
         if let Some(key) = actor.key {
             // An API key sees at most its own tenant, and only when `decide` lets it.
             let visible = match self.catalog.tenant(key.tenant)? {
@@ -231,31 +218,17 @@ impl Service {
                 }
                 None => None,
             };
-            let items = visible
-                .iter()
-                .filter(|_| page == 1)
-                .map(tenant_view)
-                .collect::<Result<_>>()?;
-            return Ok(Page {
-                items,
-                page,
-                page_size,
-                total: u64::from(visible.is_some()),
-            });
+            let all = visible.iter().map(tenant_view).collect::<Result<_>>()?;
+            return Ok(paging.slice(all));
         }
         let filter = TenantListFilter {
             member: (!actor.super_admin).then_some(actor.user.as_str()),
-            page,
-            page_size,
+            page: paging.page(),
+            page_size: paging.page_size(),
         };
         let (records, total) = self.catalog.tenants(&filter)?;
         let items = records.iter().map(tenant_view).collect::<Result<_>>()?;
-        Ok(Page {
-            items,
-            page,
-            page_size,
-            total,
-        })
+        Ok(paging.wrap(items, total))
     }
 
     /// A tenant with this month's API usage (membership needed).

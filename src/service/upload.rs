@@ -16,9 +16,6 @@ use crate::rag::context::UNKNOWN_SOURCE;
 use crate::rag::engine::{NewDocument, enqueue};
 use crate::store::kb::{DocStatus, KbStore};
 
-/// The longest `file_path` an upload may carry (characters).
-const MAX_FILE_PATH: usize = 1024;
-
 /// One uploaded document: its bytes and the name the client gave it (metadata only).
 #[derive(Debug, Clone)]
 pub struct Upload {
@@ -42,20 +39,13 @@ pub struct Uploaded {
     pub duplicate: bool,
 }
 
-/// A client's file name as document metadata: any text, but not blank, not huge and
-/// without control characters (it is shown in tables and logs).
+/// A client's file name as document metadata, under the rule of every document name
+/// ([`super::validate::file_path`]); none is upstream's `unknown_source`.
 fn upload_name(name: Option<String>) -> Result<String> {
     let Some(name) = name else {
         return Ok(UNKNOWN_SOURCE.to_string());
     };
-    if name.trim().is_empty()
-        || name.chars().count() > MAX_FILE_PATH
-        || name.chars().any(|c| c.is_control() || super::validate::is_invisible(c))
-    {
-        return Err(Error::Usage(format!(
-            "file_path must be 1 to {MAX_FILE_PATH} characters without control or invisible format characters"
-        )));
-    }
+    super::validate::file_path(&name)?;
     Ok(name)
 }
 
@@ -157,6 +147,6 @@ mod tests {
         for bad in ["", "  ", "a\nb", "nul\0"] {
             assert!(upload_name(Some(bad.into())).is_err(), "{bad:?}");
         }
-        assert!(upload_name(Some("x".repeat(MAX_FILE_PATH + 1))).is_err());
+        assert!(upload_name(Some("x".repeat(super::super::validate::MAX_FILE_PATH_CHARS + 1))).is_err());
     }
 }

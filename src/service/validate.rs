@@ -87,6 +87,49 @@ pub fn user_id(user: &str) -> Result<()> {
     }
 }
 
+/// The longest document file name, in characters.
+pub const MAX_FILE_PATH_CHARS: usize = 1024;
+
+/// A document's file name, wherever it comes from (an upload's name, a path `lrt ingest`
+/// found, a document of a `kb import` archive or a LightRAG directory): any text, separators
+/// included (it is metadata, never a path lrt opens), but not blank, at most
+/// [`MAX_FILE_PATH_CHARS`] characters, and without control characters (C0, DEL, C1) or
+/// invisible format characters (zero-width, bidi overrides): it is shown in tables, logs and
+/// the references of answers, where those would hide or reorder text.
+pub fn file_path(name: &str) -> Result<()> {
+    let count = name.chars().count();
+    let problem = if name.trim().is_empty() {
+        Some("must not be blank".to_string())
+    } else if count > MAX_FILE_PATH_CHARS {
+        Some(format!(
+            "is {count} characters long; the limit is {MAX_FILE_PATH_CHARS}"
+        ))
+    } else if name.chars().any(char::is_control) {
+        Some("must not contain control characters".to_string())
+    } else if name.chars().any(is_invisible) {
+        Some("must not contain invisible format characters (zero-width or bidi)".to_string())
+    } else {
+        None
+    };
+    match problem {
+        Some(p) => {
+            // The refused characters as `\u{…}` escapes, so the message shows them and is safe
+            // to print.
+            let shown: String = name
+                .chars()
+                .take(120)
+                .map(|c| match c.is_control() || is_invisible(c) {
+                    true => format!("\\u{{{:x}}}", c as u32),
+                    false => c.to_string(),
+                })
+                .collect();
+            let cut = if count > 120 { "…" } else { "" };
+            Err(Error::Usage(format!("invalid file name \"{shown}\"{cut}: it {p}")))
+        }
+        None => Ok(()),
+    }
+}
+
 pub fn description(text: &str) -> Result<()> {
     let count = text.chars().count();
     if count > MAX_DESCRIPTION_CHARS {
@@ -125,6 +168,40 @@ pub fn assignment(flag: &str, raw: &str) -> Result<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_are_metadata_without_controls_or_invisible_characters() {
+        for good in [
+            "../../evil.txt",
+            "dir/sub/report 2026.pdf",
+            "日本語.md",
+            "C:\\x\\y.txt",
+            "stdin",
+        ] {
+            file_path(good).unwrap();
+        }
+        for bad in [
+            "",
+            "  ",
+            "a\nb",
+            "nul\0",
+            "esc\u{1b}[31m.txt",
+            "c1\u{85}.txt",
+            "del\u{7f}",
+            "invoice\u{202E}fdp.exe",
+            "zero\u{200B}width.md",
+        ] {
+            let err = file_path(bad).unwrap_err();
+            assert!(matches!(err, Error::Usage(_)), "{bad:?}");
+            assert!(
+                !err.to_string().chars().any(|c| c.is_control() || is_format_char(c)),
+                "{err}"
+            );
+        }
+        assert!(file_path(&"x".repeat(MAX_FILE_PATH_CHARS)).is_ok());
+        let long = file_path(&"x".repeat(MAX_FILE_PATH_CHARS + 1)).unwrap_err().to_string();
+        assert!(long.contains("limit is 1024") && long.len() < 300, "{long}");
+    }
 
     #[test]
     fn invisible_and_bidi_characters_are_refused_in_names() {

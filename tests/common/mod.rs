@@ -225,12 +225,23 @@ impl Lrt {
         assert_eq!(run.code, 0, "member add {user} failed: {}", run.stderr);
     }
 
-    /// Every audit entry, newest first (as root).
+    /// Every audit entry, newest first (as root), page after page.
     pub fn audit(&self) -> Vec<Value> {
-        match self.json_as(ROOT, &["audit", "list", "--limit", "10000"]) {
-            Value::Array(entries) => entries,
-            other => panic!("audit list is not an array: {other}"),
+        let mut all = Vec::new();
+        for page in 1.. {
+            let page = page.to_string();
+            match self.json_as(ROOT, &["audit", "list", "--page", &page, "--page-size", "1000"]) {
+                Value::Array(entries) => {
+                    let last = entries.len() < 1000;
+                    all.extend(entries);
+                    if last {
+                        return all;
+                    }
+                }
+                other => panic!("audit list is not an array: {other}"),
+            }
         }
+        unreachable!("the pages end")
     }
 
     /// Every path below the data directory, relative, sorted (catalog files excluded).

@@ -147,6 +147,11 @@ pub async fn server(chat_ms: u64, embed_ms: u64) -> MockServer {
 
 /// The environment that points lrt's LLM and embedding bindings at `server`.
 pub fn env(server: &MockServer) -> Vec<(&'static str, String)> {
+    env_with_dim(server, DIM)
+}
+
+/// [`env`] for embeddings of `dim` dimensions.
+pub fn env_with_dim(server: &MockServer, dim: usize) -> Vec<(&'static str, String)> {
     vec![
         ("LLM_BINDING", "openai".into()),
         ("LLM_BINDING_HOST", server.uri()),
@@ -155,8 +160,25 @@ pub fn env(server: &MockServer) -> Vec<(&'static str, String)> {
         ("EMBEDDING_BINDING", "openai".into()),
         ("EMBEDDING_BINDING_HOST", server.uri()),
         ("EMBEDDING_MODEL", "mock-embed".into()),
-        ("EMBEDDING_DIM", DIM.to_string()),
+        ("EMBEDDING_DIM", dim.to_string()),
     ]
+}
+
+/// Embeddings that count how often each of `terms` occurs in each text (plus a small
+/// constant, so no vector is zero): texts about different things are orthogonal, so every
+/// search result is known.
+pub fn term_embeddings(request: &Request, terms: &[&str]) -> ResponseTemplate {
+    let data: Vec<Value> = embedding_inputs(request)
+        .iter()
+        .enumerate()
+        .map(|(i, text)| {
+            let text = text.to_lowercase();
+            let mut v: Vec<f32> = terms.iter().map(|t| text.matches(t).count() as f32).collect();
+            v.push(0.01);
+            json!({"index": i, "embedding": v})
+        })
+        .collect();
+    ResponseTemplate::new(200).set_body_json(json!({"data": data}))
 }
 
 /// (extraction and gleaning, summary, embedding) requests the server has seen.

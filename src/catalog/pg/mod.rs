@@ -1054,6 +1054,12 @@ impl PgCatalog {
 // ---------------------------------------------------------------------------------------------
 // Audit log and usage
 
+/// The audit log's filter: tenants `$1`, user `$2` (as themselves or as the real user),
+/// since `$3`.
+const AUDIT_WHERE: &str = "WHERE ($1::uuid[] IS NULL OR tenant_id = ANY($1))
+                   AND ($2::text IS NULL OR user_id = $2 OR real_user = $2)
+                   AND ($3::text IS NULL OR at >= $3)";
+
 impl PgCatalog {
     pub fn audit(&self, entry: &NewAudit) -> Result<()> {
         self.with(|c| Self::insert_audit(c, entry))
@@ -1064,14 +1070,14 @@ impl PgCatalog {
         let user = filter.user.clone();
         let since = filter.since.clone();
         let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+        let offset = i64::try_from(filter.offset).unwrap_or(i64::MAX);
         self.with(|c| {
             c.query(
-                "SELECT id, at, user_id, real_user, action, tenant_id, kb_id, outcome, detail, api_key_id FROM audit_log
-                 WHERE ($1::uuid[] IS NULL OR tenant_id = ANY($1))
-                   AND ($2::text IS NULL OR user_id = $2 OR real_user = $2)
-                   AND ($3::text IS NULL OR at >= $3)
-                 ORDER BY id DESC LIMIT $4",
-                &[&tenants, &user, &since, &limit],
+                &format!(
+                    "SELECT id, at, user_id, real_user, action, tenant_id, kb_id, outcome, detail, api_key_id \
+                     FROM audit_log {AUDIT_WHERE} ORDER BY id DESC LIMIT $4 OFFSET $5"
+                ),
+                &[&tenants, &user, &since, &limit, &offset],
             )
             .map_err(|e| pg_error("cannot read the audit log", e))?
             .iter()
@@ -1092,6 +1098,19 @@ impl PgCatalog {
                 })
             })
             .collect()
+        })
+    }
+
+    /// How many rows `filter` matches on all pages (its `limit` and `offset` aside).
+    pub fn audit_count(&self, filter: &AuditFilter) -> Result<u64> {
+        let (tenants, user, since) = (filter.tenants.clone(), filter.user.clone(), filter.since.clone());
+        self.with(|c| {
+            c.query_one(
+                &format!("SELECT count(*) FROM audit_log {AUDIT_WHERE}"),
+                &[&tenants, &user, &since],
+            )
+            .map(|r| r.get::<_, i64>(0) as u64)
+            .map_err(|e| pg_error("cannot read the audit log", e))
         })
     }
 
