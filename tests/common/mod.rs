@@ -7,6 +7,7 @@
 #![allow(dead_code)] // each test file uses a different subset
 
 pub mod external;
+pub mod kbseed;
 pub mod kbstore;
 pub mod model;
 pub mod pg_cluster;

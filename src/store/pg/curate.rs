@@ -230,7 +230,17 @@ fn write_entity(
                 "UPDATE kb_entities SET entity_type = $4, description = $5, source_ids = $6, all_source_ids = $7,
                     file_paths = $8, truncate = $9
                  WHERE tenant_id = $1 AND kb_id = $2 AND name = $3 RETURNING entity_key",
-                &[&tenant, &kb, &e.name, &e.entity_type, &e.description, &source_ids, &all, &file_paths, &e.truncate],
+                &[
+                    &tenant,
+                    &kb,
+                    &e.name,
+                    &e.entity_type,
+                    &e.description,
+                    &source_ids,
+                    &all,
+                    &file_paths,
+                    &e.truncate,
+                ],
             )?
             .map(|r| r.get(0)));
     };
@@ -332,9 +342,9 @@ const EDIT: &str = "cannot apply the graph edit";
 /// The edit's writes, in `store/curate.rs`'s order.
 fn write_edit(c: &mut Client, at: Kb, e: &GraphEdit) -> Result<EditChanges> {
     let db = |e| pg_error(EDIT, e);
-    write_edit_rows(c, at, e).map_err(db)?.map_err(|missing| {
-        Error::storage(EDIT, format!("{missing} is not stored (any more): nothing was changed"))
-    })
+    write_edit_rows(c, at, e)
+        .map_err(db)?
+        .map_err(|missing| Error::storage(EDIT, format!("{missing} is not stored (any more): nothing was changed")))
 }
 
 /// [`write_edit`]'s statements; `Ok(Err(row))` when a row the edit updates is gone.

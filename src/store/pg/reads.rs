@@ -153,10 +153,7 @@ impl PgKb {
             )
             .map_err(|e| pg_error("cannot read the knowledge graph", e))
         })?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), r.get::<_, i64>(1) as usize))
-            .collect())
+        Ok(rows.iter().map(|r| (r.get(0), r.get::<_, i64>(1) as usize)).collect())
     }
 
     /// The first `limit` chunks found of `ids`, in that order.
@@ -187,7 +184,12 @@ impl PgKb {
 
     /// One page of documents (newest first, then by id), optionally of one status, and the
     /// total count of matching documents: one statement, so both see the same state.
-    pub fn list_documents(&self, status: Option<DocStatus>, offset: u64, limit: u64) -> Result<(Vec<DocumentRow>, u64)> {
+    pub fn list_documents(
+        &self,
+        status: Option<DocStatus>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<DocumentRow>, u64)> {
         let status = status.map(DocStatus::as_str);
         let (tenant, kb) = (self.tenant, self.kb);
         let (limit, offset) = (sql_count(limit), sql_count(offset));
@@ -285,7 +287,8 @@ impl PgKb {
                 name: r.get(0),
                 entity_type: r.get(1),
                 degree: r.get::<_, i64>(2) as u64,
-                source_chunks: (r.get::<_, i32>(3).max(0) as u64).max(crate::store::kb::split_sep(r.get(4)).len() as u64),
+                source_chunks: (r.get::<_, i32>(3).max(0) as u64)
+                    .max(crate::store::kb::split_sep(r.get(4)).len() as u64),
             })
             .collect();
         Ok(filtered(all, filter))
@@ -382,7 +385,9 @@ impl PgKb {
         self.snapshot_with(|c| {
             let nodes = c
                 .query(
-                    &format!("SELECT {NODE_COLUMNS} FROM kb_entities WHERE tenant_id = $1 AND kb_id = $2 ORDER BY name"),
+                    &format!(
+                        "SELECT {NODE_COLUMNS} FROM kb_entities WHERE tenant_id = $1 AND kb_id = $2 ORDER BY name"
+                    ),
                     &[&tenant, &kb],
                 )
                 .map_err(|e| pg_error(context, e))?
