@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use postgres::Client;
+use postgres::types::Type;
 use uuid::Uuid;
 
 use super::PgKb;
@@ -25,13 +26,13 @@ impl PgKb {
         let (tenant, kb) = (self.tenant, self.kb);
         self.with(|c| {
             let rows = c
-                .query(
+                .query_typed(
                     &format!(
                         "SELECT {RELATION_COLUMNS} FROM kb_relations
                          WHERE tenant_id = $1 AND kb_id = $2 AND (src = $3 OR tgt = $3)
                          ORDER BY CASE WHEN src = $3 THEN tgt ELSE src END"
                     ),
-                    &[&tenant, &kb, &name],
+                    &[(&tenant, Type::UUID), (&kb, Type::UUID), (&name, Type::TEXT)],
                 )
                 .map_err(|e| pg_error("cannot read relations", e))?;
             Ok(rows.iter().map(|r| rows::relation(r, 0)).collect())
@@ -42,11 +43,11 @@ impl PgKb {
     pub fn curation(&self) -> Result<Curation> {
         let (tenant, kb) = (self.tenant, self.kb);
         let rows = self.with(|c| {
-            c.query(
+            c.query_typed(
                 "SELECT false, src, tgt, fields, covered FROM kb_graph_overrides WHERE tenant_id = $1 AND kb_id = $2
                  UNION ALL
                  SELECT true, alias, canonical, '', '' FROM kb_entity_aliases WHERE tenant_id = $1 AND kb_id = $2",
-                &[&tenant, &kb],
+                &[(&tenant, Type::UUID), (&kb, Type::UUID)],
             )
             .map_err(|e| pg_error("cannot read the curated edits", e))
         })?;
@@ -76,9 +77,9 @@ impl PgKb {
         let (tenant, kb) = (self.tenant, self.kb);
         self.with(|c| {
             let rows = c
-                .query(
+                .query_typed(
                     "SELECT alias, canonical FROM kb_entity_aliases WHERE tenant_id = $1 AND kb_id = $2",
-                    &[&tenant, &kb],
+                    &[(&tenant, Type::UUID), (&kb, Type::UUID)],
                 )
                 .map_err(|e| pg_error("cannot read the entity aliases", e))?;
             Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use postgres::Client;
+use postgres::types::{ToSql, Type};
 
 use super::PgKb;
 use super::rows::{
@@ -39,6 +40,12 @@ fn all_source_count_sql(prefix: &str) -> String {
 /// A `LIMIT`/`OFFSET` value: "all" is the largest one PostgreSQL takes.
 fn sql_count(n: impl TryInto<i64>) -> i64 {
     n.try_into().unwrap_or(i64::MAX)
+}
+
+/// A UUID parameter of [`Client::query_typed`]: typed parameters go with the statement in one
+/// round trip (an untyped `query` first asks the server for them: two round trips).
+fn uuid(id: &uuid::Uuid) -> (&(dyn ToSql + Sync), Type) {
+    (id, Type::UUID)
 }
 
 fn sql_keys(keys: &[u64]) -> Vec<i64> {
@@ -76,8 +83,13 @@ impl PgKb {
              ORDER BY w.ord LIMIT $4"
         );
         self.with(|c| {
+            let array = if array_type == "bigint" {
+                Type::INT8_ARRAY
+            } else {
+                Type::TEXT_ARRAY
+            };
             let rows = c
-                .query(&sql, &[&tenant, &kb, &keys, &limit])
+                .query_typed(&sql, &[uuid(&tenant), uuid(&kb), (&keys, array), (&limit, Type::INT8)])
                 .map_err(|e| pg_error("cannot read the knowledge graph", e))?;
             Ok(rows.iter().map(|r| decode(r, 0)).collect())
         })
@@ -111,7 +123,7 @@ impl PgKb {
         }
         let (tenant, kb) = (self.tenant, self.kb);
         let rows = self.with(|c| {
-            c.query(
+            c.query_typed(
                 "SELECT w.ord, r.relation_key, r.src, r.tgt, r.weight
                  FROM unnest($3::text[]) WITH ORDINALITY AS w(name, ord)
                  JOIN kb_relations r ON r.tenant_id = $1 AND r.kb_id = $2 AND r.src = w.name
@@ -120,7 +132,7 @@ impl PgKb {
                  FROM unnest($3::text[]) WITH ORDINALITY AS w(name, ord)
                  JOIN kb_relations r ON r.tenant_id = $1 AND r.kb_id = $2 AND r.tgt = w.name
                  ORDER BY 1, 2",
-                &[&tenant, &kb, &names],
+                &[uuid(&tenant), uuid(&kb), (&names, Type::TEXT_ARRAY)],
             )
             .map_err(|e| pg_error("cannot read the knowledge graph", e))
         })?;
@@ -144,12 +156,12 @@ impl PgKb {
         }
         let (tenant, kb) = (self.tenant, self.kb);
         let rows = self.with(|c| {
-            c.query(
+            c.query_typed(
                 "SELECT w.name,
                         (SELECT count(*) FROM kb_relations r WHERE r.tenant_id = $1 AND r.kb_id = $2 AND r.src = w.name)
                       + (SELECT count(*) FROM kb_relations r WHERE r.tenant_id = $1 AND r.kb_id = $2 AND r.tgt = w.name)
                  FROM unnest($3::text[]) AS w(name)",
-                &[&tenant, &kb, &names],
+                &[uuid(&tenant), uuid(&kb), (&names, Type::TEXT_ARRAY)],
             )
             .map_err(|e| pg_error("cannot read the knowledge graph", e))
         })?;
@@ -194,7 +206,7 @@ impl PgKb {
         let (tenant, kb) = (self.tenant, self.kb);
         let (limit, offset) = (sql_count(limit), sql_count(offset));
         let rows = self.with(|c| {
-            c.query(
+            c.query_typed(
                 &format!(
                     "SELECT n.total, d.* FROM
                        (SELECT count(*) AS total FROM kb_documents
@@ -204,7 +216,13 @@ impl PgKb {
                         WHERE tenant_id = $1 AND kb_id = $2 AND ($3::text IS NULL OR status = $3)
                         ORDER BY updated_at DESC, doc_id LIMIT $4 OFFSET $5) d ON true"
                 ),
-                &[&tenant, &kb, &status, &limit, &offset],
+                &[
+                    uuid(&tenant),
+                    uuid(&kb),
+                    (&status, Type::TEXT),
+                    (&limit, Type::INT8),
+                    (&offset, Type::INT8),
+                ],
             )
             .map_err(|e| pg_error("cannot list documents", e))
         })?;
@@ -223,7 +241,7 @@ impl PgKb {
         let context = "cannot read the document";
         self.snapshot_with(|c| {
             let found = c
-                .query_opt(
+                .query_typed_opt(
                     &format!(
                         "SELECT {DOCUMENT_COLUMNS}, content,
                            (SELECT count(*) FROM kb_doc_entities x
@@ -232,15 +250,15 @@ impl PgKb {
                             WHERE x.tenant_id = $1 AND x.kb_id = $2 AND x.doc_id = $3)
                          FROM kb_documents WHERE tenant_id = $1 AND kb_id = $2 AND doc_id = $3"
                     ),
-                    &[&tenant, &kb, &doc_id],
+                    &[uuid(&tenant), uuid(&kb), (&doc_id, Type::TEXT)],
                 )
                 .map_err(|e| pg_error(context, e))?;
             let Some(found) = found else { return Ok(None) };
             let chunks = c
-                .query(
+                .query_typed(
                     "SELECT chunk_id, chunk_order, tokens FROM kb_chunks
                      WHERE tenant_id = $1 AND kb_id = $2 AND doc_id = $3 ORDER BY chunk_order",
-                    &[&tenant, &kb, &doc_id],
+                    &[uuid(&tenant), uuid(&kb), (&doc_id, Type::TEXT)],
                 )
                 .map_err(|e| pg_error(context, e))?
                 .iter()
@@ -265,7 +283,7 @@ impl PgKb {
     pub fn entity_summaries(&self, filter: &EntityFilter) -> Result<(Vec<EntitySummary>, u64)> {
         let (tenant, kb) = (self.tenant, self.kb);
         let rows = self.with(|c| {
-            c.query(
+            c.query_typed(
                 &format!(
                     "WITH ends AS (
                        SELECT src AS name FROM kb_relations WHERE tenant_id = $1 AND kb_id = $2
@@ -277,7 +295,7 @@ impl PgKb {
                      ORDER BY degree DESC, e.name",
                     all_source_count_sql("e.")
                 ),
-                &[&tenant, &kb],
+                &[uuid(&tenant), uuid(&kb)],
             )
             .map_err(|e| pg_error("cannot list entities", e))
         })?;
@@ -299,14 +317,14 @@ impl PgKb {
     pub fn resolve_entity(&self, name: &str) -> Result<EntityMatch> {
         let (tenant, kb) = (self.tenant, self.kb);
         let rows = self.with(|c| {
-            c.query(
+            c.query_typed(
                 "WITH exact AS (SELECT name FROM kb_entities WHERE tenant_id = $1 AND kb_id = $2 AND name = $3)
                  SELECT name, true FROM exact
                  UNION ALL
                  SELECT name, false FROM kb_entities
                  WHERE tenant_id = $1 AND kb_id = $2 AND NOT EXISTS (SELECT 1 FROM exact)
                  ORDER BY 1",
-                &[&tenant, &kb, &name],
+                &[uuid(&tenant), uuid(&kb), (&name, Type::TEXT)],
             )
             .map_err(|e| pg_error("cannot read entities", e))
         })?;
@@ -323,37 +341,37 @@ impl PgKb {
         let context = "cannot read the entity";
         self.snapshot_with(|c| {
             let found = c
-                .query_opt(
+                .query_typed_opt(
                     &format!(
                         "SELECT {NODE_COLUMNS}, {} FROM kb_entities WHERE tenant_id = $1 AND kb_id = $2 AND name = $3",
                         all_source_count_sql("")
                     ),
-                    &[&tenant, &kb, &name],
+                    &[uuid(&tenant), uuid(&kb), (&name, Type::TEXT)],
                 )
                 .map_err(|e| pg_error(context, e))?;
             let Some(found) = found else { return Ok(None) };
             let node = rows::node(&found, 0);
             let full = found.get::<_, i32>(7).max(0) as u64;
             let edges = c
-                .query(
+                .query_typed(
                     &format!(
                         "SELECT {EDGE_COLUMNS} FROM kb_relations
                          WHERE tenant_id = $1 AND kb_id = $2 AND (src = $3 OR tgt = $3)
                          ORDER BY weight DESC, CASE WHEN src = $3 THEN tgt ELSE src END"
                     ),
-                    &[&tenant, &kb, &name],
+                    &[uuid(&tenant), uuid(&kb), (&name, Type::TEXT)],
                 )
                 .map_err(|e| pg_error(context, e))?
                 .iter()
                 .map(|r| rows::edge(r, 0))
                 .collect();
             let documents = c
-                .query(
+                .query_typed(
                     "SELECT d.doc_id, d.file_path, d.status FROM kb_doc_entities de
                      JOIN kb_documents d ON d.tenant_id = de.tenant_id AND d.kb_id = de.kb_id AND d.doc_id = de.doc_id
                      WHERE de.tenant_id = $1 AND de.kb_id = $2 AND de.name = $3
                      ORDER BY d.file_path, d.doc_id",
-                    &[&tenant, &kb, &name],
+                    &[uuid(&tenant), uuid(&kb), (&name, Type::TEXT)],
                 )
                 .map_err(|e| pg_error(context, e))?
                 .iter()
@@ -384,22 +402,22 @@ impl PgKb {
         let context = "cannot read the graph";
         self.snapshot_with(|c| {
             let nodes = c
-                .query(
+                .query_typed(
                     &format!(
                         "SELECT {NODE_COLUMNS} FROM kb_entities WHERE tenant_id = $1 AND kb_id = $2 ORDER BY name"
                     ),
-                    &[&tenant, &kb],
+                    &[uuid(&tenant), uuid(&kb)],
                 )
                 .map_err(|e| pg_error(context, e))?
                 .iter()
                 .map(|r| rows::node(r, 0))
                 .collect();
             let edges = c
-                .query(
+                .query_typed(
                     &format!(
                         "SELECT {EDGE_COLUMNS} FROM kb_relations WHERE tenant_id = $1 AND kb_id = $2 ORDER BY src, tgt"
                     ),
-                    &[&tenant, &kb],
+                    &[uuid(&tenant), uuid(&kb)],
                 )
                 .map_err(|e| pg_error(context, e))?
                 .iter()
