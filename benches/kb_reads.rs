@@ -367,6 +367,23 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // What one `off_runtime` hop (a scoped thread per PostgreSQL call made on a runtime
+    // thread) costs on this machine now.
+    let mut hops: Vec<f64> = (0..1000)
+        .map(|_| {
+            runtime.block_on(async {
+                let start = Instant::now();
+                std::thread::scope(|s| s.spawn(|| ()).join()).unwrap();
+                start.elapsed().as_secs_f64()
+            })
+        })
+        .collect();
+    hops.sort_by(f64::total_cmp);
+    println!(
+        "one thread hop: p50 {:.1} µs, p95 {:.1} µs",
+        percentile(&hops, 50.0) * 1e6,
+        percentile(&hops, 95.0) * 1e6
+    );
     let stores = [("sqlite", &sqlite), ("postgres", &postgres)];
     println!(
         "\n{runs} warm queries per mode and backend (interleaved), {}:",

@@ -24,7 +24,7 @@ use crate::store::inspect::{
     SourceDocument, case_insensitive_match, filtered, summary_of,
 };
 use crate::store::kb::{DocStatus, DocumentRow, SEP};
-use crate::store::query::{ChunkRecord, Edge, EntityRow, RelationRow};
+use crate::store::query::{ChunkRecord, Edge, EntityRow, RelationRow, readable_vectors};
 
 /// The number of ids in a row's `all_source_ids` (the `source_ids` list when it is empty):
 /// `store::kb::all_source_count_sql` in PostgreSQL's words.
@@ -181,10 +181,7 @@ impl PgKb {
         let rows = self.rows_by_keys(at, "chunk_id, embedding", ids, usize::MAX, |r, at| {
             (r.get::<_, String>(at), decode_vector(r.get::<_, &[u8]>(at + 1)))
         })?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, v)| v.filter(|v| !v.is_empty()).map(|v| (id, v)))
-            .collect())
+        Ok(readable_vectors(rows))
     }
 
     /// Chunks by their vector keys (chunk_key), in that order.
