@@ -15,7 +15,9 @@
 //!
 //! The queries run on a current-thread tokio runtime, as `lrt serve` and the CLI run them, so
 //! every PostgreSQL call hops to a scoped thread (`off_runtime`); `--no-runtime` runs them on
-//! a plain thread instead, which shows what the hops cost.
+//! a plain thread instead, which shows what the hops cost. Printed besides each mode's latency:
+//! the statements a query sends and the mean time of each store method; before them, what one
+//! thread hop and one round trip (`SELECT 1`) cost on the machine at that moment.
 //!
 //! Run: `LRT_BENCH_DATABASE_URL=postgres://… cargo bench --bench kb_reads` (options: `-- --mb N`,
 //! `-- --runs N` queries per mode, `-- --keep DIR` to keep and reuse the corpus and SQLite KB,
@@ -60,11 +62,25 @@ struct Hits {
     chunks: Vec<u64>,
 }
 
-/// What an engine keeps between queries.
+/// What an engine keeps between queries, and where this bench's time went.
 #[derive(Default)]
 struct Memo {
     degrees: HashMap<String, usize>,
     vectors: HashSet<String>,
+    /// Seconds and calls per store method.
+    spent: std::cell::RefCell<HashMap<&'static str, (f64, usize)>>,
+}
+
+impl Memo {
+    fn timed<T>(&self, what: &'static str, f: impl FnOnce() -> T) -> T {
+        let start = Instant::now();
+        let out = f();
+        let mut spent = self.spent.borrow_mut();
+        let slot = spent.entry(what).or_default();
+        slot.0 += start.elapsed().as_secs_f64();
+        slot.1 += 1;
+        out
+    }
 }
 
 /// The reads of one query of `mode`; returns the number of statements sent.
@@ -79,9 +95,9 @@ fn query(store: &KbStore, mode: Mode, hits: &Hits, memo: &mut Memo) -> usize {
             let mut entities: Vec<EntityRow> = Vec::new();
             let mut relations = Vec::new();
             if matches!(mode, Mode::Local | Mode::Hybrid | Mode::Mix) {
-                entities = store.entities_by_keys(&hits.entities)?;
+                entities = memo.timed("entities_by_keys", || store.entities_by_keys(&hits.entities))?;
                 let names: Vec<String> = entities.iter().map(|e| e.name.clone()).collect();
-                let edges = store.edges_of(&names)?;
+                let edges = memo.timed("edges_of", || store.edges_of(&names))?;
                 read();
                 read();
                 let mut ends: Vec<String> = edges.iter().flat_map(|e| [e.src.clone(), e.tgt.clone()]).collect();
@@ -93,7 +109,8 @@ fn query(store: &KbStore, mode: Mode, hits: &Hits, memo: &mut Memo) -> usize {
                     .cloned()
                     .collect();
                 if !missing.is_empty() {
-                    memo.degrees.extend(store.degrees(&missing)?);
+                    let found = memo.timed("degrees", || store.degrees(&missing))?;
+                    memo.degrees.extend(found);
                     read();
                 }
                 let mut ranked: Vec<_> = edges
@@ -105,7 +122,7 @@ fn query(store: &KbStore, mode: Mode, hits: &Hits, memo: &mut Memo) -> usize {
                 'batches: for batch in ranked.chunks(RELATION_BATCH) {
                     let keys: Vec<u64> = batch.iter().map(|(_, e)| e.key).collect();
                     read();
-                    for r in store.relations_by_keys(&keys)? {
+                    for r in memo.timed("relations_by_keys", || store.relations_by_keys(&keys))? {
                         budget -= (r.description.len() + r.keywords.len() + r.src.len() + r.tgt.len()) as i64;
                         relations.push(r);
                         if budget < 0 {
@@ -115,7 +132,7 @@ fn query(store: &KbStore, mode: Mode, hits: &Hits, memo: &mut Memo) -> usize {
                 }
             }
             if matches!(mode, Mode::Global | Mode::Hybrid | Mode::Mix) {
-                let found = store.relations_by_keys(&hits.relations)?;
+                let found = memo.timed("relations_by_keys", || store.relations_by_keys(&hits.relations))?;
                 let mut names: Vec<String> = Vec::new();
                 for r in &found {
                     for n in [&r.src, &r.tgt] {
@@ -124,13 +141,13 @@ fn query(store: &KbStore, mode: Mode, hits: &Hits, memo: &mut Memo) -> usize {
                         }
                     }
                 }
-                entities.extend(store.entities_by_names(&names)?);
+                entities.extend(memo.timed("entities_by_names", || store.entities_by_names(&names))?);
                 relations.extend(found);
                 read();
                 read();
             }
             if matches!(mode, Mode::Naive | Mode::Mix) {
-                store.chunks_by_keys(&hits.chunks)?;
+                memo.timed("chunks_by_keys", || store.chunks_by_keys(&hits.chunks))?;
                 read();
             }
             if mode == Mode::Naive {
@@ -157,12 +174,12 @@ fn query(store: &KbStore, mode: Mode, hits: &Hits, memo: &mut Memo) -> usize {
                 .cloned()
                 .collect();
             if !wanted.is_empty() {
-                memo.vectors
-                    .extend(store.chunk_vectors_by_ids(&wanted)?.into_iter().map(|(id, _)| id));
+                let found = memo.timed("chunk_vectors_by_ids", || store.chunk_vectors_by_ids(&wanted))?;
+                memo.vectors.extend(found.into_iter().map(|(id, _)| id));
                 read();
             }
-            store.chunks_by_ids(&entity_chunks, 20)?;
-            store.chunks_by_ids(&relation_chunks, 20)?;
+            memo.timed("chunks_by_ids", || store.chunks_by_ids(&entity_chunks, 20))?;
+            memo.timed("chunks_by_ids", || store.chunks_by_ids(&relation_chunks, 20))?;
             read();
             read();
             Ok(n)
@@ -384,6 +401,21 @@ fn main() {
         percentile(&hops, 50.0) * 1e6,
         percentile(&hops, 95.0) * 1e6
     );
+    // And one round trip to the server (the floor of any statement).
+    let mut client = config.connect(postgres::NoTls).unwrap();
+    let mut trips: Vec<f64> = (0..500)
+        .map(|_| {
+            let start = Instant::now();
+            client.simple_query("SELECT 1").unwrap();
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    trips.sort_by(f64::total_cmp);
+    println!(
+        "one round trip (SELECT 1): p50 {:.1} µs, p95 {:.1} µs",
+        percentile(&trips, 50.0) * 1e6,
+        percentile(&trips, 95.0) * 1e6
+    );
     let stores = [("sqlite", &sqlite), ("postgres", &postgres)];
     println!(
         "\n{runs} warm queries per mode and backend (interleaved), {}:",
@@ -423,6 +455,14 @@ fn main() {
                 percentile(s, 95.0) * 1e3,
                 statements[b] as f64 / runs as f64
             );
+            let spent = memos[b].spent.borrow();
+            let mut calls: Vec<_> = spent.iter().collect();
+            calls.sort_by(|a, b| a.0.cmp(b.0));
+            let calls: Vec<String> = calls
+                .iter()
+                .map(|(what, (secs, n))| format!("{what} {:.2} ms", secs * 1e3 / *n as f64))
+                .collect();
+            println!("{:>18}  per call: {}", "", calls.join(", "));
         }
     }
     drop(postgres);
