@@ -348,10 +348,7 @@ fn main() {
     admin.batch_execute(&format!("CREATE SCHEMA {schema}")).unwrap();
     let mut config: postgres::Config = url.parse().unwrap();
     config.options(&format!("-c search_path={schema}"));
-    let settings = PgSettings {
-        config: config.clone(),
-        max_connections: 4,
-    };
+    let settings = PgSettings::new(config.clone(), 4);
     let pg_dir = tempfile::tempdir().unwrap();
     let catalog = Catalog::Postgres(Box::new(
         PgCatalog::open(&settings, Layout::new(pg_dir.path().join("data"))).unwrap(),
