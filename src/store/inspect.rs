@@ -153,12 +153,48 @@ fn edge_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<GraphEdge> {
 }
 
 /// Upstream's `content_summary`: at most 250 characters, `...` appended when cut.
-fn summary_of(text: &str) -> String {
+pub(super) fn summary_of(text: &str) -> String {
     const MAX: usize = 250;
     let trimmed = text.trim();
     match trimmed.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{}...", &trimmed[..cut]),
         None => trimmed.to_string(),
+    }
+}
+
+/// The entities (listed by degree, then name) `filter` keeps, at most `filter.limit` of them,
+/// and how many it keeps in all. Case-insensitive matching is done here rather than in SQL on
+/// every backend: SQLite's lower() and NOCASE fold ASCII only, PostgreSQL's follow a locale.
+pub(super) fn filtered(all: Vec<EntitySummary>, filter: &EntityFilter) -> (Vec<EntitySummary>, u64) {
+    let search = filter.search.as_deref().map(str::to_lowercase);
+    let wanted_type = filter.entity_type.as_deref().map(str::to_lowercase);
+    let mut total = 0u64;
+    let mut items = Vec::new();
+    for e in all {
+        if search
+            .as_ref()
+            .is_some_and(|s| !e.name.to_lowercase().contains(s.as_str()))
+            || wanted_type.as_ref().is_some_and(|t| e.entity_type.to_lowercase() != *t)
+        {
+            continue;
+        }
+        total += 1;
+        if items.len() < filter.limit {
+            items.push(e);
+        }
+    }
+    (items, total)
+}
+
+/// How `name`, which is no entity's exact name, matches the stored `names` (in name order)
+/// once both are lower-cased (Unicode, in Rust: the same on every backend).
+pub(super) fn case_insensitive_match(name: &str, names: Vec<String>) -> EntityMatch {
+    let wanted = name.to_lowercase();
+    let mut found: Vec<String> = names.into_iter().filter(|n| n.to_lowercase() == wanted).collect();
+    match found.len() {
+        0 => EntityMatch::None,
+        1 => EntityMatch::CaseInsensitive(found.remove(0)),
+        _ => EntityMatch::Ambiguous(found),
     }
 }
 
@@ -265,10 +301,6 @@ impl SqliteKb {
     /// Entities by degree (then name), filtered, at most `filter.limit` of them, and how many
     /// matched the filter in all.
     pub fn entity_summaries(&self, filter: &EntityFilter) -> Result<(Vec<EntitySummary>, u64)> {
-        // Case-insensitive matching is done here rather than in SQL: SQLite's lower() and
-        // NOCASE fold ASCII only.
-        let search = filter.search.as_deref().map(str::to_lowercase);
-        let wanted_type = filter.entity_type.as_deref().map(str::to_lowercase);
         let all = self.snapshot("cannot list entities", |conn| {
             let mut stmt = conn.prepare(&format!(
                 "SELECT e.name, e.entity_type,
@@ -290,22 +322,7 @@ impl SqliteKb {
             })?
             .collect::<rusqlite::Result<Vec<_>>>()
         })?;
-        let mut total = 0u64;
-        let mut items = Vec::new();
-        for e in all {
-            if search
-                .as_ref()
-                .is_some_and(|s| !e.name.to_lowercase().contains(s.as_str()))
-                || wanted_type.as_ref().is_some_and(|t| e.entity_type.to_lowercase() != *t)
-            {
-                continue;
-            }
-            total += 1;
-            if items.len() < filter.limit {
-                items.push(e);
-            }
-        }
-        Ok((items, total))
+        Ok(filtered(all, filter))
     }
 
     /// Finds an entity by its exact name, else by a case-insensitive match.
@@ -319,22 +336,16 @@ impl SqliteKb {
         if let Some(exact) = exact {
             return Ok(EntityMatch::Exact(exact));
         }
-        let wanted = name.to_lowercase();
         let mut stmt = self
             .conn
             .prepare("SELECT name FROM entities ORDER BY name")
             .map_err(&err)?;
-        let mut found: Vec<String> = stmt
+        let names: Vec<String> = stmt
             .query_map([], |r| r.get::<_, String>(0))
             .map_err(&err)?
-            .filter(|n| n.as_ref().map_or(true, |n| n.to_lowercase() == wanted))
             .collect::<rusqlite::Result<_>>()
             .map_err(&err)?;
-        Ok(match found.len() {
-            0 => EntityMatch::None,
-            1 => EntityMatch::CaseInsensitive(found.remove(0)),
-            _ => EntityMatch::Ambiguous(found),
-        })
+        Ok(case_insensitive_match(name, names))
     }
 
     /// An entity (named exactly), its edges (strongest first) and the documents that

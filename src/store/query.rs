@@ -91,6 +91,14 @@ fn chunk_row(r: &Row<'_>) -> rusqlite::Result<ChunkRecord> {
     })
 }
 
+/// The chunk vectors that decoded to something: a chunk without a readable vector is left
+/// out of the vector pick (every backend).
+pub(super) fn readable_vectors(rows: Vec<(String, Option<Vec<f32>>)>) -> Vec<(String, Vec<f32>)> {
+    rows.into_iter()
+        .filter_map(|(id, v)| v.filter(|v| !v.is_empty()).map(|v| (id, v)))
+        .collect()
+}
+
 impl SqliteKb {
     /// Rows of one table looked up one key at a time, in the order given; missing keys are
     /// skipped (an index may briefly know a row a concurrent delete removed).
@@ -209,10 +217,7 @@ impl SqliteKb {
         let rows = self.rows_by("SELECT chunk_id, embedding FROM chunks WHERE chunk_id = ?1", ids, |r| {
             Ok((r.get::<_, String>(0)?, decode_vector(&r.get::<_, Vec<u8>>(1)?)))
         })?;
-        Ok(rows
-            .into_iter()
-            .filter_map(|(id, v)| v.filter(|v| !v.is_empty()).map(|v| (id, v)))
-            .collect())
+        Ok(readable_vectors(rows))
     }
 
     /// Chunks by their vector keys (chunk_key), in that order.

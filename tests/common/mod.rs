@@ -8,6 +8,7 @@
 
 pub mod external;
 pub mod kbcheck;
+pub mod kbseed;
 pub mod kbstore;
 pub mod model;
 pub mod pg_cluster;
