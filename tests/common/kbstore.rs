@@ -46,6 +46,17 @@ impl KbFixture {
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
     }
+
+    /// Runs `sql` on the fixture's PostgreSQL schema (to plant a fault); `false` on SQLite.
+    #[allow(dead_code)]
+    pub fn pg_execute(&self, sql: &str) -> bool {
+        let Some((url, schema)) = &self.pg else {
+            return false;
+        };
+        let mut c = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
+        c.batch_execute(&format!("SET search_path = {schema}; {sql}")).unwrap();
+        true
+    }
 }
 
 impl Drop for KbFixture {
