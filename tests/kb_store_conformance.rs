@@ -4,6 +4,7 @@
 mod common;
 
 use common::kbstore::backends;
+use lrt::store::KbStore;
 use lrt::store::kb::EmbeddingPin;
 
 #[test]
@@ -375,5 +376,54 @@ fn the_doctor_reports_a_trigger_or_a_dropped_index_on_postgresql() {
             "{problems:?}"
         );
         assert_eq!(problems.len(), 3, "{problems:?}");
+    }
+}
+
+#[test]
+fn a_kb_copied_to_another_backend_and_back_has_the_same_rows_and_keys() {
+    let all = backends("a_kb_copied_to_another_backend_and_back_has_the_same_rows_and_keys");
+    let sqlite = &all[0];
+    let mut source = sqlite.open();
+    source.import_rows(&two_documents(), &pin2()).unwrap();
+    let original = lrt::store::copy::read_rows(&source).unwrap();
+    for f in &all {
+        // There (a fresh KB on this backend) and back (a fresh kb.db).
+        let mut there = KbStore::open(&f.location_of(f.tenant, uuid::Uuid::new_v4())).unwrap();
+        let counts = lrt::store::copy::copy_kb(&source, &mut there).unwrap();
+        assert_eq!(
+            (counts.documents, counts.chunks, counts.entities, counts.relations),
+            (2, 2, 3, 2)
+        );
+        assert_eq!(lrt::store::copy::read_rows(&there).unwrap(), original, "{}", f.name);
+        assert_eq!(
+            there.entity("Alice").unwrap(),
+            source.entity("Alice").unwrap(),
+            "{}",
+            f.name
+        );
+        let back_dir = tempfile::tempdir().unwrap();
+        let back = lrt::store::copy::snapshot_into(&there, back_dir.path()).unwrap();
+        assert_eq!(back, counts);
+        let back = KbStore::open(&lrt::store::KbLocation::sqlite(back_dir.path())).unwrap();
+        assert_eq!(lrt::store::copy::read_rows(&back).unwrap(), original, "{}", f.name);
+        // A second copy into the same KB is refused and changes nothing.
+        let again = lrt::store::copy::copy_kb(&source, &mut there).unwrap_err();
+        assert!(matches!(again, Error::Conflict(_)), "{}: {again}", f.name);
+        // Keys handed out after a copy never collide with the copied ones.
+        let at = f.location_of(f.tenant, uuid::Uuid::new_v4());
+        let mut fresh = KbStore::open(&at).unwrap();
+        lrt::store::copy::copy_kb(&source, &mut fresh).unwrap();
+        lrt::store::copy::remove_rows(&at).unwrap();
+        if f.name == "postgres" {
+            assert!(fresh.document("doc-a").unwrap().is_none());
+            fresh.import_rows(&two_documents(), &pin2()).unwrap();
+            let rows = lrt::store::copy::read_rows(&fresh).unwrap();
+            let keys = |r: &lrt::store::copy::KbRows| r.tables[2].iter().map(|c| c[0].clone()).collect::<Vec<_>>();
+            assert!(
+                keys(&rows).iter().all(|k| !keys(&original).contains(k)),
+                "{:?}",
+                keys(&rows)
+            );
+        }
     }
 }
