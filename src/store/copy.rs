@@ -32,6 +32,10 @@ pub(crate) enum Kind {
     Real,
     Text,
     Blob,
+    /// A UUID: text on SQLite, `uuid` on PostgreSQL.
+    Uuid,
+    /// A flag: 0/1 on SQLite, `boolean` on PostgreSQL.
+    Bool,
 }
 
 /// One KB table: its name on SQLite (`kb_` + name on PostgreSQL), the columns both backends
@@ -287,7 +291,7 @@ pub(crate) fn not_empty() -> Error {
     Error::Conflict("the destination knowledge base is not empty".into())
 }
 
-mod sqlite {
+pub(crate) mod sqlite {
     use rusqlite::TransactionBehavior;
     use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 
@@ -317,6 +321,31 @@ mod sqlite {
         }
     }
 
+    /// The rows `sql` selects, `width` columns each, as cells.
+    pub(crate) fn read_table(conn: &rusqlite::Connection, sql: &str, width: usize) -> rusqlite::Result<Vec<Vec<Cell>>> {
+        let mut stmt = conn.prepare(sql)?;
+        stmt.query_map([], |r| (0..width).map(|i| r.get_ref(i).map(cell)).collect())?
+            .collect()
+    }
+
+    /// Inserts `rows` into `table` (`columns`, comma-separated), one prepared statement;
+    /// `verb` is `INSERT` or `INSERT OR REPLACE`.
+    pub(crate) fn insert_table(
+        conn: &rusqlite::Connection,
+        verb: &str,
+        table: &str,
+        columns: &str,
+        width: usize,
+        rows: impl IntoIterator<Item = Vec<Cell>>,
+    ) -> rusqlite::Result<()> {
+        let marks = (1..=width).map(|i| format!("?{i}")).collect::<Vec<_>>().join(", ");
+        let mut stmt = conn.prepare(&format!("{verb} INTO {table} ({columns}) VALUES ({marks})"))?;
+        for row in rows {
+            stmt.execute(rusqlite::params_from_iter(row.iter()))?;
+        }
+        Ok(())
+    }
+
     impl SqliteKb {
         /// Every row of kb.db, read in one read transaction.
         pub(crate) fn copy_out(&self) -> Result<KbRows> {
@@ -324,21 +353,14 @@ mod sqlite {
             let tx = self.conn.unchecked_transaction().map_err(&err)?;
             let mut out = KbRows::default();
             for spec in TABLES {
-                let mut stmt = tx
-                    .prepare(&format!(
-                        "SELECT {} FROM {} ORDER BY {}",
-                        spec.column_list(),
-                        spec.name,
-                        spec.order
-                    ))
-                    .map_err(&err)?;
-                let width = spec.columns.len();
-                let rows = stmt
-                    .query_map([], |r| (0..width).map(|i| r.get_ref(i).map(cell)).collect())
-                    .map_err(&err)?
-                    .collect::<rusqlite::Result<Vec<Vec<Cell>>>>()
-                    .map_err(&err)?;
-                out.tables.push(rows);
+                let sql = format!(
+                    "SELECT {} FROM {} ORDER BY {}",
+                    spec.column_list(),
+                    spec.name,
+                    spec.order
+                );
+                out.tables
+                    .push(read_table(&tx, &sql, spec.columns.len()).map_err(&err)?);
             }
             tx.finish().map_err(&err)?;
             Ok(out)
@@ -364,25 +386,13 @@ mod sqlite {
                 return Err(not_empty());
             }
             for (spec, table) in TABLES.iter().zip(&rows.tables) {
-                let marks = (1..=spec.columns.len())
-                    .map(|i| format!("?{i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
                 let verb = if spec.name == "meta" {
                     "INSERT OR REPLACE"
                 } else {
                     "INSERT"
                 };
-                let mut stmt = tx
-                    .prepare(&format!(
-                        "{verb} INTO {} ({}) VALUES ({marks})",
-                        spec.name,
-                        spec.column_list()
-                    ))
-                    .map_err(&err)?;
-                for row in table {
-                    stmt.execute(rusqlite::params_from_iter(row.iter())).map_err(&err)?;
-                }
+                let (columns, width) = (spec.column_list(), spec.columns.len());
+                insert_table(&tx, verb, spec.name, &columns, width, table.iter().cloned()).map_err(&err)?;
             }
             tx.commit().map_err(&err)
         }

@@ -9,6 +9,7 @@
 pub mod external;
 pub mod kbstore;
 pub mod model;
+pub mod pgdb;
 pub mod server;
 
 use std::ffi::OsStr;

@@ -13,6 +13,7 @@
 //! calls made on a thread inside a runtime (ingest runs inside `block_on`) hop to a scoped
 //! thread, so the catalog can be called from anywhere the SQLite one can.
 
+mod copy;
 pub(crate) mod schema;
 
 use std::collections::HashMap;

@@ -93,7 +93,12 @@ impl PgKb {
 }
 
 fn decode(spec: &TableSpec, r: &postgres::Row) -> Vec<Cell> {
-    spec.columns
+    decode_row(spec.columns, r)
+}
+
+/// A row read by `SELECT columns…` as cells.
+pub(crate) fn decode_row(columns: &[(&str, Kind)], r: &postgres::Row) -> Vec<Cell> {
+    columns
         .iter()
         .enumerate()
         .map(|(i, (_, kind))| match kind {
@@ -101,19 +106,18 @@ fn decode(spec: &TableSpec, r: &postgres::Row) -> Vec<Cell> {
             Kind::Real => r.get::<_, Option<f64>>(i).map_or(Cell::Null, Cell::Real),
             Kind::Text => r.get::<_, Option<String>>(i).map_or(Cell::Null, Cell::Text),
             Kind::Blob => r.get::<_, Option<Vec<u8>>>(i).map_or(Cell::Null, Cell::Blob),
+            Kind::Uuid => r
+                .get::<_, Option<Uuid>>(i)
+                .map_or(Cell::Null, |u| Cell::Text(u.to_string())),
+            Kind::Bool => r.get::<_, Option<bool>>(i).map_or(Cell::Null, |b| Cell::Int(b.into())),
         })
         .collect()
 }
 
 /// One column of a batch as a typed array (SQLite's loose typing folded into the column's
 /// type: an integer in a REAL column is a real).
-fn column(kind: Kind, rows: &[Vec<Cell>], i: usize, spec: &TableSpec) -> Result<Box<dyn ToSql + Sync>> {
-    let wrong = |cell: &Cell| {
-        Error::Usage(format!(
-            "the knowledge base's {}.{} holds a value of the wrong type ({cell:?})",
-            spec.name, spec.columns[i].0
-        ))
-    };
+fn column(kind: Kind, rows: &[Vec<Cell>], i: usize, table: &str, name: &str) -> Result<Box<dyn ToSql + Sync>> {
+    let wrong = |cell: &Cell| Error::Usage(format!("{table}.{name} holds a value of the wrong type ({cell:?})"));
     Ok(match kind {
         Kind::Int => Box::new(
             rows.iter()
@@ -152,18 +156,61 @@ fn column(kind: Kind, rows: &[Vec<Cell>], i: usize, spec: &TableSpec) -> Result<
                 })
                 .collect::<Result<Vec<Option<Vec<u8>>>>>()?,
         ),
+        Kind::Uuid => Box::new(
+            rows.iter()
+                .map(|r| match &r[i] {
+                    Cell::Null => Ok(None),
+                    Cell::Text(v) => Uuid::parse_str(v).map(Some).map_err(|_| wrong(&r[i])),
+                    other => Err(wrong(other)),
+                })
+                .collect::<Result<Vec<Option<Uuid>>>>()?,
+        ),
+        Kind::Bool => Box::new(
+            rows.iter()
+                .map(|r| match &r[i] {
+                    Cell::Null => Ok(None),
+                    Cell::Int(v) => Ok(Some(*v != 0)),
+                    other => Err(wrong(other)),
+                })
+                .collect::<Result<Vec<Option<bool>>>>()?,
+        ),
     })
 }
 
 fn insert(c: &mut Client, tenant: Uuid, kb: Uuid, spec: &TableSpec, rows: &[Vec<Cell>]) -> Result<()> {
-    let arrays = spec
-        .columns
+    let conflict = if spec.name == "meta" {
+        " ON CONFLICT (tenant_id, kb_id, key) DO UPDATE SET value = excluded.value"
+    } else {
+        ""
+    };
+    let table = format!("kb_{}", spec.name);
+    insert_rows(
+        c,
+        &table,
+        &[("tenant_id", &tenant), ("kb_id", &kb)],
+        spec.columns,
+        rows,
+        conflict,
+    )
+}
+
+/// Inserts `rows` (cells of `columns`) into `table` in one statement (`unnest` over one array
+/// per column, in the rows' order), each row preceded by the `fixed` values; `tail` ends the
+/// statement (an `ON CONFLICT` clause). A row breaking a constraint is a usage error.
+pub(crate) fn insert_rows(
+    c: &mut Client,
+    table: &str,
+    fixed: &[(&str, &(dyn ToSql + Sync))],
+    columns: &[(&str, Kind)],
+    rows: &[Vec<Cell>],
+    tail: &str,
+) -> Result<()> {
+    let arrays = columns
         .iter()
         .enumerate()
-        .map(|(i, (_, kind))| column(*kind, rows, i, spec))
+        .map(|(i, (name, kind))| column(*kind, rows, i, table, name))
         .collect::<Result<Vec<_>>>()?;
-    let casts = spec
-        .columns
+    let casts = columns
         .iter()
         .enumerate()
         .map(|(i, (_, kind))| {
@@ -172,39 +219,43 @@ fn insert(c: &mut Client, tenant: Uuid, kb: Uuid, spec: &TableSpec, rows: &[Vec<
                 Kind::Real => "float8",
                 Kind::Text => "text",
                 Kind::Blob => "bytea",
+                Kind::Uuid => "uuid",
+                Kind::Bool => "boolean",
             };
-            format!("${}::{ty}[]", i + 3)
+            format!("${}::{ty}[]", i + fixed.len() + 1)
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let names = spec.column_list();
-    let conflict = if spec.name == "meta" {
-        " ON CONFLICT (tenant_id, kb_id, key) DO UPDATE SET value = excluded.value"
-    } else {
-        ""
-    };
+    let names = columns.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ");
+    let (fixed_names, fixed_marks): (Vec<&str>, Vec<String>) = fixed
+        .iter()
+        .enumerate()
+        .map(|(i, (n, _))| (*n, format!("${}", i + 1)))
+        .unzip();
+    let lead = |v: &[String]| v.iter().map(|x| format!("{x}, ")).collect::<String>();
+    // Identities written as they are: `OVERRIDING SYSTEM VALUE` lets explicit keys in.
     let sql = format!(
-        "INSERT INTO kb_{} (tenant_id, kb_id, {names})
-         SELECT $1, $2, {names} FROM unnest({casts}) WITH ORDINALITY AS u ({names}, copy_order)
-         ORDER BY copy_order{conflict}",
-        spec.name
+        "INSERT INTO {table} ({}{names}) OVERRIDING SYSTEM VALUE
+         SELECT {}{names} FROM unnest({casts}) WITH ORDINALITY AS u ({names}, copy_order)
+         ORDER BY copy_order{tail}",
+        lead(&fixed_names.iter().map(|s| s.to_string()).collect::<Vec<_>>()),
+        lead(&fixed_marks),
     );
-    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&tenant, &kb];
+    let mut params: Vec<&(dyn ToSql + Sync)> = fixed.iter().map(|(_, v)| *v).collect();
     params.extend(arrays.iter().map(|a| a.as_ref()));
     c.execute(&sql, &params).map_err(|e| match e.code() {
         Some(code) if code.code().starts_with("23") => Error::Usage(format!(
-            "the knowledge base's rows are inconsistent: {}",
+            "the copied rows are inconsistent: {}",
             e.as_db_error()
                 .map_or_else(|| e.to_string(), |d| d.message().to_string())
         )),
-        _ => pg_error("cannot write the knowledge base", e),
+        _ => pg_error(format!("cannot write {table}"), e),
     })?;
     Ok(())
 }
 
 /// Moves each key identity past the largest key this KB now holds (never back).
 fn advance_keys(c: &mut Client, tenant: Uuid, kb: Uuid) -> std::result::Result<(), postgres::Error> {
-    c.execute("SELECT pg_advisory_xact_lock($1)", &[&KEYS_LOCK])?;
     for (table, column) in KEY_COLUMNS {
         let max: Option<i64> = c
             .query_one(
@@ -212,17 +263,31 @@ fn advance_keys(c: &mut Client, tenant: Uuid, kb: Uuid) -> std::result::Result<(
                 &[&tenant, &kb],
             )?
             .get(0);
-        let Some(max) = max else { continue };
-        // The sequence's name as PostgreSQL quotes it, so it can stand in the statement.
-        let seq: String = c
-            .query_one("SELECT pg_get_serial_sequence($1, $2)", &[&table, &column])?
-            .get(0);
-        let row = c.query_one(&format!("SELECT last_value, is_called FROM {seq}"), &[])?;
-        let (last, called): (i64, bool) = (row.get(0), row.get(1));
-        let handed_out = if called { last } else { last - 1 };
-        if max > handed_out {
-            c.execute("SELECT setval($1::text::regclass, $2)", &[&seq, &max])?;
+        if let Some(max) = max {
+            advance_identity(c, table, column, max)?;
         }
+    }
+    Ok(())
+}
+
+/// Moves the identity of `table.column` past `max` if it is not already (under an advisory
+/// lock held to the end of the transaction, so concurrent copies never move it back).
+pub(crate) fn advance_identity(
+    c: &mut Client,
+    table: &str,
+    column: &str,
+    max: i64,
+) -> std::result::Result<(), postgres::Error> {
+    c.execute("SELECT pg_advisory_xact_lock($1)", &[&KEYS_LOCK])?;
+    // The sequence's name as PostgreSQL quotes it, so it can stand in the statement.
+    let seq: String = c
+        .query_one("SELECT pg_get_serial_sequence($1, $2)", &[&table, &column])?
+        .get(0);
+    let row = c.query_one(&format!("SELECT last_value, is_called FROM {seq}"), &[])?;
+    let (last, called): (i64, bool) = (row.get(0), row.get(1));
+    let handed_out = if called { last } else { last - 1 };
+    if max > handed_out {
+        c.execute("SELECT setval($1::text::regclass, $2)", &[&seq, &max])?;
     }
     Ok(())
 }
