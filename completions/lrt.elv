@@ -155,6 +155,7 @@ set edit:completion:arg-completer[lrt] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
             cand migrate 'Apply the catalog''s pending schema migrations (PostgreSQL or catalog.db)'
             cand status 'Show the catalog''s schema version against this lrt''s, changing nothing'
+            cand copy 'Copy a whole installation (catalog and every knowledge base) to another backend'
         }
         &'lrt;db;migrate'= {
             cand --config 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]'
@@ -174,6 +175,25 @@ set edit:completion:arg-completer[lrt] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'lrt;db;status'= {
+            cand --config 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]'
+            cand --data-dir 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]'
+            cand -o 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`'
+            cand --output 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`'
+            cand --color 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)'
+            cand --as 'Act as another user (super-admins only; audited)'
+            cand --json 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+            cand -q 'Print only ids, one per line (not with --json or -o)'
+            cand --quiet 'Print only ids, one per line (not with --json or -o)'
+            cand --no-headers 'Leave out the header row of tables and TSV'
+            cand -v 'Say more on stderr (repeat for more)'
+            cand --verbose 'Say more on stderr (repeat for more)'
+            cand --no-input 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'lrt;db;copy'= {
+            cand --from 'Where the installation is: sqlite:DIR or postgres://user@host/db'
+            cand --to 'Where to copy it to (empty): sqlite:DIR or postgres://user@host/db'
             cand --config 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]'
             cand --data-dir 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]'
             cand -o 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`'

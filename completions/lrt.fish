@@ -133,23 +133,24 @@ complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcomma
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand config; and __fish_seen_subcommand_from path" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
-complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status copy" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status copy" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status copy" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
 json\t''
 tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
-complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status copy" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
 always\t''
 never\t''"
-complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status" -l as -d 'Act as another user (super-admins only; audited)' -r
-complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
-complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
-complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status" -l no-headers -d 'Leave out the header row of tables and TSV'
-complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status" -s v -l verbose -d 'Say more on stderr (repeat for more)'
-complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
-complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status" -f -a "migrate" -d 'Apply the catalog\'s pending schema migrations (PostgreSQL or catalog.db)'
-complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status" -f -a "status" -d 'Show the catalog\'s schema version against this lrt\'s, changing nothing'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status copy" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status copy" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status copy" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status copy" -l no-headers -d 'Leave out the header row of tables and TSV'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status copy" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status copy" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status copy" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status copy" -f -a "migrate" -d 'Apply the catalog\'s pending schema migrations (PostgreSQL or catalog.db)'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status copy" -f -a "status" -d 'Show the catalog\'s schema version against this lrt\'s, changing nothing'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and not __fish_seen_subcommand_from migrate status copy" -f -a "copy" -d 'Copy a whole installation (catalog and every knowledge base) to another backend'
 complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from migrate" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from migrate" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from migrate" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
@@ -180,6 +181,23 @@ complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_f
 complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from status" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from status" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
 complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from copy" -l from -d 'Where the installation is: sqlite:DIR or postgres://user@host/db' -r
+complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from copy" -l to -d 'Where to copy it to (empty): sqlite:DIR or postgres://user@host/db' -r
+complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from copy" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from copy" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
+complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from copy" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
+json\t''
+tsv\t'Tab-separated values: a header line (unless `--no-headers`), then one line per row'"
+complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from copy" -l color -d 'Colour in help and error messages: auto, always, never (NO_COLOR and CLICOLOR_FORCE are honoured)' -r -f -a "auto\t'On a terminal, unless NO_COLOR is set (CLICOLOR_FORCE forces it)'
+always\t''
+never\t''"
+complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from copy" -l as -d 'Act as another user (super-admins only; audited)' -r
+complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from copy" -l json -d 'Print one JSON document on stdout (same as `-o json`; env LRT_OUTPUT=json)'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from copy" -s q -l quiet -d 'Print only ids, one per line (not with --json or -o)'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from copy" -l no-headers -d 'Leave out the header row of tables and TSV'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from copy" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from copy" -l no-input -d 'Never prompt; fail with exit code 10 where a confirmation is needed [env: LRT_NO_INPUT=1]'
+complete -c lrt -n "__fish_lrt_using_subcommand db; and __fish_seen_subcommand_from copy" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c lrt -n "__fish_lrt_using_subcommand whoami" -l config -d 'Config file to read [env: LRT_CONFIG] [default: ~/.config/lrt/config.toml]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand whoami" -l data-dir -d 'Data directory [env: LRT_DATA_DIR] [default: ~/.local/share/lrt]' -r -F
 complete -c lrt -n "__fish_lrt_using_subcommand whoami" -s o -l output -d 'Output format: table, json or tsv (env LRT_OUTPUT); files are written with `--out`/`-O`' -r -f -a "table\t''
