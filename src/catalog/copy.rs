@@ -182,16 +182,7 @@ impl CatalogRows {
     }
 
     pub(crate) fn check_shape(&self) -> Result<()> {
-        if self.tables.len() != TABLES.len()
-            || self
-                .tables
-                .iter()
-                .zip(TABLES)
-                .any(|(rows, t)| rows.iter().any(|r| r.len() != t.columns.len()))
-        {
-            return Err(Error::Internal("catalog rows of the wrong shape".into()));
-        }
-        Ok(())
+        crate::store::copy::check_shape(&self.tables, TABLES.iter().map(|t| t.columns.len()), "catalog")
     }
 }
 

@@ -218,17 +218,25 @@ impl KbRows {
     /// Checks the shape before anything is written: one list per table, each row as wide as
     /// its table.
     pub(crate) fn check_shape(&self) -> Result<()> {
-        if self.tables.len() != TABLES.len()
-            || self
-                .tables
-                .iter()
-                .zip(TABLES)
-                .any(|(rows, spec)| rows.iter().any(|r| r.len() != spec.columns.len()))
-        {
-            return Err(Error::Internal("knowledge-base rows of the wrong shape".into()));
-        }
-        Ok(())
+        check_shape(&self.tables, TABLES.iter().map(|t| t.columns.len()), "knowledge-base")
     }
+}
+
+/// Whether `tables` has one list per entry of `widths`, each row of the width given.
+pub(crate) fn check_shape(
+    tables: &[Vec<Vec<Cell>>],
+    widths: impl ExactSizeIterator<Item = usize>,
+    what: &str,
+) -> Result<()> {
+    if tables.len() != widths.len()
+        || tables
+            .iter()
+            .zip(widths)
+            .any(|(rows, width)| rows.iter().any(|r| r.len() != width))
+    {
+        return Err(Error::Internal(format!("{what} rows of the wrong shape")));
+    }
+    Ok(())
 }
 
 /// Reads every row of the KB `from` holds, in one consistent read.

@@ -97,34 +97,15 @@ impl PgKb {
                 .map(|o| format!("unexpected {o}"))
                 .chain(expected.difference(&actual).map(|o| format!("missing {o}")))
                 .collect();
-            for r in c
-                .query(
-                    "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
-                     WHERE NOT t.tgisinternal AND c.relname LIKE 'kb\\_%' AND c.relnamespace = current_schema()::regnamespace
-                     ORDER BY 2, 1",
-                    &[],
-                )
-                .map_err(err)?
-            {
-                problems.push(format!(
-                    "trigger {} on {} (lrt makes none)",
-                    r.get::<_, &str>(0),
-                    r.get::<_, &str>(1)
-                ));
-            }
-            for r in c
-                .query(
-                    "SELECT rulename, tablename FROM pg_rules WHERE schemaname = current_schema()
-                     AND tablename LIKE 'kb\\_%' ORDER BY 2, 1",
-                    &[],
-                )
-                .map_err(err)?
-            {
-                problems.push(format!(
-                    "rule {} on {} (lrt makes none)",
-                    r.get::<_, &str>(0),
-                    r.get::<_, &str>(1)
-                ));
+            let triggers = "SELECT t.tgname, c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid
+                WHERE NOT t.tgisinternal AND c.relname LIKE 'kb\\_%' AND c.relnamespace = current_schema()::regnamespace
+                ORDER BY 2, 1";
+            let rules = "SELECT rulename, tablename FROM pg_rules WHERE schemaname = current_schema()
+                AND tablename LIKE 'kb\\_%' ORDER BY 2, 1";
+            for (what, sql) in [("trigger", triggers), ("rule", rules)] {
+                for (name, table) in name_pairs(c, sql).map_err(err)? {
+                    problems.push(format!("{what} {name} on {table} (lrt makes none)"));
+                }
             }
             Ok(problems)
         })
@@ -138,38 +119,22 @@ impl PgKb {
         self.with(|c| {
             let err = |e| pg_error("cannot check the database", e);
             let mut problems = Vec::new();
-            for r in c
-                .query(
-                    "SELECT c.relname, i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-                       JOIN pg_class c ON c.oid = x.indrelid
-                     WHERE c.relname LIKE 'kb\\_%' AND c.relnamespace = current_schema()::regnamespace
-                       AND NOT (x.indisvalid AND x.indisready)
-                     ORDER BY 1, 2",
-                    &[],
-                )
-                .map_err(err)?
-            {
-                problems.push(format!(
-                    "index {} on {} is not valid",
-                    r.get::<_, &str>(1),
-                    r.get::<_, &str>(0)
-                ));
-            }
-            for r in c
-                .query(
-                    "SELECT c.relname, k.conname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
-                     WHERE c.relname LIKE 'kb\\_%' AND c.relnamespace = current_schema()::regnamespace
-                       AND NOT k.convalidated
-                     ORDER BY 1, 2",
-                    &[],
-                )
-                .map_err(err)?
-            {
-                problems.push(format!(
-                    "constraint {} on {} is not validated",
-                    r.get::<_, &str>(1),
-                    r.get::<_, &str>(0)
-                ));
+            let indexes = "SELECT i.relname, c.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                  JOIN pg_class c ON c.oid = x.indrelid
+                WHERE c.relname LIKE 'kb\\_%' AND c.relnamespace = current_schema()::regnamespace
+                  AND NOT (x.indisvalid AND x.indisready)
+                ORDER BY 2, 1";
+            let constraints = "SELECT k.conname, c.relname FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+                WHERE c.relname LIKE 'kb\\_%' AND c.relnamespace = current_schema()::regnamespace
+                  AND NOT k.convalidated
+                ORDER BY 2, 1";
+            for (what, sql, state) in [
+                ("index", indexes, "not valid"),
+                ("constraint", constraints, "not validated"),
+            ] {
+                for (name, table) in name_pairs(c, sql).map_err(err)? {
+                    problems.push(format!("{what} {name} on {table} is {state}"));
+                }
             }
             for kind in VectorKind::ALL {
                 let (table, key) = kind.table();
@@ -324,6 +289,11 @@ impl PgKb {
             })
         })
     }
+}
+
+/// The (object, table) name pairs `sql` selects.
+fn name_pairs(c: &mut Client, sql: &str) -> std::result::Result<Vec<(String, String)>, postgres::Error> {
+    Ok(c.query(sql, &[])?.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 /// The KB tables' columns, indexes and constraints in the first schema of the search path,
