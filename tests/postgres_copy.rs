@@ -180,3 +180,54 @@ fn passwords_are_never_printed() {
         run.stderr
     );
 }
+
+/// Needs the whole PostgreSQL KB store (reads, commits, statistics): a copy answers on
+/// PostgreSQL as the original did, `lrt doctor` is clean there, and archives move KBs between
+/// the two backends both ways.
+#[test]
+fn a_copied_installation_answers_on_postgresql_and_archives_cross_backends() {
+    let Some(db) = Database::new("a_copied_installation_answers_on_postgresql_and_archives_cross_backends") else {
+        return;
+    };
+    let original = Lrt::new();
+    populate(&original);
+    let before = view(&original, &[]);
+    let from = format!("sqlite:{}", original.data_dir().display());
+    json(&original, &[], ROOT, &["db", "copy", "--from", &from, "--to", &db.url]);
+
+    // The same installation on PostgreSQL (its own data directory for derived index files).
+    let served = Lrt::new();
+    let pg = [("LRT_STORAGE", "postgres"), ("LRT_DATABASE_URL", db.url.as_str())];
+    assert_eq!(view(&served, &pg), before);
+    doctor_is_clean(&served, &pg);
+
+    // kb export on PostgreSQL gives an archive SQLite imports, answering the same.
+    let archive = served.root().join("docs.tar");
+    let archive = archive.to_str().unwrap();
+    json(&served, &pg, "alice", &["kb", "export", "-t", "acme", "docs", archive]);
+    let elsewhere = Lrt::new();
+    elsewhere.tenant("acme", Some("alice"));
+    json(&elsewhere, &[], "alice", &["kb", "import", "-t", "acme", archive]);
+    let q = ["query", "-t", "acme", "--kb", "docs", "--mode", "mix", Q];
+    let want = json(&original, &[], "alice", &q)["answer"].clone();
+    assert_eq!(json(&elsewhere, &[], "alice", &q)["answer"], want);
+
+    // kb import onto PostgreSQL copies the archive's rows in; a failed one leaves no rows.
+    json(
+        &served,
+        &pg,
+        "alice",
+        &["kb", "import", "-t", "acme", archive, "--name", "again"],
+    );
+    let q = ["query", "-t", "acme", "--kb", "again", "--mode", "mix", Q];
+    assert_eq!(json(&served, &pg, "alice", &q)["answer"], want);
+    let rows = db.scalar("SELECT count(*) FROM kb_documents");
+    let taken = served.run(
+        Some("alice"),
+        &pg,
+        &["kb", "import", "-t", "acme", archive, "--name", "again"],
+    );
+    assert_eq!(taken.code, 6, "{}", taken.stderr);
+    assert_eq!(db.scalar("SELECT count(*) FROM kb_documents"), rows);
+    doctor_is_clean(&served, &pg);
+}
