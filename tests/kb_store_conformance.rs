@@ -350,14 +350,17 @@ fn the_doctor_reports_a_trigger_or_a_dropped_index_on_postgresql() {
     for f in backends("the_doctor_reports_a_trigger_or_a_dropped_index_on_postgresql") {
         let store = f.open();
         assert_eq!(store.schema_problems().unwrap(), Vec::<String>::new(), "{}", f.name);
-        if !f.pg_execute(
-            "CREATE FUNCTION copy_out() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
-             CREATE TRIGGER leak AFTER INSERT ON kb_chunks FOR EACH ROW EXECUTE FUNCTION copy_out();
-             DROP INDEX kb_relations_tgt;
-             ALTER TABLE kb_entities ADD COLUMN extra TEXT;",
-        ) {
+        let Some(mut client) = f.pg_client() else {
             continue;
-        }
+        };
+        client
+            .batch_execute(
+                "CREATE FUNCTION copy_out() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+                 CREATE TRIGGER leak AFTER INSERT ON kb_chunks FOR EACH ROW EXECUTE FUNCTION copy_out();
+                 DROP INDEX kb_relations_tgt;
+                 ALTER TABLE kb_entities ADD COLUMN extra TEXT;",
+            )
+            .unwrap();
         let problems = store.schema_problems().unwrap();
         assert!(
             problems.iter().any(|p| p.contains("trigger leak on kb_chunks")),

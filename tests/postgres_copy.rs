@@ -204,7 +204,12 @@ fn a_copied_installation_answers_on_postgresql_and_archives_cross_backends() {
     // kb export on PostgreSQL gives an archive SQLite imports, answering the same.
     let archive = served.root().join("docs.tar");
     let archive = archive.to_str().unwrap();
-    json(&served, &pg, "alice", &["kb", "export", "-t", "acme", "docs", archive]);
+    json(
+        &served,
+        &pg,
+        "alice",
+        &["kb", "export", "-t", "acme", "--kb", "docs", "--out", archive],
+    );
     let elsewhere = Lrt::new();
     elsewhere.tenant("acme", Some("alice"));
     json(&elsewhere, &[], "alice", &["kb", "import", "-t", "acme", archive]);

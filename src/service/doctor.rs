@@ -958,11 +958,13 @@ impl Service {
         }
         let stats = store.stats()?;
         drop(store);
+        // The recorded size stays: on PostgreSQL it is the rows' size, which ingest measures
+        // (the local folder holds only one replica's derived files).
         let kb_stats = KbStats {
             document_count: stats.documents,
             entity_count: stats.entities,
             relation_count: stats.relations,
-            storage_bytes: dir_size(&dir),
+            storage_bytes: k.stats.storage_bytes,
         };
         self.catalog.set_kb_stats(k.tenant_id, k.id, kb_stats)
     }

@@ -47,15 +47,17 @@ impl KbFixture {
         &self.catalog
     }
 
-    /// Runs `sql` on the fixture's PostgreSQL schema (to plant a fault); `false` on SQLite.
-    #[allow(dead_code)]
-    pub fn pg_execute(&self, sql: &str) -> bool {
-        let Some((url, schema)) = &self.pg else {
-            return false;
-        };
-        let mut c = ::postgres::Client::connect(url, ::postgres::NoTls).unwrap();
-        c.batch_execute(&format!("SET search_path = {schema}; {sql}")).unwrap();
-        true
+    /// A plain client on this fixture's PostgreSQL schema (`None` on SQLite), for tests that
+    /// write rows with SQL.
+    pub fn pg_client(&self) -> Option<::postgres::Client> {
+        let (url, schema) = self.pg.as_ref()?;
+        let mut config: ::postgres::Config = url.parse().unwrap();
+        config.options(&format!("-c search_path={schema}"));
+        Some(
+            config
+                .connect(::postgres::NoTls)
+                .expect("connect to the fixture's schema"),
+        )
     }
 }
 
