@@ -103,6 +103,16 @@ impl Catalog {
         }
     }
 
+    /// Every catalog row, read in one snapshot (`lrt db copy`).
+    pub fn export_rows(&self) -> Result<super::copy::CatalogRows> {
+        on!(self, c => c.export_rows())
+    }
+
+    /// Writes `rows` into this catalog, which must hold no tenant, in one transaction.
+    pub fn import_rows(&mut self, rows: &super::copy::CatalogRows) -> Result<()> {
+        on!(self, c => c.import_rows(rows))
+    }
+
     pub fn layout(&self) -> &Layout {
         on!(self, c => c.layout())
     }

@@ -11,6 +11,7 @@
 
 mod audit;
 mod backend;
+pub mod copy;
 mod kbs;
 mod keys;
 mod members;

@@ -35,6 +35,7 @@ use crate::llm::usage::TokenCounts;
 use crate::model::{self, Overrides, SettingsSection};
 use crate::store::kb::{EmbeddingPin, KbStore};
 use crate::store::transfer::{self, SnapshotCounts};
+use crate::store::{KbBackend, KbStore};
 
 /// `format` of a KB archive's manifest.
 pub const KB_FORMAT: &str = "lrt-kb-archive";
@@ -566,11 +567,21 @@ impl Service {
         let AuditNote { action, detail } = note;
         let layout = self.catalog.layout().clone();
         let dir = layout.create_kb_dir(t.id, rec.id)?;
+        let at = self.catalog.kb_location(t.id, rec.id, dir.clone());
+        // Removes what a failed install left: the folder, and the rows a database holds.
+        let discard = || {
+            let _ = crate::store::copy::remove_rows(&at);
+            let _ = layout.remove_dir(&dir);
+        };
         let built = (|| -> Result<(Map<String, Value>, KbStats, TokenCounts)> {
-            match fill {
-                Fill::Snapshot(file) => std::fs::rename(file, dir.join("kb.db"))
+            match (fill, &at.backend) {
+                (Fill::Snapshot(file), KbBackend::Sqlite) => std::fs::rename(file, dir.join("kb.db"))
                     .map_err(|e| Error::storage("cannot move the snapshot into place", e))?,
-                Fill::Build(build) => build(&self.catalog.kb_location(t.id, rec.id, dir.clone()))?,
+                // The database holds the rows: the snapshot's are copied in, in one transaction.
+                (Fill::Snapshot(file), KbBackend::Postgres(_)) => {
+                    crate::store::copy::fill_from_snapshot(file, &mut KbStore::open(&at)?)?;
+                }
+                (Fill::Build(build), _) => build(&at)?,
             }
             let (_, engine) = self.engine_for(t, &rec, reembed)?;
             check_document_names(&self.catalog.kb_location(t.id, rec.id, dir.clone()))?;
@@ -604,17 +615,19 @@ impl Service {
         let (vectors, stats, tokens) = match built {
             Ok(v) => v,
             Err(e) => {
-                let _ = layout.remove_dir(&dir);
+                discard();
                 return Err(e);
             }
         };
         let quota = model::effective_quota(&t.quota)?;
         let mut audit = self.audit_entry(actor, action, Some(t.id), Some(rec.id));
         audit.detail = Some(detail);
-        // On failure create_kb removes the folder itself (no row was written).
+        // On failure create_kb removes the folder itself (no row was written); rows a
+        // database holds are removed here.
         self.catalog
             .create_kb(&rec, u64::from(quota.max_kb_per_tenant), &audit)
             .inspect_err(|err| {
+                let _ = crate::store::copy::remove_rows(&at);
                 if matches!(err, Error::Quota(_)) {
                     self.audit_denial(actor, action, Some(t.id), None, err);
                 }
@@ -668,13 +681,22 @@ impl Service {
         staging: &Path,
         index: Option<usize>,
     ) -> Result<(KbPart, PathBuf)> {
-        let dir = self.catalog.layout().existing_kb_dir(t.id, kb.id)?;
-        // VACUUM INTO would copy a damaged file's readable rows, or an empty KB for a lost one.
-        self.check_kb_intact(t, kb, crate::store::intact::Depth::Full)?;
         let sub = staging.join(format!("snap-{}", index.unwrap_or(0)));
-        std::fs::create_dir(&sub).map_err(|e| Error::storage("cannot stage the snapshot", e))?;
         let file = sub.join("kb.db");
-        transfer::snapshot(&dir, &file)?;
+        let at = self
+            .catalog
+            .kb_location(t.id, kb.id, self.catalog.layout().kb_dir(t.id, kb.id));
+        if let KbBackend::Postgres(_) = at.backend {
+            // The rows, read in one snapshot, into a fresh kb.db: the same archive as SQLite's.
+            std::fs::create_dir(&sub).map_err(|e| Error::storage("cannot stage the snapshot", e))?;
+            crate::store::copy::snapshot_into(&KbStore::open(&at)?, &sub)?;
+        } else {
+            let dir = self.catalog.layout().existing_kb_dir(t.id, kb.id)?;
+            // VACUUM INTO would copy a damaged file's readable rows, or an empty KB for a lost one.
+            self.check_kb_intact(t, kb, crate::store::intact::Depth::Full)?;
+            std::fs::create_dir(&sub).map_err(|e| Error::storage("cannot stage the snapshot", e))?;
+            transfer::snapshot(&dir, &file)?;
+        }
         let info = transfer::inspect(&file)?;
         let (size, sha256) = sha256_file(&file)?;
         let part = KbPart {

@@ -362,6 +362,15 @@ impl Run<'_> {
             })
         };
         let dir = self.layout.kb_dir(t.id, k.id);
+        if self.postgres() {
+            // The rows are in the database; the local folder holds only derived index files,
+            // which each process rebuilds when they are missing or behind.
+            let at = self.catalog.kb_location(t.id, k.id, dir);
+            if let Some(store) = KbStore::open_for_check(&at)? {
+                self.check_store(scope, ids, k, store, None)?;
+            }
+            return Ok(());
+        }
         match std::fs::symlink_metadata(&dir) {
             Ok(m) if m.file_type().is_symlink() => {
                 self.symlink(&dir, ids);
@@ -453,6 +462,26 @@ impl Run<'_> {
             );
             return Ok(());
         };
+        self.check_store(scope, ids, k, store, Some(&dir))
+    }
+
+    /// One KB's stored data: integrity, schema (kb.db's; the database's is checked once per
+    /// run), references, vector index files (`dir`: a SQLite KB's folder) and statistics.
+    fn check_store(
+        &mut self,
+        scope: String,
+        ids: (Option<Uuid>, Option<Uuid>),
+        k: &KbRecord,
+        store: KbStore,
+        dir: Option<&Path>,
+    ) -> Result<()> {
+        let fix = |part| {
+            Some(Fix::Kb {
+                tenant: k.tenant_id,
+                kb: k.id,
+                part,
+            })
+        };
         let integrity = store.integrity_problems()?;
         if !integrity.is_empty() {
             self.push(
@@ -468,7 +497,11 @@ impl Run<'_> {
             );
             return Ok(());
         }
-        let schema = store.schema_problems()?;
+        let schema = if store.is_postgres() {
+            Vec::new()
+        } else {
+            store.schema_problems()?
+        };
         if !schema.is_empty() {
             self.push(
                 scope,
@@ -496,7 +529,7 @@ impl Run<'_> {
             let repair = problem.check.repairable().then(|| fix(KbPart::References)).flatten();
             self.push(scope.clone(), ids, check, detail, repair);
         }
-        if let Some(pin) = &pin {
+        if let (Some(pin), Some(dir)) = (&pin, dir) {
             let generation = store.generation()?;
             for kind in VectorKind::ALL {
                 self.checked.vector_indexes += 1;
@@ -505,7 +538,7 @@ impl Run<'_> {
                     count: store.vector_count(kind)?,
                     generation,
                 };
-                if let Some(reason) = VectorIndex::verify(&index_path(&dir, kind), &expected)? {
+                if let Some(reason) = VectorIndex::verify(&index_path(dir, kind), &expected)? {
                     self.push(
                         scope.clone(),
                         ids,
@@ -528,7 +561,40 @@ impl Run<'_> {
             self.lost(scope, ids, k, "holds no documents");
             return Ok(());
         }
-        self.check_stats(&scope, ids, k, stats, dir_size(&dir), fix(KbPart::Stats));
+        // On PostgreSQL the folder is a replica's derived files: its size is not the KB's.
+        let bytes = dir.map_or(k.stats.storage_bytes, dir_size);
+        self.check_stats(&scope, ids, k, stats, bytes, fix(KbPart::Stats));
+        Ok(())
+    }
+
+    /// Whether the installation keeps its data in PostgreSQL.
+    fn postgres(&self) -> bool {
+        matches!(self.catalog, crate::catalog::Catalog::Postgres(_))
+    }
+
+    /// PostgreSQL: the KB tables' schema, once for the whole database (see
+    /// `PgKb::schema_problems`).
+    fn check_database_schema(&mut self) -> Result<()> {
+        let at = self
+            .catalog
+            .kb_location(Uuid::nil(), Uuid::nil(), self.layout.root().to_path_buf());
+        let Some(store) = KbStore::open_for_check(&at)? else {
+            return Ok(());
+        };
+        let schema = store.schema_problems()?;
+        if !schema.is_empty() {
+            self.push(
+                "database".into(),
+                (None, None),
+                "schema",
+                format!(
+                    "the database's knowledge-base tables are not lrt's ({}); such objects can copy, keep or hide \
+                     data, and --repair cannot fix this: remove them (or restore the database from a backup)",
+                    schema.join("; ")
+                ),
+                None,
+            );
+        }
         Ok(())
     }
 
@@ -703,9 +769,14 @@ impl Service {
             checked: Checked::default(),
             findings: Vec::new(),
         };
+        if run.postgres() {
+            run.check_database_schema()?;
+        }
         if whole {
             let known: Vec<Uuid> = scope.iter().map(|(t, _)| t.id).collect();
-            run.scan_tenants(&known)?;
+            if !run.postgres() {
+                run.scan_tenants(&known)?;
+            }
             for stale in super::archive::stale_staging(layout.root()) {
                 let shown = rel(layout.root(), &stale);
                 run.warn(
@@ -718,7 +789,8 @@ impl Service {
         }
         for (t, kbs) in &scope {
             run.checked.tenants += 1;
-            if run.check_tenant(t, kbs, req.kb.is_none())? {
+            // On PostgreSQL the folders hold only derived files: not checked.
+            if run.postgres() || run.check_tenant(t, kbs, req.kb.is_none())? {
                 for k in kbs {
                     run.check_kb(t, k)?;
                 }
@@ -826,6 +898,9 @@ impl Service {
 
     /// Repairs `parts` of one KB under its ingest lock, then rewrites its statistics.
     fn repair_kb(&mut self, layout: &Layout, k: &KbRecord, parts: &[KbPart]) -> Result<()> {
+        if let crate::catalog::Catalog::Postgres(_) = self.catalog {
+            return self.repair_pg_kb(layout, k, parts);
+        }
         let dir = if parts.contains(&KbPart::Folder) {
             layout.create_kb_dir(k.tenant_id, k.id)?
         } else {
@@ -869,6 +944,29 @@ impl Service {
         self.catalog.set_kb_stats(k.tenant_id, k.id, kb_stats)?;
         // Under the ingest lock no run is going: what is still reserved was a killed run's.
         self.catalog.release_documents(k.tenant_id, k.id, None)
+    }
+
+    /// [`repair_kb`](Self::repair_kb) on PostgreSQL: references repaired in the database (one
+    /// transaction; only documents whose processing lease expired are requeued), statistics
+    /// rewritten. Index files are derived per process and rebuilt when behind the generation.
+    fn repair_pg_kb(&mut self, layout: &Layout, k: &KbRecord, parts: &[KbPart]) -> Result<()> {
+        let dir = layout.create_kb_dir(k.tenant_id, k.id)?;
+        let at = self.catalog.kb_location(k.tenant_id, k.id, dir.clone());
+        let mut store = KbStore::open(&at)?;
+        if parts.contains(&KbPart::References) {
+            store.repair_references()?;
+        }
+        let stats = store.stats()?;
+        drop(store);
+        // The recorded size stays: on PostgreSQL it is the rows' size, which ingest measures
+        // (the local folder holds only one replica's derived files).
+        let kb_stats = KbStats {
+            document_count: stats.documents,
+            entity_count: stats.entities,
+            relation_count: stats.relations,
+            storage_bytes: k.stats.storage_bytes,
+        };
+        self.catalog.set_kb_stats(k.tenant_id, k.id, kb_stats)
     }
 }
 

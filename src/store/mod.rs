@@ -3,6 +3,7 @@
 
 pub mod backend;
 pub mod codec;
+pub mod copy;
 pub mod curate;
 pub mod delete;
 pub mod doctor;

@@ -12,6 +12,7 @@ pub mod kbseed;
 pub mod kbstore;
 pub mod model;
 pub mod pg_cluster;
+pub mod pgdb;
 pub mod server;
 
 use std::ffi::OsStr;

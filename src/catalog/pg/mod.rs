@@ -14,10 +14,11 @@
 //! thread, so the catalog can be called from anywhere the SQLite one can.
 
 mod audit_cap;
+mod copy;
 mod leases;
 mod pool;
 mod rekey;
-mod schema;
+pub(crate) mod schema;
 mod tls;
 mod tokens;
 

@@ -322,6 +322,12 @@ const CONVERSIONS: &[(usize, Conversion)] = &[
     (4, super::rekey::rekey_pg),
 ];
 
+/// Every migration's SQL, in order: `lrt doctor` builds the schema they make in a temporary
+/// schema to compare the database's with it.
+pub(crate) fn migrations() -> &'static [&'static str] {
+    MIGRATIONS
+}
+
 /// The schema version this build writes.
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 

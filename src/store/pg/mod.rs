@@ -13,6 +13,7 @@
 //! the reads it makes see one state. Calls from a thread inside a tokio runtime hop to a scoped
 //! thread ([`off_runtime`]), as the catalog's do.
 
+pub(crate) mod copy;
 mod core;
 mod curate;
 mod delete;
