@@ -398,6 +398,78 @@ mod tests {
         );
     }
 
+    fn one_chunk(text: &str) -> (Vec<(String, String)>, Vec<(String, String)>) {
+        (
+            vec![("1".to_string(), text.to_string())],
+            vec![("1".to_string(), "kjv.txt".to_string())],
+        )
+    }
+
+    #[test]
+    fn an_opening_pronoun_stands_for_the_name_before_it() {
+        let (chunks, refs) = one_chunk(
+            "1 But king Solomon loved many strange women. 3 And he had seven hundred wives, \
+             princesses. 4 For when Solomon was old, his wives turned away his heart.",
+        );
+        let a = answer("How many wives did Solomon have?", &[], &chunks, &refs);
+        assert!(
+            a.starts_with("3 And he had seven hundred wives, princesses. [1]"),
+            "{a}"
+        );
+        // Only a subject pronoun, and it stands for the nearest sentence that names anything.
+        let (chunks, _) = one_chunk(
+            "Solomon loved many women. Then the rain came. He had seven hundred wives. The queen \
+             said that he had wives. The queen of Sheba came. She had wives. 9 And it was so.",
+        );
+        let mut roots = Roots::default();
+        let names = roots.terms("Solomon");
+        let sents = candidates(&chunks, &mut roots, &names);
+        let resolved: Vec<(&str, bool)> = sents
+            .iter()
+            .map(|c| (&c.text[..c.text.find(' ').unwrap()], !c.resolved.is_empty()))
+            .collect();
+        assert_eq!(
+            resolved,
+            [
+                ("Solomon", false),
+                ("Then", false),
+                ("He", true),
+                ("The", false),
+                ("The", false),
+                ("She", false),
+                ("9", false)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_verb_of_the_question_weighs_like_a_name() {
+        let (chunks, refs) = one_chunk("Joseph served in the house of his master. Joseph left his cloak in the house.");
+        let a = answer("What did Joseph leave in the house of his master?", &[], &chunks, &refs);
+        assert!(a.starts_with("Joseph left his cloak in the house. [1]"), "{a}");
+    }
+
+    #[test]
+    fn how_did_asks_for_the_means_and_a_year_is_not_a_count() {
+        let (chunks, refs) =
+            one_chunk("Elijah called fire down from heaven. And Elijah went up by a whirlwind into heaven.");
+        let a = answer("How did Elijah go up into heaven?", &[], &chunks, &refs);
+        assert!(
+            a.starts_with("And Elijah went up by a whirlwind into heaven. [1]"),
+            "{a}"
+        );
+
+        let (chunks, refs) = one_chunk(
+            "The Brest factory opened in 2017 on the quay. Each year the factory assembles \
+             twelve turbines.",
+        );
+        let a = answer("How many turbines does the Brest factory build?", &[], &chunks, &refs);
+        assert!(
+            a.starts_with("Each year the factory assembles twelve turbines. [1]"),
+            "{a}"
+        );
+    }
+
     #[test]
     fn nothing_relevant_is_said_plainly() {
         assert_eq!(answer("Who painted the Mona Lisa?", &[], &chunks(), &refs()), NOT_FOUND);
