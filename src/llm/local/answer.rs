@@ -398,7 +398,10 @@ mod tests {
         );
     }
 
-    fn one_chunk(text: &str) -> (Vec<(String, String)>, Vec<(String, String)>) {
+    /// (reference, text) pairs: a context's chunks, or its references' files.
+    type Pairs = Vec<(String, String)>;
+
+    fn one_chunk(text: &str) -> (Pairs, Pairs) {
         (
             vec![("1".to_string(), text.to_string())],
             vec![("1".to_string(), "kjv.txt".to_string())],
