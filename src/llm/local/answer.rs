@@ -258,6 +258,9 @@ impl Asked {
 
     /// Whether `sentence` holds what was asked for.
     fn holds(self, sentence: &str, query: &str) -> bool {
+        if self == Asked::Other {
+            return false; // nothing to look for: spare the tokenizing
+        }
         // A verse or list number opening the sentence is not part of what it says.
         let body = sentence.trim_start_matches(|c: char| c.is_ascii_digit() || c == ':' || c == ' ');
         let toks = Sentence::split(body);
