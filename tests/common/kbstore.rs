@@ -103,3 +103,14 @@ pub fn backends(test: &str) -> Vec<KbFixture> {
     all.extend(postgres(test));
     all
 }
+
+impl KbFixture {
+    /// A plain SQL connection to this fixture's PostgreSQL schema (`None` on SQLite), for
+    /// checks of how rows are stored.
+    pub fn pg_client(&self) -> Option<::postgres::Client> {
+        let (url, schema) = self.pg.as_ref()?;
+        let mut config: ::postgres::Config = url.parse().unwrap();
+        config.options(&format!("-c search_path={schema}"));
+        Some(config.connect(::postgres::NoTls).unwrap())
+    }
+}
