@@ -429,3 +429,40 @@ fn embeddings_are_replaced_with_the_pin_at_once() {
         s.check_embedding(&other).unwrap();
     }
 }
+
+#[test]
+fn one_ingest_lock_per_kb_and_a_waiter_can_give_up() {
+    use lrt::store::lock::KbLock;
+    for f in backends("one_ingest_lock_per_kb_and_a_waiter_can_give_up") {
+        let n = f.name;
+        let at = f.location();
+        assert!(!KbLock::is_held(&at).unwrap(), "{n}");
+        let held = KbLock::acquire(&at, || panic!("nobody holds it")).unwrap();
+        assert!(KbLock::is_held(&at).unwrap(), "{n}");
+        let mut asked = false;
+        let refused = KbLock::acquire(&at, || {
+            asked = true;
+            Err(lrt::Error::Conflict("busy".into()))
+        });
+        assert!(asked && refused.is_err(), "{n}");
+        assert!(KbLock::try_acquire(&at).unwrap().is_none(), "{n}");
+        // Another KB's lock is its own.
+        let other = f.location_of(f.tenant, uuid::Uuid::new_v4());
+        let _other = KbLock::try_acquire(&other).unwrap().expect(n);
+        // A waiter gets the lock once the holder lets go.
+        let waiter = std::thread::spawn(move || {
+            let mut waited = false;
+            let lock = KbLock::acquire(&at, || {
+                waited = true;
+                Ok(())
+            })
+            .unwrap();
+            drop(lock);
+            waited
+        });
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        drop(held);
+        assert!(waiter.join().unwrap(), "{n}");
+        assert!(!KbLock::is_held(&f.location()).unwrap(), "{n}");
+    }
+}

@@ -11,6 +11,7 @@ pub mod graphml;
 pub mod inspect;
 pub mod intact;
 pub mod kb;
+pub mod lock;
 pub mod mapped;
 pub mod pg;
 pub mod query;

@@ -16,6 +16,7 @@
 mod core;
 mod curate;
 mod delete;
+mod lock;
 mod reads;
 mod rows;
 mod transfer;
@@ -28,6 +29,8 @@ use uuid::Uuid;
 
 use crate::catalog::pg::{Conn, Pool, finish_tx, off_runtime, pg_error, run_on};
 use crate::error::{Error, Result};
+
+pub use lock::AdvisoryLock;
 
 /// Which KB of which database: what a [`KbLocation`](super::KbLocation) on PostgreSQL
 /// carries besides the local folder.
