@@ -28,7 +28,7 @@ impl std::fmt::Debug for AdvisoryLock {
 
 /// The advisory lock key of a KB: the first 8 bytes of a SHA-256 of its ids, the same in every
 /// build and process (a std hasher is not).
-pub(crate) fn lock_key(tenant: Uuid, kb: Uuid) -> i64 {
+pub fn ingest_lock_key(tenant: Uuid, kb: Uuid) -> i64 {
     let digest = Sha256::digest(format!("lrt kb ingest {tenant} {kb}").as_bytes());
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
@@ -43,7 +43,7 @@ impl PgKbRef {
     /// Takes the KB's ingest lock; `on_wait` is called once if another process holds it, and
     /// its error gives up instead of waiting.
     pub fn lock_ingest(&self, on_wait: impl FnOnce() -> Result<()>) -> Result<AdvisoryLock> {
-        let key = lock_key(self.tenant, self.kb);
+        let key = ingest_lock_key(self.tenant, self.kb);
         let pool = &self.pool;
         let conn = off_runtime(|| {
             let mut slot = None;
@@ -85,7 +85,7 @@ impl PgKbRef {
 
     /// Whether some process holds the KB's ingest lock right now (tried, never waited for).
     pub fn ingest_locked(&self) -> Result<bool> {
-        let key = lock_key(self.tenant, self.kb);
+        let key = ingest_lock_key(self.tenant, self.kb);
         let pool = &self.pool;
         off_runtime(|| {
             let mut slot = None;
