@@ -46,6 +46,19 @@ impl KbFixture {
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
     }
+
+    /// A plain client on this fixture's PostgreSQL schema (`None` on SQLite), for tests that
+    /// write rows with SQL.
+    pub fn pg_client(&self) -> Option<::postgres::Client> {
+        let (url, schema) = self.pg.as_ref()?;
+        let mut config: ::postgres::Config = url.parse().unwrap();
+        config.options(&format!("-c search_path={schema}"));
+        Some(
+            config
+                .connect(::postgres::NoTls)
+                .expect("connect to the fixture's schema"),
+        )
+    }
 }
 
 impl Drop for KbFixture {
@@ -102,15 +115,4 @@ pub fn backends(test: &str) -> Vec<KbFixture> {
     let mut all = vec![sqlite()];
     all.extend(postgres(test));
     all
-}
-
-impl KbFixture {
-    /// A plain SQL connection to this fixture's PostgreSQL schema (`None` on SQLite), for
-    /// checks of how rows are stored.
-    pub fn pg_client(&self) -> Option<::postgres::Client> {
-        let (url, schema) = self.pg.as_ref()?;
-        let mut config: ::postgres::Config = url.parse().unwrap();
-        config.options(&format!("-c search_path={schema}"));
-        Some(config.connect(::postgres::NoTls).unwrap())
-    }
 }
