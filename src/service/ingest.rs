@@ -188,7 +188,7 @@ impl Service {
     /// Starts processing a KB's queue (its pending and interrupted documents) for the
     /// server's ingest worker. There is no actor: every queued document was authorized and
     /// charged when it was uploaded. Takes the KB's ingest lock, waiting for a CLI ingest or
-    /// delete to end. `None` when the KB or its tenant is gone, or the tenant is suspended
+    /// delete to end (on PostgreSQL `None` at once when another process holds it). `None` when the KB or its tenant is gone, or the tenant is suspended
     /// (its documents stay pending until it is active and the server starts again or gets an
     /// upload).
     pub fn start_queue(&mut self, tenant: Uuid, kb: Uuid) -> Result<Option<IngestJob>> {
@@ -198,6 +198,16 @@ impl Service {
         let Some(k) = self.catalog.kb(tenant, kb)? else {
             return Ok(None);
         };
+        if matches!(self.catalog, crate::catalog::Catalog::Postgres(_)) {
+            // Another process holds the KB (another replica processing it, or a CLI run): not
+            // waiting keeps this worker's slot free; the server's periodic scan
+            // (`queued_kbs`) hands the KB back once the lock is free, if documents still wait.
+            return match self.job(&t, &k, false, || Err(Error::Conflict("the knowledge base is busy".into()))) {
+                Ok(job) => Ok(Some(job)),
+                Err(Error::Conflict(_)) => Ok(None),
+                Err(e) => Err(e),
+            };
+        }
         self.job(&t, &k, false, || Ok(())).map(Some)
     }
 

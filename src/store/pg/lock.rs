@@ -119,3 +119,34 @@ impl Drop for AdvisoryLock {
         }
     }
 }
+
+/// Every KB of the database with pending or interrupted (`processing`) documents whose ingest
+/// lock no process holds: the work a replica's ingest worker may take over (an upload another
+/// replica queued, or the documents of a replica that died mid-run). One statement.
+pub fn queued_kbs(pool: &crate::catalog::pg::Pool) -> Result<Vec<(Uuid, Uuid)>> {
+    off_runtime(|| {
+        let mut slot = None;
+        run_on(pool, &mut slot, |c| {
+            let rows = c
+                .query(
+                    "SELECT DISTINCT tenant_id, kb_id FROM kb_documents WHERE status IN ('pending', 'processing')",
+                    &[],
+                )
+                .map_err(|e| pg_error("cannot look for queued documents", e))?;
+            let mut free = Vec::new();
+            for r in rows {
+                let (tenant, kb): (Uuid, Uuid) = (r.get(0), r.get(1));
+                let key = ingest_lock_key(tenant, kb);
+                let got: bool = c
+                    .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+                    .map_err(lock_error)?
+                    .get(0);
+                if got {
+                    c.execute("SELECT pg_advisory_unlock($1)", &[&key]).map_err(lock_error)?;
+                    free.push((tenant, kb));
+                }
+            }
+            Ok(free)
+        })
+    })
+}
