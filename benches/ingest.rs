@@ -218,7 +218,11 @@ fn main() {
             continue;
         }
         let storage = database.map(fresh_database);
-        let name = if storage.is_some() { format!("{name}-pg") } else { name.to_string() };
+        let name = if storage.is_some() {
+            format!("{name}-pg")
+        } else {
+            name.to_string()
+        };
         let name = name.as_str();
         let dir = root.join(name);
         let _ = std::fs::remove_dir_all(&dir);

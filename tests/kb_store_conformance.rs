@@ -466,3 +466,17 @@ fn one_ingest_lock_per_kb_and_a_waiter_can_give_up() {
         assert!(!KbLock::is_held(&f.location()).unwrap(), "{n}");
     }
 }
+
+#[test]
+fn another_handle_sees_a_commit_through_the_generation() {
+    for f in backends("another_handle_sees_a_commit_through_the_generation") {
+        let n = f.name;
+        let (mut writer, reader) = (f.open(), f.open());
+        let before = reader.generation().unwrap();
+        writer.enqueue("d1", "a.txt", "x", "h").unwrap();
+        writer.commit_document(&commits()[0]).unwrap();
+        // What a cached query engine compares to notice another process's (replica's) commit.
+        assert_eq!(reader.generation().unwrap(), before + 1, "{n}");
+        assert_eq!(reader.stats().unwrap().entities, 2, "{n}");
+    }
+}

@@ -202,7 +202,9 @@ impl Service {
             // Another process holds the KB (another replica processing it, or a CLI run): not
             // waiting keeps this worker's slot free; the server's periodic scan
             // (`queued_kbs`) hands the KB back once the lock is free, if documents still wait.
-            return match self.job(&t, &k, false, || Err(Error::Conflict("the knowledge base is busy".into()))) {
+            return match self.job(&t, &k, false, || {
+                Err(Error::Conflict("the knowledge base is busy".into()))
+            }) {
                 Ok(job) => Ok(Some(job)),
                 Err(Error::Conflict(_)) => Ok(None),
                 Err(e) => Err(e),

@@ -142,7 +142,8 @@ pub fn queued_kbs(pool: &crate::catalog::pg::Pool) -> Result<Vec<(Uuid, Uuid)>> 
                     .map_err(lock_error)?
                     .get(0);
                 if got {
-                    c.execute("SELECT pg_advisory_unlock($1)", &[&key]).map_err(lock_error)?;
+                    c.execute("SELECT pg_advisory_unlock($1)", &[&key])
+                        .map_err(lock_error)?;
                     free.push((tenant, kb));
                 }
             }
