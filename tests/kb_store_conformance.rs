@@ -304,9 +304,12 @@ fn snapshot(s: &KbStore) -> String {
     out
 }
 
+/// The vector changes one commit reported: each collection's name and the rank of its key.
+type Reported = Vec<(&'static str, usize)>;
+
 #[test]
 fn the_same_commits_leave_the_same_rows_on_every_backend() {
-    let mut seen: Vec<(&str, String, Vec<Vec<(&str, usize)>>)> = Vec::new();
+    let mut seen: Vec<(&str, String, Vec<Reported>)> = Vec::new();
     for f in backends("the_same_commits_leave_the_same_rows_on_every_backend") {
         let mut s = f.open();
         let n = f.name;

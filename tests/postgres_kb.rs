@@ -1,6 +1,6 @@
 //! A KB's data in PostgreSQL end to end (`LRT_STORAGE=postgres`): the real binary ingests files,
 //! lists documents and answers queries in every mode, and the same steps on SQLite give the
-//! same results. Each test gets a database of its own (`common::pgdb`).
+//! same results. Each test gets a database of its own (`common::pg_cluster`).
 
 mod common;
 

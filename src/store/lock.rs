@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 #[derive(Debug)]
 pub enum KbLock {
     File(File),
-    Advisory(AdvisoryLock),
+    /// Boxed: a pooled connection is large.
+    Advisory(Box<AdvisoryLock>),
 }
 
 const FILE: &str = "ingest.lock";
@@ -34,7 +35,7 @@ impl KbLock {
                 }
                 Ok(KbLock::File(lock))
             }
-            KbBackend::Postgres(pg) => pg.lock_ingest(on_wait).map(KbLock::Advisory),
+            KbBackend::Postgres(pg) => pg.lock_ingest(on_wait).map(|l| KbLock::Advisory(Box::new(l))),
         }
     }
 
@@ -50,7 +51,7 @@ impl KbLock {
                     .map_err(|e| Error::storage("cannot open the ingest lock", e))?;
                 Ok(file.try_lock().is_ok().then_some(KbLock::File(file)))
             }
-            KbBackend::Postgres(pg) => Ok(pg.try_lock_ingest()?.map(KbLock::Advisory)),
+            KbBackend::Postgres(pg) => Ok(pg.try_lock_ingest()?.map(|l| KbLock::Advisory(Box::new(l)))),
         }
     }
 

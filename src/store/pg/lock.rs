@@ -123,7 +123,7 @@ impl Drop for AdvisoryLock {
 /// Every KB of the database with pending or interrupted (`processing`) documents whose ingest
 /// lock no process holds: the work a replica's ingest worker may take over (an upload another
 /// replica queued, or the documents of a replica that died mid-run). One statement.
-pub fn queued_kbs(pool: &crate::catalog::pg::Pool) -> Result<Vec<(Uuid, Uuid)>> {
+pub(crate) fn queued_kbs(pool: &crate::catalog::pg::Pool) -> Result<Vec<(Uuid, Uuid)>> {
     off_runtime(|| {
         let mut slot = None;
         run_on(pool, &mut slot, |c| {

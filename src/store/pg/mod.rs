@@ -30,7 +30,8 @@ use uuid::Uuid;
 use crate::catalog::pg::{Conn, Pool, finish_tx, off_runtime, pg_error, run_on};
 use crate::error::{Error, Result};
 
-pub use lock::{AdvisoryLock, ingest_lock_key, queued_kbs};
+pub(crate) use lock::queued_kbs;
+pub use lock::{AdvisoryLock, ingest_lock_key};
 
 /// Which KB of which database: what a [`KbLocation`](super::KbLocation) on PostgreSQL
 /// carries besides the local folder.
