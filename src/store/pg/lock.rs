@@ -39,6 +39,19 @@ fn lock_error(e: postgres::Error) -> Error {
     pg_error("cannot lock the knowledge base", e)
 }
 
+/// Whether no session holds advisory lock `key` (taken and released at once to find out).
+fn lock_is_free(c: &mut postgres::Client, key: i64) -> Result<bool> {
+    let free: bool = c
+        .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
+        .map_err(lock_error)?
+        .get(0);
+    if free {
+        c.execute("SELECT pg_advisory_unlock($1)", &[&key])
+            .map_err(lock_error)?;
+    }
+    Ok(free)
+}
+
 impl PgKbRef {
     /// Takes the KB's ingest lock; `on_wait` is called once if another process holds it, and
     /// its error gives up instead of waiting.
@@ -89,17 +102,7 @@ impl PgKbRef {
         let pool = &self.pool;
         off_runtime(|| {
             let mut slot = None;
-            run_on(pool, &mut slot, |c| {
-                let free: bool = c
-                    .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-                    .map_err(lock_error)?
-                    .get(0);
-                if free {
-                    c.execute("SELECT pg_advisory_unlock($1)", &[&key])
-                        .map_err(lock_error)?;
-                }
-                Ok(!free)
-            })
+            run_on(pool, &mut slot, |c| Ok(!lock_is_free(c, key)?))
         })
     }
 }
@@ -122,7 +125,8 @@ impl Drop for AdvisoryLock {
 
 /// Every KB of the database with pending or interrupted (`processing`) documents whose ingest
 /// lock no process holds: the work a replica's ingest worker may take over (an upload another
-/// replica queued, or the documents of a replica that died mid-run). One statement.
+/// replica queued, or the documents of a replica that died mid-run). One query, then two
+/// round trips per KB found.
 pub(crate) fn queued_kbs(pool: &crate::catalog::pg::Pool) -> Result<Vec<(Uuid, Uuid)>> {
     off_runtime(|| {
         let mut slot = None;
@@ -136,14 +140,7 @@ pub(crate) fn queued_kbs(pool: &crate::catalog::pg::Pool) -> Result<Vec<(Uuid, U
             let mut free = Vec::new();
             for r in rows {
                 let (tenant, kb): (Uuid, Uuid) = (r.get(0), r.get(1));
-                let key = ingest_lock_key(tenant, kb);
-                let got: bool = c
-                    .query_one("SELECT pg_try_advisory_lock($1)", &[&key])
-                    .map_err(lock_error)?
-                    .get(0);
-                if got {
-                    c.execute("SELECT pg_advisory_unlock($1)", &[&key])
-                        .map_err(lock_error)?;
+                if lock_is_free(c, ingest_lock_key(tenant, kb))? {
                     free.push((tenant, kb));
                 }
             }
