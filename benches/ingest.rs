@@ -10,7 +10,9 @@
 //! the graph has the same shape as a real model's would, and embeds with feature hashing.
 //!
 //! Run: `cargo bench --bench ingest` (options: `-- --mb N`, `-- --only local|mock0|mock50`,
-//! `-- --keep DIR` to keep the corpus and KBs in DIR).
+//! `-- --keep DIR` to keep the corpus and KBs in DIR, `-- --pg URL` to run each setup on
+//! PostgreSQL too, right after its SQLite run, in a fresh database of the server URL names,
+//! and `-- --rounds N` to repeat the setups, alternating backends).
 //! Issue 3 targets on 2 MB: instant model ≤ 5 s wall; 50 ms latency ≤ 1.10 × ideal;
 //! KB ≤ 35 MB on disk; peak memory ≤ 150 MB.
 
@@ -59,7 +61,8 @@ struct Run {
     reason = "the child is reaped by wait4, which also reports its usage"
 )]
 fn lrt(dir: &Path, env: &[(&str, String)], args: &[&str]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lrt"));
+    // LRT_BENCH_BIN: a copy of the binary, so a build during a long run does not replace it.
+    let mut cmd = Command::new(std::env::var_os("LRT_BENCH_BIN").unwrap_or(env!("CARGO_BIN_EXE_lrt").into()));
     cmd.args(args)
         .env("LRT_CONFIG", dir.join("config.toml"))
         .env("LRT_DATA_DIR", dir.join("data"))
@@ -181,12 +184,16 @@ fn main() {
     let mut mb = 2.0f64;
     let mut only: Option<String> = None;
     let mut keep: Option<std::path::PathBuf> = None;
+    let mut pg: Option<String> = None;
+    let mut rounds = 1;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--mb" => mb = it.next().and_then(|v| v.parse().ok()).expect("--mb N"),
             "--only" => only = it.next(),
             "--keep" => keep = it.next().map(Into::into),
+            "--pg" => pg = it.next(),
+            "--rounds" => rounds = it.next().and_then(|v| v.parse().ok()).expect("--rounds N"),
             _ => {} // cargo bench passes `--bench`
         }
     }
@@ -204,10 +211,19 @@ fn main() {
         .build()
         .unwrap();
     let scenarios: [(&str, Option<u64>); 3] = [("local", None), ("mock0", Some(0)), ("mock50", Some(50))];
-    for (name, latency) in scenarios {
+    let backends: Vec<Option<&str>> = std::iter::once(None).chain(pg.as_deref().map(Some)).collect();
+    let runs = (0..rounds).flat_map(|_| scenarios.iter().flat_map(|s| backends.iter().map(move |b| (*s, *b))));
+    for ((name, latency), database) in runs {
         if only.as_deref().is_some_and(|o| o != name) {
             continue;
         }
+        let storage = database.map(fresh_database);
+        let name = if storage.is_some() {
+            format!("{name}-pg")
+        } else {
+            name.to_string()
+        };
+        let name = name.as_str();
         let dir = root.join(name);
         let _ = std::fs::remove_dir_all(&dir);
         // Two servers, as a deployment has: a wiremock server answers on one thread, and
@@ -232,7 +248,11 @@ fn main() {
             };
             runtime.block_on(async { (serve("/v1/chat/completions").await, serve("/v1/embeddings").await) })
         });
-        let env = server.as_ref().map(mock_env).unwrap_or_default();
+        let mut env = server.as_ref().map(mock_env).unwrap_or_default();
+        if let Some(url) = &storage {
+            env.push(("LRT_STORAGE", "postgres".into()));
+            env.push(("LRT_DATABASE_URL", url.clone()));
+        }
         lrt(&dir, &env, &["init", "--user", "root", "--multi-tenant", "--json"]);
         lrt(&dir, &env, &["tenant", "create", "bench", "--json"]);
         lrt(&dir, &env, &["kb", "create", "-t", "bench", "kb", "--json"]);
@@ -271,6 +291,17 @@ fn main() {
             );
         }
     }
+}
+
+/// A new, empty database `lrt_bench` (dropped first if there) in the server `url` names; its URL.
+fn fresh_database(url: &str) -> String {
+    let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("connect to --pg URL");
+    admin
+        .batch_execute("DROP DATABASE IF EXISTS lrt_bench WITH (FORCE)")
+        .and_then(|()| admin.batch_execute("CREATE DATABASE lrt_bench"))
+        .expect("create the benchmark database");
+    let base = url.rsplit_once('/').expect("a URL with a database").0;
+    format!("{base}/lrt_bench")
 }
 
 fn dir_size(p: &Path) -> u64 {

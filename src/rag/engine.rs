@@ -274,7 +274,10 @@ impl Engine {
         check: bool,
     ) -> Result<Engine> {
         let mut store = KbStore::open(at)?;
-        crate::store::reserve::ensure(&at.dir);
+        if at.is_sqlite() {
+            // Room for kb.db's last writes on a full disk; PostgreSQL's disk is not ours to keep.
+            crate::store::reserve::ensure(&at.dir);
+        }
         let pin = pin_of(&embedder);
         if check {
             store.check_embedding(&pin)?;

@@ -45,6 +45,10 @@ use crate::config::Settings;
 use crate::error::{Error, Result};
 use crate::service::Service;
 
+/// How often a replica on PostgreSQL looks for queued documents no process is working on
+/// (uploads another replica accepted, documents a killed replica left behind).
+const QUEUE_SCAN: Duration = Duration::from_secs(1);
+
 /// How `lrt serve` runs.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -345,6 +349,20 @@ pub async fn serve(
         .transpose()?;
     ready(addr, metrics_addr);
     state.requeue();
+    if matches!(state.settings.storage.backend.value, crate::config::Backend::Postgres) {
+        // Replicas share the queue: uploads another replica accepted, and documents a replica
+        // that died left, are picked up within a scan interval.
+        let scanning = state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(QUEUE_SCAN);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            every.tick().await;
+            loop {
+                every.tick().await;
+                scanning.requeue();
+            }
+        });
+    }
     let app = router(state.clone(), &options);
     let (stop, mut stopped) = tokio::sync::watch::channel(false);
     if let Some(listener) = metrics_listener {

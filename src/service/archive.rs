@@ -35,7 +35,7 @@ use crate::llm::usage::TokenCounts;
 use crate::model::{self, Overrides, SettingsSection};
 use crate::store::kb::{EmbeddingPin, KbStore};
 use crate::store::transfer::{self, SnapshotCounts};
-use crate::store::{KbBackend, KbStore};
+use crate::store::KbBackend;
 
 /// `format` of a KB archive's manifest.
 pub const KB_FORMAT: &str = "lrt-kb-archive";

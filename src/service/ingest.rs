@@ -15,6 +15,7 @@ use crate::llm::usage::TokenMeter;
 use crate::llm::{Binding, Provider, ProviderConfig};
 use crate::model::{self, Overrides, TenantConfig};
 use crate::rag::engine::{Engine, EngineOptions, IngestReport, NewDocument};
+pub use crate::store::lock::KbLock;
 
 /// Which KB an engine belongs to, for writing its statistics back.
 #[derive(Debug, Clone)]
@@ -45,7 +46,7 @@ pub struct IngestJob {
     /// Documents reserved under `max_documents` at admission, given back when the run's
     /// statistics are written.
     reserved: u64,
-    _lock: std::fs::File,
+    _lock: KbLock,
 }
 
 impl IngestJob {
@@ -95,7 +96,7 @@ impl Service {
         action: &str,
         reembed: bool,
         on_wait: impl FnOnce() -> Result<()>,
-    ) -> Result<(KbHandle, Engine, std::fs::File)> {
+    ) -> Result<(KbHandle, Engine, KbLock)> {
         let (t, k) = self.kb_for(actor, tenant, kb, permission, action)?;
         let lock = self.lock_kb(&KbHandle::of(&t, &k), on_wait)?;
         let (handle, engine) = self.engine_for(&t, &k, reembed)?;
@@ -187,7 +188,7 @@ impl Service {
     /// Starts processing a KB's queue (its pending and interrupted documents) for the
     /// server's ingest worker. There is no actor: every queued document was authorized and
     /// charged when it was uploaded. Takes the KB's ingest lock, waiting for a CLI ingest or
-    /// delete to end. `None` when the KB or its tenant is gone, or the tenant is suspended
+    /// delete to end (on PostgreSQL `None` at once when another process holds it). `None` when the KB or its tenant is gone, or the tenant is suspended
     /// (its documents stay pending until it is active and the server starts again or gets an
     /// upload).
     pub fn start_queue(&mut self, tenant: Uuid, kb: Uuid) -> Result<Option<IngestJob>> {
@@ -197,24 +198,30 @@ impl Service {
         let Some(k) = self.catalog.kb(tenant, kb)? else {
             return Ok(None);
         };
+        if matches!(self.catalog, crate::catalog::Catalog::Postgres(_)) {
+            // Another process holds the KB (another replica processing it, or a CLI run): not
+            // waiting keeps this worker's slot free; the server's periodic scan
+            // (`queued_kbs`) hands the KB back once the lock is free, if documents still wait.
+            return match self.job(&t, &k, false, || {
+                Err(Error::Conflict("the knowledge base is busy".into()))
+            }) {
+                Ok(job) => Ok(Some(job)),
+                Err(Error::Conflict(_)) => Ok(None),
+                Err(e) => Err(e),
+            };
+        }
         self.job(&t, &k, false, || Ok(())).map(Some)
     }
 
-    /// Takes the KB's ingest lock (held until the file is dropped), so that ingests and
-    /// document deletes of one KB never interleave across processes. `on_wait` is called
-    /// once if another ingest or delete holds it; its error gives up instead of waiting (the
-    /// server answers 409 rather than holding a request for a whole ingest).
-    pub(super) fn lock_kb(&self, handle: &KbHandle, on_wait: impl FnOnce() -> Result<()>) -> Result<std::fs::File> {
+    /// Takes the KB's ingest lock (held until the guard is dropped), so that ingests and
+    /// document deletes of one KB never interleave across processes (on PostgreSQL, across
+    /// replicas: see [`KbLock`]). `on_wait` is called once if another ingest or delete holds
+    /// it; its error gives up instead of waiting (the server answers 409 rather than holding a
+    /// request for a whole ingest).
+    pub(super) fn lock_kb(&self, handle: &KbHandle, on_wait: impl FnOnce() -> Result<()>) -> Result<KbLock> {
         // Taken before the engine opens, which re-creates a missing folder the same way.
         let dir = self.catalog.layout().create_kb_dir(handle.tenant_id, handle.kb_id)?;
-        let lock_path = dir.join("ingest.lock");
-        let lock = std::fs::File::create(&lock_path).map_err(|e| Error::storage("cannot create the ingest lock", e))?;
-        if lock.try_lock().is_err() {
-            on_wait()?;
-            lock.lock()
-                .map_err(|e| Error::storage("cannot lock the knowledge base", e))?;
-        }
-        Ok(lock)
+        KbLock::acquire(&self.catalog.kb_location(handle.tenant_id, handle.kb_id, dir), on_wait)
     }
 
     /// Runs a started ingest until it is done or `cancel` yields an error (returned as the
@@ -296,7 +303,7 @@ impl Service {
     }
 
     /// Refuses a lost or damaged kb.db (see [`crate::store::intact`]) before anything writes
-    /// into it, re-creates it or reads it. The catalog's count is read again: `k` may have been
+    /// into it, re-creates it or reads it (SQLite only). The catalog's count is read again: `k` may have been
     /// read before the caller waited for the KB's ingest lock, while a delete emptied the KB.
     /// A KB an import is installing has no row yet: `k`'s count (none) applies.
     pub(super) fn check_kb_intact(
@@ -305,6 +312,10 @@ impl Service {
         k: &KbRecord,
         depth: crate::store::intact::Depth,
     ) -> Result<()> {
+        if matches!(self.catalog, crate::catalog::Catalog::Postgres(_)) {
+            // No kb.db: the KB's rows are in the database, whose integrity is its own job.
+            return Ok(());
+        }
         let recorded = match self.catalog.kb(t.id, k.id)? {
             Some(now) => now.stats.document_count,
             None => k.stats.document_count,
@@ -359,11 +370,18 @@ impl Service {
         let tokens = engine.take_tokens();
         let stats = engine.stats()?;
         let dir = self.catalog.layout().kb_dir(handle.tenant_id, handle.kb_id);
+        let storage_bytes = match self.catalog.kb_location(handle.tenant_id, handle.kb_id, dir.clone()) {
+            // The KB's folder: kb.db and its index files.
+            at if at.is_sqlite() => crate::layout::dir_size(&dir),
+            // The KB's rows in the database: the folder holds only indexes derived from them,
+            // one copy per replica.
+            at => crate::store::KbStore::open(&at)?.storage_bytes()?,
+        };
         let kb_stats = KbStats {
             document_count: stats.documents,
             entity_count: stats.entities,
             relation_count: stats.relations,
-            storage_bytes: crate::layout::dir_size(&dir),
+            storage_bytes,
         };
         self.catalog.set_kb_stats(handle.tenant_id, handle.kb_id, kb_stats)?;
         self.record_tokens(handle, tokens)

@@ -111,7 +111,20 @@ impl Service {
     /// Every KB (of an active tenant) whose kb.db holds pending or interrupted documents, for
     /// the server to queue at start-up. Reads only; a KB that cannot be read is listed too, so
     /// the worker reports why.
+    /// On PostgreSQL: one query over every KB, leaving out KBs whose ingest lock another
+    /// process holds (a replica processing them).
     pub fn queued_kbs(&self) -> Result<Vec<(Uuid, Uuid)>> {
+        if let crate::catalog::Catalog::Postgres(c) = &self.catalog {
+            let queued = crate::store::pg::queued_kbs(c.pool())?;
+            let active: std::collections::HashSet<Uuid> = self
+                .catalog
+                .all_tenants_with_kbs()?
+                .into_iter()
+                .filter(|(t, _)| t.is_active)
+                .map(|(t, _)| t.id)
+                .collect();
+            return Ok(queued.into_iter().filter(|(t, _)| active.contains(t)).collect());
+        }
         let mut queued = Vec::new();
         for (t, kbs) in self.catalog.all_tenants_with_kbs()? {
             if !t.is_active {

@@ -248,6 +248,15 @@ impl KbStore {
         both!(self, s => s.stats())
     }
 
+    /// The bytes the KB takes: its folder on SQLite (kb.db and index files), its rows in the
+    /// database on PostgreSQL (the local folder there holds only derived indexes).
+    pub fn storage_bytes(&self) -> Result<u64> {
+        match self {
+            KbStore::Sqlite(s) => Ok(crate::layout::dir_size(s.dir())),
+            KbStore::Postgres(s) => s.storage_bytes(),
+        }
+    }
+
     // Query-time reads (store/query.rs).
 
     pub fn entities_by_keys(&self, keys: &[u64]) -> Result<Vec<EntityRow>> {

@@ -557,6 +557,36 @@ pub(super) fn all_source_count_sql(prefix: &str) -> String {
     )
 }
 
+/// The refusal to mix another embedding model into a KB pinned to `existing`.
+pub(super) fn embedding_mismatch(existing: &EmbeddingPin, pin: &EmbeddingPin) -> Error {
+    Error::Conflict(format!(
+        "this knowledge base was embedded with {}/{} ({} dimensions), but the configuration now says {}/{} ({} \
+         dimensions); switch models with `lrt kb reindex --reembed`, or restore the previous embedding settings",
+        existing.binding, existing.model, existing.dim, pin.binding, pin.model, pin.dim
+    ))
+}
+
+/// A document's pages as its `pages` column stores them: JSON `[[number, start, end], …]`.
+pub(super) fn pages_json(pages: &[crate::extract::Page]) -> Result<String> {
+    let json: Vec<[u64; 3]> = pages
+        .iter()
+        .map(|p| [u64::from(p.number), p.start as u64, p.end as u64])
+        .collect();
+    serde_json::to_string(&json).map_err(|e| Error::Internal(format!("cannot encode pages: {e}")))
+}
+
+/// Reads a `pages` column written by [`pages_json`] (none when absent or unreadable).
+pub(super) fn parse_pages(json: Option<String>) -> Vec<crate::extract::Page> {
+    let rows: Vec<[u64; 3]> = json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
+    rows.into_iter()
+        .map(|[number, start, end]| crate::extract::Page {
+            number: number as u32,
+            start: start as usize,
+            end: end as usize,
+        })
+        .collect()
+}
+
 impl SqliteKb {
     /// Opens (creating) the KB database in `dir` and applies migrations.
     pub fn open(dir: &Path) -> Result<SqliteKb> {
@@ -662,11 +692,7 @@ impl SqliteKb {
     pub fn check_embedding(&mut self, pin: &EmbeddingPin) -> Result<()> {
         match self.embedding_pin()? {
             Some(existing) if existing == *pin => Ok(()),
-            Some(existing) => Err(Error::Conflict(format!(
-                "this knowledge base was embedded with {}/{} ({} dimensions), but the configuration now says {}/{} ({} \
-                 dimensions); switch models with `lrt kb reindex --reembed`, or restore the previous embedding settings",
-                existing.binding, existing.model, existing.dim, pin.binding, pin.model, pin.dim
-            ))),
+            Some(existing) => Err(embedding_mismatch(&existing, pin)),
             None => self.set_embedding_pin(pin),
         }
     }
@@ -729,11 +755,7 @@ impl SqliteKb {
     /// A document's text.
     /// Records the pages of a queued document's content (see [`SCHEMA_4`]).
     pub fn set_document_pages(&mut self, doc_id: &str, pages: &[crate::extract::Page]) -> Result<()> {
-        let json: Vec<[u64; 3]> = pages
-            .iter()
-            .map(|p| [u64::from(p.number), p.start as u64, p.end as u64])
-            .collect();
-        let json = serde_json::to_string(&json).map_err(|e| Error::Internal(format!("cannot encode pages: {e}")))?;
+        let json = pages_json(pages)?;
         self.conn
             .execute(
                 "UPDATE documents SET pages = ?2 WHERE doc_id = ?1",
@@ -751,15 +773,7 @@ impl SqliteKb {
             .optional()
             .map_err(self.err("cannot read the document"))?
             .flatten();
-        let rows: Vec<[u64; 3]> = json.and_then(|j| serde_json::from_str(&j).ok()).unwrap_or_default();
-        Ok(rows
-            .into_iter()
-            .map(|[number, start, end]| crate::extract::Page {
-                number: number as u32,
-                start: start as usize,
-                end: end as usize,
-            })
-            .collect())
+        Ok(parse_pages(json))
     }
 
     pub fn document_content(&self, doc_id: &str) -> Result<Option<String>> {

@@ -12,6 +12,7 @@ pub mod graphml;
 pub mod inspect;
 pub mod intact;
 pub mod kb;
+pub mod lock;
 pub mod mapped;
 pub mod pg;
 pub mod query;

@@ -17,6 +17,7 @@ pub(crate) mod copy;
 mod core;
 mod curate;
 mod delete;
+mod lock;
 mod reads;
 mod rows;
 mod transfer;
@@ -29,6 +30,9 @@ use uuid::Uuid;
 
 use crate::catalog::pg::{Conn, Pool, finish_tx, off_runtime, pg_error, run_on};
 use crate::error::{Error, Result};
+
+pub(crate) use lock::queued_kbs;
+pub use lock::{AdvisoryLock, ingest_lock_key};
 
 /// Which KB of which database: what a [`KbLocation`](super::KbLocation) on PostgreSQL
 /// carries besides the local folder.
