@@ -178,8 +178,3 @@ pub(crate) fn delete_rows(c: &mut Client, tenant: Uuid, kb: Option<Uuid>) -> std
     }
     Ok(())
 }
-
-/// What a method not yet carried over to PostgreSQL answers (removed as each lands).
-fn not_yet(what: &str) -> Error {
-    Error::Usage(format!("{what} is not available on the PostgreSQL backend yet"))
-}
