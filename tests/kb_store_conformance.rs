@@ -965,7 +965,6 @@ fn a_kb_copied_to_another_backend_and_back_has_the_same_rows_and_keys() {
 mod core_writes {
     use super::*;
 
-
     use std::sync::Arc;
 
     use lrt::store::KbStore;

@@ -74,7 +74,7 @@ fn view(lrt: &Lrt, env: &[(&str, &str)]) -> Value {
         &["key_id", "prefix", "role"],
     );
     let audit = strip(
-        json(lrt, env, ROOT, &["audit", "list", "--limit", "10000"]),
+        json(lrt, env, ROOT, &["audit", "list", "--page-size", "1000"]),
         &["action", "user_id", "outcome"],
     );
     let mut kbs = Vec::new();

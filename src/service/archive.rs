@@ -33,9 +33,9 @@ use crate::catalog::{KbRecord, KbStats, TenantRecord};
 use crate::error::{Error, Result};
 use crate::llm::usage::TokenCounts;
 use crate::model::{self, Overrides, SettingsSection};
+use crate::store::KbBackend;
 use crate::store::kb::{EmbeddingPin, KbStore};
 use crate::store::transfer::{self, SnapshotCounts};
-use crate::store::KbBackend;
 
 /// `format` of a KB archive's manifest.
 pub const KB_FORMAT: &str = "lrt-kb-archive";
