@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::pgdb::Database;
+use common::pg_cluster::Database;
 use common::{Lrt, ROOT};
 use serde_json::Value;
 

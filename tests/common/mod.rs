@@ -12,7 +12,6 @@ pub mod kbseed;
 pub mod kbstore;
 pub mod model;
 pub mod pg_cluster;
-pub mod pgdb;
 pub mod server;
 
 use std::ffi::OsStr;

@@ -121,13 +121,8 @@ pub(super) fn lock_generation(c: &mut Client, (tenant, kb): Kb, expected: u64, w
 
 /// Moves the KB's generation on (in the transaction that changed it).
 pub(super) fn bump_generation(c: &mut Client, (tenant, kb): Kb) -> Result<()> {
-    c.execute(
-        "UPDATE kb_meta SET value = (value::bigint + 1)::text
-         WHERE tenant_id = $1 AND kb_id = $2 AND key = 'generation'",
-        &[&tenant, &kb],
-    )
-    .map_err(|e| pg_error("cannot move the knowledge base's generation on", e))?;
-    Ok(())
+    super::core::bump_generation(c, tenant, kb)
+        .map_err(|e| pg_error("cannot move the knowledge base's generation on", e))
 }
 
 /// Moves the document links of entity `old` to `new`: its `kb_doc_entities` rows, and its

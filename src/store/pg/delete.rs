@@ -8,6 +8,7 @@ use postgres::Client;
 use uuid::Uuid;
 
 use super::PgKb;
+use super::core::bump_generation;
 use super::rows::{self, DOCUMENT_COLUMNS, ENTITY_COLUMNS, RELATION_COLUMNS};
 use crate::catalog::pg::pg_error;
 use crate::error::{Error, Result};
@@ -254,16 +255,6 @@ pub(super) fn check_generation(c: &mut Client, tenant: Uuid, kb: Uuid, expected:
             "the knowledge base changed while the {what} was being prepared; nothing was changed, run it again"
         )));
     }
-    Ok(())
-}
-
-/// Moves the KB's generation on by one (creating it at 1).
-pub(super) fn bump_generation(c: &mut Client, tenant: Uuid, kb: Uuid) -> PgResult<()> {
-    c.execute(
-        "INSERT INTO kb_meta (tenant_id, kb_id, key, value) VALUES ($1, $2, 'generation', '1')
-         ON CONFLICT (tenant_id, kb_id, key) DO UPDATE SET value = (kb_meta.value::bigint + 1)::text",
-        &[&tenant, &kb],
-    )?;
     Ok(())
 }
 

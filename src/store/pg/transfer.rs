@@ -14,7 +14,8 @@ use postgres::Client;
 use uuid::Uuid;
 
 use super::PgKb;
-use super::delete::{bump_generation, drop_cached_answers};
+use super::core::bump_generation;
+use super::delete::drop_cached_answers;
 use crate::catalog::pg::pg_error;
 use crate::error::{Error, Result};
 use crate::store::doctor::{RefCheck, RefProblem, RefRepair};
