@@ -994,9 +994,9 @@ user = {user}
 [storage]
 # catalog.db and every knowledge base live here (LRT_DATA_DIR, --data-dir). Mode 0700.
 data_dir = {data_dir}
-# Where the catalog lives: "sqlite" (catalog.db above, the default) or "postgres" (LRT_STORAGE),
-# at database_url (LRT_DATABASE_URL; upstream's POSTGRES_* variables work too). Knowledge bases
-# stay under data_dir either way.
+# Where the catalog and the knowledge bases live: "sqlite" (files under data_dir, the default)
+# or "postgres" (LRT_STORAGE), at database_url (LRT_DATABASE_URL; upstream's POSTGRES_*
+# variables work too). With postgres, data_dir keeps only this process's derived vector indexes.
 # backend = "postgres"
 # database_url = "postgres://lrt@localhost:5432/lrt"
 # TLS (POSTGRES_SSL_MODE, libpq's modes: disable, allow, prefer (default), require, verify-ca,

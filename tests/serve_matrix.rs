@@ -345,8 +345,33 @@ async fn wait_processed(srv: &Server, admin: &Auth, t: &Target, count: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_route_by_every_caller() {
-    let started = Instant::now();
+    matrix(Lrt::new()).await;
+}
+
+/// The same matrix with the catalog and every KB in PostgreSQL (`[storage]` in the config, so
+/// the CLI and the server both use it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_by_every_caller_on_postgres() {
+    let Some(db) = common::pg_cluster::Database::new("every_route_by_every_caller_on_postgres") else {
+        return;
+    };
     let lrt = Lrt::new();
+    let config = std::fs::read_to_string(lrt.config_path()).unwrap();
+    let config = config.replacen(
+        "# backend = \"postgres\"",
+        &format!("backend = \"postgres\"\ndatabase_url = \"{}\"", db.url),
+        1,
+    );
+    assert!(
+        config.contains(&db.url),
+        "the config file has no [storage] backend line to set"
+    );
+    std::fs::write(lrt.config_path(), config).unwrap();
+    matrix(lrt).await;
+}
+
+async fn matrix(lrt: Lrt) {
+    let started = Instant::now();
     let srv = start(&lrt, &[("LIGHTRAG_MULTI_TENANT_STRICT", "true")]);
     let a = field(
         &lrt.json_as(ROOT, &["tenant", "create", "acme-cnry7q", "--admin", "alice"]),
