@@ -21,7 +21,6 @@
 //! rebuilding, and the ingest lock is only tried (never waited for) to see whether an ingest
 //! is running. A KB whose ingest is running is skipped with a warning.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -36,6 +35,7 @@ use crate::model::Outcome;
 use crate::rag::engine::index_path;
 use crate::store::doctor::{RefCheck, RefProblem};
 use crate::store::kb::{KbStore, StoreStats, VectorKind};
+use crate::store::lock::KbLock;
 use crate::store::vectors::{Fingerprint, VectorIndex};
 
 /// The folder that orphaned folders are moved to, below the data directory.
@@ -130,23 +130,11 @@ enum KbPart {
     Stats,
 }
 
-/// Whether an ingest holds a KB's lock right now (tried, never waited for; creates nothing).
-fn ingest_running(dir: &Path) -> bool {
-    let Ok(file) = File::open(dir.join("ingest.lock")) else {
-        return false;
-    };
-    file.try_lock().is_err()
-}
-
-/// The KB's ingest lock for a repair, or `None` when an ingest holds it (no waiting).
-fn try_ingest_lock(dir: &Path) -> Result<Option<File>> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join("ingest.lock"))
-        .storage_ctx(|| "cannot open the ingest lock")?;
-    Ok(file.try_lock().is_ok().then_some(file))
+/// The KB's ingest lock for a repair; a conflict when an ingest holds it (no waiting).
+fn repair_lock(at: &crate::store::KbLocation) -> Result<KbLock> {
+    KbLock::try_acquire(at)?.ok_or_else(|| {
+        Error::Conflict("an ingest is running on this knowledge base; run doctor again when it finishes".into())
+    })
 }
 
 fn is_symlink(path: &Path) -> bool {
@@ -366,6 +354,10 @@ impl Run<'_> {
             // The rows are in the database; the local folder holds only derived index files,
             // which each process rebuilds when they are missing or behind.
             let at = self.catalog.kb_location(t.id, k.id, dir);
+            if KbLock::is_held(&at)? {
+                self.ingest_running(scope, ids);
+                return Ok(());
+            }
             if let Some(store) = KbStore::open_for_check(&at)? {
                 self.check_store(scope, ids, k, store, None)?;
             }
@@ -405,18 +397,11 @@ impl Run<'_> {
             }
             return Ok(());
         }
-        if ingest_running(&dir) {
-            self.warn(
-                scope,
-                ids,
-                "processing",
-                "an ingest is running: documents, vectors and statistics were not checked; run doctor again when it \
-                 finishes"
-                    .into(),
-            );
+        let at = self.catalog.kb_location(t.id, k.id, dir.clone());
+        if KbLock::is_held(&at)? {
+            self.ingest_running(scope, ids);
             return Ok(());
         }
-        let at = self.catalog.kb_location(t.id, k.id, dir.clone());
         let store = match KbStore::open_for_check(&at) {
             Ok(store) => store,
             Err(e) if KbStore::schema_is_older(&at).unwrap_or(false) => {
@@ -565,6 +550,18 @@ impl Run<'_> {
         let bytes = dir.map_or(k.stats.storage_bytes, dir_size);
         self.check_stats(&scope, ids, k, stats, bytes, fix(KbPart::Stats));
         Ok(())
+    }
+
+    /// A KB an ingest is working on right now: nothing of it is checked.
+    fn ingest_running(&mut self, scope: String, ids: (Option<Uuid>, Option<Uuid>)) {
+        self.warn(
+            scope,
+            ids,
+            "processing",
+            "an ingest is running: documents, vectors and statistics were not checked; run doctor again when it \
+             finishes"
+                .into(),
+        );
     }
 
     /// Whether the installation keeps its data in PostgreSQL.
@@ -907,9 +904,7 @@ impl Service {
             layout.existing_kb_dir(k.tenant_id, k.id)?
         };
         let at = self.catalog.kb_location(k.tenant_id, k.id, dir.clone());
-        let _lock = try_ingest_lock(&dir)?.ok_or_else(|| {
-            Error::Conflict("an ingest is running on this knowledge base; run doctor again when it finishes".into())
-        })?;
+        let _lock = repair_lock(&at)?;
         let mut rebuild = parts.contains(&KbPart::Vectors);
         if dir.join("kb.db").is_file() {
             if parts.contains(&KbPart::References) {
@@ -952,20 +947,21 @@ impl Service {
     fn repair_pg_kb(&mut self, layout: &Layout, k: &KbRecord, parts: &[KbPart]) -> Result<()> {
         let dir = layout.create_kb_dir(k.tenant_id, k.id)?;
         let at = self.catalog.kb_location(k.tenant_id, k.id, dir.clone());
+        let _lock = repair_lock(&at)?;
         let mut store = KbStore::open(&at)?;
         if parts.contains(&KbPart::References) {
             store.repair_references()?;
         }
         let stats = store.stats()?;
-        drop(store);
-        // The recorded size stays: on PostgreSQL it is the rows' size, which ingest measures
-        // (the local folder holds only one replica's derived files).
+        // On PostgreSQL the size is the KB's rows' (the local folder holds only this process's
+        // derived files).
         let kb_stats = KbStats {
             document_count: stats.documents,
             entity_count: stats.entities,
             relation_count: stats.relations,
-            storage_bytes: k.stats.storage_bytes,
+            storage_bytes: store.storage_bytes()?,
         };
+        drop(store);
         self.catalog.set_kb_stats(k.tenant_id, k.id, kb_stats)
     }
 }
