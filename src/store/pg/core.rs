@@ -174,27 +174,30 @@ pub(super) fn upsert_entities(
     Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
-/// Updates stored entities' graph fields (their embeddings stay); the names found.
+/// Updates stored entities' graph fields, and their embeddings where a vector is given, in one
+/// statement; the key of each name found (entities not stored are skipped).
 pub(super) fn update_entities(
     c: &mut Client,
     tenant: Uuid,
     kb: Uuid,
-    entities: &[&EntityState],
-) -> std::result::Result<Vec<String>, postgres::Error> {
+    entities: &[(&EntityState, Option<&[f32]>)],
+) -> std::result::Result<HashMap<String, i64>, postgres::Error> {
     if entities.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     }
-    let entities = last_per_key(entities, |e| e.name.as_str());
-    let states: Vec<&EntityState> = entities.into_iter().copied().collect();
+    let entities = last_per_key(entities, |(e, _)| e.name.as_str());
+    let states: Vec<&EntityState> = entities.iter().map(|(e, _)| *e).collect();
     let cols = EntityColumns::of(&states);
+    let vectors: Vec<Option<Vec<u8>>> = entities.iter().map(|(_, v)| v.map(encode_vector)).collect();
     let rows = c.query(
         "UPDATE kb_entities e SET entity_type = u.entity_type, description = u.description,
             source_ids = u.source_ids, all_source_ids = u.all_source_ids, file_paths = u.file_paths,
-            truncate = u.truncate
-         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])
-              AS u(name, entity_type, description, source_ids, all_source_ids, file_paths, truncate)
+            truncate = u.truncate, embedding = coalesce(u.embedding, e.embedding)
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+                     $10::bytea[])
+              AS u(name, entity_type, description, source_ids, all_source_ids, file_paths, truncate, embedding)
          WHERE e.tenant_id = $1 AND e.kb_id = $2 AND e.name = u.name
-         RETURNING e.name",
+         RETURNING e.name, e.entity_key",
         &[
             &tenant,
             &kb,
@@ -205,9 +208,10 @@ pub(super) fn update_entities(
             &cols.all_source_ids,
             &cols.file_paths,
             &cols.truncates,
+            &vectors,
         ],
     )?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
+    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 /// A relation's stored columns (besides its embedding), as arrays for one statement.
@@ -296,28 +300,30 @@ pub(super) fn upsert_relations(
     Ok(rows.iter().map(|r| ((r.get(0), r.get(1)), r.get(2))).collect())
 }
 
-/// [`update_entities`] for relations: the `(src, tgt)` found.
+/// [`update_entities`] for relations: the key of each `(src, tgt)` found.
 pub(super) fn update_relations(
     c: &mut Client,
     tenant: Uuid,
     kb: Uuid,
-    relations: &[&RelationState],
-) -> std::result::Result<Vec<(String, String)>, postgres::Error> {
+    relations: &[(&RelationState, Option<&[f32]>)],
+) -> std::result::Result<HashMap<(String, String), i64>, postgres::Error> {
     if relations.is_empty() {
-        return Ok(Vec::new());
+        return Ok(HashMap::new());
     }
-    let relations = last_per_key(relations, |r| (r.src.as_str(), r.tgt.as_str()));
-    let states: Vec<&RelationState> = relations.into_iter().copied().collect();
+    let relations = last_per_key(relations, |(r, _)| (r.src.as_str(), r.tgt.as_str()));
+    let states: Vec<&RelationState> = relations.iter().map(|(r, _)| *r).collect();
     let cols = RelationColumns::of(&states);
+    let vectors: Vec<Option<Vec<u8>>> = relations.iter().map(|(_, v)| v.map(encode_vector)).collect();
     let rows = c.query(
         "UPDATE kb_relations r SET keywords = u.keywords, description = u.description, weight = u.weight,
             source_ids = u.source_ids, all_source_ids = u.all_source_ids, file_paths = u.file_paths,
-            truncate = u.truncate
+            truncate = u.truncate, embedding = coalesce(u.embedding, r.embedding)
          FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::text[],
-                     $10::text[], $11::text[])
-              AS u(src, tgt, keywords, description, weight, source_ids, all_source_ids, file_paths, truncate)
+                     $10::text[], $11::text[], $12::bytea[])
+              AS u(src, tgt, keywords, description, weight, source_ids, all_source_ids, file_paths, truncate,
+                   embedding)
          WHERE r.tenant_id = $1 AND r.kb_id = $2 AND r.src = u.src AND r.tgt = u.tgt
-         RETURNING r.src, r.tgt",
+         RETURNING r.src, r.tgt, r.relation_key",
         &[
             &tenant,
             &kb,
@@ -330,9 +336,10 @@ pub(super) fn update_relations(
             &cols.all_source_ids,
             &cols.file_paths,
             &cols.truncates,
+            &vectors,
         ],
     )?;
-    Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    Ok(rows.iter().map(|r| ((r.get(0), r.get(1)), r.get(2))).collect())
 }
 
 /// A commit naming a stored row that is not there (SQLite: "query returned no rows").
@@ -406,14 +413,14 @@ fn write_commit(c: &mut Client, tenant: Uuid, kb: Uuid, commit: &DocumentCommit)
     }
     insert_extractions(c, tenant, kb, &commit.extractions).map_err(err)?;
 
-    let stays: Vec<&EntityState> = commit
+    let stays: Vec<(&EntityState, Option<&[f32]>)> = commit
         .entities
         .iter()
         .filter(|(_, v)| v.is_none())
-        .map(|(e, _)| &**e)
+        .map(|(e, _)| (&**e, None))
         .collect();
     let found = update_entities(c, tenant, kb, &stays).map_err(err)?;
-    let wanted = last_per_key(&stays, |e| e.name.as_str()).len();
+    let wanted = last_per_key(&stays, |(e, _)| e.name.as_str()).len();
     if found.len() != wanted {
         return Err(missing_row("entities", wanted, found.len()));
     }
@@ -438,14 +445,14 @@ fn write_commit(c: &mut Client, tenant: Uuid, kb: Uuid, commit: &DocumentCommit)
         .map_err(err)?;
     }
 
-    let stays: Vec<&RelationState> = commit
+    let stays: Vec<(&RelationState, Option<&[f32]>)> = commit
         .relations
         .iter()
         .filter(|(_, v)| v.is_none())
-        .map(|(r, _)| &**r)
+        .map(|(r, _)| (&**r, None))
         .collect();
     let found = update_relations(c, tenant, kb, &stays).map_err(err)?;
-    let wanted = last_per_key(&stays, |r| (r.src.as_str(), r.tgt.as_str())).len();
+    let wanted = last_per_key(&stays, |(r, _)| (r.src.as_str(), r.tgt.as_str())).len();
     if found.len() != wanted {
         return Err(missing_row("relations", wanted, found.len()));
     }

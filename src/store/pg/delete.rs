@@ -8,12 +8,12 @@ use postgres::Client;
 use uuid::Uuid;
 
 use super::PgKb;
-use super::core::bump_generation;
+use super::core::{bump_generation, update_entities, update_relations};
 use super::rows::{self, DOCUMENT_COLUMNS, ENTITY_COLUMNS, RELATION_COLUMNS};
 use crate::catalog::pg::pg_error;
 use crate::error::{Error, Result};
 use crate::store::delete::{DeletionChanges, DeletionScope, DocumentDeletion, StoredExtraction};
-use crate::store::kb::{DocumentRow, SEP, VectorKind, all_source_ids_column, encode_vector};
+use crate::store::kb::{DocumentRow, VectorKind};
 use crate::store::rows::{EntityState, RelationState};
 
 type PgResult<T> = std::result::Result<T, postgres::Error>;
@@ -337,102 +337,6 @@ pub(super) fn remove_relations(
     Ok(keys)
 }
 
-/// Rewrites stored entities' graph fields, and their embeddings where a vector is given (one
-/// statement); each updated entity's name and key. Entities not stored are skipped.
-pub(super) fn update_entities(
-    c: &mut Client,
-    tenant: Uuid,
-    kb: Uuid,
-    entities: &[(EntityState, Option<Vec<f32>>)],
-) -> PgResult<HashMap<String, i64>> {
-    if entities.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let col = |f: &dyn Fn(&EntityState) -> String| entities.iter().map(|(e, _)| f(e)).collect::<Vec<String>>();
-    let names = col(&|e| e.name.clone());
-    let types = col(&|e| e.entity_type.clone());
-    let descriptions = col(&|e| e.description.clone());
-    let sources = col(&|e| e.source_ids.join(SEP));
-    let all = col(&|e| all_source_ids_column(&e.all_source_ids, &e.source_ids));
-    let paths = col(&|e| e.file_paths.join(SEP));
-    let truncates = col(&|e| e.truncate.clone());
-    let vectors: Vec<Option<Vec<u8>>> = entities.iter().map(|(_, v)| v.as_deref().map(encode_vector)).collect();
-    Ok(c.query(
-        "UPDATE kb_entities e SET entity_type = u.entity_type, description = u.description,
-            source_ids = u.source_ids, all_source_ids = u.all_source_ids, file_paths = u.file_paths,
-            truncate = u.truncate, embedding = coalesce(u.embedding, e.embedding)
-         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bytea[])
-            AS u (name, entity_type, description, source_ids, all_source_ids, file_paths, truncate, embedding)
-         WHERE e.tenant_id = $1 AND e.kb_id = $2 AND e.name = u.name
-         RETURNING e.name, e.entity_key",
-        &[
-            &tenant,
-            &kb,
-            &names,
-            &types,
-            &descriptions,
-            &sources,
-            &all,
-            &paths,
-            &truncates,
-            &vectors,
-        ],
-    )?
-    .iter()
-    .map(|r| (r.get(0), r.get(1)))
-    .collect())
-}
-
-/// [`update_entities`] for stored relations; keyed by `(src, tgt)`.
-pub(super) fn update_relations(
-    c: &mut Client,
-    tenant: Uuid,
-    kb: Uuid,
-    relations: &[(RelationState, Option<Vec<f32>>)],
-) -> PgResult<HashMap<(String, String), i64>> {
-    if relations.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let col = |f: &dyn Fn(&RelationState) -> String| relations.iter().map(|(r, _)| f(r)).collect::<Vec<String>>();
-    let srcs = col(&|r| r.src.clone());
-    let tgts = col(&|r| r.tgt.clone());
-    let keywords = col(&|r| r.keywords.clone());
-    let descriptions = col(&|r| r.description.clone());
-    let weights: Vec<f64> = relations.iter().map(|(r, _)| r.weight).collect();
-    let sources = col(&|r| r.source_ids.join(SEP));
-    let all = col(&|r| all_source_ids_column(&r.all_source_ids, &r.source_ids));
-    let paths = col(&|r| r.file_paths.join(SEP));
-    let truncates = col(&|r| r.truncate.clone());
-    let vectors: Vec<Option<Vec<u8>>> = relations.iter().map(|(_, v)| v.as_deref().map(encode_vector)).collect();
-    Ok(c.query(
-        "UPDATE kb_relations r SET keywords = u.keywords, description = u.description, weight = u.weight,
-            source_ids = u.source_ids, all_source_ids = u.all_source_ids, file_paths = u.file_paths,
-            truncate = u.truncate, embedding = coalesce(u.embedding, r.embedding)
-         FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::text[], $9::text[],
-                     $10::text[], $11::text[], $12::bytea[])
-            AS u (src, tgt, keywords, description, weight, source_ids, all_source_ids, file_paths, truncate, embedding)
-         WHERE r.tenant_id = $1 AND r.kb_id = $2 AND r.src = u.src AND r.tgt = u.tgt
-         RETURNING r.src, r.tgt, r.relation_key",
-        &[
-            &tenant,
-            &kb,
-            &srcs,
-            &tgts,
-            &keywords,
-            &descriptions,
-            &weights,
-            &sources,
-            &all,
-            &paths,
-            &truncates,
-            &vectors,
-        ],
-    )?
-    .iter()
-    .map(|r| ((r.get(0), r.get(1)), r.get(2)))
-    .collect())
-}
-
 fn write_deletion(c: &mut Client, tenant: Uuid, kb: Uuid, d: &DocumentDeletion) -> PgResult<DeletionChanges> {
     let mut changes = DeletionChanges::default();
     // Cache keys of the deleted chunks, read before their extraction rows cascade away.
@@ -473,7 +377,8 @@ fn write_deletion(c: &mut Client, tenant: Uuid, kb: Uuid, d: &DocumentDeletion) 
     changes
         .removed
         .extend(relations.into_iter().map(|k| (VectorKind::Relations, k as u64)));
-    let keys = update_entities(c, tenant, kb, &d.entities)?;
+    let entities: Vec<(&EntityState, Option<&[f32]>)> = d.entities.iter().map(|(e, v)| (e, v.as_deref())).collect();
+    let keys = update_entities(c, tenant, kb, &entities)?;
     for (e, vector) in &d.entities {
         if let (Some(key), Some(vector)) = (keys.get(&e.name), vector) {
             changes
@@ -481,7 +386,8 @@ fn write_deletion(c: &mut Client, tenant: Uuid, kb: Uuid, d: &DocumentDeletion) 
                 .push((VectorKind::Entities, *key as u64, vector.clone()));
         }
     }
-    let keys = update_relations(c, tenant, kb, &d.relations)?;
+    let relations: Vec<(&RelationState, Option<&[f32]>)> = d.relations.iter().map(|(r, v)| (r, v.as_deref())).collect();
+    let keys = update_relations(c, tenant, kb, &relations)?;
     for (r, vector) in &d.relations {
         if let (Some(key), Some(vector)) = (keys.get(&(r.src.clone(), r.tgt.clone())), vector) {
             changes
