@@ -9,12 +9,12 @@ use postgres::types::Type;
 use uuid::Uuid;
 
 use super::PgKb;
+use super::core::{update_entities, update_relations, upsert_entities, upsert_relations};
 use super::rows::{self, RELATION_COLUMNS};
 use crate::catalog::pg::pg_error;
 use crate::error::{Error, Result};
-use crate::store::codec::encode_vector;
 use crate::store::curate::{Curation, EditChanges, GraphEdit, Override};
-use crate::store::kb::{SEP, VectorKind, all_source_ids_column, json_list};
+use crate::store::kb::{VectorKind, json_list};
 use crate::store::rows::{EntityState, RelationState};
 
 /// The KB a statement is about: every statement names both.
@@ -215,57 +215,11 @@ fn write_entity(
     vector: Option<&[f32]>,
     created_at: i64,
 ) -> Result<Option<i64>, postgres::Error> {
-    let (source_ids, all, file_paths) = (
-        e.source_ids.join(SEP),
-        all_source_ids_column(&e.all_source_ids, &e.source_ids),
-        e.file_paths.join(SEP),
-    );
-    let Some(vector) = vector else {
-        return Ok(c
-            .query_opt(
-                "UPDATE kb_entities SET entity_type = $4, description = $5, source_ids = $6, all_source_ids = $7,
-                    file_paths = $8, truncate = $9
-                 WHERE tenant_id = $1 AND kb_id = $2 AND name = $3 RETURNING entity_key",
-                &[
-                    &tenant,
-                    &kb,
-                    &e.name,
-                    &e.entity_type,
-                    &e.description,
-                    &source_ids,
-                    &all,
-                    &file_paths,
-                    &e.truncate,
-                ],
-            )?
-            .map(|r| r.get(0)));
+    let mut keys = match vector {
+        Some(v) => upsert_entities(c, tenant, kb, &[(e, v)], created_at)?,
+        None => update_entities(c, tenant, kb, &[(e, None)])?,
     };
-    let id = crate::rag::ids::compute_mdhash_id(&e.name, "ent-");
-    let row = c.query_one(
-        "INSERT INTO kb_entities (tenant_id, kb_id, name, entity_id, entity_type, description, source_ids,
-            all_source_ids, file_paths, truncate, created_at, embedding)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-         ON CONFLICT (tenant_id, kb_id, name) DO UPDATE SET entity_type = excluded.entity_type,
-            description = excluded.description, source_ids = excluded.source_ids,
-            all_source_ids = excluded.all_source_ids, file_paths = excluded.file_paths,
-            truncate = excluded.truncate, embedding = excluded.embedding
-         RETURNING entity_key",
-        &[
-            &tenant,
-            &kb,
-            &e.name,
-            &id,
-            &e.entity_type,
-            &e.description,
-            &source_ids,
-            &all,
-            &file_paths,
-            &e.truncate,
-            &created_at,
-            &encode_vector(vector),
-        ],
-    )?;
-    Ok(Some(row.get(0)))
+    Ok(keys.remove(&e.name))
 }
 
 /// [`write_entity`] for a relation (`src < tgt`).
@@ -276,61 +230,11 @@ fn write_relation(
     vector: Option<&[f32]>,
     created_at: i64,
 ) -> Result<Option<i64>, postgres::Error> {
-    let (source_ids, all, file_paths) = (
-        rel.source_ids.join(SEP),
-        all_source_ids_column(&rel.all_source_ids, &rel.source_ids),
-        rel.file_paths.join(SEP),
-    );
-    let Some(vector) = vector else {
-        return Ok(c
-            .query_opt(
-                "UPDATE kb_relations SET keywords = $5, description = $6, weight = $7, source_ids = $8,
-                    all_source_ids = $9, file_paths = $10, truncate = $11
-                 WHERE tenant_id = $1 AND kb_id = $2 AND src = $3 AND tgt = $4 RETURNING relation_key",
-                &[
-                    &tenant,
-                    &kb,
-                    &rel.src,
-                    &rel.tgt,
-                    &rel.keywords,
-                    &rel.description,
-                    &rel.weight,
-                    &source_ids,
-                    &all,
-                    &file_paths,
-                    &rel.truncate,
-                ],
-            )?
-            .map(|r| r.get(0)));
+    let mut keys = match vector {
+        Some(v) => upsert_relations(c, tenant, kb, &[(rel, v)], created_at)?,
+        None => update_relations(c, tenant, kb, &[(rel, None)])?,
     };
-    let id = crate::rag::ids::relation_vdb_id(&rel.src, &rel.tgt);
-    let row = c.query_one(
-        "INSERT INTO kb_relations (tenant_id, kb_id, src, tgt, relation_id, keywords, description, weight,
-            source_ids, all_source_ids, file_paths, truncate, created_at, embedding)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-         ON CONFLICT (tenant_id, kb_id, src, tgt) DO UPDATE SET keywords = excluded.keywords,
-            description = excluded.description, weight = excluded.weight, source_ids = excluded.source_ids,
-            all_source_ids = excluded.all_source_ids, file_paths = excluded.file_paths,
-            truncate = excluded.truncate, embedding = excluded.embedding
-         RETURNING relation_key",
-        &[
-            &tenant,
-            &kb,
-            &rel.src,
-            &rel.tgt,
-            &id,
-            &rel.keywords,
-            &rel.description,
-            &rel.weight,
-            &source_ids,
-            &all,
-            &file_paths,
-            &rel.truncate,
-            &created_at,
-            &encode_vector(vector),
-        ],
-    )?;
-    Ok(Some(row.get(0)))
+    Ok(keys.remove(&(rel.src.clone(), rel.tgt.clone())))
 }
 
 const EDIT: &str = "cannot apply the graph edit";
