@@ -1025,3 +1025,67 @@ async fn sigterm_with_a_query_running_stops_without_a_panic() {
     assert!(!log.contains("panicked"), "{log}");
     let _ = asked.await;
 }
+
+/// A KB reconfigured by another process (the CLI here; another replica on PostgreSQL) reaches
+/// the server's next question: its cached engine, opened under the old settings, is replaced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kb_changed_by_another_process_is_queried_with_its_new_settings() {
+    let model = common::model::server(0, 0).await;
+    let env = common::model::env(&model);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let lrt = Lrt::new();
+    let srv = start(&lrt, &env);
+    let a = id(
+        &lrt.json_as(ROOT, &["tenant", "create", "acme", "--admin", "alice"]),
+        "tenant_id",
+    );
+    let kb = id(&lrt.json_as("alice", &["kb", "create", "-t", "acme", "docs"]), "kb_id");
+    let alice = token(&lrt, "alice");
+    let path = format!("/api/v1/tenants/{a}/kbs/{kb}/query");
+    let last_model = || async {
+        let requests = model.received_requests().await.unwrap();
+        let body: Value = serde_json::from_slice(&requests.last().unwrap().body).unwrap();
+        body["model"].as_str().unwrap().to_string()
+    };
+    let ask = |question: &'static str| {
+        let (srv, alice, path) = (&srv, &alice, &path);
+        async move {
+            let r = srv
+                .post(path, alice, json!({"question": question, "mode": "bypass"}))
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+    };
+    ask("Who met whom?").await;
+    assert_eq!(last_model().await, "mock-chat");
+    let changes = [
+        (
+            ROOT,
+            "tenant",
+            "llm_model=mock-chat-2",
+            "Where did they meet?",
+            "mock-chat-2",
+        ),
+        (
+            "alice",
+            "kb",
+            "llm_model=mock-chat-3",
+            "When did they meet?",
+            "mock-chat-3",
+        ),
+    ];
+    for (user, layer, setting, question, expected) in changes {
+        let args: &[&str] = match layer {
+            "tenant" => &["tenant", "update", "acme", "--set", setting],
+            _ => &["kb", "update", "-t", "acme", "docs", "--set", setting],
+        };
+        let run = lrt.run_as(user, args);
+        assert!(run.ok(), "{}", run.stderr);
+        ask(question).await;
+        assert_eq!(
+            last_model().await,
+            expected,
+            "after the {layer} update the cached engine kept the old model"
+        );
+    }
+}

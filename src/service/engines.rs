@@ -21,13 +21,16 @@ use lru::LruCache;
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use super::{AuthorizedQuery, OpenQuery};
+use super::{AuthorizedQuery, EngineSettings, OpenQuery};
 use crate::error::{Error, Result};
 
 /// What the manager needs of an engine: whether it still sees the KB as it is. An engine
-/// opened before a commit holds index maps that predate it and must be replaced.
+/// opened before a commit holds index maps that predate it, and one opened under other
+/// settings (`seen`: the tenant's and KB's configuration as this request read them from the
+/// catalog, where another replica may have changed them) holds the old providers: either
+/// must be replaced.
 pub trait KbEngine {
-    fn is_current(&self) -> Result<bool>;
+    fn is_current(&self, seen: &EngineSettings) -> Result<bool>;
 }
 
 /// One open KB. The engine's kb.db connection is not shareable between threads, so
@@ -160,19 +163,19 @@ impl<E: KbEngine + Send + 'static> TenantRagManager<E> {
         if no_cache {
             return Ok(EngineGuard::standalone(open().await?).await);
         }
-        self.get(admitted.handle.kb_id, open).await
+        self.get(admitted.handle.kb_id, &admitted.settings(), open).await
     }
 
-    /// The cached engine of KB `kb`. An engine that has seen a commit since it was opened is
-    /// replaced.
-    async fn get<F, Fut>(&self, kb: Uuid, open: F) -> Result<EngineGuard<E>>
+    /// The cached engine of KB `kb`. An engine that has seen a commit since it was opened, or
+    /// was opened under settings other than `seen`, is replaced.
+    async fn get<F, Fut>(&self, kb: Uuid, seen: &EngineSettings, open: F) -> Result<EngineGuard<E>>
     where
         F: Fn() -> Fut,
         Fut: Future<Output = Result<E>>,
     {
         let slot = self.slot(kb);
         let engine = init(&slot, &open).await?;
-        if engine.is_current()? {
+        if engine.is_current(seen)? {
             return Ok(engine);
         }
         // Stale: forget this slot (unless another request replaced it already) and open afresh.
@@ -257,7 +260,7 @@ mod tests {
     }
 
     impl KbEngine for Fake {
-        fn is_current(&self) -> Result<bool> {
+        fn is_current(&self, _: &EngineSettings) -> Result<bool> {
             Ok(!self.counters.stale.load(Ordering::SeqCst))
         }
     }
@@ -293,7 +296,7 @@ mod tests {
             .map(|_| {
                 let (m, c) = (m.clone(), c.clone());
                 tokio::spawn(async move {
-                    let engine = m.get(kb, opener(kb, &c)).await.unwrap();
+                    let engine = m.get(kb, &EngineSettings::default(), opener(kb, &c)).await.unwrap();
                     assert_eq!(engine.kb, kb);
                 })
             })
@@ -323,9 +326,9 @@ mod tests {
         let m = manager(1);
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         let (ca, cb) = (Arc::new(Counters::default()), Arc::new(Counters::default()));
-        let held = m.get(a, opener(a, &ca)).await.unwrap();
+        let held = m.get(a, &EngineSettings::default(), opener(a, &ca)).await.unwrap();
         // B evicts A from the cache, but A is still in use: it stays open…
-        drop(m.get(b, opener(b, &cb)).await.unwrap());
+        drop(m.get(b, &EngineSettings::default(), opener(b, &cb)).await.unwrap());
         assert_eq!(m.len(), 1);
         assert!(!settles(&ca.closed, 1).await, "closed under a request");
         // …and closes when its last request ends.
@@ -339,12 +342,12 @@ mod tests {
         let m = Arc::new(manager(1));
         let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
         let (ca, cb) = (Arc::new(Counters::default()), Arc::new(Counters::default()));
-        let held = m.get(a, opener(a, &ca)).await.unwrap();
-        drop(m.get(b, opener(b, &cb)).await.unwrap());
+        let held = m.get(a, &EngineSettings::default(), opener(a, &ca)).await.unwrap();
+        drop(m.get(b, &EngineSettings::default(), opener(b, &cb)).await.unwrap());
         // A was evicted while held; the next request for A waits for that same engine.
         let again = {
             let (m, ca) = (m.clone(), ca.clone());
-            tokio::spawn(async move { m.get(a, opener(a, &ca)).await.unwrap().kb })
+            tokio::spawn(async move { m.get(a, &EngineSettings::default(), opener(a, &ca)).await.unwrap().kb })
         };
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(!again.is_finished(), "the engine is still held");
@@ -360,12 +363,13 @@ mod tests {
         let kb = Uuid::new_v4();
         let c = Arc::new(Counters::default());
         let failing = || std::future::ready(Err::<Fake, _>(Error::Internal("cannot open".into())));
-        assert!(m.get(kb, failing).await.is_err());
-        drop(m.get(kb, opener(kb, &c)).await.unwrap());
+        assert!(m.get(kb, &EngineSettings::default(), failing).await.is_err());
+        drop(m.get(kb, &EngineSettings::default(), opener(kb, &c)).await.unwrap());
         assert_eq!(c.opened.load(Ordering::SeqCst), 1, "the failed open was not cached");
         c.stale.store(true, Ordering::SeqCst);
         let reopen = opener(kb, &c);
-        let engine = m.get(kb, || {
+        let seen = EngineSettings::default();
+        let engine = m.get(kb, &seen, || {
             c.stale.store(false, Ordering::SeqCst);
             reopen()
         });

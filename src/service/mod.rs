@@ -50,7 +50,7 @@ pub use keys::{CreatedKey, KeyListing, NewKey, well_formed as key_well_formed};
 pub use lightrag::LightragImport;
 pub use models::QueryableKb;
 pub use paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, Paging};
-pub use query::{AuthorizedQuery, OpenQuery, QueryInput};
+pub use query::{AuthorizedQuery, EngineSettings, OpenQuery, QueryInput};
 pub use quickstart::{Quickstart, SAMPLE_DOCS, SAMPLE_QUESTION};
 pub use storage::{Migrated, db_migrate, db_status};
 pub use tenants::{DeleteReport, NewTenant, TenantUpdate};

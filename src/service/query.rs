@@ -41,7 +41,24 @@ pub struct AuthorizedQuery {
     kb: KbRecord,
 }
 
+/// The configuration an engine is opened under: the tenant's and the KB's layers, as read
+/// from the catalog. Compared on every request, so a change made through any replica (or the
+/// CLI) reaches the next question everywhere.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EngineSettings {
+    tenant: model::Overrides,
+    kb: model::Overrides,
+}
+
 impl AuthorizedQuery {
+    /// The settings this request read.
+    pub fn settings(&self) -> EngineSettings {
+        EngineSettings {
+            tenant: self.tenant.config.clone(),
+            kb: self.kb.config.clone(),
+        }
+    }
+
     /// The tenant's effective `max_concurrent_queries` as read for this request, so a changed
     /// quota applies to the next query (the server enforces it; a CLI process runs one query).
     pub fn max_concurrent_queries(&self) -> Result<u64> {
@@ -61,6 +78,8 @@ pub struct OpenQuery {
     chunk_top_k: usize,
     /// kb.db's generation when the engine was opened.
     generation: u64,
+    /// The configuration it was opened under.
+    settings: EngineSettings,
     /// The tokens its model calls spent, taken after each question (an engine answers one
     /// question at a time).
     meter: Arc<TokenMeter>,
@@ -104,10 +123,10 @@ impl OpenQuery {
 }
 
 impl super::KbEngine for OpenQuery {
-    /// Whether nothing was committed to the KB since it was opened: a stale engine's vector
-    /// index maps predate the commit.
-    fn is_current(&self) -> Result<bool> {
-        Ok(self.engine.generation()? == self.generation)
+    /// Whether nothing was committed to the KB since it was opened (a stale engine's vector
+    /// index maps predate the commit) and its tenant's and KB's configuration is unchanged.
+    fn is_current(&self, seen: &EngineSettings) -> Result<bool> {
+        Ok(*seen == self.settings && self.engine.generation()? == self.generation)
     }
 }
 
@@ -185,6 +204,7 @@ impl Service {
             top_k: effective.top_k as usize,
             chunk_top_k: effective.chunk_top_k as usize,
             generation,
+            settings: admitted.settings(),
             meter,
         })
     }
