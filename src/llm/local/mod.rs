@@ -144,7 +144,7 @@ fn pieces(text: &str, n: usize) -> Vec<&str> {
 /// FNV-1a 64, written out so that embedding hashes never change between releases or
 /// platforms; also a fast hasher for the short keys of the maps here.
 #[derive(Debug, Clone, Copy)]
-struct Fnv(u64);
+pub(super) struct Fnv(u64);
 
 impl Default for Fnv {
     fn default() -> Self {
@@ -164,7 +164,7 @@ impl Hasher for Fnv {
     }
 }
 
-type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
+pub(super) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<Fnv>>;
 type FastSet<K> = HashSet<K, BuildHasherDefault<Fnv>>;
 
 /// A word of a sentence: a run of alphanumerics, with inner hyphens and apostrophes
@@ -352,11 +352,15 @@ fn cap_chars(s: &str, max: usize) -> String {
 /// irregular verb ("left" → "leave", "spake" → "speak"), else its Porter2 (Snowball English)
 /// stem ("buried" and "bury" → "buri", "died" → "die"). Takes a lowercase word.
 fn root(lower: &str) -> Cow<'_, str> {
-    match IRREGULAR.iter().find(|(past, _)| *past == lower) {
-        Some(&(_, base)) => STEMMER.stem(base),
+    match IRREGULAR_BASE.get(lower) {
+        Some(base) => STEMMER.stem(base),
         None => STEMMER.stem(lower),
     }
 }
+
+/// [`IRREGULAR`] as a map: every new word is looked up in it.
+static IRREGULAR_BASE: LazyLock<FastMap<&'static str, &'static str>> =
+    LazyLock::new(|| IRREGULAR.iter().copied().collect());
 
 static STEMMER: LazyLock<rust_stemmers::Stemmer> =
     LazyLock::new(|| rust_stemmers::Stemmer::create(rust_stemmers::Algorithm::English));

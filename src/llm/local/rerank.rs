@@ -8,12 +8,65 @@
 //! the best one, so the best chunk scores 1 and a chunk sharing no term with the question 0:
 //! `MIN_RERANK_SCORE` then reads as a share of the best chunk's relevance.
 
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, LazyLock, Mutex};
 
-use super::Roots;
+use lru::LruCache;
+use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
+
+use super::{FastMap, Roots};
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
+
+/// How many chunks' term counts a process keeps (a few KB each).
+const MEMO_CHUNKS: usize = 4096;
+
+/// A document's content-word roots, each by its 64-bit hash, with their counts (sorted by
+/// hash), and its length in content words.
+struct Terms {
+    counts: Box<[(u64, u32)]>,
+    len: u32,
+}
+
+impl Terms {
+    fn of(text: &str, roots: &mut Roots) -> Terms {
+        let mut counts: FastMap<u64, u32> = FastMap::default();
+        let mut len = 0;
+        for t in roots.of(text) {
+            *counts.entry(xxh3_64(t.as_bytes())).or_insert(0) += 1;
+            len += 1;
+        }
+        let mut counts: Vec<(u64, u32)> = counts.into_iter().collect();
+        counts.sort_unstable();
+        Terms {
+            counts: counts.into_boxed_slice(),
+            len,
+        }
+    }
+
+    fn count(&self, term: u64) -> u32 {
+        self.counts
+            .binary_search_by_key(&term, |&(t, _)| t)
+            .map_or(0, |i| self.counts[i].1)
+    }
+}
+
+/// Term counts by the document's content hash: the same chunks come back question after
+/// question, and finding their roots is nearly all of a score's cost.
+static MEMO: LazyLock<Mutex<LruCache<u128, Arc<Terms>>>> =
+    LazyLock::new(|| Mutex::new(LruCache::new(NonZeroUsize::new(MEMO_CHUNKS).expect("non-zero"))));
+
+fn terms(text: &str, roots: &mut Roots) -> Arc<Terms> {
+    let key = xxh3_128(text.as_bytes());
+    let memo = || MEMO.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(t) = memo().get(&key) {
+        return t.clone();
+    }
+    let t = Arc::new(Terms::of(text, roots));
+    memo().put(key, t.clone());
+    t
+}
 
 /// One relevance score in [0, 1] per document, in order.
 pub fn scores(query: &str, documents: &[String]) -> Vec<f64> {
@@ -21,34 +74,26 @@ pub fn scores(query: &str, documents: &[String]) -> Vec<f64> {
     let mut wanted: Vec<String> = roots.of(query).collect();
     wanted.sort();
     wanted.dedup();
-    let docs: Vec<HashMap<String, u32>> = documents
-        .iter()
-        .map(|d| {
-            let mut tf = HashMap::new();
-            for t in roots.of(d) {
-                *tf.entry(t).or_insert(0u32) += 1;
-            }
-            tf
-        })
-        .collect();
-    let lengths: Vec<f64> = docs.iter().map(|tf| f64::from(tf.values().sum::<u32>())).collect();
+    let docs: Vec<Arc<Terms>> = documents.iter().map(|d| terms(d, &mut roots)).collect();
+    let lengths: Vec<f64> = docs.iter().map(|d| f64::from(d.len)).collect();
     let n = docs.len() as f64;
     let avg_len = (lengths.iter().sum::<f64>() / n.max(1.0)).max(1.0);
     // Summed in the query's (sorted) term order, so equal documents tie exactly on every run.
-    let idf: Vec<(&str, f64)> = wanted
+    let idf: Vec<(u64, f64)> = wanted
         .iter()
         .map(|t| {
-            let df = docs.iter().filter(|tf| tf.contains_key(t)).count() as f64;
-            (t.as_str(), (1.0 + (n - df + 0.5) / (df + 0.5)).ln())
+            let t = xxh3_64(t.as_bytes());
+            let df = docs.iter().filter(|d| d.count(t) > 0).count() as f64;
+            (t, (1.0 + (n - df + 0.5) / (df + 0.5)).ln())
         })
         .collect();
     let raw: Vec<f64> = docs
         .iter()
         .zip(&lengths)
-        .map(|(tf, &len)| {
+        .map(|(d, &len)| {
             idf.iter()
                 .map(|&(t, idf)| {
-                    let f = f64::from(tf.get(t).copied().unwrap_or(0));
+                    let f = f64::from(d.count(t));
                     idf * f * (K1 + 1.0) / (f + K1 * (1.0 - B + B * len / avg_len))
                 })
                 .sum()
