@@ -1034,21 +1034,29 @@ impl Engine {
         }
     }
 
-    /// The current row of every entity and relation a document's records name.
+    /// The current row of every entity and relation a document's records name: staged for
+    /// its commit, else in the store, read in one batch per kind (one round trip each on
+    /// PostgreSQL). The staging area is looked at first: a row withdrawn from it since has
+    /// landed in the store before.
     fn read_current(
         &self,
         nodes: Vec<(String, Vec<NewEntity>)>,
         edges: Vec<((String, String), Vec<NewRelation>)>,
     ) -> Result<MergeWork> {
         let mut read_from = Vec::new();
-        let entities = nodes
-            .iter()
-            .map(|(name, _)| Ok((self.current_entity(name, &mut read_from)?, None)))
-            .collect::<Result<_>>()?;
-        let relations = edges
-            .iter()
-            .map(|((a, b), _)| Ok((self.current_relation(a, b, &mut read_from)?, None)))
-            .collect::<Result<_>>()?;
+        let staged = nodes.iter().map(|(name, _)| self.staging.entity(name)).collect();
+        let entities = staged_or_stored(staged, &mut read_from, |missing| {
+            let names: Vec<&str> = missing.iter().map(|&i| nodes[i].0.as_str()).collect();
+            self.store().entities_named(&names)
+        })?;
+        let staged = edges.iter().map(|((a, b), _)| self.staging.relation(a, b)).collect();
+        let relations = staged_or_stored(staged, &mut read_from, |missing| {
+            let pairs: Vec<(&str, &str)> = missing
+                .iter()
+                .map(|&i| (edges[i].0.0.as_str(), edges[i].0.1.as_str()))
+                .collect();
+            self.store().relations_between(&pairs)
+        })?;
         Ok(MergeWork {
             nodes,
             edges,
@@ -1068,17 +1076,6 @@ impl Engine {
                 Ok(Some(row))
             }
             None => Ok(self.store().entity(name)?.map(Arc::new)),
-        }
-    }
-
-    /// [`current_entity`](Self::current_entity) for the relation between `a` and `b` (`a <= b`).
-    fn current_relation(&self, a: &str, b: &str, read_from: &mut Vec<u64>) -> Result<Option<Arc<RelationState>>> {
-        match self.staging.relation(a, b) {
-            Some((seq, row)) => {
-                read_from.push(seq);
-                Ok(Some(row))
-            }
-            None => Ok(self.store().relation(a, b)?.map(Arc::new)),
         }
     }
 
@@ -1328,6 +1325,32 @@ struct MergeWork {
 
 /// One row's merge: the row as it is (none if new), and the merge's result once complete.
 type Merging<S, T = S> = (Option<Arc<S>>, Option<Merged<T>>);
+
+/// Each row staged for its commit (noting its ticket in `read_from`), else as `read` returns
+/// it for the positions not staged, in one call.
+fn staged_or_stored<S>(
+    staged: Vec<Option<(u64, Arc<S>)>>,
+    read_from: &mut Vec<u64>,
+    read: impl FnOnce(&[usize]) -> Result<Vec<Option<S>>>,
+) -> Result<Vec<Merging<S>>> {
+    let missing: Vec<usize> = (0..staged.len()).filter(|&i| staged[i].is_none()).collect();
+    let mut stored = if missing.is_empty() {
+        Vec::new()
+    } else {
+        read(&missing)?
+    }
+    .into_iter();
+    Ok(staged
+        .into_iter()
+        .map(|row| match row {
+            Some((seq, row)) => {
+                read_from.push(seq);
+                (Some(row), None)
+            }
+            None => (stored.next().flatten().map(Arc::new), None),
+        })
+        .collect())
+}
 
 /// Runs `merge` for each group of records whose merge has not completed, keeping its result
 /// unless it still waits on a summary.

@@ -224,6 +224,17 @@ impl KbStore {
         both!(self, s => s.relation(a, b))
     }
 
+    /// The current rows of a document's entities, in order (`None` where missing): one
+    /// round trip on PostgreSQL instead of one per name.
+    pub fn entities_named(&self, names: &[&str]) -> Result<Vec<Option<EntityState>>> {
+        both!(self, s => s.entities_named(names))
+    }
+
+    /// The relations between each pair (either order), in order (`None` where missing).
+    pub fn relations_between(&self, pairs: &[(&str, &str)]) -> Result<Vec<Option<RelationState>>> {
+        both!(self, s => s.relations_between(pairs))
+    }
+
     pub fn commit_document(&mut self, commit: &DocumentCommit) -> Result<VectorChanges> {
         both!(self, s => s.commit_document(commit))
     }

@@ -912,6 +912,16 @@ impl SqliteKb {
         relation_in(&self.conn, a, b).map_err(self.err("cannot read relation"))
     }
 
+    /// [`entity`](Self::entity) for each name, in order (point reads cost nothing in-process).
+    pub fn entities_named(&self, names: &[&str]) -> Result<Vec<Option<EntityState>>> {
+        names.iter().map(|n| self.entity(n)).collect()
+    }
+
+    /// [`relation`](Self::relation) for each pair, in order.
+    pub fn relations_between(&self, pairs: &[(&str, &str)]) -> Result<Vec<Option<RelationState>>> {
+        pairs.iter().map(|&(a, b)| self.relation(a, b)).collect()
+    }
+
     /// Writes a processed document in one transaction and marks it processed.
     pub fn commit_document(&mut self, commit: &DocumentCommit) -> Result<VectorChanges> {
         let err = self.err("cannot commit the document");

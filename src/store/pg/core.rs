@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 
 use postgres::Client;
+use postgres::types::Type;
 use uuid::Uuid;
 
 use super::PgKb;
@@ -724,11 +725,12 @@ impl PgKb {
     pub fn cache_get(&self, key: &str) -> Result<Option<(String, i64)>> {
         let (tenant, kb) = (self.tenant, self.kb);
         self.with(|c| {
-            c.query_opt(
+            // Typed parameters: one round trip (a cache lookup precedes every model call).
+            c.query_typed(
                 "SELECT response, created_at FROM kb_llm_cache WHERE tenant_id = $1 AND kb_id = $2 AND cache_key = $3",
-                &[&tenant, &kb, &key],
+                &[(&tenant, Type::UUID), (&kb, Type::UUID), (&key, Type::TEXT)],
             )
-            .map(|r| r.map(|r| (r.get(0), r.get(1))))
+            .map(|rows| rows.first().map(|r| (r.get(0), r.get(1))))
             .map_err(|e| pg_error("cannot read the LLM cache", e))
         })
     }
@@ -747,21 +749,21 @@ impl PgKb {
     fn cache_insert(&self, key: &str, answer: &CachedAnswer, generation: Option<i64>) -> Result<()> {
         let (tenant, kb) = (self.tenant, self.kb);
         self.with(|c| {
-            c.execute(
+            c.query_typed(
                 "INSERT INTO kb_llm_cache (tenant_id, kb_id, cache_key, cache_type, chunk_id, response, created_at)
                  SELECT $1, $2, $3, $4, $5, $6, $7
                  WHERE $8::bigint IS NULL OR coalesce((SELECT value::bigint FROM kb_meta
                         WHERE tenant_id = $1 AND kb_id = $2 AND key = 'generation'), 0) = $8
                  ON CONFLICT (tenant_id, kb_id, cache_key) DO NOTHING",
                 &[
-                    &tenant,
-                    &kb,
-                    &key,
-                    &answer.cache_type,
-                    &answer.chunk_id,
-                    &answer.response,
-                    &answer.at,
-                    &generation,
+                    (&tenant, Type::UUID),
+                    (&kb, Type::UUID),
+                    (&key, Type::TEXT),
+                    (&answer.cache_type, Type::TEXT),
+                    (&answer.chunk_id, Type::TEXT),
+                    (&answer.response, Type::TEXT),
+                    (&answer.at, Type::INT8),
+                    (&generation, Type::INT8),
                 ],
             )
             .map_err(|e| pg_error("cannot write the LLM cache", e))?;
@@ -770,31 +772,57 @@ impl PgKb {
     }
 
     pub fn entity(&self, name: &str) -> Result<Option<EntityState>> {
-        let (tenant, kb) = (self.tenant, self.kb);
-        self.with(|c| {
-            c.query_opt(
-                &format!("SELECT {ENTITY_COLUMNS} FROM kb_entities WHERE tenant_id = $1 AND kb_id = $2 AND name = $3"),
-                &[&tenant, &kb, &name],
-            )
-            .map(|r| r.map(|r| rows::entity(&r, 0)))
-            .map_err(|e| pg_error("cannot read entity", e))
-        })
+        Ok(self.entities_named(&[name])?.pop().flatten())
     }
 
     /// The relation between `a` and `b`, in either order (stored with `src < tgt`).
     pub fn relation(&self, a: &str, b: &str) -> Result<Option<RelationState>> {
-        let (a, b) = if a <= b { (a, b) } else { (b, a) };
+        Ok(self.relations_between(&[(a, b)])?.pop().flatten())
+    }
+
+    /// The entities named `names`, in that order (`None` where there is none): one statement
+    /// for all of a document's entities.
+    pub fn entities_named(&self, names: &[&str]) -> Result<Vec<Option<EntityState>>> {
         let (tenant, kb) = (self.tenant, self.kb);
-        self.with(|c| {
-            c.query_opt(
-                &format!(
-                    "SELECT {RELATION_COLUMNS} FROM kb_relations WHERE tenant_id = $1 AND kb_id = $2 AND src = $3 AND tgt = $4"
-                ),
-                &[&tenant, &kb, &a, &b],
+        let sql = format!(
+            "SELECT w.ord, {} FROM unnest($3::text[]) WITH ORDINALITY AS w(name, ord)
+             JOIN kb_entities e ON e.tenant_id = $1 AND e.kb_id = $2 AND e.name = w.name",
+            rows::qualified("e", ENTITY_COLUMNS)
+        );
+        let found = self.with(|c| {
+            c.query_typed(
+                &sql,
+                &[(&tenant, Type::UUID), (&kb, Type::UUID), (&names, Type::TEXT_ARRAY)],
             )
-            .map(|r| r.map(|r| rows::relation(&r, 0)))
-            .map_err(|e| pg_error("cannot read relation", e))
-        })
+            .map_err(|e| pg_error("cannot read entities", e))
+        })?;
+        Ok(in_order(names.len(), found, |r| rows::entity(r, 1)))
+    }
+
+    /// The relations between each pair, in either order, in the order of `pairs` (`None` where
+    /// there is none): one statement for all of a document's relations.
+    pub fn relations_between(&self, pairs: &[(&str, &str)]) -> Result<Vec<Option<RelationState>>> {
+        let (tenant, kb) = (self.tenant, self.kb);
+        let (src, tgt): (Vec<&str>, Vec<&str>) =
+            pairs.iter().map(|&(a, b)| if a <= b { (a, b) } else { (b, a) }).unzip();
+        let sql = format!(
+            "SELECT w.ord, {} FROM unnest($3::text[], $4::text[]) WITH ORDINALITY AS w(src, tgt, ord)
+             JOIN kb_relations r ON r.tenant_id = $1 AND r.kb_id = $2 AND r.src = w.src AND r.tgt = w.tgt",
+            rows::qualified("r", RELATION_COLUMNS)
+        );
+        let found = self.with(|c| {
+            c.query_typed(
+                &sql,
+                &[
+                    (&tenant, Type::UUID),
+                    (&kb, Type::UUID),
+                    (&src, Type::TEXT_ARRAY),
+                    (&tgt, Type::TEXT_ARRAY),
+                ],
+            )
+            .map_err(|e| pg_error("cannot read relations", e))
+        })?;
+        Ok(in_order(pairs.len(), found, |r| rows::relation(r, 1)))
     }
 
     /// Writes a processed document in one transaction and marks it processed: its chunks,
@@ -958,4 +986,15 @@ impl PgKb {
             })
         })
     }
+}
+
+/// Rows whose first column is a 1-based position (`WITH ORDINALITY`) placed at it, `None`
+/// where no row came.
+fn in_order<T>(len: usize, found: Vec<postgres::Row>, decode: impl Fn(&postgres::Row) -> T) -> Vec<Option<T>> {
+    let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None).take(len).collect();
+    for r in &found {
+        let at: i64 = r.get(0);
+        out[at as usize - 1] = Some(decode(r));
+    }
+    out
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::PgKb;
 use super::core::{bump_generation, update_entities, update_relations};
-use super::rows::{self, DOCUMENT_COLUMNS, ENTITY_COLUMNS, RELATION_COLUMNS};
+use super::rows::{self, DOCUMENT_COLUMNS, ENTITY_COLUMNS, RELATION_COLUMNS, qualified};
 use crate::catalog::pg::pg_error;
 use crate::error::{Error, Result};
 use crate::store::delete::{DeletionChanges, DeletionScope, DocumentDeletion, StoredExtraction};
@@ -222,15 +222,6 @@ impl PgKb {
             write_deletion(c, tenant, kb, deletion).map_err(|e| pg_error("cannot delete the documents", e))
         })
     }
-}
-
-/// `columns` (a comma-separated list) each prefixed with `alias.`.
-fn qualified(alias: &str, columns: &str) -> String {
-    columns
-        .split(',')
-        .map(|c| format!("{alias}.{}", c.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// The KB's generation (0 before its first write); `lock` takes the row for the transaction,

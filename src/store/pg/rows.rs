@@ -148,3 +148,12 @@ pub(super) fn edge(r: &Row, at: usize) -> GraphEdge {
         truncate: r.get(at + 8),
     }
 }
+
+/// `columns` (a comma-separated list) each prefixed with `alias.`.
+pub(super) fn qualified(alias: &str, columns: &str) -> String {
+    columns
+        .split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
