@@ -20,6 +20,8 @@
 mod corpus;
 #[path = "support/model.rs"]
 mod model;
+#[path = "support/pg.rs"]
+mod pg;
 
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
@@ -217,7 +219,7 @@ fn main() {
         if only.as_deref().is_some_and(|o| o != name) {
             continue;
         }
-        let storage = database.map(fresh_database);
+        let storage = database.map(|url| pg::fresh_database(url, "lrt_bench"));
         let name = if storage.is_some() {
             format!("{name}-pg")
         } else {
@@ -291,17 +293,6 @@ fn main() {
             );
         }
     }
-}
-
-/// A new, empty database `lrt_bench` (dropped first if there) in the server `url` names; its URL.
-fn fresh_database(url: &str) -> String {
-    let mut admin = postgres::Client::connect(url, postgres::NoTls).expect("connect to --pg URL");
-    admin
-        .batch_execute("DROP DATABASE IF EXISTS lrt_bench WITH (FORCE)")
-        .and_then(|()| admin.batch_execute("CREATE DATABASE lrt_bench"))
-        .expect("create the benchmark database");
-    let base = url.rsplit_once('/').expect("a URL with a database").0;
-    format!("{base}/lrt_bench")
 }
 
 fn dir_size(p: &Path) -> u64 {

@@ -14,15 +14,19 @@
 //!
 //! Run: `cargo bench --bench query` (options: `-- --mb N`, `-- --runs N` in-process queries
 //! per mode, `-- --cold N` process runs per mode, `-- --keep DIR` to keep (and reuse) the corpus
-//! and KB, `-- --modes mix,hybrid` to measure only those modes, e.g. under a profiler).
+//! and KB, `-- --modes mix,hybrid` to measure only those modes, e.g. under a profiler,
+//! `-- --pg URL` to measure the same on PostgreSQL as well, in a database `lrt_bench_query`
+//! made in the server URL names).
 //! Issue 4 targets: p50 ≤ 5 ms per mode in-process; p50 ≤ 30 ms for a whole cold process.
 
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/pg.rs"]
+mod pg;
 #[path = "support/process.rs"]
 mod process;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use lrt::config::{Env, Overrides, Settings};
@@ -48,12 +52,16 @@ fn thread_cpu() -> f64 {
     ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
 }
 
-/// The benchmark's environment: only the acting user, nothing from the caller's shell.
-struct BenchEnv;
+/// The benchmark's environment: the acting user and the storage variables of the KB's
+/// installation, nothing from the caller's shell.
+struct BenchEnv<'a>(&'a [(&'static str, String)]);
 
-impl Env for BenchEnv {
+impl Env for BenchEnv<'_> {
     fn get(&self, name: &str) -> Option<String> {
-        (name == "LRT_USER").then(|| "root".to_string())
+        if name == "LRT_USER" {
+            return Some("root".to_string());
+        }
+        self.0.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
     }
 }
 
@@ -122,6 +130,7 @@ fn main() {
     let mut cold = 25usize;
     let mut keep: Option<PathBuf> = None;
     let mut modes = MODES.to_vec();
+    let mut pg: Option<String> = None;
     let mut it = std::env::args().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -129,6 +138,7 @@ fn main() {
             "--runs" => runs = it.next().and_then(|v| v.parse().ok()).expect("--runs N"),
             "--cold" => cold = it.next().and_then(|v| v.parse().ok()).expect("--cold N"),
             "--keep" => keep = it.next().map(Into::into),
+            "--pg" => pg = it.next(),
             "--modes" => {
                 let list = it.next().expect("--modes LIST");
                 modes = MODES
@@ -141,28 +151,62 @@ fn main() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let root = keep.unwrap_or_else(|| tmp.path().to_path_buf());
-    let dir = root.join("query-local");
-    if !dir.join("ingested").exists() {
-        let _ = std::fs::remove_dir_all(&dir);
-        let corpus_dir = root.join("corpus");
+    let corpus_dir = root.join("corpus");
+    if !corpus_dir.exists() {
         let (docs, bytes) = corpus::write_corpus(&corpus_dir, (mb * 1024.0 * 1024.0) as usize, SEED);
         println!("corpus: {docs} generated documents, {:.2} MB", bytes as f64 / 1048576.0);
-        process::lrt(&dir, &[], &["init", "--user", "root", "--multi-tenant", "--json"]);
-        process::lrt(&dir, &[], &["tenant", "create", "bench", "--json"]);
-        process::lrt(&dir, &[], &["kb", "create", "-t", "bench", "kb", "--json"]);
-        let corpus = corpus_dir.to_str().unwrap();
-        let (wall, out) = process::lrt(&dir, &[], &["ingest", "-t", "bench", "--kb", "kb", corpus, "--json"]);
-        let report: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
-        println!(
-            "ingest (local provider): {wall:.2} s, {} chunks, {} entities, {} relations",
-            report["chunks"], report["entities"], report["relations"]
-        );
-        std::fs::write(dir.join("ingested"), "").unwrap();
-    } else {
-        println!("reusing the KB in {}", dir.display());
     }
-
     let questions = corpus::questions(40, SEED);
+    let backends: Vec<Option<&str>> = std::iter::once(None).chain(pg.as_deref().map(Some)).collect();
+    for database in backends {
+        let (dir, env) = match database {
+            None => (root.join("query-local"), Vec::new()),
+            Some(url) => {
+                let dir = root.join("query-local-pg");
+                let url = if dir.join("ingested").exists() {
+                    pg::database_url(url, "lrt_bench_query")
+                } else {
+                    pg::fresh_database(url, "lrt_bench_query")
+                };
+                (
+                    dir,
+                    vec![("LRT_STORAGE", "postgres".to_string()), ("LRT_DATABASE_URL", url)],
+                )
+            }
+        };
+        let backend = if database.is_some() { "postgresql" } else { "sqlite" };
+        println!("\n== storage: {backend}");
+        prepare(&dir, &corpus_dir, &env);
+        in_process(&dir, &env, &modes, &questions, runs);
+        if cold > 0 {
+            whole_processes(&dir, &env, &modes, &questions, cold);
+        }
+    }
+}
+
+/// Ingests the corpus into a new installation in `dir` (once: `--keep` reuses it).
+fn prepare(dir: &Path, corpus_dir: &Path, env: &[(&'static str, String)]) {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    if dir.join("ingested").exists() {
+        println!("reusing the KB in {}", dir.display());
+        return;
+    }
+    let _ = std::fs::remove_dir_all(dir);
+    process::lrt(dir, &env, &["init", "--user", "root", "--multi-tenant", "--json"]);
+    process::lrt(dir, &env, &["tenant", "create", "bench", "--json"]);
+    process::lrt(dir, &env, &["kb", "create", "-t", "bench", "kb", "--json"]);
+    let corpus = corpus_dir.to_str().unwrap();
+    let (wall, out) = process::lrt(dir, &env, &["ingest", "-t", "bench", "--kb", "kb", corpus, "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap_or_default();
+    println!(
+        "ingest (local provider): {wall:.2} s, {} chunks, {} entities, {} relations",
+        report["chunks"], report["entities"], report["relations"]
+    );
+    std::fs::write(dir.join("ingested"), "").unwrap();
+}
+
+/// Latency per mode with the KB opened once (cached, uncached and first-time questions).
+fn in_process(dir: &Path, env: &[(&'static str, String)], modes: &[QueryMode], questions: &[String], runs: usize) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -171,7 +215,7 @@ fn main() {
         config: Some(dir.join("config.toml")),
         data_dir: Some(dir.join("data")),
     };
-    let mut svc = Service::open(Settings::load(&overrides, &BenchEnv).unwrap()).unwrap();
+    let mut svc = Service::open(Settings::load(&overrides, &BenchEnv(env)).unwrap()).unwrap();
     let actor = svc.local_actor(None).unwrap();
     let t = Instant::now();
     let cached = svc.open_query(&actor, Some("bench"), Some("kb"), false).unwrap();
@@ -185,11 +229,11 @@ fn main() {
         "\nin-process, {runs} queries per mode over {} questions:",
         questions.len()
     );
-    for &mode in &modes {
+    for &mode in modes {
         // One pass fills the keyword and answer caches and the token-count memo: each question
         // is new to this mode here, so this is the latency of a question asked the first time.
         let mut first = Samples::default();
-        for q in &questions {
+        for q in questions {
             let (start, cpu) = (Instant::now(), thread_cpu());
             runtime
                 .block_on(cached.run(QueryParams::new(q.clone(), mode), None, None, None))
@@ -197,8 +241,8 @@ fn main() {
             first.wall.push(start.elapsed().as_secs_f64());
             first.cpu.push(thread_cpu() - cpu);
         }
-        let (mut hit, sizes) = measure(&runtime, &cached, mode, &questions, runs, true);
-        let (mut miss, _) = measure(&runtime, &uncached, mode, &questions, runs, false);
+        let (mut hit, sizes) = measure(&runtime, &cached, mode, questions, runs, true);
+        let (mut miss, _) = measure(&runtime, &uncached, mode, questions, runs, false);
         println!(
             "{:>6} cached:   {} | context: {:.1} entities, {:.1} relations, {:.1} chunks",
             mode.as_str(),
@@ -210,21 +254,22 @@ fn main() {
         println!("{:>6} uncached: {}", mode.as_str(), miss.summary());
         println!("{:>6} first:    {}", mode.as_str(), first.summary());
     }
+}
 
-    if cold == 0 {
-        return;
-    }
+/// The wall time of whole `lrt query` processes per mode, next to `lrt kb show`.
+fn whole_processes(dir: &Path, env: &[(&'static str, String)], modes: &[QueryMode], questions: &[String], cold: usize) {
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     println!("\nwhole processes ({cold} runs per mode, questions cycled):");
     let mut floor = Samples::default();
     for _ in 0..cold {
-        let (wall, cpu, _) = process::lrt_timed(&dir, &[], &["kb", "show", "-t", "bench", "kb", "--json"]);
+        let (wall, cpu, _) = process::lrt_timed(dir, &env, &["kb", "show", "-t", "bench", "kb", "--json"]);
         floor.wall.push(wall);
         floor.cpu.push(cpu);
     }
     println!("  lrt kb show (floor):     {}", floor.summary());
     for (label, extra) in [("lrt query", None), ("lrt query --no-cache", Some("--no-cache"))] {
         let mut all = Samples::default();
-        for &mode in &modes {
+        for &mode in modes {
             let mut runs = Samples::default();
             for i in 0..cold {
                 let q = &questions[i % questions.len()];
@@ -240,7 +285,7 @@ fn main() {
                     q,
                 ];
                 args.extend(extra);
-                let (wall, cpu, _) = process::lrt_timed(&dir, &[], &args);
+                let (wall, cpu, _) = process::lrt_timed(dir, &env, &args);
                 runs.wall.push(wall);
                 runs.cpu.push(cpu);
             }
