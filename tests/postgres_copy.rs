@@ -282,10 +282,10 @@ fn a_copy_into_postgresql_that_fails_part_way_leaves_it_empty_and_a_retry_succee
          WHEN (NEW.kb_id = '{kb}') EXECUTE FUNCTION refuse();"
     ));
     let run = original.run(Some(ROOT), &[], &["db", "copy", "--from", &from, "--to", &db.url]);
+    assert_eq!(rows_in(&db), empty, "{}", run.stderr);
     assert_eq!(run.code, 9, "{}", run.stderr);
     assert!(run.stderr.contains("no space left for this row"), "{}", run.stderr);
     assert!(run.stderr.contains("holds nothing of it"), "{}", run.stderr);
-    assert_eq!(rows_in(&db), empty, "{}", run.stderr);
     db.execute("DROP TRIGGER refuse ON kb_documents");
 
     // The second KB's kb.db cannot be read.
@@ -293,9 +293,9 @@ fn a_copy_into_postgresql_that_fails_part_way_leaves_it_empty_and_a_retry_succee
     let saved = std::fs::read(&file).unwrap();
     std::fs::write(&file, vec![0x5a; saved.len()]).unwrap();
     let run = original.run(Some(ROOT), &[], &["db", "copy", "--from", &from, "--to", &db.url]);
+    assert_eq!(rows_in(&db), empty, "{}", run.stderr);
     assert_eq!(run.code, 9, "{}", run.stderr);
     assert!(run.stderr.contains("holds nothing of it"), "{}", run.stderr);
-    assert_eq!(rows_in(&db), empty, "{}", run.stderr);
 
     std::fs::write(&file, saved).unwrap();
     let copied = json(&original, &[], ROOT, &["db", "copy", "--from", &from, "--to", &db.url]);
@@ -419,20 +419,18 @@ async fn a_copy_waits_for_a_running_ingest_and_copies_all_it_committed() {
     let from = format!("sqlite:{}", original.data_dir().display());
     let run = original.run(Some(ROOT), &[], &["db", "copy", "--from", &from, "--to", &db.url]);
     assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = ingest.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let processed = "SELECT count(*) FROM kb_documents WHERE status = 'processed'";
+    assert_eq!(db.scalar(processed), 6, "{}", run.stderr);
+    assert_eq!(db.scalar("SELECT count(*) FROM kb_documents"), 6);
+    assert_eq!(db.scalar("SELECT document_count FROM knowledge_bases"), 6);
     assert!(
         run.stderr.contains("acme/docs: waiting for the ingest"),
         "{}",
         run.stderr
     );
-    let out = ingest.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-
-    assert_eq!(db.scalar("SELECT count(*) FROM kb_documents"), 6);
-    assert_eq!(
-        db.scalar("SELECT count(*) FROM kb_documents WHERE status = 'processed'"),
-        6
-    );
-    assert_eq!(db.scalar("SELECT document_count FROM knowledge_bases"), 6);
     let pg = [("LRT_STORAGE", "postgres"), ("LRT_DATABASE_URL", db.url.as_str())];
     let served = Lrt::new();
     doctor_is_clean(&served, &pg);

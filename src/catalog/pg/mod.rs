@@ -15,7 +15,6 @@
 
 mod audit_cap;
 mod copy;
-pub use copy::PgInstall;
 mod leases;
 mod pool;
 mod rekey;
@@ -29,6 +28,7 @@ use postgres::error::SqlState;
 use postgres::{Client, Row};
 use uuid::Uuid;
 
+pub use copy::PgInstall;
 pub(crate) use leases::{Lease, QueryLeases};
 pub(crate) use pool::{Conn, Pool, off_runtime, pg_error, pool};
 pub use schema::SCHEMA_VERSION;

@@ -265,17 +265,22 @@ fn copy_one(
 
 /// The source KB's ingest lock; while another process holds it (an ingest, a deletion, a
 /// curation, a repair) says so once and waits, trying again every [`LOCK_POLL`], until it is
-/// free or the copy is cancelled.
+/// free or the copy is cancelled. `None` for a SQLite KB without a folder (nothing to lock).
 fn lock_source(
     at: &KbLocation,
     name: &str,
     cancelled: &dyn Fn() -> bool,
     progress: &mut dyn FnMut(&str),
-) -> Result<KbLock> {
+) -> Result<Option<KbLock>> {
+    if at.is_sqlite() && !at.dir.is_dir() {
+        // No folder, no kb.db: nothing to copy, and no ingest can run there (it needs the
+        // folder for its lock).
+        return Ok(None);
+    }
     let mut told = false;
     loop {
         if let Some(lock) = KbLock::try_acquire(at)? {
-            return Ok(lock);
+            return Ok(Some(lock));
         }
         if !told {
             progress(&format!(

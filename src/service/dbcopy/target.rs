@@ -113,9 +113,9 @@ impl Target {
         match self {
             Target::Postgres { install, .. } => {
                 drop(install);
-                Ok("nothing was written (its transaction was rolled back)".into())
+                Ok("its transaction was rolled back".into())
             }
-            Target::Sqlite(mut s) => s.discard().map(|()| "nothing was written".into()),
+            Target::Sqlite(mut s) => s.discard().map(|()| "its staging directory was removed".into()),
         }
     }
 }
