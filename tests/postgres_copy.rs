@@ -435,3 +435,44 @@ async fn a_copy_waits_for_a_running_ingest_and_copies_all_it_committed() {
     let served = Lrt::new();
     doctor_is_clean(&served, &pg);
 }
+
+/// Between two data directories (no PostgreSQL needed): a copy whose second KB cannot be read
+/// leaves no directory and no staging directory behind; a directory that is not empty is
+/// refused untouched; and the retry, the KB repaired, is whole.
+#[test]
+fn a_copy_into_a_directory_that_fails_part_way_leaves_nothing() {
+    let original = Lrt::new();
+    populate(&original);
+    let before = view(&original, &[]);
+    let from = format!("sqlite:{}", original.data_dir().display());
+    let (tenant, kb) = kb_id(&original, &[], "bob", "beta", "notes");
+    let file = original.kb_dir(&tenant, &kb).join("kb.db");
+    let saved = std::fs::read(&file).unwrap();
+    std::fs::write(&file, vec![0x5a; saved.len()]).unwrap();
+
+    let back = Lrt::new();
+    let parent = back.root().join("copies");
+    let dir = parent.join("one");
+    let to = format!("sqlite:{}", dir.display());
+    let run = back.run(Some(ROOT), &[], &["db", "copy", "--from", &from, "--to", &to]);
+    assert!(!parent.exists(), "{}", run.stderr);
+    assert_eq!(run.code, 9, "{}", run.stderr);
+    assert!(run.stderr.contains("holds nothing of it"), "{}", run.stderr);
+
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let run = back.run(Some(ROOT), &[], &["db", "copy", "--from", &from, "--to", &to]);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(&parent).unwrap().count(), 1);
+    std::fs::remove_file(dir.join("notes.txt")).unwrap();
+
+    // An empty directory is fine; the copy replaces it.
+    std::fs::write(&file, saved).unwrap();
+    let run = back.run(Some(ROOT), &[], &["db", "copy", "--from", &from, "--to", &to]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(std::fs::read_dir(&parent).unwrap().count(), 1);
+    let env = [("LRT_DATA_DIR", dir.to_str().unwrap())];
+    assert_eq!(view(&back, &env), before);
+    doctor_is_clean(&back, &env);
+}
