@@ -181,6 +181,16 @@ fn passwords_are_never_printed() {
     );
 }
 
+/// A populated installation, what a user sees of it, and its copy into `db`.
+fn populated_and_copied_to(db: &Database) -> (Lrt, Value) {
+    let original = Lrt::new();
+    populate(&original);
+    let before = view(&original, &[]);
+    let from = format!("sqlite:{}", original.data_dir().display());
+    json(&original, &[], ROOT, &["db", "copy", "--from", &from, "--to", &db.url]);
+    (original, before)
+}
+
 /// Needs the whole PostgreSQL KB store (reads, commits, statistics): a copy answers on
 /// PostgreSQL as the original did, `lrt doctor` is clean there, and archives move KBs between
 /// the two backends both ways.
@@ -189,11 +199,7 @@ fn a_copied_installation_answers_on_postgresql_and_archives_cross_backends() {
     let Some(db) = Database::new("a_copied_installation_answers_on_postgresql_and_archives_cross_backends") else {
         return;
     };
-    let original = Lrt::new();
-    populate(&original);
-    let before = view(&original, &[]);
-    let from = format!("sqlite:{}", original.data_dir().display());
-    json(&original, &[], ROOT, &["db", "copy", "--from", &from, "--to", &db.url]);
+    let (original, before) = populated_and_copied_to(&db);
 
     // The same installation on PostgreSQL (its own data directory for derived index files).
     let served = Lrt::new();
@@ -325,6 +331,7 @@ fn copy_until(lrt: &Lrt, from: &str, dir: &std::path::Path, until: &str) -> (std
             return (child, seen);
         }
     }
+    let _ = child.wait();
     panic!("lrt db copy ended without saying {until:?}: {seen}");
 }
 
@@ -345,11 +352,7 @@ fn a_copy_into_a_directory_stopped_part_way_leaves_nothing_and_a_retry_succeeds(
     let Some(db) = Database::new("a_copy_into_a_directory_stopped_part_way_leaves_nothing_and_a_retry_succeeds") else {
         return;
     };
-    let original = Lrt::new();
-    populate(&original);
-    let before = view(&original, &[]);
-    let from = format!("sqlite:{}", original.data_dir().display());
-    json(&original, &[], ROOT, &["db", "copy", "--from", &from, "--to", &db.url]);
+    let (original, before) = populated_and_copied_to(&db);
 
     // An ingest holds the second KB (its advisory lock, as `lrt ingest` on PostgreSQL takes it).
     let (tenant, kb) = kb_id(&original, &[], "bob", "beta", "notes");
