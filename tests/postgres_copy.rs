@@ -181,6 +181,16 @@ fn passwords_are_never_printed() {
     );
 }
 
+/// A populated installation, what a user sees of it, and its copy into `db`.
+fn populated_and_copied_to(db: &Database) -> (Lrt, Value) {
+    let original = Lrt::new();
+    populate(&original);
+    let before = view(&original, &[]);
+    let from = format!("sqlite:{}", original.data_dir().display());
+    json(&original, &[], ROOT, &["db", "copy", "--from", &from, "--to", &db.url]);
+    (original, before)
+}
+
 /// Needs the whole PostgreSQL KB store (reads, commits, statistics): a copy answers on
 /// PostgreSQL as the original did, `lrt doctor` is clean there, and archives move KBs between
 /// the two backends both ways.
@@ -189,11 +199,7 @@ fn a_copied_installation_answers_on_postgresql_and_archives_cross_backends() {
     let Some(db) = Database::new("a_copied_installation_answers_on_postgresql_and_archives_cross_backends") else {
         return;
     };
-    let original = Lrt::new();
-    populate(&original);
-    let before = view(&original, &[]);
-    let from = format!("sqlite:{}", original.data_dir().display());
-    json(&original, &[], ROOT, &["db", "copy", "--from", &from, "--to", &db.url]);
+    let (original, before) = populated_and_copied_to(&db);
 
     // The same installation on PostgreSQL (its own data directory for derived index files).
     let served = Lrt::new();
@@ -235,4 +241,241 @@ fn a_copied_installation_answers_on_postgresql_and_archives_cross_backends() {
     assert_eq!(taken.code, 6, "{}", taken.stderr);
     assert_eq!(db.scalar("SELECT count(*) FROM kb_documents"), rows);
     doctor_is_clean(&served, &pg);
+}
+
+/// The catalog and KB rows a PostgreSQL destination holds, added up: 0 when it is empty.
+fn rows_in(db: &Database) -> i64 {
+    db.scalar(
+        "SELECT (SELECT count(*) FROM tenants) + (SELECT count(*) FROM knowledge_bases)
+              + (SELECT count(*) FROM tenant_memberships) + (SELECT count(*) FROM api_keys)
+              + (SELECT count(*) FROM audit_log) + (SELECT count(*) FROM kb_documents)
+              + (SELECT count(*) FROM kb_chunks) + (SELECT count(*) FROM kb_entities)
+              + (SELECT count(*) FROM kb_meta)",
+    )
+}
+
+/// A KB's id by tenant and name.
+fn kb_id(lrt: &Lrt, env: &[(&str, &str)], user: &str, tenant: &str, kb: &str) -> (String, String) {
+    let shown = json(lrt, env, user, &["kb", "show", "-t", tenant, kb]);
+    (
+        shown["tenant_id"].as_str().unwrap().to_string(),
+        shown["kb_id"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A copy into PostgreSQL that fails after the catalog and the first KB were written (the
+/// destination rejects a row of the second KB; the second KB's kb.db is corrupt) leaves the
+/// database as empty as it was, and a retry, the cause gone, copies everything.
+#[test]
+fn a_copy_into_postgresql_that_fails_part_way_leaves_it_empty_and_a_retry_succeeds() {
+    let Some(db) = Database::new("a_copy_into_postgresql_that_fails_part_way_leaves_it_empty_and_a_retry_succeeds")
+    else {
+        return;
+    };
+    let original = Lrt::new();
+    populate(&original);
+    let from = format!("sqlite:{}", original.data_dir().display());
+    let pg = [("LRT_STORAGE", "postgres"), ("LRT_DATABASE_URL", db.url.as_str())];
+    json(&original, &pg, ROOT, &["db", "migrate"]);
+    let empty = rows_in(&db);
+    let (tenant, kb) = kb_id(&original, &[], "bob", "beta", "notes");
+
+    // The destination refuses the second KB's documents (as a full disk or a quota would).
+    db.execute(&format!(
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+         BEGIN RAISE EXCEPTION 'no space left for this row'; END $$;
+         CREATE TRIGGER refuse BEFORE INSERT ON kb_documents FOR EACH ROW
+         WHEN (NEW.kb_id = '{kb}') EXECUTE FUNCTION refuse();"
+    ));
+    let run = original.run(Some(ROOT), &[], &["db", "copy", "--from", &from, "--to", &db.url]);
+    assert_eq!(rows_in(&db), empty, "{}", run.stderr);
+    assert_eq!(run.code, 9, "{}", run.stderr);
+    assert!(run.stderr.contains("no space left for this row"), "{}", run.stderr);
+    assert!(run.stderr.contains("holds nothing of it"), "{}", run.stderr);
+    db.execute("DROP TRIGGER refuse ON kb_documents");
+
+    // The second KB's kb.db cannot be read.
+    let file = original.kb_dir(&tenant, &kb).join("kb.db");
+    let saved = std::fs::read(&file).unwrap();
+    std::fs::write(&file, vec![0x5a; saved.len()]).unwrap();
+    let run = original.run(Some(ROOT), &[], &["db", "copy", "--from", &from, "--to", &db.url]);
+    assert_eq!(rows_in(&db), empty, "{}", run.stderr);
+    assert_eq!(run.code, 9, "{}", run.stderr);
+    assert!(run.stderr.contains("holds nothing of it"), "{}", run.stderr);
+
+    std::fs::write(&file, saved).unwrap();
+    let copied = json(&original, &[], ROOT, &["db", "copy", "--from", &from, "--to", &db.url]);
+    assert_eq!(copied["verified"], true, "{copied}");
+    assert_eq!(db.scalar("SELECT count(*) FROM tenants"), 2);
+    assert_eq!(db.scalar("SELECT count(*) FROM kb_documents"), 4);
+}
+
+/// `lrt db copy` from PostgreSQL into `dir`, running in the background with its stderr read
+/// line by line until a line containing `until` (returned with the child).
+fn copy_until(lrt: &Lrt, from: &str, dir: &std::path::Path, until: &str) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let to = format!("sqlite:{}", dir.display());
+    let mut child = lrt
+        .process(ROOT, &["db", "copy", "--from", from, "--to", &to])
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.contains(until) {
+            // Keep draining stderr so the child never blocks on it.
+            std::thread::spawn(move || lines.for_each(drop));
+            return (child, seen);
+        }
+    }
+    let _ = child.wait();
+    panic!("lrt db copy ended without saying {until:?}: {seen}");
+}
+
+fn signal(child: &std::process::Child, name: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([name, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
+/// A copy from PostgreSQL into a new directory stopped part-way (SIGTERM while it waits for
+/// the second KB, held by an ingest; the first KB already written) leaves no directory at all,
+/// not even the parents it created; one killed outright leaves only its staging directory,
+/// which the next copy removes; and a copy once the KB is free is whole.
+#[test]
+fn a_copy_into_a_directory_stopped_part_way_leaves_nothing_and_a_retry_succeeds() {
+    let Some(db) = Database::new("a_copy_into_a_directory_stopped_part_way_leaves_nothing_and_a_retry_succeeds") else {
+        return;
+    };
+    let (original, before) = populated_and_copied_to(&db);
+
+    // An ingest holds the second KB (its advisory lock, as `lrt ingest` on PostgreSQL takes it).
+    let (tenant, kb) = kb_id(&original, &[], "bob", "beta", "notes");
+    let key = lrt::store::pg::ingest_lock_key(tenant.parse().unwrap(), kb.parse().unwrap());
+    let mut holder = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    holder.execute("SELECT pg_advisory_lock($1)", &[&key]).unwrap();
+
+    let back = Lrt::new();
+    let outer = back.root().join("new");
+    let dir = outer.join("lrt").join("copy");
+    let staging = outer.join("lrt").join(".copy.lrt-copy");
+    let (mut child, seen) = copy_until(&back, &db.url, &dir, "waiting for the ingest");
+    assert!(seen.contains("acme/docs: 2 documents"), "{seen}");
+    assert!(staging.join("catalog.db").is_file(), "{seen}");
+    signal(&child, "-TERM");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{seen}");
+    assert!(!outer.exists(), "{seen}");
+
+    // Killed outright: only the staging directory is left, and the next copy removes it.
+    let (mut child, seen) = copy_until(&back, &db.url, &dir, "waiting for the ingest");
+    signal(&child, "-KILL");
+    child.wait().unwrap();
+    assert!(staging.is_dir() && !dir.exists(), "{seen}");
+
+    drop(holder);
+    let to = format!("sqlite:{}", dir.display());
+    let run = back.run(Some(ROOT), &[], &["db", "copy", "--from", &db.url, "--to", &to]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stderr.contains("removed the partial copy"), "{}", run.stderr);
+    assert!(!staging.exists());
+    let env = [("LRT_DATA_DIR", dir.to_str().unwrap())];
+    assert_eq!(view(&back, &env), before);
+    doctor_is_clean(&back, &env);
+}
+
+/// A copy started while `lrt ingest` runs on a KB waits for it (saying so), then copies every
+/// document it committed, processed, with the catalog's counts matching the rows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_waits_for_a_running_ingest_and_copies_all_it_committed() {
+    let Some(db) = Database::new("a_copy_waits_for_a_running_ingest_and_copies_all_it_committed") else {
+        return;
+    };
+    let original = Lrt::new();
+    original.tenant("acme", Some("alice"));
+    original.kb("acme", "docs");
+    let (tenant, kb) = kb_id(&original, &[], "alice", "acme", "docs");
+    let corpus = original.root().join("corpus");
+    common::model::write_corpus(&corpus, 6, 3);
+    let server = common::model::server(300, 0).await;
+    let mut ingest = original.process(
+        "alice",
+        &["ingest", "-t", "acme", "--kb", "docs", corpus.to_str().unwrap()],
+    );
+    ingest.envs(common::model::env(&server));
+    let ingest = ingest.spawn().unwrap();
+
+    // Wait until the ingest holds the KB's lock.
+    let lock = original.kb_dir(&tenant, &kb).join("ingest.lock");
+    let held = || std::fs::File::open(&lock).is_ok_and(|f| f.try_lock().is_err());
+    let start = std::time::Instant::now();
+    while !held() {
+        assert!(start.elapsed().as_secs() < 30, "the ingest never took the lock");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+
+    let from = format!("sqlite:{}", original.data_dir().display());
+    let run = original.run(Some(ROOT), &[], &["db", "copy", "--from", &from, "--to", &db.url]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let out = ingest.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let processed = "SELECT count(*) FROM kb_documents WHERE status = 'processed'";
+    assert_eq!(db.scalar(processed), 6, "{}", run.stderr);
+    assert_eq!(db.scalar("SELECT count(*) FROM kb_documents"), 6);
+    assert_eq!(db.scalar("SELECT document_count FROM knowledge_bases"), 6);
+    assert!(
+        run.stderr.contains("acme/docs: waiting for the ingest"),
+        "{}",
+        run.stderr
+    );
+    let pg = [("LRT_STORAGE", "postgres"), ("LRT_DATABASE_URL", db.url.as_str())];
+    let served = Lrt::new();
+    doctor_is_clean(&served, &pg);
+}
+
+/// Between two data directories (no PostgreSQL needed): a copy whose second KB cannot be read
+/// leaves no directory and no staging directory behind; a directory that is not empty is
+/// refused untouched; and the retry, the KB repaired, is whole.
+#[test]
+fn a_copy_into_a_directory_that_fails_part_way_leaves_nothing() {
+    let original = Lrt::new();
+    populate(&original);
+    let before = view(&original, &[]);
+    let from = format!("sqlite:{}", original.data_dir().display());
+    let (tenant, kb) = kb_id(&original, &[], "bob", "beta", "notes");
+    let file = original.kb_dir(&tenant, &kb).join("kb.db");
+    let saved = std::fs::read(&file).unwrap();
+    std::fs::write(&file, vec![0x5a; saved.len()]).unwrap();
+
+    let back = Lrt::new();
+    let parent = back.root().join("copies");
+    let dir = parent.join("one");
+    let to = format!("sqlite:{}", dir.display());
+    let run = back.run(Some(ROOT), &[], &["db", "copy", "--from", &from, "--to", &to]);
+    assert!(!parent.exists(), "{}", run.stderr);
+    assert_eq!(run.code, 9, "{}", run.stderr);
+    assert!(run.stderr.contains("holds nothing of it"), "{}", run.stderr);
+
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let run = back.run(Some(ROOT), &[], &["db", "copy", "--from", &from, "--to", &to]);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(&parent).unwrap().count(), 1);
+    std::fs::remove_file(dir.join("notes.txt")).unwrap();
+
+    // An empty directory is fine; the copy replaces it.
+    std::fs::write(&file, saved).unwrap();
+    let run = back.run(Some(ROOT), &[], &["db", "copy", "--from", &from, "--to", &to]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(std::fs::read_dir(&parent).unwrap().count(), 1);
+    let env = [("LRT_DATA_DIR", dir.to_str().unwrap())];
+    assert_eq!(view(&back, &env), before);
+    doctor_is_clean(&back, &env);
 }

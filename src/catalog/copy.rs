@@ -181,6 +181,26 @@ impl CatalogRows {
             .collect()
     }
 
+    /// `tenant/kb` by name, for messages (ids where a name is missing).
+    pub fn kb_label(&self, tenant: Uuid, kb: Uuid) -> String {
+        let text = |c: &Cell| match c {
+            Cell::Text(t) => Some(t.clone()),
+            _ => None,
+        };
+        let (t, k) = (Cell::Text(tenant.to_string()), Cell::Text(kb.to_string()));
+        let find = |table: usize, key: &[&Cell], name: usize| {
+            self.tables
+                .get(table)
+                .into_iter()
+                .flatten()
+                .find(|r| key.iter().enumerate().all(|(i, c)| r.get(i) == Some(*c)))
+                .and_then(|r| r.get(name).and_then(text))
+        };
+        let tenant_name = find(0, &[&t], 1).unwrap_or_else(|| tenant.to_string());
+        let kb_name = find(1, &[&t, &k], 2).unwrap_or_else(|| kb.to_string());
+        format!("{tenant_name}/{kb_name}")
+    }
+
     pub(crate) fn check_shape(&self) -> Result<()> {
         crate::store::copy::check_shape(&self.tables, TABLES.iter().map(|t| t.columns.len()), "catalog")
     }

@@ -1,10 +1,14 @@
 //! `lrt db migrate|status`
 
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use clap::Subcommand;
 
 use super::Ctx;
 use super::output::kv_table;
-use crate::error::Result;
+use crate::error::{ErrorKind, Result};
 use crate::service::{Endpoint, db_copy, db_migrate, db_status};
 
 #[derive(Debug, Subcommand)]
@@ -19,7 +23,7 @@ pub enum DbCmd {
     Status,
     /// Copy a whole installation (catalog and every knowledge base) to another backend
     #[command(
-        after_help = "Examples:\n  lrt db copy --from sqlite:/var/lib/lrt --to postgres://lrt@db/lrt\n  lrt db copy --from postgres://lrt@db/lrt --to sqlite:/srv/lrt-copy --json\n\nThe destination must hold no tenant (an empty database or data directory); the source is only read.\nEvery row is counted again on the destination at the end. Progress goes to stderr; passwords are never shown.\nStop the services using the source first: rows written during the copy may be missed.\nExit codes: 2 bad location, 3 no installation at --from, 6 destination not empty, 9 storage error."
+        after_help = "Examples:\n  lrt db copy --from sqlite:/var/lib/lrt --to postgres://lrt@db/lrt\n  lrt db copy --from postgres://lrt@db/lrt --to sqlite:/srv/lrt-copy --json\n\nThe destination must be empty: a database holding no tenant, or a directory that is new or empty.\nThe source's data is only read (the copy takes each KB's ingest lock, as an ingest does).\nEvery row is counted again on the destination at the end.\nA copy that stops (an error; Ctrl-C or SIGTERM, acted on between KBs) leaves nothing at the\ndestination: PostgreSQL gets the whole copy in one transaction; a directory is built beside its\nplace (.NAME.lrt-copy) and renamed into it at the end. If that clean-up cannot finish, the error\nsays what is left.\n\nThe source may stay in use. The catalog (tenants, KBs, members, keys, audit, usage) is read in one\ntransaction, at the time the summary shows: later changes to it are not copied. Each KB is copied\nunder its ingest lock from one snapshot: an ingest, deletion, curation or repair running on it is\nwaited for (Ctrl-C gives up), and one starting meanwhile waits (`lrt serve` answers 409 busy).\nEach KB is therefore as of its own time, after the catalog's; its counts are recounted from the\ncopied rows. A KB deleted during the copy stops it (run it again). For one moment in time across\nall KBs, stop the services first.\nProgress goes to stderr; passwords are never shown.\nExit codes: 2 bad location, 3 no installation at --from, 6 destination not empty (or another copy\nwriting to it, or a KB deleted during the copy), 9 storage error, 130 interrupted."
     )]
     Copy {
         /// Where the installation is: sqlite:DIR or postgres://user@host/db
@@ -69,11 +73,9 @@ pub fn exec(ctx: &Ctx, cmd: DbCmd) -> Result<i32> {
         }
         DbCmd::Copy { from, to } => {
             let (from, to) = (Endpoint::parse(&from)?, Endpoint::parse(&to)?);
-            let quiet = ctx.out.is_json();
-            let report = db_copy(&settings, &from, &to, |step| {
-                if !quiet {
-                    eprintln!("{step}");
-                }
+            let stop = stop_on_signal();
+            let report = db_copy(&settings, &from, &to, &|| stop.load(Ordering::SeqCst), |step| {
+                ctx.out.note(step)
             })?;
             ctx.out.emit(
                 &report,
@@ -93,6 +95,7 @@ pub fn exec(ctx: &Ctx, cmd: DbCmd) -> Result<i32> {
                             "audit entries".into(),
                             report.catalog.get("audit_log").copied().unwrap_or(0).to_string(),
                         ),
+                        ("catalog as of".into(), report.catalog_read_at.clone()),
                         ("verified".into(), report.verified.to_string()),
                     ])
                 },
@@ -100,6 +103,36 @@ pub fn exec(ctx: &Ctx, cmd: DbCmd) -> Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// A flag set on the first SIGINT (Ctrl-C) or SIGTERM: the copy then stops at its next step
+/// and removes what it wrote. A second signal ends the process at once (exit 130): a
+/// PostgreSQL destination is rolled back by the server, and the staging directory of a data
+/// directory is removed by the next copy. The handlers are in place when this returns.
+fn stop_on_signal() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let set = flag.clone();
+    let (ready, installed) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            return;
+        };
+        runtime.block_on(async move {
+            let mut first = std::pin::pin!(crate::server::shutdown_signal());
+            // The first poll installs the handlers.
+            let already = std::future::poll_fn(|cx| std::task::Poll::Ready(first.as_mut().poll(cx).is_ready())).await;
+            let _ = ready.send(());
+            if !already {
+                first.await;
+            }
+            set.store(true, Ordering::SeqCst);
+            eprintln!("stopping: removing what the copy wrote (a second Ctrl-C quits at once)…");
+            crate::server::shutdown_signal().await;
+            std::process::exit(ErrorKind::Interrupted.exit_code());
+        });
+    });
+    let _ = installed.recv_timeout(std::time::Duration::from_secs(2));
+    flag
 }
 
 /// `1, 2, 3`, or `none` when there are none.

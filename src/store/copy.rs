@@ -209,6 +209,31 @@ impl KbRows {
         }
     }
 
+    /// The statistics the catalog keeps of a KB holding these rows (what
+    /// [`KbStore::stats`] counts: processed documents, chunks, entities, relations).
+    pub fn stats(&self) -> crate::store::kb::StoreStats {
+        let documents = TABLES
+            .iter()
+            .position(|t| t.name == "documents")
+            .expect("a documents table");
+        let status = TABLES[documents]
+            .columns
+            .iter()
+            .position(|(c, _)| *c == "status")
+            .expect("a status column");
+        let processed = Cell::Text("processed".into());
+        crate::store::kb::StoreStats {
+            documents: self
+                .table("documents")
+                .iter()
+                .filter(|r| r[status] == processed)
+                .count() as u64,
+            chunks: self.table("chunks").len() as u64,
+            entities: self.table("entities").len() as u64,
+            relations: self.table("relations").len() as u64,
+        }
+    }
+
     /// Whether the rows hold no document and no graph (a fresh KB's metadata only).
     pub fn is_empty(&self) -> bool {
         let c = self.counts();

@@ -28,6 +28,7 @@ use postgres::error::SqlState;
 use postgres::{Client, Row};
 use uuid::Uuid;
 
+pub use copy::PgInstall;
 pub(crate) use leases::{Lease, QueryLeases};
 pub(crate) use pool::{Conn, Pool, off_runtime, pg_error, pool};
 pub use schema::SCHEMA_VERSION;
@@ -749,22 +750,7 @@ impl PgCatalog {
     }
 
     pub fn set_kb_stats(&mut self, tenant: Uuid, id: Uuid, stats: KbStats) -> Result<()> {
-        self.with(|c| {
-            c.execute(
-                "UPDATE knowledge_bases SET document_count = $3, entity_count = $4, relation_count = $5, storage_bytes = $6
-                 WHERE tenant_id = $1 AND kb_id = $2",
-                &[
-                    &tenant,
-                    &id,
-                    &(stats.document_count as i64),
-                    &(stats.entity_count as i64),
-                    &(stats.relation_count as i64),
-                    &(stats.storage_bytes as i64),
-                ],
-            )
-            .map_err(|e| pg_error("cannot update knowledge base statistics", e))?;
-            Ok(())
-        })
+        self.with(|c| write_kb_stats(c, tenant, id, stats))
     }
 
     pub fn delete_kb(&mut self, tenant: Uuid, id: Uuid, audit: &NewAudit) -> Result<()> {
@@ -1208,4 +1194,22 @@ fn calls(c: &mut Client, tenant: Uuid, period: &str) -> Result<u64> {
     )
     .map_err(|e| pg_error("cannot read the tenant's usage", e))?
     .map_or(0, |r| count(&r, 0)))
+}
+
+/// Writes a KB's statistics on `c` (inside whatever transaction it has open).
+pub(crate) fn write_kb_stats(c: &mut Client, tenant: Uuid, id: Uuid, stats: KbStats) -> Result<()> {
+    c.execute(
+        "UPDATE knowledge_bases SET document_count = $3, entity_count = $4, relation_count = $5, storage_bytes = $6
+         WHERE tenant_id = $1 AND kb_id = $2",
+        &[
+            &tenant,
+            &id,
+            &(stats.document_count as i64),
+            &(stats.entity_count as i64),
+            &(stats.relation_count as i64),
+            &(stats.storage_bytes as i64),
+        ],
+    )
+    .map_err(|e| pg_error("cannot update knowledge base statistics", e))?;
+    Ok(())
 }

@@ -33,53 +33,14 @@ impl PgKb {
     /// Every row of this KB, read in one snapshot.
     pub(crate) fn copy_out(&self) -> Result<KbRows> {
         let (tenant, kb) = (self.tenant, self.kb);
-        self.read_snapshot(|| {
-            self.with(|c| {
-                let mut out = KbRows::default();
-                for spec in TABLES {
-                    let order = if spec.order == "rowid" { "seq" } else { spec.order };
-                    let rows = c
-                        .query(
-                            &format!(
-                                "SELECT {} FROM kb_{} WHERE tenant_id = $1 AND kb_id = $2 ORDER BY {order}",
-                                spec.column_list(),
-                                spec.name
-                            ),
-                            &[&tenant, &kb],
-                        )
-                        .map_err(|e| pg_error("cannot read the knowledge base", e))?;
-                    out.tables.push(rows.iter().map(|r| decode(spec, r)).collect());
-                }
-                Ok(out)
-            })
-        })
+        self.read_snapshot(|| self.with(|c| read_kb(c, tenant, kb)))
     }
 
     /// Writes `rows` into this KB, which must hold no documents, graph or cache, in one
     /// transaction.
     pub(crate) fn copy_in(&mut self, rows: &KbRows) -> Result<()> {
         let (tenant, kb) = (self.tenant, self.kb);
-        self.in_tx(|c| {
-            let err = |e| pg_error("cannot write the knowledge base", e);
-            let used: i64 = c
-                .query_one(
-                    "SELECT (SELECT count(*) FROM kb_documents WHERE tenant_id = $1 AND kb_id = $2)
-                          + (SELECT count(*) FROM kb_entities WHERE tenant_id = $1 AND kb_id = $2)
-                          + (SELECT count(*) FROM kb_llm_cache WHERE tenant_id = $1 AND kb_id = $2)",
-                    &[&tenant, &kb],
-                )
-                .map_err(err)?
-                .get(0);
-            if used > 0 {
-                return Err(not_empty());
-            }
-            for (spec, table) in TABLES.iter().zip(&rows.tables) {
-                for batch in table.chunks(BATCH) {
-                    insert(c, tenant, kb, spec, batch)?;
-                }
-            }
-            advance_keys(c, tenant, kb).map_err(err)
-        })
+        self.in_tx(|c| write_kb(c, tenant, kb, rows))
     }
 
     /// Deletes every row of this KB (the clean-up of an import that failed after its rows
@@ -90,6 +51,50 @@ impl PgKb {
             super::delete_rows(c, tenant, Some(kb)).map_err(|e| pg_error("cannot remove the knowledge base's rows", e))
         })
     }
+}
+
+/// Every row of one KB, on `c` (in whatever transaction it has open).
+pub(crate) fn read_kb(c: &mut Client, tenant: Uuid, kb: Uuid) -> Result<KbRows> {
+    let mut out = KbRows::default();
+    for spec in TABLES {
+        let order = if spec.order == "rowid" { "seq" } else { spec.order };
+        let rows = c
+            .query(
+                &format!(
+                    "SELECT {} FROM kb_{} WHERE tenant_id = $1 AND kb_id = $2 ORDER BY {order}",
+                    spec.column_list(),
+                    spec.name
+                ),
+                &[&tenant, &kb],
+            )
+            .map_err(|e| pg_error("cannot read the knowledge base", e))?;
+        out.tables.push(rows.iter().map(|r| decode(spec, r)).collect());
+    }
+    Ok(out)
+}
+
+/// Writes `rows` into one KB, which must hold no documents, graph or cache, on `c`, inside
+/// the caller's transaction (keys kept, the key identities moved past them).
+pub(crate) fn write_kb(c: &mut Client, tenant: Uuid, kb: Uuid, rows: &KbRows) -> Result<()> {
+    let err = |e| pg_error("cannot write the knowledge base", e);
+    let used: i64 = c
+        .query_one(
+            "SELECT (SELECT count(*) FROM kb_documents WHERE tenant_id = $1 AND kb_id = $2)
+                  + (SELECT count(*) FROM kb_entities WHERE tenant_id = $1 AND kb_id = $2)
+                  + (SELECT count(*) FROM kb_llm_cache WHERE tenant_id = $1 AND kb_id = $2)",
+            &[&tenant, &kb],
+        )
+        .map_err(err)?
+        .get(0);
+    if used > 0 {
+        return Err(not_empty());
+    }
+    for (spec, table) in TABLES.iter().zip(&rows.tables) {
+        for batch in table.chunks(BATCH) {
+            insert(c, tenant, kb, spec, batch)?;
+        }
+    }
+    advance_keys(c, tenant, kb).map_err(err)
 }
 
 fn decode(spec: &TableSpec, r: &postgres::Row) -> Vec<Cell> {

@@ -935,32 +935,7 @@ impl PgKb {
     /// 10 ms for the ingest benchmark's KB, which is why it runs once per ingest run.
     pub fn storage_bytes(&self) -> Result<u64> {
         let (tenant, kb) = (self.tenant, self.kb);
-        let sum = |table: &str| {
-            format!("coalesce((SELECT sum(pg_column_size(t.*)) FROM {table} t WHERE tenant_id = $1 AND kb_id = $2), 0)")
-        };
-        let sql = format!(
-            "SELECT ({})::bigint",
-            [
-                "kb_documents",
-                "kb_chunks",
-                "kb_extractions",
-                "kb_entities",
-                "kb_relations",
-                "kb_doc_entities",
-                "kb_doc_relations",
-                "kb_llm_cache",
-                "kb_graph_overrides",
-                "kb_entity_aliases",
-                "kb_meta",
-            ]
-            .map(sum)
-            .join(" + ")
-        );
-        self.with(|c| {
-            c.query_one(&sql, &[&tenant, &kb])
-                .map(|r| r.get::<_, i64>(0).max(0) as u64)
-                .map_err(|e| pg_error("cannot measure the knowledge base", e))
-        })
+        self.with(|c| kb_storage_bytes(c, tenant, kb))
     }
 
     /// Row counts for statistics, in one statement (one snapshot).
@@ -997,4 +972,32 @@ fn in_order<T>(len: usize, found: Vec<postgres::Row>, decode: impl Fn(&postgres:
         out[at as usize - 1] = Some(decode(r));
     }
     out
+}
+
+/// [`PgKb::storage_bytes`] of one KB, on `c` (inside whatever transaction it has open).
+pub(crate) fn kb_storage_bytes(c: &mut Client, tenant: Uuid, kb: Uuid) -> Result<u64> {
+    let sum = |table: &str| {
+        format!("coalesce((SELECT sum(pg_column_size(t.*)) FROM {table} t WHERE tenant_id = $1 AND kb_id = $2), 0)")
+    };
+    let sql = format!(
+        "SELECT ({})::bigint",
+        [
+            "kb_documents",
+            "kb_chunks",
+            "kb_extractions",
+            "kb_entities",
+            "kb_relations",
+            "kb_doc_entities",
+            "kb_doc_relations",
+            "kb_llm_cache",
+            "kb_graph_overrides",
+            "kb_entity_aliases",
+            "kb_meta",
+        ]
+        .map(sum)
+        .join(" + ")
+    );
+    c.query_one(&sql, &[&tenant, &kb])
+        .map(|r| r.get::<_, i64>(0).max(0) as u64)
+        .map_err(|e| pg_error("cannot measure the knowledge base", e))
 }

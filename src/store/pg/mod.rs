@@ -31,6 +31,7 @@ use uuid::Uuid;
 use crate::catalog::pg::{Conn, Pool, finish_tx, off_runtime, pg_error, run_on};
 use crate::error::{Error, Result};
 
+pub(crate) use core::kb_storage_bytes;
 pub(crate) use lock::queued_kbs;
 pub use lock::{AdvisoryLock, ingest_lock_key};
 
