@@ -178,6 +178,14 @@ impl Database {
         })
     }
 
+    /// The one TEXT a query returns.
+    pub fn text(&self, sql: &str) -> String {
+        apart(|| {
+            let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
+            c.query_one(sql, &[]).unwrap().get(0)
+        })
+    }
+
     /// The one BIGINT a query returns.
     pub fn scalar(&self, sql: &str) -> i64 {
         apart(|| {
