@@ -126,6 +126,15 @@ impl PgKb {
         })
     }
 
+    /// Runs a write of one statement: in a fenced transaction ([`in_tx`](Self::in_tx)) under
+    /// the KB's ingest lock, else on its own (autocommit, one round trip).
+    pub(super) fn write<R: Send>(&self, f: impl FnOnce(&mut Client) -> Result<R> + Send) -> Result<R> {
+        match self.fence {
+            Some(_) => self.in_tx(f),
+            None => self.with(f),
+        }
+    }
+
     /// Runs `f` with one connection pinned in a `REPEATABLE READ, READ ONLY` transaction, so
     /// every read inside it sees the same committed state. Nested calls run in the outer one.
     pub fn read_snapshot<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
