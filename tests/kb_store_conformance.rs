@@ -1421,22 +1421,10 @@ mod core_writes {
         }
     }
 
-    /// Ends the PostgreSQL session holding `at`'s ingest lock (as a connection reset, a failover
-    /// or `pg_terminate_backend` would), leaving its process running; the sessions ended.
-    fn end_lock_session(f: &common::kbstore::KbFixture) -> i64 {
-        let key = lrt::store::pg::ingest_lock_key(f.tenant, f.kb);
-        let (hi, lo) = (((key as u64) >> 32) as u32, key as u32);
-        let mut c = f.pg_client().expect("postgres");
-        let ended = c
-            .query(
-                &format!(
-                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
-                       AND classid = {hi} AND objid = {lo} AND objsubid = 1"
-                ),
-                &[],
-            )
-            .unwrap()
-            .len() as i64;
+    /// Ends the PostgreSQL session holding the fixture KB's ingest lock (its process lives on)
+    /// and waits until the server has freed the lock; the sessions ended.
+    fn end_lock_session(f: &common::kbstore::KbFixture) -> usize {
+        let ended = common::pg_cluster::end_lock_sessions(&mut f.pg_client().expect("postgres"), f.tenant, f.kb);
         // The server frees the lock once the session is gone.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         while lrt::store::lock::KbLock::is_held(&f.location()).unwrap() {
