@@ -109,7 +109,9 @@ impl ErrorKind {
             ErrorKind::NotFound => "tenant, knowledge base, member or document not found (or not visible to you)",
             ErrorKind::Unauthenticated => "no usable identity or credentials",
             ErrorKind::Forbidden => "permission denied, or the tenant is deactivated",
-            ErrorKind::Conflict => "already exists, or would remove a tenant's last admin",
+            ErrorKind::Conflict => {
+                "already exists, would remove a tenant's last admin, or another process has the knowledge base"
+            }
             ErrorKind::Quota => "a tenant capacity quota is exhausted (KBs, documents, storage, entities, relations)",
             ErrorKind::RateLimited => {
                 "a tenant rate quota is exhausted (monthly API calls or tokens, concurrent queries)"
@@ -162,6 +164,11 @@ pub enum Error {
     ConfirmationRequired(String),
     #[error("{0}")]
     Interrupted(String),
+    /// The KB's ingest lock was lost while this process worked under it (on PostgreSQL: its
+    /// session ended, and another process may hold the KB now); the write was refused and
+    /// nothing of it was stored. A [`Conflict`](ErrorKind::Conflict): another process has the KB.
+    #[error("{0}")]
+    LockLost(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -173,7 +180,7 @@ impl Error {
             Error::NotFound(_) => ErrorKind::NotFound,
             Error::Unauthenticated(_) => ErrorKind::Unauthenticated,
             Error::Forbidden(_) => ErrorKind::Forbidden,
-            Error::Conflict(_) => ErrorKind::Conflict,
+            Error::Conflict(_) | Error::LockLost(_) => ErrorKind::Conflict,
             Error::Quota(_) => ErrorKind::Quota,
             Error::RateLimited { .. } => ErrorKind::RateLimited,
             Error::Upstream(_) => ErrorKind::Upstream,

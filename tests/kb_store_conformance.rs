@@ -1420,4 +1420,81 @@ mod core_writes {
             assert_eq!(reader.stats().unwrap().entities, 2, "{n}");
         }
     }
+
+    /// Ends the PostgreSQL session holding the fixture KB's ingest lock (its process lives on)
+    /// and waits until the server has freed the lock; the sessions ended.
+    fn end_lock_session(f: &common::kbstore::KbFixture) -> usize {
+        let ended = common::pg_cluster::end_lock_sessions(&mut f.pg_client().expect("postgres"), f.tenant, f.kb);
+        // The server frees the lock once the session is gone.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while lrt::store::lock::KbLock::is_held(&f.location()).unwrap() {
+            assert!(std::time::Instant::now() < deadline, "the lock outlived its session");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        ended
+    }
+
+    /// A holder whose lock's session was lost while its process lives (PostgreSQL): once another
+    /// process holds the lock, every write of a store opened under the old holding is refused
+    /// with `LockLost` and changes nothing, while the new holder's go through. A file lock
+    /// (SQLite) cannot be lost: the same calls just work there.
+    #[test]
+    fn writes_under_a_lost_ingest_lock_are_refused_and_change_nothing() {
+        use lrt::store::lock::KbLock;
+        for f in backends("writes_under_a_lost_ingest_lock_are_refused_and_change_nothing") {
+            let n = f.name;
+            let first = KbLock::acquire(&f.location(), || panic!("nobody holds it")).unwrap();
+            let mut stale = KbStore::open(first.location()).unwrap();
+            stale.enqueue("d1", "a.txt", "x", "h1").unwrap();
+            stale.enqueue("d2", "b.txt", "y", "h2").unwrap();
+            stale.set_status("d1", DocStatus::Processing, None).unwrap();
+            if n != "postgres" {
+                assert_eq!(first.epoch(), None, "{n}");
+                stale.commit_document(&commits()[0]).unwrap();
+                continue;
+            }
+            assert_eq!(end_lock_session(&f), 1, "{n}");
+            let second = KbLock::acquire(&f.location(), || panic!("the lost lock is free")).unwrap();
+            assert_eq!(second.epoch(), first.epoch().map(|e| e + 1), "{n}");
+            let generation = stale.generation().unwrap();
+
+            let refused = |r: lrt::Result<()>, what: &str| {
+                assert!(matches!(r, Err(lrt::Error::LockLost(_))), "{what}: {r:?}");
+            };
+            refused(stale.commit_document(&commits()[0]).map(drop), "commit");
+            refused(stale.set_status("d2", DocStatus::Processing, None), "status");
+            refused(stale.set_failed_many(&[("d2".into(), "x".into())]), "failures");
+            refused(stale.requeue_processing().map(drop), "requeue");
+            let err = stale.commit_document(&commits()[0]).unwrap_err();
+            assert_eq!(err.kind(), lrt::ErrorKind::Conflict);
+            assert!(err.to_string().contains("ingest lock was lost"), "{err}");
+            let statuses: Vec<(String, DocStatus)> = stale
+                .documents_with_status(&[DocStatus::Pending, DocStatus::Processing, DocStatus::Processed])
+                .unwrap()
+                .into_iter()
+                .map(|d| (d.doc_id, d.status))
+                .collect();
+            assert_eq!(
+                statuses,
+                [("d1".into(), DocStatus::Processing), ("d2".into(), DocStatus::Pending)],
+                "{n}"
+            );
+            assert_eq!(stale.generation().unwrap(), generation, "{n}");
+            assert_eq!(stale.stats().unwrap().chunks, 0, "{n}");
+
+            // The new holder's writes go through, and the old holding's stay refused.
+            let mut holder = KbStore::open(second.location()).unwrap();
+            holder.requeue_processing().unwrap();
+            holder.commit_document(&commits()[0]).unwrap();
+            assert_eq!(holder.generation().unwrap(), generation + 1, "{n}");
+            refused(
+                stale.set_status("d1", DocStatus::Failed, Some("late")),
+                "after the takeover",
+            );
+            assert_eq!(holder.stats().unwrap().documents, 1, "{n}");
+            drop(first);
+            // Dropping the lost holding released nothing of the new one's.
+            assert!(KbLock::is_held(&f.location()).unwrap(), "{n}");
+        }
+    }
 }

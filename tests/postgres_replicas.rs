@@ -1,7 +1,7 @@
 //! Two `lrt serve` replicas on one PostgreSQL database, each with a data directory of its own
 //! (as on two machines): what one accepts the other serves, and a replica killed in the middle
 //! of an ingest leaves its KB's queue to the other, which finishes it with nothing lost and
-//! nothing twice.
+//! nothing twice. A process whose lock session is lost while it lives is fenced out.
 
 mod common;
 
@@ -171,4 +171,105 @@ async fn a_replica_killed_mid_ingest_leaves_its_work_to_the_other() {
             .await
             .contains("CANARY-")
     );
+}
+
+/// The one KB of `db`: (tenant, kb).
+fn only_kb(db: &Database) -> (uuid::Uuid, uuid::Uuid) {
+    let id = |column: &str| {
+        let text = db.text(&format!("SELECT {column}::text FROM knowledge_bases"));
+        uuid::Uuid::parse_str(&text).unwrap()
+    };
+    (id("tenant_id"), id("kb_id"))
+}
+
+/// A process holding a KB's ingest lock loses the lock's database session while it lives (its
+/// backend terminated, as a connection reset, a failover or a network cut would end it) in the
+/// middle of an ingest. Another `lrt ingest` takes the KB and finishes the queue; the first
+/// process's next write is refused, so it stops with the lost-lock error (exit 6) having
+/// committed nothing after the takeover: every document is committed exactly once (one
+/// generation step per commit) with its chunks stored once, and none is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_whose_lock_session_ends_is_fenced_out_and_the_next_holder_finishes() {
+    let Some(db) = Database::new("a_holder_whose_lock_session_ends_is_fenced_out_and_the_next_holder_finishes") else {
+        return;
+    };
+    // Slow answers: the run takes many seconds, so the lock is lost in its middle.
+    let model = common::model::server(300, 0).await;
+    let (lrt, _, env) = installations(&db, &model);
+    let docs = lrt.root().join("corpus");
+    const DOCS: i64 = 8;
+    common::model::write_corpus(&docs, DOCS as usize, 6);
+    let (lrt, env, docs) = (
+        std::sync::Arc::new(lrt),
+        std::sync::Arc::new(env),
+        docs.to_str().unwrap().to_string(),
+    );
+    let run = {
+        let (lrt, env) = (lrt.clone(), env.clone());
+        move |user: &'static str, args: Vec<String>| {
+            let (lrt, env) = (lrt.clone(), env.clone());
+            tokio::task::spawn_blocking(move || {
+                let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                lrt.run(Some(user), &env, &args)
+            })
+        }
+    };
+    let args = |list: &[&str]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    for (user, a) in [
+        (ROOT, args(&["tenant", "create", "acme", "--admin", "alice"])),
+        ("alice", args(&["kb", "create", "docs", "-t", "acme"])),
+    ] {
+        let r = run(user, a).await.unwrap();
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let ingest = args(&["ingest", "-t", "acme", "--kb", "docs", &docs]);
+
+    let first = run("alice", ingest.clone());
+    let processed = |db: &Database| db.scalar("SELECT count(*) FROM kb_documents WHERE status = 'processed'");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while processed(&db) < 1 {
+        if first.is_finished() {
+            panic!("the first ingest ended early: {}", first.await.unwrap().stderr);
+        }
+        assert!(Instant::now() < deadline, "nothing processed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (tenant, kb) = only_kb(&db);
+    assert_eq!(db.end_lock_sessions(tenant, kb), 1, "one session held the KB's lock");
+    assert!(
+        processed(&db) < DOCS,
+        "the first ingest was done before its lock was lost"
+    );
+
+    let second = run("alice", ingest.clone()).await.unwrap();
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    let first = first.await.unwrap();
+    assert_eq!(first.code, 6, "the fenced-out ingest: {}", first.stderr);
+    assert!(first.stderr.contains("ingest lock was lost"), "{}", first.stderr);
+
+    assert_eq!(processed(&db), DOCS, "every document processed");
+    assert_eq!(db.scalar("SELECT count(*) FROM kb_documents"), DOCS);
+    assert_eq!(
+        db.scalar("SELECT value::bigint FROM kb_meta WHERE key = 'generation'"),
+        DOCS,
+        "one commit per document: none committed by both processes"
+    );
+    assert_eq!(
+        db.scalar("SELECT count(*) FROM kb_chunks"),
+        db.scalar("SELECT sum(chunks_count)::bigint FROM kb_documents"),
+        "every chunk stored once"
+    );
+    assert_eq!(
+        db.scalar("SELECT value::bigint FROM kb_meta WHERE key = 'lock_epoch'"),
+        2
+    );
+    // The KB answers from everything, and a third run finds nothing left to do.
+    let again = run(
+        "alice",
+        args(&["ingest", "-t", "acme", "--kb", "docs", &docs, "--json"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.json()["duplicates"].as_i64(), Some(DOCS), "{}", again.stdout);
 }

@@ -129,6 +129,7 @@ impl Catalog {
                     pool: c.pool().clone(),
                     tenant,
                     kb,
+                    fence: None,
                 }),
             },
         }

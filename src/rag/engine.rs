@@ -442,16 +442,31 @@ impl Engine {
             });
         }
         let mut storage_error = None;
+        // The KB's ingest lock was lost: this run may write nothing more (another process may
+        // be processing these documents now), so it stops and leaves every status as it is.
+        let mut lock_lost = None;
         // Failed documents whose status could not be written (a full disk): retried at the end.
         let mut unrecorded: Vec<(String, String)> = Vec::new();
         while let Some(joined) = tasks.join_next().await {
             let (doc_id, file_path, result) = match joined {
                 Ok(done) => done,
-                // Stopped below after a storage error: reported with the unfinished ones.
-                Err(e) if e.is_cancelled() && storage_error.is_some() => continue,
+                // Stopped below after a storage error or a lost lock: reported with the
+                // unfinished ones, or not at all.
+                Err(e) if e.is_cancelled() && (storage_error.is_some() || lock_lost.is_some()) => continue,
                 Err(e) => return Err(Error::Internal(format!("ingest task failed: {e}"))),
             };
             unfinished.remove(&doc_id);
+            if lock_lost.is_some() {
+                continue;
+            }
+            let result = match result {
+                Err(e @ Error::LockLost(_)) => {
+                    lock_lost = Some(e);
+                    tasks.abort_all();
+                    continue;
+                }
+                other => other,
+            };
             match result {
                 Ok(mut outcome) => {
                     if let Some(olds) = replaces.remove(&outcome.doc_id) {
@@ -472,9 +487,17 @@ impl Engine {
                 }
                 Err(err) => {
                     let (message, kind) = (err.to_string(), err.kind());
-                    if let Err(e) = self.store().set_status(&doc_id, DocStatus::Failed, Some(&message)) {
-                        storage_error.get_or_insert(e);
-                        unrecorded.push((doc_id.clone(), message.clone()));
+                    match self.store().set_status(&doc_id, DocStatus::Failed, Some(&message)) {
+                        Err(e @ Error::LockLost(_)) => {
+                            lock_lost = Some(e);
+                            tasks.abort_all();
+                            continue;
+                        }
+                        Err(e) => {
+                            storage_error.get_or_insert(e);
+                            unrecorded.push((doc_id.clone(), message.clone()));
+                        }
+                        Ok(()) => {}
                     }
                     if matches!(err, Error::Storage { .. }) {
                         storage_error.get_or_insert(err);
@@ -499,6 +522,10 @@ impl Engine {
                     });
                 }
             }
+        }
+        if let Some(err) = lock_lost {
+            // No statuses, cached answers or index files: the lock's new holder owns the KB.
+            return Err(err);
         }
         if let Some(err) = storage_error {
             return Err(self.stop_on_storage_error(err, unfinished, unrecorded, &report));

@@ -583,7 +583,8 @@ impl Service {
                 }
                 (Fill::Build(build), _) => build(&at)?,
             }
-            let (_, engine) = self.engine_for(t, &rec, reembed)?;
+            // No lock: the KB has no catalog row yet, so nothing else can reach it.
+            let (_, engine) = self.engine_for(t, &rec, reembed, None)?;
             check_document_names(&self.catalog.kb_location(t.id, rec.id, dir.clone()))?;
             // Opening the engine rebuilt the indexes from kb.db (there were none); re-embedding
             // replaces every vector and rebuilds them again.

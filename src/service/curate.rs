@@ -58,8 +58,8 @@ impl Service {
             false => (Permission::DocumentUpdate, "document.update"),
         };
         let (t, k) = self.kb_for(actor, tenant, kb, permission, checked)?;
-        let _lock = self.lock_kb(&KbHandle::of(&t, &k), on_wait)?;
-        let (handle, engine) = self.engine_for(&t, &k, false)?;
+        let lock = self.lock_kb(&KbHandle::of(&t, &k), on_wait)?;
+        let (handle, engine) = self.engine_for(&t, &k, false, Some(&lock))?;
         let result = engine.curate(op, dry_run).await;
         if dry_run {
             return result;

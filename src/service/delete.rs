@@ -83,8 +83,8 @@ impl Service {
         check_ids(doc_ids)?;
         let (t, k) = self.kb_for_delete(actor, tenant, kb)?;
         // Locked before the engine opens, so it sees every commit of the job it waited for.
-        let _lock = self.lock_kb(&KbHandle::of(&t, &k), on_wait)?;
-        let (handle, engine) = self.engine_for(&t, &k, false)?;
+        let lock = self.lock_kb(&KbHandle::of(&t, &k), on_wait)?;
+        let (handle, engine) = self.engine_for(&t, &k, false, Some(&lock))?;
         let result = engine.delete_documents(doc_ids, options).await;
         // Written either way: a failure after the commit (saving the indexes) still changed
         // the counts, and the re-embedded rows' tokens were spent.

@@ -903,16 +903,16 @@ impl Service {
         } else {
             layout.existing_kb_dir(k.tenant_id, k.id)?
         };
-        let at = self.catalog.kb_location(k.tenant_id, k.id, dir.clone());
-        let _lock = repair_lock(&at)?;
+        let lock = repair_lock(&self.catalog.kb_location(k.tenant_id, k.id, dir.clone()))?;
+        let at = lock.location();
         let mut rebuild = parts.contains(&KbPart::Vectors);
         if dir.join("kb.db").is_file() {
             if parts.contains(&KbPart::References) {
-                let mut store = KbStore::open(&at)?;
+                let mut store = KbStore::open(at)?;
                 rebuild |= store.repair_references()?.chunks_deleted > 0;
             }
             if rebuild {
-                let store = KbStore::open(&at)?;
+                let store = KbStore::open(at)?;
                 if let Some(pin) = store.embedding_pin()? {
                     let generation = store.generation()?;
                     for kind in VectorKind::ALL {
@@ -926,7 +926,7 @@ impl Service {
                 }
             }
         }
-        let stats = match KbStore::open_for_check(&at)? {
+        let stats = match KbStore::open_for_check(at)? {
             Some(store) => store.stats()?,
             None => StoreStats::default(),
         };
@@ -942,13 +942,12 @@ impl Service {
     }
 
     /// [`repair_kb`](Self::repair_kb) on PostgreSQL: references repaired in the database (one
-    /// transaction; only documents whose processing lease expired are requeued), statistics
+    /// transaction, under the lock's fence; documents left `processing` are requeued), statistics
     /// rewritten. Index files are derived per process and rebuilt when behind the generation.
     fn repair_pg_kb(&mut self, layout: &Layout, k: &KbRecord, parts: &[KbPart]) -> Result<()> {
         let dir = layout.create_kb_dir(k.tenant_id, k.id)?;
-        let at = self.catalog.kb_location(k.tenant_id, k.id, dir.clone());
-        let _lock = repair_lock(&at)?;
-        let mut store = KbStore::open(&at)?;
+        let lock = repair_lock(&self.catalog.kb_location(k.tenant_id, k.id, dir.clone()))?;
+        let mut store = KbStore::open(lock.location())?;
         if parts.contains(&KbPart::References) {
             store.repair_references()?;
         }

@@ -99,7 +99,7 @@ impl Service {
     ) -> Result<(KbHandle, Engine, KbLock)> {
         let (t, k) = self.kb_for(actor, tenant, kb, permission, action)?;
         let lock = self.lock_kb(&KbHandle::of(&t, &k), on_wait)?;
-        let (handle, engine) = self.engine_for(&t, &k, reembed)?;
+        let (handle, engine) = self.engine_for(&t, &k, reembed, Some(&lock))?;
         Ok((handle, engine, lock))
     }
 
@@ -175,7 +175,7 @@ impl Service {
         // The lock comes first: an engine opened before it would hold the vector indexes as
         // they were before the other job's commits, and save them stale when this job ends.
         let lock = self.lock_kb(&KbHandle::of(t, k), on_wait)?;
-        let (handle, engine) = self.engine_for(t, k, false)?;
+        let (handle, engine) = self.engine_for(t, k, false, Some(&lock))?;
         Ok(IngestJob {
             handle,
             engine: Arc::new(engine),
@@ -265,7 +265,16 @@ impl Service {
 
     /// The engine of a resolved KB, with providers and options from its effective settings;
     /// its model calls' tokens are counted for [`record_kb_stats`](Self::record_kb_stats).
-    pub(super) fn engine_for(&self, t: &TenantRecord, k: &KbRecord, reembed: bool) -> Result<(KbHandle, Engine)> {
+    /// Work under the KB's ingest lock passes it: the engine's writes are then fenced by it
+    /// (see [`KbLock::location`]). Without it (a KB an import is installing, which no one else
+    /// can see yet) nothing is fenced.
+    pub(super) fn engine_for(
+        &self,
+        t: &TenantRecord,
+        k: &KbRecord,
+        reembed: bool,
+        lock: Option<&KbLock>,
+    ) -> Result<(KbHandle, Engine)> {
         let effective = model::effective_config(&[&t.config, &k.config])?;
         let (llm, embedder) = self.providers(t, k, &effective)?;
         let meter = Arc::new(TokenMeter::default());
@@ -293,7 +302,10 @@ impl Service {
         self.check_kb_intact(t, k, crate::store::intact::Depth::Full)?;
         // A KB's folder is re-created if it went missing, never followed through a symlink.
         let dir = self.catalog.layout().create_kb_dir(t.id, k.id)?;
-        let at = self.catalog.kb_location(t.id, k.id, dir);
+        let at = match lock {
+            Some(lock) => lock.location().clone(),
+            None => self.catalog.kb_location(t.id, k.id, dir),
+        };
         let engine = if reembed {
             Engine::open_for_reembed(&at, llm, embedder, options)?
         } else {

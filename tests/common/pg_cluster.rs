@@ -8,6 +8,20 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// Ends the PostgreSQL sessions holding KB `(tenant, kb)`'s ingest lock, as a connection
+/// reset, a failover or a network cut would, leaving their processes running; how many.
+pub fn end_lock_sessions(c: &mut postgres::Client, tenant: uuid::Uuid, kb: uuid::Uuid) -> usize {
+    // An advisory lock on a bigint key shows its high half as `classid`, its low half as `objid`.
+    let key = lrt::store::pg::ingest_lock_key(tenant, kb) as u64;
+    let sql = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND granted
+           AND classid = {} AND objid = {} AND objsubid = 1",
+        key >> 32,
+        key as u32
+    );
+    c.query(&sql, &[]).unwrap().len()
+}
+
 pub struct Cluster {
     dir: PathBuf,
     bin: PathBuf,
@@ -175,6 +189,22 @@ impl Database {
         apart(|| {
             let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
             c.batch_execute(sql).unwrap();
+        })
+    }
+
+    /// [`end_lock_sessions`] in this database.
+    pub fn end_lock_sessions(&self, tenant: uuid::Uuid, kb: uuid::Uuid) -> usize {
+        apart(|| {
+            let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
+            end_lock_sessions(&mut c, tenant, kb)
+        })
+    }
+
+    /// The one TEXT a query returns.
+    pub fn text(&self, sql: &str) -> String {
+        apart(|| {
+            let mut c = postgres::Client::connect(&self.url, postgres::NoTls).unwrap();
+            c.query_one(sql, &[]).unwrap().get(0)
         })
     }
 

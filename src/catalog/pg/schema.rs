@@ -310,6 +310,12 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (tenant_id, user_id)
     );
     "#,
+    // 5: a KB's documents are processed by the holder of its ingest lock (a session advisory
+    // lock, fenced by the `lock_epoch` row of `kb_meta` that each acquisition moves on), never
+    // claimed one by one: the per-document claim columns were never used.
+    r#"
+    ALTER TABLE kb_documents DROP COLUMN lease_owner, DROP COLUMN lease_until;
+    "#,
 ];
 
 /// A data conversion, run in a migration's transaction.

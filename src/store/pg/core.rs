@@ -481,8 +481,7 @@ fn write_commit(c: &mut Client, tenant: Uuid, kb: Uuid, commit: &DocumentCommit)
     }
 
     c.execute(
-        "UPDATE kb_documents SET status = 'processed', error = NULL, chunks_count = $4, updated_at = $5,
-            lease_owner = NULL, lease_until = NULL
+        "UPDATE kb_documents SET status = 'processed', error = NULL, chunks_count = $4, updated_at = $5
          WHERE tenant_id = $1 AND kb_id = $2 AND doc_id = $3",
         &[
             &tenant,
@@ -545,7 +544,7 @@ impl PgKb {
     pub fn set_embedding_pin(&mut self, pin: &EmbeddingPin) -> Result<()> {
         let value = serde_json::to_string(pin).map_err(|e| Error::Internal(e.to_string()))?;
         let (tenant, kb) = (self.tenant, self.kb);
-        self.with(|c| {
+        self.write(|c| {
             c.execute(
                 "INSERT INTO kb_meta (tenant_id, kb_id, key, value) VALUES ($1, $2, 'embedding', $3)
                  ON CONFLICT (tenant_id, kb_id, key) DO UPDATE SET value = excluded.value",
@@ -671,7 +670,7 @@ impl PgKb {
     pub fn set_status(&mut self, doc_id: &str, status: DocStatus, error: Option<&str>) -> Result<()> {
         debug_assert!(status != DocStatus::Processed);
         let (tenant, kb) = (self.tenant, self.kb);
-        self.with(|c| {
+        self.write(|c| {
             c.execute(
                 "UPDATE kb_documents SET status = $4, error = $5, updated_at = $6
                  WHERE tenant_id = $1 AND kb_id = $2 AND doc_id = $3",
@@ -683,16 +682,14 @@ impl PgKb {
     }
 
     /// Puts every `processing` document back to `pending` (after an interrupted run, whose
-    /// documents were not committed); the number moved. A document another replica holds a live
-    /// lease on is being processed right now and stays as it is.
+    /// documents were not committed); the number moved. Called under the KB's ingest lock, so
+    /// no other process is processing any of them.
     pub fn requeue_processing(&mut self) -> Result<usize> {
         let (tenant, kb) = (self.tenant, self.kb);
-        self.with(|c| {
+        self.write(|c| {
             c.execute(
-                "UPDATE kb_documents SET status = 'pending', error = NULL, updated_at = $3, lease_owner = NULL,
-                    lease_until = NULL
-                 WHERE tenant_id = $1 AND kb_id = $2 AND status = 'processing'
-                   AND (lease_until IS NULL OR lease_until < now())",
+                "UPDATE kb_documents SET status = 'pending', error = NULL, updated_at = $3
+                 WHERE tenant_id = $1 AND kb_id = $2 AND status = 'processing'",
                 &[&tenant, &kb, &crate::time::now()],
             )
             .map(|n| n as usize)
@@ -709,7 +706,7 @@ impl PgKb {
         let ids: Vec<&str> = failures.iter().map(|(id, _)| id.as_str()).collect();
         let errors: Vec<&str> = failures.iter().map(|(_, e)| e.as_str()).collect();
         let (tenant, kb) = (self.tenant, self.kb);
-        self.with(|c| {
+        self.write(|c| {
             c.execute(
                 "UPDATE kb_documents d SET status = 'failed', error = u.error, updated_at = $5
                  FROM unnest($3::text[], $4::text[]) AS u(doc_id, error)

@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 
 pub(crate) use core::kb_storage_bytes;
 pub(crate) use lock::queued_kbs;
-pub use lock::{AdvisoryLock, ingest_lock_key};
+pub use lock::{AdvisoryLock, LOCK_KEEPALIVE, ingest_lock_key, lock_lost};
 
 /// Which KB of which database: what a [`KbLocation`](super::KbLocation) on PostgreSQL
 /// carries besides the local folder.
@@ -42,6 +42,11 @@ pub struct PgKbRef {
     pub(crate) pool: Pool,
     pub tenant: Uuid,
     pub kb: Uuid,
+    /// The lock epoch of the KB's ingest lock this location was handed out under
+    /// ([`KbLock::location`](super::KbLock::location)): every transaction of a store opened
+    /// here checks it first (see [`lock`]). `None`: writes not made under the lock (uploads,
+    /// imports of a new KB, copies).
+    pub(crate) fence: Option<i64>,
 }
 
 impl std::fmt::Debug for PgKbRef {
@@ -59,6 +64,8 @@ pub struct PgKb {
     pub(crate) tenant: Uuid,
     pub(crate) kb: Uuid,
     dir: PathBuf,
+    /// The lock epoch its transactions check ([`PgKbRef::fence`]).
+    fence: Option<i64>,
     /// The connection a read snapshot holds, while it runs.
     pinned: Mutex<Option<Conn>>,
 }
@@ -72,6 +79,7 @@ impl PgKb {
             tenant: at.tenant,
             kb: at.kb,
             dir: dir.to_path_buf(),
+            fence: at.fence,
             pinned: Mutex::new(None),
         }
     }
@@ -104,13 +112,28 @@ impl PgKb {
     }
 
     /// Runs `f` in one transaction on one connection and commits it (rolls back on error).
+    /// Under the KB's ingest lock the transaction first checks that the lock is still this
+    /// store's ([`lock::check_fence`]): every write made under the lock goes through here.
     pub(super) fn in_tx<R: Send>(&self, f: impl FnOnce(&mut Client) -> Result<R> + Send) -> Result<R> {
+        let (tenant, kb, fence) = (self.tenant, self.kb, self.fence);
         self.with(|c| {
             c.batch_execute("BEGIN")
                 .map_err(|e| pg_error("cannot start a knowledge-base transaction", e))?;
-            let out = f(c);
+            let out = match fence {
+                Some(epoch) => lock::check_fence(c, tenant, kb, epoch).and_then(|()| f(c)),
+                None => f(c),
+            };
             finish_tx(c, out)
         })
+    }
+
+    /// Runs a write of one statement: in a fenced transaction ([`in_tx`](Self::in_tx)) under
+    /// the KB's ingest lock, else on its own (autocommit, one round trip).
+    pub(super) fn write<R: Send>(&self, f: impl FnOnce(&mut Client) -> Result<R> + Send) -> Result<R> {
+        match self.fence {
+            Some(_) => self.in_tx(f),
+            None => self.with(f),
+        }
     }
 
     /// Runs `f` with one connection pinned in a `REPEATABLE READ, READ ONLY` transaction, so

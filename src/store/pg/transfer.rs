@@ -43,9 +43,10 @@ const RELATION_ENDPOINTS: &str = "FROM kb_relations r WHERE r.tenant_id = $1 AND
 const CHUNK_COUNTS: &str = "FROM kb_documents d WHERE d.tenant_id = $1 AND d.kb_id = $2 AND d.status = 'processed'
     AND d.chunks_count != (SELECT count(*) FROM kb_chunks c
         WHERE c.tenant_id = $1 AND c.kb_id = $2 AND c.doc_id = d.doc_id)";
-/// A document another replica is processing (its lease still holds) is not stuck.
+/// Checked only while no process holds the KB's ingest lock (`lrt doctor` skips a KB whose lock
+/// is held, and repairs take it), so a `processing` document belongs to no run.
 const STUCK_PROCESSING: &str = "FROM kb_documents d WHERE d.tenant_id = $1 AND d.kb_id = $2
-    AND d.status = 'processing' AND (d.lease_until IS NULL OR d.lease_until < now())";
+    AND d.status = 'processing'";
 
 impl PgKb {
     /// Fills an empty KB with `rows` and pins `pin`, in one transaction: either everything is
@@ -271,10 +272,8 @@ impl PgKb {
             )?;
             let requeued = c
                 .execute(
-                    "UPDATE kb_documents SET status = 'pending', error = NULL, updated_at = $3,
-                        lease_owner = NULL, lease_until = NULL
-                     WHERE tenant_id = $1 AND kb_id = $2 AND status = 'processing'
-                       AND (lease_until IS NULL OR lease_until < now())",
+                    "UPDATE kb_documents SET status = 'pending', error = NULL, updated_at = $3
+                     WHERE tenant_id = $1 AND kb_id = $2 AND status = 'processing'",
                     &[&tenant, &kb, &crate::time::now()],
                 )
                 .map_err(err)?;
