@@ -12,11 +12,16 @@
 //! Run: `cargo bench --bench serve_load` (options: `-- --keep DIR` to keep and reuse the corpus
 //! and KBs, `--secs S` per case (3), `--conns 16,64`, `--modes naive,mix`, `--kbs N` (6),
 //! `--cached N` (2), `--mb N` (2), `--no-thrash`, `--hold` to keep the server up after the
-//! cases, for `perf record -p PID`).
+//! cases, for `perf record -p PID`; `--pg URL` to keep the installation in a database
+//! `lrt_bench_serve` made in that PostgreSQL server, and `--replicas N` to serve it with N
+//! `lrt serve` processes, each with a data directory of its own, connection `c` talking to
+//! replica `c % N`).
 //! Issue 6 target: ≥ 2,000 cached queries/s on the 2-core VM.
 
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/pg.rs"]
+mod pg;
 #[path = "support/process.rs"]
 mod process;
 
@@ -43,6 +48,9 @@ struct Opts {
     thrash: bool,
     hold: bool,
     keep: Option<PathBuf>,
+    /// A PostgreSQL server: the installation lives in its database `lrt_bench_serve`.
+    pg: Option<String>,
+    replicas: usize,
 }
 
 fn opts() -> Opts {
@@ -56,6 +64,8 @@ fn opts() -> Opts {
         thrash: true,
         hold: false,
         keep: None,
+        pg: None,
+        replicas: 1,
     };
     let list = |v: Option<String>| -> Vec<String> { v.expect("a list").split(',').map(str::to_string).collect() };
     let mut it = std::env::args().skip(1);
@@ -75,16 +85,22 @@ fn opts() -> Opts {
             "--no-thrash" => o.thrash = false,
             "--hold" => o.hold = true,
             "--keep" => o.keep = it.next().map(Into::into),
+            "--pg" => o.pg = it.next(),
+            "--replicas" => o.replicas = it.next().and_then(|v| v.parse().ok()).expect("--replicas N"),
             _ => {} // cargo bench passes `--bench`
         }
     }
     assert!(o.kbs > o.cached, "--kbs must exceed --cached for the thrashing cases");
+    assert!(
+        o.replicas == 1 || o.pg.is_some(),
+        "--replicas needs --pg: replicas share a PostgreSQL database"
+    );
     o
 }
 
 /// Builds (or reuses) `dir` with tenant `bench` and KBs `kb0`…: `kb0` ingested from the
 /// corpus, the others imported from its export. Returns the tenant id and the KB ids.
-fn setup(root: &Path, dir: &Path, o: &Opts) -> (String, Vec<String>) {
+fn setup(root: &Path, dir: &Path, o: &Opts, env: &[(&str, &str)]) -> (String, Vec<String>) {
     let marker = dir.join(format!("ready-{}", o.kbs));
     if !marker.exists() {
         let _ = std::fs::remove_dir_all(dir);
@@ -92,22 +108,22 @@ fn setup(root: &Path, dir: &Path, o: &Opts) -> (String, Vec<String>) {
         let _ = std::fs::remove_dir_all(&corpus_dir);
         let (docs, bytes) = corpus::write_corpus(&corpus_dir, (o.mb * 1024.0 * 1024.0) as usize, SEED);
         println!("corpus: {docs} generated documents, {:.2} MB", bytes as f64 / 1048576.0);
-        lrt(dir, &[], &["init", "--user", "root", "--multi-tenant", "--json"]);
-        lrt(dir, &[], &["tenant", "create", "bench", "--json"]);
-        lrt(dir, &[], &["kb", "create", "-t", "bench", "kb0", "--json"]);
+        lrt(dir, env, &["init", "--user", "root", "--multi-tenant", "--json"]);
+        lrt(dir, env, &["tenant", "create", "bench", "--json"]);
+        lrt(dir, env, &["kb", "create", "-t", "bench", "kb0", "--json"]);
         let corpus = corpus_dir.to_str().unwrap();
-        let (wall, _) = lrt(dir, &[], &["ingest", "-t", "bench", "--kb", "kb0", corpus, "--json"]);
+        let (wall, _) = lrt(dir, env, &["ingest", "-t", "bench", "--kb", "kb0", corpus, "--json"]);
         println!("ingest kb0 (local provider): {wall:.1} s");
         let archive = dir.join("kb0.lrtkb");
         let archive = archive.to_str().unwrap();
         lrt(
             dir,
-            &[],
+            env,
             &["kb", "export", "-t", "bench", "--kb", "kb0", "--out", archive],
         );
         for i in 1..o.kbs {
             let name = format!("kb{i}");
-            let (wall, _) = lrt(dir, &[], &["kb", "import", "-t", "bench", archive, "--name", &name]);
+            let (wall, _) = lrt(dir, env, &["kb", "import", "-t", "bench", archive, "--name", &name]);
             println!("import {name}: {wall:.1} s");
         }
         std::fs::write(&marker, "").unwrap();
@@ -118,9 +134,9 @@ fn setup(root: &Path, dir: &Path, o: &Opts) -> (String, Vec<String>) {
     // a few runs of this benchmark would use up, and the default `max_concurrent_queries` (10)
     // would turn most of 64 connections' requests into 429s.
     for quota in ["max_monthly_api_calls=1000000000000", "max_concurrent_queries=1000"] {
-        lrt(dir, &[], &["tenant", "update", "bench", "--set", quota, "--json"]);
+        lrt(dir, env, &["tenant", "update", "bench", "--set", quota, "--json"]);
     }
-    let (_, out) = lrt(dir, &[], &["kb", "list", "-t", "bench", "--json"]);
+    let (_, out) = lrt(dir, env, &["kb", "list", "-t", "bench", "--json"]);
     let kbs: Value = serde_json::from_slice(&out).unwrap();
     let mut kbs: Vec<(String, String, String)> = kbs
         .as_array()
@@ -136,17 +152,16 @@ fn setup(root: &Path, dir: &Path, o: &Opts) -> (String, Vec<String>) {
     (tenant, kbs.into_iter().map(|(_, _, id)| id).take(o.kbs).collect())
 }
 
-/// A running `lrt serve`, stopped (SIGTERM) on drop.
+/// A running `lrt serve`, stopped (SIGTERM) on drop. Its log (one access-log line per
+/// request, as in production) goes next to its data directory, out of the report.
 struct Server {
     child: Child,
     base: String,
 }
 
 impl Server {
-    /// The server's log (one access-log line per request, as in production) goes to
-    /// `dir/serve.log`, out of the report.
-    fn start(dir: &Path, cached: usize) -> Server {
-        let log = std::fs::File::create(dir.join("serve.log")).expect("create serve.log");
+    fn start(dir: &Path, data: &Path, cached: usize, env: &[(&str, &str)]) -> Server {
+        let log = std::fs::File::create(data.with_extension("serve.log")).expect("create the server log");
         let mut child = Command::new(env!("CARGO_BIN_EXE_lrt"))
             .args([
                 "serve",
@@ -156,8 +171,9 @@ impl Server {
                 &cached.to_string(),
             ])
             .env("LRT_CONFIG", dir.join("config.toml"))
-            .env("LRT_DATA_DIR", dir.join("data"))
+            .env("LRT_DATA_DIR", data)
             .env("TOKEN_SECRET", SECRET)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -240,14 +256,15 @@ struct Outcome {
     wall: f64,
 }
 
-/// `conns` connections, each sending requests back to back for `secs`, connection `c`'s
-/// `n`-th request going to `targets[(c + n) % len]`.
-async fn run_case(auth: &str, targets: &[Target], body: &Value, conns: usize, secs: f64) -> Outcome {
+/// `conns` connections, each sending requests back to back for `secs`, connection `c` to
+/// replica `c % replicas`, its `n`-th request going to that replica's `targets[(c + n) % len]`.
+async fn run_case(auth: &str, replicas: &[Vec<Target>], body: &Value, conns: usize, secs: f64) -> Outcome {
     let stop = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let tasks: Vec<_> = (0..conns)
         .map(|c| {
-            let (stop, auth, targets, body) = (stop.clone(), auth.to_string(), targets.to_vec(), body.clone());
+            let targets = replicas[c % replicas.len()].clone();
+            let (stop, auth, body) = (stop.clone(), auth.to_string(), body.clone());
             tokio::spawn(async move {
                 let http = client();
                 let (mut latencies, mut errors) = (Vec::new(), Vec::new());
@@ -284,21 +301,50 @@ fn main() {
     let o = opts();
     let tmp = tempfile::tempdir().unwrap();
     let root = o.keep.clone().unwrap_or_else(|| tmp.path().to_path_buf());
-    let dir = root.join("serve-local");
-    let (tenant, kbs) = setup(&root, &dir, &o);
-    let (_, token) = lrt(&dir, &[("TOKEN_SECRET", SECRET)], &["token", "issue", "--user", "root"]);
+    let (dir, owned): (PathBuf, Vec<(&str, String)>) = match &o.pg {
+        None => (root.join("serve-local"), Vec::new()),
+        Some(url) => {
+            let dir = root.join("serve-local-pg");
+            let url = if dir.join(format!("ready-{}", o.kbs)).exists() {
+                pg::database_url(url, "lrt_bench_serve")
+            } else {
+                pg::fresh_database(url, "lrt_bench_serve")
+            };
+            (dir, vec![("LRT_STORAGE", "postgres".into()), ("LRT_DATABASE_URL", url)])
+        }
+    };
+    let storage: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (tenant, kbs) = setup(&root, &dir, &o, &storage);
+    let mut token_env = storage.clone();
+    token_env.push(("TOKEN_SECRET", SECRET));
+    let (_, token) = lrt(&dir, &token_env, &["token", "issue", "--user", "root"]);
     let auth = format!("Bearer {}", String::from_utf8(token).unwrap().trim());
     let question = corpus::questions(1, SEED).remove(0);
     println!("question: {question:?}");
-    let server = Server::start(&dir, o.cached);
-    let pid = server.child.id().to_string();
+    // Replica 0 serves the data directory the KBs were built in; the others, as on other
+    // machines, have empty ones and build their vector indexes from the database.
+    let servers: Vec<Server> = (0..o.replicas)
+        .map(|i| {
+            let data = match i {
+                0 => dir.join("data"),
+                i => dir.join(format!("data-replica{i}")),
+            };
+            Server::start(&dir, &data, o.cached, &storage)
+        })
+        .collect();
+    let pids: Vec<String> = servers.iter().map(|s| s.child.id().to_string()).collect();
+    let pid = pids.join(",");
     let me = std::process::id().to_string();
-    let targets: Vec<Target> = kbs
+    let replicas: Vec<Vec<Target>> = servers
         .iter()
-        .map(|kb| Target {
-            url: format!("{}/api/v1/tenants/{tenant}/kbs/{kb}/query", server.base),
-            tenant: tenant.clone(),
-            kb: kb.clone(),
+        .map(|server| {
+            kbs.iter()
+                .map(|kb| Target {
+                    url: format!("{}/api/v1/tenants/{tenant}/kbs/{kb}/query", server.base),
+                    tenant: tenant.clone(),
+                    kb: kb.clone(),
+                })
+                .collect()
         })
         .collect();
     // The generator runs on one thread, so it takes at most one of the cores.
@@ -307,10 +353,12 @@ fn main() {
         .build()
         .unwrap();
     println!(
-        "server pid {pid} at {}, {} KBs, --max-cached-instances {}; load average {}",
-        server.base,
+        "{} server(s), pid {pid} at {}, {} KBs, --max-cached-instances {}, storage {}; load average {}",
+        servers.len(),
+        servers.iter().map(|s| s.base.as_str()).collect::<Vec<_>>().join(" "),
         kbs.len(),
         o.cached,
+        if o.pg.is_some() { "postgresql" } else { "sqlite" },
         loadavg()
     );
     println!(
@@ -322,12 +370,12 @@ fn main() {
         // Warm every KB's LLM cache for this question, then check the next answer is cached.
         runtime.block_on(async {
             let http = client();
-            for t in &targets {
+            for t in replicas.iter().flatten() {
                 ask(&http, &auth, t, &body).await.expect("warm-up query");
                 let again = ask(&http, &auth, t, &body).await.expect("cached query");
                 assert_eq!(again["llm_calls"], 0, "a warmed {mode} query called the model: {again}");
             }
-            let r = ask(&http, &auth, &targets[0], &body).await.expect("query");
+            let r = ask(&http, &auth, &replicas[0][0], &body).await.expect("query");
             let len = |f: &str| r[f].as_array().map_or(0, Vec::len);
             println!(
                 "{mode}: {} bytes of JSON per answer; context: {} entities, {} relations, {} chunks",
@@ -337,20 +385,21 @@ fn main() {
                 len("chunks")
             );
         });
-        let mut cases = vec![&targets[..1]];
+        let mut cases: Vec<Vec<Vec<Target>>> = vec![replicas.iter().map(|t| t[..1].to_vec()).collect()];
         if o.thrash {
-            cases.push(&targets[..]);
+            cases.push(replicas.clone());
         }
-        for targets in cases {
-            let label = match targets.len() {
+        for targets in &cases {
+            let label = match targets[0].len() {
                 1 => "1 (cached)".to_string(),
                 n => format!("{n} (thrash)"),
             };
             for &conns in &o.conns {
                 let load = loadavg();
-                let (srv0, gen0) = (cpu_seconds(&pid), cpu_seconds(&me));
+                let servers_cpu = || pids.iter().map(|p| cpu_seconds(p)).sum::<f64>();
+                let (srv0, gen0) = (servers_cpu(), cpu_seconds(&me));
                 let mut out = runtime.block_on(run_case(&auth, targets, &body, conns, o.secs));
-                let (srv, generator) = (cpu_seconds(&pid) - srv0, cpu_seconds(&me) - gen0);
+                let (srv, generator) = (servers_cpu() - srv0, cpu_seconds(&me) - gen0);
                 let n = out.latencies.len();
                 out.latencies.sort_by(f64::total_cmp);
                 let ms = |p| percentile(&out.latencies, p) * 1e3;

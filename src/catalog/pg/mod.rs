@@ -25,6 +25,7 @@ mod tokens;
 use std::sync::{Mutex, MutexGuard};
 
 use postgres::error::SqlState;
+use postgres::types::Type;
 use postgres::{Client, Row};
 use uuid::Uuid;
 
@@ -303,10 +304,16 @@ fn tenant_row(r: &Row) -> Result<TenantRecord> {
     })
 }
 
-fn one_tenant(c: &mut Client, clause: &str, arg: &(dyn postgres::types::ToSql + Sync)) -> Result<Option<TenantRecord>> {
-    c.query_opt(&format!("{TENANT} WHERE {clause}"), &[arg])
+/// The tenant `clause` picks, by its one parameter. Typed parameters here and in the other
+/// lookups every request makes (tenant, membership, KB): one round trip each, not two.
+fn one_tenant(
+    c: &mut Client,
+    clause: &str,
+    arg: (&(dyn postgres::types::ToSql + Sync), Type),
+) -> Result<Option<TenantRecord>> {
+    c.query_typed(&format!("{TENANT} WHERE {clause}"), &[arg])
         .map_err(|e| pg_error("cannot read tenant", e))?
-        .as_ref()
+        .first()
         .map(tenant_row)
         .transpose()
 }
@@ -329,16 +336,16 @@ fn insert_member(c: &mut Client, tenant: Uuid, user: &str, role: Role, by: Optio
 
 impl PgCatalog {
     pub fn tenant(&self, id: Uuid) -> Result<Option<TenantRecord>> {
-        self.with(|c| one_tenant(c, "t.tenant_id = $1", &id))
+        self.with(|c| one_tenant(c, "t.tenant_id = $1", (&id, Type::UUID)))
     }
 
     pub fn tenant_by_name(&self, name: &str) -> Result<Option<TenantRecord>> {
         let key = name_key(name);
-        self.with(|c| one_tenant(c, "t.name_key = $1", &key))
+        self.with(|c| one_tenant(c, "t.name_key = $1", (&key, Type::TEXT)))
     }
 
     pub fn builtin_tenant(&self) -> Result<Option<TenantRecord>> {
-        self.with(|c| one_tenant(c, "t.is_builtin AND $1", &true))
+        self.with(|c| one_tenant(c, "t.is_builtin AND $1", (&true, Type::BOOL)))
     }
 
     pub fn tenants(&self, filter: &TenantListFilter<'_>) -> Result<(Vec<TenantRecord>, u64)> {
@@ -428,7 +435,7 @@ impl PgCatalog {
         let now = crate::time::now();
         self.split_tx(
             |c| {
-                one_tenant(c, "t.tenant_id = $1 FOR UPDATE OF t", &id)?
+                one_tenant(c, "t.tenant_id = $1 FOR UPDATE OF t", (&id, Type::UUID))?
                     .ok_or_else(|| Error::NotFound("the tenant no longer exists".into()))
             },
             |mut rec| {
@@ -547,11 +554,14 @@ fn lock_tenant(c: &mut Client, tenant: Uuid) -> Result<()> {
 impl PgCatalog {
     pub fn kb(&self, tenant: Uuid, id: Uuid) -> Result<Option<KbRecord>> {
         self.with(|c| {
-            c.query_opt(&format!("{KB} WHERE tenant_id = $1 AND kb_id = $2"), &[&tenant, &id])
-                .map_err(|e| pg_error("cannot read knowledge base", e))?
-                .as_ref()
-                .map(kb_row)
-                .transpose()
+            c.query_typed(
+                &format!("{KB} WHERE tenant_id = $1 AND kb_id = $2"),
+                &[(&tenant, Type::UUID), (&id, Type::UUID)],
+            )
+            .map_err(|e| pg_error("cannot read knowledge base", e))?
+            .first()
+            .map(kb_row)
+            .transpose()
         })
     }
 
@@ -812,11 +822,12 @@ fn ensure_not_last_admin(c: &mut Client, tenant: Uuid, user: &str, doing: &str) 
 impl PgCatalog {
     pub fn role(&self, tenant: Uuid, user: &str) -> Result<Option<Role>> {
         self.with(|c| {
-            c.query_opt(
+            c.query_typed(
                 "SELECT role FROM tenant_memberships WHERE tenant_id = $1 AND user_id = $2",
-                &[&tenant, &user],
+                &[(&tenant, Type::UUID), (&user, Type::TEXT)],
             )
             .map_err(|e| pg_error("cannot read membership", e))?
+            .first()
             .map(|r| parse_role(r.get(0)))
             .transpose()
         })

@@ -314,7 +314,7 @@ const MIGRATIONS: &[&str] = &[
     // lock, fenced by the `lock_epoch` row of `kb_meta` that each acquisition moves on), never
     // claimed one by one: the per-document claim columns were never used.
     r#"
-    ALTER TABLE kb_documents DROP COLUMN lease_owner, DROP COLUMN lease_until;
+    ALTER TABLE kb_documents DROP COLUMN IF EXISTS lease_owner, DROP COLUMN IF EXISTS lease_until;
     "#,
 ];
 

@@ -510,11 +510,12 @@ impl PgKb {
     fn meta(&self, key: &str) -> Result<Option<String>> {
         let (tenant, kb) = (self.tenant, self.kb);
         self.with(|c| {
-            c.query_opt(
+            // One round trip: every question checks the generation.
+            c.query_typed(
                 "SELECT value FROM kb_meta WHERE tenant_id = $1 AND kb_id = $2 AND key = $3",
-                &[&tenant, &kb, &key],
+                &[(&tenant, Type::UUID), (&kb, Type::UUID), (&key, Type::TEXT)],
             )
-            .map(|row| row.map(|r| r.get(0)))
+            .map(|rows| rows.first().map(|r| r.get(0)))
             .map_err(|e| pg_error("cannot read kb metadata", e))
         })
     }
