@@ -10,6 +10,7 @@ pub mod backend;
 pub mod external;
 pub mod kbcheck;
 pub mod kbseed;
+pub mod kbsql;
 pub mod kbstore;
 pub mod model;
 pub mod pg_cluster;
