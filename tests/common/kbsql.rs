@@ -19,6 +19,7 @@ const TABLES: &[&str] = &[
     "doc_relations",
     "llm_cache",
     "graph_overrides",
+    "entity_aliases",
 ];
 
 /// One KB's rows.
@@ -47,12 +48,45 @@ impl KbSql {
     /// Every row `sql` returns, each column as JSON (text, integer, real, null; blobs as
     /// arrays of bytes). On PostgreSQL the KB's own `tenant_id`/`kb_id` columns are left out.
     pub fn rows(&self, sql: &str) -> Vec<Vec<Value>> {
+        self.rows_with(sql, &[])
+    }
+
+    /// The same with text parameters `?1`, `?2`, … (`$1`, … on PostgreSQL).
+    pub fn rows_with(&self, sql: &str, params: &[&str]) -> Vec<Vec<Value>> {
         match self {
-            KbSql::Sqlite(path) => sqlite_rows(path, sql),
-            KbSql::Postgres { url, tenant, kb } => {
-                std::thread::scope(|s| s.spawn(|| pg_rows(url, tenant, kb, sql)).join().unwrap())
-            }
+            KbSql::Sqlite(path) => sqlite_rows(path, sql, params),
+            KbSql::Postgres { url, tenant, kb } => std::thread::scope(|s| {
+                s.spawn(|| pg_rows(url, tenant, kb, &sql.replace('?', "$"), params))
+                    .join()
+                    .unwrap()
+            }),
         }
+    }
+
+    /// The first row as `T` (a tuple for several columns), or `None` when there is none.
+    pub fn one<T: serde::de::DeserializeOwned>(&self, sql: &str, params: &[&str]) -> Option<T> {
+        let mut row = self.rows_with(sql, params).into_iter().next()?;
+        let value = if row.len() == 1 {
+            row.remove(0)
+        } else {
+            Value::Array(row)
+        };
+        Some(serde_json::from_value(value).unwrap_or_else(|e| panic!("{sql}: {e}")))
+    }
+
+    /// Every row as `T`.
+    pub fn all<T: serde::de::DeserializeOwned>(&self, sql: &str) -> Vec<T> {
+        self.rows(sql)
+            .into_iter()
+            .map(|mut row| {
+                let value = if row.len() == 1 {
+                    row.remove(0)
+                } else {
+                    Value::Array(row)
+                };
+                serde_json::from_value(value).unwrap_or_else(|e| panic!("{sql}: {e}"))
+            })
+            .collect()
     }
 
     /// The one integer `sql` returns.
@@ -80,12 +114,12 @@ impl KbSql {
     }
 }
 
-fn sqlite_rows(path: &std::path::Path, sql: &str) -> Vec<Vec<Value>> {
+fn sqlite_rows(path: &std::path::Path, sql: &str, params: &[&str]) -> Vec<Vec<Value>> {
     use rusqlite::types::ValueRef;
     let conn = rusqlite::Connection::open(path).unwrap();
     let mut stmt = conn.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
     let columns = stmt.column_count();
-    stmt.query_map([], |r| {
+    stmt.query_map(rusqlite::params_from_iter(params), |r| {
         (0..columns)
             .map(|i| {
                 Ok(match r.get_ref(i)? {
@@ -139,10 +173,11 @@ fn pg_connect(url: &str, tenant: &str, kb: &str) -> postgres::Client {
     c
 }
 
-fn pg_rows(url: &str, tenant: &str, kb: &str, sql: &str) -> Vec<Vec<Value>> {
-    use postgres::types::Type;
+fn pg_rows(url: &str, tenant: &str, kb: &str, sql: &str, params: &[&str]) -> Vec<Vec<Value>> {
+    use postgres::types::{ToSql, Type};
     let mut c = pg_connect(url, tenant, kb);
-    let rows = c.query(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let params: Vec<&(dyn ToSql + Sync)> = params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
+    let rows = c.query(sql, &params).unwrap_or_else(|e| panic!("{sql}: {e}"));
     rows.iter()
         .map(|r| {
             (0..r.len())
