@@ -98,19 +98,11 @@ impl KbSql {
             .unwrap_or_else(|| panic!("{sql}: not an integer: {:?}", rows[0][0]))
     }
 
-    /// Runs statements that return nothing.
-    pub fn execute(&self, sql: &str) {
-        match self {
-            KbSql::Sqlite(path) => rusqlite::Connection::open(path).unwrap().execute_batch(sql).unwrap(),
-            KbSql::Postgres { url, tenant, kb } => std::thread::scope(|s| {
-                s.spawn(|| {
-                    let mut c = pg_connect(url, tenant, kb);
-                    c.batch_execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
-                })
-                .join()
-                .unwrap()
-            }),
-        }
+    /// Runs one statement that returns nothing (an `UPDATE`, say), with parameters as in
+    /// [`KbSql::rows_with`]; on PostgreSQL the KB's views write through to its rows.
+    pub fn execute(&self, sql: &str, params: &[&str]) {
+        let rows = self.rows_with(sql, params);
+        assert!(rows.is_empty(), "{sql} returned rows");
     }
 }
 
