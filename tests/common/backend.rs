@@ -21,8 +21,10 @@ pub fn postgres() -> bool {
 /// A database for one installation in the postgres pass. A missing server is an error here, not
 /// a skip: the run asked for PostgreSQL, and falling back to SQLite would pass unnoticed.
 pub fn database(test: &str) -> Database {
-    Database::new(test)
-        .unwrap_or_else(|| panic!("{VAR}=postgres needs LRT_TEST_DATABASE_URL (.ci/steps/10-postgres.sh)"))
+    if !std::env::var("LRT_TEST_DATABASE_URL").is_ok_and(|url| !url.is_empty()) {
+        panic!("{test}: {VAR}=postgres needs LRT_TEST_DATABASE_URL (.ci/steps/10-postgres.sh)");
+    }
+    Database::new(test).expect("a database in the test server")
 }
 
 /// `config` (as `lrt init` writes it) with the catalog and the KBs in `url`.
