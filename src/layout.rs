@@ -113,7 +113,15 @@ impl Layout {
                         "a file is in the way",
                     ));
                 }
-                Err(_) => create_private_dir(&current)?,
+                Err(_) => create_private_dir(&current).map_err(|e| match self.unwritable() {
+                    // On PostgreSQL the catalog accepts the write and the folder is where it
+                    // fails: name the cause as SQLite's read-only catalog does.
+                    Some(why) => Error::storage(
+                        format!("cannot create {}", current.display()),
+                        format!("the data directory is not writable ({why})"),
+                    ),
+                    None => e,
+                })?,
             }
         }
         Ok(())

@@ -715,17 +715,8 @@ fn a_lightrag_working_directory_becomes_a_kb() {
     let kb = lrt.json_as(ROOT, &["kb", "show", "-t", "acme", "rag_storage"]);
     assert_eq!(counts(&kb), (2, 5, 3));
     // Upstream's vectors are stored bit for bit, so exact search ranks as upstream's does.
-    let db = lrt
-        .kb_dir(kb["tenant_id"].as_str().unwrap(), kb["kb_id"].as_str().unwrap())
-        .join("kb.db");
-    let db = rusqlite::Connection::open(db).unwrap();
-    let stored: Vec<(String, Vec<u8>)> = db
-        .prepare("SELECT chunk_id, embedding FROM chunks")
-        .unwrap()
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
+    let db = common::kbsql::KbSql::open(&lrt, kb["tenant_id"].as_str().unwrap(), kb["kb_id"].as_str().unwrap());
+    let stored: Vec<(String, Vec<u8>)> = db.all("SELECT chunk_id, embedding FROM chunks");
     assert_eq!(stored.len(), 3);
     let bits = |v: Vec<f32>| v.into_iter().map(f32::to_bits).collect::<Vec<_>>();
     for (id, blob) in stored {

@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use common::server::{start, token};
 use common::{Lrt, ROOT};
 use reqwest::{Method, StatusCode};
-use rusqlite::Connection;
 use serde_json::{Value, json};
 
 const CURIE: &str = "Marie Curie was a Polish physicist who worked at the University of Paris. \
@@ -20,9 +19,10 @@ const PIERRE: &str = "Pierre Curie worked in Paris with Paul Langevin. Paul Lang
 University of Paris and met Albert Einstein in Brussels.";
 const LATER: &str = "Paul Langevin lectured in Lyon about ultrasound.";
 
-/// A KB's kb.db, read directly.
+/// A KB's rows (kb.db, or its rows in PostgreSQL), read directly, and its folder.
 struct Db {
     dir: PathBuf,
+    sql: common::kbsql::KbSql,
 }
 
 struct Kb {
@@ -49,7 +49,10 @@ fn kb() -> Kb {
     lrt.member("acme", "ed", "editor");
     let dir = lrt.kb_dir(&tenant, &kb);
     Kb {
-        db: Db { dir },
+        db: Db {
+            dir,
+            sql: common::kbsql::KbSql::open(&lrt, &tenant, &kb),
+        },
         lrt,
         tenant,
         kb,
@@ -103,32 +106,16 @@ impl Kb {
 }
 
 impl Db {
-    fn conn(&self) -> Connection {
-        Connection::open(self.dir.join("kb.db")).unwrap()
-    }
-
-    fn one<T: rusqlite::types::FromSql>(&self, sql: &str, p: &[&str]) -> Option<T> {
-        use rusqlite::OptionalExtension;
-        self.conn()
-            .query_row(sql, rusqlite::params_from_iter(p), |r| r.get(0))
-            .optional()
-            .unwrap()
+    fn one<T: serde::de::DeserializeOwned>(&self, sql: &str, p: &[&str]) -> Option<T> {
+        self.sql.one(sql, p)
     }
 
     fn entity(&self, name: &str) -> Option<(String, String)> {
-        self.conn()
-            .query_row(
-                "SELECT entity_type, description FROM entities WHERE name = ?1",
-                [name],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .ok()
+        self.one("SELECT entity_type, description FROM entities WHERE name = ?1", &[name])
     }
 
     fn names(&self) -> Vec<String> {
-        let conn = self.conn();
-        let mut stmt = conn.prepare("SELECT name FROM entities ORDER BY name").unwrap();
-        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+        self.sql.all("SELECT name FROM entities ORDER BY name")
     }
 
     /// The vector index sidecars agree with kb.db (count and generation).
@@ -246,11 +233,9 @@ fn an_edit_changes_graph_vectors_and_the_next_query_and_re_embeds_only_what_chan
     ]);
     assert_eq!(r["relations_updated"], json!([["Paris", "Pierre Curie"]]));
     let (kw, w): (String, f64) = kb
-        .conn()
-        .query_row(
+        .one(
             "SELECT keywords, weight FROM relations WHERE src = 'Paris' AND tgt = 'Pierre Curie'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            &[],
         )
         .unwrap();
     assert_eq!((kw.as_str(), w), ("lab,research", 7.0));
@@ -316,16 +301,9 @@ fn a_merge_moves_relations_merges_collisions_and_drops_self_loops() {
     let kb = kb();
     kb.ingest(&[("a.md", CURIE), ("b.md", PIERRE)]);
     // Both Pierre Curie and Paul Langevin are related to Paris and to each other.
-    let before: Vec<(String, String, f64, String)> = {
-        let conn = kb.conn();
-        let mut stmt = conn
-            .prepare("SELECT src, tgt, weight, source_ids FROM relations WHERE src IN ('Paris') AND tgt IN ('Paul Langevin', 'Pierre Curie')")
-            .unwrap();
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect()
-    };
+    let before: Vec<(String, String, f64, String)> = kb.sql.all(
+        "SELECT src, tgt, weight, source_ids FROM relations WHERE src IN ('Paris') AND tgt IN ('Paul Langevin', 'Pierre Curie')",
+    );
     assert_eq!(before.len(), 2, "{before:?}");
     let relations_before: i64 = kb.one("SELECT count(*) FROM relations", &[]).unwrap();
 
@@ -353,11 +331,9 @@ fn a_merge_moves_relations_merges_collisions_and_drops_self_loops() {
     // The two Paris relations collapsed into one: descriptions joined, chunks united, the
     // larger weight floored at the evidence count.
     let (desc, weight, ids): (String, f64, String) = kb
-        .conn()
-        .query_row(
+        .one(
             "SELECT description, weight, source_ids FROM relations WHERE src = 'Paris' AND tgt = 'Pierre Curie'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            &[],
         )
         .unwrap();
     let chunks: std::collections::BTreeSet<&str> = ids.split("<SEP>").collect();
@@ -368,11 +344,9 @@ fn a_merge_moves_relations_merges_collisions_and_drops_self_loops() {
     assert!(desc.contains("Paul Langevin"), "{desc}");
     // The merged entity carries both chunk lists and both file paths.
     let (paths, count): (String, i64) = kb
-        .conn()
-        .query_row(
+        .one(
             "SELECT file_paths, (SELECT count(*) FROM doc_entities WHERE name = 'Pierre Curie') FROM entities WHERE name = 'Pierre Curie'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
+            &[],
         )
         .unwrap();
     assert!(paths.contains("a.md") && paths.contains("b.md"), "{paths}");
@@ -503,11 +477,14 @@ fn edits_survive_a_document_delete_and_travel_with_export_and_import() {
     let imported = kb
         .lrt
         .json_as(ROOT, &["kb", "import", "-t", "acme", archive, "--name", "copy"]);
-    let copy_dir = kb.lrt.kb_dir(
+    let (t, k) = (
         imported["tenant_id"].as_str().unwrap_or_else(|| panic!("{imported}")),
         imported["kb_id"].as_str().unwrap_or_else(|| panic!("{imported}")),
     );
-    let copy = Db { dir: copy_dir };
+    let copy = Db {
+        dir: kb.lrt.kb_dir(t, k),
+        sql: common::kbsql::KbSql::open(&kb.lrt, t, k),
+    };
     assert_eq!(
         copy.entity("Pierre Curie").unwrap(),
         ("physicist".into(), "Curated: French physicist.".into())

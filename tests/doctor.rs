@@ -351,13 +351,22 @@ fn an_orphan_doc_entities_row_is_deleted() {
 fn wrong_catalog_statistics_are_rewritten() {
     let f = Fixture::new();
     let right = f.kb_show();
-    f.catalog()
-        .execute(
-            "UPDATE knowledge_bases SET document_count = 99, entity_count = 0 WHERE kb_id = ?1",
-            [&f.kb],
-        )
-        .unwrap();
-    f.found_repaired_clean("stats", "documents 99 (kb.db has 2)");
+    let sql = format!(
+        "UPDATE knowledge_bases SET document_count = 99, entity_count = 0 WHERE kb_id = '{}'",
+        f.kb
+    );
+    match f.lrt.database() {
+        Some(db) => db.execute(&sql),
+        None => {
+            f.catalog().execute(&sql, []).unwrap();
+        }
+    }
+    let store = if f.lrt.database().is_some() {
+        "the database"
+    } else {
+        "kb.db"
+    };
+    f.found_repaired_clean("stats", &format!("documents 99 ({store} has 2)"));
     let fixed = f.kb_show();
     assert_eq!(fixed["document_count"], 2);
     assert_eq!(fixed["entity_count"], right["entity_count"]);

@@ -7,6 +7,7 @@ mod common;
 
 use std::path::PathBuf;
 
+use common::kbsql::KbSql;
 use common::{Lrt, ROOT, keys, sorted};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
@@ -25,7 +26,10 @@ The <Nobel> & \"Prize\" committee met in Stockholm.";
 /// ingested documents, and tenant `beta` (admin bert).
 struct Fixture {
     lrt: Lrt,
-    db: PathBuf,
+    /// The KB's rows on either backend.
+    db: KbSql,
+    /// Its kb.db on SQLite.
+    kb_db: PathBuf,
 }
 
 fn ingested() -> Fixture {
@@ -46,18 +50,24 @@ fn ingested() -> Fixture {
     );
     assert_eq!(report["added"].as_u64(), Some(3), "{report}");
     let kb = lrt.json_as(ROOT, &["kb", "show", "-t", "acme", "docs"]);
-    let db = lrt
-        .kb_dir(kb["tenant_id"].as_str().unwrap(), kb["kb_id"].as_str().unwrap())
-        .join("kb.db");
-    Fixture { lrt, db }
+    let (t, k) = (kb["tenant_id"].as_str().unwrap(), kb["kb_id"].as_str().unwrap());
+    Fixture {
+        db: KbSql::open(&lrt, t, k),
+        kb_db: lrt.kb_dir(t, k).join("kb.db"),
+        lrt,
+    }
 }
 
-fn open_db(db: &PathBuf) -> rusqlite::Connection {
-    rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap()
+fn count(db: &KbSql, sql: &str) -> u64 {
+    db.count(sql) as u64
 }
 
-fn count(db: &PathBuf, sql: &str) -> u64 {
-    open_db(db).query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap() as u64
+/// A single-column text result.
+fn texts(db: &KbSql, sql: &str) -> Vec<String> {
+    db.rows(sql)
+        .into_iter()
+        .map(|r| r[0].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn args<'a>(cmd: &[&'a str]) -> Vec<&'a str> {
@@ -68,7 +78,7 @@ fn args<'a>(cmd: &[&'a str]) -> Vec<&'a str> {
 
 #[test]
 fn documents_are_listed_paged_filtered_and_shown() {
-    let Fixture { lrt, db } = ingested();
+    let Fixture { lrt, db, .. } = ingested();
     let list = lrt.json_as("val", &args(&["doc", "list"]));
     let docs = list.as_array().expect("doc list prints a bare array");
     assert_eq!(docs.len(), 3);
@@ -178,23 +188,19 @@ fn a_kb_that_was_never_ingested_lists_empty_and_no_file_is_created() {
 }
 
 /// `(name, degree)` of every entity, from kb.db.
-fn degrees(db: &PathBuf) -> Vec<(String, u64)> {
-    let conn = open_db(db);
-    let mut stmt = conn
-        .prepare(
-            "SELECT name, (SELECT count(*) FROM relations WHERE src = name OR tgt = name) AS d
-             FROM entities ORDER BY d DESC, name",
-        )
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+fn degrees(db: &KbSql) -> Vec<(String, u64)> {
+    db.rows(
+        "SELECT name, (SELECT count(*) FROM relations WHERE src = name OR tgt = name) AS d
+         FROM entities ORDER BY d DESC, name",
+    )
+    .into_iter()
+    .map(|r| (r[0].as_str().unwrap().to_string(), r[1].as_u64().unwrap()))
+    .collect()
 }
 
 #[test]
 fn entities_are_listed_by_degree_searched_filtered_and_shown_with_weights() {
-    let Fixture { lrt, db } = ingested();
+    let Fixture { lrt, db, .. } = ingested();
     let expected = degrees(&db);
     let list = lrt.json_as("val", &args(&["graph", "entities", "--limit", "1000"]));
     let list = list.as_array().unwrap();
@@ -246,7 +252,6 @@ fn entities_are_listed_by_degree_searched_filtered_and_shown_with_weights() {
     assert_eq!(e["entity_type"], "person");
     assert_eq!(e["degree"], list[0]["degree"]);
     assert!(!e["description"].as_array().unwrap().is_empty());
-    let conn = open_db(&db);
     let neighbours = e["neighbours"].as_array().unwrap();
     assert_eq!(neighbours.len() as u64, e["degree"].as_u64().unwrap());
     for n in neighbours {
@@ -256,13 +261,12 @@ fn entities_are_listed_by_degree_searched_filtered_and_shown_with_weights() {
         } else {
             ("Marie Curie", other)
         };
-        let (weight, keywords): (f64, String) = conn
-            .query_row(
-                "SELECT weight, keywords FROM relations WHERE src = ?1 AND tgt = ?2",
-                [a, b],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .unwrap();
+        let row = &db.rows(&format!(
+            "SELECT weight, keywords FROM relations WHERE src = '{}' AND tgt = '{}'",
+            a.replace('\'', "''"),
+            b.replace('\'', "''")
+        ))[0];
+        let (weight, keywords) = (row[0].as_f64().unwrap(), row[1].as_str().unwrap());
         assert_eq!(n["weight"].as_f64(), Some(weight), "{other}");
         assert_eq!(n["keywords"].as_array().unwrap().len(), keywords.split(',').count());
     }
@@ -292,7 +296,7 @@ fn entities_are_listed_by_degree_searched_filtered_and_shown_with_weights() {
 
 #[test]
 fn the_graph_exports_as_graphml_and_json_matching_kb_db() {
-    let Fixture { lrt, db } = ingested();
+    let Fixture { lrt, db, .. } = ingested();
     let (nodes, edges) = (
         count(&db, "SELECT count(*) FROM entities"),
         count(&db, "SELECT count(*) FROM relations"),
@@ -348,14 +352,7 @@ fn the_graph_exports_as_graphml_and_json_matching_kb_db() {
     let xml_edges: Vec<_> = graph.children().filter(|n| n.has_tag_name("edge")).collect();
     assert_eq!((xml_nodes.len() as u64, xml_edges.len() as u64), (nodes, edges));
     // Names with markup characters survive escaping.
-    let conn = open_db(&db);
-    let names: Vec<String> = conn
-        .prepare("SELECT name FROM entities ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let names = texts(&db, "SELECT name FROM entities ORDER BY name");
     let xml_names: Vec<&str> = xml_nodes.iter().map(|n| n.attribute("id").unwrap()).collect();
     assert_eq!(xml_names, names);
     let node_ids: std::collections::HashSet<&str> = xml_names.iter().copied().collect();
@@ -363,13 +360,7 @@ fn the_graph_exports_as_graphml_and_json_matching_kb_db() {
         assert!(node_ids.contains(e.attribute("source").unwrap()));
         assert!(node_ids.contains(e.attribute("target").unwrap()));
     }
-    let descriptions: Vec<String> = conn
-        .prepare("SELECT description FROM entities ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let descriptions = texts(&db, "SELECT description FROM entities ORDER BY name");
     let data = |node: &roxmltree::Node, key: &str| -> String {
         node.children()
             .find(|d| d.attribute("key") == Some(key))
@@ -481,7 +472,7 @@ fn roles_without_document_read_are_denied_and_strangers_see_nothing() {
 
 #[test]
 fn inspection_reads_while_another_process_holds_the_ingest_lock_and_a_write() {
-    let Fixture { lrt, db } = ingested();
+    let Fixture { lrt, kb_db: db, .. } = ingested();
     let lock = std::fs::File::create(db.with_file_name("ingest.lock")).unwrap();
     lock.try_lock().expect("the test holds the ingest lock");
     let mut writer = rusqlite::Connection::open(&db).unwrap();

@@ -15,7 +15,6 @@ mod common;
 use std::path::Path;
 
 use common::{Lrt, ROOT};
-use rusqlite::Connection;
 use serde_json::Value;
 
 const MODES: [&str; 5] = ["naive", "local", "global", "hybrid", "mix"];
@@ -173,20 +172,13 @@ fn a_kb_of_the_old_local_embedder_asks_for_a_reembed() {
             .ok()
     );
     let kb = lrt.json_as("alice", &["kb", "show", "-t", "acme", "docs"]);
-    let db = lrt
-        .kb_dir(kb["tenant_id"].as_str().unwrap(), kb["kb_id"].as_str().unwrap())
-        .join("kb.db");
-    let conn = Connection::open(&db).unwrap();
-    let pin: String = conn
-        .query_row("SELECT value FROM meta WHERE key = 'embedding'", [], |r| r.get(0))
-        .unwrap();
+    let db = common::kbsql::KbSql::open(&lrt, kb["tenant_id"].as_str().unwrap(), kb["kb_id"].as_str().unwrap());
+    let pin: String = db.one("SELECT value FROM meta WHERE key = 'embedding'", &[]).unwrap();
     assert!(pin.contains("lrt-hash-v2"), "{pin}");
-    conn.execute(
+    db.execute(
         "UPDATE meta SET value = ?1 WHERE key = 'embedding'",
-        [pin.replace("lrt-hash-v2", "lrt-hash-v1")],
-    )
-    .unwrap();
-    drop(conn);
+        &[&pin.replace("lrt-hash-v2", "lrt-hash-v1")],
+    );
 
     const Q: &str = "Where is the TideRunner T2 assembled?";
     let query = ["query", "-t", "acme", "--kb", "docs", Q];

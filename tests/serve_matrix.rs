@@ -355,18 +355,7 @@ async fn every_route_by_every_caller_on_postgres() {
     let Some(db) = common::pg_cluster::Database::new("every_route_by_every_caller_on_postgres") else {
         return;
     };
-    let lrt = Lrt::new();
-    let config = std::fs::read_to_string(lrt.config_path()).unwrap();
-    let config = config.replacen(
-        "# backend = \"postgres\"",
-        &format!("backend = \"postgres\"\ndatabase_url = \"{}\"", db.url),
-        1,
-    );
-    assert!(
-        config.contains(&db.url),
-        "the config file has no [storage] backend line to set"
-    );
-    std::fs::write(lrt.config_path(), config).unwrap();
+    let lrt = Lrt::on_postgres(db);
     matrix(lrt).await;
 }
 

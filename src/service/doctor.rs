@@ -569,6 +569,11 @@ impl Run<'_> {
         matches!(self.catalog, crate::catalog::Catalog::Postgres(_))
     }
 
+    /// Where a KB's rows are, as findings name it.
+    fn store_name(&self) -> &'static str {
+        if self.postgres() { "the database" } else { "kb.db" }
+    }
+
     /// PostgreSQL: the KB tables' schema, once for the whole database (see
     /// `PgKb::schema_problems`).
     fn check_database_schema(&mut self) -> Result<()> {
@@ -603,9 +608,10 @@ impl Run<'_> {
             ids,
             "data",
             format!(
-                "kb.db {what}, but the catalog records {} documents: the data is lost; --repair cannot fix this and \
+                "{} {what}, but the catalog records {} documents: the data is lost; --repair cannot fix this and \
                  leaves the statistics as they are: restore the KB from an export (`lrt kb delete`, then \
                  `lrt kb import`), or delete it and re-ingest its documents",
+                self.store_name(),
                 k.stats.document_count
             ),
             None,
@@ -622,6 +628,7 @@ impl Run<'_> {
         fix: Option<Fix>,
     ) {
         let recorded = k.stats;
+        let store = self.store_name();
         let mut wrong = Vec::new();
         for (what, have, want) in [
             ("documents", recorded.document_count, actual.documents),
@@ -629,7 +636,7 @@ impl Run<'_> {
             ("relations", recorded.relation_count, actual.relations),
         ] {
             if have != want {
-                wrong.push(format!("{what} {have} (kb.db has {want})"));
+                wrong.push(format!("{what} {have} ({store} has {want})"));
             }
         }
         if recorded.storage_bytes.abs_diff(bytes) > STORAGE_SLACK_BYTES.max(bytes / 4) {

@@ -6,9 +6,11 @@
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod backend;
 pub mod external;
 pub mod kbcheck;
 pub mod kbseed;
+pub mod kbsql;
 pub mod kbstore;
 pub mod model;
 pub mod pg_cluster;
@@ -73,9 +75,11 @@ impl Run {
     }
 }
 
-/// A temporary lrt installation: `<tmp>/config.toml` and `<tmp>/data`.
+/// A temporary lrt installation: `<tmp>/config.toml` and `<tmp>/data`, and in the postgres
+/// pass (`LRT_TEST_BACKEND=postgres`, [`backend`]) a database of its own, dropped with it.
 pub struct Lrt {
     dir: tempfile::TempDir,
+    db: Option<pg_cluster::Database>,
 }
 
 impl Lrt {
@@ -84,17 +88,38 @@ impl Lrt {
         Lrt::with_init(&["--multi-tenant"])
     }
 
-    /// `lrt init --user root --super-admins root EXTRA…`.
+    /// `lrt init --user root --super-admins root EXTRA…`, on the pass's backend.
     pub fn with_init(extra: &[&str]) -> Lrt {
-        let lrt = Lrt {
+        let db = backend::postgres().then(|| backend::database("Lrt::with_init"));
+        Lrt::init_on(extra, db)
+    }
+
+    /// `lrt init --multi-tenant` with the catalog and the KBs in `db`, whatever the pass.
+    pub fn on_postgres(db: pg_cluster::Database) -> Lrt {
+        Lrt::init_on(&["--multi-tenant"], Some(db))
+    }
+
+    fn init_on(extra: &[&str], db: Option<pg_cluster::Database>) -> Lrt {
+        let mut lrt = Lrt {
             dir: tempfile::tempdir().expect("temp dir"),
+            db: None,
         };
         std::fs::create_dir(lrt.dir.path().join("home")).unwrap();
         let mut args = vec!["init", "--user", ROOT, "--super-admins", ROOT];
         args.extend_from_slice(extra);
         let run = lrt.run(None, &[], &args);
         assert_eq!(run.code, 0, "lrt init failed: {}", run.stderr);
+        if let Some(db) = db {
+            let config = std::fs::read_to_string(lrt.config_path()).unwrap();
+            std::fs::write(lrt.config_path(), backend::postgres_config(&config, &db.url)).unwrap();
+            lrt.db = Some(db);
+        }
         lrt
+    }
+
+    /// The installation's database, when it keeps its data in PostgreSQL.
+    pub fn database(&self) -> Option<&pg_cluster::Database> {
+        self.db.as_ref()
     }
 
     pub fn root(&self) -> &Path {
