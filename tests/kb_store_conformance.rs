@@ -1077,6 +1077,19 @@ mod core_writes {
             s.cache_put("k", &answer("first", 5)).unwrap();
             s.cache_put("k", &answer("second", 6)).unwrap();
             assert_eq!(s.cache_get("k").unwrap(), Some(("first".into(), 5)), "{n}");
+            // Many at once, as the ingest writes them: the existing entry is kept.
+            let summary = CachedAnswer {
+                cache_type: "summary",
+                chunk_id: None,
+                response: "a summary".into(),
+                at: 8,
+            };
+            s.cache_put_many(&[("k", &answer("third", 7)), ("m", &summary), ("n", &answer("n", 9))])
+                .unwrap();
+            let got: Vec<_> = ["k", "m", "n"].iter().map(|k| s.cache_get(k).unwrap()).collect();
+            let expected = [("first", 5), ("a summary", 8), ("n", 9)].map(|(r, at)| Some((r.to_string(), at)));
+            assert_eq!(got, expected, "{n}");
+            s.cache_put_many(&[]).unwrap();
 
             let made_at = s.generation().unwrap();
             s.enqueue("doc-1", "a.txt", "x", "h").unwrap();

@@ -7,7 +7,9 @@
 //! their own, which WAL lets read while a commit writes; a new answer is written at once when
 //! the store is free, else kept here, where lookups find it, until the holder of the store
 //! writes it ([`LlmCache::write_to`]: after each commit, at the end of a run, and when the
-//! engine is dropped).
+//! engine is dropped). On PostgreSQL, where each write is a round trip to the server, answers
+//! are always kept back and written in one statement at those points (a process killed in
+//! between asks the model again for the answers of the documents it had not committed).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, TryLockError};
@@ -21,6 +23,9 @@ pub struct LlmCache {
     reader: Mutex<KbStore>,
     /// Answers not yet written to kb.db, by cache key.
     unwritten: Mutex<HashMap<String, CachedAnswer>>,
+    /// Whether a new answer is written at once when the store is free (SQLite) or kept for
+    /// the next [`write_to`](LlmCache::write_to) (PostgreSQL).
+    write_at_once: bool,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -35,6 +40,7 @@ impl LlmCache {
         Ok(LlmCache {
             reader: Mutex::new(reader),
             unwritten: Mutex::default(),
+            write_at_once: at.is_sqlite(),
         })
     }
 
@@ -47,10 +53,13 @@ impl LlmCache {
         lock(&self.reader).cache_get(key)
     }
 
-    /// Stores an answer (an existing entry for the key is kept): at once if `store` is free,
-    /// else when its holder next calls [`write_to`](Self::write_to).
+    /// Stores an answer (an existing entry for the key is kept): at once if `store` is free
+    /// (SQLite), else when its holder next calls [`write_to`](Self::write_to).
     pub fn put(&self, store: &Mutex<KbStore>, key: &str, answer: CachedAnswer) -> Result<()> {
         lock(&self.unwritten).entry(key.to_string()).or_insert(answer);
+        if !self.write_at_once {
+            return Ok(());
+        }
         match store.try_lock() {
             Ok(store) => self.write_to(&store),
             Err(TryLockError::Poisoned(p)) => self.write_to(&p.into_inner()),
@@ -62,9 +71,11 @@ impl LlmCache {
     pub fn write_to(&self, store: &KbStore) -> Result<()> {
         // Held while writing, so a lookup finds each answer here or in kb.db.
         let mut unwritten = lock(&self.unwritten);
-        for (key, answer) in unwritten.iter() {
-            store.cache_put(key, answer)?;
+        if unwritten.is_empty() {
+            return Ok(());
         }
+        let answers: Vec<(&str, &CachedAnswer)> = unwritten.iter().map(|(k, a)| (k.as_str(), a)).collect();
+        store.cache_put_many(&answers)?;
         unwritten.clear();
         Ok(())
     }

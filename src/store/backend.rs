@@ -212,6 +212,11 @@ impl KbStore {
         both!(self, s => s.cache_put(key, answer))
     }
 
+    /// Stores model answers (an existing entry for a key is kept): one statement on PostgreSQL.
+    pub fn cache_put_many(&self, answers: &[(&str, &CachedAnswer)]) -> Result<()> {
+        both!(self, s => s.cache_put_many(answers))
+    }
+
     pub fn cache_put_answer(&self, key: &str, answer: &CachedAnswer, generation: u64) -> Result<()> {
         both!(self, s => s.cache_put_answer(key, answer, generation))
     }

@@ -869,6 +869,11 @@ impl SqliteKb {
             .map_err(self.err("cannot read the LLM cache"))
     }
 
+    /// [`cache_put`](Self::cache_put) for each answer (in-process writes cost nothing apart).
+    pub fn cache_put_many(&self, answers: &[(&str, &CachedAnswer)]) -> Result<()> {
+        answers.iter().try_for_each(|(key, answer)| self.cache_put(key, answer))
+    }
+
     /// Stores a model answer under `key`; an existing entry for the key is kept.
     pub fn cache_put(&self, key: &str, answer: &CachedAnswer) -> Result<()> {
         self.conn

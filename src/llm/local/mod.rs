@@ -351,7 +351,7 @@ fn cap_chars(s: &str, max: usize) -> String {
 /// The root a word is matched by in embeddings and answers: the base form of a common
 /// irregular verb ("left" → "leave", "spake" → "speak"), else its Porter2 (Snowball English)
 /// stem ("buried" and "bury" → "buri", "died" → "die"). Takes a lowercase word.
-fn root(lower: &str) -> Cow<'_, str> {
+pub(super) fn root(lower: &str) -> Cow<'_, str> {
     match IRREGULAR_BASE.get(lower) {
         Some(base) => STEMMER.stem(base),
         None => STEMMER.stem(lower),
@@ -462,7 +462,7 @@ impl Roots {
     pub(super) fn of<'a>(&'a mut self, text: &'a str) -> impl Iterator<Item = String> + 'a {
         text.split(|c: char| !c.is_alphanumeric())
             .map(str::to_lowercase)
-            .filter(|w| w.chars().count() > 2 && class(w) & (STOP | STARTER) == 0)
+            .filter(|w| is_content_word(w))
             .map(|w| match self.0.get(&w) {
                 Some(r) => r.clone(),
                 None => {
@@ -478,6 +478,12 @@ impl Roots {
     pub(super) fn terms(&mut self, text: &str) -> std::collections::BTreeSet<String> {
         self.of(text).collect()
     }
+}
+
+/// Whether a lowercase word is matched by its root ([`Roots::of`]): three or more letters and
+/// no function word.
+pub(super) fn is_content_word(lower: &str) -> bool {
+    lower.chars().count() > 2 && class(lower) & (STOP | STARTER) == 0
 }
 
 /// A crude plural strip ("banks" → "bank", "studies" → "study") so that inflections match.

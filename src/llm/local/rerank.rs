@@ -14,7 +14,7 @@ use std::sync::{Arc, LazyLock, Mutex};
 use lru::LruCache;
 use xxhash_rust::xxh3::{xxh3_64, xxh3_128};
 
-use super::{FastMap, Roots};
+use super::{FastMap, Roots, is_content_word, root};
 
 const K1: f64 = 1.2;
 const B: f64 = 0.75;
@@ -29,14 +29,44 @@ struct Terms {
     len: u32,
 }
 
+/// Each word's root hash, `None` for words that are no content words: one lookup per word.
+type RootMemo = FastMap<String, Option<u64>>;
+
+/// The hash of the root of each content word of `text`, in order: [`Roots::of`], hashed,
+/// without allocating per word (a cold query scores about a hundred chunks).
+fn root_hashes(text: &str, memo: &mut RootMemo, mut each: impl FnMut(u64)) {
+    let mut lower = String::new();
+    for w in text.split(|c: char| !c.is_alphanumeric()) {
+        lower.clear();
+        if w.is_ascii() {
+            lower.push_str(w);
+            lower.make_ascii_lowercase();
+        } else {
+            // `str::to_lowercase`, as `Roots::of` (a word-final sigma differs from char by char).
+            lower.push_str(&w.to_lowercase());
+        }
+        let hash = match memo.get(lower.as_str()) {
+            Some(&h) => h,
+            None => {
+                let h = is_content_word(&lower).then(|| xxh3_64(root(&lower).as_bytes()));
+                memo.insert(lower.clone(), h);
+                h
+            }
+        };
+        if let Some(h) = hash {
+            each(h);
+        }
+    }
+}
+
 impl Terms {
-    fn of(text: &str, roots: &mut Roots) -> Terms {
+    fn of(text: &str, memo: &mut RootMemo) -> Terms {
         let mut counts: FastMap<u64, u32> = FastMap::default();
         let mut len = 0;
-        for t in roots.of(text) {
-            *counts.entry(xxh3_64(t.as_bytes())).or_insert(0) += 1;
+        root_hashes(text, memo, |h| {
+            *counts.entry(h).or_insert(0) += 1;
             len += 1;
-        }
+        });
         let mut counts: Vec<(u64, u32)> = counts.into_iter().collect();
         counts.sort_unstable();
         Terms {
@@ -57,7 +87,7 @@ impl Terms {
 static MEMO: LazyLock<Mutex<LruCache<u128, Arc<Terms>>>> =
     LazyLock::new(|| Mutex::new(LruCache::new(NonZeroUsize::new(MEMO_CHUNKS).expect("non-zero"))));
 
-fn terms(text: &str, roots: &mut Roots) -> Arc<Terms> {
+fn terms(text: &str, roots: &mut RootMemo) -> Arc<Terms> {
     let key = xxh3_128(text.as_bytes());
     let memo = || MEMO.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(t) = memo().get(&key) {
@@ -74,7 +104,8 @@ pub fn scores(query: &str, documents: &[String]) -> Vec<f64> {
     let mut wanted: Vec<String> = roots.of(query).collect();
     wanted.sort();
     wanted.dedup();
-    let docs: Vec<Arc<Terms>> = documents.iter().map(|d| terms(d, &mut roots)).collect();
+    let mut memo = RootMemo::default();
+    let docs: Vec<Arc<Terms>> = documents.iter().map(|d| terms(d, &mut memo)).collect();
     let lengths: Vec<f64> = docs.iter().map(|d| f64::from(d.len)).collect();
     let n = docs.len() as f64;
     let avg_len = (lengths.iter().sum::<f64>() / n.max(1.0)).max(1.0);
@@ -136,6 +167,21 @@ mod tests {
         let s = scores("What writing did the king see?", &d);
         assert_eq!(s[1], 1.0, "{s:?}");
         assert!(s[2] < s[1] && s[0] < s[1], "{s:?}");
+    }
+
+    #[test]
+    fn root_hashes_are_the_roots_of_content_words_hashed() {
+        let text = "And after this, Abraham buried Sarah; the kings ATE. ΟΔΥΣΣΕΥΣ Σίσυφος \
+                    Straße Zoë's naïve co-operation in 1999 at the U.S. Ölmühle, studies";
+        let mut roots = Roots::default();
+        let expected: Vec<u64> = roots.of(text).map(|r| xxh3_64(r.as_bytes())).collect();
+        let mut memo = RootMemo::default();
+        for _ in 0..2 {
+            let mut got = Vec::new();
+            root_hashes(text, &mut memo, |h| got.push(h));
+            assert_eq!(got, expected, "the second pass is served by the memo");
+        }
+        assert!(expected.len() > 10);
     }
 
     #[test]

@@ -738,6 +738,36 @@ impl PgKb {
         self.cache_insert(key, answer, None)
     }
 
+    /// Stores model answers, an existing entry for a key kept: one statement for a document's
+    /// worth of answers.
+    pub fn cache_put_many(&self, answers: &[(&str, &CachedAnswer)]) -> Result<()> {
+        let (tenant, kb) = (self.tenant, self.kb);
+        let keys: Vec<&str> = answers.iter().map(|(k, _)| *k).collect();
+        let types: Vec<&str> = answers.iter().map(|(_, a)| a.cache_type).collect();
+        let chunks: Vec<Option<&str>> = answers.iter().map(|(_, a)| a.chunk_id.as_deref()).collect();
+        let responses: Vec<&str> = answers.iter().map(|(_, a)| a.response.as_str()).collect();
+        let at: Vec<i64> = answers.iter().map(|(_, a)| a.at).collect();
+        self.with(|c| {
+            c.query_typed(
+                "INSERT INTO kb_llm_cache (tenant_id, kb_id, cache_key, cache_type, chunk_id, response, created_at)
+                 SELECT $1, $2, u.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+                   AS u(cache_key, cache_type, chunk_id, response, created_at)
+                 ON CONFLICT (tenant_id, kb_id, cache_key) DO NOTHING",
+                &[
+                    (&tenant, Type::UUID),
+                    (&kb, Type::UUID),
+                    (&keys, Type::TEXT_ARRAY),
+                    (&types, Type::TEXT_ARRAY),
+                    (&chunks, Type::TEXT_ARRAY),
+                    (&responses, Type::TEXT_ARRAY),
+                    (&at, Type::INT8_ARRAY),
+                ],
+            )
+            .map_err(|e| pg_error("cannot write the LLM cache", e))?;
+            Ok(())
+        })
+    }
+
     /// Stores a query answer made from what the KB held at `generation`, only if nothing was
     /// committed since (see [`SqliteKb::cache_put_answer`](crate::store::kb::SqliteKb::cache_put_answer)).
     pub fn cache_put_answer(&self, key: &str, answer: &CachedAnswer, generation: u64) -> Result<()> {
