@@ -20,7 +20,7 @@ impl PgCatalog {
                 .map_err(|e| pg_error("cannot read the audit log", e))?
                 .get(0);
             match crate::catalog::capped_entry(entry, u64::try_from(recent).unwrap_or(0), cap) {
-                Some(row) => Self::insert_audit(c, &row).map(|()| true),
+                Some(row) => Self::insert_audit(&mut **c, &row).map(|()| true),
                 None => Ok(false),
             }
         })

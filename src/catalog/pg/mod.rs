@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 pub use copy::PgInstall;
 pub(crate) use leases::{Lease, QueryLeases};
-pub(crate) use pool::{Conn, Pool, off_runtime, pg_error, pool};
+pub(crate) use pool::{Conn, PgClient, Pool, off_runtime, pg_error, pool};
 pub use schema::SCHEMA_VERSION;
 
 use super::{
@@ -110,7 +110,7 @@ impl PgCatalog {
     }
 
     /// Runs `f` on this catalog's connection (a fresh one if it was lost).
-    fn with<R: Send>(&self, f: impl FnOnce(&mut Client) -> Result<R> + Send) -> Result<R> {
+    fn with<R: Send>(&self, f: impl FnOnce(&mut PgClient) -> Result<R> + Send) -> Result<R> {
         let mut guard = self.slot();
         let slot: &mut Option<Conn> = &mut guard;
         let pool = &self.pool;
@@ -201,7 +201,7 @@ impl PgCatalog {
 }
 
 /// Runs `f` on the connection in `slot`, checking one out first (or again, after a loss).
-pub(crate) fn run_on<R>(pool: &Pool, slot: &mut Option<Conn>, f: impl FnOnce(&mut Client) -> Result<R>) -> Result<R> {
+pub(crate) fn run_on<R>(pool: &Pool, slot: &mut Option<Conn>, f: impl FnOnce(&mut PgClient) -> Result<R>) -> Result<R> {
     if slot.as_mut().is_none_or(|c| !pool.usable(c)) {
         *slot = None;
         *slot = Some(pool.get()?);
@@ -304,8 +304,9 @@ fn tenant_row(r: &Row) -> Result<TenantRecord> {
     })
 }
 
-/// The tenant `clause` picks, by its one parameter. Typed parameters here and in the other
-/// lookups every request makes (tenant, membership, KB): one round trip each, not two.
+/// The tenant `clause` picks, by its one parameter. Here and in the other lookups every
+/// request makes (tenant, membership, KB), the connection's prepared statement: one round
+/// trip each, no planning.
 fn one_tenant(
     c: &mut Client,
     clause: &str,
@@ -554,7 +555,7 @@ fn lock_tenant(c: &mut Client, tenant: Uuid) -> Result<()> {
 impl PgCatalog {
     pub fn kb(&self, tenant: Uuid, id: Uuid) -> Result<Option<KbRecord>> {
         self.with(|c| {
-            c.query_typed(
+            c.query_prepared(
                 &format!("{KB} WHERE tenant_id = $1 AND kb_id = $2"),
                 &[(&tenant, Type::UUID), (&id, Type::UUID)],
             )
@@ -822,7 +823,7 @@ fn ensure_not_last_admin(c: &mut Client, tenant: Uuid, user: &str, doing: &str) 
 impl PgCatalog {
     pub fn role(&self, tenant: Uuid, user: &str) -> Result<Option<Role>> {
         self.with(|c| {
-            c.query_typed(
+            c.query_prepared(
                 "SELECT role FROM tenant_memberships WHERE tenant_id = $1 AND user_id = $2",
                 &[(&tenant, Type::UUID), (&user, Type::TEXT)],
             )
@@ -1060,7 +1061,7 @@ const AUDIT_WHERE: &str = "WHERE ($1::uuid[] IS NULL OR tenant_id = ANY($1))
 
 impl PgCatalog {
     pub fn audit(&self, entry: &NewAudit) -> Result<()> {
-        self.with(|c| Self::insert_audit(c, entry))
+        self.with(|c| Self::insert_audit(&mut **c, entry))
     }
 
     pub fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {

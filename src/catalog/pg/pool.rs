@@ -133,16 +133,74 @@ impl Manager {
     }
 }
 
+/// How many prepared statements a connection keeps (lrt's statements are a fixed set, far
+/// fewer; the cap only guards against a statement built with a varying text).
+const STATEMENTS_KEPT: usize = 512;
+
+/// A pooled connection: the client, and the statements it has prepared (by their text), so a
+/// statement run again on it is one round trip with no parsing or planning (after a few runs
+/// the server keeps a generic plan). Derefs to the client for everything else.
+pub(crate) struct PgClient {
+    client: Client,
+    statements: std::collections::HashMap<String, postgres::Statement>,
+}
+
+impl std::ops::Deref for PgClient {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl std::ops::DerefMut for PgClient {
+    fn deref_mut(&mut self) -> &mut Client {
+        &mut self.client
+    }
+}
+
+impl PgClient {
+    fn new(client: Client) -> PgClient {
+        PgClient {
+            client,
+            statements: std::collections::HashMap::new(),
+        }
+    }
+
+    /// [`Client::query_typed`] through this connection's prepared statement for `sql` (prepared
+    /// with the parameters' types on first use).
+    pub(crate) fn query_prepared(
+        &mut self,
+        sql: &str,
+        params: &[(&(dyn postgres::types::ToSql + Sync), postgres::types::Type)],
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+        let statement = match self.statements.get(sql) {
+            Some(s) => s.clone(),
+            None => {
+                let types: Vec<postgres::types::Type> = params.iter().map(|(_, t)| t.clone()).collect();
+                let s = self.client.prepare_typed(sql, &types)?;
+                if self.statements.len() >= STATEMENTS_KEPT {
+                    self.statements.clear();
+                }
+                self.statements.insert(sql.to_string(), s.clone());
+                s
+            }
+        };
+        let values: Vec<&(dyn postgres::types::ToSql + Sync)> = params.iter().map(|(v, _)| *v).collect();
+        self.client.query(&statement, &values)
+    }
+}
+
 impl r2d2::ManageConnection for Manager {
-    type Connection = Client;
+    type Connection = PgClient;
     type Error = postgres::Error;
 
-    fn connect(&self) -> Result<Client, postgres::Error> {
+    fn connect(&self) -> Result<PgClient, postgres::Error> {
         let spare = self.spare.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(client) = spare.filter(|c| !c.is_closed()) {
-            return Ok(client);
+            return Ok(PgClient::new(client));
         }
-        let result = self.connect_once();
+        let result = self.connect_once().map(PgClient::new);
         match &result {
             Ok(_) => self.link.record(true),
             Err(e) if is_outage(e) => self.link.record(false),
@@ -153,14 +211,14 @@ impl r2d2::ManageConnection for Manager {
 
     /// A connection the server closed (a restart, an idle kill) is refused here: the pool then
     /// makes a new one. A round trip only while connections are suspect.
-    fn is_valid(&self, conn: &mut Client) -> Result<(), postgres::Error> {
+    fn is_valid(&self, conn: &mut PgClient) -> Result<(), postgres::Error> {
         if conn.is_closed() || self.link.suspect() {
             return conn.simple_query("").map(drop);
         }
         Ok(())
     }
 
-    fn has_broken(&self, conn: &mut Client) -> bool {
+    fn has_broken(&self, conn: &mut PgClient) -> bool {
         if conn.is_closed() {
             // Possibly the start of an outage: the next check-outs wait only briefly.
             self.link.record(false);

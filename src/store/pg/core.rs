@@ -511,7 +511,7 @@ impl PgKb {
         let (tenant, kb) = (self.tenant, self.kb);
         self.with(|c| {
             // One round trip: every question checks the generation.
-            c.query_typed(
+            c.query_prepared(
                 "SELECT value FROM kb_meta WHERE tenant_id = $1 AND kb_id = $2 AND key = $3",
                 &[(&tenant, Type::UUID), (&kb, Type::UUID), (&key, Type::TEXT)],
             )
@@ -724,7 +724,7 @@ impl PgKb {
         let (tenant, kb) = (self.tenant, self.kb);
         self.with(|c| {
             // Typed parameters: one round trip (a cache lookup precedes every model call).
-            c.query_typed(
+            c.query_prepared(
                 "SELECT response, created_at FROM kb_llm_cache WHERE tenant_id = $1 AND kb_id = $2 AND cache_key = $3",
                 &[(&tenant, Type::UUID), (&kb, Type::UUID), (&key, Type::TEXT)],
             )
@@ -748,7 +748,7 @@ impl PgKb {
         let responses: Vec<&str> = answers.iter().map(|(_, a)| a.response.as_str()).collect();
         let at: Vec<i64> = answers.iter().map(|(_, a)| a.at).collect();
         self.with(|c| {
-            c.query_typed(
+            c.query_prepared(
                 "INSERT INTO kb_llm_cache (tenant_id, kb_id, cache_key, cache_type, chunk_id, response, created_at)
                  SELECT $1, $2, u.* FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[])
                    AS u(cache_key, cache_type, chunk_id, response, created_at)
@@ -777,7 +777,7 @@ impl PgKb {
     fn cache_insert(&self, key: &str, answer: &CachedAnswer, generation: Option<i64>) -> Result<()> {
         let (tenant, kb) = (self.tenant, self.kb);
         self.with(|c| {
-            c.query_typed(
+            c.query_prepared(
                 "INSERT INTO kb_llm_cache (tenant_id, kb_id, cache_key, cache_type, chunk_id, response, created_at)
                  SELECT $1, $2, $3, $4, $5, $6, $7
                  WHERE $8::bigint IS NULL OR coalesce((SELECT value::bigint FROM kb_meta
@@ -818,7 +818,7 @@ impl PgKb {
             rows::qualified("e", ENTITY_COLUMNS)
         );
         let found = self.with(|c| {
-            c.query_typed(
+            c.query_prepared(
                 &sql,
                 &[(&tenant, Type::UUID), (&kb, Type::UUID), (&names, Type::TEXT_ARRAY)],
             )
@@ -839,7 +839,7 @@ impl PgKb {
             rows::qualified("r", RELATION_COLUMNS)
         );
         let found = self.with(|c| {
-            c.query_typed(
+            c.query_prepared(
                 &sql,
                 &[
                     (&tenant, Type::UUID),

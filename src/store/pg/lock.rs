@@ -141,7 +141,7 @@ impl PgKbRef {
         let pool = &self.pool;
         let conn = off_runtime(|| {
             let mut slot = None;
-            run_on(pool, &mut slot, set_keepalives)?;
+            run_on(pool, &mut slot, |c| set_keepalives(c))?;
             slot.ok_or_else(|| Error::Internal("no connection for the ingest lock".into()))
         })?;
         let mut lock = AdvisoryLock {

@@ -28,7 +28,7 @@ use std::sync::{Mutex, MutexGuard};
 use postgres::Client;
 use uuid::Uuid;
 
-use crate::catalog::pg::{Conn, Pool, finish_tx, off_runtime, pg_error, run_on};
+use crate::catalog::pg::{Conn, PgClient, Pool, finish_tx, off_runtime, pg_error, run_on};
 use crate::error::{Error, Result};
 
 pub(crate) use core::kb_storage_bytes;
@@ -95,7 +95,7 @@ impl PgKb {
 
     /// Runs `f` on a connection: the pinned one inside a read snapshot, else one from the pool
     /// for this call.
-    pub(super) fn with<R: Send>(&self, f: impl FnOnce(&mut Client) -> Result<R> + Send) -> Result<R> {
+    pub(super) fn with<R: Send>(&self, f: impl FnOnce(&mut PgClient) -> Result<R> + Send) -> Result<R> {
         let mut guard = self.pinned();
         let pool = &self.pool;
         if guard.is_some() {
@@ -132,7 +132,7 @@ impl PgKb {
     pub(super) fn write<R: Send>(&self, f: impl FnOnce(&mut Client) -> Result<R> + Send) -> Result<R> {
         match self.fence {
             Some(_) => self.in_tx(f),
-            None => self.with(f),
+            None => self.with(|c| f(c)),
         }
     }
 

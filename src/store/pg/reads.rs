@@ -9,14 +9,13 @@
 
 use std::collections::HashMap;
 
-use postgres::Client;
 use postgres::types::{ToSql, Type};
 
 use super::PgKb;
 use super::rows::{
     self, CHUNK_COLUMNS, DOCUMENT_COLUMNS, EDGE_COLUMNS, ENTITY_ROW_COLUMNS, NODE_COLUMNS, RELATION_ROW_COLUMNS,
 };
-use crate::catalog::pg::pg_error;
+use crate::catalog::pg::{PgClient, pg_error};
 use crate::error::{Error, Result};
 use crate::store::codec::decode_vector;
 use crate::store::inspect::{
@@ -42,8 +41,8 @@ fn sql_count(n: impl TryInto<i64>) -> i64 {
     n.try_into().unwrap_or(i64::MAX)
 }
 
-/// A UUID parameter of [`Client::query_typed`]: typed parameters go with the statement in one
-/// round trip (an untyped `query` first asks the server for them: two round trips).
+/// A UUID parameter of [`PgClient::query_prepared`], which prepares each statement once per
+/// connection with its parameters' types: later runs are one round trip, without planning.
 fn uuid(id: &uuid::Uuid) -> (&(dyn ToSql + Sync), Type) {
     (id, Type::UUID)
 }
@@ -55,7 +54,7 @@ fn sql_keys(keys: &[u64]) -> Vec<i64> {
 impl PgKb {
     /// Runs `f` on one connection inside one read-only snapshot (the current one inside
     /// [`PgKb::read_snapshot`]), for inspection reads made of several statements.
-    fn snapshot_with<R: Send>(&self, f: impl FnOnce(&mut Client) -> Result<R> + Send) -> Result<R> {
+    fn snapshot_with<R: Send>(&self, f: impl FnOnce(&mut PgClient) -> Result<R> + Send) -> Result<R> {
         self.read_snapshot(|| self.with(f))
     }
 
@@ -89,7 +88,7 @@ impl PgKb {
                 Type::TEXT_ARRAY
             };
             let rows = c
-                .query_typed(&sql, &[uuid(&tenant), uuid(&kb), (&keys, array), (&limit, Type::INT8)])
+                .query_prepared(&sql, &[uuid(&tenant), uuid(&kb), (&keys, array), (&limit, Type::INT8)])
                 .map_err(|e| pg_error("cannot read the knowledge graph", e))?;
             Ok(rows.iter().map(|r| decode(r, 0)).collect())
         })
@@ -123,7 +122,7 @@ impl PgKb {
         }
         let (tenant, kb) = (self.tenant, self.kb);
         let rows = self.with(|c| {
-            c.query_typed(
+            c.query_prepared(
                 "SELECT w.ord, r.relation_key, r.src, r.tgt, r.weight
                  FROM unnest($3::text[]) WITH ORDINALITY AS w(name, ord)
                  JOIN kb_relations r ON r.tenant_id = $1 AND r.kb_id = $2 AND r.src = w.name
@@ -156,7 +155,7 @@ impl PgKb {
         }
         let (tenant, kb) = (self.tenant, self.kb);
         let rows = self.with(|c| {
-            c.query_typed(
+            c.query_prepared(
                 "SELECT w.name,
                         (SELECT count(*) FROM kb_relations r WHERE r.tenant_id = $1 AND r.kb_id = $2 AND r.src = w.name)
                       + (SELECT count(*) FROM kb_relations r WHERE r.tenant_id = $1 AND r.kb_id = $2 AND r.tgt = w.name)
@@ -203,7 +202,7 @@ impl PgKb {
         let (tenant, kb) = (self.tenant, self.kb);
         let (limit, offset) = (sql_count(limit), sql_count(offset));
         let rows = self.with(|c| {
-            c.query_typed(
+            c.query_prepared(
                 &format!(
                     "SELECT n.total, d.* FROM
                        (SELECT count(*) AS total FROM kb_documents
@@ -252,7 +251,7 @@ impl PgKb {
                 .map_err(|e| pg_error(context, e))?;
             let Some(found) = found else { return Ok(None) };
             let chunks = c
-                .query_typed(
+                .query_prepared(
                     "SELECT chunk_id, chunk_order, tokens FROM kb_chunks
                      WHERE tenant_id = $1 AND kb_id = $2 AND doc_id = $3 ORDER BY chunk_order",
                     &[uuid(&tenant), uuid(&kb), (&doc_id, Type::TEXT)],
@@ -280,7 +279,7 @@ impl PgKb {
     pub fn entity_summaries(&self, filter: &EntityFilter) -> Result<(Vec<EntitySummary>, u64)> {
         let (tenant, kb) = (self.tenant, self.kb);
         let rows = self.with(|c| {
-            c.query_typed(
+            c.query_prepared(
                 &format!(
                     "WITH ends AS (
                        SELECT src AS name FROM kb_relations WHERE tenant_id = $1 AND kb_id = $2
@@ -314,7 +313,7 @@ impl PgKb {
     pub fn resolve_entity(&self, name: &str) -> Result<EntityMatch> {
         let (tenant, kb) = (self.tenant, self.kb);
         let rows = self.with(|c| {
-            c.query_typed(
+            c.query_prepared(
                 "WITH exact AS (SELECT name FROM kb_entities WHERE tenant_id = $1 AND kb_id = $2 AND name = $3)
                  SELECT name, true FROM exact
                  UNION ALL
@@ -350,7 +349,7 @@ impl PgKb {
             let node = rows::node(&found, 0);
             let full = found.get::<_, i32>(7).max(0) as u64;
             let edges = c
-                .query_typed(
+                .query_prepared(
                     &format!(
                         "SELECT {EDGE_COLUMNS} FROM kb_relations
                          WHERE tenant_id = $1 AND kb_id = $2 AND (src = $3 OR tgt = $3)
@@ -363,7 +362,7 @@ impl PgKb {
                 .map(|r| rows::edge(r, 0))
                 .collect();
             let documents = c
-                .query_typed(
+                .query_prepared(
                     "SELECT d.doc_id, d.file_path, d.status FROM kb_doc_entities de
                      JOIN kb_documents d ON d.tenant_id = de.tenant_id AND d.kb_id = de.kb_id AND d.doc_id = de.doc_id
                      WHERE de.tenant_id = $1 AND de.kb_id = $2 AND de.name = $3
@@ -399,7 +398,7 @@ impl PgKb {
         let context = "cannot read the graph";
         self.snapshot_with(|c| {
             let nodes = c
-                .query_typed(
+                .query_prepared(
                     &format!(
                         "SELECT {NODE_COLUMNS} FROM kb_entities WHERE tenant_id = $1 AND kb_id = $2 ORDER BY name"
                     ),
@@ -410,7 +409,7 @@ impl PgKb {
                 .map(|r| rows::node(r, 0))
                 .collect();
             let edges = c
-                .query_typed(
+                .query_prepared(
                     &format!(
                         "SELECT {EDGE_COLUMNS} FROM kb_relations WHERE tenant_id = $1 AND kb_id = $2 ORDER BY src, tgt"
                     ),
