@@ -26,7 +26,7 @@ use crate::store::{KbLocation, KbStore};
 /// A copy being written.
 pub(super) enum Target {
     Postgres {
-        install: PgInstall,
+        install: Box<PgInstall>,
         /// Kept open for the pool the transaction's connection came from.
         _catalog: Box<Catalog>,
     },
@@ -38,7 +38,7 @@ impl Target {
     pub fn postgres(settings: &Settings) -> Result<Target> {
         let catalog = Catalog::open(settings)?;
         let install = match &catalog {
-            Catalog::Postgres(pg) => pg.begin_install()?,
+            Catalog::Postgres(pg) => Box::new(pg.begin_install()?),
             Catalog::Sqlite(_) => return Err(Error::Internal("a PostgreSQL target on SQLite settings".into())),
         };
         Ok(Target::Postgres {
