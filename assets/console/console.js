@@ -85,7 +85,10 @@
     sessionStorage.removeItem(STORE);
     state.polls.forEach((t) => clearTimeout(t));
     state.polls.clear();
-    Object.assign(state, { cred: null, me: null, tenant: null, kb: null, role: null });
+    Object.assign(state, { cred: null, me: null, tenant: null, kb: null, role: null, tenants: [], kbs: [] });
+    // Nothing of the signed-out user stays on the page (the next sign-in fills these afresh).
+    fillSelect($("tenant"), [], () => "");
+    fillSelect($("kb"), [], () => "");
     $("cred-value").value = "";
     $("who").textContent = "";
     clearPanels();
@@ -274,10 +277,21 @@
       return;
     }
     button.disabled = true;
-    try {
-      await api("DELETE", kbPath(`/documents/${encodeURIComponent(d.doc_id)}`));
-    } catch (e) {
-      showError(`Cannot delete ${d.file_path}: ${e.message}`);
+    // 409: the KB's ingest lock is held (an upload's run finishing, another delete): the
+    // server answers at once rather than holding the request, so ask again for a while.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await api("DELETE", kbPath(`/documents/${encodeURIComponent(d.doc_id)}`));
+        showError("");
+      } catch (e) {
+        if (e.status === 409 && attempt < 60) {
+          showError(`${d.file_path}: the knowledge base is busy; deleting when it is free…`);
+          await new Promise((r) => setTimeout(r, 1000));
+          continue;
+        }
+        showError(`Cannot delete ${d.file_path}: ${e.message}`);
+      }
+      break;
     }
     await loadDocuments();
   }
