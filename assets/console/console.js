@@ -167,6 +167,7 @@
 
   // Forgets what the panels show (another KB, or another user).
   function clearPanels() {
+    state.confirmDelete = null;
     for (const id of ["answer", "references", "uploads", "docs", "docs-total", "graph", "ask-state"]) $(id).textContent = "";
     delete $("graph").lrtGraph;
   }
@@ -260,8 +261,11 @@
       tr.append(el("td", null, d.file_path), el("td", "status-" + d.status, d.status), el("td", null, String(d.chunks_count)), el("td", null, d.updated_at || ""));
       const cell = el("td");
       if (can(DELETE_ROLES)) {
-        const b = el("button", "danger delete", "Delete");
+        // A refresh of the list (an upload's status poll) keeps a pending confirmation.
+        const confirming = state.confirmDelete === d.doc_id;
+        const b = el("button", "danger delete", confirming ? "Confirm delete" : "Delete");
         b.type = "button";
+        if (confirming) b.dataset.confirm = "yes";
         b.addEventListener("click", () => deleteDocument(d, b));
         cell.append(b);
       }
@@ -274,8 +278,10 @@
     if (button.dataset.confirm !== "yes") {
       button.dataset.confirm = "yes";
       button.textContent = "Confirm delete";
+      state.confirmDelete = d.doc_id;
       return;
     }
+    state.confirmDelete = null;
     button.disabled = true;
     // 409: the KB's ingest lock is held (an upload's run finishing, another delete): the
     // server answers at once rather than holding the request, so ask again for a while.
