@@ -735,7 +735,7 @@ impl PgKb {
 
     /// Stores a model answer under `key`; an existing entry for the key is kept.
     pub fn cache_put(&self, key: &str, answer: &CachedAnswer) -> Result<()> {
-        self.cache_insert(key, answer, None)
+        self.cache_put_many(&[(key, answer)])
     }
 
     /// Stores model answers, an existing entry for a key kept: one statement for a document's
@@ -771,16 +771,12 @@ impl PgKb {
     /// Stores a query answer made from what the KB held at `generation`, only if nothing was
     /// committed since (see [`SqliteKb::cache_put_answer`](crate::store::kb::SqliteKb::cache_put_answer)).
     pub fn cache_put_answer(&self, key: &str, answer: &CachedAnswer, generation: u64) -> Result<()> {
-        self.cache_insert(key, answer, Some(generation as i64))
-    }
-
-    fn cache_insert(&self, key: &str, answer: &CachedAnswer, generation: Option<i64>) -> Result<()> {
-        let (tenant, kb) = (self.tenant, self.kb);
+        let (tenant, kb, generation) = (self.tenant, self.kb, generation as i64);
         self.with(|c| {
             c.query_prepared(
                 "INSERT INTO kb_llm_cache (tenant_id, kb_id, cache_key, cache_type, chunk_id, response, created_at)
                  SELECT $1, $2, $3, $4, $5, $6, $7
-                 WHERE $8::bigint IS NULL OR coalesce((SELECT value::bigint FROM kb_meta
+                 WHERE coalesce((SELECT value::bigint FROM kb_meta
                         WHERE tenant_id = $1 AND kb_id = $2 AND key = 'generation'), 0) = $8
                  ON CONFLICT (tenant_id, kb_id, cache_key) DO NOTHING",
                 &[
