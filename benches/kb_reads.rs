@@ -6,12 +6,13 @@
 //! seeded set of vector hits (40 entity keys, 40 relation keys, 20 chunk keys, the engine's
 //! defaults), and each query makes the reads `QueryEngine` makes for its mode, in its order,
 //! inside one `read_snapshot`: the entities and their edges, the degrees (memoised per engine),
-//! the relations in batches of 32 within the relation budget, the endpoints of the relations,
+//! the relations in batches of 32, 64, 128, … within the relation budget, the endpoints of the relations,
 //! the vector hits' chunks, the chunk vectors of the vector pick (cached per engine) and the
 //! chunks of the entities and relations; outside the snapshot, the generation check and two
 //! point lookups standing for the keyword and answer cache lookups (PostgreSQL's LLM cache is
 //! another helper's). Vector search, tokenising and prompt building cost the same on both
-//! backends and are left out.
+//! backends and are left out. The engine keeps the rows it read per engine
+//! (`rag/engine_memo.rs`), so these are the reads of a question whose rows it never read.
 //!
 //! The queries run on a current-thread tokio runtime, as `lrt serve` and the CLI run them, so
 //! every PostgreSQL call hops to a scoped thread (`off_runtime`); `--no-runtime` runs them on
@@ -97,7 +98,13 @@ fn query(store: &KbStore, mode: Mode, hits: &Hits, memo: &mut Memo) -> usize {
             if matches!(mode, Mode::Local | Mode::Hybrid | Mode::Mix) {
                 entities = memo.timed("entities_by_keys", || store.entities_by_keys(&hits.entities))?;
                 let names: Vec<String> = entities.iter().map(|e| e.name.clone()).collect();
-                let edges = memo.timed("edges_of", || store.edges_of(&names))?;
+                let mut seen = HashSet::new();
+                let edges: Vec<_> = memo
+                    .timed("edges_by_name", || store.edges_by_name(&names))?
+                    .into_iter()
+                    .flatten()
+                    .filter(|e| seen.insert(e.key))
+                    .collect();
                 read();
                 read();
                 let mut ends: Vec<String> = edges.iter().flat_map(|e| [e.src.clone(), e.tgt.clone()]).collect();
@@ -119,8 +126,11 @@ fn query(store: &KbStore, mode: Mode, hits: &Hits, memo: &mut Memo) -> usize {
                     .collect();
                 ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.weight.total_cmp(&a.1.weight)));
                 let mut budget = 8000 * 4; // max_relation_tokens, at ~4 bytes a token
-                'batches: for batch in ranked.chunks(RELATION_BATCH) {
-                    let keys: Vec<u64> = batch.iter().map(|(_, e)| e.key).collect();
+                let (mut rest, mut batch) = (&ranked[..], RELATION_BATCH);
+                'batches: while !rest.is_empty() {
+                    let (now, later) = rest.split_at(batch.min(rest.len()));
+                    (rest, batch) = (later, batch * 2);
+                    let keys: Vec<u64> = now.iter().map(|(_, e)| e.key).collect();
                     read();
                     for r in memo.timed("relations_by_keys", || store.relations_by_keys(&keys))? {
                         budget -= (r.description.len() + r.keywords.len() + r.src.len() + r.tgt.len()) as i64;

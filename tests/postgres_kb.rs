@@ -3,6 +3,8 @@
 //! same results. Each test gets a database of its own (`common::pg_cluster`).
 
 mod common;
+#[path = "../benches/support/corpus.rs"]
+mod corpus;
 
 use common::pg_cluster::Database;
 use common::{Lrt, ROOT};
@@ -158,6 +160,40 @@ fn ingest_list_and_query_on_postgres_match_sqlite() {
     let stored = db.scalar("SELECT sum(pg_column_size(c.*))::bigint FROM kb_chunks c") as f64;
     let mb = kb["storage_size_mb"].as_f64().unwrap();
     assert!(mb * 1048576.0 > stored && mb < 10.0, "{mb} MB vs chunks {stored} bytes");
+}
+
+/// An ingest that fills a fresh database's tables has them analyzed when it has written enough
+/// rows, rather than at autovacuum's next round (off here): until then the planner takes them
+/// for empty and walks a KB's whole relation index for every key it looks up.
+#[test]
+fn an_ingest_that_fills_fresh_tables_has_them_analyzed() {
+    let Some(db) = Database::new("an_ingest_that_fills_fresh_tables_has_them_analyzed") else {
+        return;
+    };
+    let install = Install::new(Some(&db));
+    install.json(ROOT, &["tenant", "create", "acme", "--admin", "alice"]);
+    install.json("alice", &["kb", "create", "docs", "-t", "acme"]);
+    let graph = ["kb_chunks", "kb_entities", "kb_relations"];
+    for table in graph {
+        db.execute(&format!("ALTER TABLE {table} SET (autovacuum_enabled = false)"));
+    }
+    let analyzed = || {
+        db.scalar(&format!(
+            "SELECT count(*) FROM pg_stat_user_tables WHERE relname IN ('{}') AND last_analyze IS NOT NULL",
+            graph.join("', '")
+        ))
+    };
+    assert_eq!(analyzed(), 0);
+    let docs = install.lrt.root().join("corpus");
+    corpus::write_corpus(&docs, 120_000, 7);
+    let report = install.json(
+        "alice",
+        &["ingest", "-t", "acme", "--kb", "docs", docs.to_str().unwrap()],
+    );
+    assert_eq!(report["failed"].as_u64(), Some(0), "{report}");
+    let rows = db.scalar("SELECT (SELECT count(*) FROM kb_entities) + (SELECT count(*) FROM kb_relations)");
+    assert!(rows > 1_000, "{rows} graph rows");
+    assert_eq!(analyzed(), 3);
 }
 
 #[test]

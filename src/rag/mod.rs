@@ -7,6 +7,7 @@ pub mod chunk;
 pub mod citations;
 pub mod context;
 pub mod engine;
+mod engine_memo;
 pub mod extract;
 pub mod ids;
 pub mod keywords;

@@ -20,6 +20,7 @@ use crate::error::{Error, Result};
 use crate::llm::rerank::Reranker;
 use crate::llm::{ChatRequest, LlmError, Message, ModelProvider, Provider, Task};
 use crate::rag::context::{self, ChunkSources, PickSide};
+use crate::rag::engine_memo::{EngineMemo, Weigh};
 use crate::rag::keywords::{self, Keywords};
 use crate::rag::prompts::{self, ContextKind, NO_CONTEXT_ANSWER};
 use crate::rag::{citations, ids, normalize};
@@ -74,8 +75,10 @@ pub const MAX_TOP_K: usize = 1000;
 pub const MAX_TOKEN_BUDGET: usize = 1_000_000;
 /// Tokens upstream keeps free when it sizes the chunk budget.
 const BUDGET_RESERVE: usize = 200;
-/// Relation rows read per statement batch while filling the relation budget.
-const RELATION_BATCH: usize = 32;
+/// Relation rows read by the first statement while filling the relation budget; each next
+/// statement reads twice as many as the one before, so a budget that takes a few hundred rows
+/// costs a few statements (each a round trip on PostgreSQL) and at most twice the rows needed.
+const FIRST_RELATION_BATCH: usize = 32;
 
 /// One question and how to answer it (upstream's `QueryParam`).
 #[derive(Debug, Clone)]
@@ -361,9 +364,9 @@ pub struct QueryEngine {
     llm: Provider,
     embedder: Provider,
     options: QueryOptions,
-    /// This engine's key in [`CHUNK_VECTORS`].
+    /// This engine's key in the memos of the rows it read ([`CHUNK_VECTORS`] and the others).
     id: u64,
-    /// Node degrees read so far (an engine sees one generation, see [`CHUNK_VECTORS`]); ranking
+    /// Node degrees read so far (an engine sees one generation, see [`EngineMemo`]); ranking
     /// a local search's edges needs the degrees of a few hundred endpoints, and counting a hub's
     /// relations walks its whole index range. At most one entry per entity of the KB.
     degrees: Mutex<HashMap<String, usize>>,
@@ -372,19 +375,35 @@ pub struct QueryEngine {
 /// Most bytes of decoded chunk vectors kept across queries, over all engines of the process.
 const CHUNK_VECTOR_CACHE_BYTES: usize = 64 << 20;
 
+/// Most bytes of chunk text kept across queries, over all engines of the process.
+const CHUNK_TEXT_CACHE_BYTES: usize = 32 << 20;
+
 /// Decoded chunk vectors by engine and chunk id. A graph query scores every chunk its entities
 /// and relations cite (hundreds), and reading and decoding those vectors from kb.db was the
-/// largest single cost of a warm query; a long-lived engine (a server's) keeps them here. An
-/// engine sees one generation of its KB (a server reopens engines after commits), and within it
-/// a chunk id always names the same vector. Bounded like the token memo: when full, it starts
-/// over.
-static CHUNK_VECTORS: LazyLock<Mutex<ChunkVectorCache>> = LazyLock::new(Default::default);
+/// largest single cost of a warm query; a long-lived engine (a server's) keeps them here.
+static CHUNK_VECTORS: LazyLock<EngineMemo<String, Arc<ChunkVector>>> =
+    LazyLock::new(|| EngineMemo::new(CHUNK_VECTOR_CACHE_BYTES));
 
-#[derive(Default)]
-struct ChunkVectorCache {
-    by_engine: HashMap<u64, HashMap<String, Arc<ChunkVector>>>,
-    bytes: usize,
-}
+/// Chunks by engine and chunk id (`None`: the KB has no such chunk). With a reranker, a graph
+/// query reads the text of every candidate chunk (about a hundred); on PostgreSQL that read
+/// was half of a warm query's time.
+static CHUNK_TEXTS: LazyLock<EngineMemo<String, Option<Arc<ChunkRecord>>>> =
+    LazyLock::new(|| EngineMemo::new(CHUNK_TEXT_CACHE_BYTES));
+
+/// Most bytes of graph rows kept across queries, per kind, over all engines of the process.
+const GRAPH_ROW_CACHE_BYTES: usize = 16 << 20;
+
+/// Entities by engine and vector key, and by engine and name; relations by engine and vector
+/// key; each entity's edges by engine and name. A graph query reads a few hundred of these,
+/// one statement per batch: on PostgreSQL most of a warm query's time.
+static ENTITIES_BY_KEY: LazyLock<EngineMemo<u64, Option<Arc<EntityRow>>>> =
+    LazyLock::new(|| EngineMemo::new(GRAPH_ROW_CACHE_BYTES));
+static ENTITIES_BY_NAME: LazyLock<EngineMemo<String, Option<Arc<EntityRow>>>> =
+    LazyLock::new(|| EngineMemo::new(GRAPH_ROW_CACHE_BYTES));
+static RELATIONS_BY_KEY: LazyLock<EngineMemo<u64, Option<Arc<RelationRow>>>> =
+    LazyLock::new(|| EngineMemo::new(GRAPH_ROW_CACHE_BYTES));
+static EDGES: LazyLock<EngineMemo<String, Option<Arc<Vec<Edge>>>>> =
+    LazyLock::new(|| EngineMemo::new(GRAPH_ROW_CACHE_BYTES));
 
 /// A decoded chunk vector as upstream's graph-chunk pick sees it (float16-rounded, see
 /// [`context::as_upstream_pick_vector`]), with its squared norm, which every cosine against it
@@ -394,22 +413,54 @@ struct ChunkVector {
     norm_sq: f64,
 }
 
-impl ChunkVector {
-    /// What the cache counts for it under chunk id `id`.
-    fn size(&self, id: &str) -> usize {
-        self.values.len() * std::mem::size_of::<f32>() + id.len()
+impl Weigh for ChunkVector {
+    fn weight(&self) -> usize {
+        self.values.len() * std::mem::size_of::<f32>()
     }
 }
 
-/// A dropped engine's vectors go with it: no later query can ask for them, and they would
-/// only crowd the live engines' vectors out of the shared budget.
+impl Weigh for ChunkRecord {
+    fn weight(&self) -> usize {
+        self.chunk_id.len() + self.content.len() + self.file_path.len()
+    }
+}
+
+impl Weigh for EntityRow {
+    fn weight(&self) -> usize {
+        self.name.len()
+            + self.entity_type.len()
+            + self.description.len()
+            + self.source_ids.weight()
+            + self.file_paths.weight()
+    }
+}
+
+impl Weigh for RelationRow {
+    fn weight(&self) -> usize {
+        self.src.len()
+            + self.tgt.len()
+            + self.keywords.len()
+            + self.description.len()
+            + self.source_ids.weight()
+            + self.file_paths.weight()
+    }
+}
+
+impl Weigh for Edge {
+    fn weight(&self) -> usize {
+        std::mem::size_of::<Edge>() + self.src.len() + self.tgt.len()
+    }
+}
+
+/// A dropped engine's rows go with it (see [`EngineMemo::forget`]).
 impl Drop for QueryEngine {
     fn drop(&mut self) {
-        let mut cache = CHUNK_VECTORS.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(mine) = cache.by_engine.remove(&self.id) {
-            let freed: usize = mine.iter().map(|(id, v)| v.size(id)).sum();
-            cache.bytes = cache.bytes.saturating_sub(freed);
-        }
+        CHUNK_VECTORS.forget(self.id);
+        CHUNK_TEXTS.forget(self.id);
+        ENTITIES_BY_KEY.forget(self.id);
+        ENTITIES_BY_NAME.forget(self.id);
+        RELATIONS_BY_KEY.forget(self.id);
+        EDGES.forget(self.id);
     }
 }
 
@@ -476,19 +527,15 @@ impl QueryEngine {
 
     /// The stored vectors of chunks `ids` that have one, through [`CHUNK_VECTORS`].
     fn chunk_vectors<'a>(&self, ids: &'a [String]) -> Result<HashMap<&'a str, Arc<ChunkVector>>> {
-        let lock = || CHUNK_VECTORS.lock().unwrap_or_else(|p| p.into_inner());
+        let kept = CHUNK_VECTORS.get(self.id, ids);
         let mut found = HashMap::with_capacity(ids.len());
         let mut missing = Vec::new();
-        {
-            let cache = lock();
-            let mine = cache.by_engine.get(&self.id);
-            for id in ids {
-                match mine.and_then(|m| m.get(id)) {
-                    Some(v) => {
-                        found.insert(id.as_str(), v.clone());
-                    }
-                    None => missing.push(id),
+        for (id, kept) in ids.iter().zip(kept) {
+            match kept {
+                Some(v) => {
+                    found.insert(id.as_str(), v);
                 }
+                None => missing.push(id),
             }
         }
         if missing.is_empty() {
@@ -496,7 +543,6 @@ impl QueryEngine {
         }
         let wanted: Vec<String> = missing.iter().map(|id| id.to_string()).collect();
         let mut read: HashMap<String, Vec<f32>> = self.store.chunk_vectors_by_ids(&wanted)?.into_iter().collect();
-        let mut cache = lock();
         for id in missing {
             let Some(values) = read.remove(id) else {
                 continue;
@@ -506,20 +552,66 @@ impl QueryEngine {
                 norm_sq: context::norm_sq(&values),
                 values: values.into(),
             });
-            let size = vector.size(id);
-            if cache.bytes + size > CHUNK_VECTOR_CACHE_BYTES {
-                cache.by_engine.clear();
-                cache.bytes = 0;
-            }
-            cache.bytes += size;
-            cache
-                .by_engine
-                .entry(self.id)
-                .or_default()
-                .insert(id.clone(), vector.clone());
+            CHUNK_VECTORS.put(self.id, id, vector.clone());
             found.insert(id.as_str(), vector);
         }
         Ok(found)
+    }
+
+    /// The first `limit` chunks found of `ids` (distinct), in that order, through
+    /// [`CHUNK_TEXTS`]: only chunks this engine has not seen are read.
+    fn chunks_by_ids(&self, ids: &[String], limit: usize) -> Result<Vec<ChunkRecord>> {
+        let found = CHUNK_TEXTS.first_found(self.id, ids, limit, |wanted| {
+            let read = self.store.chunks_by_ids(wanted, usize::MAX)?;
+            Ok::<_, Error>(read.into_iter().map(|c| (c.chunk_id.clone(), c)).collect())
+        })?;
+        Ok(found.iter().map(|c| ChunkRecord::clone(c)).collect())
+    }
+
+    /// Entities by vector key, in that order (missing keys skipped), through
+    /// [`ENTITIES_BY_KEY`].
+    fn entities_by_keys(&self, keys: &[u64]) -> Result<Vec<EntityRow>> {
+        let found = ENTITIES_BY_KEY.first_found(self.id, keys, usize::MAX, |wanted| {
+            let read = self.store.entities_by_keys(wanted)?;
+            Ok::<_, Error>(read.into_iter().map(|e| (e.key, e)).collect())
+        })?;
+        Ok(found.iter().map(|e| EntityRow::clone(e)).collect())
+    }
+
+    /// Entities by name, in that order (unknown names skipped), through [`ENTITIES_BY_NAME`].
+    fn entities_by_names(&self, names: &[String]) -> Result<Vec<EntityRow>> {
+        let found = ENTITIES_BY_NAME.first_found(self.id, names, usize::MAX, |wanted| {
+            let read = self.store.entities_by_names(wanted)?;
+            Ok::<_, Error>(read.into_iter().map(|e| (e.name.clone(), e)).collect())
+        })?;
+        Ok(found.iter().map(|e| EntityRow::clone(e)).collect())
+    }
+
+    /// Relations by vector key, in that order (missing keys skipped), through
+    /// [`RELATIONS_BY_KEY`].
+    fn relations_by_keys(&self, keys: &[u64]) -> Result<Vec<RelationRow>> {
+        let found = RELATIONS_BY_KEY.first_found(self.id, keys, usize::MAX, |wanted| {
+            let read = self.store.relations_by_keys(wanted)?;
+            Ok::<_, Error>(read.into_iter().map(|r| (r.key, r)).collect())
+        })?;
+        Ok(found.iter().map(|r| RelationRow::clone(r)).collect())
+    }
+
+    /// Every relation touching one of `names`, without its text: entity by entity, each
+    /// entity's relations in key order, each relation once. Each entity's list comes through
+    /// [`EDGES`].
+    fn edges_of(&self, names: &[String]) -> Result<Vec<Edge>> {
+        let lists = EDGES.first_found(self.id, names, usize::MAX, |wanted| {
+            let lists = self.store.edges_by_name(wanted)?;
+            Ok::<_, Error>(wanted.iter().cloned().zip(lists).collect())
+        })?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(lists
+            .iter()
+            .flat_map(|list| list.iter())
+            .filter(|e| seen.insert(e.key))
+            .cloned()
+            .collect())
     }
 
     /// The degrees of `names`, through [`QueryEngine::degrees`].
@@ -891,8 +983,8 @@ impl QueryEngine {
         // in the merged list, which therefore already holds at least that many. Rows past them
         // are not read (unless a reranker may pick them).
         let limit = if reranking { usize::MAX } else { p.chunk_top_k };
-        let entity_chunks = self.store.chunks_by_ids(&entity_chunks, limit)?;
-        let relation_chunks = self.store.chunks_by_ids(&relation_chunks, limit)?;
+        let entity_chunks = self.chunks_by_ids(&entity_chunks, limit)?;
+        let relation_chunks = self.chunks_by_ids(&relation_chunks, limit)?;
         let chunks = context::round_robin(
             vec![vector_chunks, entity_chunks, relation_chunks],
             |c: &ChunkRecord| c.chunk_id.clone(),
@@ -1082,9 +1174,9 @@ impl QueryEngine {
         max_relation_tokens: i64,
     ) -> Result<(Vec<EntityRow>, Vec<Lined<RelationRow>>)> {
         let keys = self.search(VectorKind::Entities, vector, top_k)?;
-        let entities = self.store.entities_by_keys(&keys)?;
+        let entities = self.entities_by_keys(&keys)?;
         let names: Vec<String> = entities.iter().map(|e| e.name.clone()).collect();
-        let edges = self.store.edges_of(&names)?;
+        let edges = self.edges_of(&names)?;
         let mut endpoints: Vec<String> = edges.iter().flat_map(|e| [e.src.clone(), e.tgt.clone()]).collect();
         endpoints.sort();
         endpoints.dedup();
@@ -1097,9 +1189,13 @@ impl QueryEngine {
 
         let mut budget = context::LineBudget::new(max_relation_tokens);
         let mut relations = Vec::new();
-        for batch in ranked.chunks(RELATION_BATCH) {
-            let keys: Vec<u64> = batch.iter().map(|(_, e)| e.key).collect();
-            for r in self.store.relations_by_keys(&keys)? {
+        let mut rest = &ranked[..];
+        let mut batch = FIRST_RELATION_BATCH;
+        while !rest.is_empty() {
+            let (now, later) = rest.split_at(batch.min(rest.len()));
+            (rest, batch) = (later, batch * 2);
+            let keys: Vec<u64> = now.iter().map(|(_, e)| e.key).collect();
+            for r in self.relations_by_keys(&keys)? {
                 let relation = Lined::relation(r);
                 let fits = budget.add(&relation.line);
                 relations.push(relation);
@@ -1115,7 +1211,7 @@ impl QueryEngine {
     /// first-seen order.
     fn global_search(&self, vector: &[f32], top_k: usize) -> Result<(Vec<EntityRow>, Vec<Lined<RelationRow>>)> {
         let keys = self.search(VectorKind::Relations, vector, top_k)?;
-        let relations = self.store.relations_by_keys(&keys)?;
+        let relations = self.relations_by_keys(&keys)?;
         let mut names: Vec<String> = Vec::new();
         for r in &relations {
             for n in [&r.src, &r.tgt] {
@@ -1125,7 +1221,7 @@ impl QueryEngine {
             }
         }
         let relations = relations.into_iter().map(Lined::relation).collect();
-        Ok((self.store.entities_by_names(&names)?, relations))
+        Ok((self.entities_by_names(&names)?, relations))
     }
 
     fn chunk_search(&self, vector: &[f32], top_k: usize) -> Result<Vec<ChunkRecord>> {

@@ -287,8 +287,8 @@ impl KbStore {
         both!(self, s => s.relations_by_keys(keys))
     }
 
-    pub fn edges_of(&self, names: &[String]) -> Result<Vec<Edge>> {
-        both!(self, s => s.edges_of(names))
+    pub fn edges_by_name(&self, names: &[String]) -> Result<Vec<Vec<Edge>>> {
+        both!(self, s => s.edges_by_name(names))
     }
 
     pub fn degrees(&self, names: &[String]) -> Result<HashMap<String, usize>> {

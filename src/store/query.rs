@@ -2,7 +2,7 @@
 //! around entities, node degrees, and chunks with their stored vectors. Read-only; kept apart
 //! from `kb.rs`, which owns the schema and every write.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use rusqlite::{OptionalExtension, Row};
 
@@ -18,6 +18,8 @@ pub struct EntityRow {
     pub source_ids: Vec<String>,
     pub file_paths: Vec<String>,
     pub created_at: i64,
+    /// Its vector key (`entity_key`).
+    pub key: u64,
 }
 
 /// A relation (endpoints in code-point order) as a query sees it.
@@ -31,6 +33,8 @@ pub struct RelationRow {
     pub source_ids: Vec<String>,
     pub file_paths: Vec<String>,
     pub created_at: i64,
+    /// Its vector key (`relation_key`).
+    pub key: u64,
 }
 
 /// A relation's endpoints and weight, which is all that ranking the edges around an entity needs.
@@ -54,8 +58,9 @@ pub struct ChunkRecord {
     pub pages: Option<(u32, u32)>,
 }
 
-const ENTITY_COLUMNS: &str = "name, entity_type, description, source_ids, file_paths, created_at";
-const RELATION_COLUMNS: &str = "src, tgt, keywords, description, weight, source_ids, file_paths, created_at";
+const ENTITY_COLUMNS: &str = "name, entity_type, description, source_ids, file_paths, created_at, entity_key";
+const RELATION_COLUMNS: &str =
+    "src, tgt, keywords, description, weight, source_ids, file_paths, created_at, relation_key";
 const CHUNK_COLUMNS: &str = "chunk_id, content, file_path, page_first, page_last";
 
 fn entity_row(r: &Row<'_>) -> rusqlite::Result<EntityRow> {
@@ -66,6 +71,7 @@ fn entity_row(r: &Row<'_>) -> rusqlite::Result<EntityRow> {
         source_ids: split_sep(&r.get::<_, String>(3)?),
         file_paths: split_sep(&r.get::<_, String>(4)?),
         created_at: r.get(5)?,
+        key: r.get::<_, i64>(6)? as u64,
     })
 }
 
@@ -79,6 +85,7 @@ fn relation_row(r: &Row<'_>) -> rusqlite::Result<RelationRow> {
         source_ids: split_sep(&r.get::<_, String>(5)?),
         file_paths: split_sep(&r.get::<_, String>(6)?),
         created_at: r.get(7)?,
+        key: r.get::<_, i64>(8)? as u64,
     })
 }
 
@@ -153,11 +160,11 @@ impl SqliteKb {
         self.rows_by(&sql, &keys, relation_row)
     }
 
-    /// Every relation touching one of `names`, without its text: entity by entity, each
-    /// entity's relations in the order they were first stored, each relation once. Read from
-    /// the covering indexes alone, so ranking hundreds of edges costs no row reads; the query
-    /// then reads only the rows that can fit its relation budget.
-    pub fn edges_of(&self, names: &[String]) -> Result<Vec<Edge>> {
+    /// The relations touching each of `names`, without their text: one list per name, in
+    /// key order (the order they were first stored). Read from the covering indexes alone, so
+    /// ranking hundreds of edges costs no row reads; the query then reads only the rows that
+    /// can fit its relation budget.
+    pub fn edges_by_name(&self, names: &[String]) -> Result<Vec<Vec<Edge>>> {
         let err = self.err("cannot read the knowledge graph");
         let mut stmt = self
             .conn
@@ -167,8 +174,7 @@ impl SqliteKb {
                  ORDER BY relation_key",
             )
             .map_err(&err)?;
-        let mut seen = HashSet::new();
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(names.len());
         for name in names {
             let rows = stmt
                 .query_map([name], |r| {
@@ -180,12 +186,7 @@ impl SqliteKb {
                     })
                 })
                 .map_err(&err)?;
-            for row in rows {
-                let edge = row.map_err(&err)?;
-                if seen.insert(edge.key) {
-                    out.push(edge);
-                }
-            }
+            out.push(rows.collect::<rusqlite::Result<Vec<Edge>>>().map_err(&err)?);
         }
         Ok(out)
     }
@@ -294,11 +295,15 @@ mod tests {
             names(store.entities_by_names(&["B".into(), "Z".into()]).unwrap()),
             ["B"]
         );
-        let edges = store.edges_of(&["B".into(), "A".into()]).unwrap();
-        let pairs: Vec<_> = edges.iter().map(|e| (e.src.as_str(), e.tgt.as_str())).collect();
-        assert_eq!(pairs, [("A", "B"), ("B", "C")]);
-        assert_eq!(edges.iter().map(|e| e.key).collect::<Vec<_>>(), [1, 2]);
+        let edges = store.edges_by_name(&["B".into(), "Z".into(), "A".into()]).unwrap();
+        let pairs: Vec<Vec<_>> = edges
+            .iter()
+            .map(|list| list.iter().map(|e| (e.key, e.src.as_str(), e.tgt.as_str())).collect())
+            .collect();
+        assert_eq!(pairs, [vec![(1, "A", "B"), (2, "B", "C")], vec![], vec![(1, "A", "B")]]);
         assert_eq!(store.relations_by_keys(&[2]).unwrap()[0].src, "B");
+        assert_eq!(store.relations_by_keys(&[2]).unwrap()[0].key, 2);
+        assert_eq!(store.entities_by_keys(&[3]).unwrap()[0].key, 3);
         let deg = store.degrees(&["A".into(), "B".into(), "Z".into()]).unwrap();
         assert_eq!((deg["A"], deg["B"], deg["Z"]), (1, 2, 0));
         let chunks = store

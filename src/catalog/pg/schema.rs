@@ -316,6 +316,17 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE kb_documents DROP COLUMN IF EXISTS lease_owner, DROP COLUMN IF EXISTS lease_until;
     "#,
+    // 6: the indexes of relations by endpoint carry `relation_key` too, so ranking the edges
+    // around a query's entities reads only these indexes (index-only scans), not one row per
+    // edge, as SQLite's covering indexes (which hold the rowid) already do. Rebuilds both.
+    r#"
+    CREATE UNIQUE INDEX kb_relations_src_v6 ON kb_relations (tenant_id, kb_id, src, tgt) INCLUDE (weight, relation_key);
+    DROP INDEX kb_relations_src;
+    ALTER INDEX kb_relations_src_v6 RENAME TO kb_relations_src;
+    CREATE INDEX kb_relations_tgt_v6 ON kb_relations (tenant_id, kb_id, tgt, src) INCLUDE (weight, relation_key);
+    DROP INDEX kb_relations_tgt;
+    ALTER INDEX kb_relations_tgt_v6 RENAME TO kb_relations_tgt;
+    "#,
 ];
 
 /// A data conversion, run in a migration's transaction.

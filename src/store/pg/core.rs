@@ -851,9 +851,21 @@ impl PgKb {
 
     /// Writes a processed document in one transaction and marks it processed: its chunks,
     /// extraction answers, graph rows and document links, its status, and the generation.
+    /// Every [`CHECK_EVERY_ROWS`](super::stats::CHECK_EVERY_ROWS) rows written, the planner
+    /// statistics are refreshed where stale (a failure there only warns: the commit stands).
     pub fn commit_document(&mut self, commit: &DocumentCommit) -> Result<VectorChanges> {
         let (tenant, kb) = (self.tenant, self.kb);
-        self.in_tx(|c| write_commit(c, tenant, kb, commit))
+        let changes = self.in_tx(|c| write_commit(c, tenant, kb, commit))?;
+        let rows =
+            commit.chunks.len() + commit.extractions.len() + 2 * (commit.entities.len() + commit.relations.len());
+        self.written_since_stats += rows as u64;
+        if self.written_since_stats >= super::stats::CHECK_EVERY_ROWS {
+            self.written_since_stats = 0;
+            if let Err(e) = self.refresh_statistics() {
+                tracing::warn!(error = %e, "could not refresh the planner statistics");
+            }
+        }
+        Ok(changes)
     }
 
     /// `(key, vector)` of every row of a collection, in key order, for rebuilding its index.

@@ -20,6 +20,7 @@ mod delete;
 mod lock;
 mod reads;
 mod rows;
+mod stats;
 mod transfer;
 
 use std::path::{Path, PathBuf};
@@ -68,6 +69,9 @@ pub struct PgKb {
     fence: Option<i64>,
     /// The connection a read snapshot holds, while it runs.
     pinned: Mutex<Option<Conn>>,
+    /// Rows committed since the planner statistics were last looked at
+    /// ([`PgKb::refresh_statistics`]).
+    written_since_stats: u64,
 }
 
 impl PgKb {
@@ -81,6 +85,7 @@ impl PgKb {
             dir: dir.to_path_buf(),
             fence: at.fence,
             pinned: Mutex::new(None),
+            written_since_stats: 0,
         }
     }
 

@@ -114,11 +114,13 @@ impl PgKb {
         self.rows_by_keys(at, RELATION_ROW_COLUMNS, &keys, usize::MAX, rows::relation_row)
     }
 
-    /// Every relation touching one of `names`, without its text: entity by entity, each
-    /// entity's relations in key order (the order they were first stored), each relation once.
-    pub fn edges_of(&self, names: &[String]) -> Result<Vec<Edge>> {
+    /// The relations touching each of `names`, without their text: one list per name, in
+    /// key order (the order they were first stored). One statement, from the endpoint indexes
+    /// alone (they carry the key and weight: index-only scans).
+    pub fn edges_by_name(&self, names: &[String]) -> Result<Vec<Vec<Edge>>> {
+        let mut out = vec![Vec::new(); names.len()];
         if names.is_empty() {
-            return Ok(Vec::new());
+            return Ok(out);
         }
         let (tenant, kb) = (self.tenant, self.kb);
         let rows = self.with(|c| {
@@ -135,17 +137,16 @@ impl PgKb {
             )
             .map_err(|e| pg_error("cannot read the knowledge graph", e))
         })?;
-        let mut seen = std::collections::HashSet::new();
-        Ok(rows
-            .iter()
-            .map(|r| Edge {
+        for r in &rows {
+            let at = usize::try_from(r.get::<_, i64>(0) - 1).expect("ordinality starts at 1");
+            out[at].push(Edge {
                 key: r.get::<_, i64>(1) as u64,
                 src: r.get(2),
                 tgt: r.get(3),
                 weight: r.get(4),
-            })
-            .filter(|e| seen.insert(e.key))
-            .collect())
+            });
+        }
+        Ok(out)
     }
 
     /// How many relations each of `names` has (0 for an unknown name).

@@ -68,11 +68,12 @@ pub(super) fn document(r: &Row, at: usize) -> Result<DocumentRow> {
 }
 
 /// What a query reads of an entity ([`EntityRow`]): `store/query.rs`'s column list.
-pub(super) const ENTITY_ROW_COLUMNS: &str = "name, entity_type, description, source_ids, file_paths, created_at";
+pub(super) const ENTITY_ROW_COLUMNS: &str =
+    "name, entity_type, description, source_ids, file_paths, created_at, entity_key";
 
 /// What a query reads of a relation ([`RelationRow`]).
 pub(super) const RELATION_ROW_COLUMNS: &str =
-    "src, tgt, keywords, description, weight, source_ids, file_paths, created_at";
+    "src, tgt, keywords, description, weight, source_ids, file_paths, created_at, relation_key";
 
 /// What a query reads of a chunk ([`ChunkRecord`]).
 pub(super) const CHUNK_COLUMNS: &str = "chunk_id, content, file_path, page_first, page_last";
@@ -93,6 +94,7 @@ pub(super) fn entity_row(r: &Row, at: usize) -> EntityRow {
         source_ids: split_sep(r.get(at + 3)),
         file_paths: split_sep(r.get(at + 4)),
         created_at: r.get(at + 5),
+        key: r.get::<_, i64>(at + 6) as u64,
     }
 }
 
@@ -107,6 +109,7 @@ pub(super) fn relation_row(r: &Row, at: usize) -> RelationRow {
         source_ids: split_sep(r.get(at + 5)),
         file_paths: split_sep(r.get(at + 6)),
         created_at: r.get(at + 7),
+        key: r.get::<_, i64>(at + 8) as u64,
     }
 }
 
