@@ -389,6 +389,39 @@ fn a_copy_into_a_directory_stopped_part_way_leaves_nothing_and_a_retry_succeeds(
     doctor_is_clean(&back, &env);
 }
 
+/// With `--busy-timeout`, a copy gives up on a KB still held after that long: exit 6 (busy,
+/// as `lrt serve` answers 409), a message naming the KB and the flag, and no directory made.
+#[test]
+fn a_copy_gives_up_on_a_kb_still_busy_after_its_busy_timeout() {
+    let Some(db) = Database::new("a_copy_gives_up_on_a_kb_still_busy_after_its_busy_timeout") else {
+        return;
+    };
+    let (original, _) = populated_and_copied_to(&db);
+    let (tenant, kb) = kb_id(&original, &[], "bob", "beta", "notes");
+    let key = lrt::store::pg::ingest_lock_key(tenant.parse().unwrap(), kb.parse().unwrap());
+    let mut holder = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    holder.execute("SELECT pg_advisory_lock($1)", &[&key]).unwrap();
+
+    let back = Lrt::new();
+    let dir = back.root().join("copy");
+    let to = format!("sqlite:{}", dir.display());
+    let started = std::time::Instant::now();
+    let args = ["db", "copy", "--from", &db.url, "--to", &to, "--busy-timeout", "1s"];
+    let run = back.run(Some(ROOT), &[], &args);
+    assert_eq!(run.code, 6, "{}", run.stderr);
+    assert!(started.elapsed().as_secs() < 30, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("beta/notes was still busy") && run.stderr.contains("--busy-timeout"),
+        "{}",
+        run.stderr
+    );
+    assert!(!dir.exists(), "{}", run.stderr);
+
+    drop(holder);
+    let run = back.run(Some(ROOT), &[], &args);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+}
+
 /// A copy started while `lrt ingest` runs on a KB waits for it (saying so), then copies every
 /// document it committed, processed, with the catalog's counts matching the rows.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,7 +9,7 @@ use clap::Subcommand;
 use super::Ctx;
 use super::output::kv_table;
 use crate::error::{ErrorKind, Result};
-use crate::service::{Endpoint, db_copy, db_migrate, db_status};
+use crate::service::{CopyLimits, Endpoint, db_copy, db_migrate, db_status};
 
 #[derive(Debug, Subcommand)]
 pub enum DbCmd {
@@ -23,7 +23,7 @@ pub enum DbCmd {
     Status,
     /// Copy a whole installation (catalog and every knowledge base) to another backend
     #[command(
-        after_help = "Examples:\n  lrt db copy --from sqlite:/var/lib/lrt --to postgres://lrt@db/lrt\n  lrt db copy --from postgres://lrt@db/lrt --to sqlite:/srv/lrt-copy --json\n\nThe destination must be empty: a database holding no tenant, or a directory that is new or empty.\nThe source's data is only read (the copy takes each KB's ingest lock, as an ingest does).\nEvery row is counted again on the destination at the end.\nA copy that stops (an error; Ctrl-C or SIGTERM, acted on between KBs) leaves nothing at the\ndestination: PostgreSQL gets the whole copy in one transaction; a directory is built beside its\nplace (.NAME.lrt-copy) and renamed into it at the end. If that clean-up cannot finish, the error\nsays what is left.\n\nThe source may stay in use. The catalog (tenants, KBs, members, keys, audit, usage) is read in one\ntransaction, at the time the summary shows: later changes to it are not copied. Each KB is copied\nunder its ingest lock from one snapshot: an ingest, deletion, curation or repair running on it is\nwaited for (Ctrl-C gives up), and one starting meanwhile waits (`lrt serve` answers 409 busy).\nEach KB is therefore as of its own time, after the catalog's; its counts are recounted from the\ncopied rows. A KB deleted during the copy stops it (run it again). For one moment in time across\nall KBs, stop the services first.\nProgress goes to stderr; passwords are never shown.\nExit codes: 2 bad location, 3 no installation at --from, 6 destination not empty (or another copy\nwriting to it, or a KB deleted during the copy), 9 storage error, 130 interrupted."
+        after_help = "Examples:\n  lrt db copy --from sqlite:/var/lib/lrt --to postgres://lrt@db/lrt\n  lrt db copy --from postgres://lrt@db/lrt --to sqlite:/srv/lrt-copy --json\n\nThe destination must be empty: a database holding no tenant, or a directory that is new or empty.\nThe source's data is only read (the copy takes each KB's ingest lock, as an ingest does).\nEvery row is counted again on the destination at the end.\nA copy that stops (an error; Ctrl-C or SIGTERM, acted on between KBs) leaves nothing at the\ndestination: PostgreSQL gets the whole copy in one transaction; a directory is built beside its\nplace (.NAME.lrt-copy) and renamed into it at the end. If that clean-up cannot finish, the error\nsays what is left.\n\nThe source may stay in use. The catalog (tenants, KBs, members, keys, audit, usage) is read in one\ntransaction, at the time the summary shows: later changes to it are not copied. Each KB is copied\nunder its ingest lock from one snapshot: an ingest, deletion, curation or repair running on it is\nwaited for (Ctrl-C gives up; so does --busy-timeout, exit 6), and one starting meanwhile waits (`lrt serve` answers 409 busy).\nEach KB is therefore as of its own time, after the catalog's; its counts are recounted from the\ncopied rows. A KB deleted during the copy stops it (run it again). For one moment in time across\nall KBs, stop the services first.\nProgress goes to stderr; passwords are never shown.\nExit codes: 2 bad location, 3 no installation at --from, 6 destination not empty (or another copy\nwriting to it, a KB deleted during the copy, or one still busy after --busy-timeout), 9 storage error, 130 interrupted."
     )]
     Copy {
         /// Where the installation is: sqlite:DIR or postgres://user@host/db
@@ -32,6 +32,10 @@ pub enum DbCmd {
         /// Where to copy it to (empty): sqlite:DIR or postgres://user@host/db
         #[arg(long, value_name = "LOCATION")]
         to: String,
+        /// Give up (exit 6, nothing copied) on a KB still busy after this long, e.g. 30s, 10m
+        /// [default: wait as long as it takes]
+        #[arg(long, value_name = "DURATION", value_parser = busy_timeout)]
+        busy_timeout: Option<std::time::Duration>,
     },
 }
 
@@ -71,12 +75,14 @@ pub fn exec(ctx: &Ctx, cmd: DbCmd) -> Result<i32> {
                 },
             );
         }
-        DbCmd::Copy { from, to } => {
+        DbCmd::Copy { from, to, busy_timeout } => {
             let (from, to) = (Endpoint::parse(&from)?, Endpoint::parse(&to)?);
             let stop = stop_on_signal();
-            let report = db_copy(&settings, &from, &to, &|| stop.load(Ordering::SeqCst), |step| {
-                ctx.out.note(step)
-            })?;
+            let limits = CopyLimits {
+                cancelled: &|| stop.load(Ordering::SeqCst),
+                busy_timeout,
+            };
+            let report = db_copy(&settings, &from, &to, &limits, |step| ctx.out.note(step))?;
             ctx.out.emit(
                 &report,
                 || vec![report.to.clone()],
@@ -141,4 +147,8 @@ fn versions(list: &[usize], none: &str) -> String {
         return none.to_string();
     }
     list.iter().map(usize::to_string).collect::<Vec<_>>().join(", ")
+}
+
+fn busy_timeout(raw: &str) -> std::result::Result<std::time::Duration, String> {
+    super::serve::duration("--busy-timeout", raw)
 }

@@ -75,7 +75,8 @@ fn shutdown_grace(raw: &str) -> std::result::Result<Duration, String> {
     duration("--shutdown-grace", raw)
 }
 
-fn duration(flag: &str, raw: &str) -> std::result::Result<Duration, String> {
+/// A `DURATION` flag's value (30s, 5m, 24h, 7d, 2w), for clap.
+pub(super) fn duration(flag: &str, raw: &str) -> std::result::Result<Duration, String> {
     server::auth::parse_secs(flag, raw)
         .map(Duration::from_secs)
         .map_err(|e| e.to_string())

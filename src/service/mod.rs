@@ -38,7 +38,7 @@ pub use archive::{
 };
 pub use audit::AuditQuery;
 pub use curate::{LabelList, LabelOrder};
-pub use dbcopy::{CopyReport, Endpoint, db_copy};
+pub use dbcopy::{CopyLimits, CopyReport, Endpoint, db_copy};
 pub use doctor::{Checked, DoctorReport, DoctorRequest, Finding, Severity};
 pub use engines::{DEFAULT_MAX_CACHED_INSTANCES, EngineGuard, KbEngine, TenantRagManager};
 pub use graph_view::{DEFAULT_SHOW_NODES, GraphView, MAX_VIEW_DEPTH, MAX_VIEW_NODES, ViewEdge, ViewNode, ViewRequest};

@@ -116,15 +116,24 @@ pub struct CopyReport {
 /// How often a copy waiting for a KB's ingest lock tries again (and looks for Ctrl-C).
 const LOCK_POLL: std::time::Duration = std::time::Duration::from_millis(200);
 
+/// When a copy gives up before it is done, besides on an error.
+pub struct CopyLimits<'a> {
+    /// Asked between steps (and while waiting for a lock) whether to stop: Ctrl-C, SIGTERM.
+    pub cancelled: &'a dyn Fn() -> bool,
+    /// How long to wait for a KB that an ingest, deletion, curation or repair holds; `None`:
+    /// as long as it takes.
+    pub busy_timeout: Option<std::time::Duration>,
+}
+
 /// Copies the installation at `from` into the empty one at `to`; `progress` hears each step,
-/// and `cancelled` is asked between steps (and while waiting for a lock) whether to stop.
+/// and `limits` say when to give up.
 /// A copy that stops leaves nothing at `to` (the error says so, or what is left and how to
 /// remove it) and keeps the cause's error kind: interrupted, storage, conflict…
 pub fn db_copy(
     base: &Settings,
     from: &Endpoint,
     to: &Endpoint,
-    cancelled: &dyn Fn() -> bool,
+    limits: &CopyLimits,
     mut progress: impl FnMut(&str),
 ) -> Result<CopyReport> {
     let started = std::time::Instant::now();
@@ -144,7 +153,7 @@ pub fn db_copy(
         Endpoint::Postgres(_) => Target::postgres(&to.settings(base))?,
         Endpoint::Sqlite(dir) => Target::sqlite(&to.settings(base), dir, &mut progress)?,
     };
-    let copied = match fill(&source, &mut target, to, cancelled, &mut progress) {
+    let copied = match fill(&source, &mut target, to, limits, &mut progress) {
         Ok(copied) => copied,
         Err(e) => {
             let note = match target.discard() {
@@ -168,7 +177,7 @@ fn fill(
     source: &Catalog,
     target: &mut Target,
     to: &Endpoint,
-    cancelled: &dyn Fn() -> bool,
+    limits: &CopyLimits,
     progress: &mut dyn FnMut(&str),
 ) -> Result<CopyReport> {
     let mut rows = source.export_rows()?;
@@ -186,11 +195,11 @@ fn fill(
     target.write_catalog(&rows)?;
     let mut kbs = Vec::new();
     for (tenant, kb) in rows.kbs() {
-        if cancelled() {
+        if (limits.cancelled)() {
             return Err(interrupted());
         }
         let name = rows.kb_label(tenant, kb);
-        let (counts, read_at) = copy_one(source, target, tenant, kb, &name, cancelled, progress)?;
+        let (counts, read_at) = copy_one(source, target, tenant, kb, &name, limits, progress)?;
         progress(&format!(
             "{name}: {} documents, {} chunks, {} entities, {} relations",
             counts.documents, counts.chunks, counts.entities, counts.relations
@@ -236,11 +245,11 @@ fn copy_one(
     tenant: Uuid,
     kb: Uuid,
     name: &str,
-    cancelled: &dyn Fn() -> bool,
+    limits: &CopyLimits,
     progress: &mut dyn FnMut(&str),
 ) -> Result<(SnapshotCounts, String)> {
     let from_at = source.kb_location(tenant, kb, source.layout().kb_dir(tenant, kb));
-    let lock = lock_source(&from_at, name, cancelled, progress)?;
+    let lock = lock_source(&from_at, name, limits, progress)?;
     let from = if from_at.is_sqlite() {
         KbStore::open_read_only(&from_at)?
     } else {
@@ -265,11 +274,12 @@ fn copy_one(
 
 /// The source KB's ingest lock; while another process holds it (an ingest, a deletion, a
 /// curation, a repair) says so once and waits, trying again every [`LOCK_POLL`], until it is
-/// free or the copy is cancelled. `None` for a SQLite KB without a folder (nothing to lock).
+/// free, the copy is cancelled, or the KB stayed busy past the limit (a conflict). `None` for
+/// a SQLite KB without a folder (nothing to lock).
 fn lock_source(
     at: &KbLocation,
     name: &str,
-    cancelled: &dyn Fn() -> bool,
+    limits: &CopyLimits,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Option<KbLock>> {
     if at.is_sqlite() && !at.dir.is_dir() {
@@ -277,6 +287,7 @@ fn lock_source(
         // folder for its lock).
         return Ok(None);
     }
+    let started = std::time::Instant::now();
     let mut told = false;
     loop {
         if let Some(lock) = KbLock::try_acquire(at)? {
@@ -288,8 +299,16 @@ fn lock_source(
             ));
             told = true;
         }
-        if cancelled() {
+        if (limits.cancelled)() {
             return Err(interrupted());
+        }
+        if let Some(limit) = limits.busy_timeout
+            && started.elapsed() >= limit
+        {
+            return Err(Error::Conflict(format!(
+                "knowledge base {name} was still busy (an ingest, deletion, curation or repair holds it) after {}s (--busy-timeout); copy again when it is idle",
+                limit.as_secs()
+            )));
         }
         std::thread::sleep(LOCK_POLL);
     }
