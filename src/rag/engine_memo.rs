@@ -130,6 +130,25 @@ impl<K: Eq + Hash + Clone + Weigh, T: Weigh> EngineMemo<K, Option<Arc<T>>> {
     }
 }
 
+impl<K: Eq + Hash + Clone + Weigh, T: Weigh + Clone> EngineMemo<K, Option<Arc<T>>> {
+    /// The first `limit` rows of `ids` that exist, in that order, as owned rows:
+    /// [`first_found`](Self::first_found) over `read`, a store read that returns the rows of
+    /// the ids it is given that exist, in any order; `id_of` is a row's id.
+    pub(crate) fn rows(
+        &self,
+        engine: u64,
+        ids: &[K],
+        limit: usize,
+        read: impl Fn(&[K]) -> crate::error::Result<Vec<T>>,
+        id_of: impl Fn(&T) -> K,
+    ) -> crate::error::Result<Vec<T>> {
+        let found = self.first_found(engine, ids, limit, |wanted| {
+            Ok::<_, crate::error::Error>(read(wanted)?.into_iter().map(|row| (id_of(&row), row)).collect())
+        })?;
+        Ok(found.iter().map(|row| T::clone(row)).collect())
+    }
+}
+
 impl Weigh for String {
     fn weight(&self) -> usize {
         self.len()

@@ -558,43 +558,31 @@ impl QueryEngine {
         Ok(found)
     }
 
-    /// The first `limit` chunks found of `ids` (distinct), in that order, through
-    /// [`CHUNK_TEXTS`]: only chunks this engine has not seen are read.
+    /// The first `limit` chunks found of `ids`, in that order, through [`CHUNK_TEXTS`]: only
+    /// chunks this engine has not seen are read.
     fn chunks_by_ids(&self, ids: &[String], limit: usize) -> Result<Vec<ChunkRecord>> {
-        let found = CHUNK_TEXTS.first_found(self.id, ids, limit, |wanted| {
-            let read = self.store.chunks_by_ids(wanted, usize::MAX)?;
-            Ok::<_, Error>(read.into_iter().map(|c| (c.chunk_id.clone(), c)).collect())
-        })?;
-        Ok(found.iter().map(|c| ChunkRecord::clone(c)).collect())
+        let read = |wanted: &[String]| self.store.chunks_by_ids(wanted, usize::MAX);
+        CHUNK_TEXTS.rows(self.id, ids, limit, read, |c| c.chunk_id.clone())
     }
 
     /// Entities by vector key, in that order (missing keys skipped), through
     /// [`ENTITIES_BY_KEY`].
     fn entities_by_keys(&self, keys: &[u64]) -> Result<Vec<EntityRow>> {
-        let found = ENTITIES_BY_KEY.first_found(self.id, keys, usize::MAX, |wanted| {
-            let read = self.store.entities_by_keys(wanted)?;
-            Ok::<_, Error>(read.into_iter().map(|e| (e.key, e)).collect())
-        })?;
-        Ok(found.iter().map(|e| EntityRow::clone(e)).collect())
+        let read = |wanted: &[u64]| self.store.entities_by_keys(wanted);
+        ENTITIES_BY_KEY.rows(self.id, keys, usize::MAX, read, |e| e.key)
     }
 
     /// Entities by name, in that order (unknown names skipped), through [`ENTITIES_BY_NAME`].
     fn entities_by_names(&self, names: &[String]) -> Result<Vec<EntityRow>> {
-        let found = ENTITIES_BY_NAME.first_found(self.id, names, usize::MAX, |wanted| {
-            let read = self.store.entities_by_names(wanted)?;
-            Ok::<_, Error>(read.into_iter().map(|e| (e.name.clone(), e)).collect())
-        })?;
-        Ok(found.iter().map(|e| EntityRow::clone(e)).collect())
+        let read = |wanted: &[String]| self.store.entities_by_names(wanted);
+        ENTITIES_BY_NAME.rows(self.id, names, usize::MAX, read, |e| e.name.clone())
     }
 
     /// Relations by vector key, in that order (missing keys skipped), through
     /// [`RELATIONS_BY_KEY`].
     fn relations_by_keys(&self, keys: &[u64]) -> Result<Vec<RelationRow>> {
-        let found = RELATIONS_BY_KEY.first_found(self.id, keys, usize::MAX, |wanted| {
-            let read = self.store.relations_by_keys(wanted)?;
-            Ok::<_, Error>(read.into_iter().map(|r| (r.key, r)).collect())
-        })?;
-        Ok(found.iter().map(|r| RelationRow::clone(r)).collect())
+        let read = |wanted: &[u64]| self.store.relations_by_keys(wanted);
+        RELATIONS_BY_KEY.rows(self.id, keys, usize::MAX, read, |r| r.key)
     }
 
     /// Every relation touching one of `names`, without its text: entity by entity, each

@@ -1010,29 +1010,27 @@ fn in_order<T>(len: usize, found: Vec<postgres::Row>, decode: impl Fn(&postgres:
     out
 }
 
+/// Every table holding KB rows (fixed names: nothing here comes from input).
+pub(super) const KB_TABLES: [&str; 11] = [
+    "kb_documents",
+    "kb_chunks",
+    "kb_extractions",
+    "kb_entities",
+    "kb_relations",
+    "kb_doc_entities",
+    "kb_doc_relations",
+    "kb_llm_cache",
+    "kb_graph_overrides",
+    "kb_entity_aliases",
+    "kb_meta",
+];
+
 /// [`PgKb::storage_bytes`] of one KB, on `c` (inside whatever transaction it has open).
 pub(crate) fn kb_storage_bytes(c: &mut Client, tenant: Uuid, kb: Uuid) -> Result<u64> {
     let sum = |table: &str| {
         format!("coalesce((SELECT sum(pg_column_size(t.*)) FROM {table} t WHERE tenant_id = $1 AND kb_id = $2), 0)")
     };
-    let sql = format!(
-        "SELECT ({})::bigint",
-        [
-            "kb_documents",
-            "kb_chunks",
-            "kb_extractions",
-            "kb_entities",
-            "kb_relations",
-            "kb_doc_entities",
-            "kb_doc_relations",
-            "kb_llm_cache",
-            "kb_graph_overrides",
-            "kb_entity_aliases",
-            "kb_meta",
-        ]
-        .map(sum)
-        .join(" + ")
-    );
+    let sql = format!("SELECT ({})::bigint", KB_TABLES.map(sum).join(" + "));
     c.query_one(&sql, &[&tenant, &kb])
         .map(|r| r.get::<_, i64>(0).max(0) as u64)
         .map_err(|e| pg_error("cannot measure the knowledge base", e))

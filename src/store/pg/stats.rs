@@ -10,32 +10,21 @@
 use postgres::types::Type;
 
 use super::PgKb;
+use super::core::KB_TABLES;
 use crate::catalog::pg::pg_error;
 use crate::error::Result;
-
-/// The tables an ingest writes (fixed names: nothing here comes from input).
-const TABLES: [&str; 8] = [
-    "kb_documents",
-    "kb_chunks",
-    "kb_extractions",
-    "kb_entities",
-    "kb_relations",
-    "kb_doc_entities",
-    "kb_doc_relations",
-    "kb_llm_cache",
-];
 
 /// Rows a store writes between two looks at the statistics: a look is one cheap statement,
 /// an analysis of a big table is not, and most commits change too little to matter.
 pub(super) const CHECK_EVERY_ROWS: u64 = 2_000;
 
 impl PgKb {
-    /// Analyzes the KB tables that were never analyzed, or in which more than 50 rows + 10%
+    /// Analyzes the KB tables ([`KB_TABLES`]) that were never analyzed, or in which more than 50 rows + 10%
     /// changed since their last analysis (autovacuum's default rule); returns their names.
     /// A table another session is analyzing is skipped (`SKIP_LOCKED`), and one this role does
     /// not own is skipped by PostgreSQL with a warning: this never blocks or fails a write.
     pub fn refresh_statistics(&self) -> Result<Vec<String>> {
-        let tables: Vec<String> = TABLES.iter().map(|t| t.to_string()).collect();
+        let tables: Vec<String> = KB_TABLES.iter().map(|t| t.to_string()).collect();
         self.with(|c| {
             let stale = c
                 .query_prepared(
@@ -47,7 +36,7 @@ impl PgKb {
                     &[(&tables, Type::TEXT_ARRAY)],
                 )
                 .map_err(|e| pg_error("cannot read the planner statistics", e))?;
-            let stale: Vec<&str> = TABLES
+            let stale: Vec<&str> = KB_TABLES
                 .into_iter()
                 .filter(|t| stale.iter().any(|r| r.get::<_, &str>(0) == *t))
                 .collect();
