@@ -1011,7 +1011,7 @@ fn in_order<T>(len: usize, found: Vec<postgres::Row>, decode: impl Fn(&postgres:
 }
 
 /// Every table holding KB rows (fixed names: nothing here comes from input).
-pub(super) const KB_TABLES: [&str; 11] = [
+const KB_TABLES: [&str; 11] = [
     "kb_documents",
     "kb_chunks",
     "kb_extractions",
