@@ -452,7 +452,7 @@ impl Weigh for Edge {
     }
 }
 
-/// A dropped engine's rows go with it (see [`EngineMemo::forget`]).
+/// A dropped engine's rows go with it (`EngineMemo::forget`).
 impl Drop for QueryEngine {
     fn drop(&mut self) {
         CHUNK_VECTORS.forget(self.id);

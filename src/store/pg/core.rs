@@ -851,7 +851,7 @@ impl PgKb {
 
     /// Writes a processed document in one transaction and marks it processed: its chunks,
     /// extraction answers, graph rows and document links, its status, and the generation.
-    /// Every [`CHECK_EVERY_ROWS`](super::stats::CHECK_EVERY_ROWS) rows written, the planner
+    /// Every `CHECK_EVERY_ROWS` (`pg/stats.rs`) rows written, the planner
     /// statistics are refreshed where stale (a failure there only warns: the commit stands).
     pub fn commit_document(&mut self, commit: &DocumentCommit) -> Result<VectorChanges> {
         let (tenant, kb) = (self.tenant, self.kb);

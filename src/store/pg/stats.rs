@@ -32,7 +32,7 @@ const KEYED: [(&str, &str); 6] = [
 pub(super) const CHECK_EVERY_ROWS: u64 = 2_000;
 
 impl PgKb {
-    /// Analyzes the key columns ([`KEYED`]) of the tables never analyzed, or changed by more
+    /// Analyzes the key columns (`KEYED`) of the tables never analyzed, or changed by more
     /// rows than they held at their last analysis (at least 1,000): their row estimates are
     /// then off by more than half, which is when plans go wrong. Returns the tables analyzed.
     /// A table another session is analyzing is skipped (`SKIP_LOCKED`), and one this role does
