@@ -175,6 +175,10 @@ pub struct Engine {
     /// and removes its WAL files, which a read-only one cannot.
     llm_cache: LlmCache,
     store: Mutex<KbStore>,
+    /// Set, under the store's lock, when an interrupted run is settled: a document task the
+    /// dropped run could not stop mid-way (it runs on another thread until its next await)
+    /// then neither starts nor commits a document, so the settled KB stays as settled.
+    settled: std::sync::atomic::AtomicBool,
     indexes: Mutex<Vec<VectorIndex>>,
     /// Vectors committed to kb.db but not yet added to `indexes`, per kind (in
     /// `VectorKind::ALL` order) and coalesced by key: across a run the same entities and
@@ -303,6 +307,7 @@ impl Engine {
             staging: Staging::default(),
             options,
             counters: Counters::default(),
+            settled: Default::default(),
         })
     }
 
@@ -543,9 +548,23 @@ impl Engine {
     /// Leaves the KB clean after an interrupted run (Ctrl-C, a server shutdown): the documents
     /// it had started go back to `pending`, and the vector indexes are saved with every
     /// committed vector, so `doctor` finds nothing stuck or stale and the next run resumes.
+    /// A document task of the dropped run still running on another thread neither starts nor
+    /// commits a document after this (it would leave the indexes and statistics behind).
     pub fn settle_interrupted(&self) -> Result<()> {
-        self.store().requeue_processing()?;
+        {
+            let mut store = self.store();
+            self.settled.store(true, Ordering::SeqCst);
+            store.requeue_processing()?;
+        }
         self.save_indexes()
+    }
+
+    /// The error of a document task that finds its run settled ([`Engine::settle_interrupted`]).
+    fn check_not_settled(&self) -> Result<()> {
+        if self.settled.load(Ordering::SeqCst) {
+            return Err(Error::Interrupted("the ingest was interrupted".into()));
+        }
+        Ok(())
     }
 
     /// Ends a run stopped by a storage error (a full disk, say): the documents it did not get
@@ -688,6 +707,7 @@ impl Engine {
     ) -> Result<DocumentOutcome> {
         let (content, doc_pages) = {
             let mut store = self.store();
+            self.check_not_settled()?;
             store.set_status(doc_id, DocStatus::Processing, None)?;
             let content = store
                 .document_content(doc_id)?
@@ -798,6 +818,10 @@ impl Engine {
         let buffered = {
             // The ticket ends under the store, so a merge finds each row staged or in kb.db.
             let mut store = self.store();
+            if let Err(e) = self.check_not_settled() {
+                ticket.finish(false);
+                return Err(e);
+            }
             let buffered = store.commit_document(&commit).map(|changes| {
                 let mut pending = self.pending_vectors.lock().unwrap_or_else(|p| p.into_inner());
                 for (kind, key, vector) in changes.upserts {
