@@ -34,10 +34,10 @@ pub(super) const CHECK_EVERY_ROWS: u64 = 2_000;
 impl PgKb {
     /// Analyzes the key columns (`KEYED`) of the tables never analyzed, or changed by more
     /// rows than they held at their last analysis (at least 1,000): their row estimates are
-    /// then off by more than half, which is when plans go wrong. Returns the tables analyzed.
+    /// then off by more than half, which is when plans go wrong.
     /// A table another session is analyzing is skipped (`SKIP_LOCKED`), and one this role does
     /// not own is skipped by PostgreSQL with a warning: this never blocks or fails a write.
-    pub fn refresh_statistics(&self) -> Result<Vec<String>> {
+    pub fn refresh_statistics(&self) -> Result<()> {
         let tables: Vec<String> = KEYED.iter().map(|(t, _)| t.to_string()).collect();
         self.with(|c| {
             let stale = c
@@ -59,7 +59,7 @@ impl PgKb {
                 c.batch_execute(&format!("ANALYZE (SKIP_LOCKED) {}", list.join(", ")))
                     .map_err(|e| pg_error("cannot analyze the knowledge-base tables", e))?;
             }
-            Ok(stale.into_iter().map(|(t, _)| t.to_string()).collect())
+            Ok(())
         })
     }
 }
